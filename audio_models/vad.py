@@ -1,0 +1,196 @@
+"""Per-call endpointing on webrtcvad: caller audio in, `SpeechStarted` / `SpeechEnded` out.
+
+Runs on the asyncio loop for every 20 ms frame, so it does nothing but one webrtcvad call and
+a little bookkeeping per analysis chunk (see the measured cost in the tests / README).
+
+Decisions, with `EndpointerConfig` names:
+- an utterance begins after `start_speech_ms` of consecutive voiced audio; its start time is
+  the first voiced chunk, and `pre_roll_ms` of audio before it is kept;
+- it is confirmed (and `SpeechStarted` emitted) once its voiced span reaches
+  `min_utterance_ms`; shorter bursts are dropped silently, so every `SpeechStarted` is
+  followed by exactly one `SpeechEnded` (or by `flush` / `reset`);
+- it ends after `end_silence_ms` of silence, keeping min(pre_roll_ms, end_silence_ms) of
+  trailing audio, or is cut at `max_utterance_s` (`truncated=True`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+
+import webrtcvad
+
+from audio_models.frames import SAMPLE_WIDTH, AudioFrame
+from audio_models.protocols import (
+    EndpointerConfig,
+    SpeechEnded,
+    SpeechStarted,
+    VADCapabilities,
+    VADEvent,
+)
+
+_CAPS = VADCapabilities()
+
+
+def _ceil_div(a: float, b: float) -> int:
+    return max(1, int(-(-a // b)))
+
+
+class Endpointer:
+    """Endpointer state for one call. Not thread-safe: feed it from one task."""
+
+    capabilities = _CAPS
+
+    def __init__(
+        self,
+        config: EndpointerConfig | None = None,
+        sample_rate: int = 16000,
+        *,
+        analysis_ms: int = 20,
+    ) -> None:
+        if sample_rate not in _CAPS.sample_rates:
+            raise ValueError(f"webrtcvad needs one of {_CAPS.sample_rates} Hz, got {sample_rate}")
+        if analysis_ms not in _CAPS.frame_ms:
+            raise ValueError(f"analysis_ms must be one of {_CAPS.frame_ms}, got {analysis_ms}")
+        cfg = dataclasses.replace(config) if config is not None else EndpointerConfig()
+        if not 0 <= cfg.aggressiveness <= 3:
+            raise ValueError(f"aggressiveness must be 0..3, got {cfg.aggressiveness}")
+        if cfg.max_utterance_s * 1000 <= cfg.min_utterance_ms:
+            raise ValueError("max_utterance_s must be longer than min_utterance_ms")
+        self.config = cfg
+        self.sample_rate = sample_rate
+        self.analysis_ms = analysis_ms
+        self._vad = webrtcvad.Vad(cfg.aggressiveness)
+        self._chunk_bytes = sample_rate * analysis_ms // 1000 * SAMPLE_WIDTH
+        self._chunk_s = analysis_ms / 1000
+        self._start_chunks = _ceil_div(cfg.start_speech_ms, analysis_ms)
+        self._pre_chunks = int(cfg.pre_roll_ms // analysis_ms)
+        self._min_span = cfg.min_utterance_ms / 1000
+        self._max_span = cfg.max_utterance_s
+        self.set_end_silence_ms(cfg.end_silence_ms)
+        self.reset()
+
+    # ------------------------------------------------------------ public API
+    @property
+    def in_speech(self) -> bool:
+        """True between `SpeechStarted` and the matching `SpeechEnded`."""
+        return self._confirmed
+
+    def set_end_silence_ms(self, ms: int) -> None:
+        """Change the silence that ends an utterance; applies to the current one too."""
+        if ms < self.analysis_ms:
+            raise ValueError(f"end_silence_ms must be at least {self.analysis_ms}, got {ms}")
+        self.config.end_silence_ms = int(ms)
+        self._end_chunks = _ceil_div(ms, self.analysis_ms)
+        self._tail_chunks = int(min(self.config.pre_roll_ms, ms) // self.analysis_ms)
+
+    def reset(self) -> None:
+        """Forget everything (buffered audio, current utterance)."""
+        self._pending = b""
+        self._pending_ts = 0.0
+        self._recent: deque[tuple[float, bytes]] = deque(
+            maxlen=self._pre_chunks + self._start_chunks
+        )
+        self._run = 0  # consecutive voiced chunks while idle
+        self._active = False  # an utterance (confirmed or not) is being collected
+        self._confirmed = False
+        self._chunks: list[tuple[float, bytes]] = []
+        self._speech_start = 0.0
+        self._last_voiced_end = 0.0
+        self._last_voiced_idx = 0
+        self._silence = 0
+        self._last_end = 0.0
+
+    def push_frame(self, frame: AudioFrame) -> list[VADEvent]:
+        """Feed caller audio (any length; 20 ms frames are cheapest). Returns new events."""
+        if frame.sample_rate != self.sample_rate:
+            raise ValueError(
+                f"frame at {frame.sample_rate} Hz given to a {self.sample_rate} Hz endpointer"
+            )
+        size = self._chunk_bytes
+        if self._pending:
+            pcm = self._pending + frame.pcm
+            ts = self._pending_ts
+        else:
+            pcm = frame.pcm
+            ts = frame.timestamp
+        events: list[VADEvent] = []
+        n = len(pcm) // size
+        for i in range(n):
+            self._step(pcm[i * size : (i + 1) * size], ts + i * self._chunk_s, events)
+        rest = len(pcm) - n * size
+        self._pending = pcm[n * size :] if rest else b""
+        self._pending_ts = ts + n * self._chunk_s
+        return events
+
+    def flush(self) -> SpeechEnded | None:
+        """End of the call: return the confirmed utterance in progress, if any, and reset."""
+        event = self._finish(self._last_end, truncated=False) if self._confirmed else None
+        self.reset()
+        return event
+
+    # ------------------------------------------------------------ internals
+    def _step(self, chunk: bytes, ts: float, events: list[VADEvent]) -> None:
+        voiced = self._vad.is_speech(chunk, self.sample_rate)
+        end = ts + self._chunk_s
+        self._last_end = end
+        if not self._active:
+            self._recent.append((ts, chunk))
+            self._run = self._run + 1 if voiced else 0
+            if self._run >= self._start_chunks:
+                self._begin()
+                if self._confirmed:
+                    events.append(SpeechStarted(self._speech_start))
+            return
+        self._chunks.append((ts, chunk))
+        if voiced:
+            self._silence = 0
+            self._last_voiced_end = end
+            self._last_voiced_idx = len(self._chunks)
+            if not self._confirmed and end - self._speech_start >= self._min_span:
+                self._confirmed = True
+                events.append(SpeechStarted(self._speech_start))
+        else:
+            self._silence += 1
+        if end - self._speech_start >= self._max_span:
+            if self._confirmed:
+                events.append(self._finish(end, truncated=True))
+            self._to_idle(keep_tail=False)
+        elif self._silence >= self._end_chunks:
+            if self._confirmed:
+                events.append(self._finish(end, truncated=False))
+            self._to_idle(keep_tail=True)
+
+    def _begin(self) -> None:
+        recent = list(self._recent)
+        first_voiced = len(recent) - self._run
+        self._chunks = recent[max(0, first_voiced - self._pre_chunks) :]
+        self._speech_start = recent[first_voiced][0]
+        self._last_voiced_end = recent[-1][0] + self._chunk_s
+        self._last_voiced_idx = len(self._chunks)
+        self._silence = 0
+        self._active = True
+        if self._last_voiced_end - self._speech_start >= self._min_span:
+            self._confirmed = True  # start_speech_ms >= min_utterance_ms: confirmed at once
+
+    def _finish(self, detected_at: float, *, truncated: bool) -> SpeechEnded:
+        keep = len(self._chunks) if truncated else self._last_voiced_idx + self._tail_chunks
+        chunks = self._chunks[:keep]
+        audio = AudioFrame(b"".join(c for _, c in chunks), self.sample_rate, chunks[0][0])
+        return SpeechEnded(
+            audio=audio,
+            speech_start=self._speech_start,
+            speech_end=self._last_voiced_end,
+            detected_at=detected_at,
+            truncated=truncated,
+        )
+
+    def _to_idle(self, *, keep_tail: bool) -> None:
+        tail = self._chunks[-self._recent.maxlen :] if keep_tail and self._recent.maxlen else []
+        self._recent.clear()
+        self._recent.extend(tail)
+        self._chunks = []
+        self._run = 0
+        self._active = False
+        self._confirmed = False
+        self._silence = 0

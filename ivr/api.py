@@ -1,0 +1,72 @@
+"""HTTP JSON API (aiohttp): health, calls, one call with turns, timings and events.
+
+Every route but `/api/health` needs `Authorization: Bearer <api_token>`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from ivr.storage import CallStore
+
+HealthSource = Callable[[], dict[str, Any]]
+
+
+def _ms(later: float | None, earlier: float | None) -> int | None:
+    if later is None or earlier is None:
+        return None
+    return round((later - earlier) * 1000)
+
+
+def turn_timings(turn: dict[str, Any]) -> dict[str, int | None]:
+    """Per-turn latencies in milliseconds from the stored timestamps."""
+    return {
+        "speech_ms": _ms(turn.get("speech_end"), turn.get("speech_start")),
+        "eos_to_asr_ms": _ms(turn.get("asr_done"), turn.get("speech_end")),
+        "eos_to_reply_audio_ms": _ms(turn.get("reply_first_audio"), turn.get("speech_end")),
+        "asr_ms": None if turn.get("asr_seconds") is None else round(turn["asr_seconds"] * 1000),
+    }
+
+
+def build_app(store: CallStore, token: str, health: HealthSource) -> web.Application:
+    @web.middleware
+    async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path != "/api/health":
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return web.json_response(
+                    {"error": "missing or wrong bearer token"}, status=401,
+                    headers={"WWW-Authenticate": "Bearer"})
+        return await handler(request)
+
+    async def get_health(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "time": time.time(), **health()})
+
+    async def list_calls(request: web.Request) -> web.Response:
+        q = request.query
+        try:
+            limit = min(500, max(1, int(q.get("limit", "50"))))
+            offset = max(0, int(q.get("offset", "0")))
+        except ValueError:
+            return web.json_response({"error": "limit and offset must be integers"}, status=400)
+        calls = store.list_calls(limit, offset, status=q.get("status"), caller=q.get("caller"))
+        return web.json_response({"calls": calls, "limit": limit, "offset": offset})
+
+    async def get_call(request: web.Request) -> web.Response:
+        call = store.get_call(request.match_info["call_id"])
+        if call is None:
+            return web.json_response({"error": "no such call"}, status=404)
+        for turn in call["turns"]:
+            turn["timings"] = turn_timings(turn)
+        return web.json_response(call)
+
+    app = web.Application(middlewares=[auth])
+    app.router.add_get("/api/health", get_health)
+    app.router.add_get("/api/calls", list_calls)
+    app.router.add_get("/api/calls/{call_id}", get_call)
+    return app

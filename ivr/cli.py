@@ -1,0 +1,121 @@
+"""The `ivr` command line: serve, call, version."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from ivr import __version__
+from ivr.config import ConfigError, Settings, load_settings
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="YAML settings file (see config/default.yaml)")
+    p.add_argument("--dialplan", type=Path, help="dialplan YAML to serve")
+    p.add_argument("--sip-host", help="address SIP/RTP binds to (default 127.0.0.1)")
+    p.add_argument("--sip-port", type=int, help="UDP SIP port (default 5060)")
+    p.add_argument("--http-port", type=int, help="HTTP API port (default 8080, 0 = off)")
+    p.add_argument("--data-dir", type=Path, help="database, recordings and caches (default var)")
+    p.add_argument("--asr-model", help='"base", "tiny.en" or a CTranslate2 Whisper directory')
+    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    flags: dict[str, Any] = {
+        "dialplan": args.dialplan, "sip.host": args.sip_host, "sip.port": args.sip_port,
+        "http.port": args.http_port, "data_dir": args.data_dir, "asr.model": args.asr_model,
+        "log_level": args.log_level,
+    }
+    return load_settings(args.config, flags)
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, stream=sys.stderr,
+        format="%(asctime)s.%(msecs)03d %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ivr.server import run_service  # heavy imports only when serving
+
+    settings = settings_from_args(args)
+    setup_logging(settings.log_level)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_service(settings))
+    return 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from ivr.testcall import run_test_call
+
+    setup_logging("WARNING" if not args.verbose else "INFO")
+    return run_test_call(args)
+
+
+def cmd_version(_: argparse.Namespace) -> int:
+    print(f"ivr {__version__}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ivr", description="Voice contact-center IVR")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="answer SIP calls with the dialplan")
+    _serve_args(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    call = sub.add_parser("call", help="dial the hotline from a real softphone (baresip)")
+    call.add_argument("uri", help="SIP URI to dial, e.g. sip:hotline@127.0.0.1:5060")
+    call.add_argument("--play", type=Path, required=True,
+                      help="audio the caller plays (WAV/FLAC, any rate; converted to 8 kHz)")
+    call.add_argument("--dtmf", action="append", default=[], metavar="DIGITS[@SECONDS]",
+                      help="keys to press, optionally at SECONDS after answer (default 1 s);"
+                      " repeatable")
+    call.add_argument("--record", type=Path, help="write what the caller heard to this WAV")
+    call.add_argument("--lead-silence", type=float, default=0.0,
+                      help="seconds of silence before --play starts")
+    call.add_argument("--tail-silence", type=float, default=8.0,
+                      help="seconds of silence after --play (baresip hangs up at its end)")
+    call.add_argument("--timeout", type=float, default=120.0, help="give up after SECONDS")
+    call.add_argument("--hangup-after", type=float, help="hang up SECONDS after answer")
+    call.add_argument("--transcribe", action="store_true",
+                      help="transcribe what was heard with the local ASR model")
+    call.add_argument("--json", action="store_true", help="print the report as JSON")
+    call.add_argument("-v", "--verbose", action="store_true")
+    call.set_defaults(func=cmd_call)
+
+    version = sub.add_parser("version", help="print the version")
+    version.set_defaults(func=cmd_version)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as e:
+        print(f"ivr: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - top level: a clear one-line error, not a traceback
+        from audio_models.protocols import ModelError
+        from ivr.dialplan.loader import DialplanError
+
+        if isinstance(e, (ModelError, DialplanError)) or type(e).__name__ in (
+            "SipEndpointError", "StartupError", "SoftphoneError"
+        ):
+            print(f"ivr: {e}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Settings: built-in defaults < config file (YAML) < environment (`IVR_*`) < CLI flags.
+
+Every setting is documented in `config/default.yaml` (a test keeps the two in sync).
+Environment variables name a setting by its dotted path in upper case with `__` between
+sections, e.g. `IVR_SIP__PORT=5070`, `IVR_ASR__MODEL=tiny.en`; the top-level shortcuts
+`IVR_API_TOKEN`, `IVR_DATA_DIR`, `IVR_DIALPLAN` also work.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SipSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address the SIP/RTP transport binds to.")
+    port: int = Field(5060, ge=1, le=65535, description="UDP SIP port.")
+    public_host: str | None = Field(
+        None, description="Address advertised in Contact/SDP (defaults to host)."
+    )
+    max_calls: int = Field(
+        4, ge=1, le=4, description="Calls this worker admits (the pjsua2 wheel's hard cap is 4)."
+    )
+    retry_after_s: int = Field(
+        30, ge=0, description="Retry-After seconds sent with 503 when at capacity."
+    )
+    codecs: list[str] = Field(
+        default_factory=lambda: ["PCMU/8000", "PCMA/8000", "G722/16000"],
+        description="Codecs in priority order; all others are ranked below them.",
+    )
+
+
+class HttpSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address the HTTP API binds to.")
+    port: int = Field(8080, ge=0, le=65535, description="HTTP API port (0 disables the API).")
+
+
+class AsrSettings(_Section):
+    model: str = Field(
+        "base",
+        description='"base" (multilingual, from PyPI parts), "tiny.en" (English only) or a path'
+        " to any CTranslate2 Whisper model directory.",
+    )
+    compute_type: str = Field("int8", description="CTranslate2 compute type.")
+    cpu_threads: int = Field(2, ge=1, description="Threads per model call.")
+    beam_size: int = Field(1, ge=1, description="Beam size (1 = greedy, fastest).")
+    workers: int = Field(1, ge=1, description="Concurrent recognitions per process.")
+    min_confidence: float = Field(
+        0.25, ge=0, le=1, description="Below this an utterance counts as not understood."
+    )
+    max_no_speech_prob: float = Field(
+        0.7, ge=0, le=1, description="Above this (with low confidence) a result counts as silence."
+    )
+    initial_prompts: dict[str, str] = Field(
+        default_factory=lambda: {"zh": "以下是普通话的句子。"},
+        description="Whisper initial prompt per language prefix.",
+    )
+
+
+class TtsSettings(_Section):
+    piper_voice: str | None = Field(
+        None, description="Path to a Piper .onnx voice; default is the bundled en_US joe voice."
+    )
+    espeak_gain_db: float = Field(-3.0, description="Gain applied to espeak-ng output.")
+
+
+class VadSettings(_Section):
+    aggressiveness: int = Field(2, ge=0, le=3, description="webrtcvad aggressiveness 0..3.")
+    start_speech_ms: int = Field(120, ge=20, description="Voiced audio that starts an utterance.")
+    end_silence_ms: int = Field(700, ge=100, description="Silence that ends an utterance.")
+    pre_roll_ms: int = Field(300, ge=0, description="Audio kept before the speech start.")
+    max_utterance_s: float = Field(15.0, gt=0, description="Longest utterance before cutting.")
+    min_utterance_ms: int = Field(200, ge=0, description="Shorter voiced bursts are ignored.")
+
+
+class DialogSettings(_Section):
+    no_input_timeout_s: float = Field(
+        6.0, gt=0, description="Silence after a prompt before no-input (dialplans override)."
+    )
+    interdigit_timeout_s: float = Field(3.0, gt=0, description="Wait between DTMF digits.")
+    barge_in: bool = Field(True, description="Caller speech/keys interrupt prompts by default.")
+    max_call_s: float = Field(1800.0, gt=0, description="Hard limit on a call's length.")
+
+
+class RecordingSettings(_Section):
+    enabled: bool = Field(True, description="Write a stereo WAV per call (caller left, IVR right).")
+
+
+class Settings(_Section):
+    data_dir: Path = Field(
+        Path("var"), description="Database, recordings, prompt and model caches live here."
+    )
+    dialplan: Path = Field(
+        REPO_ROOT / "dialplans" / "hotline.yaml", description="Dialplan YAML file served."
+    )
+    model_dir: Path | None = Field(
+        None, description="Where assembled models are kept (default DATA_DIR/cache/models)."
+    )
+    api_token: str | None = Field(
+        None, description="Bearer token for /api (None: the API answers only /api/health)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level of the service."
+    )
+    sip: SipSettings = Field(default_factory=SipSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    asr: AsrSettings = Field(default_factory=AsrSettings)
+    tts: TtsSettings = Field(default_factory=TtsSettings)
+    vad: VadSettings = Field(default_factory=VadSettings)
+    dialog: DialogSettings = Field(default_factory=DialogSettings)
+    recording: RecordingSettings = Field(default_factory=RecordingSettings)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "ivr.sqlite"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_dir or self.cache_dir / "models"
+
+
+class ConfigError(ValueError):
+    """The configuration file, environment or flags hold an invalid value."""
+
+
+_SHORTCUTS = {
+    "IVR_API_TOKEN": "api_token", "IVR_DATA_DIR": "data_dir", "IVR_DIALPLAN": "dialplan",
+    "IVR_MODEL_DIR": "model_dir",
+}
+
+
+def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = tree
+    for p in parents:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{dotted}: '{p}' is not a section")
+    node[leaf] = value
+
+
+def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Settings tree from `IVR_*` variables (coerced by the models; `[..]`, `{..}` as YAML)."""
+    environ = dict(os.environ if environ is None else environ)
+    tree: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith("IVR_"):
+            continue
+        dotted = _SHORTCUTS.get(key) or key[4:].lower().replace("__", ".")
+        value: Any = raw
+        if raw.lstrip().startswith(("{", "[")):
+            try:
+                value = yaml.safe_load(raw)
+            except yaml.YAMLError as e:
+                raise ConfigError(f"{key} is not valid YAML: {e}") from e
+        _set_path(tree, dotted, value)
+    return tree
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_settings(
+    config_file: Path | None = None,
+    flags: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Build settings with the documented precedence; raise ConfigError with a plain message."""
+    tree: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            loaded = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
+        except OSError as e:
+            raise ConfigError(f"cannot read config file {config_file}: {e.strerror}") from e
+        except yaml.YAMLError as e:
+            raise ConfigError(f"config file {config_file} is not valid YAML: {e}") from e
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {config_file} must hold a mapping of settings")
+        tree = loaded
+    tree = _merge(tree, env_overrides(environ))
+    for dotted, value in (flags or {}).items():
+        if value is not None:
+            _set_path(tree, dotted, value)
+    try:
+        return Settings.model_validate(tree)
+    except ValidationError as e:
+        lines = [
+            f"  {'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
+        ]
+        raise ConfigError("invalid settings:\n" + "\n".join(lines)) from e
+
+
+def iter_setting_paths(model: type[BaseModel] = Settings, prefix: str = "") -> list[str]:
+    """Dotted names of every leaf setting (used by the docs test)."""
+    paths: list[str] = []
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            paths += iter_setting_paths(ann, f"{prefix}{name}.")
+        else:
+            paths.append(prefix + name)
+    return paths

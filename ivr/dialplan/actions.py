@@ -1,0 +1,83 @@
+"""Events the dialogue engine consumes and actions it asks the call to perform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+# ---------------------------------------------------------------- events
+@dataclass(frozen=True, slots=True)
+class CallerInput:
+    """What the caller said (speech) or pressed (dtmf)."""
+
+    kind: Literal["speech", "dtmf"]
+    text: str
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class NoInput:
+    """The caller stayed silent for the node's timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unintelligible:
+    """Speech was heard but not recognised with enough confidence."""
+
+    text: str = ""
+    confidence: float = 0.0
+
+
+DialogEvent = CallerInput | NoInput | Unintelligible
+
+
+# ---------------------------------------------------------------- actions
+@dataclass(frozen=True, slots=True)
+class Say:
+    text: str  # already in the call's language, variables substituted; "file:..." = recording
+    language: str
+    barge_in: bool = True
+    node: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """Wait for caller input at `node` (always the last action of a step)."""
+
+    node: str
+    language: str
+    timeout_s: float | None  # None: use the service default
+    max_digits: int = 1
+    min_digits: int = 1
+    digits_slot: bool = False  # collect several digits ('#' ends early)
+
+
+@dataclass(frozen=True, slots=True)
+class SetLanguage:
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    target: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    reason: str
+
+
+Action = Say | Listen | SetLanguage | Transfer | Hangup
+
+
+@dataclass(frozen=True, slots=True)
+class Understanding:
+    """How the engine understood one input (stored with the turn)."""
+
+    outcome: Literal["match", "no_match", "no_input", "unintelligible"]
+    intent: str | None = None
+    score: float = 0.0
+    slots: dict[str, Any] = field(default_factory=dict)
+    choice: str | None = None  # goto target chosen

@@ -1,0 +1,234 @@
+"""`ivr serve`: one SIP worker process running the whole pipeline for its calls.
+
+Threads: the event loop (this module, sessions, HTTP API, storage), the SIP thread owned by
+`SipEndpoint`, pjmedia's clock thread (media callbacks), and the model executors. SIP-thread
+callbacks below only forward to the loop with `call_soon_threadsafe`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import time
+from typing import Any
+
+from aiohttp import web
+
+from audio_models.model_store import resolve_asr_model
+from audio_models.prompt_cache import PromptCache
+from audio_models.tts import EspeakTTS, PiperTTS, TTSRouter
+from audio_models.whisper_asr import WhisperASR
+from ivr.api import build_app
+from ivr.config import Settings
+from ivr.dialplan.engine import DialogEngine
+from ivr.dialplan.loader import load_dialplan
+from ivr.session import CallSession, SessionDeps
+from ivr.storage import CallStore
+from telephony import Admission, CallInfo, CallMedia, SipConfig, SipEndpoint
+
+log = logging.getLogger("ivr.server")
+
+
+class StartupError(RuntimeError):
+    """The service cannot start; the message tells the operator what to fix."""
+
+
+class _Control:
+    """Call control handed to sessions; commands are queued to the SIP thread."""
+
+    def __init__(self, endpoint: SipEndpoint) -> None:
+        self.endpoint = endpoint
+
+    def hangup(self, call_id: str) -> None:
+        self.endpoint.hangup(call_id)
+
+    def transfer(self, call_id: str, uri: str) -> None:
+        self.endpoint.transfer(call_id, uri)
+
+
+class IvrService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sessions: dict[str, CallSession] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._draining = False
+        self._started = time.monotonic()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self.endpoint: SipEndpoint | None = None
+        self.asr: WhisperASR | None = None
+
+    # ------------------------------------------------------------ start / stop
+    async def start(self) -> None:
+        s = self.settings
+        self._loop = asyncio.get_running_loop()
+        for d in (s.data_dir, s.recordings_dir, s.cache_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        self.store = CallStore(s.db_path)
+        if n := self.store.mark_interrupted():
+            log.warning("closed %d call(s) left active by an earlier run", n)
+        self.dialplan = load_dialplan(s.dialplan)
+        plan = self.dialplan.plan
+        log.info("dialplan %s@%s loaded from %s (%d nodes, languages %s)", plan.name,
+                 self.dialplan.version, self.dialplan.path, len(plan.nodes),
+                 ",".join(plan.languages))
+        model_dir = resolve_asr_model(s.asr.model, s.models_dir)
+        t0 = time.monotonic()
+        self.asr = WhisperASR(model_dir, compute_type=s.asr.compute_type,
+                              cpu_threads=s.asr.cpu_threads, beam_size=s.asr.beam_size,
+                              max_workers=s.asr.workers, name=s.asr.model)
+        for lang in plan.languages:
+            self.asr.check_language(lang.split("-")[0])
+        log.info("ASR model %s loaded from %s in %.1f s", s.asr.model, model_dir,
+                 time.monotonic() - t0)
+        gain = s.tts.espeak_gain_db
+        router = TTSRouter([PiperTTS(s.tts.piper_voice), EspeakTTS("zh", gain_db=gain),
+                            EspeakTTS("yue", gain_db=gain)])
+        self.prompts = PromptCache(router, 16000, s.cache_dir / "prompts")
+        engine = DialogEngine(plan)
+        t0 = time.monotonic()
+        static = sorted(engine.static_prompts())
+        await asyncio.to_thread(self.prompts.warm, static)
+        log.info("%d static prompts ready in %.1f s", len(static), time.monotonic() - t0)
+        if hasattr(self.asr, "warmup"):
+            log.info("ASR warm-up pass took %.2f s", await asyncio.to_thread(self.asr.warmup))
+        self.engine = engine
+        await self._start_http()
+        self.endpoint = SipEndpoint(SipConfig(
+            bind_host=s.sip.host, port=s.sip.port, public_host=s.sip.public_host,
+            max_calls=s.sip.max_calls, codec_priorities=tuple(s.sip.codecs),
+            retry_after=s.sip.retry_after_s), self)
+        await asyncio.to_thread(self.endpoint.start)
+        log.info("ready: SIP udp %s:%d, HTTP %s, data %s", s.sip.host, s.sip.port,
+                 f"{s.http.host}:{s.http.port}" if s.http.port else "off", s.data_dir)
+
+    async def _start_http(self) -> None:
+        s = self.settings
+        if not s.http.port:
+            return
+        token = s.api_token or self._stored_token()
+        app = build_app(self.store, token, self.health)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, s.http.host, s.http.port).start()
+
+    def _stored_token(self) -> str:
+        """No token configured: make one, keep it in data_dir/api_token (mode 600)."""
+        path = self.settings.data_dir / "api_token"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(24) + "\n")
+            path.chmod(0o600)
+            log.warning("no api_token configured: generated one in %s", path)
+        return path.read_text().strip()
+
+    def health(self) -> dict[str, Any]:
+        plan = self.dialplan.plan
+        return {
+            "active_calls": len(self.sessions), "max_calls": self.settings.sip.max_calls,
+            "draining": self._draining, "uptime_s": round(time.monotonic() - self._started, 1),
+            "dialplan": f"{plan.name}@{self.dialplan.version}",
+            "asr_model": self.settings.asr.model,
+            "sip": f"{self.settings.sip.host}:{self.settings.sip.port}",
+        }
+
+    async def stop(self) -> None:
+        self._draining = True
+        log.info("shutting down: %d active call(s)", len(self.sessions))
+        if self.endpoint:
+            for call_id in list(self.sessions):
+                self.endpoint.hangup(call_id)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks.values()), timeout=10)
+        if self.endpoint:
+            await asyncio.to_thread(self.endpoint.stop)
+        if self._runner:
+            await self._runner.cleanup()
+        if self.asr:
+            self.asr.close()
+        if hasattr(self, "prompts"):
+            self.prompts.close()
+        self.store.close()
+        log.info("stopped cleanly")
+
+    async def serve_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+
+    # ------------------------------------------------------------ SIP thread callbacks
+    def on_incoming(self, call: CallInfo) -> Admission:
+        if self._draining:
+            return Admission.rejected(503, "IVR shutting down", self.settings.sip.retry_after_s)
+        if len(self.sessions) >= self.settings.sip.max_calls:
+            return Admission.rejected(503, "IVR at capacity", self.settings.sip.retry_after_s)
+        log.info("call=%s incoming from %s to %s", call.call_id, call.remote_uri, call.callee)
+        return Admission.accepted()
+
+    def on_media_ready(self, call: CallInfo, media: CallMedia) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._start_session, call, media)
+
+    def on_dtmf(self, call: CallInfo, digit: str, timestamp: float) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._dtmf, call.call_id, digit, timestamp)
+
+    def on_disconnected(self, call: CallInfo, code: int, reason: str, by_remote: bool) -> None:
+        assert self._loop is not None
+        why = "caller_hangup" if by_remote else "ivr_hangup"
+        self._loop.call_soon_threadsafe(self._disconnected, call.call_id, why, code, reason)
+
+    def on_rejected(self, remote_uri: str, code: int, reason: str) -> None:
+        log.warning("rejected call from %s: %d %s", remote_uri, code, reason)
+
+    def on_transfer_status(self, call: CallInfo, code: int, final: bool) -> None:
+        log.info("call=%s transfer status %d%s", call.call_id, code, " (final)" if final else "")
+
+    # ------------------------------------------------------------ loop side
+    def _start_session(self, call: CallInfo, media: CallMedia) -> None:
+        if call.call_id in self.sessions:
+            return
+        assert self.endpoint is not None and self.asr is not None
+        deps = SessionDeps(self.settings, self.dialplan, self.engine, self.asr, self.prompts,
+                           self.store, _Control(self.endpoint))
+        session = CallSession(call.call_id, call.caller, call.callee, media, deps,
+                              answered_at=time.monotonic(), sip_call_id=call.call_id,
+                              remote_uri=call.remote_uri)
+        loop = asyncio.get_running_loop()
+        media.set_notify(lambda: loop.call_soon_threadsafe(session.notify_audio))
+        self.sessions[call.call_id] = session
+        task = loop.create_task(session.run(), name=f"call:{call.call_id}")
+        self._tasks[call.call_id] = task
+        task.add_done_callback(lambda _t, cid=call.call_id: self._session_done(cid))
+
+    def _session_done(self, call_id: str) -> None:
+        self.sessions.pop(call_id, None)
+        self._tasks.pop(call_id, None)
+
+    def _dtmf(self, call_id: str, digit: str, timestamp: float) -> None:
+        if session := self.sessions.get(call_id):
+            session.on_dtmf(digit, timestamp)
+
+    def _disconnected(self, call_id: str, why: str, code: int, reason: str) -> None:
+        if session := self.sessions.get(call_id):
+            session.on_hangup(why)
+        else:
+            log.info("call=%s disconnected before media (%d %s)", call_id, code, reason)
+
+
+async def run_service(settings: Settings) -> None:
+    service = IvrService(settings)
+    try:
+        await service.start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await service.stop()
+        raise
+    try:
+        await service.serve_forever()
+    finally:
+        await service.stop()

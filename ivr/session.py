@@ -1,0 +1,470 @@
+"""One call's conversation: audio in -> VAD -> ASR -> dialogue engine -> prompts out.
+
+A `CallSession` owns every task of its call and cancels and awaits them when the call ends.
+Threads: the SIP thread and pjmedia's clock thread only hand things over with
+`loop.call_soon_threadsafe`; everything here runs on the service's event loop, and model
+inference runs in the engines' own executors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from audio_models.frames import AudioFrame
+from audio_models.protocols import EndpointerConfig, SpeechEnded, SpeechStarted, Transcript
+from audio_models.vad import Endpointer
+from ivr.call_io import CallControl, MediaChannel, PromptSource, SpeechRecognizer
+from ivr.config import Settings
+from ivr.dialplan.actions import (
+    Action,
+    CallerInput,
+    DialogEvent,
+    Hangup,
+    Listen,
+    NoInput,
+    Say,
+    SetLanguage,
+    Transfer,
+    Unintelligible,
+)
+from ivr.dialplan.engine import DialogEngine, Step
+from ivr.dialplan.loader import LoadedDialplan
+from ivr.recording import CallRecorder
+from ivr.storage import CallStore
+
+log = logging.getLogger("ivr.call")
+
+_MONO_TO_WALL = time.time() - time.monotonic()
+# Whisper's well-known inventions on silence or noise (normalised, lower case).
+_HALLUCINATIONS = {
+    "thank you", "thanks for watching", "thank you for watching", "you", "bye",
+    "谢谢观看", "谢谢", "请不吝点赞订阅转发打赏支持明镜与点点栏目", "字幕由amaraorg社区提供",
+}
+
+
+def wall(mono: float | None) -> float | None:
+    """Monotonic timestamp -> UNIX time."""
+    return None if mono is None else mono + _MONO_TO_WALL
+
+
+@dataclass
+class SessionDeps:
+    settings: Settings
+    dialplan: LoadedDialplan
+    engine: DialogEngine
+    asr: SpeechRecognizer
+    prompts: PromptSource
+    store: CallStore
+    control: CallControl
+
+
+@dataclass
+class _Utterance:
+    transcript: Transcript
+    speech: SpeechEnded
+    asr_done: float  # monotonic
+
+
+@dataclass
+class _Playing:
+    say: Say
+    playback: Any
+
+    @property
+    def barge_in(self) -> bool:
+        return self.say.barge_in
+
+
+@dataclass
+class _TurnTiming:
+    turn_id: int | None = None
+    waiting_first_audio: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CallSession:
+    """The conversation of one answered call."""
+
+    def __init__(self, call_id: str, caller: str, callee: str, media: MediaChannel,
+                 deps: SessionDeps, *, answered_at: float | None = None,
+                 sip_call_id: str = "", remote_uri: str = "") -> None:
+        self.call_id = call_id
+        self.caller = caller
+        self.media = media
+        self.deps = deps
+        self.settings = deps.settings
+        self.answered_at = answered_at or time.monotonic()
+        self.language = deps.dialplan.plan.default_language
+        self.node = deps.dialplan.plan.start
+        self._inputs: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=256)
+        self._audio_ready = asyncio.Event()
+        self._hungup = asyncio.Event()
+        self._hangup_reason = ""
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._asr_lock = asyncio.Lock()
+        self._playing: list[_Playing] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._barge_protected = False
+        self._speaking_since: float | None = None
+        self._seq = 0
+        self._turn = _TurnTiming()
+        self._first_audio_logged = False
+        self._ended = False
+        vad = self.settings.vad
+        self._endpointer = Endpointer(EndpointerConfig(
+            aggressiveness=vad.aggressiveness, start_speech_ms=vad.start_speech_ms,
+            end_silence_ms=vad.end_silence_ms, pre_roll_ms=vad.pre_roll_ms,
+            max_utterance_s=vad.max_utterance_s, min_utterance_ms=vad.min_utterance_ms,
+        ), sample_rate=media.clock_rate)
+        self._recorder: CallRecorder | None = None
+        if self.settings.recording.enabled:
+            path = self.settings.recordings_dir / f"{call_id}.wav"
+            self._recorder = CallRecorder(path, media.clock_rate)
+        deps.store.call_started(
+            call_id, sip_call_id=sip_call_id, caller=caller, callee=callee,
+            remote_uri=remote_uri, answered_at=wall(self.answered_at), language=self.language,
+            dialplan=deps.dialplan.plan.name, dialplan_version=deps.dialplan.version,
+            recording_path=str(self._recorder.path) if self._recorder else None,
+        )
+        self.event("call_answered", caller=caller, callee=callee,
+                   dialplan=f"{deps.dialplan.plan.name}@{deps.dialplan.version}")
+
+    # ------------------------------------------------------------ from other threads
+    def notify_audio(self) -> None:
+        """Called (via call_soon_threadsafe) when caller audio is waiting."""
+        self._audio_ready.set()
+
+    def on_dtmf(self, digit: str, timestamp: float) -> None:
+        self.event("dtmf", digit=digit)
+        self._barge_in("dtmf")
+        self._put(("dtmf", (digit, timestamp)))
+
+    def on_hangup(self, reason: str) -> None:
+        if not self._hungup.is_set():
+            self._hangup_reason = self._hangup_reason or reason  # the IVR's own reason wins
+            self._hungup.set()
+            self._put(("hangup", reason))
+
+    # ------------------------------------------------------------ lifecycle
+    async def run(self) -> None:
+        audio = self._spawn(self._audio_loop(), "audio")
+        try:
+            async with asyncio.timeout(self.settings.dialog.max_call_s):
+                await self._dialog()
+        except TimeoutError:
+            self.event("max_duration_reached", seconds=self.settings.dialog.max_call_s)
+            self._end_by_ivr("max_duration")
+        except Exception as e:  # one call's failure must not take the service down
+            log.exception("call=%s dialog failed", self.call_id)
+            self.event("error", where="dialog", error=repr(e))
+            self._end_by_ivr("internal_error")
+        finally:
+            if not self._hungup.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hungup.wait(), 5)
+            audio.cancel()
+            for t in list(self._tasks):
+                t.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._finish()
+
+    def _finish(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self._drain_audio(final=True)
+        if self._recorder:
+            self._recorder.close()
+        reason = self._hangup_reason or "unknown"
+        self.deps.store.call_ended(self.call_id, reason, language=self.language)
+        self.event("call_ended", reason=reason,
+                   duration_s=round(time.monotonic() - self.answered_at, 2))
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=f"{self.call_id}:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _put(self, item: tuple[str, Any]) -> None:
+        try:
+            self._inputs.put_nowait(item)
+        except asyncio.QueueFull:
+            self.event("input_dropped", kind=item[0])
+
+    def _end_by_ivr(self, reason: str) -> None:
+        if not self._hungup.is_set():
+            self._hangup_reason = reason
+            self.deps.control.hangup(self.call_id)
+
+    # ------------------------------------------------------------ events and logs
+    def event(self, type_: str, **data: Any) -> None:
+        detail = " ".join(f"{k}={_fmt(v)}" for k, v in data.items())
+        log.info("call=%s %s %s", self.call_id, type_, detail)
+        try:
+            self.deps.store.add_event(self.call_id, type_, data)
+        except Exception as e:  # storage trouble is logged, the call goes on
+            log.error("call=%s cannot store event %s: %s", self.call_id, type_, e)
+
+    # ------------------------------------------------------------ dialog
+    async def _dialog(self) -> None:
+        step = self.deps.engine.start({"caller": self.caller})
+        while True:
+            event = await self._perform(step.actions)
+            if event is None:
+                return
+            step = self._advance(step, event)
+
+    def _advance(self, step: Step, event: tuple[DialogEvent, dict[str, Any]]) -> Step:
+        dialog_event, info = event
+        new = self.deps.engine.step(step.state, dialog_event)
+        u = new.understanding
+        self._seq += 1
+        says = [a.text for a in new.actions if isinstance(a, Say)]
+        row = {
+            "node": step.state.node, "language": step.state.language,
+            "prompt": "\n".join(says) or None,
+            "outcome": u.outcome if u else None, "intent": u.intent if u else None,
+            "intent_score": round(u.score, 3) if u else None, "slots": u.slots if u else None,
+            **info,
+        }
+        turn_id = self.deps.store.add_turn(self.call_id, self._seq, **row)
+        self._turn = _TurnTiming(turn_id, waiting_first_audio=bool(says))
+        self.event("turn", seq=self._seq, node=step.state.node, outcome=row["outcome"],
+                   intent=row["intent"], score=row["intent_score"], slots=row["slots"],
+                   text=info.get("caller_text") or info.get("dtmf"), next=new.state.node)
+        self.node = new.state.node
+        return new
+
+    async def _perform(self, actions: list[Action]) -> tuple[DialogEvent, dict[str, Any]] | None:
+        for action in actions:
+            if self._hungup.is_set():
+                return None
+            if isinstance(action, Say):
+                await self._say(action)
+            elif isinstance(action, SetLanguage):
+                self.language = action.language
+                self.deps.store.update_call(self.call_id, language=action.language)
+                self.event("language", language=action.language)
+            elif isinstance(action, Listen):
+                self.event("listen", node=action.node, language=action.language)
+                return await self._listen(action)
+            elif isinstance(action, Transfer):
+                await self._wait_playout()
+                await self._transfer(action)
+                return None
+            elif isinstance(action, Hangup):
+                await self._wait_playout()
+                self.event("hangup_by_ivr", reason=action.reason)
+                self._end_by_ivr(action.reason)
+                return None
+        return None
+
+    async def _transfer(self, action: Transfer) -> None:
+        self.deps.store.update_call(self.call_id, escalated=1, transfer_target=action.target)
+        self.event("transfer", target=action.target, reason=action.reason)
+        if action.target.startswith("sip:"):
+            self.deps.control.transfer(self.call_id, action.target)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hungup.wait(), 30)
+            self._hangup_reason = self._hangup_reason or f"transferred:{action.target}"
+        else:
+            # Agent queues arrive with the escalation feature; until then announce and end.
+            self.event("transfer_unavailable", target=action.target,
+                       detail="no agent queue is configured; call ended after announcement")
+            self._end_by_ivr(f"transfer:{action.target}")
+
+    # ------------------------------------------------------------ output
+    async def _say(self, say: Say) -> None:
+        try:
+            if say.text.startswith("file:"):
+                path = self.deps.dialplan.base_dir / say.text[5:].strip()
+                audio = await self.deps.prompts.get_file(path)
+            else:
+                audio = await self.deps.prompts.get(say.text, say.language)
+        except Exception as e:
+            self.event("error", where="tts", text=say.text, error=str(e))
+            return
+        entry = _Playing(say, None)
+        turn = self._turn
+        loop = asyncio.get_running_loop()
+
+        def started(pb: Any) -> None:
+            loop.call_soon_threadsafe(self._playback_started, pb, turn, entry)
+
+        def done(pb: Any) -> None:
+            loop.call_soon_threadsafe(self._playback_done, entry)
+
+        self._playing.append(entry)
+        self._idle.clear()
+        entry.playback = self.media.play(audio, on_start=started, on_done=done)
+
+    def _playback_started(self, playback: Any, turn: _TurnTiming, entry: _Playing) -> None:
+        started = playback.started_at
+        self.event("prompt", node=entry.say.node, language=entry.say.language,
+                   text=entry.say.text[:80], barge_in=entry.say.barge_in)
+        if not self._first_audio_logged:
+            self._first_audio_logged = True
+            self.event("first_audio", answer_to_audio_ms=round(
+                (started - self.answered_at) * 1000))
+        if turn.waiting_first_audio and turn.turn_id is not None:
+            turn.waiting_first_audio = False
+            self.deps.store.update_turn(turn.turn_id, reply_first_audio=wall(started))
+
+    def _playback_done(self, entry: _Playing) -> None:
+        if entry.playback is not None and entry.playback.started_at is not None:
+            self.event("prompt_end", node=entry.say.node,
+                       interrupted=bool(entry.playback.interrupted))
+        with contextlib.suppress(ValueError):
+            self._playing.remove(entry)
+        if not self._playing:
+            self._idle.set()
+
+    async def _wait_playout(self) -> None:
+        """Until every queued prompt has played (or the caller hung up)."""
+        idle = asyncio.ensure_future(self._idle.wait())
+        hung = asyncio.ensure_future(self._hungup.wait())
+        try:
+            await asyncio.wait({idle, hung}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            idle.cancel()
+            hung.cancel()
+
+    def _barge_in(self, cause: str) -> None:
+        if self._playing and self._playing[0].barge_in:
+            self.media.clear()
+            self.event("barge_in", cause=cause)
+
+    # ------------------------------------------------------------ input
+    async def _listen(self, listen: Listen) -> tuple[DialogEvent, dict[str, Any]] | None:
+        timeout = listen.timeout_s or self.settings.dialog.no_input_timeout_s
+        digits = ""
+        deadline: float | None = None
+        loop = asyncio.get_running_loop()
+        while True:
+            if deadline is None and not self._playing and self._speaking_since is None:
+                deadline = loop.time() + (self.settings.dialog.interdigit_timeout_s
+                                          if digits else timeout)
+            wait = 0.05 if deadline is None else max(0.0, deadline - loop.time())
+            try:
+                kind, value = await asyncio.wait_for(self._inputs.get(), min(wait, 0.05)
+                                                     if deadline is None else wait)
+            except TimeoutError:
+                if deadline is None or loop.time() < deadline:
+                    continue
+                if digits and len(digits) >= listen.min_digits:
+                    return CallerInput("dtmf", digits), {"input_mode": "dtmf", "dtmf": digits}
+                self.event("no_input", node=listen.node, timeout_s=timeout)
+                return NoInput(), {"input_mode": "none"}
+            if kind == "hangup":
+                return None
+            if kind == "speech_start":
+                deadline = None
+                continue
+            if kind == "dtmf":
+                digit = value[0]
+                if not listen.digits_slot:
+                    return CallerInput("dtmf", digit), {"input_mode": "dtmf", "dtmf": digit}
+                if digit == "#":
+                    if digits:
+                        return CallerInput("dtmf", digits), {"input_mode": "dtmf", "dtmf": digits}
+                    continue
+                digits += digit
+                if len(digits) >= listen.max_digits:
+                    return CallerInput("dtmf", digits), {"input_mode": "dtmf", "dtmf": digits}
+                deadline = loop.time() + self.settings.dialog.interdigit_timeout_s
+                continue
+            if kind == "speech":
+                result = self._speech_event(value)
+                if result is None:
+                    deadline = None  # noise: keep listening
+                    continue
+                return result
+
+    def _speech_event(self, utt: _Utterance) -> tuple[DialogEvent, dict[str, Any]] | None:
+        t = utt.transcript
+        info = {
+            "input_mode": "speech", "caller_text": t.text,
+            "asr_confidence": round(t.confidence, 3), "no_speech_prob": round(t.no_speech_prob, 3),
+            "speech_start": wall(utt.speech.speech_start),
+            "speech_end": wall(utt.speech.speech_end), "asr_done": wall(utt.asr_done),
+            "asr_seconds": round(t.processing_time, 3),
+        }
+        norm = re.sub(r"[^\w\s]", "", t.text.lower()).strip()
+        asr = self.settings.asr
+        if t.is_empty or (norm in _HALLUCINATIONS and (
+                t.no_speech_prob > 0.3 or utt.speech.audio.duration < 1.5)):
+            self.event("speech_ignored", text=t.text, no_speech_prob=round(t.no_speech_prob, 2))
+            return None
+        if t.confidence < asr.min_confidence or (t.no_speech_prob > asr.max_no_speech_prob
+                                                  and t.confidence < 0.5):
+            return Unintelligible(t.text, t.confidence), info
+        return CallerInput("speech", t.text, t.confidence), info
+
+    # ------------------------------------------------------------ audio
+    async def _audio_loop(self) -> None:
+        while True:
+            await self._audio_ready.wait()
+            self._audio_ready.clear()
+            self._drain_audio()
+
+    def _drain_audio(self, final: bool = False) -> None:
+        frames: list[AudioFrame] = self.media.read_frames()
+        rec = self._recorder
+        if rec and not rec.closed:
+            for f in frames:
+                rec.add_caller(f.pcm)
+            for pcm in self.media.read_sent():
+                rec.add_ivr(pcm)
+            rec.flush()
+        if final:
+            return
+        for f in frames:
+            for ev in self._endpointer.push_frame(f):
+                if isinstance(ev, SpeechStarted):
+                    self._on_speech_started(ev)
+                elif isinstance(ev, SpeechEnded):
+                    self._on_speech_ended(ev)
+
+    def _on_speech_started(self, ev: SpeechStarted) -> None:
+        self._speaking_since = ev.timestamp
+        self._barge_protected = bool(self._playing) and not self._playing[0].barge_in
+        if not self._barge_protected:
+            self._barge_in("speech")
+            self._put(("speech_start", ev.timestamp))
+
+    def _on_speech_ended(self, ev: SpeechEnded) -> None:
+        self._speaking_since = None
+        if self._barge_protected:
+            self.event("speech_during_protected_prompt", seconds=round(ev.audio.duration, 2))
+            return
+        self._spawn(self._recognize(ev), "asr")
+
+    async def _recognize(self, ev: SpeechEnded) -> None:
+        lang = self.language.split("-")[0]
+        prompt = self.settings.asr.initial_prompts.get(lang)
+        async with self._asr_lock:  # utterances of one call are recognised in order
+            try:
+                transcript = await self.deps.asr.recognize(ev.audio, lang, prompt)
+            except Exception as e:
+                self.event("error", where="asr", error=str(e))
+                transcript = Transcript("", lang, 0.0, -10.0, 1.0, ev.audio.duration, 0.0)
+        done = time.monotonic()
+        self.event("utterance", text=transcript.text, confidence=round(transcript.confidence, 3),
+                   audio_s=round(ev.audio.duration, 2),
+                   asr_ms=round(transcript.processing_time * 1000),
+                   eos_to_asr_ms=round((done - ev.speech_end) * 1000))
+        self._put(("speech", _Utterance(transcript, ev, done)))
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, str):
+        return repr(v) if (" " in v or not v) else v
+    return str(v)

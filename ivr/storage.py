@@ -1,0 +1,170 @@
+"""Call storage: one repository over SQLite (sqlite-utils, WAL, named migrations).
+
+One writer per process: the service uses a single `CallStore` from its event loop thread;
+transactions are short (one row or a few). Times are wall-clock UNIX seconds (float).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db["calls"].create(
+        {
+            "id": str, "sip_call_id": str, "caller": str, "callee": str, "remote_uri": str,
+            "started_at": float, "answered_at": float, "ended_at": float,
+            "status": str, "end_reason": str, "language": str,
+            "dialplan": str, "dialplan_version": str, "recording_path": str,
+            "turn_count": int, "escalated": int, "transfer_target": str,
+        },
+        pk="id",
+        not_null={"started_at", "status"},
+        defaults={"status": "active", "turn_count": 0, "escalated": 0},
+    )
+    db["calls"].create_index(["started_at"])
+    db["calls"].create_index(["caller"])
+    db["turns"].create(
+        {
+            "id": int, "call_id": str, "seq": int, "node": str, "language": str,
+            "prompt": str, "input_mode": str, "caller_text": str, "asr_confidence": float,
+            "no_speech_prob": float, "dtmf": str, "outcome": str, "intent": str,
+            "intent_score": float, "slots": str, "speech_start": float, "speech_end": float,
+            "asr_done": float, "asr_seconds": float, "reply_first_audio": float,
+            "created_at": float,
+        },
+        pk="id",
+        foreign_keys=[("call_id", "calls", "id")],
+    )
+    db["turns"].create_index(["call_id", "seq"], unique=True)
+    db["events"].create(
+        {"id": int, "call_id": str, "ts": float, "type": str, "data": str},
+        pk="id",
+        foreign_keys=[("call_id", "calls", "id")],
+    )
+    db["events"].create_index(["call_id", "ts"])
+
+
+MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial)]
+
+
+class CallStore:
+    """Repository of calls, turns and events."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), timeout=10, isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.migrate()
+
+    # ------------------------------------------------------------ schema
+    def migrate(self) -> list[str]:
+        """Apply pending named migrations; returns the names applied."""
+        self.db["_migrations"].create({"name": str, "applied_at": float}, pk="name",
+                                      if_not_exists=True)
+        done = {r["name"] for r in self.db["_migrations"].rows}
+        applied = []
+        for name, fn in MIGRATIONS:
+            if name in done:
+                continue
+            with self.db.conn:
+                fn(self.db)
+                self.db["_migrations"].insert({"name": name, "applied_at": time.time()})
+            applied.append(name)
+        return applied
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # ------------------------------------------------------------ writes
+    def call_started(self, call_id: str, **fields: Any) -> None:
+        row = {"id": call_id, "started_at": time.time(), "status": "active", **fields}
+        self.db["calls"].insert(row, replace=True)
+
+    def update_call(self, call_id: str, **fields: Any) -> None:
+        self.db["calls"].update(call_id, fields)
+
+    def call_ended(self, call_id: str, reason: str, **fields: Any) -> None:
+        turns = self.db.execute(
+            "select count(*) from turns where call_id = ?", [call_id]).fetchone()[0]
+        self.update_call(call_id, status="ended", ended_at=time.time(), end_reason=reason,
+                         turn_count=turns, **fields)
+
+    def add_turn(self, call_id: str, seq: int, **fields: Any) -> int:
+        if isinstance(fields.get("slots"), dict):
+            fields["slots"] = json.dumps(fields["slots"], ensure_ascii=False)
+        row = {"call_id": call_id, "seq": seq, "created_at": time.time(), **fields}
+        return self.db["turns"].insert(row).last_pk  # type: ignore[return-value]
+
+    def update_turn(self, turn_id: int, **fields: Any) -> None:
+        self.db["turns"].update(turn_id, fields)
+
+    def add_event(self, call_id: str, type_: str, data: dict[str, Any] | None = None,
+                  ts: float | None = None) -> None:
+        self.db["events"].insert({
+            "call_id": call_id, "ts": ts or time.time(), "type": type_,
+            "data": json.dumps(data or {}, ensure_ascii=False, default=str),
+        })
+
+    def mark_interrupted(self) -> int:
+        """Calls left `active` by a crashed process are closed as `interrupted` at start-up."""
+        cur = self.db.execute(
+            "update calls set status = 'ended', end_reason = 'service_restart', ended_at = ? "
+            "where status = 'active'", [time.time()])
+        return cur.rowcount
+
+    # ------------------------------------------------------------ reads
+    def list_calls(self, limit: int = 50, offset: int = 0, status: str | None = None,
+                   caller: str | None = None) -> list[dict[str, Any]]:
+        where, args = [], []
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if caller:
+            where.append("caller = ?")
+            args.append(caller)
+        sql = "select * from calls"
+        if where:
+            sql += " where " + " and ".join(where)
+        sql += " order by started_at desc limit ? offset ?"
+        return list(self.db.query(sql, [*args, limit, offset]))
+
+    def get_call(self, call_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from calls where id = ?", [call_id]))
+        if not rows:
+            return None
+        call = rows[0]
+        call["turns"] = [_decode(t, "slots") for t in self.db.query(
+            "select * from turns where call_id = ? order by seq", [call_id])]
+        call["events"] = [_decode(e, "data") for e in self.db.query(
+            "select * from events where call_id = ? order by ts, id", [call_id])]
+        return call
+
+    def turns(self, call_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        if call_ids is None:
+            return list(self.db.query("select * from turns order by created_at"))
+        ids = list(call_ids)
+        marks = ",".join("?" * len(ids))
+        return list(self.db.query(
+            f"select * from turns where call_id in ({marks}) order by call_id, seq", ids))
+
+
+def _decode(row: dict[str, Any], key: str) -> dict[str, Any]:
+    if row.get(key):
+        with contextlib.suppress(ValueError):
+            row[key] = json.loads(row[key])
+    return row

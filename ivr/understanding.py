@@ -1,0 +1,236 @@
+"""Understanding caller text: normalisation, intent matching and slot extraction.
+
+First version: examples and keywords per language, character-bigram similarity for Chinese and
+word overlap for English. Every match carries a score in [0, 1]; the dialplan's threshold
+decides. Dialect lexicons and pinyin matching build on these functions.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
+
+from ivr.dialplan.models import Intent, PerLanguageList
+
+_EN_STOP = {
+    "i", "a", "an", "the", "to", "my", "me", "please", "want", "would", "like", "can", "you",
+    "could", "of", "for", "is", "it", "do", "with", "about", "your", "some", "need", "um", "uh",
+}
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _t2s():  # type: ignore[no-untyped-def]
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def is_chinese(language: str) -> bool:
+    return language.split("-")[0].lower() in {"zh", "yue", "cmn"}
+
+
+def normalise(text: str, language: str) -> str:
+    """Lower-case, NFKC, Traditional->Simplified; Chinese loses spaces and punctuation."""
+    text = unicodedata.normalize("NFKC", text).lower().strip()
+    if is_chinese(language):
+        return _PUNCT.sub("", _t2s().convert(text))
+    return " ".join(_PUNCT.sub(" ", text).split())
+
+
+def _bigrams(s: str) -> set[str]:
+    return {s[i : i + 2] for i in range(len(s) - 1)} or ({s} if s else set())
+
+
+def _words(s: str) -> set[str]:
+    return {w for w in s.split() if w not in _EN_STOP}
+
+
+def similarity(a: str, b: str, language: str) -> float:
+    """Similarity of two normalised texts in [0, 1]."""
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    if is_chinese(language):
+        if b in a:  # the example is said inside a longer request
+            return 0.95
+        x, y = _bigrams(a), _bigrams(b)
+        dice = 2 * len(x & y) / (len(x) + len(y))
+        return max(dice, SequenceMatcher(None, a, b).ratio() * 0.9)
+    if f" {b} " in f" {a} ":
+        return 0.95
+    x, y = _words(a), _words(b)
+    dice = 2 * len(x & y) / (len(x) + len(y)) if x and y else 0.0
+    return max(dice, SequenceMatcher(None, a, b).ratio() * 0.85)
+
+
+def _for_language(values: PerLanguageList, language: str) -> list[str]:
+    if isinstance(values, list):
+        return values
+    base = language.split("-")[0]
+    out = list(values.get(language, []))
+    for lang, items in values.items():
+        if lang != language and lang.split("-")[0] == base:
+            out += items
+    return out
+
+
+def _keyword_hit(text: str, keyword: str, language: str) -> bool:
+    if is_chinese(language):
+        return keyword in text
+    return f" {keyword} " in f" {text} "
+
+
+@dataclass(frozen=True, slots=True)
+class IntentMatch:
+    intent: str
+    score: float
+    evidence: str  # the example or keyword that matched
+
+
+def score_intent(text: str, intent: Intent, language: str) -> tuple[float, str]:
+    norm = normalise(text, language)
+    best, evidence = 0.0, ""
+    for kw in _for_language(intent.keywords, language):
+        kw_norm = normalise(kw, language)
+        if kw_norm and _keyword_hit(norm, kw_norm, language):
+            # longer keywords are more specific: "不是" (no) must beat "是" (yes)
+            score = min(0.99, 0.85 + 0.02 * len(kw_norm))
+            if score > best:
+                best, evidence = score, kw
+    if best:
+        return best, evidence
+    for ex in _for_language(intent.examples, language):
+        s = similarity(norm, normalise(ex, language), language)
+        if s > best:
+            best, evidence = s, ex
+    return best, evidence
+
+
+def match_intents(
+    text: str, intents: dict[str, Intent], language: str, candidates: list[str] | None = None
+) -> list[IntentMatch]:
+    """Scores of `candidates` (default: all intents), best first."""
+    names = candidates if candidates is not None else list(intents)
+    scored = [IntentMatch(n, *score_intent(text, intents[n], language)) for n in names]
+    return sorted(scored, key=lambda m: m.score, reverse=True)
+
+
+# ---------------------------------------------------------------- slots
+_ZH_DIGITS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
+              "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_EN_DIGITS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "to": "2", "too": "2",
+              "three": "3", "four": "4", "for": "4", "five": "5", "six": "6", "seven": "7",
+              "eight": "8", "nine": "9"}
+_EN_MULT = {"double": 2, "triple": 3}
+
+
+def extract_digits(text: str, language: str) -> str:
+    """Digits spoken or written in `text` ("one three eight", "幺三八", "138" -> "138")."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    if is_chinese(language):
+        text = _t2s().convert(text)
+        return "".join(_ZH_DIGITS.get(ch, ch if ch.isdigit() else "") for ch in text)
+    out: list[str] = []
+    repeat = 1
+    for tok in re.findall(r"[a-z]+|\d+", text):
+        if tok in _EN_MULT:
+            repeat = _EN_MULT[tok]
+            continue
+        digit = tok if tok.isdigit() else _EN_DIGITS.get(tok, "")
+        if digit:
+            out.append(digit * repeat if len(digit) == 1 else digit)
+        repeat = 1
+    return "".join(out)
+
+
+_YES = {"zh": ["是的", "是", "对", "对的", "好的", "好", "可以", "没错", "要得", "行", "嗯"],
+        "en": ["yes", "yeah", "yep", "correct", "right", "sure", "ok", "okay", "that's right"]}
+_NO = {"zh": ["不是", "不对", "不用", "不要", "没有", "没了", "不", "否"],
+       "en": ["no", "nope", "not", "wrong", "nothing", "that's all", "no thanks"]}
+
+
+def extract_yes_no(text: str, language: str) -> bool | None:
+    """True for yes, False for no, None when unclear. Negatives win ("不是" is no)."""
+    base = "zh" if is_chinese(language) else "en"
+    norm = normalise(text, language)
+    if any(_keyword_hit(norm, w, language) for w in _NO[base]):
+        return False
+    if any(_keyword_hit(norm, w, language) for w in _YES[base]):
+        return True
+    return None
+
+
+_ZH_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
+_EN_SMALL = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen"
+        " fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
+_EN_TENS = {w: 10 * (i + 2) for i, w in enumerate(
+    ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"])}
+_EN_SCALE = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+
+
+def _zh_number(s: str) -> int | None:
+    """Parse a Chinese numeral such as 五十, 一百二十, 两千零五, 3千 (None if none)."""
+    total, section, digit, seen = 0, 0, None, False
+    for ch in s:
+        if ch in _ZH_DIGITS or ch.isdigit():
+            digit = (digit or 0) * 10 + int(_ZH_DIGITS.get(ch, ch)) if ch.isdigit() else int(
+                _ZH_DIGITS[ch])
+            seen = True
+        elif ch in _ZH_UNITS:
+            unit = _ZH_UNITS[ch]
+            seen = True
+            if unit >= 10_000:
+                total += (section + (digit or 0)) * unit
+                section = 0
+            else:
+                section += (1 if digit is None else digit) * unit
+            digit = None
+        elif seen:
+            break
+    if not seen:
+        return None
+    return total + section + (digit or 0)
+
+
+def _en_number(text: str) -> int | None:
+    total, current, seen = 0, 0, False
+    for tok in re.findall(r"[a-z]+|\d+", text.replace(",", "")):
+        if tok.isdigit():
+            current += int(tok)
+        elif tok in _EN_SMALL:
+            current += _EN_SMALL[tok]
+        elif tok in _EN_TENS:
+            current += _EN_TENS[tok]
+        elif tok in _EN_SCALE:
+            scale = _EN_SCALE[tok]
+            if scale == 100:
+                current = max(current, 1) * 100
+            else:
+                total += max(current, 1) * scale
+                current = 0
+        elif tok == "and" and seen:
+            continue
+        elif seen:
+            break
+        else:
+            continue
+        seen = True
+    return total + current if seen else None
+
+
+def extract_number(text: str, language: str) -> int | None:
+    """A cardinal number said or written in `text` ("五十" -> 50, "one hundred" -> 100)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    if is_chinese(language):
+        return _zh_number(_t2s().convert(text))
+    return _en_number(text)

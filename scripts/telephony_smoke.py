@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Smoke program for `telephony`: answer SIP calls, play a greeting, report what was heard.
+
+Prints one JSON object per line on stdout: ready, incoming, media_ready, playback_start,
+playback_done, dtmf, audio (periodic), disconnected (with media stats), rejected,
+transfer, stopped. Stops cleanly on SIGTERM/SIGINT with exit code 0. Used by
+tests/integration/test_telephony.py (pjsua is a per-process singleton, so tests run it as a
+subprocess).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import queue
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from audio_models.frames import AudioFrame  # noqa: E402
+from telephony import (  # noqa: E402
+    Admission,
+    CallInfo,
+    CallMedia,
+    SipConfig,
+    SipEndpoint,
+    SipEndpointError,
+)
+
+
+def emit(event: str, **fields: Any) -> None:
+    print(json.dumps({"event": event, "t": round(time.monotonic(), 3), **fields}), flush=True)
+
+
+def greeting_audio(spec: str, rate: int, seconds: float) -> AudioFrame:
+    if spec == "tone":
+        t = np.arange(int(seconds * rate)) / rate
+        return AudioFrame.from_float32(0.3 * np.sin(2 * np.pi * 440.0 * t), rate)
+    import soundfile as sf
+
+    data, sr = sf.read(spec, dtype="float32", always_2d=True)
+    mono = data.mean(axis=1)
+    if sr != rate:
+        n = int(len(mono) * rate / sr)
+        mono = np.interp(np.arange(n) * sr / rate, np.arange(len(mono)), mono)
+    return AudioFrame.from_float32(mono.astype(np.float32), rate)
+
+
+class Listener:
+    """Forwards every event to the main thread's queue (never blocks the SIP thread)."""
+
+    def __init__(self, events: queue.Queue[tuple[str, tuple[Any, ...]]]) -> None:
+        self.events = events
+
+    def on_incoming(self, call: CallInfo) -> Admission:
+        self.events.put(("incoming", (call,)))
+        return Admission.accepted()
+
+    def on_media_ready(self, call: CallInfo, media: CallMedia) -> None:
+        self.events.put(("media_ready", (call, media)))
+
+    def on_dtmf(self, call: CallInfo, digit: str, timestamp: float) -> None:
+        self.events.put(("dtmf", (call, digit, timestamp)))
+
+    def on_disconnected(self, call: CallInfo, code: int, reason: str, by_remote: bool) -> None:
+        self.events.put(("disconnected", (call, code, reason, by_remote)))
+
+    def on_rejected(self, remote_uri: str, code: int, reason: str) -> None:
+        self.events.put(("rejected", (remote_uri, code, reason)))
+
+    def on_transfer_status(self, call: CallInfo, code: int, final: bool) -> None:
+        self.events.put(("transfer", (call, code, final)))
+
+
+class CallStats:
+    def __init__(
+        self, call: CallInfo, media: CallMedia | None = None, record: bool = False
+    ) -> None:
+        self.call, self.media, self.record = call, media, record
+        self.heard: list[bytes] = []
+        self.sent: list[bytes] = []
+        self.frames = self.voiced = 0
+        self.sumsq = 0.0
+        self.sent_frames = 0
+        self.hangup_at: float | None = None
+        self.transfer_at: float | None = None
+
+    def drain(self) -> None:
+        if self.media is None:
+            return
+        for f in self.media.read_frames():
+            if self.record:
+                self.heard.append(f.pcm)
+            x = np.frombuffer(f.pcm, dtype="<i2").astype(np.float64) / 32768.0
+            e = float(np.mean(x * x))
+            self.frames += 1
+            self.sumsq += e
+            self.voiced += e > 1e-4  # about -40 dBFS
+        sent = self.media.read_sent()
+        self.sent_frames += len(sent)
+        if self.record:
+            self.sent.extend(sent)
+
+    def write_wav(self, path: Path, rate: int) -> None:
+        """Stereo WAV: left = caller (inbound), right = IVR (what was sent)."""
+        import soundfile as sf
+
+        left = np.frombuffer(b"".join(self.heard), dtype="<i2")
+        right = np.frombuffer(b"".join(self.sent), dtype="<i2")
+        n = max(len(left), len(right))
+        stereo = np.zeros((n, 2), dtype=np.int16)
+        stereo[: len(left), 0] = left
+        stereo[: len(right), 1] = right
+        sf.write(str(path), stereo, rate, subtype="PCM_16")
+
+    def summary(self) -> dict[str, Any]:
+        rms = (self.sumsq / self.frames) ** 0.5 if self.frames else 0.0
+        return {"frames": self.frames, "voiced_frames": self.voiced, "rms": round(rms, 5),
+                "sent_frames": self.sent_frames}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=5060)
+    ap.add_argument("--greeting", default="tone", help="'tone' (440 Hz) or a WAV/FLAC path")
+    ap.add_argument("--greeting-seconds", type=float, default=3.0)
+    ap.add_argument("--hangup-after", type=float, default=0.0, help="IVR hangs up (s)")
+    ap.add_argument("--transfer-to", default="", help="blind-transfer calls to this URI")
+    ap.add_argument("--transfer-after", type=float, default=2.0)
+    ap.add_argument("--max-calls", type=int, default=4)
+    ap.add_argument("--pj-log-level", type=int, default=1)
+    ap.add_argument("--record-dir", type=Path, default=None,
+                    help="write <call_id>.wav (left caller, right IVR) per call")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    events: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
+    cfg = SipConfig(bind_host=args.host, port=args.port, max_calls=args.max_calls,
+                    pj_log_level=args.pj_log_level)
+    ep = SipEndpoint(cfg, Listener(events))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        ep.start()
+    except SipEndpointError as exc:
+        emit("error", message=str(exc))
+        return 2
+    greeting = greeting_audio(args.greeting, cfg.clock_rate, args.greeting_seconds)
+    emit("ready", port=args.port)
+    calls: dict[str, CallStats] = {}
+    last_report = time.monotonic()
+    while not stop.is_set():
+        try:
+            kind, data = events.get(timeout=0.05)
+        except queue.Empty:
+            kind, data = "", ()
+        now = time.monotonic()
+        if kind == "incoming":
+            call = data[0]
+            calls[call.call_id] = CallStats(call, record=args.record_dir is not None)
+            emit("incoming", call_id=call.call_id, caller=call.caller, callee=call.callee,
+                 remote_uri=call.remote_uri, headers=call.headers, active=ep.active_calls())
+        elif kind == "media_ready":
+            call, media = data
+            st = calls.setdefault(call.call_id, CallStats(call))
+            st.media = media
+            cid = call.call_id
+            media.play(greeting,
+                       on_start=lambda pb, c=cid: events.put(("pb_start", (c, pb))),
+                       on_done=lambda pb, c=cid: events.put(("pb_done", (c, pb))))
+            if args.hangup_after:
+                st.hangup_at = now + args.hangup_after
+            if args.transfer_to:
+                st.transfer_at = now + args.transfer_after
+            emit("media_ready", call_id=cid, clock_rate=media.clock_rate)
+        elif kind == "pb_start":
+            emit("playback_start", call_id=data[0], started_at=data[1].started_at)
+        elif kind == "pb_done":
+            pb = data[1]
+            emit("playback_done", call_id=data[0], interrupted=pb.interrupted,
+                 played=round((pb.finished_at or 0) - (pb.started_at or 0), 3))
+        elif kind == "dtmf":
+            emit("dtmf", call_id=data[0].call_id, digit=data[1], timestamp=data[2])
+        elif kind == "disconnected":
+            call, code, reason, by_remote = data
+            st = calls.pop(call.call_id, CallStats(call))
+            st.drain()
+            extra: dict[str, Any] = {}
+            if args.record_dir is not None and st.record:
+                args.record_dir.mkdir(parents=True, exist_ok=True)
+                wav = args.record_dir / f"{call.call_id}.wav"
+                st.write_wav(wav, cfg.clock_rate)
+                extra["recording"] = str(wav)
+            media_stats = st.media.stats() if st.media else {}
+            emit("disconnected", call_id=call.call_id, code=code, reason=reason,
+                 by_remote=by_remote, audio=st.summary(),
+                 media={k: round(float(v), 3) for k, v in media_stats.items()}, **extra)
+        elif kind == "rejected":
+            emit("rejected", remote_uri=data[0], code=data[1], reason=data[2])
+        elif kind == "transfer":
+            emit("transfer", call_id=data[0].call_id, code=data[1], final=data[2])
+        for cid, st in list(calls.items()):
+            if st.hangup_at is not None and now >= st.hangup_at:
+                st.hangup_at = None
+                ep.hangup(cid)
+            if st.transfer_at is not None and now >= st.transfer_at:
+                st.transfer_at = None
+                ep.transfer(cid, args.transfer_to)
+        if now - last_report >= 1.0:
+            last_report = now
+            for cid, st in calls.items():
+                st.drain()
+                if st.media is not None:
+                    emit("audio", call_id=cid, **st.summary())
+    ep.stop()
+    while not events.empty():  # calls hung up by stop()
+        kind, data = events.get()
+        if kind == "disconnected":
+            emit("disconnected", call_id=data[0].call_id, code=data[1], reason=data[2],
+                 by_remote=data[3])
+    emit("stopped", active=ep.active_calls())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""`SipEndpoint`: one pjsua2 endpoint driven by one dedicated SIP thread.
+
+pjsua is a process singleton (create once per process). Every pjsua call happens on the SIP
+thread (`threadCnt=0`, `mainThreadOnly=True`, polled with `libHandleEvents`); other threads
+talk to it through a command queue. Media frame callbacks run on pjmedia's clock thread
+inside `CallMedia`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import pjsua2 as pj
+
+from telephony import _pj
+from telephony._callevents import CallEvents, Entry
+from telephony.sip_types import PJSUA_HARD_CALL_CAP, CallInfo, CallListener, SipConfig
+
+__all__ = ["SipEndpoint", "SipEndpointError"]
+
+log = logging.getLogger("telephony.endpoint")
+
+
+class SipEndpointError(RuntimeError):
+    """The endpoint could not start (e.g. the SIP port is in use) or is not running."""
+
+
+class SipEndpoint(CallEvents):
+    """Answers SIP calls and reports them to a `CallListener`.
+
+    pjsua is a process singleton that cannot be re-created reliably: one `SipEndpoint` may be
+    started per process (run more worker processes for more calls or restarts).
+    """
+
+    _process_lock = threading.Lock()
+    _process_used = False
+
+    def __init__(self, config: SipConfig, listener: CallListener) -> None:
+        self.config = config
+        self.listener = listener
+        self._commands: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = (
+            queue.SimpleQueue()
+        )
+        self._calls: dict[str, Entry] = {}  # SIP thread only; keeps pj.Call objects alive
+        self._graveyard: list[Entry] = []  # released after the current poll returns
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self._stopping = threading.Event()
+        self._active = 0
+        self._ep: Any = None
+        self._acc: Any = None
+        self._writer: Any = None
+
+    # ---- lifecycle ------------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the SIP thread; return once the transport listens (raises SipEndpointError)."""
+        with SipEndpoint._process_lock:
+            if SipEndpoint._process_used:
+                raise SipEndpointError(
+                    "a SipEndpoint was already started in this process; pjsua is a process "
+                    "singleton and cannot be restarted (use a new process)"
+                )
+            SipEndpoint._process_used = True
+        self._thread = threading.Thread(target=self._run, name="sip", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise SipEndpointError(f"SIP endpoint did not start within {timeout} s")
+        if self._start_error is not None:
+            self._thread.join(5)
+            raise SipEndpointError(str(self._start_error)) from self._start_error
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Hang up all calls and destroy pjsua cleanly; idempotent."""
+        self._stopping.set()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout)
+            if t.is_alive():
+                log.error("SIP thread did not stop within %.1f s", timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stopping.is_set()
+
+    def __enter__(self) -> SipEndpoint:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- commands (any thread) ------------------------------------------------------------
+    def active_calls(self) -> int:
+        """Number of admitted calls not yet disconnected."""
+        return self._active
+
+    def hangup(self, call_id: str, code: int = 0) -> Future[bool]:
+        """End a call (BYE, or `code` e.g. 603/486 if not yet answered)."""
+        return self._submit(lambda: self._cmd_hangup(call_id, code))
+
+    def transfer(self, call_id: str, uri: str, hangup_on_success: bool = True) -> Future[bool]:
+        """Blind transfer (REFER); progress goes to `listener.on_transfer_status` if defined."""
+        return self._submit(lambda: self._cmd_transfer(call_id, uri, hangup_on_success))
+
+    def send_dtmf(self, call_id: str, digits: str) -> Future[bool]:
+        """Send RFC 4733 digits to the caller."""
+        return self._submit(lambda: self._cmd_dtmf(call_id, digits))
+
+    def calls(self) -> Future[list[CallInfo]]:
+        """Snapshot of the admitted calls."""
+        return self._submit(lambda: [e.info for e in self._calls.values() if e.admitted])
+
+    def _submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        fut: Future[Any] = Future()
+        if not self.running:
+            fut.set_exception(SipEndpointError("SIP endpoint is not running"))
+        else:
+            self._commands.put((fn, fut))
+        return fut
+
+    # ---- SIP thread -----------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._create()
+        except BaseException as exc:  # noqa: BLE001
+            self._start_error = SipEndpointError(
+                f"cannot start SIP endpoint on {self.config.bind_host}:{self.config.port}: "
+                f"{_pj.error_text(exc)}"
+            )
+            self._destroy()
+            self._ready.set()
+            return
+        self._ready.set()
+        log.info("SIP endpoint listening on %s:%d", self.config.bind_host, self.config.port)
+        try:
+            while not self._stopping.is_set():
+                self._ep.libHandleEvents(10)
+                self._drain_commands()
+                self._graveyard.clear()
+        finally:
+            self._shutdown()
+
+    def _create(self) -> None:
+        with _pj.stdout_to_stderr():
+            ep = self._ep = _pj.Endpoint(self)
+            ep.libCreate()
+            self._init(ep)
+        self._listen()
+
+    def _init(self, ep: Any) -> None:
+        cfg = self.config
+        ep_cfg = pj.EpConfig()
+        ep_cfg.uaConfig.threadCnt = 0
+        ep_cfg.uaConfig.mainThreadOnly = True
+        ep_cfg.uaConfig.maxCalls = PJSUA_HARD_CALL_CAP
+        ep_cfg.uaConfig.userAgent = cfg.user_agent
+        self._writer = _pj.LogWriter()
+        ep_cfg.logConfig.writer = self._writer
+        ep_cfg.logConfig.level = cfg.pj_log_level
+        ep_cfg.logConfig.consoleLevel = cfg.pj_log_level
+        ep_cfg.logConfig.decor = pj.PJ_LOG_HAS_SENDER
+        ep_cfg.medConfig.clockRate = cfg.clock_rate
+        ep_cfg.medConfig.sndClockRate = cfg.clock_rate
+        ep_cfg.medConfig.channelCount = 1
+        ep_cfg.medConfig.audioFramePtime = 20
+        ep_cfg.medConfig.noVad = True  # keep RTP flowing during silence
+        ep_cfg.medConfig.ecTailLen = 0  # no echo canceller on a server
+        ep.libInit(ep_cfg)
+
+    def _listen(self) -> None:
+        cfg, ep = self.config, self._ep
+        ep.audDevManager().setNullDev()
+        self._set_codec_priorities()
+        tcfg = pj.TransportConfig()
+        tcfg.port = cfg.port
+        tcfg.boundAddress = cfg.bind_host
+        tcfg.publicAddress = cfg.contact_host
+        tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+        ep.libStart()
+        acfg = pj.AccountConfig()
+        acfg.idUri = f"sip:{cfg.account_user}@{cfg.contact_host}:{cfg.port}"
+        acfg.sipConfig.transportId = tid
+        rtp = acfg.mediaConfig.transportConfig
+        rtp.boundAddress = cfg.bind_host
+        rtp.publicAddress = cfg.contact_host
+        if cfg.rtp_port:
+            rtp.port, rtp.portRange = cfg.rtp_port, cfg.rtp_port_range
+        else:
+            rtp.port, rtp.portRange, rtp.randomizePort = 20000, cfg.rtp_port_range, True
+        self._acc = _pj.Account(self)
+        self._acc.create(acfg, True)
+
+    def _set_codec_priorities(self) -> None:
+        preferred = [c.lower() for c in self.config.codec_priorities]
+        for codec in self._ep.codecEnum2():
+            cid = codec.codecId
+            rank = next((i for i, p in enumerate(preferred) if cid.lower().startswith(p)), None)
+            if rank is not None:
+                self._ep.codecSetPriority(cid, 254 - rank)
+            elif codec.priority:
+                self._ep.codecSetPriority(cid, min(codec.priority, 100))
+        log.debug("codecs: %s", [(c.codecId, c.priority) for c in self._ep.codecEnum2()])
+
+    def _drain_commands(self) -> None:
+        while True:
+            try:
+                fn, fut = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001
+                fut.set_exception(exc)
+
+    def _shutdown(self) -> None:
+        # Helpers keep loop variables out of this frame: a stray reference to a pj.Call that
+        # outlives libDestroy() asserts in pjsua_call_set_user_data at interpreter exit.
+        self._hangup_all()
+        self._release_calls()
+        self._fail_pending_commands()
+        self._destroy()
+        log.info("SIP endpoint stopped")
+
+    def _hangup_all(self) -> None:
+        if not self._calls:
+            return
+        for entry in self._calls.values():
+            entry.local_hangup = True
+        try:
+            self._ep.hangupAllCalls()
+            deadline = time.monotonic() + 2.0
+            while self._calls and time.monotonic() < deadline:
+                self._ep.libHandleEvents(10)
+        except pj.Error as exc:
+            log.warning("hangup on shutdown: %s", _pj.error_text(exc))
+
+    def _release_calls(self) -> None:
+        for entry in self._calls.values():
+            self._forget(entry)
+        self._calls.clear()
+        self._graveyard.clear()
+
+    def _fail_pending_commands(self) -> None:
+        while True:
+            try:
+                _, fut = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if fut.set_running_or_notify_cancel():
+                fut.set_exception(SipEndpointError("SIP endpoint stopped"))
+
+    def _destroy(self) -> None:
+        if self._acc is not None:
+            with contextlib.suppress(Exception):
+                self._acc.shutdown()
+        self._acc = None
+        gc.collect()
+        if self._ep is not None:
+            try:
+                self._ep.libDestroy()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("libDestroy: %s", _pj.error_text(exc))
+        self._ep = None
+        self._writer = None
+        gc.collect()

@@ -1,0 +1,294 @@
+"""`Baresip`: drive a real baresip softphone on loopback (for `ivr call` and integration tests).
+
+Control goes through baresip's `ctrl_tcp` module: netstring-framed JSON, commands
+`{"command": "dial", "params": "sip:...", "token": "1"}`, replies `{"response": true, ...}`
+and events `{"event": true, "type": "CALL_ESTABLISHED", ...}`. Verified with baresip 1.0.0
+(Debian `baresip-core`): commands `dial`, `hangup`, `accept`, `sndcode` (RFC 4733 digits,
+only while a call is up), `ausrc aufile,<wav>` (switch the audio source mid-call), `quit`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from telephony.ports import free_tcp_port, free_udp_range
+from telephony.softphone_audio import prepare_caller_wav, silence_wav
+
+__all__ = ["Baresip", "BaresipError", "prepare_caller_wav"]
+
+MODULE_PATH = Path("/usr/lib/baresip/modules")
+Event = dict[str, Any]
+
+
+class BaresipError(RuntimeError):
+    """baresip is missing, exited, or did not answer a command."""
+
+
+class Baresip:
+    """One baresip process with a generated loopback-only config."""
+
+    def __init__(
+        self,
+        play: Path | None = None,
+        *,
+        auto_answer: bool = False,
+        record_dir: Path | None = None,
+        user: str = "caller",
+        binary: str = "baresip",
+        sip_trace: bool = False,
+    ) -> None:
+        self.play = Path(play) if play else None
+        self.auto_answer = auto_answer
+        self.user = user
+        self.binary = binary
+        self.sip_trace = sip_trace  # -s: SIP messages in log_tail()/log_text()
+        self._tmp = Path(tempfile.mkdtemp(prefix="baresip-"))
+        self.record_dir = Path(record_dir) if record_dir else self._tmp / "rec"
+        self.sip_port = 0
+        self.ctrl_port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.events: list[Event] = []
+        self._consumed: set[int] = set()
+        self._cond = threading.Condition()
+        self._responses: dict[str, Event] = {}
+        self._tokens = itertools.count(1)
+        self._sock: socket.socket | None = None
+        self._reader: threading.Thread | None = None
+
+    @property
+    def uri(self) -> str:
+        """Where to call this softphone (e.g. as a transfer target)."""
+        return f"sip:{self.user}@127.0.0.1:{self.sip_port}"
+
+    # ---- lifecycle ------------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> Baresip:
+        exe = shutil.which(self.binary)
+        if exe is None or not MODULE_PATH.is_dir():
+            raise BaresipError("baresip is not installed (Debian: apt-get install baresip-core)")
+        self.record_dir.mkdir(parents=True, exist_ok=True)
+        source = self.play or silence_wav(self._tmp / "silence.wav", 600.0)
+        self.sip_port = free_tcp_port()
+        self.ctrl_port = free_tcp_port()
+        rtp = free_udp_range(40)
+        (self._tmp / "config").write_text(
+            "\n".join([
+                "poll_method epoll",
+                f"sip_listen 127.0.0.1:{self.sip_port}",
+                "net_interface 127.0.0.1",
+                f"rtp_ports {rtp}-{rtp + 39}",
+                "audio_player aubridge,x",  # not alsa,null: that busy-loops
+                f"audio_source aufile,{source}",
+                "audio_alert aubridge,x",
+                f"module_path {MODULE_PATH}",
+                "module g711.so",
+                "module aufile.so",
+                "module aubridge.so",
+                "module sndfile.so",
+                f"snd_path {self.record_dir}",
+                "module_app account.so",
+                "module_app menu.so",
+                "module_app ctrl_tcp.so",
+                f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
+                "",
+            ])
+        )
+        params = ";regint=0;audio_codecs=PCMU/8000/1,PCMA/8000/1"
+        if self.auto_answer:
+            params += ";answermode=auto"
+        (self._tmp / "accounts").write_text(f"<sip:{self.user}@127.0.0.1>{params}\n")
+        self._log = open(self._tmp / "baresip.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [exe, "-f", str(self._tmp), *(["-s"] if self.sip_trace else [])],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            try:
+                self._sock = socket.create_connection(("127.0.0.1", self.ctrl_port), 0.5)
+                break
+            except OSError as exc:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    msg = f"baresip ctrl_tcp not reachable: {self.log_tail()}"
+                    raise BaresipError(msg) from exc
+                time.sleep(0.05)
+        self._sock.settimeout(None)
+        self._reader = threading.Thread(target=self._read_loop, name="baresip-ctrl", daemon=True)
+        self._reader.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask baresip to quit, then signal it by PID; remove temp files (not record_dir)."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(Exception):
+                self._send("quit", "")
+            try:
+                proc.wait(2.0)
+            except subprocess.TimeoutExpired:
+                for sig in (signal.SIGTERM, signal.SIGKILL):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(proc.pid, sig)
+                    try:
+                        proc.wait(2.0)
+                        break
+                    except subprocess.TimeoutExpired:
+                        continue
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+            self._sock = None
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+        if self.record_dir.is_relative_to(self._tmp):
+            return  # keep recordings readable after stop(); cleanup() removes them
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> Baresip:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- commands -------------------------------------------------------------------------
+    def command(self, command: str, params: str = "", timeout: float = 5.0) -> Event:
+        """Run a ctrl_tcp command; returns the response (raises if not ok)."""
+        token = self._send(command, params)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while token not in self._responses:
+                self._check_alive()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BaresipError(f"no response to {command!r} within {timeout} s")
+                self._cond.wait(min(left, 0.2))
+            resp = self._responses.pop(token)
+        if not resp.get("ok", False):
+            raise BaresipError(f"{command} {params!r} failed: {resp.get('data')!r}")
+        return resp
+
+    def dial(self, uri: str, headers: dict[str, str] | None = None) -> Event:
+        """Call `uri`. baresip 1.0.0 cannot add custom headers: `headers` raises if given."""
+        if headers:
+            raise NotImplementedError("baresip 1.0.0 ctrl_tcp 'dial' cannot add SIP headers")
+        return self.command("dial", uri)
+
+    def send_dtmf(self, digits: str, gap: float = 0.25) -> None:
+        """Send RFC 4733 digits (one `sndcode` per digit, `gap` seconds apart)."""
+        for d in digits:
+            self.command("sndcode", d)
+            time.sleep(gap)
+
+    def hangup(self) -> Event:
+        return self.command("hangup")
+
+    def accept(self) -> Event:
+        return self.command("accept")
+
+    def switch_source(self, wav: Path) -> Event:
+        """Switch the audio source mid-call (`ausrc aufile,<wav>`; 8 kHz mono for PCMU)."""
+        return self.command("ausrc", f"aufile,{wav}")
+
+    # ---- events ---------------------------------------------------------------------------
+    def wait_event(
+        self, match: str | Callable[[Event], bool], timeout: float = 10.0
+    ) -> Event:
+        """First not-yet-consumed event whose type equals `match` (or satisfies it)."""
+        pred = (lambda e: e.get("type") == match) if isinstance(match, str) else match
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for i, ev in enumerate(self.events):
+                    if i not in self._consumed and pred(ev):
+                        self._consumed.add(i)
+                        return ev
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    types = [e.get("type") for e in self.events]
+                    raise TimeoutError(f"no matching baresip event in {timeout} s; saw {types}")
+                self._check_alive()
+                self._cond.wait(min(left, 0.2))
+
+    def recordings(self) -> tuple[Path, Path]:
+        """(heard, sent) WAVs of the latest call: sndfile's `*-dec.wav` and `*-enc.wav`."""
+        def newest(pattern: str) -> Path:
+            files = sorted(self.record_dir.glob(pattern), key=lambda p: p.stat().st_mtime)
+            if not files:
+                raise FileNotFoundError(f"no {pattern} in {self.record_dir}")
+            return files[-1]
+
+        return newest("*-dec.wav"), newest("*-enc.wav")
+
+    def log_text(self) -> str:
+        """Everything baresip printed so far (with SIP messages if `sip_trace`)."""
+        with contextlib.suppress(OSError):
+            return (self._tmp / "baresip.log").read_text(errors="replace")
+        return ""
+
+    def log_tail(self, n: int = 2000) -> str:
+        return self.log_text()[-n:]
+
+    # ---- internals ------------------------------------------------------------------------
+    def _check_alive(self) -> None:
+        if self.proc is None:
+            raise BaresipError("baresip is not running")
+        if self.proc.poll() is not None:
+            raise BaresipError(f"baresip exited with {self.proc.returncode}: {self.log_tail()}")
+
+    def _send(self, command: str, params: str) -> str:
+        if self._sock is None:
+            raise BaresipError("baresip is not started")
+        token = str(next(self._tokens))
+        body = json.dumps({"command": command, "params": params, "token": token}).encode()
+        self._sock.sendall(b"%d:%s," % (len(body), body))
+        return token
+
+    def _read_loop(self) -> None:
+        buf = b""
+        sock = self._sock
+        while sock is not None:
+            try:
+                chunk = sock.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            while True:
+                head, sep, rest = buf.partition(b":")
+                if not sep or not head.isdigit() or len(rest) < int(head) + 1:
+                    break
+                n = int(head)
+                body, buf = rest[:n], rest[n + 1 :]
+                with contextlib.suppress(ValueError):
+                    self._dispatch(json.loads(body))
+        with self._cond:
+            self._cond.notify_all()
+
+    def _dispatch(self, msg: Event) -> None:
+        with self._cond:
+            if msg.get("response"):
+                self._responses[str(msg.get("token"))] = msg
+            elif msg.get("event"):
+                msg["t"] = time.monotonic()
+                self.events.append(msg)
+            self._cond.notify_all()

@@ -1,0 +1,188 @@
+"""Whisper base and tiny.en on real 8 kHz speech: accuracy bounds, errors, latency figures."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import statistics
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from audio_models.model_store import resolve_asr_model, tiny_en_dir
+from audio_models.protocols import ASREngine, ModelError
+from audio_models.whisper_asr import WhisperASR
+from tests.audio_data import edit_distance, hanzi, load_clip, manifest, words
+
+pytestmark = pytest.mark.integration
+
+EN_CLIPS = (
+    "audio/ljspeech/LJ001-0013.flac",
+    "audio/ljspeech/LJ001-0016.flac",
+    "audio/pocketsphinx/sense_and_sensibility_01_austen_64kb-0880.flac",
+    "audio/pocketsphinx/sense_and_sensibility_01_austen_64kb-0930.flac",
+    "audio/pocketsphinx/cards_005.flac",
+    "audio/pocketsphinx/goforward.flac",
+    "audio/librispeech/1995-1837-0001.flac",
+    # not librispeech/1272-128104-0000: its audio is utterance -0001 ("nor is mister quilter's
+    # manner less interesting than his matter"), the manifest has -0000's text
+)
+THREE_SECONDS = "audio/pocketsphinx/sense_and_sensibility_01_austen_64kb-0880.flac"  # 2.99 s
+ZH_PROMPT = "以下是普通话的句子。"
+_NUMBERS = dict(enumerate("zero one two three four five six seven eight nine ten".split()))
+
+
+def _en_words(text: str) -> list[str]:
+    text = re.sub(r"\bmr\b\.?", "mister", text.lower())
+    return [_NUMBERS.get(int(w), w) if w.isdigit() else w for w in words(text)]
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> WhisperASR:
+    asr = WhisperASR(resolve_asr_model("base", tmp_path_factory.mktemp("models")), name="base")
+    asr.warmup()
+    yield asr
+    asr.close()
+
+
+@pytest.fixture(scope="module")
+def tiny() -> WhisperASR:
+    asr = WhisperASR(tiny_en_dir(), name="tiny.en")
+    asr.warmup()
+    yield asr
+    asr.close()
+
+
+def _wer(asr: WhisperASR) -> float:
+    rows = {r["path"]: r for r in manifest("asr_en_misc")}
+    errors = total = 0
+    for rel in EN_CLIPS:
+        result = asr.transcribe_sync(load_clip("asr_en_misc", rel), "en-US")
+        ref, hyp = _en_words(rows[rel]["transcript"]), _en_words(result.text)
+        errors += edit_distance(ref, hyp)
+        total += len(ref)
+        assert 0 < result.confidence <= 1 and result.language == "en"
+        assert result.processing_time > 0 and result.audio_duration > 0.5
+    return errors / total
+
+
+def test_base_english_wer(base):
+    assert isinstance(base, ASREngine)
+    wer = _wer(base)
+    print(f"\nbase English WER on {len(EN_CLIPS)} clips: {wer:.1%}")
+    assert wer < 0.20
+
+
+def test_tiny_en_english_wer(tiny):
+    assert tiny.capabilities.languages == ("en",)
+    wer = _wer(tiny)
+    print(f"\ntiny.en English WER on {len(EN_CLIPS)} clips: {wer:.1%}")
+    assert wer < 0.20
+
+
+def test_base_mandarin_cer_and_simplified_output(base):
+    rows = manifest("asr_zh_aishell")[:8]
+    errors = total = 0
+    for row in rows:
+        result = base.transcribe_sync(load_clip("asr_zh_aishell", row["path"]), "zh-CN", ZH_PROMPT)
+        ref = hanzi(row["transcript"].replace(" ", ""))
+        errors += edit_distance(ref, hanzi(result.text))
+        total += len(ref)
+        assert result.language == "zh" and 0 < result.confidence <= 1
+        assert base._to_simplified(result.text) == result.text  # no Traditional left
+    cer = errors / total
+    print(f"\nbase Mandarin CER on {len(rows)} AISHELL clips: {cer:.1%}")
+    assert cer < 0.45
+
+
+def test_traditional_output_is_normalised(base, monkeypatch):
+    seg = SimpleNamespace(
+        text="這個帳戶餘額", start=0.0, end=2.0, avg_logprob=-0.2, no_speech_prob=0.1, tokens=[1]
+    )
+    seg2 = SimpleNamespace(
+        text="是多少", start=2.0, end=3.0, avg_logprob=-0.5, no_speech_prob=0.3, tokens=[1]
+    )
+    monkeypatch.setattr(base._model, "transcribe", lambda *a, **k: (iter([seg, seg2]), None))
+    clip = load_clip("asr_zh_aishell", manifest("asr_zh_aishell")[0]["path"])
+    result = base.transcribe_sync(clip, "zh")
+    assert result.text == "这个帐户余额是多少"
+    assert result.avg_logprob == pytest.approx((-0.2 * 2 + -0.5 * 1) / 3)
+    assert result.no_speech_prob == pytest.approx(0.3)
+
+
+def test_languages_and_clear_errors(base, tiny):
+    assert "zh" in base.capabilities.languages and "en" in base.capabilities.languages
+    assert base.supports_language("zh-CN") and not base.supports_language("yue")
+    clip = load_clip("asr_en_misc", EN_CLIPS[0])
+    with pytest.raises(ModelError, match=r"cannot recognise language 'yue'.*<\|yue\|>.*large-v3"):
+        base.transcribe_sync(clip, "yue")
+    with pytest.raises(ModelError, match="cannot recognise language 'zh-CN'"):
+        tiny.transcribe_sync(clip, "zh-CN")
+    assert base.detect_language_sync(clip)[0] == "en"
+    zh = load_clip("asr_zh_aishell", manifest("asr_zh_aishell")[1]["path"])
+    lang, prob = base.detect_language_sync(zh)
+    assert lang == "zh" and 0.5 < prob <= 1
+    assert tiny.detect_language_sync(zh) == ("en", 1.0)
+
+
+def test_async_recognize_runs_in_the_engine_executor(tiny):
+    clip = load_clip("asr_en_misc", THREE_SECONDS)
+
+    async def main():
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        results = await asyncio.gather(tiny.recognize(clip, "en"), tiny.recognize(clip, "en"))
+        task.cancel()
+        return results, ticks
+
+    (a, b), ticks = asyncio.run(main())
+    assert a.text == b.text and "young man" in a.text
+    assert ticks >= 10  # the loop kept running while Whisper worked
+
+
+def test_corrupt_and_missing_models_give_model_errors(tmp_path):
+    bad = tmp_path / "tiny-truncated"
+    shutil.copytree(tiny_en_dir(), bad)
+    with open(bad / "model.bin", "r+b") as f:
+        f.truncate(10_000_000)
+    with pytest.raises(ModelError, match=f"cannot load Whisper model from {bad}"):
+        WhisperASR(bad)
+    with pytest.raises(ModelError, match="does not exist"):
+        WhisperASR(tmp_path / "absent")
+
+
+def test_closed_engine_refuses_work():
+    asr = WhisperASR(tiny_en_dir())
+    asr.close()
+    with pytest.raises(ModelError, match="closed"):
+        asyncio.run(asr.recognize(load_clip("asr_en_misc", EN_CLIPS[0]), "en"))
+
+
+@pytest.mark.parametrize("which", ["base", "tiny"])
+def test_latency_of_a_three_second_clip(which, request):
+    asr: WhisperASR = request.getfixturevalue(which)
+    clip = load_clip("asr_en_misc", THREE_SECONDS)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        asr.transcribe_sync(clip, "en")
+        times.append(time.perf_counter() - t0)
+    median = statistics.median(times)
+    print(f"\n{asr.name}: {clip.duration:.2f} s clip in {median:.2f} s (median of 3, beam 1)")
+    assert median < 5.0
+
+
+def test_model_dir_path_spec_points_anywhere(tmp_path):
+    copy = tmp_path / "my-model"
+    shutil.copytree(tiny_en_dir(), copy)
+    assert resolve_asr_model(str(copy), Path("/nonexistent")) == copy.resolve()

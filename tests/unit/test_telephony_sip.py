@@ -1,0 +1,85 @@
+"""SIP data helpers, ports and softphone audio preparation (no pjsua endpoint started)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from telephony.ports import free_tcp_port, free_udp_port, free_udp_range
+from telephony.sip_types import Admission, SipConfig, parse_sip_message, uri_user
+from telephony.softphone_audio import prepare_caller_wav
+
+INVITE = (
+    "INVITE sip:2000@10.0.0.1:5060;transport=udp SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1\r\n"
+    'f: "Alice" <sip:+15551234@example.com>;tag=1\r\n'
+    "To: <sip:2000@10.0.0.1>\r\n"
+    "Call-ID: abc@host\r\n"
+    "X-Account: 42\r\n"
+    "x-lang: zh\r\n"
+    "Content-Length: 0\r\n\r\nv=0\r\nX-Not-A-Header: 1\r\n"
+)
+
+
+def test_parse_sip_message() -> None:
+    ruri, core, extra = parse_sip_message(INVITE)
+    assert ruri == "sip:2000@10.0.0.1:5060;transport=udp"
+    assert core["from"].startswith('"Alice"') and core["call-id"] == "abc@host"
+    assert extra == {"X-Account": "42", "x-lang": "zh"}
+
+
+@pytest.mark.parametrize(
+    ("uri", "user"),
+    [
+        ('"Bob" <sip:1001@host:5060>;tag=x', "1001"),
+        ("sip:+4930123@h", "+4930123"),
+        ("<tel:+1555;phone-context=x>", "+1555"),
+        ("sip:host.only", ""),
+        ("", ""),
+    ],
+)
+def test_uri_user(uri: str, user: str) -> None:
+    assert uri_user(uri) == user
+
+
+def test_sip_config_validation() -> None:
+    assert SipConfig().contact_host == "127.0.0.1"
+    assert SipConfig(public_host="192.0.2.1").contact_host == "192.0.2.1"
+    with pytest.raises(ValueError, match="hard cap"):
+        SipConfig(max_calls=5)
+    with pytest.raises(ValueError):
+        SipConfig(clock_rate=44100)
+
+
+def test_admission() -> None:
+    assert Admission.accepted().accept
+    rej = Admission.rejected(503, "IVR at capacity", retry_after=30)
+    assert (rej.accept, rej.code, rej.reason, rej.headers) == (
+        False, 503, "IVR at capacity", {"Retry-After": "30"},
+    )
+    with pytest.raises(ValueError):
+        Admission.rejected(200)
+
+
+def test_free_ports_are_bindable() -> None:
+    for port, kind in ((free_udp_port(), socket.SOCK_DGRAM), (free_tcp_port(), socket.SOCK_STREAM)):
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", port))
+    base = free_udp_range(10)
+    assert base % 2 == 0 and 20000 <= base < 60000
+
+
+def test_prepare_caller_wav(tmp_path: Path) -> None:
+    src = tmp_path / "in.flac"
+    t = np.arange(22050) / 22050
+    sf.write(src, np.stack([np.sin(2 * np.pi * 300 * t)] * 2, axis=1) * 0.5, 22050)
+    out = prepare_caller_wav(src, tmp_path / "out.wav", lead_silence=0.5, tail_silence=1.0)
+    info = sf.info(out)
+    assert (info.samplerate, info.channels, info.subtype) == (8000, 1, "PCM_16")
+    data, _ = sf.read(out)
+    assert len(data) == pytest.approx(8000 * 2.5, abs=5)
+    assert np.abs(data[:3900]).max() == 0 and np.abs(data[4000:11000]).max() > 0.4
