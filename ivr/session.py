@@ -337,10 +337,13 @@ class CallSession:
             idle.cancel()
             hung.cancel()
 
-    def _barge_in(self, cause: str) -> None:
+    def _barge_in(self, cause: str, onset: float | None = None) -> None:
+        """Stop bargeable prompts; `onset` is when the caller's speech began (monotonic)."""
         if self._playing and self._playing[0].barge_in:
             self.media.clear()
-            self.event("barge_in", cause=cause)
+            latency = None if onset is None else round((time.monotonic() - onset) * 1000)
+            self.event("barge_in", cause=cause, node=self._playing[0].say.node,
+                       latency_ms=latency)
 
     # ------------------------------------------------------------ input
     async def _listen(self, listen: Listen) -> tuple[DialogEvent, dict[str, Any]] | None:
@@ -437,7 +440,7 @@ class CallSession:
         self._speaking_since = ev.timestamp
         self._barge_protected = bool(self._playing) and not self._playing[0].barge_in
         if not self._barge_protected:
-            self._barge_in("speech")
+            self._barge_in("speech", ev.timestamp)
             self._put(("speech_start", ev.timestamp))
 
     def _on_speech_ended(self, ev: SpeechEnded) -> None:

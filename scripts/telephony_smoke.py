@@ -92,6 +92,7 @@ class CallStats:
         self.sent_frames = 0
         self.hangup_at: float | None = None
         self.transfer_at: float | None = None
+        self.dtmf_at: float | None = None
 
     def drain(self) -> None:
         if self.media is None:
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hangup-after", type=float, default=0.0, help="IVR hangs up (s)")
     ap.add_argument("--transfer-to", default="", help="blind-transfer calls to this URI")
     ap.add_argument("--transfer-after", type=float, default=2.0)
+    ap.add_argument("--dtmf-to-caller", default="", help="send these digits after answering")
     ap.add_argument("--max-calls", type=int, default=4)
     ap.add_argument("--pj-log-level", type=int, default=1)
     ap.add_argument("--record-dir", type=Path, default=None,
@@ -183,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                 st.hangup_at = now + args.hangup_after
             if args.transfer_to:
                 st.transfer_at = now + args.transfer_after
+            if args.dtmf_to_caller:
+                st.dtmf_at = now + 0.5
             emit("media_ready", call_id=cid, clock_rate=media.clock_rate)
         elif kind == "pb_start":
             emit("playback_start", call_id=data[0], started_at=data[1].started_at)
@@ -214,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
             if st.hangup_at is not None and now >= st.hangup_at:
                 st.hangup_at = None
                 ep.hangup(cid)
+            if st.dtmf_at is not None and now >= st.dtmf_at:
+                st.dtmf_at = None
+                ep.send_dtmf(cid, args.dtmf_to_caller)
             if st.transfer_at is not None and now >= st.transfer_at:
                 st.transfer_at = None
                 ep.transfer(cid, args.transfer_to)

@@ -130,13 +130,16 @@ class CallEvents:
 
     def _on_media_state(self, call: Any) -> None:
         entry = self._entry(call)
-        if entry is None or not entry.admitted or entry.media is not None:
-            return  # onCallMediaState fires several times: connect once
+        if entry is None or not entry.admitted:
+            return
         ci = call.getInfo()
         for mi in ci.media:
             if mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 break
         else:
+            return
+        if entry.media is not None:  # fires again on re-INVITEs: connect once, follow slot moves
+            entry.media.attach(call.getAudioMedia(mi.index))
             return
         media = CallMedia(self.config.clock_rate, name=f"ivr{ci.id}")
         media.attach(call.getAudioMedia(mi.index))

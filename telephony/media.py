@@ -97,8 +97,16 @@ class CallMedia:
 
     # ---- SIP-thread side ------------------------------------------------------------------
     def attach(self, call_audio: Any) -> None:
-        """Create the port and connect both directions once (SIP thread only)."""
-        if self._port is not None or self._closed:
+        """Create the port and connect both directions once (SIP thread only).
+
+        Called again after each re-INVITE: pjsua may recreate the call's stream (new or
+        reused conference slot, connections gone), so missing connections are re-made and a
+        moved slot is followed. Existing connections are never made twice.
+        """
+        if self._closed:
+            return
+        if self._port is not None:
+            self._reconnect(call_audio)
             return
         fmt = pj.MediaFormatAudio()
         fmt.init(pj.PJMEDIA_FORMAT_PCM, self.clock_rate, 1, FRAME_MS * 1000, 16)
@@ -114,11 +122,34 @@ class CallMedia:
         self._port = self._call_audio = None
         self._closed = True
         if port is not None:
-            for src, dst in ((call_audio, port), (port, call_audio)):
-                with contextlib.suppress(pj.Error):  # the call's media may be gone already
-                    src.stopTransmit(dst)
+            self._disconnect(port, call_audio)
             del port
         self.clear()
+
+    def _reconnect(self, call_audio: Any) -> None:
+        port, old = self._port, self._call_audio
+        slot, mine = call_audio.getPortId(), port.getPortId()
+        if old is not None and old.getPortId() != slot:
+            self._disconnect(port, old)
+        self._call_audio = call_audio
+        fixed = []
+        if mine not in pj.AudioMedia.getPortInfoFromId(slot).listeners:
+            call_audio.startTransmit(port)
+            fixed.append("in")
+        if slot not in pj.AudioMedia.getPortInfoFromId(mine).listeners:
+            port.startTransmit(call_audio)
+            fixed.append("out")
+        if fixed:
+            log.info("media %s re-connected (%s) to conference slot %d after a media update",
+                     self.name, "+".join(fixed), slot)
+
+    @staticmethod
+    def _disconnect(port: Any, call_audio: Any) -> None:
+        if call_audio is None:
+            return
+        for src, dst in ((call_audio, port), (port, call_audio)):
+            with contextlib.suppress(pj.Error):  # the call's media may be gone already
+                src.stopTransmit(dst)
 
     # ---- any thread -----------------------------------------------------------------------
     def set_notify(self, callback: Callable[[], Any] | None) -> None:
@@ -153,7 +184,11 @@ class CallMedia:
         on_start: Callable[[Playback], Any] | None = None,
         on_done: Callable[[Playback], Any] | None = None,
     ) -> Playback:
-        """Queue `audio` (at the clock rate) after anything already queued."""
+        """Queue `audio` (at the clock rate) after anything already queued.
+
+        Raises ValueError on a wrong sample rate and PlayoutOverflow past the queue bound. On
+        closed media (call already gone) the playback finishes at once, interrupted.
+        """
         if audio.sample_rate != self.clock_rate:
             raise ValueError(
                 f"play() needs {self.clock_rate} Hz audio, got {audio.sample_rate} Hz"
@@ -167,14 +202,16 @@ class CallMedia:
             return pb
         pb._remaining = len(frames)
         with self._out_lock:
-            if self._closed:
-                raise RuntimeError("media is closed")
-            if len(self._out) + len(frames) > self._out_max:
+            closed = self._closed
+            if not closed and len(self._out) + len(frames) > self._out_max:
                 raise PlayoutOverflow(
                     f"playout queue full: {len(self._out) * FRAME_MS / 1000:.1f} s queued, "
                     f"{audio.duration:.1f} s more exceeds {self._out_max * FRAME_MS / 1000:.0f} s"
                 )
-            self._out.extend((f, pb) for f in frames)
+            if not closed:
+                self._out.extend((f, pb) for f in frames)
+        if closed:  # the call is gone (a race the caller cannot avoid): nothing will play
+            pb._finish(time.monotonic(), interrupted=True)
         return pb
 
     def clear(self) -> list[Playback]:

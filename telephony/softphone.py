@@ -3,8 +3,10 @@
 Control goes through baresip's `ctrl_tcp` module: netstring-framed JSON, commands
 `{"command": "dial", "params": "sip:...", "token": "1"}`, replies `{"response": true, ...}`
 and events `{"event": true, "type": "CALL_ESTABLISHED", ...}`. Verified with baresip 1.0.0
-(Debian `baresip-core`): commands `dial`, `hangup`, `accept`, `sndcode` (RFC 4733 digits,
-only while a call is up), `ausrc aufile,<wav>` (switch the audio source mid-call), `quit`.
+(Debian `baresip-core`): commands `dial`, `hangup`, `accept`, `hold`, `resume`, `sndcode`
+(RFC 4733 digits; in-call commands exist only while a call is up), `ausrc aufile,<wav>`
+(switches the audio source mid-call), `quit`. The `account` module must be loaded or the
+accounts file is ignored and `dial` fails with "Invalid argument".
 """
 
 from __future__ import annotations
@@ -203,6 +205,13 @@ class Baresip:
 
     def accept(self) -> Event:
         return self.command("accept")
+
+    def hold(self) -> Event:
+        """Put the call on hold (re-INVITE); `resume()` takes it off."""
+        return self.command("hold")
+
+    def resume(self) -> Event:
+        return self.command("resume")
 
     def switch_source(self, wav: Path) -> Event:
         """Switch the audio source mid-call (`ausrc aufile,<wav>`; 8 kHz mono for PCMU)."""

@@ -152,3 +152,13 @@ def test_fast_pcm_path_and_cost() -> None:
     assert data == pcm
     print(f"\nByteVector write {1e6 * (t1 - t0) / n:.1f} us, read {1e6 * (t2 - t1) / n:.1f} us")
     assert (t2 - t1) / n < 50e-6
+
+
+def test_play_after_close_finishes_interrupted() -> None:
+    m = CallMedia(RATE)
+    queued = m.play(ramp(1.0))
+    m.close()  # never attached: only the Python side is exercised
+    assert queued.interrupted
+    late = m.play(ramp(1.0))
+    assert late.done and late.interrupted and not m.is_playing
+    m.close()  # idempotent

@@ -1,0 +1,76 @@
+"""Fixtures for integration tests: one real `ivr serve` per session, and real-ASR listening."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audio_models.frames import AudioFrame
+from tests.integration.harness import MODEL_DIR, IvrProcess
+
+
+def _require_tools() -> None:
+    if shutil.which("baresip") is None:
+        pytest.skip("baresip is not installed (run scripts/setup)")
+
+
+@pytest.fixture(scope="session")
+def ivr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IvrProcess]:
+    """The IVR on its embedded defaults (shipped hotline dialplan), on free loopback ports."""
+    _require_tools()
+    proc = IvrProcess(tmp_path_factory.mktemp("ivr-data")).start()
+    try:
+        yield proc
+    finally:
+        code = proc.stop()
+        log = proc.log()
+        assert code == 0, f"ivr serve exited with {code}:\n{log[-3000:]}"
+        assert "pj_thread_this" not in log and "Assertion" not in log, log[-3000:]
+
+
+@pytest.fixture(scope="session")
+def listener_asr():  # type: ignore[no-untyped-def]
+    """whisper-base in the test process, to transcribe what the caller heard."""
+    from audio_models.model_store import resolve_asr_model
+    from audio_models.whisper_asr import WhisperASR
+
+    asr = WhisperASR(resolve_asr_model("base", MODEL_DIR), cpu_threads=2)
+    yield asr
+    asr.close()
+
+
+def speech_chunks(x: np.ndarray, rate: int, max_s: float = 6.0) -> list[np.ndarray]:
+    """Cut a recording at pauses (>= 0.2 s below -40 dBFS) into chunks of at most `max_s`:
+    no word straddles Whisper's 30 s window and Mandarin prompts do not drown English ones."""
+    hop = rate // 100
+    n = len(x) // hop
+    rms = np.sqrt(np.mean(x[: n * hop].astype(float).reshape(n, hop) ** 2, axis=1))
+    quiet = rms < 330
+    cuts, run = [0], 0
+    for i, q in enumerate(quiet):
+        run = run + 1 if q else 0
+        if run == 20:  # 0.2 s of pause: a cut point in its middle
+            cuts.append((i - 10) * hop)
+    cuts.append(len(x))
+    chunks, start = [], 0
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        if (b - start) / rate > max_s and a > start:
+            chunks.append(x[start:a])
+            start = a
+    chunks.append(x[start:])
+    return [c for c in chunks if len(c) > rate // 4 and np.abs(c).max() > 1000]
+
+
+def heard_text(asr, wav: Path, language: str = "en") -> str:  # type: ignore[no-untyped-def]
+    """Lower-case transcript of a recording (words and digits only)."""
+    data, rate = sf.read(str(wav), dtype="int16", always_2d=True)
+    parts = []
+    for chunk in speech_chunks(np.ascontiguousarray(data[:, 0]), rate):
+        parts.append(asr.transcribe_sync(AudioFrame(chunk.tobytes(), rate), language).text)
+    return " ".join(re.findall(r"[a-z0-9']+", " ".join(parts).lower()))

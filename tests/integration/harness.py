@@ -1,0 +1,185 @@
+"""Run the real `ivr serve` as a subprocess and call it from real baresip softphones.
+
+`IvrProcess` starts the service on free loopback ports and stops it by PID; `ScriptedCaller`
+drives one baresip call, synchronising on the IVR's own call events (read over the HTTP API),
+so a test says "wait until the menu prompt has finished, then speak" instead of guessing times.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from telephony.ports import free_tcp_port, free_udp_port
+from telephony.softphone import Baresip, prepare_caller_wav
+
+REPO = Path(__file__).resolve().parents[2]
+IVR_BIN = REPO / ".venv" / "bin" / "ivr"
+MODEL_DIR = REPO / "var" / "cache" / "models"
+TOKEN = "integration-test-token"
+ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+
+Event = dict[str, Any]
+
+
+class IvrProcess:
+    """`ivr serve` on free loopback ports with its own data directory."""
+
+    def __init__(self, data_dir: Path, *extra_args: str, env: dict[str, str] | None = None):
+        self.data_dir = data_dir
+        self.sip_port = free_udp_port()
+        self.http_port = free_tcp_port()
+        self.extra_args = extra_args
+        self.env = env or {}
+        self.log_path = data_dir / "ivr.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"sip:hotline@127.0.0.1:{self.sip_port}"
+
+    def start(self, timeout: float = 180.0) -> IvrProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "IVR_API_TOKEN": TOKEN, "IVR_MODEL_DIR": str(MODEL_DIR),
+               **self.env}
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [str(IVR_BIN), "serve", "--sip-port", str(self.sip_port),
+             "--http-port", str(self.http_port), "--data-dir", str(self.data_dir),
+             *self.extra_args],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while "ready:" not in self.log():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ivr serve exited with {self.proc.returncode}:\n{self.log()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"ivr serve not ready in {timeout} s:\n{self.log()}")
+            time.sleep(0.2)
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, wait; SIGKILL the process group if it hangs. Returns the exit code."""
+        if self.proc is None:
+            return 0
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        self._log.close()
+        return proc.returncode
+
+    # ------------------------------------------------------------ API
+    def api(self, path: str, token: str | None = TOKEN) -> Any:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}")
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.load(resp)
+
+    def api_status(self, path: str, token: str | None = TOKEN) -> int:
+        try:
+            self.api(path, token)
+            return 200
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    def call(self, call_id: str) -> dict[str, Any]:
+        return self.api(f"/api/calls/{call_id}")
+
+    def wait_call_event(self, call_id: str, pred: Callable[[Event], bool],
+                        timeout: float = 60.0, after: int = 0) -> Event:
+        """First event of the call (with id > `after`) satisfying `pred`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                for ev in self.call(call_id)["events"]:
+                    if ev["id"] > after and pred(ev):
+                        return ev
+            except urllib.error.HTTPError as e:
+                if e.code != 404:
+                    raise
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"call {call_id}: no matching event in {timeout} s")
+            time.sleep(0.1)
+
+    def wait_call_ended(self, call_id: str, timeout: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            call = self.call(call_id)
+            if call["status"] == "ended":
+                return call
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"call {call_id} still {call['status']} after {timeout} s")
+            time.sleep(0.2)
+
+
+def event_is(type_: str, **fields: Any) -> Callable[[Event], bool]:
+    def pred(ev: Event) -> bool:
+        return ev["type"] == type_ and all(ev["data"].get(k) == v for k, v in fields.items())
+    return pred
+
+
+class ScriptedCaller:
+    """A baresip caller whose audio source is switched per utterance."""
+
+    def __init__(self, ivr: IvrProcess, workdir: Path) -> None:
+        self.ivr = ivr
+        self.workdir = workdir
+        self.phone = Baresip(record_dir=workdir / "rec")
+        self.call_id = ""
+        self._n = 0
+        self.last_event_id = 0
+
+    def __enter__(self) -> ScriptedCaller:
+        self.phone.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.phone.stop()
+
+    def dial(self) -> str:
+        self.phone.dial(self.ivr.uri)
+        est = self.phone.wait_event("CALL_ESTABLISHED", 15)
+        self.call_id = est["id"]
+        return self.call_id
+
+    def wait(self, type_: str, timeout: float = 60.0, **fields: Any) -> Event:
+        ev = self.ivr.wait_call_event(self.call_id, event_is(type_, **fields), timeout,
+                                      after=self.last_event_id)
+        self.last_event_id = ev["id"]
+        return ev
+
+    def say(self, clip: Path, tail_silence: float = 120.0) -> None:
+        """Speak `clip` now (baresip hangs up when a source ends: pad it generously)."""
+        self._n += 1
+        wav = prepare_caller_wav(clip, self.workdir / f"say{self._n}.wav", 0.1, tail_silence)
+        self.phone.switch_source(wav)
+
+    def press(self, digits: str) -> None:
+        self.phone.send_dtmf(digits)
+
+    def hangup(self) -> None:
+        self.phone.hangup()
+
+    def wait_closed(self, timeout: float = 60.0) -> Event:
+        return self.phone.wait_event("CALL_CLOSED", timeout)
+
+    def recordings(self) -> tuple[Path, Path]:
+        return self.phone.recordings()
