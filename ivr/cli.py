@@ -61,6 +61,17 @@ def cmd_call(args: argparse.Namespace) -> int:
     return run_test_call(args)
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from ivr.config import render_defaults
+
+    if args.defaults:
+        sys.stdout.write(render_defaults())
+        return 0
+    settings = settings_from_args(args)
+    sys.stdout.write(settings.model_dump_json(indent=2, exclude={"api_token"}) + "\n")
+    return 0
+
+
 def cmd_version(_: argparse.Namespace) -> int:
     print(f"ivr {__version__}")
     return 0
@@ -92,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--json", action="store_true", help="print the report as JSON")
     call.add_argument("-v", "--verbose", action="store_true")
     call.set_defaults(func=cmd_call)
+
+    config = sub.add_parser("config", help="print the effective settings (or the defaults)")
+    _serve_args(config)
+    config.add_argument("--defaults", action="store_true",
+                        help="print config/default.yaml: every setting, documented")
+    config.set_defaults(func=cmd_config)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)

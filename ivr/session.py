@@ -76,9 +76,11 @@ class _Playing:
     say: Say
     playback: Any
 
+    barge_default: bool = True
+
     @property
     def barge_in(self) -> bool:
-        return self.say.barge_in
+        return self.barge_default if self.say.barge_in is None else self.say.barge_in
 
 
 @dataclass
@@ -292,7 +294,7 @@ class CallSession:
         except Exception as e:
             self.event("error", where="tts", text=say.text, error=str(e))
             return
-        entry = _Playing(say, None)
+        entry = _Playing(say, None, self.settings.dialog.barge_in)
         turn = self._turn
         loop = asyncio.get_running_loop()
 
@@ -309,7 +311,7 @@ class CallSession:
     def _playback_started(self, playback: Any, turn: _TurnTiming, entry: _Playing) -> None:
         started = playback.started_at
         self.event("prompt", node=entry.say.node, language=entry.say.language,
-                   text=entry.say.text[:80], barge_in=entry.say.barge_in)
+                   text=entry.say.text[:80], barge_in=entry.barge_in)
         if not self._first_audio_logged:
             self._first_audio_logged = True
             self.event("first_audio", answer_to_audio_ms=round(

@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--transfer-to", default="", help="blind-transfer calls to this URI")
     ap.add_argument("--transfer-after", type=float, default=2.0)
     ap.add_argument("--dtmf-to-caller", default="", help="send these digits after answering")
+    ap.add_argument("--dtmf-after", type=float, default=1.0)
     ap.add_argument("--max-calls", type=int, default=4)
     ap.add_argument("--pj-log-level", type=int, default=1)
     ap.add_argument("--record-dir", type=Path, default=None,
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.transfer_to:
                 st.transfer_at = now + args.transfer_after
             if args.dtmf_to_caller:
-                st.dtmf_at = now + 0.5
+                st.dtmf_at = now + args.dtmf_after
             emit("media_ready", call_id=cid, clock_rate=media.clock_rate)
         elif kind == "pb_start":
             emit("playback_start", call_id=data[0], started_at=data[1].started_at)

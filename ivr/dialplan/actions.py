@@ -37,7 +37,7 @@ DialogEvent = CallerInput | NoInput | Unintelligible
 class Say:
     text: str  # already in the call's language, variables substituted; "file:..." = recording
     language: str
-    barge_in: bool = True
+    barge_in: bool | None = None  # None: the service default (dialog.barge_in)
     node: str = ""
 
 

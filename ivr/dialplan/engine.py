@@ -254,7 +254,7 @@ class DialogEngine:
         return prompt.get(self.plan.default_language) or next(iter(prompt.values()))
 
     def _say(self, state: DialogState, prompt: Prompt, node: Node) -> Say:
-        barge = node.barge_in if node.barge_in is not None else True
+        barge = node.barge_in
         language = node.prompt_language or state.language
         text = _VAR.sub(lambda m: str(state.variables.get(m.group(1), m.group(0))),
                         self._text(prompt, language))

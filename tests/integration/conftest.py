@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from audio_models.frames import AudioFrame
-from tests.integration.harness import MODEL_DIR, IvrProcess
+from ivr.harness import MODEL_DIR, IvrProcess
 
 
 def _require_tools() -> None:

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ivr.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller
 from tests.audio_data import shared_data_dir
 from tests.integration.conftest import heard_text
-from tests.integration.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller
 
 pytestmark = pytest.mark.integration
 

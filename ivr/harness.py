@@ -1,4 +1,6 @@
-"""Run the real `ivr serve` as a subprocess and call it from real baresip softphones.
+"""Drive the real `ivr serve` from real baresip softphones (tests, benchmarks, load tests).
+
+Runs the service as a subprocess, as users run it (pjsua is a process singleton).
 
 `IvrProcess` starts the service on free loopback ports and stops it by PID; `ScriptedCaller`
 drives one baresip call, synchronising on the IVR's own call events (read over the HTTP API),
@@ -21,7 +23,7 @@ from typing import Any
 from telephony.ports import free_tcp_port, free_udp_port
 from telephony.softphone import Baresip, prepare_caller_wav
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 IVR_BIN = REPO / ".venv" / "bin" / "ivr"
 MODEL_DIR = REPO / "var" / "cache" / "models"
 TOKEN = "integration-test-token"
