@@ -72,6 +72,15 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dialplan_schema(_: argparse.Namespace) -> int:
+    import json
+
+    from ivr.dialplan.models import dialplan_json_schema
+
+    print(json.dumps(dialplan_json_schema(), ensure_ascii=False, indent=2))
+    return 0
+
+
 def cmd_version(_: argparse.Namespace) -> int:
     print(f"ivr {__version__}")
     return 0
@@ -109,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--defaults", action="store_true",
                         help="print config/default.yaml: every setting, documented")
     config.set_defaults(func=cmd_config)
+
+    dialplan = sub.add_parser("dialplan", help="dialplan tools")
+    dsub = dialplan.add_subparsers(dest="dialplan_command", required=True)
+    schema = dsub.add_parser("schema", help="print the dialplan JSON Schema")
+    schema.set_defaults(func=cmd_dialplan_schema)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)

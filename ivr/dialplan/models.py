@@ -169,3 +169,11 @@ class Dialplan(_Model):
         if missing:
             raise ValueError("undefined references: " + "; ".join(missing))
         return self
+
+
+def dialplan_json_schema() -> dict[str, object]:
+    """JSON Schema of a dialplan file, from the models the loader validates with."""
+    schema = Dialplan.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "IVR dialplan"
+    return schema

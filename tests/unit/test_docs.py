@@ -1,0 +1,67 @@
+"""Docs are part of the feature: every setting and every dialplan field is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from ivr.config import iter_setting_paths, render_defaults
+from ivr.dialplan import models
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_default_config_file_is_current() -> None:
+    """config/default.yaml is `ivr config --defaults`: regenerate it when a setting changes."""
+    assert (REPO / "config" / "default.yaml").read_text(encoding="utf-8") == render_defaults()
+
+
+@pytest.mark.parametrize("path", iter_setting_paths())
+def test_every_setting_is_documented(path: str) -> None:
+    text = (REPO / "config" / "default.yaml").read_text(encoding="utf-8")
+    leaf = path.split(".")[-1]
+    assert re.search(rf"^\s*# .+\n\s*{leaf}:", text, re.M), f"{path} lacks a description"
+
+
+DIALPLAN_MODELS: list[type[BaseModel]] = [
+    models.Dialplan, models.Node, models.Menu, models.Gather, models.Choice, models.Slot,
+    models.Transfer, models.Hangup, models.Intent, models.Defaults, models.Retry,
+]
+
+
+@pytest.mark.parametrize(
+    "model,field",
+    [(m, f) for m in DIALPLAN_MODELS for f in m.model_fields],
+    ids=lambda v: v if isinstance(v, str) else v.__name__,
+)
+def test_every_dialplan_field_is_documented(model: type[BaseModel], field: str) -> None:
+    doc = (REPO / "dialplans" / "README.md").read_text(encoding="utf-8")
+    assert f"`{field}`" in doc, f"{model.__name__}.{field} is not in dialplans/README.md"
+
+
+@pytest.mark.parametrize("verb", ["say", "menu", "gather", "transfer", "hangup"])
+def test_every_verb_has_a_section_with_an_example(verb: str) -> None:
+    doc = (REPO / "dialplans" / "README.md").read_text(encoding="utf-8")
+    section = doc.split(f"### `{verb}`", 1)
+    assert len(section) == 2, f"no section for {verb}"
+    assert "```yaml" in section[1].split("###", 1)[0], f"no example for {verb}"
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_test_one() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("```bash", 1)[1].split("```", 1)[0]
+    assert "bash scripts/run" in first_block and "bash scripts/test" in first_block
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert ci.strip().splitlines()[-1].strip() == "bash scripts/test"
+
+
+def test_shipped_schema_is_current() -> None:
+    import json
+
+    from ivr.dialplan.models import dialplan_json_schema
+
+    shipped = json.loads((REPO / "dialplans" / "dialplan.schema.json").read_text("utf-8"))
+    assert shipped == dialplan_json_schema(), "regenerate with: ivr dialplan schema"
