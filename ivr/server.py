@@ -137,9 +137,8 @@ class IvrService:
     async def stop(self) -> None:
         self._draining = True
         log.info("shutting down: %d active call(s)", len(self.sessions))
-        if self.endpoint:
-            for call_id in list(self.sessions):
-                self.endpoint.hangup(call_id)
+        for session in list(self.sessions.values()):
+            session.end("service_shutdown")
         if self._tasks:
             await asyncio.wait(list(self._tasks.values()), timeout=10)
         if self.endpoint:

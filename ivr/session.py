@@ -201,6 +201,11 @@ class CallSession:
         except asyncio.QueueFull:
             self.event("input_dropped", kind=item[0])
 
+    def end(self, reason: str) -> None:
+        """Hang the call up from the IVR side (e.g. service shutdown)."""
+        self.event("hangup_by_ivr", reason=reason)
+        self._end_by_ivr(reason)
+
     def _end_by_ivr(self, reason: str) -> None:
         if not self._hungup.is_set():
             self._hangup_reason = reason
