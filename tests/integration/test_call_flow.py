@@ -215,3 +215,41 @@ def _first_quiet_run_after(env: np.ndarray, start_ms: int, level: float = 100,
         if np.all(env[i : i + need] < level):
             return i * 10
     return None
+
+
+def test_ivr_call_command_reports_the_call(ivr: IvrProcess, tmp_path: Path) -> None:
+    """`ivr call` places a real call: key 9 at 11 s, then speech over the English menu."""
+    import json
+    import subprocess
+
+    from ivr.harness import IVR_BIN
+
+    _need_sounds()
+    out = subprocess.run(
+        [str(IVR_BIN), "call", ivr.uri, "--play", str(REPRESENTATIVE), "--lead-silence", "16",
+         "--dtmf", "9@11", "--record", str(tmp_path / "heard.wav"), "--json", "--timeout", "90"],
+        capture_output=True, text=True, timeout=150)
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    assert report["answered"] and report["closed_by"] == "remote"
+    assert report["dtmf_sent"] == ["9"] and report["heard_seconds"] > 15
+    assert (tmp_path / "heard.wav").stat().st_size > 100_000
+    calls = ivr.api("/api/calls?limit=20")["calls"]
+    mine = [c for c in calls if c["end_reason"] == "transfer:queue:general"
+            and c["started_at"] > time.time() - report["duration_s"] - 30]
+    assert mine, calls
+
+
+def test_ivr_call_rejects_bad_input(tmp_path: Path) -> None:
+    import subprocess
+
+    from ivr.harness import IVR_BIN
+
+    garbage = tmp_path / "garbage.wav"
+    garbage.write_bytes(b"RIFF\x00\x00not a wave file")
+    out = subprocess.run([str(IVR_BIN), "call", "sip:x@127.0.0.1:9", "--play", str(garbage)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "cannot read" in out.stdout
+    out = subprocess.run([str(IVR_BIN), "call", "sip:x@127.0.0.1:9", "--play", str(garbage),
+                          "--dtmf", "9x"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "digits must be" in out.stdout
