@@ -194,6 +194,8 @@ def load_settings(
             loaded = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
         except OSError as e:
             raise ConfigError(f"cannot read config file {config_file}: {e.strerror}") from e
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"config file {config_file} is not UTF-8 text ({e.reason})") from e
         except yaml.YAMLError as e:
             raise ConfigError(f"config file {config_file} is not valid YAML: {e}") from e
         if not isinstance(loaded, dict):

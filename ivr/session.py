@@ -265,10 +265,13 @@ class CallSession:
                 return await self._listen(action)
             elif isinstance(action, Transfer):
                 await self._wait_playout()
-                await self._transfer(action)
+                if not self._hungup.is_set():
+                    await self._transfer(action)
                 return None
             elif isinstance(action, Hangup):
                 await self._wait_playout()
+                if self._hungup.is_set():
+                    return None
                 self.event("hangup_by_ivr", reason=action.reason)
                 self._end_by_ivr(action.reason)
                 return None
@@ -369,7 +372,7 @@ class CallSession:
             except TimeoutError:
                 if deadline is None or loop.time() < deadline:
                     continue
-                if digits and len(digits) >= listen.min_digits:
+                if digits:  # keys then silence: the engine judges them (too few = no match)
                     return CallerInput("dtmf", digits), {"input_mode": "dtmf", "dtmf": digits}
                 self.event("no_input", node=listen.node, timeout_s=timeout)
                 return NoInput(), {"input_mode": "none"}
@@ -379,16 +382,12 @@ class CallSession:
                 deadline = None
                 continue
             if kind == "dtmf":
-                digit = value[0]
-                if not listen.digits_slot:
-                    return CallerInput("dtmf", digit), {"input_mode": "dtmf", "dtmf": digit}
-                if digit == "#":
-                    if digits:
-                        return CallerInput("dtmf", digits), {"input_mode": "dtmf", "dtmf": digits}
-                    continue
-                digits += digit
-                if len(digits) >= listen.max_digits:
-                    return CallerInput("dtmf", digits), {"input_mode": "dtmf", "dtmf": digits}
+                digits += value[0]
+                if self._dtmf_complete(listen, digits):
+                    keyed = digits[:-1] if digits.endswith("#") and len(digits) > 1 else digits
+                    if keyed != "#" or not listen.digits_slot:
+                        return CallerInput("dtmf", keyed), {"input_mode": "dtmf", "dtmf": keyed}
+                    digits = ""  # a lone '#' in a slot: ignore it
                 deadline = loop.time() + self.settings.dialog.interdigit_timeout_s
                 continue
             if kind == "speech":
@@ -397,6 +396,17 @@ class CallSession:
                     deadline = None  # noise: keep listening
                     continue
                 return result
+
+    @staticmethod
+    def _dtmf_complete(listen: Listen, digits: str) -> bool:
+        """Is `digits` a whole answer? Slots end on '#' or max length; menus end when the
+        keys match a choice that no longer choice extends, or can no longer match one."""
+        if listen.digits_slot:
+            return digits.endswith("#") or len(digits) >= listen.max_digits
+        if listen.max_digits <= 1 or digits.endswith("#"):
+            return True
+        longer = [k for k in listen.dtmf_choices if k.startswith(digits) and k != digits]
+        return not longer or len(digits) >= listen.max_digits
 
     def _speech_event(self, utt: _Utterance) -> tuple[DialogEvent, dict[str, Any]] | None:
         t = utt.transcript

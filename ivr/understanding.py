@@ -158,9 +158,9 @@ def extract_yes_no(text: str, language: str) -> bool | None:
     """True for yes, False for no, None when unclear. Negatives win ("不是" is no)."""
     base = "zh" if is_chinese(language) else "en"
     norm = normalise(text, language)
-    if any(_keyword_hit(norm, w, language) for w in _NO[base]):
+    if any(_keyword_hit(norm, normalise(w, language), language) for w in _NO[base]):
         return False
-    if any(_keyword_hit(norm, w, language) for w in _YES[base]):
+    if any(_keyword_hit(norm, normalise(w, language), language) for w in _YES[base]):
         return True
     return None
 
@@ -179,27 +179,35 @@ _EN_SCALE = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 
 
 def _zh_number(s: str) -> int | None:
-    """Parse a Chinese numeral such as 五十, 一百二十, 两千零五, 3千 (None if none)."""
+    """Parse a Chinese numeral: 五十, 一百二十, 两千零五, 3千, and the spoken short forms
+    一千五 (1500), 三百五 (350), 一万二 (12000) (None if there is no number)."""
     total, section, digit, seen = 0, 0, None, False
+    last_unit, after_unit, short_form = 0, False, False
     for ch in s:
         if ch in _ZH_DIGITS or ch.isdigit():
-            digit = (digit or 0) * 10 + int(_ZH_DIGITS.get(ch, ch)) if ch.isdigit() else int(
-                _ZH_DIGITS[ch])
+            value = int(ch) if ch.isdigit() else int(_ZH_DIGITS[ch])
+            digit = (digit or 0) * 10 + value if ch.isdigit() and digit is not None else value
+            # a lone digit right after a unit (no 零) is the next lower unit: 一千五 = 1500
+            short_form = after_unit and ch != "零"
+            after_unit = False
             seen = True
         elif ch in _ZH_UNITS:
             unit = _ZH_UNITS[ch]
             seen = True
             if unit >= 10_000:
-                total += (section + (digit or 0)) * unit
+                total = (total + section + (digit or 0)) * unit
                 section = 0
             else:
                 section += (1 if digit is None else digit) * unit
-            digit = None
+            digit, last_unit, after_unit, short_form = None, unit, True, False
         elif seen:
             break
     if not seen:
         return None
-    return total + section + (digit or 0)
+    tail = digit or 0
+    if short_form and last_unit >= 100:
+        tail *= last_unit // 10
+    return total + section + tail
 
 
 def _en_number(text: str) -> int | None:

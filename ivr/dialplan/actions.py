@@ -51,6 +51,7 @@ class Listen:
     max_digits: int = 1
     min_digits: int = 1
     digits_slot: bool = False  # collect several digits ('#' ends early)
+    dtmf_choices: tuple[str, ...] = ()  # a menu's key sequences: input ends on a full match
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,8 +153,10 @@ class DialogEngine:
             slot = node.gather.slot
             return Listen(state.node, state.language, timeout, slot.max_length, slot.min_length,
                           digits_slot=True)
-        longest = max((len(c.dtmf or "") for c in self._choices(node)), default=1)
-        return Listen(state.node, state.language, timeout, max(1, longest), 1)
+        keys = tuple(c.dtmf for c in self._choices(node) if c.dtmf)
+        longest = max((len(k) for k in keys), default=1)
+        return Listen(state.node, state.language, timeout, max(1, longest), 1,
+                      dtmf_choices=keys)
 
     def _failure(
         self, state: DialogState, node: Node, kind: str, event: CallerInput | None = None

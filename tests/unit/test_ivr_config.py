@@ -200,12 +200,6 @@ def test_env_list_that_is_not_yaml():
         load_settings(environ={"IVR_SIP__CODECS": "[PCMA/8000"})
 
 
-@pytest.mark.xfail(
-    reason="BUG ivr/config.py:193-198 load_settings catches only OSError and YAMLError around "
-    "read_text(encoding='utf-8'); a non-UTF-8 config file raises UnicodeDecodeError, "
-    "not ConfigError, so `ivr` prints a traceback instead of a plain message",
-    raises=UnicodeDecodeError, strict=True,
-)
 def test_non_utf8_file_is_a_config_error(tmp_path):
     path = tmp_path / "latin1.yaml"
     path.write_bytes("sip:\n  host: caf\xe9\n".encode("latin-1"))

@@ -52,7 +52,8 @@ def engine() -> DialogEngine:
 
 
 def _menu_listen(language: str = "zh-CN") -> Listen:
-    return Listen("main_menu", language, 6.0, max_digits=1, min_digits=1, digits_slot=False)
+    return Listen("main_menu", language, 6.0, max_digits=1, min_digits=1, digits_slot=False,
+                  dtmf_choices=("1", "2", "3", "9", "8", "0"))
 
 
 def _at(engine: DialogEngine, *inputs: str | CallerInput) -> DialogState:
@@ -99,9 +100,9 @@ def test_version_follows_content(tmp_path):
 def test_start_actions(engine):
     step = engine.start({"caller": "1000"})
     assert step.actions == [
-        Say(WELCOME_ZH, "zh-CN", True, "welcome"),
-        Say(OFFER, "en-US", True, "welcome_english_offer"),  # prompt_language
-        Say(MENU_ZH, "zh-CN", True, "main_menu"),
+        Say(WELCOME_ZH, "zh-CN", None, "welcome"),
+        Say(OFFER, "en-US", None, "welcome_english_offer"),  # prompt_language
+        Say(MENU_ZH, "zh-CN", None, "main_menu"),
         _menu_listen(),
     ]
     assert step.state == DialogState("main_menu", "zh-CN", {"caller": "1000"})
@@ -112,7 +113,7 @@ def test_dtmf_9_switches_to_english(engine):
     step = engine.step(_at(engine), CallerInput("dtmf", "9"))
     assert step.actions == [
         SetLanguage("en-US"),
-        Say(MENU_EN, "en-US", True, "main_menu"),
+        Say(MENU_EN, "en-US", None, "main_menu"),
         _menu_listen("en-US"),
     ]
     assert step.state.language == "en-US"
@@ -133,15 +134,15 @@ def test_speech_bill_enquiry_then_deny_hangs_up(engine):
     assert step.understanding.choice == "bill_info"
     assert step.understanding.score == pytest.approx(0.89)
     assert step.actions == [
-        Say(BILL_ZH, "zh-CN", True, "bill_info"),
-        Say(ELSE_ZH, "zh-CN", True, "anything_else"),
-        Listen("anything_else", "zh-CN", 6.0, 1, 1, False),
+        Say(BILL_ZH, "zh-CN", None, "bill_info"),
+        Say(ELSE_ZH, "zh-CN", None, "anything_else"),
+        Listen("anything_else", "zh-CN", 6.0, 1, 1, False, ("1", "2", "0")),
     ]
     assert step.state.node == "anything_else"
 
     bye = engine.step(step.state, speech("不是"))
     assert bye.understanding.intent == "deny"
-    assert bye.actions == [Say("感谢您的来电，再见。", "zh-CN", True, "goodbye"),
+    assert bye.actions == [Say("感谢您的来电，再见。", "zh-CN", None, "goodbye"),
                            Hangup("completed")]
     assert bye.state.ended is True
     assert bye.state.node == "goodbye"
@@ -153,7 +154,7 @@ def test_english_goodbye(engine):
     state = _at(engine, "9", "1")
     assert state.node == "anything_else"
     bye = engine.step(state, speech("no thanks"))
-    assert bye.actions == [Say("Thank you for calling Xinghe Telecom. Goodbye.", "en-US", True,
+    assert bye.actions == [Say("Thank you for calling Xinghe Telecom. Goodbye.", "en-US", None,
                                "goodbye"), Hangup("completed")]
 
 
@@ -161,8 +162,8 @@ def test_no_input_escalates_prompts_then_transfers(engine):
     state = _at(engine)
     first = engine.step(state, NoInput())
     assert first.understanding == Understanding("no_input")
-    assert first.actions == [Say(NO_INPUT_1_ZH, "zh-CN", True, "main_menu"),
-                             Say(MENU_ZH, "zh-CN", True, "main_menu"), _menu_listen()]
+    assert first.actions == [Say(NO_INPUT_1_ZH, "zh-CN", None, "main_menu"),
+                             Say(MENU_ZH, "zh-CN", None, "main_menu"), _menu_listen()]
     assert (first.state.no_input, first.state.no_match) == (1, 0)
 
     second = engine.step(first.state, NoInput())
@@ -171,7 +172,7 @@ def test_no_input_escalates_prompts_then_transfers(engine):
 
     third = engine.step(second.state, NoInput())  # max_attempts: 3 -> on_failure: escalate
     assert third.actions == [
-        Say("抱歉没能帮到您，正在为您转接人工客服，请稍候。", "zh-CN", True, "escalate"),
+        Say("抱歉没能帮到您，正在为您转接人工客服，请稍候。", "zh-CN", None, "escalate"),
         Transfer("queue:general", "repeated_failure"),
     ]
     assert third.state.node == "escalate"
@@ -183,10 +184,10 @@ def test_no_match_and_no_input_share_the_attempt_budget(engine):
     state = _at(engine)
     s1 = engine.step(state, speech("今天天气怎么样"))
     assert s1.understanding.outcome == "no_match"
-    assert s1.actions[0] == Say(NO_MATCH_1_ZH, "zh-CN", True, "main_menu")
+    assert s1.actions[0] == Say(NO_MATCH_1_ZH, "zh-CN", None, "main_menu")
     s2 = engine.step(s1.state, Unintelligible("嗯", 0.1))
     assert s2.understanding.outcome == "unintelligible"
-    assert s2.actions[0] == Say(NO_MATCH_2_ZH, "zh-CN", True, "main_menu")
+    assert s2.actions[0] == Say(NO_MATCH_2_ZH, "zh-CN", None, "main_menu")
     s3 = engine.step(s2.state, NoInput())
     assert s3.actions[-1] == Transfer("queue:general", "repeated_failure")
     assert s3.state.variables["failure_reason"] == "no_input"
@@ -204,7 +205,7 @@ def test_global_agent_choice(engine):
     for state in (_at(engine), _at(engine, "2")):  # a menu and a gather node
         step = engine.step(state, CallerInput("dtmf", "0"))
         assert step.actions == [
-            Say("好的，正在为您转接人工客服，请稍候。", "zh-CN", True, "agent"),
+            Say("好的，正在为您转接人工客服，请稍候。", "zh-CN", None, "agent"),
             Transfer("queue:general", "caller_request"),
         ]
         assert step.understanding == Understanding("match", "agent", 1.0, choice="agent")
@@ -215,7 +216,7 @@ def test_agent_by_english_speech(engine):
     step = engine.step(_at(engine, "9"), speech("Waiting to speak with a representative."))
     assert step.understanding.intent == "agent"
     assert step.actions == [
-        Say("Certainly. Connecting you to an agent, please hold.", "en-US", True, "agent"),
+        Say("Certainly. Connecting you to an agent, please hold.", "en-US", None, "agent"),
         Transfer("queue:general", "caller_request"),
     ]
 
@@ -227,14 +228,14 @@ def test_gather_digits_by_dtmf(engine):
     assert step.understanding == Understanding("match", None, 1.0, {"account": "12345678"})
     assert step.actions[0] == Say(
         "已为您登记宽带报修，账号12345678。维修人员将在二十四小时内与您联系。",
-        "zh-CN", True, "broadband_logged")
+        "zh-CN", None, "broadband_logged")
     assert step.state.variables == {"caller": "1000", "account": "12345678"}
     assert step.state.node == "anything_else"
 
 
 def test_gather_listen_asks_for_digits(engine):
     step = engine.step(_at(engine), CallerInput("dtmf", "2"))
-    assert step.actions == [Say(ACCOUNT_ZH, "zh-CN", True, "broadband_account"),
+    assert step.actions == [Say(ACCOUNT_ZH, "zh-CN", None, "broadband_account"),
                             Listen("broadband_account", "zh-CN", 6.0, 12, 6, True)]
 
 
@@ -244,7 +245,7 @@ def test_gather_digits_by_english_speech(engine):
     assert step.understanding.slots == {"account": "123456"}
     assert step.actions[0] == Say(
         "I have logged a broadband fault for account 123456. An engineer will contact you "
-        "within 24 hours.", "en-US", True, "broadband_logged")
+        "within 24 hours.", "en-US", None, "broadband_logged")
 
 
 @pytest.mark.parametrize("event", [CallerInput("dtmf", "123#"), speech("一二三"),
@@ -253,8 +254,8 @@ def test_gather_digits_wrong_length_is_no_match(engine, event):
     state = _at(engine, "2")
     step = engine.step(state, event)
     assert step.understanding.outcome == "no_match"
-    assert step.actions == [Say(NO_MATCH_1_ZH, "zh-CN", True, "broadband_account"),
-                            Say(ACCOUNT_ZH, "zh-CN", True, "broadband_account"),
+    assert step.actions == [Say(NO_MATCH_1_ZH, "zh-CN", None, "broadband_account"),
+                            Say(ACCOUNT_ZH, "zh-CN", None, "broadband_account"),
                             Listen("broadband_account", "zh-CN", 6.0, 12, 6, True)]
     assert step.state.no_match == 1
     assert "account" not in step.state.variables
@@ -266,11 +267,11 @@ def test_number_slot_chinese(engine):
     step = engine.step(state, speech("五十"))
     assert step.understanding.slots == {"amount": 50}
     assert step.actions == [
-        Say("您要充值50元，确认请说是或按1，取消请说不或按2。", "zh-CN", True, "topup_confirm"),
-        Listen("topup_confirm", "zh-CN", 6.0, 1, 1, False),
+        Say("您要充值50元，确认请说是或按1，取消请说不或按2。", "zh-CN", None, "topup_confirm"),
+        Listen("topup_confirm", "zh-CN", 6.0, 1, 1, False, ("1", "2", "0")),
     ]
     done = engine.step(step.state, speech("是的"))
-    assert done.actions[0] == Say("充值成功，50元已到账。", "zh-CN", True, "topup_done")
+    assert done.actions[0] == Say("充值成功，50元已到账。", "zh-CN", None, "topup_done")
 
 
 def test_number_slot_english(engine):
@@ -278,7 +279,7 @@ def test_number_slot_english(engine):
     assert step.understanding.slots == {"amount": 100}
     assert step.actions[0] == Say(
         "You want to top up 100 yuan. Say yes or press 1 to confirm, or say no or press 2 to "
-        "cancel.", "en-US", True, "topup_confirm")
+        "cancel.", "en-US", None, "topup_confirm")
 
 
 def test_number_slot_keyed_in(engine):
@@ -292,15 +293,15 @@ def test_number_slot_keyed_in(engine):
 def test_number_out_of_range_is_no_match(engine, event):
     step = engine.step(_at(engine, "3"), event)
     assert step.understanding.outcome == "no_match"
-    assert step.actions[0] == Say(NO_MATCH_1_ZH, "zh-CN", True, "topup_amount")
-    assert step.actions[1] == Say(TOPUP_ZH, "zh-CN", True, "topup_amount")
+    assert step.actions[0] == Say(NO_MATCH_1_ZH, "zh-CN", None, "topup_amount")
+    assert step.actions[1] == Say(TOPUP_ZH, "zh-CN", None, "topup_amount")
     assert "amount" not in step.state.variables
 
 
 def test_unknown_dtmf_in_menu_is_no_match(engine):
     step = engine.step(_at(engine, "9"), CallerInput("dtmf", "7"))
     assert step.understanding == Understanding("no_match")
-    assert step.actions[0] == Say(NO_MATCH_1_EN, "en-US", True, "main_menu")
+    assert step.actions[0] == Say(NO_MATCH_1_EN, "en-US", None, "main_menu")
 
 
 def test_deny_beats_affirm_at_anything_else(engine):
@@ -354,8 +355,17 @@ def _error(tmp_path: Path, text: str) -> str:
 def test_minimal_plan_runs(tmp_path):
     engine = DialogEngine(_load(tmp_path, MINIMAL).plan)
     step = engine.start()
-    assert step.actions == [Say("hello", "en-US", True, "a"), Hangup("done")]
+    assert step.actions == [Say("hello", "en-US", None, "a"), Hangup("done")]
     assert step.state.ended
+
+
+def test_node_barge_in_is_passed_on(tmp_path):
+    text = MINIMAL.replace("    say: hello\n", "    say: hello\n    barge_in: false\n")
+    text = text.replace("    hangup: {reason: done}\n",
+                        "    hangup: {reason: done, say: bye}\n    barge_in: true\n")
+    engine = DialogEngine(_load(tmp_path, text).plan)
+    assert engine.start().actions == [Say("hello", "en-US", False, "a"),
+                                      Say("bye", "en-US", True, "b"), Hangup("done")]
 
 
 def test_invalid_yaml_reports_line_and_column(tmp_path):

@@ -175,12 +175,6 @@ def test_extract_number(text, language, expected):
     assert extract_number(text, language) == expected
 
 
-@pytest.mark.xfail(
-    reason="BUG ivr/understanding.py:181-202 _zh_number: a trailing digit after a unit is "
-    "added as units, so the everyday abbreviations 三百五 (350), 一千五 (1500) and 一万二 "
-    "(12000) parse as 305, 1005 and 10002; a caller topping up 一千五 is offered 1005 yuan",
-    strict=True,
-)
 @pytest.mark.parametrize(("text", "expected"), [("三百五", 350), ("一千五", 1500),
                                                  ("一万二", 12000)])
 def test_extract_number_chinese_abbreviated_tail(text, expected):
@@ -213,11 +207,5 @@ def test_extract_yes_no(text, language, expected):
     assert extract_yes_no(text, language) is expected
 
 
-@pytest.mark.xfail(
-    reason="BUG ivr/understanding.py:153-161 extract_yes_no compares the normalised text "
-    "(\"that's all\" -> \"that s all\") with un-normalised _NO entries, so \"that's all\" "
-    "never matches and returns None instead of False",
-    strict=True,
-)
 def test_extract_yes_no_thats_all():
     assert extract_yes_no("That's all", "en-US") is False
