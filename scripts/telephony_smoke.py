@@ -124,8 +124,12 @@ class CallStats:
 
     def summary(self) -> dict[str, Any]:
         rms = (self.sumsq / self.frames) ** 0.5 if self.frames else 0.0
-        return {"frames": self.frames, "voiced_frames": self.voiced, "rms": round(rms, 5),
-                "sent_frames": self.sent_frames}
+        return {
+            "frames": self.frames,
+            "voiced_frames": self.voiced,
+            "rms": round(rms, 5),
+            "sent_frames": self.sent_frames,
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,15 +145,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dtmf-after", type=float, default=1.0)
     ap.add_argument("--max-calls", type=int, default=4)
     ap.add_argument("--pj-log-level", type=int, default=1)
-    ap.add_argument("--record-dir", type=Path, default=None,
-                    help="write <call_id>.wav (left caller, right IVR) per call")
+    ap.add_argument(
+        "--record-dir",
+        type=Path,
+        default=None,
+        help="write <call_id>.wav (left caller, right IVR) per call",
+    )
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
     events: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
-    cfg = SipConfig(bind_host=args.host, port=args.port, max_calls=args.max_calls,
-                    pj_log_level=args.pj_log_level)
+    cfg = SipConfig(
+        bind_host=args.host,
+        port=args.port,
+        max_calls=args.max_calls,
+        pj_log_level=args.pj_log_level,
+    )
     ep = SipEndpoint(cfg, Listener(events))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -172,16 +187,25 @@ def main(argv: list[str] | None = None) -> int:
         if kind == "incoming":
             call = data[0]
             calls[call.call_id] = CallStats(call, record=args.record_dir is not None)
-            emit("incoming", call_id=call.call_id, caller=call.caller, callee=call.callee,
-                 remote_uri=call.remote_uri, headers=call.headers, active=ep.active_calls())
+            emit(
+                "incoming",
+                call_id=call.call_id,
+                caller=call.caller,
+                callee=call.callee,
+                remote_uri=call.remote_uri,
+                headers=call.headers,
+                active=ep.active_calls(),
+            )
         elif kind == "media_ready":
             call, media = data
             st = calls.setdefault(call.call_id, CallStats(call))
             st.media = media
             cid = call.call_id
-            media.play(greeting,
-                       on_start=lambda pb, c=cid: events.put(("pb_start", (c, pb))),
-                       on_done=lambda pb, c=cid: events.put(("pb_done", (c, pb))))
+            media.play(
+                greeting,
+                on_start=lambda pb, c=cid: events.put(("pb_start", (c, pb))),
+                on_done=lambda pb, c=cid: events.put(("pb_done", (c, pb))),
+            )
             if args.hangup_after:
                 st.hangup_at = now + args.hangup_after
             if args.transfer_to:
@@ -193,8 +217,12 @@ def main(argv: list[str] | None = None) -> int:
             emit("playback_start", call_id=data[0], started_at=data[1].started_at)
         elif kind == "pb_done":
             pb = data[1]
-            emit("playback_done", call_id=data[0], interrupted=pb.interrupted,
-                 played=round((pb.finished_at or 0) - (pb.started_at or 0), 3))
+            emit(
+                "playback_done",
+                call_id=data[0],
+                interrupted=pb.interrupted,
+                played=round((pb.finished_at or 0) - (pb.started_at or 0), 3),
+            )
         elif kind == "dtmf":
             emit("dtmf", call_id=data[0].call_id, digit=data[1], timestamp=data[2])
         elif kind == "disconnected":
@@ -208,9 +236,16 @@ def main(argv: list[str] | None = None) -> int:
                 st.write_wav(wav, cfg.clock_rate)
                 extra["recording"] = str(wav)
             media_stats = st.media.stats() if st.media else {}
-            emit("disconnected", call_id=call.call_id, code=code, reason=reason,
-                 by_remote=by_remote, audio=st.summary(),
-                 media={k: round(float(v), 3) for k, v in media_stats.items()}, **extra)
+            emit(
+                "disconnected",
+                call_id=call.call_id,
+                code=code,
+                reason=reason,
+                by_remote=by_remote,
+                audio=st.summary(),
+                media={k: round(float(v), 3) for k, v in media_stats.items()},
+                **extra,
+            )
         elif kind == "rejected":
             emit("rejected", remote_uri=data[0], code=data[1], reason=data[2])
         elif kind == "transfer":
@@ -235,8 +270,13 @@ def main(argv: list[str] | None = None) -> int:
     while not events.empty():  # calls hung up by stop()
         kind, data = events.get()
         if kind == "disconnected":
-            emit("disconnected", call_id=data[0].call_id, code=data[1], reason=data[2],
-                 by_remote=data[3])
+            emit(
+                "disconnected",
+                call_id=data[0].call_id,
+                code=data[1],
+                reason=data[2],
+                by_remote=data[3],
+            )
     emit("stopped", active=ep.active_calls())
     return 0
 

@@ -91,7 +91,10 @@ class CallEvents:
             return
         log.warning(
             "call %s from %s rejected: %d %s",
-            info.call_id, info.remote_uri, verdict.code, verdict.reason,
+            info.call_id,
+            info.remote_uri,
+            verdict.code,
+            verdict.reason,
         )
         try:  # answer(), not hangup(): a deferred hangup would drop our extra headers
             call.answer(_pj.call_op(verdict.code, verdict.reason, verdict.headers))
@@ -103,7 +106,10 @@ class CallEvents:
         log.warning(
             "pjsua itself rejected an INVITE from %s: %d %s (the wheel allows %d concurrent "
             "calls per process; add SIP workers for more)",
-            remote_uri, code, reason, 4,
+            remote_uri,
+            code,
+            reason,
+            4,
         )
         self._notify("on_rejected", remote_uri, code, reason)
 
@@ -121,12 +127,13 @@ class CallEvents:
             self._active -= 1
             by_remote = not entry.local_hangup
             log.info(
-                "call %s ended: %d %s (%s)", entry.info.call_id, ci.lastStatusCode,
-                ci.lastReason, "by caller" if by_remote else "by IVR",
+                "call %s ended: %d %s (%s)",
+                entry.info.call_id,
+                ci.lastStatusCode,
+                ci.lastReason,
+                "by caller" if by_remote else "by IVR",
             )
-            self._notify(
-                "on_disconnected", entry.info, ci.lastStatusCode, ci.lastReason, by_remote
-            )
+            self._notify("on_disconnected", entry.info, ci.lastStatusCode, ci.lastReason, by_remote)
 
     def _on_media_state(self, call: Any) -> None:
         entry = self._entry(call)
@@ -155,8 +162,9 @@ class CallEvents:
         entry = self._entry(call)
         if entry is None:
             return
-        log.info("transfer of %s: %d %s%s", entry.info.call_id, code, reason,
-                 " (final)" if final else "")
+        log.info(
+            "transfer of %s: %d %s%s", entry.info.call_id, code, reason, " (final)" if final else ""
+        )
         self._notify("on_transfer_status", entry.info, code, final)
         if final and 200 <= code < 300 and entry.hangup_after_transfer:
             entry.local_hangup = True

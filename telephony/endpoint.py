@@ -8,6 +8,7 @@ inside `CallMedia`.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 import logging
@@ -72,6 +73,7 @@ class SipEndpoint(CallEvents):
             SipEndpoint._process_used = True
         self._thread = threading.Thread(target=self._run, name="sip", daemon=True)
         self._thread.start()
+        atexit.register(self.stop)  # a daemon SIP thread killed at exit could abort in pjsua
         if not self._ready.wait(timeout):
             raise SipEndpointError(f"SIP endpoint did not start within {timeout} s")
         if self._start_error is not None:
@@ -86,6 +88,9 @@ class SipEndpoint(CallEvents):
             t.join(timeout)
             if t.is_alive():
                 log.error("SIP thread did not stop within %.1f s", timeout)
+                return
+        if t is not None and not t.is_alive():
+            self._fail_pending_commands()  # submitted while the thread was exiting
 
     @property
     def running(self) -> bool:

@@ -8,7 +8,6 @@ callbacks run on pjmedia's clock thread and touch only bounded deques under shor
 from __future__ import annotations
 
 import collections
-import contextlib
 import logging
 import threading
 import time
@@ -18,6 +17,7 @@ from typing import Any
 import pjsua2 as pj
 
 from audio_models.frames import AudioFrame, split_frames
+from telephony.media_port import ConferencePort
 from telephony.pcm import read_frame, write_frame
 from telephony.playout import Playback, PlayoutOverflow, RunningStat
 
@@ -26,30 +26,6 @@ __all__ = ["CallMedia", "Playback", "PlayoutOverflow"]
 log = logging.getLogger("telephony.media")
 
 FRAME_MS = 20
-
-
-class _Port(pj.AudioMediaPort):
-    """The pjsua2 port; forwards clock-thread callbacks to its CallMedia."""
-
-    def __init__(self, media: CallMedia) -> None:
-        super().__init__()
-        self._rx = media._on_frame_received
-        self._tx = media._on_frame_requested
-
-    # An exception escaping a SWIG director callback aborts the process: swallow and count.
-    errors = 0
-
-    def onFrameReceived(self, frame: pj.MediaFrame) -> None:  # noqa: N802 (pjsua2 API)
-        try:
-            self._rx(frame)
-        except BaseException:  # noqa: BLE001
-            _Port.errors += 1
-
-    def onFrameRequested(self, frame: pj.MediaFrame) -> None:  # noqa: N802 (pjsua2 API)
-        try:
-            self._tx(frame)
-        except BaseException:  # noqa: BLE001
-            _Port.errors += 1
 
 
 class CallMedia:
@@ -82,8 +58,7 @@ class CallMedia:
         self._sent: collections.deque[bytes] = collections.deque(
             maxlen=int(sent_tap_seconds * per_s)
         )
-        self._port: _Port | None = None
-        self._call_audio: Any = None
+        self._port: ConferencePort | None = None
         self._closed = False
         # Counters and timings (written by the clock thread only).
         self.frames_in = 0
@@ -97,59 +72,31 @@ class CallMedia:
 
     # ---- SIP-thread side ------------------------------------------------------------------
     def attach(self, call_audio: Any) -> None:
-        """Create the port and connect both directions once (SIP thread only).
+        """Connect to the call's audio both ways, once (SIP thread only).
 
-        Called again after each re-INVITE: pjsua may recreate the call's stream (new or
-        reused conference slot, connections gone), so missing connections are re-made and a
-        moved slot is followed. Existing connections are never made twice.
+        Called again after each re-INVITE: pjsua may recreate the call's stream (connections
+        gone, slot possibly moved); missing connections are re-made, never duplicated.
         """
         if self._closed:
             return
-        if self._port is not None:
-            self._reconnect(call_audio)
-            return
-        fmt = pj.MediaFormatAudio()
-        fmt.init(pj.PJMEDIA_FORMAT_PCM, self.clock_rate, 1, FRAME_MS * 1000, 16)
-        port = _Port(self)
-        port.createPort(self.name, fmt)
-        call_audio.startTransmit(port)
-        port.startTransmit(call_audio)
-        self._port, self._call_audio = port, call_audio
+        if self._port is None:
+            self._port = ConferencePort(
+                self.name,
+                self.clock_rate,
+                FRAME_MS,
+                self._on_frame_received,
+                self._on_frame_requested,
+            )
+        self._port.connect(call_audio)
 
     def close(self) -> None:
         """Stop transmitting both ways, release the port (SIP thread); interrupts playout."""
-        port, call_audio = self._port, self._call_audio
-        self._port = self._call_audio = None
+        port, self._port = self._port, None
         self._closed = True
         if port is not None:
-            self._disconnect(port, call_audio)
+            port.close()
             del port
         self.clear()
-
-    def _reconnect(self, call_audio: Any) -> None:
-        port, old = self._port, self._call_audio
-        slot, mine = call_audio.getPortId(), port.getPortId()
-        if old is not None and old.getPortId() != slot:
-            self._disconnect(port, old)
-        self._call_audio = call_audio
-        fixed = []
-        if mine not in pj.AudioMedia.getPortInfoFromId(slot).listeners:
-            call_audio.startTransmit(port)
-            fixed.append("in")
-        if slot not in pj.AudioMedia.getPortInfoFromId(mine).listeners:
-            port.startTransmit(call_audio)
-            fixed.append("out")
-        if fixed:
-            log.info("media %s re-connected (%s) to conference slot %d after a media update",
-                     self.name, "+".join(fixed), slot)
-
-    @staticmethod
-    def _disconnect(port: Any, call_audio: Any) -> None:
-        if call_audio is None:
-            return
-        for src, dst in ((call_audio, port), (port, call_audio)):
-            with contextlib.suppress(pj.Error):  # the call's media may be gone already
-                src.stopTransmit(dst)
 
     # ---- any thread -----------------------------------------------------------------------
     def set_notify(self, callback: Callable[[], Any] | None) -> None:
@@ -190,9 +137,7 @@ class CallMedia:
         closed media (call already gone) the playback finishes at once, interrupted.
         """
         if audio.sample_rate != self.clock_rate:
-            raise ValueError(
-                f"play() needs {self.clock_rate} Hz audio, got {audio.sample_rate} Hz"
-            )
+            raise ValueError(f"play() needs {self.clock_rate} Hz audio, got {audio.sample_rate} Hz")
         frames = [f.pcm for f in split_frames(audio, FRAME_MS)]
         pb = Playback(audio.duration, on_start, on_done)
         if not frames:

@@ -40,9 +40,7 @@ def _udp_free(host: str, port: int) -> bool:
     return True
 
 
-def free_udp_range(
-    count: int, host: str = "127.0.0.1", low: int = 20000, high: int = 60000
-) -> int:
+def free_udp_range(count: int, host: str = "127.0.0.1", low: int = 20000, high: int = 60000) -> int:
     """First port of `count` consecutive UDP ports (even first port) that are all free now."""
     rng = random.Random()
     for _ in range(200):

@@ -26,12 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from telephony.baresip_files import MODULE_PATH, NetstringReader, netstring, write_config
 from telephony.ports import free_tcp_port, free_udp_range
-from telephony.softphone_audio import prepare_caller_wav, silence_wav
+from telephony.softphone_audio import prepare_caller_wav, shared_silence_wav
 
 __all__ = ["Baresip", "BaresipError", "prepare_caller_wav"]
 
-MODULE_PATH = Path("/usr/lib/baresip/modules")
 Event = dict[str, Any]
 
 
@@ -76,45 +76,42 @@ class Baresip:
         return f"sip:{self.user}@127.0.0.1:{self.sip_port}"
 
     # ---- lifecycle ------------------------------------------------------------------------
-    def start(self, timeout: float = 10.0) -> Baresip:
+    def start(self, timeout: float = 10.0, attempts: int = 3) -> Baresip:
+        """Launch baresip on free loopback ports (retrying on a port race); connect ctrl_tcp."""
         exe = shutil.which(self.binary)
         if exe is None or not MODULE_PATH.is_dir():
             raise BaresipError("baresip is not installed (Debian: apt-get install baresip-core)")
         self.record_dir.mkdir(parents=True, exist_ok=True)
-        source = self.play or silence_wav(self._tmp / "silence.wav", 600.0)
-        self.sip_port = free_tcp_port()
-        self.ctrl_port = free_tcp_port()
-        rtp = free_udp_range(40)
-        (self._tmp / "config").write_text(
-            "\n".join([
-                "poll_method epoll",
-                f"sip_listen 127.0.0.1:{self.sip_port}",
-                "net_interface 127.0.0.1",
-                f"rtp_ports {rtp}-{rtp + 39}",
-                "audio_player aubridge,x",  # not alsa,null: that busy-loops
-                f"audio_source aufile,{source}",
-                "audio_alert aubridge,x",
-                f"module_path {MODULE_PATH}",
-                "module g711.so",
-                "module aufile.so",
-                "module aubridge.so",
-                "module sndfile.so",
-                f"snd_path {self.record_dir}",
-                "module_app account.so",
-                "module_app menu.so",
-                "module_app ctrl_tcp.so",
-                f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
-                "",
-            ])
-        )
-        params = ";regint=0;audio_codecs=PCMU/8000/1,PCMA/8000/1"
-        if self.auto_answer:
-            params += ";answermode=auto"
-        (self._tmp / "accounts").write_text(f"<sip:{self.user}@127.0.0.1>{params}\n")
+        source = self.play or shared_silence_wav(600.0)
+        for attempt in range(1, attempts + 1):
+            self.sip_port, self.ctrl_port = free_tcp_port(), free_tcp_port()
+            write_config(
+                self._tmp,
+                sip_port=self.sip_port,
+                ctrl_port=self.ctrl_port,
+                rtp_base=free_udp_range(40),
+                rtp_count=40,
+                source=source,
+                record_dir=self.record_dir,
+                user=self.user,
+                auto_answer=self.auto_answer,
+            )
+            try:
+                self._launch(exe, timeout)
+                return self
+            except BaresipError:
+                self._kill()
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _launch(self, exe: str, timeout: float) -> None:
         self._log = open(self._tmp / "baresip.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [exe, "-f", str(self._tmp), *(["-s"] if self.sip_trace else [])],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -125,45 +122,46 @@ class Baresip:
                 break
             except OSError as exc:
                 if time.monotonic() > deadline:
-                    self.stop()
                     msg = f"baresip ctrl_tcp not reachable: {self.log_tail()}"
                     raise BaresipError(msg) from exc
                 time.sleep(0.05)
         self._sock.settimeout(None)
         self._reader = threading.Thread(target=self._read_loop, name="baresip-ctrl", daemon=True)
         self._reader.start()
-        return self
 
     def stop(self) -> None:
-        """Ask baresip to quit, then signal it by PID; remove temp files (not record_dir)."""
+        """Ask baresip to quit, then signal it by PID; delete the temp dir unless it holds the
+        recordings (no `record_dir` given: then `cleanup()` deletes it)."""
+        self._kill()
+        if not self.record_dir.is_relative_to(self._tmp):
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def cleanup(self) -> None:
+        """stop() and delete the temp dir, recordings included (unless in `record_dir`)."""
+        self._kill()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _kill(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(Exception):
                 self._send("quit", "")
-            try:
-                proc.wait(2.0)
-            except subprocess.TimeoutExpired:
-                for sig in (signal.SIGTERM, signal.SIGKILL):
+            # With a call still ringing, baresip waits for its transactions to time out: escalate.
+            for sig, grace in ((None, 1.5), (signal.SIGTERM, 0.5), (signal.SIGKILL, 5.0)):
+                if sig is not None:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(proc.pid, sig)
-                    try:
-                        proc.wait(2.0)
-                        break
-                    except subprocess.TimeoutExpired:
-                        continue
+                try:
+                    proc.wait(grace)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.close()
             self._sock = None
         if getattr(self, "_log", None) is not None:
             self._log.close()
-        if self.record_dir.is_relative_to(self._tmp):
-            return  # keep recordings readable after stop(); cleanup() removes them
-        shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> Baresip:
         return self.start()
@@ -218,9 +216,7 @@ class Baresip:
         return self.command("ausrc", f"aufile,{wav}")
 
     # ---- events ---------------------------------------------------------------------------
-    def wait_event(
-        self, match: str | Callable[[Event], bool], timeout: float = 10.0
-    ) -> Event:
+    def wait_event(self, match: str | Callable[[Event], bool], timeout: float = 10.0) -> Event:
         """First not-yet-consumed event whose type equals `match` (or satisfies it)."""
         pred = (lambda e: e.get("type") == match) if isinstance(match, str) else match
         deadline = time.monotonic() + timeout
@@ -239,6 +235,7 @@ class Baresip:
 
     def recordings(self) -> tuple[Path, Path]:
         """(heard, sent) WAVs of the latest call: sndfile's `*-dec.wav` and `*-enc.wav`."""
+
         def newest(pattern: str) -> Path:
             files = sorted(self.record_dir.glob(pattern), key=lambda p: p.stat().st_mtime)
             if not files:
@@ -268,26 +265,20 @@ class Baresip:
             raise BaresipError("baresip is not started")
         token = str(next(self._tokens))
         body = json.dumps({"command": command, "params": params, "token": token}).encode()
-        self._sock.sendall(b"%d:%s," % (len(body), body))
+        self._sock.sendall(netstring(body))
         return token
 
     def _read_loop(self) -> None:
-        buf = b""
-        sock = self._sock
+        reader, sock = NetstringReader(), self._sock
         while sock is not None:
             try:
                 chunk = sock.recv(65536)
-            except OSError:
+                payloads = reader.feed(chunk) if chunk else None
+            except (OSError, ValueError):
                 break
-            if not chunk:
+            if payloads is None:
                 break
-            buf += chunk
-            while True:
-                head, sep, rest = buf.partition(b":")
-                if not sep or not head.isdigit() or len(rest) < int(head) + 1:
-                    break
-                n = int(head)
-                body, buf = rest[:n], rest[n + 1 :]
+            for body in payloads:
                 with contextlib.suppress(ValueError):
                     self._dispatch(json.loads(body))
         with self._cond:

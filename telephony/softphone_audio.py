@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-__all__ = ["prepare_caller_wav", "silence_wav"]
+__all__ = ["prepare_caller_wav", "shared_silence_wav", "silence_wav"]
 
 
 def prepare_caller_wav(
@@ -40,3 +43,13 @@ def silence_wav(dst: Path | str, seconds: float, rate: int = 8000) -> Path:
     dst = Path(dst)
     sf.write(str(dst), np.zeros(int(seconds * rate), dtype=np.int16), rate, subtype="PCM_16")
     return dst
+
+
+def shared_silence_wav(seconds: float, rate: int = 8000) -> Path:
+    """A silence WAV cached in the temp dir (10 minutes at 8 kHz is ~10 MB: write it once)."""
+    path = Path(tempfile.gettempdir()) / f"telephony-silence-{rate}hz-{int(seconds)}s.wav"
+    if not path.exists() or path.stat().st_size < seconds * rate * 2:
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.wav")
+        silence_wav(tmp, seconds, rate)
+        os.replace(tmp, path)  # atomic: concurrent test processes never see a partial file
+    return path

@@ -32,10 +32,16 @@ def test_back_to_back_playbacks_without_gaps_then_silence() -> None:
     m = CallMedia(RATE)
     a, b = ramp(0.05), ramp(0.04, start=5000)  # 0.05 s pads to 3 frames
     events: list[tuple[str, str]] = []
-    pa = m.play(a, on_start=lambda p: events.append(("start", "a")),
-                on_done=lambda p: events.append(("done", "a")))
-    pb = m.play(b, on_start=lambda p: events.append(("start", "b")),
-                on_done=lambda p: events.append(("done", "b")))
+    pa = m.play(
+        a,
+        on_start=lambda p: events.append(("start", "a")),
+        on_done=lambda p: events.append(("done", "a")),
+    )
+    pb = m.play(
+        b,
+        on_start=lambda p: events.append(("start", "b")),
+        on_done=lambda p: events.append(("done", "b")),
+    )
     assert m.is_playing and m.queued_seconds == pytest.approx(0.10)
     out = [m.next_tx_pcm(float(i)) for i in range(7)]
     assert all(len(f) == FRAME for f in out)

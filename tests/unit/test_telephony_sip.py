@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from telephony.baresip_files import NetstringReader, netstring, write_config
 from telephony.ports import free_tcp_port, free_udp_port, free_udp_range
 from telephony.sip_types import Admission, SipConfig, parse_sip_message, uri_user
 from telephony.softphone_audio import prepare_caller_wav
@@ -59,7 +60,10 @@ def test_admission() -> None:
     assert Admission.accepted().accept
     rej = Admission.rejected(503, "IVR at capacity", retry_after=30)
     assert (rej.accept, rej.code, rej.reason, rej.headers) == (
-        False, 503, "IVR at capacity", {"Retry-After": "30"},
+        False,
+        503,
+        "IVR at capacity",
+        {"Retry-After": "30"},
     )
     with pytest.raises(ValueError):
         Admission.rejected(200)
@@ -83,3 +87,37 @@ def test_prepare_caller_wav(tmp_path: Path) -> None:
     data, _ = sf.read(out)
     assert len(data) == pytest.approx(8000 * 2.5, abs=5)
     assert np.abs(data[:3900]).max() == 0 and np.abs(data[4000:11000]).max() > 0.4
+
+
+def test_netstring_reader_handles_split_and_joined_frames() -> None:
+    frames = [b'{"event":true,"type":"CALL_CLOSED"}', b"", b'{"response":true,"token":"7"}']
+    stream = b"".join(netstring(f) for f in frames)
+    reader = NetstringReader()
+    got = []
+    for i in range(0, len(stream), 5):  # arbitrary TCP segmentation
+        got.extend(reader.feed(stream[i : i + 5]))
+    assert got == frames
+    with pytest.raises(ValueError):
+        NetstringReader().feed(b"12x:abc,")
+    with pytest.raises(ValueError):
+        NetstringReader().feed(b"3:abcX")
+
+
+def test_baresip_config_is_loopback_only(tmp_path: Path) -> None:
+    write_config(
+        tmp_path,
+        sip_port=5071,
+        ctrl_port=4445,
+        rtp_base=30000,
+        rtp_count=40,
+        source=tmp_path / "a.wav",
+        record_dir=tmp_path / "rec",
+        user="agent",
+        auto_answer=True,
+    )
+    config = (tmp_path / "config").read_text()
+    assert "sip_listen 127.0.0.1:5071" in config and "rtp_ports 30000-30039" in config
+    assert "module_app account.so" in config and "alsa" not in config
+    accounts = (tmp_path / "accounts").read_text()
+    assert accounts.startswith("<sip:agent@127.0.0.1>") and "answermode=auto" in accounts
+    assert "audio_codecs=PCMU" in accounts
