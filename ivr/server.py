@@ -15,6 +15,7 @@ import signal
 import time
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from audio_models.model_store import resolve_asr_model
@@ -96,6 +97,7 @@ class IvrService:
         if hasattr(self.asr, "warmup"):
             log.info("ASR warm-up pass took %.2f s", await asyncio.to_thread(self.asr.warmup))
         self.engine = engine
+        self.http = aiohttp.ClientSession()  # webhooks of every call share its pool
         await self._start_http()
         self.endpoint = SipEndpoint(SipConfig(
             bind_host=s.sip.host, port=s.sip.port, public_host=s.sip.public_host,
@@ -145,6 +147,8 @@ class IvrService:
             await asyncio.to_thread(self.endpoint.stop)
         if self._runner:
             await self._runner.cleanup()
+        if getattr(self, "http", None) is not None:
+            await self.http.close()
         if self.asr:
             self.asr.close()
         if hasattr(self, "prompts"):
@@ -193,7 +197,7 @@ class IvrService:
             return
         assert self.endpoint is not None and self.asr is not None
         deps = SessionDeps(self.settings, self.dialplan, self.engine, self.asr, self.prompts,
-                           self.store, _Control(self.endpoint))
+                           self.store, _Control(self.endpoint), self.http)
         session = CallSession(call.call_id, call.caller, call.callee, media, deps,
                               answered_at=time.monotonic(), sip_call_id=call.call_id,
                               remote_uri=call.remote_uri)

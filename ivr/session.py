@@ -14,7 +14,10 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+
+import aiohttp
 
 from audio_models.frames import AudioFrame
 from audio_models.protocols import EndpointerConfig, SpeechEnded, SpeechStarted, Transcript
@@ -30,13 +33,17 @@ from ivr.dialplan.actions import (
     NoInput,
     Say,
     SetLanguage,
+    SetVariables,
     Transfer,
     Unintelligible,
+    Webhook,
+    WebhookResult,
 )
 from ivr.dialplan.engine import DialogEngine, Step
 from ivr.dialplan.loader import LoadedDialplan
 from ivr.recording import CallRecorder
 from ivr.storage import CallStore
+from ivr.webhooks import perform
 
 log = logging.getLogger("ivr.call")
 
@@ -62,6 +69,7 @@ class SessionDeps:
     prompts: PromptSource
     store: CallStore
     control: CallControl
+    http: aiohttp.ClientSession | None = None  # for webhooks; one per process
 
 
 @dataclass
@@ -104,6 +112,7 @@ class CallSession:
         self.answered_at = answered_at or time.monotonic()
         self.language = deps.dialplan.plan.default_language
         self.node = deps.dialplan.plan.start
+        self.emotion: dict[str, Any] = {}  # filled by emotion detection
         self._inputs: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=256)
         self._audio_ready = asyncio.Event()
         self._hungup = asyncio.Event()
@@ -221,17 +230,25 @@ class CallSession:
             log.error("call=%s cannot store event %s: %s", self.call_id, type_, e)
 
     # ------------------------------------------------------------ dialog
+    def facts(self) -> dict[str, Any]:
+        """What the engine may not fetch itself: the time and the caller's emotion."""
+        return {"now": datetime.now(UTC), "emotion": dict(self.emotion)}
+
     async def _dialog(self) -> None:
-        step = self.deps.engine.start({"caller": self.caller})
+        step = self.deps.engine.start({"caller": self.caller}, self.facts())
         while True:
             event = await self._perform(step.actions)
             if event is None:
                 return
+            if isinstance(event[0], WebhookResult):
+                step = self.deps.engine.step(step.state, event[0], self.facts())
+                self.node = step.state.node
+                continue
             step = self._advance(step, event)
 
     def _advance(self, step: Step, event: tuple[DialogEvent, dict[str, Any]]) -> Step:
         dialog_event, info = event
-        new = self.deps.engine.step(step.state, dialog_event)
+        new = self.deps.engine.step(step.state, dialog_event, self.facts())
         u = new.understanding
         self._seq += 1
         says = [a.text for a in new.actions if isinstance(a, Say)]
@@ -260,6 +277,10 @@ class CallSession:
                 self.language = action.language
                 self.deps.store.update_call(self.call_id, language=action.language)
                 self.event("language", language=action.language)
+            elif isinstance(action, SetVariables):
+                self.event("variables", **action.values)
+            elif isinstance(action, Webhook):
+                return await self._webhook(action), {}
             elif isinstance(action, Listen):
                 self.event("listen", node=action.node, language=action.language)
                 return await self._listen(action)
@@ -276,6 +297,18 @@ class CallSession:
                 self._end_by_ivr(action.reason)
                 return None
         return None
+
+    async def _webhook(self, hook: Webhook) -> WebhookResult:
+        started = time.monotonic()
+        if self.deps.http is not None:
+            result = await perform(hook, self.deps.http)
+        else:
+            async with aiohttp.ClientSession() as client:
+                result = await perform(hook, client)
+        self.event("webhook", node=hook.node, method=hook.method, url=hook.url, ok=result.ok,
+                   status=result.status, error=result.error or None,
+                   ms=round((time.monotonic() - started) * 1000))
+        return result
 
     async def _transfer(self, action: Transfer) -> None:
         self.deps.store.update_call(self.call_id, escalated=1, transfer_target=action.target)

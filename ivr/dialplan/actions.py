@@ -29,7 +29,17 @@ class Unintelligible:
     confidence: float = 0.0
 
 
-DialogEvent = CallerInput | NoInput | Unintelligible
+@dataclass(frozen=True, slots=True)
+class WebhookResult:
+    """The outcome of a `Webhook` action."""
+
+    ok: bool
+    status: int | None = None
+    data: Any = None  # parsed JSON body
+    error: str = ""
+
+
+DialogEvent = CallerInput | NoInput | Unintelligible | WebhookResult
 
 
 # ---------------------------------------------------------------- actions
@@ -70,7 +80,27 @@ class Hangup:
     reason: str
 
 
-Action = Say | Listen | SetLanguage | Transfer | Hangup
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """An HTTP request the call performs; the result comes back as a `WebhookResult`."""
+
+    node: str
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any
+    timeout_s: float
+    retries: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetVariables:
+    """Variables changed by the dialplan (for the call's record; the engine already has them)."""
+
+    values: dict[str, Any]
+
+
+Action = Say | Listen | SetLanguage | Transfer | Hangup | Webhook | SetVariables
 
 
 @dataclass(frozen=True, slots=True)

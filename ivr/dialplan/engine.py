@@ -1,12 +1,17 @@
-"""The dialogue engine: pure `step(state, event) -> (state, actions)`. No I/O, no clocks.
+"""The dialogue engine: pure `step(state, event, facts) -> Step`. No I/O, no clocks.
 
-The engine walks nodes until one needs caller input (menu, gather) or the call ends
-(transfer, hangup), emitting the actions the call must perform on the way.
+The engine walks nodes until one needs something from outside (caller input for `menu` and
+`gather`, an HTTP answer for `webhook`) or the call ends (`transfer`, `hangup`), emitting the
+actions the call must perform on the way. `facts` brings what the engine may not fetch itself:
+the current time (for `hours`) and the caller's emotion (for conditions).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,14 +24,31 @@ from ivr.dialplan.actions import (
     NoInput,
     Say,
     SetLanguage,
+    SetVariables,
     Transfer,
     Understanding,
+    Webhook,
+    WebhookResult,
 )
-from ivr.dialplan.models import Choice, Dialplan, Gather, Menu, Node, Prompt, Slot
-from ivr.understanding import extract_digits, extract_number, extract_yes_no, match_intents
+from ivr.dialplan.expr import compile_expr
+from ivr.dialplan.models import Choice, Dialplan, Gather, Menu, Node, Prompt
+from ivr.slots import extract_slot, keyed_slot
+from ivr.understanding import extract_yes_no, match_intents
 
-_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_MAX_HOPS = 100  # guards against say-loops without input
+_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+_MAX_HOPS = 200  # guards against loops that never wait for input
+CONFIRM_PROMPT = {"zh": "您说的是{value}，对吗？", "en": "I heard {value}. Is that right?"}
+
+
+@dataclass(frozen=True)
+class History:
+    """What happened so far in the call, readable by conditions as `turns.*`."""
+
+    count: int = 0  # caller inputs handled
+    failures: int = 0  # consecutive no-input / no-match, across nodes
+    no_match: int = 0  # totals for the call
+    no_input: int = 0
+    last_intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,9 +56,12 @@ class DialogState:
     node: str
     language: str
     variables: dict[str, Any] = field(default_factory=dict)
-    no_input: int = 0
+    no_input: int = 0  # at the current node
     no_match: int = 0
     ended: bool = False
+    history: History = field(default_factory=History)
+    stack: tuple[str, ...] = ()  # return nodes of the sub-flows we are in
+    confirming: tuple[str, Any] | None = None  # (slot name, value) awaiting yes/no
 
 
 @dataclass(frozen=True)
@@ -46,43 +71,73 @@ class Step:
     understanding: Understanding | None = None
 
 
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class DialogEngine:
     """Stateless over one dialplan; the state travels in `DialogState`."""
 
     def __init__(self, plan: Dialplan) -> None:
         self.plan = plan
+        self._exprs = {case.if_: compile_expr(case.if_)
+                       for node in plan.nodes.values() for case in node.branch or []}
 
     # ------------------------------------------------------------ public
-    def start(self, variables: dict[str, Any] | None = None) -> Step:
-        state = DialogState(self.plan.start, self.plan.default_language, dict(variables or {}))
-        return self._run(state, [], None)
+    def start(self, variables: dict[str, Any] | None = None,
+              facts: Mapping[str, Any] | None = None) -> Step:
+        state = DialogState(self.plan.start, self.plan.default_language,
+                            {**self.plan.variables, **(variables or {})})
+        return self._run(state, [], None, facts or {})
 
-    def step(self, state: DialogState, event: DialogEvent) -> Step:
+    def step(self, state: DialogState, event: DialogEvent,
+             facts: Mapping[str, Any] | None = None) -> Step:
+        facts = facts or {}
         if state.ended:
             return Step(state, [])
         node = self.plan.nodes[state.node]
+        if node.webhook is not None:
+            return self._webhook_done(state, node, event, facts)
         listener = node.menu or node.gather
-        if listener is None:  # not waiting for input: nothing to do
-            return Step(state, [])
+        if listener is None or isinstance(event, WebhookResult):
+            return Step(state, [])  # nothing is waiting for this event
+        if state.confirming is not None:
+            return self._confirmed(state, node, event, facts)
         if isinstance(event, NoInput):
-            return self._failure(state, node, "no_input")
+            return self._failure(state, node, "no_input", facts)
         if not isinstance(event, CallerInput):
-            return self._failure(state, node, "unintelligible")
-        choice, understanding = self._understand(state, node, event)
+            return self._failure(state, node, "unintelligible", facts)
+        choice, understanding = self._understand(state, node, event, facts)
         if choice is None and understanding.outcome == "match" and node.gather:
-            state = replace(state, variables={**state.variables, **understanding.slots})
-            return self._run(self._moved(state, node.gather.next), [], understanding)
+            return self._slot_filled(state, node.gather, understanding, facts)
         if choice is None:
-            return self._failure(state, node, "no_match", event)
+            return self._failure(state, node, "no_match", facts, understanding)
+        state = self._succeeded(state, understanding.intent)
         actions: list[Action] = []
-        variables = {**state.variables, **choice.set}
         if choice.language:
             state = replace(state, language=choice.language)
             actions.append(SetLanguage(choice.language))
-        state = replace(state, variables=variables)
+        if choice.set:
+            state = replace(state, variables={**state.variables, **choice.set})
+            actions.append(SetVariables(dict(choice.set)))
         if choice.say is not None:
             actions.append(self._say(state, choice.say, node))
-        return self._run(self._moved(state, choice.goto), actions, understanding)
+        return self._run(self._moved(state, choice.goto), actions, understanding, facts)
+
+    def env(self, state: DialogState, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """What conditions and `{name}` templates can read."""
+        now = facts.get("now") or _utcnow()
+        h = state.history
+        return {
+            **state.variables,
+            "language": state.language,
+            "node": state.node,
+            "turns": {"count": h.count, "failures": h.failures, "no_match": h.no_match,
+                      "no_input": h.no_input, "last_intent": h.last_intent},
+            "emotion": dict(facts.get("emotion") or {}),
+            "now": {"hour": now.hour, "minute": now.minute, "weekday": now.isoweekday(),
+                    "date": now.date().isoformat()},
+        }
 
     def static_prompts(self) -> set[tuple[str, str]]:
         """(text, language) of every prompt without variables, for pre-rendering."""
@@ -105,7 +160,7 @@ class DialogEngine:
             add(node.say, node.prompt_language)
             for sub in (node.menu, node.gather):
                 if sub:
-                    add(sub.prompt)
+                    add(sub.prompt, node.prompt_language)
                     for p in (sub.no_input or []) + (sub.no_match or []):
                         add(p)
             for c in node.menu.choices if node.menu else []:
@@ -116,110 +171,228 @@ class DialogEngine:
 
     # ------------------------------------------------------------ walking
     def _moved(self, state: DialogState, node: str) -> DialogState:
-        return replace(state, node=node, no_input=0, no_match=0)
+        return replace(state, node=node, no_input=0, no_match=0, confirming=None)
 
-    def _run(
-        self, state: DialogState, actions: list[Action], understanding: Understanding | None
-    ) -> Step:
+    def _run(self, state: DialogState, actions: list[Action],
+             understanding: Understanding | None, facts: Mapping[str, Any]) -> Step:
         for _ in range(_MAX_HOPS):
             node = self.plan.nodes[state.node]
-            if node.say is not None:
-                actions.append(self._say(state, node.say, node))
+            verb = node.verb
+            if verb == "say":
+                actions.append(self._say(state, node.say, node))  # type: ignore[arg-type]
                 state = self._moved(state, node.next or "")
-                continue
-            if node.menu or node.gather:
-                listener = node.menu or node.gather
-                assert listener is not None
+            elif verb == "set":
+                values = self._values(node.set or {}, state, facts)
+                state = replace(state, variables={**state.variables, **values})
+                actions.append(SetVariables(values))
+                state = self._moved(state, node.next or "")
+            elif verb == "branch":
+                env = self.env(state, facts)
+                target = next((c.goto for c in node.branch or [] if self._exprs[c.if_].truthy(env)),
+                              node.next)
+                state = self._moved(state, target or "")
+            elif verb == "language":
+                state = replace(state, language=node.language or state.language)
+                actions.append(SetLanguage(state.language))
+                state = self._moved(state, node.next or "")
+            elif verb == "hours":
+                assert node.hours is not None
+                now = facts.get("now") or _utcnow()
+                is_open = self.plan.calendars[node.hours.calendar].is_open(now)
+                state = self._moved(state, node.hours.open if is_open else node.hours.closed)
+            elif verb == "flow":
+                state = replace(state, stack=(*state.stack, node.next or ""))
+                state = self._moved(state, node.flow or "")
+            elif verb == "return":
+                if not state.stack:
+                    actions.append(Hangup("return_outside_flow"))
+                    return Step(replace(state, ended=True), actions, understanding)
+                back = state.stack[-1]
+                state = self._moved(replace(state, stack=state.stack[:-1]), back)
+            elif verb == "webhook":
+                actions.append(self._webhook(state, node, facts))
+                return Step(state, actions, understanding)
+            elif verb in ("menu", "gather"):
+                listener: Menu | Gather = node.menu or node.gather  # type: ignore[assignment]
                 actions.append(self._say(state, listener.prompt, node))
                 actions.append(self._listen(state, node))
                 return Step(state, actions, understanding)
-            if node.transfer:
+            elif verb == "transfer":
+                assert node.transfer is not None
                 if node.transfer.say is not None:
                     actions.append(self._say(state, node.transfer.say, node))
                 actions.append(Transfer(node.transfer.target, node.transfer.reason))
                 return Step(replace(state, ended=True), actions, understanding)
-            assert node.hangup is not None
-            if node.hangup.say is not None:
-                actions.append(self._say(state, node.hangup.say, node))
-            actions.append(Hangup(node.hangup.reason))
-            return Step(replace(state, ended=True), actions, understanding)
+            else:
+                assert node.hangup is not None
+                if node.hangup.say is not None:
+                    actions.append(self._say(state, node.hangup.say, node))
+                actions.append(Hangup(node.hangup.reason))
+                return Step(replace(state, ended=True), actions, understanding)
         actions.append(Hangup("dialplan_loop"))
         return Step(replace(state, ended=True), actions, understanding)
+
+    def _values(self, raw: Mapping[str, Any], state: DialogState,
+                facts: Mapping[str, Any]) -> dict[str, Any]:
+        env = self.env(state, facts)
+        out: dict[str, Any] = {}
+        for name, value in raw.items():
+            if isinstance(value, str) and value.startswith("="):
+                out[name] = compile_expr(value[1:])(env)
+            elif isinstance(value, str):
+                out[name] = self._fill(value, env)
+            else:
+                out[name] = value
+        return out
 
     def _listen(self, state: DialogState, node: Node) -> Listen:
         listener: Menu | Gather = node.menu or node.gather  # type: ignore[assignment]
         timeout = listener.timeout_s or self.plan.defaults.timeout_s
-        if node.gather and node.gather.slot.type in ("digits", "number"):
+        if node.gather and state.confirming is None and node.gather.slot.type in (
+                "digits", "number", "amount", "phone", "id_card"):
             slot = node.gather.slot
-            return Listen(state.node, state.language, timeout, slot.max_length, slot.min_length,
+            longest = 18 if slot.type == "id_card" else max(slot.max_length, 1)
+            return Listen(state.node, state.language, timeout, longest, slot.min_length,
                           digits_slot=True)
-        keys = tuple(c.dtmf for c in self._choices(node) if c.dtmf)
+        keys = tuple(c.dtmf for c in self._choices(node) if c.dtmf) if node.menu else ("1", "2")
         longest = max((len(k) for k in keys), default=1)
-        return Listen(state.node, state.language, timeout, max(1, longest), 1,
-                      dtmf_choices=keys)
+        return Listen(state.node, state.language, timeout, max(1, longest), 1, dtmf_choices=keys)
 
-    def _failure(
-        self, state: DialogState, node: Node, kind: str, event: CallerInput | None = None
-    ) -> Step:
+    def _succeeded(self, state: DialogState, intent: str | None) -> DialogState:
+        h = state.history
+        return replace(state, history=replace(h, count=h.count + 1, failures=0,
+                                              last_intent=intent or h.last_intent))
+
+    def _failure(self, state: DialogState, node: Node, kind: str, facts: Mapping[str, Any],
+                 understanding: Understanding | None = None) -> Step:
         listener: Menu | Gather = node.menu or node.gather  # type: ignore[assignment]
         d = self.plan.defaults
         max_attempts = listener.max_attempts or d.max_attempts or 3
-        count_no_input = state.no_input + (kind == "no_input")
-        count_no_match = state.no_match + (kind != "no_input")
-        state = replace(state, no_input=count_no_input, no_match=count_no_match)
-        outcome = "no_input" if kind == "no_input" else kind
-        understanding = Understanding(outcome)  # type: ignore[arg-type]
-        if count_no_input + count_no_match >= max_attempts:
+        no_input = kind == "no_input"
+        h = state.history
+        state = replace(
+            state, no_input=state.no_input + no_input, no_match=state.no_match + (not no_input),
+            confirming=None,
+            history=replace(h, count=h.count + 1, failures=h.failures + 1,
+                            no_input=h.no_input + no_input, no_match=h.no_match + (not no_input)))
+        outcome = "no_input" if no_input else kind
+        u = understanding or Understanding(outcome)  # type: ignore[arg-type]
+        if u.outcome != outcome:
+            u = replace(u, outcome=outcome)  # type: ignore[arg-type]
+        if state.no_input + state.no_match >= max_attempts:
             target = listener.on_failure or d.on_failure
             state = replace(state, variables={**state.variables, "failure_reason": outcome})
             if target is None:
-                return Step(replace(state, ended=True), [Hangup("max_attempts")], understanding)
-            return self._run(self._moved(state, target), [], understanding)
-        prompts = (listener.no_input or d.no_input) if kind == "no_input" else (
+                return Step(replace(state, ended=True), [Hangup("max_attempts")], u)
+            return self._run(self._moved(state, target), [], u, facts)
+        prompts = (listener.no_input or d.no_input) if no_input else (
             listener.no_match or d.no_match)
         actions: list[Action] = []
         if prompts:
-            n = (count_no_input if kind == "no_input" else count_no_match) - 1
+            n = (state.no_input if no_input else state.no_match) - 1
             actions.append(self._say(state, prompts[min(n, len(prompts) - 1)], node))
         actions.append(self._say(state, listener.prompt, node))
         actions.append(self._listen(state, node))
-        return Step(state, actions, understanding)
+        return Step(state, actions, u)
+
+    # ------------------------------------------------------------ slots and confirmation
+    def _slot_filled(self, state: DialogState, gather: Gather, u: Understanding,
+                     facts: Mapping[str, Any]) -> Step:
+        name = gather.slot.name
+        if gather.confirm:
+            value = u.slots[name]
+            state = replace(self._succeeded(state, None), confirming=(name, value))
+            node = self.plan.nodes[state.node]
+            prompt = gather.confirm_prompt or {
+                lang: CONFIRM_PROMPT["zh" if lang.startswith(("zh", "yue")) else "en"]
+                for lang in self.plan.languages}
+            env = {**self.env(state, facts), "value": _spoken(value)}
+            say = Say(self._fill(self._text(prompt, state.language), env), state.language,
+                      node.barge_in, state.node)
+            return Step(state, [say, self._listen(state, node)], u)
+        state = replace(self._succeeded(state, None),
+                        variables={**state.variables, **u.slots})
+        return self._run(self._moved(state, gather.next), [SetVariables(dict(u.slots))], u, facts)
+
+    def _confirmed(self, state: DialogState, node: Node, event: DialogEvent,
+                   facts: Mapping[str, Any]) -> Step:
+        assert node.gather is not None and state.confirming is not None
+        name, value = state.confirming
+        answer = None
+        if isinstance(event, CallerInput):
+            answer = ({"1": True, "2": False}.get(event.text) if event.kind == "dtmf"
+                      else extract_yes_no(event.text, state.language))
+        if answer is True:
+            u = Understanding("match", score=1.0, slots={name: value})
+            state = replace(self._succeeded(state, None), confirming=None,
+                            variables={**state.variables, name: value})
+            return self._run(self._moved(state, node.gather.next),
+                             [SetVariables({name: value})], u, facts)
+        if answer is False:  # ask for the value again
+            state = replace(self._succeeded(state, None), confirming=None)
+            actions: list[Action] = [self._say(state, node.gather.prompt, node),
+                                     self._listen(state, node)]
+            return Step(state, actions, Understanding("match", "deny", 1.0))
+        kind = "no_input" if isinstance(event, NoInput) else "no_match"
+        return self._failure(state, node, kind, facts)
+
+    # ------------------------------------------------------------ webhooks
+    def _webhook(self, state: DialogState, node: Node, facts: Mapping[str, Any]) -> Webhook:
+        hook = node.webhook
+        assert hook is not None
+        env = self.env(state, facts)
+        url = _VAR.sub(lambda m: urllib.parse.quote(str(_lookup(env, m.group(1)) or ""), safe=""),
+                       hook.url)
+        headers = {k: self._fill(v, env) for k, v in hook.headers.items()}
+        body = _fill_json(hook.body, lambda s: self._fill(s, env)) if hook.body else None
+        return Webhook(state.node, hook.method, url, headers, body, hook.timeout_s, hook.retries)
+
+    def _webhook_done(self, state: DialogState, node: Node, event: DialogEvent,
+                      facts: Mapping[str, Any]) -> Step:
+        hook = node.webhook
+        assert hook is not None
+        if not isinstance(event, WebhookResult):
+            return Step(state, [])
+        if event.ok:
+            values = {var: _lookup(event.data, path) for var, path in hook.save.items()}
+            values["webhook_status"] = event.status
+            state = replace(state, variables={**state.variables, **values})
+            return self._run(self._moved(state, node.next or ""), [SetVariables(values)],
+                             None, facts)
+        values = {"webhook_status": event.status, "webhook_error": event.error}
+        state = replace(state, variables={**state.variables, **values})
+        target = hook.on_failure or node.next or ""
+        return self._run(self._moved(state, target), [SetVariables(values)], None, facts)
 
     # ------------------------------------------------------------ understanding
     def _choices(self, node: Node) -> list[Choice]:
         return (node.menu.choices if node.menu else []) + list(self.plan.global_choices)
 
-    def _understand(
-        self, state: DialogState, node: Node, event: CallerInput
-    ) -> tuple[Choice | None, Understanding]:
+    def _understand(self, state: DialogState, node: Node, event: CallerInput,
+                    facts: Mapping[str, Any]) -> tuple[Choice | None, Understanding]:
         choices = self._choices(node)
         if event.kind == "dtmf":
             for c in choices:
                 if c.dtmf is not None and c.dtmf == event.text:
                     return c, Understanding("match", c.intent, 1.0, choice=c.goto)
-            if node.gather and node.gather.slot.type in ("digits", "number"):
-                return None, self._digits(node.gather, event.text)
+            if node.gather:
+                value = keyed_slot(node.gather.slot, event.text.rstrip("#"))
+                if value is not None:
+                    return None, Understanding("match", score=1.0,
+                                               slots={node.gather.slot.name: value})
             return None, Understanding("no_match")
         threshold = self.plan.defaults.intent_threshold
         names = [c.intent for c in choices if c.intent]
         matches = match_intents(event.text, self.plan.intents, state.language, names)
         if node.gather:
-            slot = node.gather.slot
-            if slot.type == "digits":
-                filled = self._digits(node.gather, extract_digits(event.text, state.language))
-                if filled.outcome == "match":
-                    return None, filled
-            elif slot.type == "number":
-                value = extract_number(event.text, state.language)
-                if value is not None and self._in_range(slot, value):
-                    return None, Understanding("match", score=1.0, slots={slot.name: value})
-            elif slot.type == "yes_no":
-                yn = extract_yes_no(event.text, state.language)
-                if yn is not None:
-                    return None, Understanding("match", score=1.0, slots={slot.name: yn})
-            elif event.text.strip():
-                return None, Understanding("match", score=event.confidence,
-                                           slots={slot.name: event.text.strip()})
+            now = facts.get("now") or _utcnow()
+            value = extract_slot(node.gather.slot, event.text, state.language, now)
+            # a global choice (e.g. "agent") said clearly wins over a free-text slot
+            if value is not None and not (matches and matches[0].score >= 0.85
+                                          and node.gather.slot.type == "text"):
+                score = event.confidence if node.gather.slot.type == "text" else 1.0
+                return None, Understanding("match", score=score,
+                                           slots={node.gather.slot.name: value})
         if matches and matches[0].score >= threshold:
             best = matches[0]
             choice = next(c for c in choices if c.intent == best.intent)
@@ -227,21 +400,6 @@ class DialogEngine:
         top = matches[0] if matches else None
         return None, Understanding("no_match", top.intent if top else None,
                                    top.score if top else 0.0)
-
-    @staticmethod
-    def _digits(gather: Gather, digits: str) -> Understanding:
-        slot = gather.slot
-        digits = digits.rstrip("#")
-        if digits.isdigit() and slot.min_length <= len(digits) <= slot.max_length:
-            value: str | int = int(digits) if slot.type == "number" else digits
-            if slot.type != "number" or DialogEngine._in_range(slot, int(digits)):
-                return Understanding("match", score=1.0, slots={slot.name: value})
-        return Understanding("no_match")
-
-    @staticmethod
-    def _in_range(slot: Slot, value: float) -> bool:
-        return (slot.min_value is None or value >= slot.min_value) and (
-            slot.max_value is None or value <= slot.max_value)
 
     # ------------------------------------------------------------ prompts
     def _text(self, prompt: Prompt, language: str) -> str:
@@ -255,9 +413,50 @@ class DialogEngine:
                 return text
         return prompt.get(self.plan.default_language) or next(iter(prompt.values()))
 
-    def _say(self, state: DialogState, prompt: Prompt, node: Node) -> Say:
-        barge = node.barge_in
+    @staticmethod
+    def _fill(text: str, env: Mapping[str, Any]) -> str:
+        def sub(m: re.Match[str]) -> str:
+            value = _lookup(env, m.group(1))
+            return m.group(0) if value is None else _spoken(value)
+
+        return _VAR.sub(sub, text)
+
+    def _say(self, state: DialogState, prompt: Prompt, node: Node,
+             facts: Mapping[str, Any] | None = None) -> Say:
         language = node.prompt_language or state.language
-        text = _VAR.sub(lambda m: str(state.variables.get(m.group(1), m.group(0))),
-                        self._text(prompt, language))
-        return Say(text, language, barge, state.node)
+        text = self._text(prompt, language)
+        if _VAR.search(text):
+            text = self._fill(text, self.env(state, facts or {}))
+        return Say(text, language, node.barge_in, state.node)
+
+
+def _lookup(data: Any, path: str) -> Any:
+    cur = data
+    for part in path.split("."):
+        if isinstance(cur, Mapping):
+            cur = cur.get(part)
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return None
+        if cur is None:
+            return None
+    return cur
+
+
+def _spoken(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _fill_json(value: Any, fill: Any) -> Any:
+    if isinstance(value, str):
+        return fill(value)
+    if isinstance(value, dict):
+        return {k: _fill_json(v, fill) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_json(v, fill) for v in value]
+    return value

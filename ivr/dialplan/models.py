@@ -1,23 +1,43 @@
-"""Dialplan data model (pydantic). The loader validates YAML against these models.
+"""Dialplan data model (pydantic). The loader validates YAML against these models, and the
+JSON Schema shipped for editors is generated from them.
 
-A dialplan is a set of named nodes; each node performs exactly one verb:
-`say`, `menu`, `gather`, `transfer` or `hangup`. Prompts are either one text for every
-language or a mapping of language -> text; a text starting with `file:` names a recorded
-audio file (relative to the dialplan). `{name}` in a text is replaced by a call variable.
+A dialplan is a set of named nodes; each node performs exactly one verb (see `VERBS`).
+Prompts are one text for every language or a mapping language -> text; a text starting with
+`file:` names a recorded audio file (relative to the dialplan); `{name}` in a text is
+replaced by a call variable. Conditions use the safe expression language of `expr.py`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ivr.dialplan.expr import ExprError, compile_expr
 
 Prompt = str | dict[str, str]
 PerLanguageList = list[str] | dict[str, list[str]]
+Scalar = str | int | float | bool | None
+
+VERBS = ("say", "menu", "gather", "set", "branch", "webhook", "hours", "language", "flow",
+         "return", "transfer", "hangup")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _check_expr(text: str) -> str:
+    try:
+        compile_expr(text)
+    except ExprError as e:
+        raise ValueError(f"bad expression {text!r} at column {e.position + 1}: {e}") from e
+    return text
 
 
 class Intent(_Model):
@@ -36,9 +56,7 @@ class Choice(_Model):
     intent: str | None = Field(None, description="Intent (from `intents`) selecting it.")
     say: Prompt | None = Field(None, description="Prompt played when chosen.")
     language: str | None = Field(None, description="Switch the call to this language.")
-    set: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, description="Variables set when chosen."
-    )
+    set: dict[str, Scalar] = Field(default_factory=dict, description="Variables set when chosen.")
     goto: str = Field(description="Node to continue at.")
 
     @model_validator(mode="after")
@@ -63,22 +81,67 @@ class Menu(Retry):
     choices: list[Choice] = Field(min_length=1, description="Options.")
 
 
+SlotType = Literal["digits", "number", "amount", "date", "time", "phone", "id_card",
+                   "yes_no", "text", "regex"]
+
+
 class Slot(_Model):
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Variable receiving it.")
-    type: Literal["digits", "number", "yes_no", "text"] = Field(
-        description="digits: a digit string (account, phone); number: a cardinal amount;"
-        " yes_no: true/false; text: what was said."
-    )
-    min_length: int = Field(1, ge=1, description="Fewest digits (digits, number keyed in).")
-    max_length: int = Field(20, ge=1, description="Most digits (digits, number keyed in).")
-    min_value: float | None = Field(None, description="Smallest accepted value (number).")
-    max_value: float | None = Field(None, description="Largest accepted value (number).")
+    name: str = Field(pattern=_NAME, description="Variable receiving it.")
+    type: SlotType = Field(description="What to collect (see dialplans/README.md).")
+    min_length: int = Field(1, ge=1, description="Fewest digits (digits, keyed number).")
+    max_length: int = Field(20, ge=1, description="Most digits (digits, keyed number).")
+    min_value: float | None = Field(None, description="Smallest accepted value (number, amount).")
+    max_value: float | None = Field(None, description="Largest accepted value (number, amount).")
+    pattern: str | None = Field(None, description="Regular expression to match (regex).")
+
+    @model_validator(mode="after")
+    def _pattern(self) -> Slot:
+        if self.type == "regex":
+            if not self.pattern:
+                raise ValueError("a `regex` slot needs `pattern`")
+            try:
+                re.compile(self.pattern)
+            except re.error as e:
+                raise ValueError(f"invalid pattern {self.pattern!r}: {e}") from e
+        return self
 
 
 class Gather(Retry):
     prompt: Prompt = Field(description="What the caller hears.")
     slot: Slot
+    confirm: bool = Field(False, description="Read the value back and ask yes/no.")
+    confirm_prompt: Prompt | None = Field(
+        None, description="Read-back prompt; `{value}` is the value heard (has a default)."
+    )
     next: str = Field(description="Node after the slot is filled.")
+
+
+class BranchCase(_Model):
+    if_: str = Field(alias="if", description="Condition (expression language).")
+    goto: str = Field(description="Node when the condition holds.")
+
+    _expr = field_validator("if_")(_check_expr)
+
+
+class Webhook(_Model):
+    url: str = Field(description="http(s) URL; `{name}` inserts a variable (URL-encoded).")
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field("GET", description="Method.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Request headers.")
+    body: dict[str, Any] | None = Field(
+        None, description="JSON body; string values may use `{name}`."
+    )
+    timeout_s: float = Field(3.0, gt=0, le=30, description="Seconds per attempt.")
+    retries: int = Field(1, ge=0, le=5, description="Extra attempts after a failure.")
+    save: dict[str, str] = Field(
+        default_factory=dict, description="Variable -> dotted path in the JSON response."
+    )
+    on_failure: str | None = Field(None, description="Node when every attempt failed.")
+
+
+class Hours(_Model):
+    calendar: str = Field(description="Calendar (from `calendars`) to check now against.")
+    open: str = Field(description="Node when open.")
+    closed: str = Field(description="Node when closed (outside hours or on a holiday).")
 
 
 class Transfer(_Model):
@@ -98,9 +161,22 @@ class Node(_Model):
     say: Prompt | None = Field(None, description="Play a prompt, then go to `next`.")
     menu: Menu | None = None
     gather: Gather | None = None
+    set: dict[str, Scalar] | None = Field(
+        None, description="Set variables; a string starting with '=' is an expression."
+    )
+    branch: list[BranchCase] | None = Field(
+        None, description="First case whose condition holds wins; otherwise `next`."
+    )
+    webhook: Webhook | None = None
+    hours: Hours | None = None
+    language: str | None = Field(None, description="Switch the call's language, then `next`.")
+    flow: str | None = Field(None, description="Run the sub-flow starting at this node; "
+                             "its `return` comes back to `next`.")
+    return_: bool | None = Field(None, alias="return",
+                                 description="End a sub-flow: continue at the caller's `next`.")
     transfer: Transfer | None = None
     hangup: Hangup | None = None
-    next: str | None = Field(None, description="Following node (for `say`).")
+    next: str | None = Field(None, description="Following node.")
     barge_in: bool | None = Field(None, description="May the caller interrupt this prompt?")
     prompt_language: str | None = Field(
         None, description="Speak this node's prompt in this language whatever the call's is."
@@ -108,18 +184,95 @@ class Node(_Model):
 
     @model_validator(mode="after")
     def _one_verb(self) -> Node:
-        verbs = [v for v in ("say", "menu", "gather", "transfer", "hangup") if getattr(self, v)]
+        verbs = [v for v in VERBS if self.verb_value(v) is not None]
         if len(verbs) != 1:
-            raise ValueError(
-                f"a node needs exactly one verb (say, menu, gather, transfer, hangup), got {verbs}"
-            )
-        if verbs[0] == "say" and not self.next:
-            raise ValueError("a `say` node needs `next`")
+            raise ValueError(f"a node needs exactly one verb ({', '.join(VERBS)}), got {verbs}")
+        if verbs[0] in ("say", "set", "branch", "webhook", "language", "flow") and not self.next:
+            raise ValueError(f"a `{verbs[0]}` node needs `next`")
+        for name, value in (self.set or {}).items():
+            if not re.match(_NAME, name):
+                raise ValueError(f"invalid variable name {name!r}")
+            if isinstance(value, str) and value.startswith("="):
+                _check_expr(value[1:])
         return self
+
+    def verb_value(self, verb: str) -> Any:
+        return getattr(self, "return_" if verb == "return" else verb)
 
     @property
     def verb(self) -> str:
-        return next(v for v in ("say", "menu", "gather", "transfer", "hangup") if getattr(self, v))
+        return next(v for v in VERBS if self.verb_value(v) is not None)
+
+
+class Calendar(_Model):
+    """Opening hours: weekly ranges in a time zone, minus holidays."""
+
+    timezone: str = Field("Asia/Shanghai", description="IANA time zone, e.g. Asia/Shanghai.")
+    weekly: dict[str, str | list[str]] = Field(
+        description='Day or day range -> "HH:MM-HH:MM" (or a list): {mon-fri: "09:00-18:00"}.'
+    )
+    holidays: list[dt.date] = Field(default_factory=list, description="Closed all day.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {v!r}") from e
+        return v
+
+    @field_validator("weekly")
+    @classmethod
+    def _weekly(cls, v: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        for days, spans in v.items():
+            _days(days)
+            for span in [spans] if isinstance(spans, str) else spans:
+                _span(span)
+        return v
+
+    def is_open(self, when: dt.datetime) -> bool:
+        """Is `when` (timezone-aware) within opening hours?"""
+        from zoneinfo import ZoneInfo
+
+        local = when.astimezone(ZoneInfo(self.timezone))
+        if local.date() in self.holidays:
+            return False
+        day = WEEKDAYS[local.weekday()]
+        minute = local.hour * 60 + local.minute
+        for days, spans in self.weekly.items():
+            if day in _days(days):
+                for span in [spans] if isinstance(spans, str) else spans:
+                    start, end = _span(span)
+                    if start <= minute < end:
+                        return True
+        return False
+
+
+def _days(spec: str) -> list[str]:
+    spec = spec.strip().lower()
+    if "-" in spec:
+        a, b = (s.strip() for s in spec.split("-", 1))
+        if a not in WEEKDAYS or b not in WEEKDAYS:
+            raise ValueError(f"bad day range {spec!r} (use mon..sun)")
+        i, j = WEEKDAYS.index(a), WEEKDAYS.index(b)
+        return list(WEEKDAYS[i : j + 1]) if i <= j else list(WEEKDAYS[i:] + WEEKDAYS[: j + 1])
+    if spec not in WEEKDAYS:
+        raise ValueError(f"bad day {spec!r} (use mon..sun or mon-fri)")
+    return [spec]
+
+
+def _span(span: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", span)
+    if not m:
+        raise ValueError(f'bad hours {span!r} (use "HH:MM-HH:MM")')
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if not (0 <= start < end <= 24 * 60):
+        raise ValueError(f"bad hours {span!r}: start must be before end, within the day")
+    return start, end
 
 
 class Defaults(Retry):
@@ -132,48 +285,72 @@ class Dialplan(_Model):
     languages: list[str] = Field(min_length=1, description="Languages prompts are written in.")
     default_language: str
     start: str = Field(description="First node.")
+    include: list[str] = Field(
+        default_factory=list, description="Other files whose nodes, intents and calendars join."
+    )
+    variables: dict[str, Scalar] = Field(
+        default_factory=dict, description="Variables a call starts with (declared defaults)."
+    )
     defaults: Defaults = Field(default_factory=Defaults)
     intents: dict[str, Intent] = Field(default_factory=dict)
+    calendars: dict[str, Calendar] = Field(default_factory=dict)
     global_choices: list[Choice] = Field(
         default_factory=list, description="Choices valid in every menu (e.g. 0 = agent)."
     )
     nodes: dict[str, Node]
 
     @model_validator(mode="after")
-    def _references(self) -> Dialplan:
+    def _languages(self) -> Dialplan:
         if self.default_language not in self.languages:
             raise ValueError(f"default_language {self.default_language!r} is not in languages")
-        missing: list[str] = []
-
-        def need(target: str | None, where: str) -> None:
-            if target is not None and target not in self.nodes:
-                missing.append(f"{where} -> {target!r}")
-
-        need(self.start, "start")
-        need(self.defaults.on_failure, "defaults.on_failure")
-        for c in self.global_choices:
-            need(c.goto, "global_choices")
-            if c.intent and c.intent not in self.intents:
-                missing.append(f"global_choices: unknown intent {c.intent!r}")
-        for nid, node in self.nodes.items():
-            need(node.next, f"nodes.{nid}.next")
-            listener = node.menu or node.gather
-            if listener is not None:
-                need(listener.on_failure, f"nodes.{nid}.on_failure")
-            if node.gather:
-                need(node.gather.next, f"nodes.{nid}.gather.next")
-            for c in node.menu.choices if node.menu else []:
-                need(c.goto, f"nodes.{nid}.menu.choices")
-                if c.intent and c.intent not in self.intents:
-                    missing.append(f"nodes.{nid}.menu.choices: unknown intent {c.intent!r}")
-        if missing:
-            raise ValueError("undefined references: " + "; ".join(missing))
         return self
+
+    def has(self, kind: str, name: str) -> bool:
+        table = {"node": self.nodes, "intent": self.intents, "calendar": self.calendars}[kind]
+        return name in table
+
+
+RefPath = tuple[str | int, ...]
+
+
+def references(plan: Dialplan) -> Iterator[tuple[RefPath, str, str]]:
+    """(YAML path, kind, name) of every reference to a node, intent or calendar."""
+    yield ("start",), "node", plan.start
+    if plan.defaults.on_failure:
+        yield ("defaults", "on_failure"), "node", plan.defaults.on_failure
+    for i, c in enumerate(plan.global_choices):
+        yield ("global_choices", i, "goto"), "node", c.goto
+        if c.intent:
+            yield ("global_choices", i, "intent"), "intent", c.intent
+    for nid, node in plan.nodes.items():
+        at: RefPath = ("nodes", nid)
+        if node.next:
+            yield (*at, "next"), "node", node.next
+        if node.flow:
+            yield (*at, "flow"), "node", node.flow
+        for verb in ("menu", "gather"):
+            listener = getattr(node, verb)
+            if listener is not None and listener.on_failure:
+                yield (*at, verb, "on_failure"), "node", listener.on_failure
+        if node.gather:
+            yield (*at, "gather", "next"), "node", node.gather.next
+        for i, c in enumerate(node.menu.choices if node.menu else []):
+            yield (*at, "menu", "choices", i, "goto"), "node", c.goto
+            if c.intent:
+                yield (*at, "menu", "choices", i, "intent"), "intent", c.intent
+        for i, case in enumerate(node.branch or []):
+            yield (*at, "branch", i, "goto"), "node", case.goto
+        if node.webhook and node.webhook.on_failure:
+            yield (*at, "webhook", "on_failure"), "node", node.webhook.on_failure
+        if node.hours:
+            yield (*at, "hours", "calendar"), "calendar", node.hours.calendar
+            yield (*at, "hours", "open"), "node", node.hours.open
+            yield (*at, "hours", "closed"), "node", node.hours.closed
 
 
 def dialplan_json_schema() -> dict[str, object]:
     """JSON Schema of a dialplan file, from the models the loader validates with."""
-    schema = Dialplan.model_json_schema()
+    schema = Dialplan.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "IVR dialplan"
     return schema

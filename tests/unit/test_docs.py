@@ -29,6 +29,7 @@ def test_every_setting_is_documented(path: str) -> None:
 DIALPLAN_MODELS: list[type[BaseModel]] = [
     models.Dialplan, models.Node, models.Menu, models.Gather, models.Choice, models.Slot,
     models.Transfer, models.Hangup, models.Intent, models.Defaults, models.Retry,
+    models.BranchCase, models.Webhook, models.Hours, models.Calendar,
 ]
 
 
@@ -39,13 +40,16 @@ DIALPLAN_MODELS: list[type[BaseModel]] = [
 )
 def test_every_dialplan_field_is_documented(model: type[BaseModel], field: str) -> None:
     doc = (REPO / "dialplans" / "README.md").read_text(encoding="utf-8")
+    field = model.model_fields[field].alias or field
     assert f"`{field}`" in doc, f"{model.__name__}.{field} is not in dialplans/README.md"
 
 
-@pytest.mark.parametrize("verb", ["say", "menu", "gather", "transfer", "hangup"])
+@pytest.mark.parametrize("verb", models.VERBS)
 def test_every_verb_has_a_section_with_an_example(verb: str) -> None:
     doc = (REPO / "dialplans" / "README.md").read_text(encoding="utf-8")
-    section = doc.split(f"### `{verb}`", 1)
+    # `return` is documented together with `flow`
+    heading = "### `flow` and `return`" if verb == "return" else f"### `{verb}`"
+    section = doc.split(heading, 1)
     assert len(section) == 2, f"no section for {verb}"
     assert "```yaml" in section[1].split("###", 1)[0], f"no example for {verb}"
 

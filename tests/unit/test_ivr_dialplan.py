@@ -16,6 +16,7 @@ from ivr.dialplan.actions import (
     NoInput,
     Say,
     SetLanguage,
+    SetVariables,
     Transfer,
     Understanding,
     Unintelligible,
@@ -226,7 +227,8 @@ def test_gather_digits_by_dtmf(engine):
     assert state.node == "broadband_account"
     step = engine.step(state, CallerInput("dtmf", "12345678#"))
     assert step.understanding == Understanding("match", None, 1.0, {"account": "12345678"})
-    assert step.actions[0] == Say(
+    assert step.actions[0] == SetVariables({"account": "12345678"})
+    assert step.actions[1] == Say(
         "已为您登记宽带报修，账号12345678。维修人员将在二十四小时内与您联系。",
         "zh-CN", None, "broadband_logged")
     assert step.state.variables == {"caller": "1000", "account": "12345678"}
@@ -243,7 +245,7 @@ def test_gather_digits_by_english_speech(engine):
     state = _at(engine, "9", "2")
     step = engine.step(state, speech("one two three four five six"))
     assert step.understanding.slots == {"account": "123456"}
-    assert step.actions[0] == Say(
+    assert step.actions[1] == Say(
         "I have logged a broadband fault for account 123456. An engineer will contact you "
         "within 24 hours.", "en-US", None, "broadband_logged")
 
@@ -267,6 +269,7 @@ def test_number_slot_chinese(engine):
     step = engine.step(state, speech("五十"))
     assert step.understanding.slots == {"amount": 50}
     assert step.actions == [
+        SetVariables({"amount": 50}),
         Say("您要充值50元，确认请说是或按1，取消请说不或按2。", "zh-CN", None, "topup_confirm"),
         Listen("topup_confirm", "zh-CN", 6.0, 1, 1, False, ("1", "2", "0")),
     ]
@@ -277,7 +280,7 @@ def test_number_slot_chinese(engine):
 def test_number_slot_english(engine):
     step = engine.step(_at(engine, "9", "3"), speech("one hundred"))
     assert step.understanding.slots == {"amount": 100}
-    assert step.actions[0] == Say(
+    assert step.actions[1] == Say(
         "You want to top up 100 yuan. Say yes or press 1 to confirm, or say no or press 2 to "
         "cancel.", "en-US", None, "topup_confirm")
 
@@ -371,17 +374,18 @@ def test_node_barge_in_is_passed_on(tmp_path):
 def test_invalid_yaml_reports_line_and_column(tmp_path):
     msg = _error(tmp_path, MINIMAL.replace("    next: b\n", "    next: b: c\n"))
     path = tmp_path / "plan.yaml"
-    assert msg == f"{path}:8:12: invalid YAML: mapping values are not allowed here"
+    assert msg == f"{path}:8:12: error: invalid YAML: mapping values are not allowed here [yaml]"
 
 
 def test_tab_indentation_reports_position(tmp_path):
     msg = _error(tmp_path, "name: t\nnodes:\n\ta: 1\n")
-    assert msg.startswith(f"{tmp_path / 'plan.yaml'}:3:1: invalid YAML")
+    assert msg.startswith(f"{tmp_path / 'plan.yaml'}:3:1: error: invalid YAML")
 
 
 def test_unknown_field(tmp_path):
     msg = _error(tmp_path, MINIMAL.replace("    say: hello\n", "    say: hello\n    sya: x\n"))
-    assert msg == f"{tmp_path / 'plan.yaml'}: nodes.a.sya: Extra inputs are not permitted"
+    assert msg == (f"{tmp_path / 'plan.yaml'}:8:5: error: nodes.a.sya: unknown field 'sya'"
+                   " [extra_forbidden]")
 
 
 def test_node_with_two_verbs(tmp_path):
@@ -405,7 +409,7 @@ def test_say_without_next(tmp_path):
 
 def test_dangling_goto(tmp_path):
     msg = _error(tmp_path, MINIMAL.replace("next: b", "next: nowhere"))
-    assert "undefined references: nodes.a.next -> 'nowhere'" in msg
+    assert ":8:5: error: nodes.a.next: unknown node 'nowhere' [undefined]" in msg
 
 
 def test_dangling_menu_goto_and_start(tmp_path):
@@ -422,8 +426,8 @@ def test_dangling_menu_goto_and_start(tmp_path):
             - {dtmf: "1", goto: ghost}
     """
     msg = _error(tmp_path, text)
-    assert "start -> 'missing'" in msg
-    assert "nodes.m.menu.choices -> 'ghost'" in msg
+    assert ":4:1: error: start: unknown node 'missing'" in msg
+    assert ":10:23: error: nodes.m.menu.choices.0.goto: unknown node 'ghost'" in msg
 
 
 def test_unknown_intent_in_choice(tmp_path):
@@ -443,13 +447,14 @@ def test_unknown_intent_in_choice(tmp_path):
             - {intent: maybe, goto: m}
     """
     msg = _error(tmp_path, text)
-    assert "nodes.m.menu.choices: unknown intent 'maybe'" in msg
+    assert "nodes.m.menu.choices.1.intent: unknown intent 'maybe'" in msg
     assert "'yes'" not in msg
 
 
 def test_unknown_intent_in_global_choice(tmp_path):
     text = MINIMAL + "global_choices:\n  - {dtmf: '0', intent: agent, goto: b}\n"
-    assert "global_choices: unknown intent 'agent'" in _error(tmp_path, text)
+    assert ":12:17: error: global_choices.0.intent: unknown intent 'agent'" in _error(
+        tmp_path, text)
 
 
 def test_choice_needs_a_trigger(tmp_path):
@@ -530,6 +535,6 @@ def test_several_problems_one_line_each(tmp_path):
     msg = _error(tmp_path, "name: t\nlanguages: []\n")
     path = tmp_path / "plan.yaml"
     lines = msg.splitlines()
-    assert all(line.startswith(f"{path}: ") for line in lines)
-    fields = {line.split(": ")[1] for line in lines}
+    assert all(line.startswith(f"{path}:") and ": error: " in line for line in lines)
+    fields = {line.split(": ")[2] for line in lines}
     assert {"languages", "default_language", "start", "nodes"} <= fields
