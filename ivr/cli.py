@@ -81,6 +81,24 @@ def cmd_dialplan_schema(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lint(args: argparse.Namespace) -> int:
+    from ivr.dialplan.lint import run_lint
+
+    return run_lint(args)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from ivr.dialplan.simulate import run_simulate
+
+    return run_simulate(args)
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from ivr.dialplan.testing import run_tests
+
+    return run_tests(args)
+
+
 def cmd_version(_: argparse.Namespace) -> int:
     print(f"ivr {__version__}")
     return 0
@@ -123,6 +141,31 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = dialplan.add_subparsers(dest="dialplan_command", required=True)
     schema = dsub.add_parser("schema", help="print the dialplan JSON Schema")
     schema.set_defaults(func=cmd_dialplan_schema)
+
+    lint = sub.add_parser("lint", help="check dialplans: errors with file:line:column")
+    lint.add_argument("paths", nargs="+", type=Path, help="dialplan files or directories")
+    lint.add_argument("--strict", action="store_true", help="warnings fail too")
+    lint.add_argument("--format", choices=["text", "json"], default="text")
+    lint.set_defaults(func=cmd_lint)
+
+    simulate = sub.add_parser("simulate", help="talk to a dialplan in the terminal")
+    simulate.add_argument("path", type=Path, help="dialplan file")
+    simulate.add_argument("--audio", type=Path, nargs="+",
+                          help="recordings fed one per turn through the real ASR")
+    simulate.add_argument("--mic", action="store_true",
+                          help="speak through the local microphone, hear the speakers (pyaudio)")
+    simulate.add_argument("--language", help="start in this language")
+    simulate.add_argument("--caller", default="13800138000", help="caller number")
+    simulate.add_argument("--time", help="pretend it is this ISO time (for hours)")
+    simulate.add_argument("--asr-model", default="base", help="ASR model for --audio/--mic")
+    simulate.set_defaults(func=cmd_simulate)
+
+    test = sub.add_parser("test", help="run dialplan conversation tests (*.test.yaml)")
+    test.add_argument("paths", nargs="+", type=Path, help="test files or directories")
+    test.add_argument("-k", dest="keyword", help="only tests whose name contains this")
+    test.add_argument("-v", "--verbose", action="store_true", help="show every step")
+    test.add_argument("--asr-model", default="base", help="ASR model for `audio:` steps")
+    test.set_defaults(func=cmd_test)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)
