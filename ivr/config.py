@@ -103,6 +103,9 @@ class Settings(_Section):
     dialplan: Path = Field(
         REPO_ROOT / "dialplans" / "hotline.yaml", description="Dialplan YAML file served."
     )
+    dialplan_reload_s: float = Field(
+        2.0, ge=0, description="Check the dialplan for edits this often (0: never; SIGHUP: now)."
+    )
     model_dir: Path | None = Field(
         None, description="Where assembled models are kept (default DATA_DIR/cache/models)."
     )

@@ -25,7 +25,9 @@ from audio_models.whisper_asr import WhisperASR
 from ivr.api import build_app
 from ivr.config import Settings
 from ivr.dialplan.engine import DialogEngine
-from ivr.dialplan.loader import load_dialplan
+from ivr.dialplan.loader import LoadedDialplan
+from ivr.reload import DialplanWatcher
+from ivr.reload import check as check_dialplan
 from ivr.session import CallSession, SessionDeps
 from ivr.storage import CallStore
 from telephony import Admission, CallInfo, CallMedia, SipConfig, SipEndpoint
@@ -71,7 +73,7 @@ class IvrService:
         self.store = CallStore(s.db_path)
         if n := self.store.mark_interrupted():
             log.warning("closed %d call(s) left active by an earlier run", n)
-        self.dialplan = load_dialplan(s.dialplan)
+        self.dialplan = check_dialplan(s.dialplan)
         plan = self.dialplan.plan
         log.info("dialplan %s@%s loaded from %s (%d nodes, languages %s)", plan.name,
                  self.dialplan.version, self.dialplan.path, len(plan.nodes),
@@ -89,11 +91,7 @@ class IvrService:
         router = TTSRouter([PiperTTS(s.tts.piper_voice), EspeakTTS("zh", gain_db=gain),
                             EspeakTTS("yue", gain_db=gain)])
         self.prompts = PromptCache(router, 16000, s.cache_dir / "prompts")
-        engine = DialogEngine(plan)
-        t0 = time.monotonic()
-        static = sorted(engine.static_prompts())
-        await asyncio.to_thread(self.prompts.warm, static)
-        log.info("%d static prompts ready in %.1f s", len(static), time.monotonic() - t0)
+        engine = await self._prepare(self.dialplan)
         if hasattr(self.asr, "warmup"):
             log.info("ASR warm-up pass took %.2f s", await asyncio.to_thread(self.asr.warmup))
         self.engine = engine
@@ -104,8 +102,27 @@ class IvrService:
             max_calls=s.sip.max_calls, codec_priorities=tuple(s.sip.codecs),
             retry_after=s.sip.retry_after_s), self)
         await asyncio.to_thread(self.endpoint.start)
+        if s.dialplan_reload_s > 0:
+            self.watcher = DialplanWatcher(self.dialplan, self._reloaded, s.dialplan_reload_s)
+            self._watch_task = asyncio.get_running_loop().create_task(self.watcher.run())
         log.info("ready: SIP udp %s:%d, HTTP %s, data %s", s.sip.host, s.sip.port,
                  f"{s.http.host}:{s.http.port}" if s.http.port else "off", s.data_dir)
+
+    async def _prepare(self, loaded: LoadedDialplan) -> DialogEngine:
+        """An engine for `loaded`, with every static prompt rendered."""
+        engine = DialogEngine(loaded.plan)
+        t0 = time.monotonic()
+        static = sorted(engine.static_prompts())
+        await asyncio.to_thread(self.prompts.warm, static)
+        log.info("%d static prompts ready in %.1f s", len(static), time.monotonic() - t0)
+        return engine
+
+    async def _reloaded(self, loaded: LoadedDialplan) -> None:
+        engine = await self._prepare(loaded)
+        for lang in loaded.plan.languages:
+            assert self.asr is not None
+            self.asr.check_language(lang.split("-")[0])
+        self.dialplan, self.engine = loaded, engine  # new calls only
 
     async def _start_http(self) -> None:
         s = self.settings
@@ -138,6 +155,9 @@ class IvrService:
 
     async def stop(self) -> None:
         self._draining = True
+        if task := getattr(self, "_watch_task", None):
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         log.info("shutting down: %d active call(s)", len(self.sessions))
         for session in list(self.sessions.values()):
             session.end("service_shutdown")
@@ -161,6 +181,8 @@ class IvrService:
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if watcher := getattr(self, "watcher", None):
+            loop.add_signal_handler(signal.SIGHUP, watcher.poke)
         await stop.wait()
 
     # ------------------------------------------------------------ SIP thread callbacks
