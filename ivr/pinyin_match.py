@@ -1,0 +1,53 @@
+"""Compare Chinese text by sound: Whisper often writes a homophone or near-homophone of the
+word the caller said (茶话费 for 查话费, 款待 for 宽带, 冲值 for 充值). Comparing pinyin syllables
+without tones forgives those errors; with tones it separates true homophones."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pypinyin import Style, lazy_pinyin
+
+
+@lru_cache(maxsize=4096)
+def syllables(text: str, tones: bool = False) -> tuple[str, ...]:
+    """Pinyin syllables of the Chinese characters in `text` (other characters dropped)."""
+    chars = "".join(ch for ch in text if "\u4e00" <= ch <= "\u9fff")
+    if not chars:
+        return ()
+    style = Style.TONE3 if tones else Style.NORMAL
+    return tuple(lazy_pinyin(chars, style=style, neutral_tone_with_five=True))
+
+
+def _contains(hay: tuple[str, ...], needle: tuple[str, ...]) -> bool:
+    n = len(needle)
+    return n > 0 and any(hay[i : i + n] == needle for i in range(len(hay) - n + 1))
+
+
+def _dice(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+    if not a or not b:
+        return 0.0
+    if len(a) == 1 or len(b) == 1:
+        return 1.0 if set(a) & set(b) and len(a) == len(b) else 0.0
+    x = {a[i : i + 2] for i in range(len(a) - 1)}
+    y = {b[i : i + 2] for i in range(len(b) - 1)}
+    return 2 * len(x & y) / (len(x) + len(y))
+
+
+def sound_similarity(text: str, example: str) -> float:
+    """How alike `text` and `example` sound, in [0, 1]; an example heard inside a longer
+    request scores 0.9 with matching tones and 0.85 without."""
+    a, b = syllables(text, True), syllables(example, True)
+    if _contains(a, b):
+        return 0.9
+    a0, b0 = syllables(text), syllables(example)
+    if _contains(a0, b0):
+        return 0.85
+    return max(_dice(a, b), 0.95 * _dice(a0, b0))
+
+
+def sounds_contain(text: str, keyword: str) -> bool:
+    """Does `text` contain `keyword` by sound (tone-less pinyin), for keywords of 2+ syllables
+    (single syllables are too ambiguous)?"""
+    k = syllables(keyword)
+    return len(k) >= 2 and _contains(syllables(text), k)

@@ -1,0 +1,163 @@
+"""Language and dialect profiles: how a call in a given language or dialect is recognised,
+normalised, understood and answered.
+
+A profile names the Whisper language and model, the dialplan language whose prompts and
+intents it uses, a normalisation lexicon (dialect words and colloquialisms to standard forms),
+script normalisation (Traditional -> Simplified), the TTS voice, and lexical cues that reveal
+the dialect in a transcript. Built-in profiles cover zh-CN, Sichuanese (zh-sichuan),
+North-Eastern Mandarin (zh-dongbei), Cantonese (yue), en-US, en-GB and en-IN; configuration
+and dialplans may override or add profiles.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+# Dialect and colloquial wording -> standard Mandarin. Longer entries are applied first.
+SICHUAN = {
+    "啥子": "什么", "要得": "好的", "咋个": "怎么", "啷个": "怎么", "莫得": "没有", "没得": "没有",
+    "晓得": "知道", "巴适": "舒服", "安逸": "很好", "摆龙门阵": "聊天", "娃儿": "孩子",
+    "搞快点": "快点", "勒个": "这个", "撒子": "什么",
+    "遭了": "糟了", "不存在": "没关系", "锤子": "什么",
+}
+DONGBEI = {
+    "嘎哈": "干什么", "干啥": "干什么", "咋整": "怎么办", "咋": "怎么", "啥": "什么",
+    "唠嗑": "聊天", "贼": "很", "嘚瑟": "炫耀", "埋汰": "脏", "忽悠": "骗", "嗯呐": "是的",
+    "杠杠的": "很好", "整": "弄", "瞅": "看", "老鼻子": "很多", "稀罕": "喜欢", "磨叽": "慢",
+    "咋回事": "怎么回事", "得劲": "舒服", "膈应": "讨厌",
+}
+# Applied before and after Traditional->Simplified: 係 is 是, but its Simplified form 系 is
+# also "system", so only the Traditional form and fixed phrases are mapped.
+CANTONESE = {
+    "唔該": "谢谢", "唔该": "谢谢", "唔係": "不是", "唔系": "不是", "係咪": "是不是",
+    "係": "是", "唔使": "不用", "唔": "不", "冇问题": "没问题", "冇": "没有",
+    "佢哋": "他们", "佢": "他", "乜嘢": "什么", "咩": "什么", "点解": "为什么", "點解": "为什么",
+    "点样": "怎么", "點樣": "怎么", "嘅": "的", "喺": "在", "嘢": "东西", "啲": "些",
+    "俾": "给", "畀": "给", "睇": "看", "攞": "拿", "边度": "哪里", "邊度": "哪里",
+    "边个": "谁", "邊個": "谁", "几多": "多少", "幾多": "多少", "依家": "现在", "而家": "现在",
+    "咗": "了", "揾": "找", "搵": "找",
+}
+ENGLISH_COLLOQUIAL = {
+    "gonna": "going to", "wanna": "want to", "gotta": "got to", "ain't": "is not",
+    "dunno": "don't know", "lemme": "let me", "gimme": "give me", "kinda": "kind of",
+    "y'all": "you all", "ya": "you", "nah": "no", "yep": "yes", "yeah": "yes", "yup": "yes",
+    "nope": "no", "cuz": "because", "'cause": "because", "ok": "okay",
+}
+ENGLISH_GB = {"mobile": "phone", "innit": "isn't it", "cheers": "thanks", "ta": "thanks",
+              "quid": "pounds", "fortnight": "two weeks", "cheque": "check"}
+ENGLISH_IN = {"do the needful": "do what is needed", "prepone": "bring forward",
+              "kindly": "please", "revert back": "reply", "revert": "reply",
+              "what is your good name": "what is your name"}
+
+# Words that reveal a dialect in a (normalised, Simplified) transcript.
+CUES = {
+    "zh-sichuan": ["啥子", "要得", "咋个", "啷个", "莫得", "晓得", "巴适", "安逸", "撒子", "勒个"],
+    "zh-dongbei": ["嘎哈", "咋整", "唠嗑", "贼", "嘚瑟", "埋汰", "嗯呐", "杠杠的", "瞅", "老鼻子"],
+    "yue": ["唔", "冇", "係", "佢", "咩", "乜嘢", "点解", "點解", "嘅", "喺", "啲", "咗", "揾",
+            "搵"],
+    "en-GB": ["mobile", "innit", "cheers", "quid", "fortnight"],
+    "en-IN": ["do the needful", "prepone", "kindly", "revert", "good name"],
+}
+
+
+@dataclass(frozen=True)
+class LanguageProfile:
+    id: str
+    whisper_language: str  # "zh", "yue", "en"
+    prompt_language: str  # the dialplan language used for prompts and intents
+    tts_voice: str  # "zh", "yue", "en"
+    model: str | None = None  # None: the service's ASR model
+    initial_prompt: str = ""
+    lexicon: Mapping[str, str] = field(default_factory=dict)
+    script: str | None = "t2s"  # Traditional -> Simplified for Chinese
+    cues: tuple[str, ...] = ()
+
+    @property
+    def chinese(self) -> bool:
+        return self.whisper_language in ("zh", "yue")
+
+
+BUILTIN_PROFILES: dict[str, LanguageProfile] = {
+    "zh-CN": LanguageProfile("zh-CN", "zh", "zh-CN", "zh",
+                             initial_prompt="以下是普通话的句子。"),
+    "zh-sichuan": LanguageProfile("zh-sichuan", "zh", "zh-CN", "zh",
+                                  initial_prompt="以下是四川话的句子。", lexicon=SICHUAN,
+                                  cues=tuple(CUES["zh-sichuan"])),
+    "zh-dongbei": LanguageProfile("zh-dongbei", "zh", "zh-CN", "zh",
+                                  initial_prompt="以下是东北话的句子。", lexicon=DONGBEI,
+                                  cues=tuple(CUES["zh-dongbei"])),
+    "yue": LanguageProfile("yue", "yue", "zh-CN", "yue", initial_prompt="以下係廣東話。",
+                           lexicon=CANTONESE, cues=tuple(CUES["yue"])),
+    "en-US": LanguageProfile("en-US", "en", "en-US", "en", lexicon=ENGLISH_COLLOQUIAL,
+                             script=None),
+    "en-GB": LanguageProfile("en-GB", "en", "en-US", "en",
+                             lexicon={**ENGLISH_COLLOQUIAL, **ENGLISH_GB}, script=None,
+                             cues=tuple(CUES["en-GB"])),
+    "en-IN": LanguageProfile("en-IN", "en", "en-US", "en",
+                             lexicon={**ENGLISH_COLLOQUIAL, **ENGLISH_IN}, script=None,
+                             cues=tuple(CUES["en-IN"])),
+}
+
+
+def apply_lexicon(text: str, lexicon: Mapping[str, str], chinese: bool) -> str:
+    """Replace dialect words by standard ones, longest first (whole words in English)."""
+    if not lexicon:
+        return text
+    for word in sorted(lexicon, key=len, reverse=True):
+        if chinese:
+            text = text.replace(word, lexicon[word])
+        else:
+            text = re.sub(rf"(?<![\w']){re.escape(word)}(?![\w'])", lexicon[word], text,
+                          flags=re.IGNORECASE)
+    return " ".join(text.split()) if not chinese else text
+
+
+def hotword_prompt(base: str, vocabulary: Iterable[str], limit: int = 180) -> str:
+    """Whisper initial prompt: the profile's sentence plus the dialplan's own words
+    (intent keywords, product names), at most `limit` characters (the decoder's prompt
+    budget is 224 tokens)."""
+    words: list[str] = []
+    seen: set[str] = set()
+    for w in (w.strip() for w in vocabulary):
+        if w and w.lower() not in seen:
+            seen.add(w.lower())
+            words.append(w)
+    chinese = bool(re.search(r"[\u4e00-\u9fff]", base + "".join(words)))
+    sep = "、" if chinese else ", "
+    added: list[str] = []
+    for w in words:
+        if len(base + sep.join([*added, w])) > limit:
+            break
+        added.append(w)
+    return base + sep.join(added) + ("。" if chinese and added else "")
+
+
+def detect_dialect(text: str, candidates: Iterable[LanguageProfile]) -> LanguageProfile | None:
+    """The candidate whose cue words appear most in `text` (at least one), else None."""
+    best, hits = None, 0
+    lowered = text.lower()
+    for profile in candidates:
+        n = sum(lowered.count(cue.lower()) for cue in profile.cues)
+        if n > hits:
+            best, hits = profile, n
+    return best
+
+
+def resolve_profiles(overrides: Mapping[str, Mapping[str, object]] | None = None
+                     ) -> dict[str, LanguageProfile]:
+    """Built-in profiles updated (or extended) by configuration entries."""
+    profiles = dict(BUILTIN_PROFILES)
+    for pid, fields_ in (overrides or {}).items():
+        base = profiles.get(pid)
+        values = dict(fields_)
+        if "lexicon" in values and base is not None:
+            values["lexicon"] = {**base.lexicon, **dict(values["lexicon"])}  # type: ignore[arg-type]
+        if "cues" in values:
+            values["cues"] = tuple(values["cues"])  # type: ignore[arg-type]
+        if base is None:
+            profiles[pid] = LanguageProfile(id=pid, **values)  # type: ignore[arg-type]
+        else:
+            profiles[pid] = replace(base, **values)  # type: ignore[arg-type]
+    return profiles
