@@ -161,3 +161,17 @@ def resolve_profiles(overrides: Mapping[str, Mapping[str, object]] | None = None
         else:
             profiles[pid] = replace(base, **values)  # type: ignore[arg-type]
     return profiles
+
+
+def normalise_for(profile: LanguageProfile, text: str) -> str:
+    """Dialect and colloquial wording to standard text, Traditional to Simplified.
+
+    The lexicon runs before and after script conversion: some dialect words only exist in
+    Traditional form (係), others are written in Simplified by the recogniser.
+    """
+    from ivr.understanding import _t2s
+
+    text = apply_lexicon(text, profile.lexicon, profile.chinese)
+    if profile.script == "t2s" and profile.chinese:
+        text = apply_lexicon(_t2s().convert(text), profile.lexicon, True)
+    return text
