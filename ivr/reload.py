@@ -46,12 +46,20 @@ def check(path: Path) -> LoadedDialplan:
     return loaded
 
 
+def watched(loaded: LoadedDialplan) -> list[Path]:
+    """The dialplan's files plus every YAML file beside or below it (an edit may include a
+    file that does not exist yet), at most 500."""
+    extra = sorted(p.resolve() for p in loaded.base_dir.rglob("*.yaml")
+                   if not p.name.endswith(".test.yaml"))[:500]
+    return list(dict.fromkeys([*loaded.files, *extra]))
+
+
 class DialplanWatcher:
     def __init__(self, current: LoadedDialplan, apply: Apply, interval_s: float) -> None:
         self.current = current
         self._apply = apply
         self.interval_s = interval_s
-        self._stamp = stamp(current.files)
+        self._stamp = stamp(watched(current))
         self._wake = asyncio.Event()
         self.rejected_stamp: Stamp | None = None
 
@@ -71,11 +79,11 @@ class DialplanWatcher:
 
     async def check_once(self) -> bool:
         """Reload if the files changed; True when a new version went live."""
-        now = stamp(self.current.files)
+        now = stamp(watched(self.current))
         if now == self._stamp or now == self.rejected_stamp:
             return False
         await asyncio.sleep(0.2)  # let an editor finish writing
-        now = stamp(self.current.files)
+        now = stamp(watched(self.current))
         try:
             loaded = await asyncio.to_thread(check, self.current.path)
         except DialplanError as e:
@@ -89,12 +97,13 @@ class DialplanWatcher:
             log.exception("dialplan reload failed: %s", e)
             return False
         if loaded.version == self.current.version:
-            self._stamp = stamp(loaded.files)
+            self._stamp = now
+            self.rejected_stamp = None
             return False
         previous = self.current.version
         await self._apply(loaded)
         self.current = loaded
-        self._stamp = stamp(loaded.files)
+        self._stamp = stamp(watched(loaded))
         self.rejected_stamp = None
         log.info("dialplan reloaded: %s@%s is live for new calls (was @%s)",
                  loaded.plan.name, loaded.version, previous)

@@ -415,6 +415,9 @@ class CallSession:
                 deadline = None
                 continue
             if kind == "dtmf":
+                if value[0] == "#" and not digits and not listen.digits_slot and (
+                        "#" not in listen.dtmf_choices):
+                    continue  # a stray '#' (e.g. ending digits already complete) is ignored
                 digits += value[0]
                 if self._dtmf_complete(listen, digits):
                     keyed = digits[:-1] if digits.endswith("#") and len(digits) > 1 else digits

@@ -28,6 +28,9 @@ _WEEKDAY_EN = {d: i for i, d in enumerate(
 _MONTH_EN = {m: i + 1 for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september",
      "october", "november", "december"])}
+_EN_NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                    "ten", "eleven", "twelve", "fifteen", "twenty", "thirty", "forty",
+                    "forty five", "fifty", "oh five"]
 _ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)\b")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -41,11 +44,17 @@ def _prep(text: str, language: str) -> str:
 # ---------------------------------------------------------------- amount
 def extract_amount(text: str, language: str) -> float | None:
     """58.2 from "58.20", "五十八元二角", "五十八块五", "fifty eight point two", "$12.50"."""
-    t = _prep(text, language)
-    m = re.search(r"\d+(?:\.\d+)?", t.replace(",", ""))
-    if m and not re.search(r"[元块角毛分]|point|dollar|yuan|cent", t.replace(m.group(0), "")):
+    t = _prep(text, language).replace(",", "")
+    # a written decimal, alone or followed by a currency word: 58.20, 58.5块, 12.50 dollars
+    m = re.search(r"\d+\.\d+|\d+(?=\s*(?:元|块|dollars?|yuan|bucks?|$))", t)
+    if m and not re.search(r"[角毛分]|point|cent", t[m.end():]):
         return round(float(m.group(0)), 2)
     if is_chinese(language):
+        small = "[零一二两三四五六七八九\\d]"
+        m = re.search(rf"({small}|十)[角毛](?:({small})分)?", t)
+        if m and not re.search(r"[元块]", t):  # 五毛 = 0.5, 五毛五分 = 0.55
+            return round((_zh_number(m.group(1)) or 0) / 10
+                         + (_zh_number(m.group(2) or "") or 0) / 100, 2)
         num, digit = "[零〇一二两三四五六七八九十百千万\\d]+", "[零一二两三四五六七八九\\d]"
         m = re.search(rf"({num})[元块]({digit})$", t)  # 五十八块五 = 58.5
         if m:
@@ -63,6 +72,10 @@ def extract_amount(text: str, language: str) -> float | None:
         whole = extract_number(whole_text, language) or 0
         frac = extract_digits(frac_text, language)
         return round(float(f"{whole}.{frac or 0}"), 2)
+    m = re.fullmatch(r"(.*?)\bcents?\b.*", t)
+    if m and not re.search(r"dollars?|yuan|bucks?", t):  # fifty cents = 0.5
+        cents = extract_number(m.group(1), language)
+        return None if cents is None else round(cents / 100, 2)
     m = re.search(r"(.*?)(?:dollars?|yuan|bucks?)(?:\s+and)?(.*?)(?:cents?)?$", t)
     if m and extract_number(m.group(1), language) is not None:
         cents = extract_number(m.group(2), language) or 0
@@ -121,14 +134,17 @@ def _weekday(today: dt.date, weekday: int, weeks_ahead: int) -> dt.date:
 
 
 def _future(today: dt.date, month: int, day: int) -> str | None:
-    """The next date with this month/day (month 0: this month or next) that is not past."""
-    month = month or today.month
-    for year_shift in (0, 1):
-        cand = _iso(today.year + year_shift, month, day)
+    """The next date with this month/day that is not past; month 0 means this month, or
+    the next month when the day has passed ("20号" on the 21st is next month's 20th)."""
+    if month:
+        candidates = [(today.year, month), (today.year + 1, month)]
+    else:
+        nxt = (today.year + (today.month == 12), today.month % 12 + 1)
+        candidates = [(today.year, today.month), nxt]
+    for year, mon in candidates:
+        cand = _iso(year, mon, day)
         if cand and cand >= today.isoformat():
             return cand
-        if not month:
-            break
     return None
 
 
@@ -142,7 +158,7 @@ def extract_time(text: str, language: str) -> str | None:
         return f"{h:02d}:{mi:02d}" if h < 24 and mi < 60 else None
     if is_chinese(language):
         hour, minute = "[\\d零一二两三四五六七八九十]+", "[\\d零一二三四五六七八九十]+分?"
-        m = re.search(rf"({hour})点(半|{minute}|一刻|三刻)?", t)
+        m = re.search(rf"({hour})点(半|一刻|三刻|{minute})?", t)
         if not m:
             return None
         h = _zh_number(m.group(1)) or 0
@@ -165,7 +181,8 @@ def extract_time(text: str, language: str) -> str | None:
         h = (h - 1) % 12 if m.group(1) == "quarter to" else h
         h = _meridiem(h, t, language)
         return f"{h:02d}:{mi:02d}"
-    m = re.search(r"(\w+)(?:\s+(\w+))?\s*(a\.?m\.?|p\.?m\.?|o'clock)", t)
+    number = r"\d{1,2}|" + "|".join(sorted(_EN_NUMBER_WORDS, key=len, reverse=True))
+    m = re.search(rf"\b({number})(?:[:\s]+({number}))?\s*(a\.?m\.?|p\.?m\.?|o'clock)", t)
     if m:
         h = extract_number(m.group(1), language)
         mi = extract_number(m.group(2), language) if m.group(2) else 0
@@ -179,6 +196,8 @@ def extract_time(text: str, language: str) -> str | None:
 def _meridiem(h: int, t: str, language: str) -> int:
     pm = (any(w in t for w in ("下午", "晚上", "傍晚", "中午")) if is_chinese(language)
           else bool(re.search(r"p\.?m\.?|evening|afternoon|tonight", t)))
+    if h == 12 and is_chinese(language) and any(w in t for w in ("晚上", "半夜", "夜里")):
+        return 0  # 晚上十二点 is midnight
     if pm and h < 12:
         return h + 12 if not ("中午" in t and h == 12) else h
     am = is_chinese(language) and any(w in t for w in ("凌晨", "早上", "上午"))
@@ -200,7 +219,7 @@ def id_card_valid(number: str) -> bool:
 
 def extract_id_card(text: str, language: str) -> str | None:
     t = _prep(text, language)
-    t = re.sub(r"叉|艾克斯|ex\b|x\b", "X", t, flags=re.I).replace("x", "X")
+    t = re.sub(r"叉|艾克斯|(?<![a-z])(?:ex|x)(?![a-z])", "X", t, flags=re.I)
     digits = "".join(ch for ch in extract_digits(re.sub("X", " ", t), language))
     candidate = digits + ("X" if t.rstrip().endswith("X") else "")
     if len(candidate) == 17 and "X" in t:
@@ -212,8 +231,8 @@ def extract_phone(text: str, language: str, min_len: int, max_len: int) -> str |
     digits = extract_digits(text, language)
     if digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
-    if len(digits) == 11 and not re.fullmatch(r"1[3-9]\d{9}", digits):
-        return None  # 11 digits in China is a mobile number: 13x-19x
+    if len(digits) == 11 and not re.fullmatch(r"1[3-9]\d{9}|0\d{10}", digits):
+        return None  # 11 digits: a mobile (13x-19x) or an area code 0xx + 8 digits
     return digits if max(min_len, 5) <= len(digits) <= max(max_len, 11) else None
 
 
@@ -227,12 +246,7 @@ def extract_slot(slot: Slot, text: str, language: str, now: dt.datetime) -> Any:
     if kind in ("number", "amount"):
         value = extract_number(text, language) if kind == "number" else extract_amount(
             text, language)
-        if value is None:
-            return None
-        if (slot.min_value is not None and value < slot.min_value) or (
-                slot.max_value is not None and value > slot.max_value):
-            return None
-        return value
+        return None if value is None else _in_range(slot, value)
     if kind == "date":
         return extract_date(text, language, now)
     if kind == "time":
@@ -253,21 +267,43 @@ def extract_slot(slot: Slot, text: str, language: str, now: dt.datetime) -> Any:
 
 
 def keyed_slot(slot: Slot, keys: str) -> Any:
-    """The slot's value from DTMF keys ('#' already stripped), or None."""
-    if slot.type == "id_card":
-        number = keys.replace("*", "X")  # the star key stands for X
+    """The slot's value from DTMF keys ('#' already stripped), or None.
+
+    `*` stands for X in an ID number and for the decimal point in an amount; dates are keyed
+    YYYYMMDD, times HHMM; yes/no is 1/2."""
+    kind = slot.type
+    if kind == "id_card":
+        number = keys.replace("*", "X")
         return number if id_card_valid(number) else None
-    if not keys.isdigit() or not slot.min_length <= len(keys) <= slot.max_length:
-        return None if slot.type not in ("phone",) else extract_phone(keys, "en", slot.min_length,
-                                                                       slot.max_length)
-    if slot.type in ("number", "amount"):
-        value: float = int(keys)
-        if (slot.min_value is not None and value < slot.min_value) or (
-                slot.max_value is not None and value > slot.max_value):
-            return None
-        return value if slot.type == "number" else float(value)
-    if slot.type == "phone":
+    if kind == "amount" and re.fullmatch(r"\d+\*\d{1,2}", keys):
+        return _in_range(slot, round(float(keys.replace("*", ".")), 2))
+    if not keys.isdigit():
+        return None
+    if kind == "phone":
         return extract_phone(keys, "en", slot.min_length, slot.max_length)
-    if slot.type == "yes_no":
+    if kind == "date":
+        return _iso(int(keys[:4]), int(keys[4:6]), int(keys[6:])) if len(keys) == 8 else None
+    if kind == "time":
+        if len(keys) not in (3, 4):
+            return None
+        h, mi = int(keys[:-2]), int(keys[-2:])
+        return f"{h:02d}:{mi:02d}" if h < 24 and mi < 60 else None
+    if kind == "yes_no":
         return {"1": True, "2": False}.get(keys)
+    if not slot.min_length <= len(keys) <= slot.max_length:
+        return None
+    if kind in ("number", "amount"):
+        value = _in_range(slot, int(keys))
+        return value if value is None or kind == "number" else float(value)
+    if kind == "regex":
+        assert slot.pattern is not None
+        m = re.search(slot.pattern, keys)
+        return None if m is None else (m.group(1) if m.groups() else m.group(0))
     return keys
+
+
+def _in_range(slot: Slot, value: float) -> Any:
+    if (slot.min_value is not None and value < slot.min_value) or (
+            slot.max_value is not None and value > slot.max_value):
+        return None
+    return value

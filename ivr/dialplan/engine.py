@@ -14,6 +14,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ivr.dialplan.actions import (
     Action,
@@ -33,10 +34,11 @@ from ivr.dialplan.actions import (
 from ivr.dialplan.expr import compile_expr
 from ivr.dialplan.models import Choice, Dialplan, Gather, Menu, Node, Prompt
 from ivr.slots import extract_slot, keyed_slot
-from ivr.understanding import extract_yes_no, match_intents
+from ivr.understanding import IntentMatch, extract_yes_no, match_intents
 
 _VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 _MAX_HOPS = 200  # guards against loops that never wait for input
+GLOBAL_WINS = 0.85  # a global choice scoring this high beats slot values and read-backs
 CONFIRM_PROMPT = {"zh": "您说的是{value}，对吗？", "en": "I heard {value}. Is that right?"}
 
 
@@ -82,6 +84,7 @@ class DialogEngine:
         self.plan = plan
         self._exprs = {case.if_: compile_expr(case.if_)
                        for node in plan.nodes.values() for case in node.branch or []}
+        self._tz = ZoneInfo(plan.timezone)
 
     # ------------------------------------------------------------ public
     def start(self, variables: dict[str, Any] | None = None,
@@ -112,21 +115,32 @@ class DialogEngine:
             return self._slot_filled(state, node.gather, understanding, facts)
         if choice is None:
             return self._failure(state, node, "no_match", facts, understanding)
+        return self._chosen(state, node, choice, understanding, facts)
+
+    def _chosen(self, state: DialogState, node: Node, choice: Choice, understanding: Understanding,
+                facts: Mapping[str, Any]) -> Step:
         state = self._succeeded(state, understanding.intent)
+        if choice in self.plan.global_choices:
+            state = replace(state, stack=())  # a global jump leaves any sub-flow
         actions: list[Action] = []
         if choice.language:
             state = replace(state, language=choice.language)
             actions.append(SetLanguage(choice.language))
         if choice.set:
-            state = replace(state, variables={**state.variables, **choice.set})
-            actions.append(SetVariables(dict(choice.set)))
+            values = self._values(choice.set, state, facts)
+            state = replace(state, variables={**state.variables, **values})
+            actions.append(SetVariables(values))
         if choice.say is not None:
             actions.append(self._say(state, choice.say, node))
         return self._run(self._moved(state, choice.goto), actions, understanding, facts)
 
+    def now(self, facts: Mapping[str, Any]) -> dt.datetime:
+        """The facts' time (or the clock), in the dialplan's time zone."""
+        return (facts.get("now") or _utcnow()).astimezone(self._tz)
+
     def env(self, state: DialogState, facts: Mapping[str, Any]) -> dict[str, Any]:
         """What conditions and `{name}` templates can read."""
-        now = facts.get("now") or _utcnow()
+        now = self.now(facts)
         h = state.history
         return {
             **state.variables,
@@ -320,6 +334,15 @@ class DialogEngine:
         name, value = state.confirming
         answer = None
         if isinstance(event, CallerInput):
+            glob: Choice | None = None
+            if event.kind == "dtmf" and event.text not in ("1", "2"):
+                glob = next((c for c in self.plan.global_choices if c.dtmf == event.text), None)
+            elif event.kind == "speech":
+                ranked = self._ranked(event.text, state.language, list(self.plan.global_choices))
+                glob = self._global_match(ranked)
+            if glob is not None:  # "0", "转人工", "我胸口疼" during a read-back
+                u = Understanding("match", glob.intent, 1.0, choice=glob.goto)
+                return self._chosen(replace(state, confirming=None), node, glob, u, facts)
             answer = ({"1": True, "2": False}.get(event.text) if event.kind == "dtmf"
                       else extract_yes_no(event.text, state.language))
         if answer is True:
@@ -334,7 +357,16 @@ class DialogEngine:
                                      self._listen(state, node)]
             return Step(state, actions, Understanding("match", "deny", 1.0))
         kind = "no_input" if isinstance(event, NoInput) else "no_match"
-        return self._failure(state, node, kind, facts)
+        step = self._failure(state, node, kind, facts)
+        if step.state.node != state.node or step.state.ended:
+            return step  # attempts exhausted: on_failure
+        # ask the read-back question again rather than the original prompt
+        again = self._slot_filled(replace(step.state, confirming=None), node.gather,
+                                  Understanding("match", slots={name: value}), facts)
+        retry = [a for a in step.actions if isinstance(a, Say)][:-1]  # the no-input message
+        return Step(replace(again.state, history=step.state.history, no_input=step.state.no_input,
+                            no_match=step.state.no_match),
+                    [*retry, *again.actions], step.understanding)
 
     # ------------------------------------------------------------ webhooks
     def _webhook(self, state: DialogState, node: Node, facts: Mapping[str, Any]) -> Webhook:
@@ -356,6 +388,7 @@ class DialogEngine:
         if event.ok:
             values = {var: _lookup(event.data, path) for var, path in hook.save.items()}
             values["webhook_status"] = event.status
+            values["webhook_error"] = None  # a success clears an earlier failure
             state = replace(state, variables={**state.variables, **values})
             return self._run(self._moved(state, node.next or ""), [SetVariables(values)],
                              None, facts)
@@ -382,14 +415,12 @@ class DialogEngine:
                                                slots={node.gather.slot.name: value})
             return None, Understanding("no_match")
         threshold = self.plan.defaults.intent_threshold
-        names = [c.intent for c in choices if c.intent]
-        matches = match_intents(event.text, self.plan.intents, state.language, names)
+        matches = self._ranked(event.text, state.language, choices)
         if node.gather:
-            now = facts.get("now") or _utcnow()
-            value = extract_slot(node.gather.slot, event.text, state.language, now)
-            # a global choice (e.g. "agent") said clearly wins over a free-text slot
-            if value is not None and not (matches and matches[0].score >= 0.85
-                                          and node.gather.slot.type == "text"):
+            value = extract_slot(node.gather.slot, event.text, state.language, self.now(facts))
+            # a global choice said clearly ("转人工", "我胸口疼") wins over any slot value
+            urgent = self._global_match(matches)
+            if value is not None and urgent is None:
                 score = event.confidence if node.gather.slot.type == "text" else 1.0
                 return None, Understanding("match", score=score,
                                            slots={node.gather.slot.name: value})
@@ -400,6 +431,21 @@ class DialogEngine:
         top = matches[0] if matches else None
         return None, Understanding("no_match", top.intent if top else None,
                                    top.score if top else 0.0)
+
+    def _ranked(self, text: str, language: str, choices: list[Choice]) -> list[IntentMatch]:
+        """Intent scores of the choices, best first; on a tie a global choice (agent,
+        crisis) comes before the node's own."""
+        names = list(dict.fromkeys(c.intent for c in choices if c.intent))
+        glob = {c.intent for c in self.plan.global_choices}
+        matches = match_intents(text, self.plan.intents, language, names)
+        return sorted(matches, key=lambda m: (m.score, m.intent in glob), reverse=True)
+
+    def _global_match(self, matches: list[IntentMatch]) -> Choice | None:
+        """The global choice said clearly (keyword-strength score), if any."""
+        if matches and matches[0].score >= GLOBAL_WINS:
+            return next((c for c in self.plan.global_choices
+                         if c.intent == matches[0].intent), None)
+        return None
 
     # ------------------------------------------------------------ prompts
     def _text(self, prompt: Prompt, language: str) -> str:
@@ -417,7 +463,7 @@ class DialogEngine:
     def _fill(text: str, env: Mapping[str, Any]) -> str:
         def sub(m: re.Match[str]) -> str:
             value = _lookup(env, m.group(1))
-            return m.group(0) if value is None else _spoken(value)
+            return "" if value is None else _spoken(value)  # never speak "{balance}"
 
         return _VAR.sub(sub, text)
 

@@ -31,7 +31,8 @@ class ExprError(ValueError):
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')"
-    r"|(?P<op>==|!=|<=|>=|[<>()\[\],+\-*/%])|(?P<name>[A-Za-z_\u4e00-\u9fff][\w.\u4e00-\u9fff]*))"
+    r"|(?P<op>==|!=|<=|>=|[<>()\[\],+\-*/%])"
+    r"|(?P<name>[A-Za-z_\u4e00-\u9fff][\w\u4e00-\u9fff]*(?:\.[\w\u4e00-\u9fff]+)*(?P<dot>\.*)))"
 )
 _KEYWORDS = {"and", "or", "not", "in", "true", "false", "null"}
 
@@ -53,8 +54,11 @@ def _tokenize(text: str) -> list[_Tok]:
         if not m or m.end() == pos:
             col = pos + (len(text[pos:]) - len(text[pos:].lstrip()))
             raise ExprError(f"unexpected character {text[col]!r}", col)
-        kind = m.lastgroup or ""
+        kind = next(k for k in ("num", "str", "op", "name") if m.group(k) is not None)
         value = m.group(kind)
+        if kind == "name" and m.group("dot"):
+            raise ExprError(f"malformed name {value!r}: a dot must join two names",
+                            m.start(kind))
         start = m.start(kind)
         if kind == "name" and value in _KEYWORDS:
             kind = "kw"
@@ -94,10 +98,10 @@ def _safe(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": _safe(len, "len"),
-    "lower": _safe(lambda s: str(s).lower(), "lower"),
-    "upper": _safe(lambda s: str(s).upper(), "upper"),
-    "contains": _safe(lambda s, sub: str(sub) in str(s), "contains"),
-    "startswith": _safe(lambda s, p: str(s).startswith(str(p)), "startswith"),
+    "lower": _safe(lambda s: None if s is None else str(s).lower(), "lower"),
+    "upper": _safe(lambda s: None if s is None else str(s).upper(), "upper"),
+    "contains": _safe(lambda s, sub: s is not None and str(sub) in str(s), "contains"),
+    "startswith": _safe(lambda s, p: s is not None and str(s).startswith(str(p)), "startswith"),
     "int": _safe(lambda v: int(float(v)), "int"),
     "float": _safe(float, "float"),
     "str": _safe(lambda v: "" if v is None else str(v), "str"),

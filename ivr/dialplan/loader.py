@@ -156,7 +156,7 @@ def load_dialplan(path: Path | str) -> LoadedDialplan:
                                    "a dialplan must be a mapping with `nodes`, `start`, ...")])
     digest = hashlib.sha256(raw)
     files = [path.resolve()]
-    _merge_includes(path, data, pos, problems, digest, files, [path.resolve()])
+    _merge_includes(path, data, pos, problems, digest, files, [path.resolve()], set())
     if problems:
         raise DialplanError(problems)
     try:
@@ -172,7 +172,9 @@ def load_dialplan(path: Path | str) -> LoadedDialplan:
 
 
 def _merge_includes(path: Path, data: dict[str, Any], pos: Positions, problems: list[Issue],
-                    digest: Any, files: list[Path], chain: list[Path]) -> None:
+                    digest: Any, files: list[Path], chain: list[Path], merged: set[Path]) -> None:
+    """Merge `data`'s includes into it. `chain` detects cycles; `merged` lets a file that two
+    includes share (a diamond) be merged once."""
     includes = data.get("include") or []
     if not isinstance(includes, list):
         return  # the model reports the type error
@@ -181,19 +183,26 @@ def _merge_includes(path: Path, data: dict[str, Any], pos: Positions, problems: 
         if target in chain:
             problems.append(pos.issue(("include", i), f"include cycle: {rel}", code="include"))
             continue
+        if target in merged:
+            continue
         if not target.is_file():
             problems.append(pos.issue(("include", i), f"included file not found: {rel}",
                                       code="include"))
             continue
+        merged.add(target)
         sub_pos = Positions()
-        sub, raw = parse_file(target, sub_pos, problems)
+        try:
+            sub, raw = parse_file(target, sub_pos, problems)
+        except DialplanError as e:  # keep what was found so far, and go on
+            problems.extend(e.issues)
+            continue
         digest.update(raw)
         files.append(target)
         if not isinstance(sub, dict):
             problems.append(Issue(str(target), 1, 1, "an included file must be a mapping",
                                   code="include"))
             continue
-        _merge_includes(target, sub, sub_pos, problems, digest, files, [*chain, target])
+        _merge_includes(target, sub, sub_pos, problems, digest, files, [*chain, target], merged)
         for key in sub:
             if key not in (*MERGED_SECTIONS, "include"):
                 problems.append(sub_pos.issue((key,), f"an included file may only hold "

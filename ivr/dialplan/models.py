@@ -40,6 +40,14 @@ def _check_expr(text: str) -> str:
     return text
 
 
+def _check_set(values: dict[str, Scalar]) -> None:
+    for name, value in values.items():
+        if not re.match(_NAME, name):
+            raise ValueError(f"invalid variable name {name!r}")
+        if isinstance(value, str) and value.startswith("="):
+            _check_expr(value[1:])
+
+
 class Intent(_Model):
     """Something a caller may want, recognised from examples and keywords."""
 
@@ -56,13 +64,16 @@ class Choice(_Model):
     intent: str | None = Field(None, description="Intent (from `intents`) selecting it.")
     say: Prompt | None = Field(None, description="Prompt played when chosen.")
     language: str | None = Field(None, description="Switch the call to this language.")
-    set: dict[str, Scalar] = Field(default_factory=dict, description="Variables set when chosen.")
+    set: dict[str, Scalar] = Field(
+        default_factory=dict, description="Variables set when chosen (like the `set` verb)."
+    )
     goto: str = Field(description="Node to continue at.")
 
     @model_validator(mode="after")
     def _needs_trigger(self) -> Choice:
         if self.dtmf is None and self.intent is None:
             raise ValueError("a choice needs `dtmf`, `intent` or both")
+        _check_set(self.set)
         return self
 
 
@@ -189,11 +200,7 @@ class Node(_Model):
             raise ValueError(f"a node needs exactly one verb ({', '.join(VERBS)}), got {verbs}")
         if verbs[0] in ("say", "set", "branch", "webhook", "language", "flow") and not self.next:
             raise ValueError(f"a `{verbs[0]}` node needs `next`")
-        for name, value in (self.set or {}).items():
-            if not re.match(_NAME, name):
-                raise ValueError(f"invalid variable name {name!r}")
-            if isinstance(value, str) and value.startswith("="):
-                _check_expr(value[1:])
+        _check_set(self.set or {})
         return self
 
     def verb_value(self, verb: str) -> Any:
@@ -216,13 +223,7 @@ class Calendar(_Model):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown time zone {v!r}") from e
-        return v
+        return _valid_timezone(v)
 
     @field_validator("weekly")
     @classmethod
@@ -249,6 +250,16 @@ class Calendar(_Model):
                     if start <= minute < end:
                         return True
         return False
+
+
+def _valid_timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown time zone {name!r}") from e
+    return name
 
 
 def _days(spec: str) -> list[str]:
@@ -285,6 +296,9 @@ class Dialplan(_Model):
     languages: list[str] = Field(min_length=1, description="Languages prompts are written in.")
     default_language: str
     start: str = Field(description="First node.")
+    timezone: str = Field(
+        "Asia/Shanghai", description="The hotline's time zone: dates, times and `now.*`."
+    )
     include: list[str] = Field(
         default_factory=list, description="Other files whose nodes, intents and calendars join."
     )
@@ -298,6 +312,11 @@ class Dialplan(_Model):
         default_factory=list, description="Choices valid in every menu (e.g. 0 = agent)."
     )
     nodes: dict[str, Node]
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        return _valid_timezone(v)
 
     @model_validator(mode="after")
     def _languages(self) -> Dialplan:

@@ -210,14 +210,15 @@ def test_non_utf8_file_is_a_config_error(tmp_path):
 # ---------------------------------------------------------------- paths
 def test_iter_setting_paths_lists_leaves():
     paths = iter_setting_paths()
-    assert paths[:5] == ["data_dir", "dialplan", "model_dir", "api_token", "log_level"]
+    assert paths[:6] == ["data_dir", "dialplan", "dialplan_reload_s", "model_dir", "api_token",
+                         "log_level"]
     for leaf in ("sip.host", "sip.port", "sip.codecs", "http.port", "asr.initial_prompts",
                  "tts.piper_voice", "vad.max_utterance_s", "dialog.max_call_s",
                  "recording.enabled"):
         assert leaf in paths
     for section in ("sip", "http", "asr", "tts", "vad", "dialog", "recording"):
         assert section not in paths  # sections are not leaves
-    assert len(paths) == len(set(paths)) == 34
+    assert len(paths) == len(set(paths)) == 35
     sip = [p for p in paths if p.startswith("sip.")]
     assert sip == ["sip.host", "sip.port", "sip.public_host", "sip.max_calls",
                    "sip.retry_after_s", "sip.codecs"]

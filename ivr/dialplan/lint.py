@@ -1,0 +1,114 @@
+"""`ivr lint`: check dialplans and report every problem as `file:line:column`.
+
+Each path is a dialplan file or a directory searched recursively for `*.yaml` (conversation
+tests `*.test.yaml` excluded). A partial file — no `name` and no `start`, only nodes, intents,
+calendars or variables — is checked as part of the dialplan that includes it; one that no
+linted dialplan includes is reported. A file is first loaded (the loader reports invalid YAML,
+duplicate keys, unknown fields, wrong types and dangling references); a file that loads is
+then checked semantically (lint_checks.py). Exit status 1 on any error (or, with --strict,
+any warning).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ivr.dialplan.lint_checks import check_plan
+from ivr.dialplan.loader import DialplanError, Issue, LoadedDialplan, load_dialplan, yaml_load
+
+
+def _order(issue: Issue) -> tuple[str, int, int, str, str]:
+    return issue.file, issue.line, issue.column, issue.code, issue.message
+
+
+def _sorted(issues: Iterable[Issue]) -> list[Issue]:
+    return sorted(dict.fromkeys(issues), key=_order)
+
+
+def lint_loaded(loaded: LoadedDialplan) -> list[Issue]:
+    """Semantic issues of a dialplan that loaded, sorted by file and position."""
+    return _sorted(check_plan(loaded))
+
+
+def lint_file(path: Path | str) -> list[Issue]:
+    """Every issue of one dialplan (and the files it includes), sorted."""
+    path = Path(path)
+    try:
+        loaded = load_dialplan(path)
+    except DialplanError as e:
+        return _sorted(_located(i, path) for i in e.issues)
+    return lint_loaded(loaded)
+
+
+def _located(issue: Issue, path: Path) -> Issue:
+    """Loader issues without a place (unreadable file) get the file's first line."""
+    if issue.file:
+        return issue if issue.code else dataclasses.replace(issue, code="invalid")
+    return dataclasses.replace(issue, file=str(path), line=max(issue.line, 1),
+                               column=max(issue.column, 1), code=issue.code or "invalid",
+                               message=issue.message.removeprefix(f"{path}: "))
+
+
+def _candidates(paths: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*.yaml") if f.is_file()
+                          and not f.name.endswith(".test.yaml")
+                          and not any(part.startswith(".") for part in f.relative_to(p).parts))
+        else:
+            out.append(p)
+    return list(dict.fromkeys(out))
+
+
+def _peek(path: Path) -> dict[str, Any] | None:
+    try:
+        data = yaml_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None  # the loader reports it
+    return data if isinstance(data, dict) else None
+
+
+def _is_partial(data: dict[str, Any] | None) -> bool:
+    return data is not None and "name" not in data and "start" not in data
+
+
+def collect(paths: Iterable[Path]) -> tuple[list[Issue], int]:
+    """(issues of every dialplan under `paths`, number of files examined)."""
+    files = _candidates(paths)
+    data = {f: _peek(f) for f in files}
+    included: set[Path] = set()
+    for f, d in data.items():
+        includes = (d or {}).get("include")
+        for rel in includes if isinstance(includes, list) else []:
+            included.add((f.parent / str(rel)).resolve())
+    issues: list[Issue] = []
+    for f in files:
+        if not _is_partial(data[f]):
+            issues += lint_file(f)
+        elif f.resolve() not in included:
+            issues.append(Issue(str(f), 1, 1, "partial dialplan (no `name`, no `start`) that "
+                                "no linted dialplan includes: lint the file including it",
+                                "warning", "orphan-partial"))
+    return _sorted(issues), len(files)
+
+
+def run_lint(args: argparse.Namespace) -> int:
+    """`ivr lint PATH... [--strict] [--format text|json]`; the exit status."""
+    issues, count = collect(args.paths)
+    errors = sum(i.severity == "error" for i in issues)
+    warnings = len(issues) - errors
+    if getattr(args, "format", "text") == "json":
+        print(json.dumps([dataclasses.asdict(i) for i in issues], ensure_ascii=False, indent=2))
+    else:
+        for issue in issues:
+            print(issue)
+        print(f"{errors} errors, {warnings} warnings in {count} files")
+    return 1 if errors or (warnings and getattr(args, "strict", False)) else 0

@@ -1,0 +1,607 @@
+"""`ivr simulate`: talk to a dialplan in the terminal, without a phone.
+
+    ivr simulate dialplans/hotline.yaml                 # type what the caller says
+    ivr simulate dialplans/hotline.yaml --audio a.wav b.wav   # recordings through the real ASR
+    ivr simulate dialplans/hotline.yaml --mic           # speak; prompts play on the speakers
+
+Typed input: plain text is speech, `#123` presses keys, an empty line (or `/silence`) is no
+input until the node's timeout; `/vars`, `/emotion anger=0.8`, `/restart`, `/quit`, `/help`.
+Every turn prints what the IVR understood (intent and the top scores, slots), its prompts
+(`IVR [zh-CN]: ...`), the nodes it went through, the variables it changed, and any webhook,
+transfer or hangup. Webhooks are real HTTP requests, as in a call.
+
+`--audio` transcribes each file in turn with the real Whisper model in the call's current
+language and feeds the transcript as speech; then the session goes on interactively when the
+terminal is interactive, else it stops. `--mic` listens through pyaudio (16 kHz mono): the
+real endpointer cuts the caller's speech, Whisper transcribes it, and prompts are rendered
+by the service's TTS (cached like the service's) and played on the speakers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ivr.dialplan.conversation import (
+    Conversation,
+    ConversationEnded,
+    TurnResult,
+    is_noise,
+    quiet_webhook_log,
+)
+from ivr.dialplan.loader import DialplanError, LoadedDialplan, load_dialplan
+
+HELP = """\
+  text          the caller says it (e.g. 我想查一下话费, check my bill)
+  #123          the caller presses keys (#12345678# for an account ending with #)
+  (empty line)  the caller stays silent until the timeout (also /silence)
+  /vars         show the call's variables
+  /emotion anger=0.8 [k=v ...]   set the caller's emotion (/emotion alone shows it)
+  /restart      start a new call
+  /quit         end (also Ctrl-D or Ctrl-C)"""
+
+AsrFactory = Callable[[str], Any]  # model spec -> object with transcribe_sync(audio, lang, prompt)
+
+
+@dataclass
+class Console:
+    """Where the simulator reads and writes (injectable for tests)."""
+
+    read: Callable[[str], str]  # shows the prompt, returns a line; EOFError at the end
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    interactive: bool = False  # a person types (go on after --audio)
+
+    @classmethod
+    def terminal(cls) -> Console:
+        if sys.stdin.isatty():
+            with contextlib.suppress(ImportError):
+                import readline  # noqa: F401 - line editing and history for input()
+            return cls(input, sys.stdout, sys.stderr, True)
+
+        def read(prompt: str) -> str:  # piped: echo so the transcript reads like a session
+            sys.stdout.write(prompt)
+            line = sys.stdin.readline()
+            if not line:
+                raise EOFError
+            sys.stdout.write(line if line.endswith("\n") else line + "\n")
+            return line.rstrip("\n")
+
+        return cls(read, sys.stdout, sys.stderr, False)
+
+    def print(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+
+class SimulateError(Exception):
+    """Ends the simulator with a one-line message and exit status 2."""
+
+
+# ---------------------------------------------------------------- printing
+def _value(v: Any) -> str:
+    if isinstance(v, str):
+        return v if v and " " not in v and "=" not in v else repr(v)
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _pairs(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_value(v)}" for k, v in values.items())
+
+
+def print_turn(console: Console, turn: TurnResult, *, show_changed: bool = True) -> None:
+    """What one turn did, in reading order."""
+    p = console.print
+    u = turn.understanding
+    if u is not None:
+        if u.outcome == "match" and u.intent:
+            head = f"  understood: {u.intent} {u.score:.2f}"
+        elif u.outcome == "match":
+            head = "  understood" + (" (slot)" if u.slots else "")
+        elif u.outcome == "no_input":
+            head = "  no input"
+        else:
+            head = f"  not understood ({u.outcome})"
+        scores = [f"{n} {s:.2f}" for n, s in turn.intent_scores[:3] if s > 0]
+        p(head + (f"    top: {', '.join(scores)}" if scores else ""))
+        if u.slots:
+            p(f"  slots: {_pairs(u.slots)}")
+    for call in turn.webhooks:
+        r = call.result
+        outcome = f"{r.status} ok" if r.ok else f"failed: {r.error or r.status}"
+        p(f"  webhook {call.method} {call.url} -> {outcome} ({call.elapsed_ms} ms)")
+    for prompt in turn.prompts:
+        p(f"IVR [{prompt.language}]: {prompt.text}")
+    if turn.visited and (turn.visited != [turn.node_before] or turn.input == "start"):
+        path = turn.visited if turn.visited[0] == turn.node_before else [
+            turn.node_before, *turn.visited]
+        p(f"  node: {' -> '.join(path)}")
+    if show_changed and turn.changed:
+        p(f"  set: {_pairs(turn.changed)}")
+    if turn.transfer:
+        p(f"*** transfer to {turn.transfer.target} (reason: {turn.transfer.reason}); "
+          "the call has ended")
+    elif turn.hangup:
+        p(f"*** the IVR hung up (reason: {turn.hangup}); the call has ended")
+
+
+# ---------------------------------------------------------------- the session
+@dataclass
+class _Options:
+    loaded: LoadedDialplan
+    caller: str
+    now: dt.datetime | None
+    language: str | None
+    min_confidence: float
+    max_no_speech_prob: float
+
+
+class Simulator:
+    """The REPL (and the --audio / --mic feeders) over one `Conversation` at a time."""
+
+    def __init__(self, console: Console, options: _Options, *, asr_model: str = "base",
+                 asr_factory: AsrFactory | None = None,
+                 initial_prompts: dict[str, str] | None = None) -> None:
+        self.console = console
+        self.options = options
+        self.asr_model = asr_model
+        self._asr_factory = asr_factory
+        self._asr: Any = None
+        self.initial_prompts = initial_prompts or {}
+        self.conv = self._new_conversation()
+
+    def _new_conversation(self) -> Conversation:
+        o = self.options
+        return Conversation(o.loaded, caller=o.caller, now=o.now, language=o.language,
+                            min_confidence=o.min_confidence,
+                            max_no_speech_prob=o.max_no_speech_prob)
+
+    def close(self) -> None:
+        self.conv.close()
+        if self._asr is not None and hasattr(self._asr, "close"):
+            self._asr.close()
+        self._asr = None
+
+    def header(self) -> None:
+        plan = self.options.loaded.plan
+        c = self.console
+        c.print(f"ivr simulate: {plan.name} ({_shown(self.options.loaded.path)}), caller "
+                f"{self.options.caller}, language {self.conv.language}"
+                + (f", time {self.options.now.isoformat()}" if self.options.now else ""))
+
+    def start(self) -> TurnResult:
+        turn = self.conv.start()
+        print_turn(self.console, turn, show_changed=False)
+        return turn
+
+    # ------------------------------------------------------------ ASR
+    def asr(self) -> Any:
+        if self._asr is None:
+            self.console.print(f"  (loading ASR model {self.asr_model!r} ...)")
+            self._asr = (self._asr_factory or real_asr)(self.asr_model)
+        return self._asr
+
+    def transcribe(self, audio: Any) -> Any:
+        lang = self.conv.language.split("-")[0]
+        return self.asr().transcribe_sync(audio, lang, self.initial_prompts.get(lang))
+
+    def feed_audio(self, path: Path) -> TurnResult:
+        from audio_models.tts import load_audio_file
+
+        transcript = self.transcribe(load_audio_file(path))
+        self.console.print(f"caller ({path.name}): {transcript.text or '(nothing recognised)'}"
+                           f"    [confidence {transcript.confidence:.2f}]")
+        turn = self.conv.hear(transcript)
+        print_turn(self.console, turn)
+        return turn
+
+    # ------------------------------------------------------------ typed input
+    def repl(self) -> int:
+        """Read lines until /quit, EOF, Ctrl-C or the end of the call."""
+        c = self.console
+        c.print("Type what the caller says; #123 presses keys; an empty line is silence; "
+                "/help for more.")
+        while True:
+            if self.conv.ended:
+                if not c.interactive:
+                    return 0
+                c.print("  (the call has ended: /restart for a new call, /quit to leave)")
+            try:
+                line = c.read("caller> ")
+            except EOFError:
+                c.print()
+                c.print("(end of input)")
+                return 0
+            except KeyboardInterrupt:
+                c.print()
+                c.print("(interrupted)")
+                return 0
+            line = line.strip()
+            if line.startswith("/"):
+                result = self.command(line)
+                if result is not None:
+                    return result
+                continue
+            if self.conv.ended:
+                continue
+            try:
+                if not line:
+                    turn = self.conv.silence()
+                elif line.startswith("#"):
+                    keys = line[1:].replace(" ", "") or "#"
+                    turn = self.conv.press(keys)
+                else:
+                    turn = self.conv.say_text(line)
+            except ValueError as e:
+                c.print(f"  {e}")
+                continue
+            except ConversationEnded:
+                return 0
+            print_turn(c, turn)
+
+    def command(self, line: str) -> int | None:
+        c = self.console
+        name, _, rest = line.partition(" ")
+        name = name.lower()
+        if name in ("/quit", "/exit", "/q"):
+            return 0
+        if name in ("/help", "/h", "/?"):
+            c.print(HELP)
+        elif name == "/silence":
+            print_turn(c, self.conv.silence())
+        elif name == "/vars":
+            variables = self.conv.variables
+            c.print("  " + (_pairs(variables) if variables else "(no variables)"))
+            c.print(f"  language={self.conv.language}, node={self.conv.node}"
+                    + (f", emotion: {_pairs(self.conv.emotion)}" if self.conv.emotion else ""))
+        elif name == "/emotion":
+            self._emotion(rest)
+        elif name == "/restart":
+            self.conv.close()
+            self.conv = self._new_conversation()
+            c.print("--- new call ---")
+            self.start()
+        else:
+            c.print(f"  unknown command {name}; /help lists them")
+        return None
+
+    def _emotion(self, rest: str) -> None:
+        c = self.console
+        if not rest.strip():
+            c.print("  emotion: " + (_pairs(self.conv.emotion) or "(none)"))
+            return
+        values: dict[str, Any] = {}
+        for item in rest.split():
+            key, sep, raw = item.partition("=")
+            try:
+                if not sep or not key:
+                    raise ValueError
+                values[key] = float(raw)
+            except ValueError:
+                c.print(f"  /emotion takes name=number pairs, e.g. /emotion anger=0.8 "
+                        f"(got {item!r})")
+                return
+        self.conv.set_emotion(values)
+        c.print(f"  emotion: {_pairs(self.conv.emotion)}")
+
+    # ------------------------------------------------------------ microphone
+    def mic_loop(self, mic: MicAudio, speaker: PromptSpeaker | None, *,
+                 default_timeout_s: float, endpointer: Any) -> int:
+        from audio_models.frames import AudioFrame
+        from audio_models.protocols import SpeechEnded, SpeechStarted
+
+        c = self.console
+        c.print("Speak after each prompt (Ctrl-C ends).")
+        turn = self.start()
+        while True:
+            if speaker is not None:
+                speaker.speak(turn)
+            if self.conv.ended:
+                return 0
+            listen = self.conv.listening
+            timeout = (listen.timeout_s if listen and listen.timeout_s else default_timeout_s)
+            c.print(f"  (listening, {timeout:g} s ...)")
+            mic.discard_input()
+            endpointer.reset()
+            # time runs with the audio read (reads block in real time), not the wall clock
+            started, heard = time.monotonic(), 0.0
+            speaking = False
+            utterance = None
+            while utterance is None:
+                pcm = mic.read()
+                frame = AudioFrame(pcm, mic.rate, started + heard)
+                heard += frame.duration
+                for ev in endpointer.push_frame(frame):
+                    if isinstance(ev, SpeechStarted):
+                        speaking = True
+                    elif isinstance(ev, SpeechEnded):
+                        utterance = ev
+                if utterance is None and not speaking and heard >= timeout:
+                    break
+            if utterance is None:
+                c.print("caller: (silence)")
+                turn = self.conv.silence()
+            else:
+                transcript = self.transcribe(utterance.audio)
+                if is_noise(transcript):
+                    c.print("  (heard only noise; listening again)")
+                    turn = TurnResult("noise", self.conv.node, self.conv.node)
+                    continue
+                c.print(f"caller: {transcript.text}    [confidence {transcript.confidence:.2f}]")
+                turn = self.conv.hear(transcript)
+            print_turn(c, turn)
+
+
+def real_asr(spec: str) -> Any:
+    """The Whisper model the service would load for `spec`, from the settings' model dir."""
+    from audio_models.model_store import resolve_asr_model
+    from audio_models.whisper_asr import WhisperASR
+    from ivr.config import load_settings
+
+    settings = load_settings()
+    return WhisperASR(resolve_asr_model(spec, settings.models_dir),
+                      compute_type=settings.asr.compute_type,
+                      cpu_threads=settings.asr.cpu_threads, beam_size=settings.asr.beam_size,
+                      name=spec)
+
+
+# ---------------------------------------------------------------- audio devices
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence what PortAudio's ALSA/JACK back ends print straight to file descriptor 2."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+class MicAudio:
+    """pyaudio input (and output, when there is a device) at 16 kHz mono, 16-bit."""
+
+    rate = 16000
+    frame_samples = 320  # 20 ms
+
+    def __init__(self, pyaudio_module: Any = None) -> None:
+        if pyaudio_module is None:
+            try:
+                import pyaudio as pyaudio_module
+            except ImportError as e:
+                raise SimulateError(
+                    f"--mic needs pyaudio ({e}): pip install 'voice-ivr[mic]'; use --audio or "
+                    "type instead") from e
+        self._pa_mod = pyaudio_module
+        self._pa: Any = None
+        self._in: Any = None
+        self._out: Any = None
+        try:
+            with _quiet_stderr():
+                self._pa = pyaudio_module.PyAudio()
+                self._pa.get_default_input_device_info()
+                self._in = self._pa.open(format=pyaudio_module.paInt16, channels=1,
+                                         rate=self.rate, input=True,
+                                         frames_per_buffer=self.frame_samples)
+        except (OSError, ValueError, RuntimeError) as e:
+            self.close()
+            raise SimulateError(f"no audio input device found (pyaudio: {e}); use --audio or "
+                                "type instead") from e
+        try:
+            with _quiet_stderr():
+                self._pa.get_default_output_device_info()
+                self._out = self._pa.open(format=pyaudio_module.paInt16, channels=1,
+                                          rate=self.rate, output=True)
+        except (OSError, ValueError, RuntimeError) as e:
+            self.output_error = str(e)
+        else:
+            self.output_error = ""
+
+    @property
+    def has_output(self) -> bool:
+        return self._out is not None
+
+    def read(self) -> bytes:
+        return bytes(self._in.read(self.frame_samples, exception_on_overflow=False))
+
+    def discard_input(self) -> None:
+        """Drop audio captured while prompts played (the speakers' echo)."""
+        with contextlib.suppress(OSError):
+            waiting = self._in.get_read_available()
+            if waiting:
+                self._in.read(waiting, exception_on_overflow=False)
+
+    def play(self, pcm: bytes) -> None:
+        if self._out is not None:
+            self._out.write(pcm)
+
+    def close(self) -> None:
+        for stream in (self._in, self._out):
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.stop_stream()
+                    stream.close()
+        self._in = self._out = None
+        if self._pa is not None:
+            with contextlib.suppress(Exception):
+                self._pa.terminate()
+            self._pa = None
+
+
+class PromptSpeaker:
+    """Renders prompts like the service (TTS router + PromptCache) and plays them."""
+
+    def __init__(self, mic: MicAudio, base_dir: Path, console: Console,
+                 prompts: Any = None) -> None:
+        self.mic = mic
+        self.base_dir = base_dir
+        self.console = console
+        self.prompts = prompts if prompts is not None else _service_prompts(mic.rate)
+
+    def speak(self, turn: TurnResult) -> None:
+        for p in turn.prompts:
+            try:
+                if p.text.startswith("file:"):
+                    audio = self.prompts.get_file_sync(self.base_dir / p.text[5:].strip())
+                else:
+                    audio = self.prompts.get_sync(p.text, p.language)
+            except Exception as e:  # noqa: BLE001 - a prompt that cannot render is skipped
+                self.console.print(f"  (cannot play prompt: {e})")
+                continue
+            self.mic.play(audio.pcm)
+
+    def close(self) -> None:
+        if hasattr(self.prompts, "close"):
+            self.prompts.close()
+
+
+def _service_prompts(rate: int) -> Any:
+    from audio_models.prompt_cache import PromptCache
+    from audio_models.tts import EspeakTTS, PiperTTS, TTSRouter
+    from ivr.config import load_settings
+
+    s = load_settings()
+    gain = s.tts.espeak_gain_db
+    router = TTSRouter([PiperTTS(s.tts.piper_voice), EspeakTTS("zh", gain_db=gain),
+                        EspeakTTS("yue", gain_db=gain)])
+    return PromptCache(router, rate, s.cache_dir / "prompts")
+
+
+# ---------------------------------------------------------------- entry point
+def _shown(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def _parse_time(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError as e:
+        raise SimulateError(f"--time {text!r} is not an ISO time (e.g. "
+                            "2026-11-23T10:00:00+08:00)") from e
+    if when.tzinfo is None:
+        raise SimulateError(f"--time {text!r} needs a UTC offset, e.g. "
+                            "2026-11-23T10:00:00+08:00")
+    return when
+
+
+def run_simulate(args: argparse.Namespace, *, console: Console | None = None,
+                 asr_factory: AsrFactory | None = None,
+                 mic_factory: Callable[[], MicAudio] | None = None,
+                 prompts: Any = None) -> int:
+    """`ivr simulate PATH [--audio WAV...] [--mic] [--language L] [--caller N] [--time ISO]
+    [--asr-model M]`; returns the exit status."""
+    console = console or Console.terminal()
+    try:
+        with quiet_webhook_log():
+            return _run(args, console, asr_factory, mic_factory, prompts)
+    except SimulateError as e:
+        print(f"ivr simulate: {e}", file=console.err, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        console.print()
+        console.print("(interrupted)")
+        return 130
+
+
+def _run(args: argparse.Namespace, console: Console, asr_factory: AsrFactory | None,
+         mic_factory: Callable[[], MicAudio] | None, prompts: Any) -> int:
+    from audio_models.protocols import ModelError
+    from audio_models.tts import AudioFileError
+    from ivr.config import load_settings
+
+    audio: list[Path] = list(getattr(args, "audio", None) or [])
+    use_mic = bool(getattr(args, "mic", False))
+    if audio and use_mic:
+        raise SimulateError("use either --audio or --mic, not both")
+    for path in audio:
+        if not path.is_file():
+            raise SimulateError(f"audio file not found: {path}")
+    try:
+        loaded = load_dialplan(args.path)
+    except DialplanError as e:
+        raise SimulateError(f"cannot load the dialplan:\n{e}") from e
+    now = _parse_time(getattr(args, "time", None))
+    language = getattr(args, "language", None)
+    if language and language not in loaded.plan.languages:
+        raise SimulateError(f"--language {language} is not one of the dialplan's languages "
+                            f"({', '.join(loaded.plan.languages)})")
+    settings = load_settings()
+    mic: MicAudio | None = None
+    if use_mic:  # before anything slow: no device is a quick, clear failure
+        mic = (mic_factory or MicAudio)()
+    options = _Options(loaded, getattr(args, "caller", None) or "13800138000", now, language,
+                       settings.asr.min_confidence, settings.asr.max_no_speech_prob)
+    sim = Simulator(console, options, asr_model=getattr(args, "asr_model", None) or "base",
+                    asr_factory=asr_factory, initial_prompts=settings.asr.initial_prompts)
+    speaker: PromptSpeaker | None = None
+    try:
+        sim.header()
+        if mic is not None:
+            from audio_models.protocols import EndpointerConfig
+            from audio_models.vad import Endpointer
+
+            if not mic.has_output:
+                console.print(f"  (no audio output device ({mic.output_error}); prompts are "
+                              "only printed)")
+            else:
+                try:
+                    speaker = PromptSpeaker(mic, loaded.base_dir, console, prompts)
+                except Exception as e:  # noqa: BLE001 - the session works without speech
+                    console.print(f"  (cannot load text to speech ({e}); prompts are only "
+                                  "printed)")
+            v = settings.vad
+            endpointer = Endpointer(EndpointerConfig(
+                aggressiveness=v.aggressiveness, start_speech_ms=v.start_speech_ms,
+                end_silence_ms=v.end_silence_ms, pre_roll_ms=v.pre_roll_ms,
+                max_utterance_s=v.max_utterance_s, min_utterance_ms=v.min_utterance_ms,
+            ), sample_rate=mic.rate)
+            sim.asr()  # load before the caller speaks
+            try:
+                return sim.mic_loop(mic, speaker, endpointer=endpointer,
+                                    default_timeout_s=settings.dialog.no_input_timeout_s)
+            except KeyboardInterrupt:
+                console.print()
+                console.print("(interrupted)")
+                return 0
+            except OSError as e:  # the device went away, an overflow pyaudio raised, ...
+                raise SimulateError(f"audio device error: {e}") from e
+        sim.start()
+        for path in audio:
+            if sim.conv.ended:
+                console.print(f"  (the call has ended; {path.name} and later files not played)")
+                return 0
+            sim.feed_audio(path)
+        if audio and not console.interactive:
+            return 0
+        return sim.repl()
+    except (ModelError, AudioFileError) as e:
+        raise SimulateError(str(e)) from e
+    finally:
+        sim.close()
+        if speaker is not None:
+            speaker.close()
+        if mic is not None:
+            mic.close()
