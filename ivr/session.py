@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ from ivr.dialplan.actions import (
 )
 from ivr.dialplan.engine import DialogEngine, Step
 from ivr.dialplan.loader import LoadedDialplan
+from ivr.input_rules import dtmf_complete, judge_speech
 from ivr.recording import CallRecorder
 from ivr.storage import CallStore
 from ivr.webhooks import perform
@@ -48,13 +48,6 @@ from ivr.webhooks import perform
 log = logging.getLogger("ivr.call")
 
 _MONO_TO_WALL = time.time() - time.monotonic()
-# Whisper's well-known inventions on silence or noise (normalised, lower case).
-_HALLUCINATIONS = {
-    "thank you", "thanks for watching", "thank you for watching", "you", "bye",
-    "谢谢观看", "谢谢", "请不吝点赞订阅转发打赏支持明镜与点点栏目", "字幕由amaraorg社区提供",
-}
-
-
 def wall(mono: float | None) -> float | None:
     """Monotonic timestamp -> UNIX time."""
     return None if mono is None else mono + _MONO_TO_WALL
@@ -419,7 +412,7 @@ class CallSession:
                         "#" not in listen.dtmf_choices):
                     continue  # a stray '#' (e.g. ending digits already complete) is ignored
                 digits += value[0]
-                if self._dtmf_complete(listen, digits):
+                if dtmf_complete(listen, digits):
                     keyed = digits[:-1] if digits.endswith("#") and len(digits) > 1 else digits
                     if keyed != "#" or not listen.digits_slot:
                         return CallerInput("dtmf", keyed), {"input_mode": "dtmf", "dtmf": keyed}
@@ -433,17 +426,6 @@ class CallSession:
                     continue
                 return result
 
-    @staticmethod
-    def _dtmf_complete(listen: Listen, digits: str) -> bool:
-        """Is `digits` a whole answer? Slots end on '#' or max length; menus end when the
-        keys match a choice that no longer choice extends, or can no longer match one."""
-        if listen.digits_slot:
-            return digits.endswith("#") or len(digits) >= listen.max_digits
-        if listen.max_digits <= 1 or digits.endswith("#"):
-            return True
-        longer = [k for k in listen.dtmf_choices if k.startswith(digits) and k != digits]
-        return not longer or len(digits) >= listen.max_digits
-
     def _speech_event(self, utt: _Utterance) -> tuple[DialogEvent, dict[str, Any]] | None:
         t = utt.transcript
         info = {
@@ -453,14 +435,12 @@ class CallSession:
             "speech_end": wall(utt.speech.speech_end), "asr_done": wall(utt.asr_done),
             "asr_seconds": round(t.processing_time, 3),
         }
-        norm = re.sub(r"[^\w\s]", "", t.text.lower()).strip()
-        asr = self.settings.asr
-        if t.is_empty or (norm in _HALLUCINATIONS and (
-                t.no_speech_prob > 0.3 or utt.speech.audio.duration < 1.5)):
+        verdict = judge_speech(t, self.settings.asr.min_confidence,
+                               self.settings.asr.max_no_speech_prob)
+        if verdict == "noise":
             self.event("speech_ignored", text=t.text, no_speech_prob=round(t.no_speech_prob, 2))
             return None
-        if t.confidence < asr.min_confidence or (t.no_speech_prob > asr.max_no_speech_prob
-                                                  and t.confidence < 0.5):
+        if verdict == "unintelligible":
             return Unintelligible(t.text, t.confidence), info
         return CallerInput("speech", t.text, t.confidence), info
 

@@ -47,6 +47,7 @@ from ivr.dialplan.actions import (
 from ivr.dialplan.engine import DialogEngine, DialogState, Step
 from ivr.dialplan.loader import LoadedDialplan, load_dialplan
 from ivr.dialplan.models import Dialplan
+from ivr.input_rules import dtmf_complete, judge_speech
 from ivr.understanding import match_intents
 
 UrlRewrite = Callable[[str], str]
@@ -120,20 +121,6 @@ class TurnResult:
     @property
     def slots(self) -> dict[str, Any]:
         return dict(self.understanding.slots) if self.understanding else {}
-
-
-# Whisper's inventions on silence or noise, as the call filters them (see ivr.session).
-_HALLUCINATIONS = {
-    "thank you", "thanks for watching", "thank you for watching", "you", "bye",
-    "谢谢观看", "谢谢", "请不吝点赞订阅转发打赏支持明镜与点点栏目", "字幕由amaraorg社区提供",
-}
-
-
-def is_noise(transcript: Any) -> bool:
-    """Would a call ignore this recognition (nothing, or Whisper inventing on noise)?"""
-    norm = re.sub(r"[^\w\s]", "", transcript.text.lower()).strip()
-    return bool(transcript.is_empty or (norm in _HALLUCINATIONS and (
-        transcript.no_speech_prob > 0.3 or transcript.audio_duration < 1.5)))
 
 
 class ConversationEnded(RuntimeError):
@@ -259,11 +246,10 @@ class Conversation:
         judges it: nothing or a typical Whisper invention is silence, low confidence (or
         likely no speech) is not understood."""
         text = transcript.text
-        if is_noise(transcript):
+        verdict = judge_speech(transcript, self.min_confidence, self.max_no_speech_prob)
+        if verdict == "noise":
             return self.silence()
-        if transcript.confidence < self.min_confidence or (
-                transcript.no_speech_prob > self.max_no_speech_prob
-                and transcript.confidence < 0.5):
+        if verdict == "unintelligible":
             return self._input(f"speech: {text}",
                                Unintelligible(text, transcript.confidence), scores_for=text)
         return self._input(f"speech: {text}", CallerInput("speech", text, transcript.confidence),
@@ -282,7 +268,7 @@ class Conversation:
             if self.ended or self.listening is None:
                 break
             digits += key
-            if _dtmf_complete(self.listening, digits):
+            if dtmf_complete(self.listening, digits):
                 keyed = digits[:-1] if digits.endswith("#") and len(digits) > 1 else digits
                 digits = ""
                 if keyed == "#" and self.listening.digits_slot:
@@ -425,16 +411,6 @@ def quiet_webhook_log() -> Iterator[None]:
 def _visit(result: TurnResult, node: str) -> None:
     if node and (not result.visited or result.visited[-1] != node):
         result.visited.append(node)
-
-
-def _dtmf_complete(listen: Listen, digits: str) -> bool:
-    """Is `digits` a whole answer? (the rule of `CallSession._dtmf_complete`)"""
-    if listen.digits_slot:
-        return digits.endswith("#") or len(digits) >= listen.max_digits
-    if listen.max_digits <= 1 or digits.endswith("#"):
-        return True
-    longer = [k for k in listen.dtmf_choices if k.startswith(digits) and k != digits]
-    return not longer or len(digits) >= listen.max_digits
 
 
 def _merge(results: list[TurnResult]) -> TurnResult:

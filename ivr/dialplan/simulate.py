@@ -34,10 +34,10 @@ from ivr.dialplan.conversation import (
     Conversation,
     ConversationEnded,
     TurnResult,
-    is_noise,
     quiet_webhook_log,
 )
 from ivr.dialplan.loader import DialplanError, LoadedDialplan, load_dialplan
+from ivr.input_rules import is_noise
 
 HELP = """\
   text          the caller says it (e.g. 我想查一下话费, check my bill)
@@ -592,7 +592,7 @@ def _run(args: argparse.Namespace, console: Console, asr_factory: AsrFactory | N
         for path in audio:
             if sim.conv.ended:
                 console.print(f"  (the call has ended; {path.name} and later files not played)")
-                return 0
+                break
             sim.feed_audio(path)
         if audio and not console.interactive:
             return 0

@@ -17,21 +17,25 @@ tests:
     variables: {vip: true}          # optional, merged over the file's (also `time`,
                                     # `language`)
     steps:
-      - expect: {node: main_menu, said: 请问您需要}
+      - expect: {node: main_menu, said: 请问您需要}   # the greeting and menu prompts
       - caller: 我想查一下话费        # speech (optional `confidence: 0.2` beside it)
       - expect: {intent: bill_enquiry, said: 九十八元, node: anything_else}
-      - keys: "2"                   # keys; quote them ("0123" unquoted is a number)
-      - expect: {hangup: completed}
       - silence: true               # no input until the node's timeout
-      - audio: recordings/bill.wav  # a recording through the real ASR (relative path)
+      - expect: {outcome: no_input, said: 我没有听到}
       - emotion: {anger: 0.9}       # the caller's emotion from now on (`emotion.*`)
-      - caller: 转人工               # a step may also hold an input and an `expect`
-        expect: {transfer: {reason: caller_request}}
+      - audio: recordings/yes.wav   # a recording through the real ASR (relative path)
+      - expect: {node: main_menu}
+      - keys: "0"                   # keys; quote them ("0123" unquoted is a number)
+        expect: {transfer: {target: "queue:general", reason: caller_request}}
 ```
 
 Every test starts the call (the dialplan runs to its first question). A step is one input —
 `caller`, `keys`, `silence`, `audio`, `emotion` — and/or an `expect`, checked after the
-step's input. `expect` keys (all optional, all must hold):
+step's input (input and `expect` may share a step, as in the last one above). Keys are cut
+like a call cuts them: a menu takes a key as soon as it matches a choice, a digit slot takes
+keys up to `#` or its maximum length, keys left over go to the next question. `audio` is
+transcribed in the call's current language with `--asr-model` (default `base`). `expect` keys
+(all optional, all must hold):
 
 | key | holds when |
 |---|---|
