@@ -1,8 +1,11 @@
-"""Understanding caller text: normalisation, intent matching and slot extraction.
+"""Understanding caller text: normalisation, intent matching and number extraction.
 
-First version: examples and keywords per language, character-bigram similarity for Chinese and
-word overlap for English. Every match carries a score in [0, 1]; the dialplan's threshold
-decides. Dialect lexicons and pinyin matching build on these functions.
+Intents are matched on examples and keywords per language (and per dialect profile). The text
+is first normalised for the caller's profile (dialect words, Traditional -> Simplified). Chinese
+compares characters and, to survive recognition errors, pinyin (a homophone such as 茶话费 for
+查话费 still matches); English compares words and tolerates misspelt keywords ("bell" for
+"bill", "broad band" for "broadband"). Every match carries a score in [0, 1]; the dialplan's
+threshold decides.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from ivr.dialplan.models import Intent, PerLanguageList
+from ivr.pinyin_match import sound_similarity, sounds_contain
+from ivr.profiles import LanguageProfile, normalise_for
 
 _EN_STOP = {
     "i", "a", "an", "the", "to", "my", "me", "please", "want", "would", "like", "can", "you",
     "could", "of", "for", "is", "it", "do", "with", "about", "your", "some", "need", "um", "uh",
+    "what", "how", "when", "where", "why", "which", "this", "that", "there", "are", "be",
+    "have", "has", "im", "get", "just", "tell", "know", "hi", "hello", "so", "and", "in", "on",
 }
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
@@ -65,18 +72,53 @@ def similarity(a: str, b: str, language: str) -> float:
         return 0.95
     x, y = _words(a), _words(b)
     dice = 2 * len(x & y) / (len(x) + len(y)) if x and y else 0.0
-    return max(dice, SequenceMatcher(None, a, b).ratio() * 0.85)
+    return max(dice, SequenceMatcher(None, a, b).ratio() * 0.75)
 
 
-def _for_language(values: PerLanguageList, language: str) -> list[str]:
+def _for_language(values: PerLanguageList, language: str, profile_id: str | None = None
+                  ) -> list[str]:
+    """Entries for `language`, its variants (zh-CN also takes zh-TW lists) and the caller's
+    dialect profile (e.g. examples listed under `zh-sichuan`)."""
     if isinstance(values, list):
         return values
     base = language.split("-")[0]
     out = list(values.get(language, []))
     for lang, items in values.items():
-        if lang != language and lang.split("-")[0] == base:
+        if lang != language and (lang.split("-")[0] == base or lang == profile_id):
             out += items
     return out
+
+
+def _edits(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _fuzzy_word(a: str, b: str) -> bool:
+    """Two English words a recogniser may confuse: one edit apart ("bell"/"bill",
+    "biling"/"billing"), two for long words; same first letter, 4+ letters."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4 or a[0] != b[0]:
+        return False
+    return _edits(a, b) <= (2 if min(len(a), len(b)) >= 8 else 1)
+
+
+def fuzzy_keyword_hit(text: str, keyword: str) -> bool:
+    """Is `keyword` (normalised English) in `text`, allowing misspelt words and split or
+    joined compounds ("broad band", "topup")?"""
+    words, kw = text.split(), keyword.split()
+    n = len(kw)
+    if any(all(_fuzzy_word(w, k) for w, k in zip(words[i : i + n], kw, strict=True))
+           for i in range(len(words) - n + 1)):
+        return True
+    joined = keyword.replace(" ", "")
+    return len(joined) >= 5 and joined in text.replace(" ", "")
 
 
 def _keyword_hit(text: str, keyword: str, language: str) -> bool:
@@ -92,31 +134,48 @@ class IntentMatch:
     evidence: str  # the example or keyword that matched
 
 
-def score_intent(text: str, intent: Intent, language: str) -> tuple[float, str]:
+def _keyword_score(norm: str, kw_norm: str, language: str) -> float:
+    """Keyword evidence: exact hits score 0.85-0.99 (longer is more specific: "不是" beats
+    "是"); a hit by sound (Chinese) or with misspelt words (English) a little less."""
+    if _keyword_hit(norm, kw_norm, language):
+        return min(0.99, 0.85 + 0.02 * len(kw_norm))
+    if is_chinese(language):
+        return min(0.93, 0.80 + 0.02 * len(kw_norm)) if sounds_contain(norm, kw_norm) else 0.0
+    return min(0.93, 0.80 + 0.02 * len(kw_norm)) if fuzzy_keyword_hit(norm, kw_norm) else 0.0
+
+
+def score_intent(text: str, intent: Intent, language: str,
+                 profile: LanguageProfile | None = None) -> tuple[float, str]:
+    """Best evidence that `text` asks for `intent`: (score, the keyword or example)."""
+    if profile is not None:
+        text = normalise_for(profile, text)
+    pid = profile.id if profile else None
     norm = normalise(text, language)
     best, evidence = 0.0, ""
-    for kw in _for_language(intent.keywords, language):
+    for kw in _for_language(intent.keywords, language, pid):
         kw_norm = normalise(kw, language)
-        if kw_norm and _keyword_hit(norm, kw_norm, language):
-            # longer keywords are more specific: "不是" (no) must beat "是" (yes)
-            score = min(0.99, 0.85 + 0.02 * len(kw_norm))
-            if score > best:
-                best, evidence = score, kw
+        score = _keyword_score(norm, kw_norm, language) if kw_norm else 0.0
+        if score > best:
+            best, evidence = score, kw
     if best:
         return best, evidence
-    for ex in _for_language(intent.examples, language):
-        s = similarity(norm, normalise(ex, language), language)
+    for ex in _for_language(intent.examples, language, pid):
+        ex_norm = normalise(ex, language)
+        s = similarity(norm, ex_norm, language)
+        if is_chinese(language):
+            s = max(s, 0.97 * sound_similarity(norm, ex_norm))
         if s > best:
             best, evidence = s, ex
     return best, evidence
 
 
 def match_intents(
-    text: str, intents: dict[str, Intent], language: str, candidates: list[str] | None = None
+    text: str, intents: dict[str, Intent], language: str, candidates: list[str] | None = None,
+    profile: LanguageProfile | None = None,
 ) -> list[IntentMatch]:
     """Scores of `candidates` (default: all intents), best first."""
     names = candidates if candidates is not None else list(intents)
-    scored = [IntentMatch(n, *score_intent(text, intents[n], language)) for n in names]
+    scored = [IntentMatch(n, *score_intent(text, intents[n], language, profile)) for n in names]
     return sorted(scored, key=lambda m: m.score, reverse=True)
 
 
