@@ -145,10 +145,12 @@ def detect_dialect(text: str, candidates: Iterable[LanguageProfile]) -> Language
     return best
 
 
-def resolve_profiles(overrides: Mapping[str, Mapping[str, object]] | None = None
+def resolve_profiles(overrides: Mapping[str, Mapping[str, object]] | None = None,
+                     base: Mapping[str, LanguageProfile] | None = None
                      ) -> dict[str, LanguageProfile]:
-    """Built-in profiles updated (or extended) by configuration entries."""
-    profiles = dict(BUILTIN_PROFILES)
+    """`base` (default: the built-in profiles) updated or extended by configuration or
+    dialplan entries; a `lexicon` given for an existing profile adds to its lexicon."""
+    profiles = dict(BUILTIN_PROFILES if base is None else base)
     for pid, fields_ in (overrides or {}).items():
         base = profiles.get(pid)
         values = dict(fields_)

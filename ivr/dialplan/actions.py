@@ -66,7 +66,8 @@ class Listen:
 
 @dataclass(frozen=True, slots=True)
 class SetLanguage:
-    language: str
+    language: str  # the dialplan language of prompts and intents
+    profile: str | None = None  # the caller's language/dialect profile (zh-sichuan, yue, ...)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,12 +33,15 @@ from ivr.dialplan.actions import (
 )
 from ivr.dialplan.expr import compile_expr
 from ivr.dialplan.models import Choice, Dialplan, Gather, Menu, Node, Prompt
+from ivr.profiles import LanguageProfile, resolve_profiles
 from ivr.slots import extract_slot, keyed_slot
 from ivr.understanding import IntentMatch, extract_yes_no, match_intents
 
 _VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 _MAX_HOPS = 200  # guards against loops that never wait for input
 GLOBAL_WINS = 0.85  # a global choice scoring this high beats slot values and read-backs
+INTENT = "@intent"  # `confirming` marker: (INTENT, intent name) awaits yes/no
+CONFIRM_INTENT_PROMPT = {"zh": "您是要{label}吗？", "en": "Did you want to {label}?"}
 CONFIRM_PROMPT = {"zh": "您说的是{value}，对吗？", "en": "I heard {value}. Is that right?"}
 
 
@@ -64,6 +67,7 @@ class DialogState:
     history: History = field(default_factory=History)
     stack: tuple[str, ...] = ()  # return nodes of the sub-flows we are in
     confirming: tuple[str, Any] | None = None  # (slot name, value) awaiting yes/no
+    profile: str | None = None  # the caller's language/dialect profile, e.g. zh-sichuan
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,11 @@ def _utcnow() -> dt.datetime:
 class DialogEngine:
     """Stateless over one dialplan; the state travels in `DialogState`."""
 
-    def __init__(self, plan: Dialplan) -> None:
+    def __init__(self, plan: Dialplan,
+                 profiles: Mapping[str, LanguageProfile] | None = None) -> None:
         self.plan = plan
+        base = dict(profiles) if profiles is not None else resolve_profiles()
+        self.profiles = resolve_profiles(plan.profiles, base)
         self._exprs = {case.if_: compile_expr(case.if_)
                        for node in plan.nodes.values() for case in node.branch or []}
         self._tz = ZoneInfo(plan.timezone)
@@ -89,21 +96,56 @@ class DialogEngine:
     # ------------------------------------------------------------ public
     def start(self, variables: dict[str, Any] | None = None,
               facts: Mapping[str, Any] | None = None) -> Step:
-        state = DialogState(self.plan.start, self.plan.default_language,
-                            {**self.plan.variables, **(variables or {})})
+        lang = self.plan.default_language
+        state = DialogState(self.plan.start, lang, {**self.plan.variables, **(variables or {})},
+                            profile=lang if lang in self.profiles else None)
         return self._run(state, [], None, facts or {})
+
+    def profile(self, state: DialogState) -> LanguageProfile | None:
+        return self.profiles.get(state.profile or state.language)
+
+    def switch(self, state: DialogState, target: str) -> tuple[DialogState, SetLanguage]:
+        """Change the call's language or profile: a dialplan language (en-US) or a profile
+        (zh-sichuan, yue) whose prompts are in one of the dialplan's languages."""
+        if target in self.plan.languages:
+            language, profile = target, target if target in self.profiles else None
+        elif target in self.profiles:
+            profile, language = target, self.profiles[target].prompt_language
+            if language not in self.plan.languages:
+                language = next((lang for lang in self.plan.languages
+                                 if lang.split("-")[0] == language.split("-")[0]),
+                                state.language)
+        else:
+            return state, SetLanguage(state.language, state.profile)
+        state = replace(state, language=language, profile=profile)
+        return state, SetLanguage(language, profile)
+
+    def _adopt(self, state: DialogState, facts: Mapping[str, Any]) -> tuple[DialogState,
+                                                                           list[Action]]:
+        """The call may have detected the caller's profile (first utterance)."""
+        detected = facts.get("profile")
+        if detected and detected != state.profile and detected in self.profiles:
+            state, action = self.switch(state, detected)
+            return state, [action]
+        return state, []
 
     def step(self, state: DialogState, event: DialogEvent,
              facts: Mapping[str, Any] | None = None) -> Step:
         facts = facts or {}
         if state.ended:
             return Step(state, [])
+        state, switched = self._adopt(state, facts)
+        if switched:
+            step = self.step(state, event, facts)
+            return replace(step, actions=[*switched, *step.actions])
         node = self.plan.nodes[state.node]
         if node.webhook is not None:
             return self._webhook_done(state, node, event, facts)
         listener = node.menu or node.gather
         if listener is None or isinstance(event, WebhookResult):
             return Step(state, [])  # nothing is waiting for this event
+        if state.confirming is not None and state.confirming[0] == INTENT:
+            return self._intent_confirmed(state, node, event, facts)
         if state.confirming is not None:
             return self._confirmed(state, node, event, facts)
         if isinstance(event, NoInput):
@@ -114,8 +156,52 @@ class DialogEngine:
         if choice is None and understanding.outcome == "match" and node.gather:
             return self._slot_filled(state, node.gather, understanding, facts)
         if choice is None:
+            unsure = self._unsure_intent(understanding)
+            if unsure is not None:
+                return self._ask_intent(state, node, unsure, understanding)
             return self._failure(state, node, "no_match", facts, understanding)
         return self._chosen(state, node, choice, understanding, facts)
+
+    # ------------------------------------------------------------ unsure intents
+    def _unsure_intent(self, u: Understanding) -> str | None:
+        """The intent to ask about: scored below the threshold but above confirm_threshold,
+        and labelled so the question can name it."""
+        d = self.plan.defaults
+        if (u.outcome == "no_match" and u.intent and d.confirm_threshold is not None
+                and d.confirm_threshold <= u.score < d.intent_threshold
+                and self.plan.intents[u.intent].label is not None):
+            return u.intent
+        return None
+
+    def _ask_intent(self, state: DialogState, node: Node, intent: str,
+                    u: Understanding) -> Step:
+        label = self._text(self.plan.intents[intent].label or intent, state.language)
+        prompt = self.plan.defaults.confirm_intent_prompt or {
+            lang: CONFIRM_INTENT_PROMPT["zh" if lang.startswith(("zh", "yue")) else "en"]
+            for lang in self.plan.languages}
+        text = self._text(prompt, state.language).replace("{label}", label)
+        state = replace(state, confirming=(INTENT, intent))
+        say = Say(text, state.language, node.barge_in, state.node)
+        listen = replace(self._listen(state, node), dtmf_choices=("1", "2"), max_digits=1,
+                         digits_slot=False)
+        return Step(state, [say, listen], replace(u, outcome="no_match"))
+
+    def _intent_confirmed(self, state: DialogState, node: Node, event: DialogEvent,
+                          facts: Mapping[str, Any]) -> Step:
+        intent = state.confirming[1] if state.confirming else ""
+        state = replace(state, confirming=None)
+        answer = None
+        if isinstance(event, CallerInput):
+            answer = ({"1": True, "2": False}.get(event.text) if event.kind == "dtmf"
+                      else extract_yes_no(event.text, state.language))
+        if answer is True:
+            choice = next(c for c in self._choices(node) if c.intent == intent)
+            u = Understanding("match", intent, 1.0, choice=choice.goto)
+            return self._chosen(state, node, choice, u, facts)
+        if answer is False or not isinstance(event, CallerInput):
+            kind = "no_input" if isinstance(event, NoInput) else "no_match"
+            return self._failure(state, node, kind, facts)
+        return self.step(state, event, facts)  # the caller said something else: hear it
 
     def _chosen(self, state: DialogState, node: Node, choice: Choice, understanding: Understanding,
                 facts: Mapping[str, Any]) -> Step:
@@ -124,8 +210,8 @@ class DialogEngine:
             state = replace(state, stack=())  # a global jump leaves any sub-flow
         actions: list[Action] = []
         if choice.language:
-            state = replace(state, language=choice.language)
-            actions.append(SetLanguage(choice.language))
+            state, action = self.switch(state, choice.language)
+            actions.append(action)
         if choice.set:
             values = self._values(choice.set, state, facts)
             state = replace(state, variables={**state.variables, **values})
@@ -206,8 +292,8 @@ class DialogEngine:
                               node.next)
                 state = self._moved(state, target or "")
             elif verb == "language":
-                state = replace(state, language=node.language or state.language)
-                actions.append(SetLanguage(state.language))
+                state, action = self.switch(state, node.language or state.language)
+                actions.append(action)
                 state = self._moved(state, node.next or "")
             elif verb == "hours":
                 assert node.hours is not None
@@ -338,7 +424,7 @@ class DialogEngine:
             if event.kind == "dtmf" and event.text not in ("1", "2"):
                 glob = next((c for c in self.plan.global_choices if c.dtmf == event.text), None)
             elif event.kind == "speech":
-                ranked = self._ranked(event.text, state.language, list(self.plan.global_choices))
+                ranked = self._ranked(event.text, state, list(self.plan.global_choices))
                 glob = self._global_match(ranked)
             if glob is not None:  # "0", "转人工", "我胸口疼" during a read-back
                 u = Understanding("match", glob.intent, 1.0, choice=glob.goto)
@@ -415,7 +501,7 @@ class DialogEngine:
                                                slots={node.gather.slot.name: value})
             return None, Understanding("no_match")
         threshold = self.plan.defaults.intent_threshold
-        matches = self._ranked(event.text, state.language, choices)
+        matches = self._ranked(event.text, state, choices)
         if node.gather:
             value = extract_slot(node.gather.slot, event.text, state.language, self.now(facts))
             # a global choice said clearly ("转人工", "我胸口疼") wins over any slot value
@@ -432,12 +518,13 @@ class DialogEngine:
         return None, Understanding("no_match", top.intent if top else None,
                                    top.score if top else 0.0)
 
-    def _ranked(self, text: str, language: str, choices: list[Choice]) -> list[IntentMatch]:
+    def _ranked(self, text: str, state: DialogState, choices: list[Choice]) -> list[IntentMatch]:
         """Intent scores of the choices, best first; on a tie a global choice (agent,
         crisis) comes before the node's own."""
         names = list(dict.fromkeys(c.intent for c in choices if c.intent))
         glob = {c.intent for c in self.plan.global_choices}
-        matches = match_intents(text, self.plan.intents, language, names)
+        matches = match_intents(text, self.plan.intents, state.language, names,
+                                self.profile(state))
         return sorted(matches, key=lambda m: (m.score, m.intent in glob), reverse=True)
 
     def _global_match(self, matches: list[IntentMatch]) -> Choice | None:

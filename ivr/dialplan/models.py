@@ -55,6 +55,9 @@ class Intent(_Model):
     keywords: PerLanguageList = Field(
         default_factory=list, description="Words or phrases that alone identify the intent."
     )
+    label: Prompt | None = Field(
+        None, description="How to name it when asking the caller to confirm it (查询话费)."
+    )
 
 
 class Choice(_Model):
@@ -288,6 +291,14 @@ def _span(span: str) -> tuple[int, int]:
 
 class Defaults(Retry):
     intent_threshold: float = Field(0.5, ge=0, le=1, description="Lowest intent score accepted.")
+    confirm_threshold: float | None = Field(
+        0.3, ge=0, le=1,
+        description="Between this and intent_threshold, ask whether the caller meant the best "
+        "intent (when it has a `label`); null: never ask.",
+    )
+    confirm_intent_prompt: Prompt | None = Field(
+        None, description="The question; `{label}` is the intent's label (has a default)."
+    )
 
 
 class Dialplan(_Model):
@@ -304,6 +315,15 @@ class Dialplan(_Model):
     )
     variables: dict[str, Scalar] = Field(
         default_factory=dict, description="Variables a call starts with (declared defaults)."
+    )
+    profiles: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Language/dialect profiles to add or adjust for this hotline (lexicon "
+        "words, initial prompt, model...), see the profiles section.",
+    )
+    language_detection: bool = Field(
+        True, description="Detect the caller's language and dialect on the first utterance "
+        "(once per call) unless they chose one by key or speech."
     )
     defaults: Defaults = Field(default_factory=Defaults)
     intents: dict[str, Intent] = Field(default_factory=dict)

@@ -175,7 +175,7 @@ def test_language_verb(tmp_path):
     """)
     step = e.start({}, FACTS)
     assert step.actions == [
-        SetLanguage("en-US"),
+        SetLanguage("en-US", "en-US"),
         Say("Hello", "en-US", None, "hello"),
         Say("Press 1", "en-US", None, "ask"),
         Listen("ask", "en-US", None, 1, 1, dtmf_choices=("1",)),

@@ -106,14 +106,14 @@ def test_start_actions(engine):
         Say(MENU_ZH, "zh-CN", None, "main_menu"),
         _menu_listen(),
     ]
-    assert step.state == DialogState("main_menu", "zh-CN", {"caller": "1000"})
+    assert step.state == DialogState("main_menu", "zh-CN", {"caller": "1000"}, profile="zh-CN")
     assert step.understanding is None
 
 
 def test_dtmf_9_switches_to_english(engine):
     step = engine.step(_at(engine), CallerInput("dtmf", "9"))
     assert step.actions == [
-        SetLanguage("en-US"),
+        SetLanguage("en-US", "en-US"),
         Say(MENU_EN, "en-US", None, "main_menu"),
         _menu_listen("en-US"),
     ]
@@ -124,7 +124,7 @@ def test_dtmf_9_switches_to_english(engine):
 
 def test_saying_english_switches_language(engine):
     step = engine.step(_at(engine), speech("English please"))
-    assert step.actions[0] == SetLanguage("en-US")
+    assert step.actions[0] == SetLanguage("en-US", "en-US")
     assert step.state.language == "en-US"
 
 
