@@ -145,14 +145,15 @@ class Conversation:
         if isinstance(dialplan, (str, Path)):
             dialplan = load_dialplan(dialplan)
         plan = dialplan.plan if isinstance(dialplan, LoadedDialplan) else dialplan
-        if language is not None and language != plan.default_language:
-            if language not in plan.languages:
-                raise ValueError(f"language {language!r} is not one of the dialplan's "
-                                 f"languages ({', '.join(plan.languages)})")
-            plan = plan.model_copy(update={"default_language": language})
         self.plan = plan
         self.loaded = dialplan if isinstance(dialplan, LoadedDialplan) else None
         self.engine = DialogEngine(plan)
+        if language is not None and language not in plan.languages and (
+                language not in self.engine.profiles):
+            raise ValueError(f"language {language!r} is neither one of the dialplan's languages "
+                             f"({', '.join(plan.languages)}) nor a profile "
+                             f"({', '.join(sorted(self.engine.profiles))})")
+        self.start_language = language
         self.initial_variables = dict(variables or {})
         if caller is not None:
             self.initial_variables["caller"] = caller
@@ -209,7 +210,14 @@ class Conversation:
 
     @property
     def language(self) -> str:
-        return self.state.language if self.state else self.plan.default_language
+        if self.state is not None:
+            return self.state.language
+        if self.start_language:  # before the start: the language it will start in
+            from ivr.dialplan.engine import DialogState
+
+            preview = DialogState(self.plan.start, self.plan.default_language)
+            return self.engine.switch(preview, self.start_language)[0].language
+        return self.plan.default_language
 
     @property
     def variables(self) -> dict[str, Any]:
@@ -226,7 +234,7 @@ class Conversation:
         if self.state is not None:
             raise RuntimeError("the conversation has already started")
         self._check_open()
-        step = self.engine.start(self.initial_variables, self.facts())
+        step = self.engine.start(self.initial_variables, self.facts(), self.start_language)
         return self._drive("start", self.plan.start, {}, step)
 
     def say_text(self, text: str, confidence: float = 1.0) -> TurnResult:
@@ -323,7 +331,8 @@ class Conversation:
         if state.confirming is not None:
             return []
         return [(m.intent, round(m.score, 3))
-                for m in match_intents(text, self.plan.intents, state.language, names)]
+                for m in match_intents(text, self.plan.intents, state.language, names,
+                                       self.engine.profile(state))]
 
     def _drive(self, label: str, node_before: str, vars_before: dict[str, Any],
                step: Step) -> TurnResult:

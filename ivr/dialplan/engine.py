@@ -95,10 +95,13 @@ class DialogEngine:
 
     # ------------------------------------------------------------ public
     def start(self, variables: dict[str, Any] | None = None,
-              facts: Mapping[str, Any] | None = None) -> Step:
+              facts: Mapping[str, Any] | None = None, language: str | None = None) -> Step:
+        """The call's first step; `language` may preset a language or profile."""
         lang = self.plan.default_language
         state = DialogState(self.plan.start, lang, {**self.plan.variables, **(variables or {})},
                             profile=lang if lang in self.profiles else None)
+        if language:
+            state, _ = self.switch(state, language)
         return self._run(state, [], None, facts or {})
 
     def profile(self, state: DialogState) -> LanguageProfile | None:

@@ -36,6 +36,7 @@ from ivr.dialplan.conversation import (
     TurnResult,
     quiet_webhook_log,
 )
+from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import DialplanError, LoadedDialplan, load_dialplan
 from ivr.input_rules import is_noise
 
@@ -545,9 +546,11 @@ def _run(args: argparse.Namespace, console: Console, asr_factory: AsrFactory | N
         raise SimulateError(f"cannot load the dialplan:\n{e}") from e
     now = _parse_time(getattr(args, "time", None))
     language = getattr(args, "language", None)
-    if language and language not in loaded.plan.languages:
-        raise SimulateError(f"--language {language} is not one of the dialplan's languages "
-                            f"({', '.join(loaded.plan.languages)})")
+    profiles = DialogEngine(loaded.plan).profiles
+    if language and language not in loaded.plan.languages and language not in profiles:
+        raise SimulateError(f"--language {language} is neither one of the dialplan's languages "
+                            f"({', '.join(loaded.plan.languages)}) nor a profile "
+                            f"({', '.join(sorted(profiles))})")
     settings = load_settings()
     mic: MicAudio | None = None
     if use_mic:  # before anything slow: no device is a quick, clear failure

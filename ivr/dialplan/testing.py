@@ -91,6 +91,7 @@ from ivr.dialplan.conversation import (
     TurnResult,
     quiet_webhook_log,
 )
+from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import (
     DialplanError,
     Issue,
@@ -314,12 +315,14 @@ def load_test_file(path: Path) -> LoadedTests:
         raise MalformedTestFile([Issue(str(path), ln, col, f"dialplan {spec.dialplan} does not "
                                    f"load:\n  " + "\n  ".join(str(i) for i in e.issues))]) from e
     langs = loaded.plan.languages
+    profiles = DialogEngine(loaded.plan).profiles
     for where, lang in [(("language",), spec.language)] + [
             (("tests", i, "language"), c.language) for i, c in enumerate(spec.tests)]:
-        if lang is not None and lang not in langs:
+        if lang is not None and lang not in langs and lang not in profiles:
             _f, ln, col = pos.locate(where)
-            issues.append(Issue(str(path), ln, col, f"language {lang!r} is not one of the "
-                                f"dialplan's ({', '.join(langs)})"))
+            issues.append(Issue(str(path), ln, col, f"language {lang!r} is neither one of the "
+                                f"dialplan's ({', '.join(langs)}) nor a profile "
+                                f"({', '.join(sorted(profiles))})"))
     if issues:
         raise MalformedTestFile(issues)
     return LoadedTests(path, spec, loaded, pos, data)

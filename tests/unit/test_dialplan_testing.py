@@ -183,7 +183,7 @@ def test_loose_value_comparison(tmp_path: Path) -> None:
     ("dialplan: HOTLINE\ntime: 2026-11-23T10:00:00\ntests:\n  - name: a\n"
      "    steps: [{silence: true}]\n", ":2:1: time: the time needs a UTC offset"),
     ("dialplan: HOTLINE\nlanguage: fr\ntests:\n  - name: a\n    steps: [{silence: true}]\n",
-     ":2:1: language 'fr' is not one of the dialplan's (zh-CN, en-US)"),
+     ":2:1: language 'fr' is neither one of the dialplan's (zh-CN, en-US) nor a profile"),
     ("dialplan: HOTLINE\ntests: [\n", ":3:1: invalid YAML"),
     ("dialplan: HOTLINE\ndialplan: x\ntests: []\n", ":2:1: duplicate key 'dialplan'"),
     ("- just a list\n", ":1:1: a test file is a mapping with `dialplan` and `tests`"),

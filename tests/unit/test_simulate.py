@@ -155,8 +155,8 @@ def test_start_language_time_and_options(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["--language", "fr"], "ivr simulate: --language fr is not one of the dialplan's "
-                           "languages (zh-CN, en-US)"),
+    (["--language", "fr"], "ivr simulate: --language fr is neither one of the dialplan's "
+                          "languages (zh-CN, en-US) nor a profile"),
     (["--time", "tomorrow"], "ivr simulate: --time 'tomorrow' is not an ISO time"),
     (["--time", "2026-11-23T10:00:00"], "needs a UTC offset"),
     (["--mic", "--audio", "a.wav"], "ivr simulate: use either --audio or --mic, not both"),
