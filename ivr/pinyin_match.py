@@ -46,8 +46,8 @@ def sound_similarity(text: str, example: str) -> float:
     return max(_dice(a, b), 0.95 * _dice(a0, b0))
 
 
-def sounds_contain(text: str, keyword: str) -> bool:
-    """Does `text` contain `keyword` by sound (tone-less pinyin), for keywords of 2+ syllables
-    (single syllables are too ambiguous)?"""
-    k = syllables(keyword)
-    return len(k) >= 2 and _contains(syllables(text), k)
+def sounds_contain(text: str, keyword: str, tones: bool = False) -> bool:
+    """Does `text` contain `keyword` by sound (pinyin, with or without tones), for keywords
+    of 2+ syllables (single syllables are too ambiguous)?"""
+    k = syllables(keyword, tones)
+    return len(k) >= 2 and _contains(syllables(text, tones), k)

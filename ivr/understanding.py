@@ -137,11 +137,16 @@ class IntentMatch:
 def _keyword_score(norm: str, kw_norm: str, language: str) -> float:
     """Keyword evidence: exact hits score 0.85-0.99 (longer is more specific: "不是" beats
     "是"); a hit by sound (Chinese) or with misspelt words (English) a little less."""
+    exact = min(0.99, 0.85 + 0.02 * len(kw_norm))
     if _keyword_hit(norm, kw_norm, language):
-        return min(0.99, 0.85 + 0.02 * len(kw_norm))
+        return exact
     if is_chinese(language):
+        if sounds_contain(norm, kw_norm, tones=True):  # a true homophone: 冲话费 for 充话费
+            return exact - 0.005
         return min(0.93, 0.80 + 0.02 * len(kw_norm)) if sounds_contain(norm, kw_norm) else 0.0
-    return min(0.93, 0.80 + 0.02 * len(kw_norm)) if fuzzy_keyword_hit(norm, kw_norm) else 0.0
+    if len(kw_norm.replace(" ", "")) >= 5 and kw_norm.replace(" ", "") in norm.replace(" ", ""):
+        return exact - 0.005  # a compound split or joined: "broad band", "topup"
+    return min(0.9, 0.75 + 0.01 * len(kw_norm)) if fuzzy_keyword_hit(norm, kw_norm) else 0.0
 
 
 def score_intent(text: str, intent: Intent, language: str,

@@ -40,6 +40,7 @@ from ivr.understanding import IntentMatch, extract_yes_no, match_intents
 _VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 _MAX_HOPS = 200  # guards against loops that never wait for input
 GLOBAL_WINS = 0.85  # a global choice scoring this high beats slot values and read-backs
+CONFIRM_MARGIN = 0.1  # an unsure intent is asked about only when clearly ahead of the next
 INTENT = "@intent"  # `confirming` marker: (INTENT, intent name) awaits yes/no
 CONFIRM_INTENT_PROMPT = {"zh": "您是要{label}吗？", "en": "Did you want to {label}?"}
 CONFIRM_PROMPT = {"zh": "您说的是{value}，对吗？", "en": "I heard {value}. Is that right?"}
@@ -159,22 +160,26 @@ class DialogEngine:
         if choice is None and understanding.outcome == "match" and node.gather:
             return self._slot_filled(state, node.gather, understanding, facts)
         if choice is None:
-            unsure = self._unsure_intent(understanding)
+            unsure = self._unsure_intent(understanding, event, state, node)
             if unsure is not None:
                 return self._ask_intent(state, node, unsure, understanding)
             return self._failure(state, node, "no_match", facts, understanding)
         return self._chosen(state, node, choice, understanding, facts)
 
     # ------------------------------------------------------------ unsure intents
-    def _unsure_intent(self, u: Understanding) -> str | None:
-        """The intent to ask about: scored below the threshold but above confirm_threshold,
-        and labelled so the question can name it."""
+    def _unsure_intent(self, u: Understanding, event: CallerInput, state: DialogState,
+                       node: Node) -> str | None:
+        """The intent to ask about: scored below the threshold but at least
+        confirm_threshold, clearly ahead of the next one, and labelled."""
         d = self.plan.defaults
-        if (u.outcome == "no_match" and u.intent and d.confirm_threshold is not None
+        if not (event.kind == "speech" and u.outcome == "no_match" and u.intent
+                and d.confirm_threshold is not None
                 and d.confirm_threshold <= u.score < d.intent_threshold
                 and self.plan.intents[u.intent].label is not None):
-            return u.intent
-        return None
+            return None
+        ranked = self._ranked(event.text, state, self._choices(node))
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        return u.intent if u.score - runner_up >= CONFIRM_MARGIN else None
 
     def _ask_intent(self, state: DialogState, node: Node, intent: str,
                     u: Understanding) -> Step:

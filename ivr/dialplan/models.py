@@ -292,7 +292,7 @@ def _span(span: str) -> tuple[int, int]:
 class Defaults(Retry):
     intent_threshold: float = Field(0.5, ge=0, le=1, description="Lowest intent score accepted.")
     confirm_threshold: float | None = Field(
-        0.3, ge=0, le=1,
+        0.4, ge=0, le=1,
         description="Between this and intent_threshold, ask whether the caller meant the best "
         "intent (when it has a `label`); null: never ask.",
     )

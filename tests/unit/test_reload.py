@@ -233,7 +233,7 @@ def test_edit_to_an_included_file_reloads(plan):
     async def main():
         w = DialplanWatcher(current, applied, 1.0)
         unchanged = await w.check_once()
-        write(extra, "intents:\n  complaint:\n    keywords: [投诉, 举报]\n")
+        write(extra, "intents:\n  complaint:\n    keywords: [意见反馈, 提建议]\n")
         changed = await w.check_once()
         return unchanged, changed
 
