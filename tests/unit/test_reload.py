@@ -219,7 +219,7 @@ def test_reverting_a_rejected_edit_keeps_the_live_version(plan):
 
 def with_include(plan: Path) -> Path:
     extra = plan.parent / "common" / "extra.yaml"
-    write(extra, "intents:\n  complaint:\n    keywords: [投诉]\n")
+    write(extra, "intents:\n  complaint:\n    keywords: [意见反馈]\n")
     edit(plan, "\ndefaults:", "\ninclude: [common/extra.yaml]\n\ndefaults:")
     return extra
 
@@ -239,7 +239,7 @@ def test_edit_to_an_included_file_reloads(plan):
 
     assert asyncio.run(main()) == (False, True)
     [loaded] = applied.loaded
-    assert loaded.plan.intents["complaint"].keywords == ["投诉", "举报"]
+    assert loaded.plan.intents["complaint"].keywords == ["意见反馈", "提建议"]
     assert loaded.version != current.version
 
 
@@ -250,7 +250,7 @@ def test_broken_included_file_is_rejected_with_its_position(plan, caplog):
 
     async def main():
         w = DialplanWatcher(current, applied, 1.0)
-        write(extra, "intents:\n  complaint:\n    keywords: [投诉]\nstart: welcome\n")
+        write(extra, "intents:\n  complaint:\n    keywords: [意见反馈]\nstart: welcome\n")
         return await w.check_once()
 
     with caplog.at_level(logging.ERROR, logger="ivr.reload"):
@@ -296,7 +296,7 @@ def test_creating_a_missing_included_file_reloads(plan):
         w = DialplanWatcher(current, applied, 1.0)
         edit(plan, "\ndefaults:", "\ninclude: [common/extra.yaml]\n\ndefaults:")
         missing = await w.check_once()
-        write(extra, "intents:\n  complaint:\n    keywords: [投诉]\n")
+        write(extra, "intents:\n  complaint:\n    keywords: [意见反馈]\n")
         created = await w.check_once()
         return missing, created
 
