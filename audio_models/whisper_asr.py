@@ -149,6 +149,13 @@ class WhisperASR:
         call = functools.partial(self.transcribe_sync, audio, language, initial_prompt)
         return await loop.run_in_executor(self._executor, call)
 
+    async def detect_language(self, audio: AudioFrame) -> tuple[str, float]:
+        """`detect_language_sync` in this engine's executor."""
+        if self._closed:
+            raise ModelError(f"ASR '{self.name}' is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.detect_language_sync, audio)
+
     def detect_language_sync(self, audio: AudioFrame) -> tuple[str, float]:
         """Most likely language of `audio` and its probability (one extra encoder pass)."""
         if len(self.capabilities.languages) == 1:

@@ -61,9 +61,9 @@ class AsrSettings(_Section):
     max_no_speech_prob: float = Field(
         0.7, ge=0, le=1, description="Above this (with low confidence) a result counts as silence."
     )
-    initial_prompts: dict[str, str] = Field(
-        default_factory=lambda: {"zh": "以下是普通话的句子。"},
-        description="Whisper initial prompt per language prefix.",
+    hotwords: bool = Field(
+        False, description="Add the dialplan's keywords and examples to the Whisper prompt "
+        "(measured to hurt accuracy with the base model: off by default)."
     )
 
 
@@ -114,6 +114,12 @@ class Settings(_Section):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of the service."
+    )
+    profiles: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Language/dialect profiles to adjust or add, by id (zh-CN, zh-sichuan, "
+        "zh-dongbei, yue, en-US, en-GB, en-IN): whisper_language, prompt_language, tts_voice, "
+        "model, initial_prompt, lexicon, cues.",
     )
     sip: SipSettings = Field(default_factory=SipSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)

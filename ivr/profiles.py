@@ -177,3 +177,14 @@ def normalise_for(profile: LanguageProfile, text: str) -> str:
     if profile.script == "t2s" and profile.chinese:
         text = apply_lexicon(_t2s().convert(text), profile.lexicon, True)
     return text
+
+
+def initial_prompts(overrides: Mapping[str, Mapping[str, object]] | None = None
+                    ) -> dict[str, str]:
+    """Whisper language -> the prompt of its standard profile (zh-CN for zh, en-US for en),
+    for tools that recognise without a call's profile (simulate, tests)."""
+    out: dict[str, str] = {}
+    for p in resolve_profiles(overrides).values():
+        if p.id == p.prompt_language and p.initial_prompt:
+            out.setdefault(p.whisper_language, p.initial_prompt)
+    return out

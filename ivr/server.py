@@ -26,6 +26,8 @@ from ivr.api import build_app
 from ivr.config import Settings
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
+from ivr.profiles import resolve_profiles
+from ivr.recognizers import Recognizers
 from ivr.reload import DialplanWatcher
 from ivr.reload import check as check_dialplan
 from ivr.session import CallSession, SessionDeps
@@ -87,6 +89,7 @@ class IvrService:
             self.asr.check_language(lang.split("-")[0])
         log.info("ASR model %s loaded from %s in %.1f s", s.asr.model, model_dir,
                  time.monotonic() - t0)
+        self.recognizers = Recognizers(self.asr, self._load_asr, hotwords=s.asr.hotwords)
         gain = s.tts.espeak_gain_db
         router = TTSRouter([PiperTTS(s.tts.piper_voice), EspeakTTS("zh", gain_db=gain),
                             EspeakTTS("yue", gain_db=gain)])
@@ -109,13 +112,25 @@ class IvrService:
                  f"{s.http.host}:{s.http.port}" if s.http.port else "off", s.data_dir)
 
     async def _prepare(self, loaded: LoadedDialplan) -> DialogEngine:
-        """An engine for `loaded`, with every static prompt rendered."""
-        engine = DialogEngine(loaded.plan)
+        """An engine for `loaded`, with every static prompt rendered and the recognisers of
+        its profiles loaded."""
+        engine = DialogEngine(loaded.plan, resolve_profiles(self.settings.profiles))
+        bases = {lang.split("-")[0] for lang in loaded.plan.languages}
+        used = [p for p in engine.profiles.values() if p.prompt_language.split("-")[0] in bases]
+        await asyncio.to_thread(self.recognizers.prepare, used)
         t0 = time.monotonic()
         static = sorted(engine.static_prompts())
         await asyncio.to_thread(self.prompts.warm, static)
         log.info("%d static prompts ready in %.1f s", len(static), time.monotonic() - t0)
         return engine
+
+    def _load_asr(self, spec: str) -> WhisperASR:
+        """A profile's own model (e.g. a large-v3 directory for Cantonese)."""
+        s = self.settings.asr
+        log.info("loading ASR model %s for a profile", spec)
+        return WhisperASR(resolve_asr_model(spec, self.settings.models_dir),
+                          compute_type=s.compute_type, cpu_threads=s.cpu_threads,
+                          beam_size=s.beam_size, max_workers=s.workers, name=spec)
 
     async def _reloaded(self, loaded: LoadedDialplan) -> None:
         engine = await self._prepare(loaded)
@@ -171,6 +186,8 @@ class IvrService:
             await self.http.close()
         if self.asr:
             self.asr.close()
+        if getattr(self, "recognizers", None) is not None:
+            self.recognizers.close()
         if hasattr(self, "prompts"):
             self.prompts.close()
         self.store.close()
@@ -219,7 +236,7 @@ class IvrService:
             return
         assert self.endpoint is not None and self.asr is not None
         deps = SessionDeps(self.settings, self.dialplan, self.engine, self.asr, self.prompts,
-                           self.store, _Control(self.endpoint), self.http)
+                           self.store, _Control(self.endpoint), self.http, self.recognizers)
         session = CallSession(call.call_id, call.caller, call.callee, media, deps,
                               answered_at=time.monotonic(), sip_call_id=call.call_id,
                               remote_uri=call.remote_uri)

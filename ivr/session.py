@@ -41,8 +41,11 @@ from ivr.dialplan.actions import (
 from ivr.dialplan.engine import DialogEngine, Step
 from ivr.dialplan.loader import LoadedDialplan
 from ivr.input_rules import dtmf_complete, judge_speech
+from ivr.profiles import LanguageProfile, detect_dialect
+from ivr.recognizers import Recognition, Recognizers
 from ivr.recording import CallRecorder
 from ivr.storage import CallStore
+from ivr.understanding import _t2s
 from ivr.webhooks import perform
 
 log = logging.getLogger("ivr.call")
@@ -63,6 +66,7 @@ class SessionDeps:
     store: CallStore
     control: CallControl
     http: aiohttp.ClientSession | None = None  # for webhooks; one per process
+    recognizers: Recognizers | None = None  # per-profile models; None: `asr` for all
 
 
 @dataclass
@@ -104,6 +108,9 @@ class CallSession:
         self.settings = deps.settings
         self.answered_at = answered_at or time.monotonic()
         self.language = deps.dialplan.plan.default_language
+        self.profile_id: str | None = self.language  # the caller's language/dialect profile
+        self._profile_fixed = False  # chosen by the caller or detected: no more detection
+        self._detected: str | None = None  # a profile detected, for the engine to adopt
         self.node = deps.dialplan.plan.start
         self.emotion: dict[str, Any] = {}  # filled by emotion detection
         self._inputs: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=256)
@@ -224,8 +231,10 @@ class CallSession:
 
     # ------------------------------------------------------------ dialog
     def facts(self) -> dict[str, Any]:
-        """What the engine may not fetch itself: the time and the caller's emotion."""
-        return {"now": datetime.now(UTC), "emotion": dict(self.emotion)}
+        """What the engine may not fetch itself: the time, the caller's emotion and the
+        profile detected from their speech."""
+        return {"now": datetime.now(UTC), "emotion": dict(self.emotion),
+                "profile": self._detected}
 
     async def _dialog(self) -> None:
         step = self.deps.engine.start({"caller": self.caller}, self.facts())
@@ -267,9 +276,11 @@ class CallSession:
             if isinstance(action, Say):
                 await self._say(action)
             elif isinstance(action, SetLanguage):
-                self.language = action.language
-                self.deps.store.update_call(self.call_id, language=action.language)
-                self.event("language", language=action.language)
+                self.language, self.profile_id = action.language, action.profile
+                self._profile_fixed = True  # the caller chose, or detection decided
+                self.deps.store.update_call(self.call_id, language=action.language,
+                                            profile=action.profile)
+                self.event("language", language=action.language, profile=action.profile)
             elif isinstance(action, SetVariables):
                 self.event("variables", **action.values)
             elif isinstance(action, Webhook):
@@ -324,7 +335,7 @@ class CallSession:
                 path = self.deps.dialplan.base_dir / say.text[5:].strip()
                 audio = await self.deps.prompts.get_file(path)
             else:
-                audio = await self.deps.prompts.get(say.text, say.language)
+                audio = await self.deps.prompts.get(say.text, self._voice(say))
         except Exception as e:
             self.event("error", where="tts", text=say.text, error=str(e))
             return
@@ -341,6 +352,13 @@ class CallSession:
         self._playing.append(entry)
         self._idle.clear()
         entry.playback = self.media.play(audio, on_start=started, on_done=done)
+
+    def _voice(self, say: Say) -> str:
+        """The TTS language: a Cantonese caller hears Mandarin prompts in the Cantonese voice."""
+        profile = self.deps.engine.profiles.get(self.profile_id or "")
+        if profile and profile.tts_voice == "yue" and say.language.startswith("zh"):
+            return "yue"
+        return say.language
 
     def _playback_started(self, playback: Any, turn: _TurnTiming, entry: _Playing) -> None:
         started = playback.started_at
@@ -483,21 +501,77 @@ class CallSession:
             return
         self._spawn(self._recognize(ev), "asr")
 
+    def _profile(self) -> LanguageProfile:
+        profiles = self.deps.engine.profiles
+        return profiles.get(self.profile_id or "") or profiles.get(self.language) or (
+            LanguageProfile(self.language, self.language.split("-")[0], self.language,
+                            self.language.split("-")[0]))
+
+    def _recognition(self, profile: LanguageProfile) -> Recognition:
+        if self.deps.recognizers is not None:
+            vocabulary = self.deps.engine.vocabulary(profile.prompt_language)
+            return self.deps.recognizers.for_profile(profile, vocabulary)
+        return Recognition(self.deps.asr, profile.whisper_language,  # type: ignore[arg-type]
+                           profile.initial_prompt or None)
+
     async def _recognize(self, ev: SpeechEnded) -> None:
-        lang = self.language.split("-")[0]
-        prompt = self.settings.asr.initial_prompts.get(lang)
         async with self._asr_lock:  # utterances of one call are recognised in order
+            profile = self._profile()
+            detect = (self.deps.dialplan.plan.language_detection and not self._profile_fixed
+                      and self._detected is None)
+            if detect:
+                profile = await self._detect_language(ev, profile)
+            rec = self._recognition(profile)
             try:
-                transcript = await self.deps.asr.recognize(ev.audio, lang, prompt)
+                transcript = await rec.asr.recognize(ev.audio, rec.language, rec.prompt)
             except Exception as e:
                 self.event("error", where="asr", error=str(e))
-                transcript = Transcript("", lang, 0.0, -10.0, 1.0, ev.audio.duration, 0.0)
+                transcript = Transcript("", rec.language, 0.0, -10.0, 1.0, ev.audio.duration, 0.0)
+            if detect:
+                self._detect_dialect(transcript.text, profile)
         done = time.monotonic()
         self.event("utterance", text=transcript.text, confidence=round(transcript.confidence, 3),
                    audio_s=round(ev.audio.duration, 2),
                    asr_ms=round(transcript.processing_time * 1000),
                    eos_to_asr_ms=round((done - ev.speech_end) * 1000))
         self._put(("speech", _Utterance(transcript, ev, done)))
+
+    async def _detect_language(self, ev: SpeechEnded, current: LanguageProfile
+                               ) -> LanguageProfile:
+        """First utterance: one language-detection pass; a confident other language that a
+        profile of this dialplan speaks becomes the call's profile."""
+        asr = self._recognition(current).asr
+        detect = getattr(asr, "detect_language", None)
+        if detect is None:
+            return current
+        try:
+            lang, prob = await detect(ev.audio)
+        except Exception as e:
+            self.event("error", where="language_detection", error=str(e))
+            return current
+        chosen = current
+        if lang != current.whisper_language and prob >= 0.5:
+            plan_langs = self.deps.dialplan.plan.languages
+            options = [p for p in self.deps.engine.profiles.values()
+                       if p.whisper_language == lang and p.prompt_language in plan_langs]
+            options.sort(key=lambda p: p.id not in plan_langs)  # en-US before en-GB
+            if options:
+                chosen = options[0]
+                self._detected = chosen.id
+        self.event("language_detected", language=lang, probability=round(prob, 2),
+                   profile=chosen.id)
+        return chosen
+
+    def _detect_dialect(self, text: str, current: LanguageProfile) -> None:
+        """First utterance: dialect words (啥子, 嘎哈, 唔...) pick a dialect profile."""
+        same = [p for p in self.deps.engine.profiles.values()
+                if p.whisper_language == current.whisper_language and p.cues]
+        found = detect_dialect(_t2s().convert(text) if current.chinese else text, same)
+        if found is not None and found.id != current.id:
+            self._detected = found.id
+            self.event("dialect_detected", profile=found.id)
+        if self._detected is None:
+            self._profile_fixed = True  # nothing else found: keep the current profile
 
 
 def _fmt(v: Any) -> str:

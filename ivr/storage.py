@@ -55,7 +55,12 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     db["events"].create_index(["call_id", "ts"])
 
 
-MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial)]
+def _m002_profile(db: sqlite_utils.Database) -> None:
+    db["calls"].add_column("profile", str)
+
+
+MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
+                                           ("002_call_profile", _m002_profile)]
 
 
 class CallStore:

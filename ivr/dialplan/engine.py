@@ -247,6 +247,17 @@ class DialogEngine:
                     "date": now.date().isoformat()},
         }
 
+    def vocabulary(self, language: str) -> list[str]:
+        """The dialplan's own words for `language` (keywords, then examples): hotwords."""
+        from ivr.understanding import _for_language
+
+        words: list[str] = []
+        for intent in self.plan.intents.values():
+            words += _for_language(intent.keywords, language)
+        for intent in self.plan.intents.values():
+            words += _for_language(intent.examples, language)
+        return words
+
     def static_prompts(self) -> set[tuple[str, str]]:
         """(text, language) of every prompt without variables, for pre-rendering."""
         out: set[tuple[str, str]] = set()

@@ -39,6 +39,7 @@ from ivr.dialplan.conversation import (
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import DialplanError, LoadedDialplan, load_dialplan
 from ivr.input_rules import is_noise
+from ivr.profiles import initial_prompts
 
 HELP = """\
   text          the caller says it (e.g. 我想查一下话费, check my bill)
@@ -558,7 +559,7 @@ def _run(args: argparse.Namespace, console: Console, asr_factory: AsrFactory | N
     options = _Options(loaded, getattr(args, "caller", None) or "13800138000", now, language,
                        settings.asr.min_confidence, settings.asr.max_no_speech_prob)
     sim = Simulator(console, options, asr_model=getattr(args, "asr_model", None) or "base",
-                    asr_factory=asr_factory, initial_prompts=settings.asr.initial_prompts)
+                    asr_factory=asr_factory, initial_prompts=initial_prompts(settings.profiles))
     speaker: PromptSpeaker | None = None
     try:
         sim.header()

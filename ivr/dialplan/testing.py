@@ -101,6 +101,7 @@ from ivr.dialplan.loader import (
     parse_file,
     yaml_load,
 )
+from ivr.profiles import initial_prompts
 
 __all__ = ["FakeResponse", "FakeWebhookServer", "SuiteSpec", "load_test_file", "run_tests"]
 
@@ -948,7 +949,7 @@ def run_tests(args: argparse.Namespace, *, out: TextIO | None = None,
                         asr_model=getattr(args, "asr_model", None) or "base",
                         asr_factory=asr_factory, min_confidence=settings.asr.min_confidence,
                         max_no_speech_prob=settings.asr.max_no_speech_prob,
-                        initial_prompts=settings.asr.initial_prompts)
+                        initial_prompts=initial_prompts(settings.profiles))
     try:
         with quiet_webhook_log():
             for f in files:

@@ -35,7 +35,7 @@ def test_builtin_defaults():
     assert s.sip.codecs == ["PCMU/8000", "PCMA/8000", "G722/16000"]
     assert (s.http.host, s.http.port) == ("127.0.0.1", 8080)
     assert (s.asr.model, s.asr.compute_type, s.asr.min_confidence) == ("base", "int8", 0.25)
-    assert s.asr.initial_prompts == {"zh": "以下是普通话的句子。"}
+    assert s.asr.hotwords is False and s.profiles == {}
     assert (s.vad.aggressiveness, s.vad.end_silence_ms, s.vad.min_utterance_ms) == (2, 700, 200)
     assert (s.dialog.no_input_timeout_s, s.dialog.interdigit_timeout_s) == (6.0, 3.0)
     assert s.dialog.barge_in is True
@@ -79,7 +79,7 @@ def test_env_overrides_file(tmp_path):
         "IVR_DATA_DIR": str(tmp_path / "data"),
         "IVR_SIP__CODECS": '["PCMA/8000"]',
         "IVR_ASR__MODEL": "tiny.en",
-        "IVR_ASR__INITIAL_PROMPTS": '{en: "Hello."}',
+        "IVR_PROFILES": '{yue: {model: /models/large-v3}}',
         "PATH": "/usr/bin",  # not ours
         "XIVR_SIP__PORT": "1",  # not ours either
     }
@@ -90,7 +90,7 @@ def test_env_overrides_file(tmp_path):
     assert s.data_dir == tmp_path / "data"
     assert s.sip.codecs == ["PCMA/8000"]
     assert s.asr.model == "tiny.en"
-    assert s.asr.initial_prompts == {"en": "Hello."}
+    assert s.profiles == {"yue": {"model": "/models/large-v3"}}
 
 
 def test_env_shortcuts_and_nested_names():
@@ -212,13 +212,13 @@ def test_iter_setting_paths_lists_leaves():
     paths = iter_setting_paths()
     assert paths[:6] == ["data_dir", "dialplan", "dialplan_reload_s", "model_dir", "api_token",
                          "log_level"]
-    for leaf in ("sip.host", "sip.port", "sip.codecs", "http.port", "asr.initial_prompts",
+    for leaf in ("sip.host", "sip.port", "sip.codecs", "http.port", "asr.hotwords", "profiles",
                  "tts.piper_voice", "vad.max_utterance_s", "dialog.max_call_s",
                  "recording.enabled"):
         assert leaf in paths
     for section in ("sip", "http", "asr", "tts", "vad", "dialog", "recording"):
         assert section not in paths  # sections are not leaves
-    assert len(paths) == len(set(paths)) == 35
+    assert len(paths) == len(set(paths)) == 36
     sip = [p for p in paths if p.startswith("sip.")]
     assert sip == ["sip.host", "sip.port", "sip.public_host", "sip.max_calls",
                    "sip.retry_after_s", "sip.codecs"]

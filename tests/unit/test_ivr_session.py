@@ -228,7 +228,7 @@ def test_dtmf_english_then_bill_then_goodbye(tmp_path):
     assert row["language"] == "en-US"
     assert (row["status"], row["end_reason"], row["turn_count"]) == ("ended", "completed", 3)
     assert c.control.hangups == [CALL_ID]
-    assert c.events("language") == [{"language": "en-US"}]
+    assert c.events("language") == [{"language": "en-US", "profile": "en-US"}]
     assert c.events("hangup_by_ivr") == [{"reason": "completed"}]
     assert c.events("barge_in", cause="dtmf")[0]["node"] == "welcome"
     # the goodbye was played completely before the IVR hung up

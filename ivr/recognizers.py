@@ -1,0 +1,75 @@
+"""Which recogniser, Whisper language and prompt serve a caller's profile.
+
+A profile may name its own model (a Cantonese profile needs one with a `<|yue|>` token, such as
+a large-v3 conversion); otherwise the service's model serves it. When the model lacks the
+profile's language the profile falls back to a language the model has (Cantonese -> Mandarin),
+and the service says so once, clearly, at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from audio_models.whisper_asr import WhisperASR
+from ivr.profiles import LanguageProfile, hotword_prompt
+
+log = logging.getLogger("ivr.asr")
+FALLBACK = {"yue": "zh"}  # when the model lacks the language
+
+
+@dataclass(frozen=True)
+class Recognition:
+    asr: WhisperASR
+    language: str  # the Whisper language to decode with
+    prompt: str | None
+
+
+class Recognizers:
+    def __init__(self, default: WhisperASR, load: Callable[[str], WhisperASR],
+                 hotwords: bool = False) -> None:
+        self.default = default
+        self._load = load
+        self._models: dict[str, WhisperASR] = {}
+        self.hotwords = hotwords
+        self._warned: set[str] = set()
+
+    def prepare(self, profiles: Iterable[LanguageProfile]) -> list[str]:
+        """Load the models the profiles name; returns the warnings logged (once each)."""
+        notes = []
+        for p in profiles:
+            asr = self._model(p)
+            if not asr.supports_language(p.whisper_language):
+                fallback = FALLBACK.get(p.whisper_language, asr.capabilities.languages[0])
+                note = (f"profile {p.id}: ASR model '{asr.name}' has no <|{p.whisper_language}|> "
+                        f"token, so {p.id} callers are recognised as '{fallback}'; set "
+                        f"profiles.{p.id}.model to a model that has it (e.g. a large-v3 "
+                        f"CTranslate2 conversion)")
+                if note not in self._warned:
+                    self._warned.add(note)
+                    log.warning(note)
+                    notes.append(note)
+        return notes
+
+    def _model(self, profile: LanguageProfile) -> WhisperASR:
+        if not profile.model:
+            return self.default
+        if profile.model not in self._models:
+            self._models[profile.model] = self._load(profile.model)
+        return self._models[profile.model]
+
+    def for_profile(self, profile: LanguageProfile, vocabulary: Iterable[str] = ()
+                    ) -> Recognition:
+        asr = self._model(profile)
+        language = profile.whisper_language
+        if not asr.supports_language(language):
+            language = FALLBACK.get(language, asr.capabilities.languages[0])
+        prompt = profile.initial_prompt
+        if self.hotwords:
+            prompt = hotword_prompt(prompt, vocabulary)
+        return Recognition(asr, language, prompt or None)
+
+    def close(self) -> None:
+        for asr in self._models.values():
+            asr.close()
