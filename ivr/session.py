@@ -40,7 +40,7 @@ from ivr.dialplan.actions import (
 )
 from ivr.dialplan.engine import DialogEngine, Step
 from ivr.dialplan.loader import LoadedDialplan
-from ivr.input_rules import dtmf_complete, judge_speech
+from ivr.input_rules import dtmf_complete, hallucination, judge_speech
 from ivr.profiles import LanguageProfile, detect_dialect
 from ivr.recognizers import Recognition, Recognizers
 from ivr.recording import CallRecorder
@@ -456,7 +456,8 @@ class CallSession:
         verdict = judge_speech(t, self.settings.asr.min_confidence,
                                self.settings.asr.max_no_speech_prob)
         if verdict == "noise":
-            self.event("speech_ignored", text=t.text, no_speech_prob=round(t.no_speech_prob, 2))
+            self.event("speech_ignored", text=t.text, why=hallucination(t),
+                       no_speech_prob=round(t.no_speech_prob, 2))
             return None
         if verdict == "unintelligible":
             return Unintelligible(t.text, t.confidence), info
