@@ -141,6 +141,7 @@ class CallSession:
         deps.store.call_started(
             call_id, sip_call_id=sip_call_id, caller=caller, callee=callee,
             remote_uri=remote_uri, answered_at=wall(self.answered_at), language=self.language,
+            profile=self.profile_id,
             dialplan=deps.dialplan.plan.name, dialplan_version=deps.dialplan.version,
             recording_path=str(self._recorder.path) if self._recorder else None,
         )
@@ -194,7 +195,8 @@ class CallSession:
         if self._recorder:
             self._recorder.close()
         reason = self._hangup_reason or "unknown"
-        self.deps.store.call_ended(self.call_id, reason, language=self.language)
+        self.deps.store.call_ended(self.call_id, reason, language=self.language,
+                                   profile=self.profile_id)
         self.event("call_ended", reason=reason,
                    duration_s=round(time.monotonic() - self.answered_at, 2))
 

@@ -438,7 +438,8 @@ def test_hallucinated_thank_you_is_ignored(tmp_path):
 
     c = run_call(tmp_path, scenario,
                  asr_script=[transcript("Thank you.", "zh", confidence=0.6, no_speech_prob=0.9)])
-    assert c.events("speech_ignored") == [{"text": "Thank you.", "why": "stock phrase", "no_speech_prob": 0.9}]
+    assert c.events("speech_ignored") == [
+        {"text": "Thank you.", "why": "stock phrase", "no_speech_prob": 0.9}]
     turns = c.row()["turns"]
     assert [(t["input_mode"], t["outcome"], t["caller_text"]) for t in turns] == [
         ("none", "no_input", None)]
