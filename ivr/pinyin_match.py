@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import Style, lazy_pinyin, pinyin
 
 
 @lru_cache(maxsize=4096)
@@ -19,9 +19,27 @@ def syllables(text: str, tones: bool = False) -> tuple[str, ...]:
     return tuple(lazy_pinyin(chars, style=style, neutral_tone_with_five=True))
 
 
+@lru_cache(maxsize=4096)
+def readings(text: str, tones: bool = False) -> tuple[frozenset[str], ...]:
+    """Every reading of each Chinese character (重 is zhong4 and chong2): a recogniser's
+    character may stand for the keyword's sound under any of its readings."""
+    chars = "".join(ch for ch in text if "\u4e00" <= ch <= "\u9fff")
+    if not chars:
+        return ()
+    style = Style.TONE3 if tones else Style.NORMAL
+    return tuple(frozenset(r) for r in pinyin(chars, style=style, heteronym=True,
+                                              neutral_tone_with_five=True))
+
+
 def _contains(hay: tuple[str, ...], needle: tuple[str, ...]) -> bool:
     n = len(needle)
     return n > 0 and any(hay[i : i + n] == needle for i in range(len(hay) - n + 1))
+
+
+def _sounds_within(hay: tuple[frozenset[str], ...], needle: tuple[str, ...]) -> bool:
+    n = len(needle)
+    return n > 0 and any(all(needle[k] in hay[i + k] for k in range(n))
+                         for i in range(len(hay) - n + 1))
 
 
 def _dice(a: tuple[str, ...], b: tuple[str, ...]) -> float:
@@ -38,10 +56,10 @@ def sound_similarity(text: str, example: str) -> float:
     """How alike `text` and `example` sound, in [0, 1]; an example heard inside a longer
     request scores 0.9 with matching tones and 0.85 without."""
     a, b = syllables(text, True), syllables(example, True)
-    if _contains(a, b):
+    if _sounds_within(readings(text, True), b):
         return 0.9
     a0, b0 = syllables(text), syllables(example)
-    if _contains(a0, b0):
+    if _sounds_within(readings(text), b0):
         return 0.85
     return max(_dice(a, b), 0.95 * _dice(a0, b0))
 
@@ -50,4 +68,4 @@ def sounds_contain(text: str, keyword: str, tones: bool = False) -> bool:
     """Does `text` contain `keyword` by sound (pinyin, with or without tones), for keywords
     of 2+ syllables (single syllables are too ambiguous)?"""
     k = syllables(keyword, tones)
-    return len(k) >= 2 and _contains(syllables(text, tones), k)
+    return len(k) >= 2 and _sounds_within(readings(text, tones), k)

@@ -101,17 +101,29 @@ BUILTIN_PROFILES: dict[str, LanguageProfile] = {
 }
 
 
+# Standard words that contain a dialect word and must survive the lexicon (关係 is not 关是).
+PROTECTED = ("關係", "关係", "聯係", "联係", "係統", "係数", "調整", "调整", "整個", "整个", "整體",
+             "整体", "完整", "整理", "整數", "整数", "整天", "整齐", "整改", "整顿")
+
+
 def apply_lexicon(text: str, lexicon: Mapping[str, str], chinese: bool) -> str:
-    """Replace dialect words by standard ones, longest first (whole words in English)."""
+    """Replace dialect words by standard ones, longest first (whole words in English;
+    Chinese words in PROTECTED are left alone)."""
     if not lexicon:
         return text
-    for word in sorted(lexicon, key=len, reverse=True):
-        if chinese:
+    if chinese:
+        kept = {f"\x00{i}\x00": w for i, w in enumerate(PROTECTED) if w in text}
+        for mark, word in kept.items():
+            text = text.replace(word, mark)
+        for word in sorted(lexicon, key=len, reverse=True):
             text = text.replace(word, lexicon[word])
-        else:
-            text = re.sub(rf"(?<![\w']){re.escape(word)}(?![\w'])", lexicon[word], text,
-                          flags=re.IGNORECASE)
-    return " ".join(text.split()) if not chinese else text
+        for mark, word in kept.items():
+            text = text.replace(mark, word)
+        return text
+    for word in sorted(lexicon, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w']){re.escape(word)}(?![\w'])", lexicon[word], text,
+                      flags=re.IGNORECASE)
+    return " ".join(text.split())
 
 
 def hotword_prompt(base: str, vocabulary: Iterable[str], limit: int = 180) -> str:
@@ -127,8 +139,9 @@ def hotword_prompt(base: str, vocabulary: Iterable[str], limit: int = 180) -> st
     chinese = bool(re.search(r"[\u4e00-\u9fff]", base + "".join(words)))
     sep = "、" if chinese else ", "
     added: list[str] = []
+    end = "。" if chinese else ""
     for w in words:
-        if len(base + sep.join([*added, w])) > limit:
+        if len(base + sep.join([*added, w]) + end) > limit:
             break
         added.append(w)
     return base + sep.join(added) + ("。" if chinese and added else "")
@@ -138,8 +151,14 @@ def detect_dialect(text: str, candidates: Iterable[LanguageProfile]) -> Language
     """The candidate whose cue words appear most in `text` (at least one), else None."""
     best, hits = None, 0
     lowered = text.lower()
+
+    def count(cue: str) -> int:
+        if re.search(r"[\u4e00-\u9fff]", cue):
+            return lowered.count(cue)
+        return len(re.findall(rf"(?<![\w']){re.escape(cue.lower())}(?![\w'])", lowered))
+
     for profile in candidates:
-        n = sum(lowered.count(cue.lower()) for cue in profile.cues)
+        n = sum(count(cue) for cue in profile.cues)
         if n > hits:
             best, hits = profile, n
     return best

@@ -280,6 +280,7 @@ class CallSession:
             elif isinstance(action, SetLanguage):
                 self.language, self.profile_id = action.language, action.profile
                 self._profile_fixed = True  # the caller chose, or detection decided
+                self._detected = None  # adopted (or overruled by the caller's choice)
                 self.deps.store.update_call(self.call_id, language=action.language,
                                             profile=action.profile)
                 self.event("language", language=action.language, profile=action.profile)

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from ivr.dialplan.models import Intent, PerLanguageList
 from ivr.pinyin_match import sound_similarity, sounds_contain
-from ivr.profiles import LanguageProfile, normalise_for
+from ivr.profiles import BUILTIN_PROFILES, LanguageProfile, normalise_for
 
 _EN_STOP = {
     "i", "a", "an", "the", "to", "my", "me", "please", "want", "would", "like", "can", "you",
@@ -84,7 +84,10 @@ def _for_language(values: PerLanguageList, language: str, profile_id: str | None
     base = language.split("-")[0]
     out = list(values.get(language, []))
     for lang, items in values.items():
-        if lang != language and (lang.split("-")[0] == base or lang == profile_id):
+        if lang == language:
+            continue
+        dialect = lang in BUILTIN_PROFILES and lang != language  # zh-sichuan, yue, en-GB...
+        if lang == profile_id or (not dialect and lang.split("-")[0] == base):
             out += items
     return out
 
@@ -117,8 +120,25 @@ def fuzzy_keyword_hit(text: str, keyword: str) -> bool:
     if any(all(_fuzzy_word(w, k) for w, k in zip(words[i : i + n], kw, strict=True))
            for i in range(len(words) - n + 1)):
         return True
+    return joined_compound(text, keyword)
+
+
+def joined_compound(text: str, keyword: str) -> bool:
+    """`keyword` written as a run of whole words of `text` with the spaces moved:
+    "broad band" for "broadband", "topup" for "top up" (not "personal" for "person")."""
     joined = keyword.replace(" ", "")
-    return len(joined) >= 5 and joined in text.replace(" ", "")
+    if len(joined) < 5:
+        return False
+    words = text.split()
+    for i in range(len(words)):
+        run = ""
+        for w in words[i:]:
+            run += w
+            if run == joined:
+                return True
+            if len(run) >= len(joined):
+                break
+    return False
 
 
 def _keyword_hit(text: str, keyword: str, language: str) -> bool:
@@ -144,7 +164,7 @@ def _keyword_score(norm: str, kw_norm: str, language: str) -> float:
         if sounds_contain(norm, kw_norm, tones=True):  # a true homophone: 冲话费 for 充话费
             return exact - 0.005
         return min(0.93, 0.80 + 0.02 * len(kw_norm)) if sounds_contain(norm, kw_norm) else 0.0
-    if len(kw_norm.replace(" ", "")) >= 5 and kw_norm.replace(" ", "") in norm.replace(" ", ""):
+    if joined_compound(norm, kw_norm):
         return exact - 0.005  # a compound split or joined: "broad band", "topup"
     return min(0.9, 0.75 + 0.01 * len(kw_norm)) if fuzzy_keyword_hit(norm, kw_norm) else 0.0
 
@@ -156,16 +176,20 @@ def score_intent(text: str, intent: Intent, language: str,
         text = normalise_for(profile, text)
     pid = profile.id if profile else None
     norm = normalise(text, language)
+
+    def prepared(entry: str) -> str:  # entries get the caller's text's normalisation
+        return normalise(normalise_for(profile, entry) if profile else entry, language)
+
     best, evidence = 0.0, ""
     for kw in _for_language(intent.keywords, language, pid):
-        kw_norm = normalise(kw, language)
+        kw_norm = prepared(kw)
         score = _keyword_score(norm, kw_norm, language) if kw_norm else 0.0
         if score > best:
             best, evidence = score, kw
     if best:
         return best, evidence
     for ex in _for_language(intent.examples, language, pid):
-        ex_norm = normalise(ex, language)
+        ex_norm = prepared(ex)
         s = similarity(norm, ex_norm, language)
         if is_chinese(language):
             s = max(s, 0.97 * sound_similarity(norm, ex_norm))

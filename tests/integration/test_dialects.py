@@ -65,7 +65,7 @@ def test_english_caller_is_detected_without_pressing_9(ivr: IvrProcess, tmp_path
 
 def test_real_mandarin_request_reaches_the_right_intent(tmp_path: Path) -> None:
     # "其手机市场份额锐减" (its share of the phone market fell sharply): the phones desk
-    plan = REPO / "tests" / "fixtures" / "dialplans" / "ok" / "news_desk.yaml"
+    plan = REPO / "tests" / "fixtures" / "dialplans" / "calls" / "news_desk.yaml"
     ivr = IvrProcess(tmp_path / "data", "--dialplan", str(plan)).start()
     try:
         with ScriptedCaller(ivr, tmp_path / "caller") as c:

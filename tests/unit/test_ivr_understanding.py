@@ -112,9 +112,13 @@ def test_examples_used_without_keywords(intents):
 
 
 def test_language_prefix_fallback():
-    intent = Intent(keywords={"en-GB": ["cheers"], "zh-CN": ["谢谢"]})
+    # a regional variant that is not a dialect profile serves its base language...
+    intent = Intent(keywords={"en-AU": ["cheers"], "zh-CN": ["谢谢"]})
     assert score_intent("cheers mate", intent, "en-US")[1] == "cheers"
     assert score_intent("cheers mate", intent, "zh-CN")[0] < 0.5
+    # ...while entries under a dialect profile (en-GB) serve only that profile's callers
+    dialect = Intent(keywords={"en-GB": ["cheers"]})
+    assert score_intent("cheers mate", dialect, "en-US")[0] == 0.0
 
 
 def test_off_topic_scores_low(intents):

@@ -1,0 +1,165 @@
+"""The shipped emotion model: per-caller normalised prosody features -> class probabilities
+and an arousal score, via onnxruntime (one intra-op thread; ~10-50 us per turn).
+
+    model = EmotionModel()                    # load once per process
+    baseline = model.new_baseline()           # one per call
+    est = model.analyse(turn_audio, baseline) # per caller turn
+    est.anger, est.distress, est.arousal, est.label
+
+`analyse` normalises the turn by the caller's *earlier* turns and only then adds it to the
+baseline: a turn normalised by statistics that include itself is pulled towards zero (with
+few turns, strongly: after one turn, an angry first turn would look like the caller's
+usual). Turns without voiced speech (silence, noise, a cough) are scored but not added to
+the baseline, so they do not drag the caller's usual towards silence.
+
+Scores are for flagging a call for human attention, not for decisions about people (see
+model/MODEL_CARD.md: trained on acted German speech).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from audio_models.emotion.baseline import PopulationStats, SpeakerBaseline
+from audio_models.emotion.features import FEATURE_NAMES, feature_index, prosody_features
+from audio_models.frames import AudioFrame
+from audio_models.protocols import ModelError
+
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+MIN_VOICED_FRACTION = 0.05  # below this a turn is not added to the caller's baseline
+_VOICED = feature_index("voiced_fraction")
+
+
+@dataclass(frozen=True, slots=True)
+class EmotionCapabilities:
+    classes: tuple[str, ...]  # order of `EmotionEstimate.probabilities`
+    n_features: int
+    sample_rate: int = 8000  # features are computed at this rate (input is resampled)
+    distress_classes: tuple[str, ...] = ("sad", "fearful")
+    model_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EmotionEstimate:
+    probabilities: dict[str, float]  # per class, sums to 1
+    label: str  # the most probable class
+    arousal: float  # 0 (calm, low energy) .. 1 (agitated, high energy)
+    anger: float  # p(angry)
+    distress: float  # p(sad) + p(fearful)
+    voiced_fraction: float = 1.0  # of the turn's speech span; ~0 means nothing to judge
+    processing_time: float = 0.0  # seconds (features + model) when from `analyse`
+
+    @property
+    def reliable(self) -> bool:
+        """False when the turn had (almost) no voiced speech."""
+        return self.voiced_fraction >= MIN_VOICED_FRACTION
+
+    def as_facts(self) -> dict[str, float]:
+        """Scores for dialplan conditions (`emotion.anger >= 0.7`)."""
+        facts = {"anger": self.anger, "distress": self.distress, "arousal": self.arousal}
+        facts.update({f"p_{k}": v for k, v in self.probabilities.items()})
+        return {k: round(float(v), 4) for k, v in facts.items()}
+
+
+class EmotionModel:
+    """The ONNX model and its normalisation constants. Thread-safe after construction."""
+
+    def __init__(self, model_dir: Path | str = MODEL_DIR) -> None:
+        path = Path(model_dir)
+        onnx_path, json_path = path / "emotion.onnx", path / "emotion.json"
+        for p in (onnx_path, json_path):
+            if not p.is_file():
+                raise ModelError(f"emotion model file {p} is missing "
+                                 "(run scripts/train_emotion to build it)")
+        try:
+            meta = json.loads(json_path.read_text(encoding="utf-8"))
+            classes = tuple(meta["classes"])
+            names = tuple(meta["feature_names"])
+            self.population = PopulationStats.from_json(meta["population"])
+            self.prior_turns = float(meta["prior_turns"])
+            distress = tuple(meta["distress_classes"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise ModelError(f"emotion model constants {json_path} are corrupt: {e}") from e
+        if names != FEATURE_NAMES:
+            raise ModelError(f"{json_path} was trained on other features than this code "
+                             "computes: retrain with scripts/train_emotion")
+        if self.population.size != len(names):
+            raise ModelError(f"{json_path}: population statistics do not match the features")
+        try:
+            import onnxruntime as ort
+
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            opts.inter_op_num_threads = 1
+            self._session = ort.InferenceSession(
+                str(onnx_path), sess_options=opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise ModelError(f"emotion model {onnx_path} cannot be loaded: {e}") from e
+        inputs = self._session.get_inputs()
+        outputs = [o.name for o in self._session.get_outputs()]
+        if (len(inputs) != 1 or inputs[0].shape[-1] != len(names)
+                or outputs != ["probabilities", "arousal"]):
+            raise ModelError(f"emotion model {onnx_path} has an unexpected signature")
+        self._input = inputs[0].name
+        self._index = {c: i for i, c in enumerate(classes)}
+        if "angry" not in self._index or not set(distress) <= set(classes):
+            raise ModelError(f"{json_path}: classes {classes} lack angry or {distress}")
+        self.capabilities = EmotionCapabilities(
+            classes=classes,
+            n_features=len(names),
+            distress_classes=distress,
+            model_name=onnx_path.name,
+        )
+
+    def new_baseline(self) -> SpeakerBaseline:
+        """A fresh per-call baseline with the model's population prior."""
+        return SpeakerBaseline(self.population, self.prior_turns)
+
+    def predict_batch(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw outputs for normalised features [N, F]: (probabilities [N, C], arousal [N])."""
+        x = np.ascontiguousarray(np.atleast_2d(np.asarray(z, dtype=np.float32)))
+        if x.shape[1] != self.capabilities.n_features:
+            raise ValueError(f"expected {self.capabilities.n_features} features, got {x.shape}")
+        try:
+            probs, arousal = self._session.run(None, {self._input: x})
+        except Exception as e:
+            raise ModelError(f"emotion model failed: {e}", retryable=True) from e
+        return probs, arousal
+
+    def estimate_sync(
+        self, features_normalised: np.ndarray, voiced_fraction: float = 1.0
+    ) -> EmotionEstimate:
+        """Estimate from one normalised feature vector (see `SpeakerBaseline.normalise`)."""
+        probs, arousal = self.predict_batch(np.asarray(features_normalised).reshape(1, -1))
+        p = {c: float(probs[0, i]) for c, i in self._index.items()}
+        return EmotionEstimate(
+            probabilities=p,
+            label=max(p, key=p.__getitem__),
+            arousal=float(arousal[0]),
+            anger=p["angry"],
+            distress=float(sum(p[c] for c in self.capabilities.distress_classes)),
+            voiced_fraction=float(voiced_fraction),
+        )
+
+    def analyse(
+        self, frame: AudioFrame, baseline: SpeakerBaseline, *, update: bool = True
+    ) -> EmotionEstimate:
+        """Features of one caller turn, normalised by the caller's earlier turns, then
+        predicted; afterwards the turn is added to `baseline` (if voiced and `update`)."""
+        t0 = time.perf_counter()
+        features = prosody_features(frame)
+        z = baseline.normalise(features)
+        voiced = float(features[_VOICED])
+        est = self.estimate_sync(z, voiced)
+        if update and voiced >= MIN_VOICED_FRACTION:
+            baseline.update(features)
+        return EmotionEstimate(
+            est.probabilities, est.label, est.arousal, est.anger, est.distress,
+            est.voiced_fraction, time.perf_counter() - t0,
+        )

@@ -1,0 +1,361 @@
+"""Calls pick the caller's language and dialect profile: language detection on the first
+utterance, dialect cues in its transcript, the Cantonese voice (fakes, hotline dialplan)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audio_models.frames import AudioFrame, concat, split_frames
+from audio_models.resample import resample
+from ivr.config import REPO_ROOT, Settings
+from ivr.dialplan.engine import DialogEngine
+from ivr.dialplan.loader import LoadedDialplan, load_dialplan
+from ivr.session import CallSession, SessionDeps
+from ivr.storage import CallStore
+from tests.audio_data import load_clip
+from tests.unit.fakes import FakeASR, FakeControl, FakeMedia, FakePrompts, transcript
+
+HOTLINE = REPO_ROOT / "dialplans" / "hotline.yaml"
+CALL_ID = "call-p"
+CLIP = ("asr_en_misc", "audio/ljspeech/LJ001-0002.flac")
+BILL_ZH = "您本月的账单为九十八元，当前余额为五十八元二角。"
+BILL_EN = "Your bill for this month is 98 yuan, and your current balance is 58 yuan 20."
+MENU_ZH_START = "请问您需要办理什么业务？"
+WAIT_S = 5.0
+
+
+@cache
+def speech_clip() -> AudioFrame:
+    """Real read speech (for the real endpointer), at the 16 kHz media clock."""
+    return resample(load_clip(*CLIP), 16000)
+
+
+class DetectingASR(FakeASR):
+    """FakeASR that also answers language detection from a script of (language, probability)
+    pairs (or exceptions)."""
+
+    def __init__(self, script: list[Any], detections: list[Any]) -> None:
+        super().__init__(script)
+        self.detections = list(detections)
+        self.detect_calls: list[AudioFrame] = []
+
+    async def detect_language(self, audio: AudioFrame) -> tuple[str, float]:
+        self.detect_calls.append(audio)
+        await asyncio.sleep(0)
+        if not self.detections:
+            raise AssertionError("DetectingASR: no scripted detection left")
+        item = self.detections.pop(0)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+
+class WatchedStore(CallStore):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.changed = asyncio.Event()
+
+    def add_event(self, *args: Any, **kwargs: Any) -> None:
+        super().add_event(*args, **kwargs)
+        self.changed.set()
+
+
+@dataclass
+class Call:
+    session: CallSession
+    media: FakeMedia
+    asr: DetectingASR
+    prompts: FakePrompts
+    store: WatchedStore
+
+    def row(self) -> dict[str, Any]:
+        call = self.store.get_call(CALL_ID)
+        assert call is not None
+        return call
+
+    def events(self, type_: str, **match: Any) -> list[dict[str, Any]]:
+        return [e["data"] for e in self.row()["events"] if e["type"] == type_
+                and all(e["data"].get(k) == v for k, v in match.items())]
+
+    async def wait_event(self, type_: str, count: int = 1, **match: Any) -> dict[str, Any]:
+        async with asyncio.timeout(WAIT_S):
+            while len(found := self.events(type_, **match)) < count:
+                self.store.changed.clear()
+                await self.store.changed.wait()
+        return found[count - 1]
+
+    def dtmf(self, digits: str) -> None:
+        for d in digits:
+            self.session.on_dtmf(d, time.monotonic())
+
+    def say(self) -> None:
+        audio = speech_clip()
+        silence = AudioFrame.silence(1.0, audio.sample_rate)
+        whole = concat([silence, audio, silence])
+        self.media.feed(split_frames(AudioFrame(whole.pcm, whole.sample_rate,
+                                                time.monotonic() - whole.duration)))
+
+    async def hang_up_after_turn(self, count: int) -> None:
+        await self.wait_event("turn", count=count)
+        await asyncio.sleep(0.05)
+        self.session.on_hangup("caller_hangup")
+
+
+_STORES: list[CallStore] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_stores():
+    yield
+    while _STORES:
+        _STORES.pop().close()
+
+
+def run_call(tmp_path, scenario: Callable[[Call], Awaitable[None]], script: list[Any],
+             detections: list[Any], detection: bool = True) -> Call:
+    settings = Settings(data_dir=tmp_path, dialog={"no_input_timeout_s": 0.3,
+                                                   "interdigit_timeout_s": 0.3})
+    loaded = load_dialplan(HOTLINE)
+    plan = loaded.plan.model_copy(deep=True)
+    plan.defaults.timeout_s = None
+    plan.language_detection = detection
+    dialplan = LoadedDialplan(plan, loaded.path, loaded.version)
+
+    async def main() -> Call:
+        store = WatchedStore(settings.db_path)
+        _STORES.append(store)
+        media, asr, prompts, control = FakeMedia(0.01), DetectingASR(script, detections), \
+            FakePrompts(), FakeControl()
+        deps = SessionDeps(settings, dialplan, DialogEngine(plan), asr, prompts, store, control)
+        session = CallSession(CALL_ID, "1000", "2000", media, deps)
+        control.session = session
+        media.set_notify(session.notify_audio)
+        call = Call(session, media, asr, prompts, store)
+        task = asyncio.get_running_loop().create_task(session.run())
+        try:
+            async with asyncio.timeout(20):
+                await scenario(call)
+                await task
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        return call
+
+    return asyncio.run(main())
+
+
+async def _speak_at_menu(c: Call) -> None:
+    await c.wait_event("listen", node="main_menu")
+    await c.wait_event("prompt_end", node="main_menu")
+    c.say()
+
+
+# ---------------------------------------------------------------- language detection
+def test_english_first_utterance_switches_to_en_us(tmp_path):
+    async def scenario(c: Call) -> None:
+        await _speak_at_menu(c)
+        await c.hang_up_after_turn(1)
+
+    said = "I want to check my bill"
+    c = run_call(tmp_path, scenario, [transcript(said, "en")], [("en", 0.95)])
+    assert len(c.asr.detect_calls) == 1
+    assert c.asr.languages == ["en"]  # recognised as English right away
+    assert c.asr.calls[0][2] is None  # en-US has no initial prompt
+    assert c.events("language_detected") == [
+        {"language": "en", "probability": 0.95, "profile": "en-US"}]
+    assert c.events("language") == [{"language": "en-US", "profile": "en-US"}]
+    assert c.events("dialect_detected") == []
+    row = c.row()
+    assert (row["language"], row["profile"]) == ("en-US", "en-US")
+    (turn,) = row["turns"]
+    assert (turn["caller_text"], turn["intent"], turn["outcome"]) == (
+        said, "bill_enquiry", "match")
+    assert (BILL_EN, "en-US") in c.prompts.requests
+    assert (BILL_ZH, "zh-CN") not in c.prompts.requests
+
+
+def test_unsure_detection_keeps_the_language(tmp_path):
+    async def scenario(c: Call) -> None:
+        await _speak_at_menu(c)
+        await c.hang_up_after_turn(1)
+
+    c = run_call(tmp_path, scenario, [transcript("我想查一下话费", "zh")], [("en", 0.3)])
+    assert len(c.asr.detect_calls) == 1
+    assert c.asr.languages == ["zh"]
+    assert c.asr.calls[0][2] == "以下是普通话的句子。"
+    assert c.events("language_detected") == [
+        {"language": "en", "probability": 0.3, "profile": "zh-CN"}]
+    assert c.events("language") == []
+    row = c.row()
+    assert (row["language"], row["profile"]) == ("zh-CN", "zh-CN")
+    assert row["turns"][0]["intent"] == "bill_enquiry"
+    assert (BILL_ZH, "zh-CN") in c.prompts.requests
+
+
+def test_detection_runs_once_per_call(tmp_path):
+    async def scenario(c: Call) -> None:
+        await _speak_at_menu(c)
+        await c.wait_event("listen", node="anything_else")
+        await c.wait_event("prompt_end", node="anything_else")
+        c.say()
+        await c.hang_up_after_turn(2)
+
+    c = run_call(tmp_path, scenario,
+                 [transcript("我想查一下话费", "zh"), transcript("没有了", "zh")],
+                 [("zh", 0.99), ("en", 0.99)])
+    assert len(c.asr.detect_calls) == 1
+    assert c.asr.detections == [("en", 0.99)]  # the second one was never asked for
+    assert c.asr.languages == ["zh", "zh"]
+    assert len(c.events("language_detected")) == 1
+    assert c.events("language") == []
+    assert [t["intent"] for t in c.row()["turns"]] == ["bill_enquiry", "deny"]
+
+
+def test_detection_once_even_after_a_switch(tmp_path):
+    async def scenario(c: Call) -> None:
+        await _speak_at_menu(c)
+        await c.wait_event("listen", node="anything_else")
+        await c.wait_event("prompt_end", node="anything_else")
+        c.say()
+        await c.hang_up_after_turn(2)
+
+    c = run_call(tmp_path, scenario,
+                 [transcript("check my bill", "en"), transcript("no thanks", "en")],
+                 [("en", 0.9), ("zh", 0.99)])
+    assert len(c.asr.detect_calls) == 1
+    assert c.asr.languages == ["en", "en"]
+    assert [t["intent"] for t in c.row()["turns"]] == ["bill_enquiry", "deny"]
+    assert c.events("language") == [{"language": "en-US", "profile": "en-US"}]
+
+
+def test_caller_who_pressed_9_is_never_detected(tmp_path):
+    async def scenario(c: Call) -> None:
+        await c.wait_event("listen", node="main_menu")
+        c.dtmf("9")
+        await c.wait_event("listen", node="main_menu", language="en-US")
+        c.say()  # over the English menu
+        await c.hang_up_after_turn(2)
+
+    c = run_call(tmp_path, scenario, [transcript("check my bill", "en")], [("zh", 0.99)])
+    assert c.asr.detect_calls == []
+    assert c.events("language_detected") == []
+    assert c.asr.languages == ["en"]
+    assert c.events("language") == [{"language": "en-US", "profile": "en-US"}]
+    assert [t["intent"] for t in c.row()["turns"]] == ["english", "bill_enquiry"]
+
+
+def test_detection_off_in_the_dialplan(tmp_path):
+    async def scenario(c: Call) -> None:
+        await _speak_at_menu(c)
+        await c.hang_up_after_turn(1)
+
+    c = run_call(tmp_path, scenario, [transcript("我想问一下啥子时候修好", "zh")],
+                 [("en", 0.99)], detection=False)
+    assert c.asr.detect_calls == []
+    assert c.events("language_detected") == []
+    assert c.events("dialect_detected") == []  # no dialect cues looked at either
+    assert c.events("language") == []
+    assert c.asr.languages == ["zh"]
+    assert c.row()["profile"] == "zh-CN"
+
+
+def test_detection_error_is_logged_and_the_call_goes_on(tmp_path):
+    async def scenario(c: Call) -> None:
+        await _speak_at_menu(c)
+        await c.hang_up_after_turn(1)
+
+    c = run_call(tmp_path, scenario, [transcript("我想查一下话费", "zh")],
+                 [RuntimeError("encoder failed")])
+    assert c.events("error") == [{"where": "language_detection", "error": "encoder failed"}]
+    assert c.asr.languages == ["zh"]
+    assert c.row()["turns"][0]["intent"] == "bill_enquiry"
+
+
+# ---------------------------------------------------------------- dialect cues
+def test_sichuan_cue_adopts_the_sichuan_profile(tmp_path):
+    async def scenario(c: Call) -> None:
+        await _speak_at_menu(c)
+        await c.hang_up_after_turn(1)
+
+    c = run_call(tmp_path, scenario, [transcript("我想问一下啥子时候修好", "zh")],
+                 [("zh", 0.98)])
+    assert c.asr.languages == ["zh"]
+    assert c.events("dialect_detected") == [{"profile": "zh-sichuan"}]
+    assert c.events("language") == [{"language": "zh-CN", "profile": "zh-sichuan"}]
+    row = c.row()
+    assert (row["language"], row["profile"]) == ("zh-CN", "zh-sichuan")
+    assert c.session.profile_id == "zh-sichuan"
+
+
+def test_english_dialect_cue_after_detection(tmp_path):
+    async def scenario(c: Call) -> None:
+        await _speak_at_menu(c)
+        await c.hang_up_after_turn(1)
+
+    said = "Kindly revert on my bill"
+    c = run_call(tmp_path, scenario, [transcript(said, "en")], [("en", 0.9)])
+    assert c.events("language_detected")[0]["profile"] == "en-US"
+    assert c.events("dialect_detected") == [{"profile": "en-IN"}]
+    assert c.events("language") == [{"language": "en-US", "profile": "en-IN"}]
+    assert c.row()["profile"] == "en-IN"
+    assert c.row()["turns"][0]["intent"] == "bill_enquiry"
+
+
+def test_no_cue_fixes_the_profile(tmp_path):
+    async def scenario(c: Call) -> None:
+        await _speak_at_menu(c)
+        await c.hang_up_after_turn(1)
+
+    c = run_call(tmp_path, scenario, [transcript("我想查一下话费", "zh")], [("zh", 0.98)])
+    assert c.events("dialect_detected") == []
+    assert c.events("language") == []
+    assert c.session.profile_id == "zh-CN"
+    assert c.session.facts()["profile"] is None
+
+
+def test_choice_after_detection_is_kept(tmp_path):
+    async def scenario(c: Call) -> None:
+        await _speak_at_menu(c)
+        await c.wait_event("listen", count=2, node="main_menu")  # no match: asked again
+        c.dtmf("9")
+        await c.wait_event("listen", node="main_menu", language="en-US")
+        c.dtmf("1")
+        await c.hang_up_after_turn(3)
+
+    c = run_call(tmp_path, scenario, [transcript("我想问一下啥子时候修好", "zh")],
+                 [("zh", 0.98)])
+    assert c.events("language")[:2] == [{"language": "zh-CN", "profile": "zh-sichuan"},
+                                        {"language": "en-US", "profile": "en-US"}]
+    assert (BILL_EN, "en-US") in c.prompts.requests
+    assert c.row()["language"] == "en-US"
+
+
+# ---------------------------------------------------------------- Cantonese voice
+def test_cantonese_profile_speaks_with_the_cantonese_voice(tmp_path):
+    async def scenario(c: Call) -> None:
+        await _speak_at_menu(c)
+        await c.hang_up_after_turn(1)
+
+    c = run_call(tmp_path, scenario, [transcript("我想查下話費", "yue")], [("yue", 0.9)])
+    assert c.asr.languages == ["yue"]
+    assert c.asr.calls[0][2] == "以下係廣東話。"
+    assert c.events("language_detected") == [
+        {"language": "yue", "probability": 0.9, "profile": "yue"}]
+    assert c.events("language") == [{"language": "zh-CN", "profile": "yue"}]
+    assert c.row()["profile"] == "yue"
+    assert c.row()["turns"][0]["intent"] == "bill_enquiry"
+    # Mandarin prompts, rendered with the Cantonese voice once the profile is adopted
+    assert (BILL_ZH, "yue") in c.prompts.requests
+    assert (BILL_ZH, "zh-CN") not in c.prompts.requests
+    before = c.prompts.requests[:3]  # greeting, English offer, menu: before the caller spoke
+    assert [lang for _, lang in before] == ["zh-CN", "en-US", "zh-CN"]
+    assert all(lang == "yue" for text, lang in c.prompts.requests[3:] if text != BILL_EN)
