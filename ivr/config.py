@@ -92,6 +92,25 @@ class DialogSettings(_Section):
     max_call_s: float = Field(1800.0, gt=0, description="Hard limit on a call's length.")
 
 
+class EmotionSettings(_Section):
+    enabled: bool = Field(True, description="Estimate the caller's emotion on every utterance.")
+    angry_threshold: float = Field(
+        0.6, ge=0, le=1, description="A turn whose fused anger reaches this counts as angry."
+    )
+    soothing_threshold: float = Field(
+        0.5, ge=0, le=1, description="Anger or distress from which soothing mode starts."
+    )
+    escalate_turns: int = Field(
+        2, ge=1, description="Angry turns in a row that trigger the dialplan's escalate_to."
+    )
+    prosody_weight: float = Field(
+        0.6, ge=0, le=1, description="Weight of how it was said against the words said."
+    )
+    model_dir: Path | None = Field(
+        None, description="Emotion model directory (default: the shipped model)."
+    )
+
+
 class RecordingSettings(_Section):
     enabled: bool = Field(True, description="Write a stereo WAV per call (caller left, IVR right).")
 
@@ -128,6 +147,7 @@ class Settings(_Section):
     vad: VadSettings = Field(default_factory=VadSettings)
     dialog: DialogSettings = Field(default_factory=DialogSettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
+    emotion: EmotionSettings = Field(default_factory=EmotionSettings)
 
     @property
     def db_path(self) -> Path:

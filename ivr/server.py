@@ -90,6 +90,15 @@ class IvrService:
         log.info("ASR model %s loaded from %s in %.1f s", s.asr.model, model_dir,
                  time.monotonic() - t0)
         self.recognizers = Recognizers(self.asr, self._load_asr, hotwords=s.asr.hotwords)
+        self.emotion_model = None
+        if s.emotion.enabled:
+            from audio_models.emotion import EmotionModel, warm_up
+
+            self.emotion_model = (EmotionModel(s.emotion.model_dir) if s.emotion.model_dir
+                                  else EmotionModel())
+            await asyncio.to_thread(warm_up)  # the first feature call would be slow
+            log.info("emotion model loaded (%s)", ", ".join(
+                self.emotion_model.capabilities.classes))
         gain = s.tts.espeak_gain_db
         router = TTSRouter([PiperTTS(s.tts.piper_voice), EspeakTTS("zh", gain_db=gain),
                             EspeakTTS("yue", gain_db=gain)])
@@ -236,7 +245,8 @@ class IvrService:
             return
         assert self.endpoint is not None and self.asr is not None
         deps = SessionDeps(self.settings, self.dialplan, self.engine, self.asr, self.prompts,
-                           self.store, _Control(self.endpoint), self.http, self.recognizers)
+                           self.store, _Control(self.endpoint), self.http, self.recognizers,
+                           self.emotion_model)
         session = CallSession(call.call_id, call.caller, call.callee, media, deps,
                               answered_at=time.monotonic(), sip_call_id=call.call_id,
                               remote_uri=call.remote_uri)

@@ -40,6 +40,7 @@ from ivr.dialplan.actions import (
 )
 from ivr.dialplan.engine import DialogEngine, Step
 from ivr.dialplan.loader import LoadedDialplan
+from ivr.emotion import EmotionPolicy, EmotionTracker
 from ivr.input_rules import dtmf_complete, hallucination, judge_speech
 from ivr.profiles import LanguageProfile, detect_dialect
 from ivr.recognizers import Recognition, Recognizers
@@ -67,6 +68,7 @@ class SessionDeps:
     control: CallControl
     http: aiohttp.ClientSession | None = None  # for webhooks; one per process
     recognizers: Recognizers | None = None  # per-profile models; None: `asr` for all
+    emotion_model: Any = None  # audio_models.emotion.EmotionModel; None: words only
 
 
 @dataclass
@@ -74,6 +76,7 @@ class _Utterance:
     transcript: Transcript
     speech: SpeechEnded
     asr_done: float  # monotonic
+    emotion: dict[str, Any] | None = None  # the fused estimate of this turn
 
 
 @dataclass
@@ -112,7 +115,12 @@ class CallSession:
         self._profile_fixed = False  # chosen by the caller or detected: no more detection
         self._detected: str | None = None  # a profile detected, for the engine to adopt
         self.node = deps.dialplan.plan.start
-        self.emotion: dict[str, Any] = {}  # filled by emotion detection
+        e = deps.settings.emotion
+        self.tracker = EmotionTracker(EmotionPolicy(
+            angry=e.angry_threshold, soothing=e.soothing_threshold,
+            escalate_turns=e.escalate_turns, prosody_weight=e.prosody_weight,
+            sensitivity=deps.dialplan.plan.emotion.sensitivity))
+        self._baseline = deps.emotion_model.new_baseline() if deps.emotion_model else None
         self._inputs: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=256)
         self._audio_ready = asyncio.Event()
         self._hungup = asyncio.Event()
@@ -235,7 +243,7 @@ class CallSession:
     def facts(self) -> dict[str, Any]:
         """What the engine may not fetch itself: the time, the caller's emotion and the
         profile detected from their speech."""
-        return {"now": datetime.now(UTC), "emotion": dict(self.emotion),
+        return {"now": datetime.now(UTC), "emotion": self.tracker.facts(),
                 "profile": self._detected}
 
     async def _dialog(self) -> None:
@@ -526,6 +534,7 @@ class CallSession:
             if detect:
                 profile = await self._detect_language(ev, profile)
             rec = self._recognition(profile)
+            prosody = self._spawn(self._prosody(ev), "emotion")  # alongside recognition
             try:
                 transcript = await rec.asr.recognize(ev.audio, rec.language, rec.prompt)
             except Exception as e:
@@ -533,12 +542,45 @@ class CallSession:
                 transcript = Transcript("", rec.language, 0.0, -10.0, 1.0, ev.audio.duration, 0.0)
             if detect:
                 self._detect_dialect(transcript.text, profile)
+            emotion = self._fuse(await prosody, transcript)
         done = time.monotonic()
         self.event("utterance", text=transcript.text, confidence=round(transcript.confidence, 3),
                    audio_s=round(ev.audio.duration, 2),
                    asr_ms=round(transcript.processing_time * 1000),
                    eos_to_asr_ms=round((done - ev.speech_end) * 1000))
-        self._put(("speech", _Utterance(transcript, ev, done)))
+        self._put(("speech", _Utterance(transcript, ev, done, emotion)))
+
+    async def _prosody(self, ev: SpeechEnded) -> dict[str, Any] | None:
+        """How the caller sounded (prosody model, off the event loop), or None."""
+        model, baseline = self.deps.emotion_model, self._baseline
+        if model is None or baseline is None or not self.settings.emotion.enabled:
+            return None
+        try:
+            est = await asyncio.to_thread(model.analyse, ev.audio, baseline)
+        except Exception as e:  # a model failure costs the estimate, not the call
+            self.event("error", where="emotion", error=str(e))
+            return None
+        if not est.reliable:
+            return None
+        return {"anger": est.anger, "distress": est.distress, "arousal": est.arousal,
+                "label": est.label, "ms": round(est.processing_time * 1000, 1)}
+
+    def _fuse(self, prosody: dict[str, Any] | None, t: Transcript) -> dict[str, Any] | None:
+        if not self.settings.emotion.enabled or t.is_empty:
+            return None
+        was_soothing = self.tracker.soothing
+        turn = self.tracker.add(prosody, t.text)
+        data = turn.as_dict()
+        if prosody is not None:
+            data["prosody_ms"] = prosody["ms"]
+        self.event("emotion", **data)
+        peak = max(x.anger for x in self.tracker.turns)
+        self.deps.store.update_call(self.call_id, peak_anger=round(peak, 3))
+        if self.tracker.soothing and not was_soothing:
+            self.event("soothing", anger=data["anger"], distress=data["distress"])
+        if self.tracker.escalate:
+            self.event("emotion_escalation", angry_turns=self.tracker.facts()["angry_turns"])
+        return data
 
     async def _detect_language(self, ev: SpeechEnded, current: LanguageProfile
                                ) -> LanguageProfile:

@@ -59,8 +59,14 @@ def _m002_profile(db: sqlite_utils.Database) -> None:
     db["calls"].add_column("profile", str)
 
 
+def _m003_emotion(db: sqlite_utils.Database) -> None:
+    db["turns"].add_column("emotion", str)  # JSON: anger, distress, arousal, label, cues
+    db["calls"].add_column("peak_anger", float)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
-                                           ("002_call_profile", _m002_profile)]
+                                           ("002_call_profile", _m002_profile),
+                                           ("003_emotion", _m003_emotion)]
 
 
 class CallStore:
@@ -110,8 +116,9 @@ class CallStore:
                          turn_count=turns, **fields)
 
     def add_turn(self, call_id: str, seq: int, **fields: Any) -> int:
-        if isinstance(fields.get("slots"), dict):
-            fields["slots"] = json.dumps(fields["slots"], ensure_ascii=False)
+        for key in ("slots", "emotion"):
+            if isinstance(fields.get(key), dict):
+                fields[key] = json.dumps(fields[key], ensure_ascii=False)
         row = {"call_id": call_id, "seq": seq, "created_at": time.time(), **fields}
         return self.db["turns"].insert(row).last_pk  # type: ignore[return-value]
 
@@ -153,7 +160,7 @@ class CallStore:
         if not rows:
             return None
         call = rows[0]
-        call["turns"] = [_decode(t, "slots") for t in self.db.query(
+        call["turns"] = [_decode(_decode(t, "slots"), "emotion") for t in self.db.query(
             "select * from turns where call_id = ? order by seq", [call_id])]
         call["events"] = [_decode(e, "data") for e in self.db.query(
             "select * from events where call_id = ? order by ts, id", [call_id])]

@@ -273,10 +273,14 @@ def features_from_samples(samples: np.ndarray) -> np.ndarray:
             st_all = 12 * np.log2(f0[v_idx] / 100.0)
             out[_INDEX["f0_delta_st"]] = np.abs(np.diff(st_all))[consecutive].mean()
         # jitter: period deviation from the mean of its two neighbours (RAP-like, so a
-        # smooth intonation movement is not counted), over runs of 3 consecutive voiced frames
-        triple = (v_idx[2:] - v_idx[:-2]) == 2
+        # smooth intonation movement is not counted), over runs of 3 consecutive voiced
+        # frames whose periods differ by less than a factor 1.3 (Praat's maximum period
+        # factor: larger jumps are tracking errors, not perturbation)
+        per = SAMPLE_RATE / f0[v_idx]
+        ratio = np.maximum(per[1:] / per[:-1], per[:-1] / per[1:])
+        ok = (np.diff(v_idx) == 1) & (ratio < 1.3)
+        triple = ok[1:] & ok[:-1]
         if triple.any():
-            per = SAMPLE_RATE / f0[v_idx]
             dev = np.abs(per[1:-1] - (per[:-2] + per[1:-1] + per[2:]) / 3)
             out[_INDEX["jitter"]] = dev[triple].mean() / per.mean()
         out[_INDEX["periodicity_mean"]] = periodicity[v_idx].mean()

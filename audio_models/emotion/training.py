@@ -276,6 +276,8 @@ def loso_predictions(
       many turns),
     - "baseline": each clip by a SpeakerBaseline (default prior) fed the speaker's *other*
       clips, with the prior from the training speakers only,
+    - "3turns": each clip by a SpeakerBaseline fed 3 other clips of the speaker (the next
+      three in path order, cyclically: a few turns into a call),
     - "prior": by the training population only (a caller's first turn).
     """
     spk = np.asarray(c.speakers)
@@ -288,14 +290,18 @@ def loso_predictions(
         x = c.features[test]
         if mode == "speaker":
             z = speaker_zscores(x, [s] * len(x), p.population)
-        elif mode in ("baseline", "prior"):
+        elif mode in ("baseline", "3turns", "prior"):
             z = np.zeros_like(x)
             for i in range(len(x)):
                 b = SpeakerBaseline(p.population, p.prior_turns)
                 if mode == "baseline":
-                    for j in range(len(x)):
-                        if j != i:
-                            b.update(x[j])
+                    others = [j for j in range(len(x)) if j != i]
+                elif mode == "3turns":
+                    others = [(i + k) % len(x) for k in (1, 2, 3)]
+                else:
+                    others = []
+                for j in others:
+                    b.update(x[j])
                 z[i] = b.normalise(x[i])
         else:
             raise ValueError(f"unknown mode {mode!r}")

@@ -69,6 +69,8 @@ class DialogState:
     stack: tuple[str, ...] = ()  # return nodes of the sub-flows we are in
     confirming: tuple[str, Any] | None = None  # (slot name, value) awaiting yes/no
     profile: str | None = None  # the caller's language/dialect profile, e.g. zh-sichuan
+    soothing: bool = False  # the caller is upset: calmer prompts, optional steps skipped
+    escalated: bool = False  # the emotion policy already handed the call over
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,16 @@ class DialogEngine:
         state = replace(state, language=language, profile=profile)
         return state, SetLanguage(language, profile)
 
+    def _soothe(self, state: DialogState, facts: Mapping[str, Any]) -> tuple[DialogState,
+                                                                            list[Action]]:
+        """Enter soothing mode when the call says the caller is upset (once)."""
+        if state.soothing or not (facts.get("emotion") or {}).get("soothing"):
+            return state, []
+        state = replace(state, soothing=True)
+        apology = self.plan.emotion.apology
+        node = self.plan.nodes[state.node]
+        return state, ([self._say(state, apology, node)] if apology is not None else [])
+
     def _adopt(self, state: DialogState, facts: Mapping[str, Any]) -> tuple[DialogState,
                                                                            list[Action]]:
         """The call may have detected the caller's profile (first utterance)."""
@@ -139,9 +151,17 @@ class DialogEngine:
         if state.ended:
             return Step(state, [])
         state, switched = self._adopt(state, facts)
-        if switched:
+        state, soothed = self._soothe(state, facts)
+        if switched or soothed:
             step = self.step(state, event, facts)
-            return replace(step, actions=[*switched, *step.actions])
+            return replace(step, actions=[*switched, *soothed, *step.actions])
+        emotion = facts.get("emotion") or {}
+        target = self.plan.emotion.escalate_to
+        if emotion.get("escalate") and target and not state.escalated:
+            state = replace(state, escalated=True, confirming=None,
+                            variables={**state.variables, "escalation_reason": "emotion"})
+            u = Understanding("match", "emotion_escalation", 1.0, choice=target)
+            return self._run(self._moved(state, target), [], u, facts)
         node = self.plan.nodes[state.node]
         if node.webhook is not None:
             return self._webhook_done(state, node, event, facts)
@@ -298,7 +318,8 @@ class DialogEngine:
             node = self.plan.nodes[state.node]
             verb = node.verb
             if verb == "say":
-                actions.append(self._say(state, node.say, node))  # type: ignore[arg-type]
+                if not (state.soothing and node.optional):
+                    actions.append(self._say(state, node.say, node))  # type: ignore[arg-type]
                 state = self._moved(state, node.next or "")
             elif verb == "set":
                 values = self._values(node.set or {}, state, facts)
@@ -575,6 +596,10 @@ class DialogEngine:
 
     def _say(self, state: DialogState, prompt: Prompt, node: Node,
              facts: Mapping[str, Any] | None = None) -> Say:
+        main = node.say if node.say is not None else (node.menu or node.gather)
+        if state.soothing and node.soothing is not None and (
+                prompt is node.say or prompt is getattr(main, "prompt", None)):
+            prompt = node.soothing  # the calmer wording of this node's prompt
         language = node.prompt_language or state.language
         text = self._text(prompt, language)
         if _VAR.search(text):

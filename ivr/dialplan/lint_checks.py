@@ -86,6 +86,8 @@ class Checker:
     def graph(self) -> None:
         plan = self.plan
         reachable = self.reach(plan.start)
+        if plan.emotion.escalate_to:  # entered from any listening node on repeated anger
+            reachable |= self.reach(plan.emotion.escalate_to)
         for nid in plan.nodes:
             if nid not in reachable:
                 self.add(("nodes", nid), f"node {nid!r} is unreachable from start "

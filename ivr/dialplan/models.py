@@ -190,6 +190,10 @@ class Node(_Model):
                                  description="End a sub-flow: continue at the caller's `next`.")
     transfer: Transfer | None = None
     hangup: Hangup | None = None
+    soothing: Prompt | None = Field(
+        None, description="Calmer wording of this node's prompt, used in soothing mode."
+    )
+    optional: bool = Field(False, description="A `say` node skipped in soothing mode.")
     next: str | None = Field(None, description="Following node.")
     barge_in: bool | None = Field(None, description="May the caller interrupt this prompt?")
     prompt_language: str | None = Field(
@@ -289,6 +293,20 @@ def _span(span: str) -> tuple[int, int]:
     return start, end
 
 
+class EmotionHandling(_Model):
+    """How the hotline reacts to the caller's emotion."""
+
+    sensitivity: float = Field(
+        1.0, gt=0, le=3, description="Scales emotion scores: >1 reacts sooner, <1 later."
+    )
+    apology: Prompt | None = Field(
+        None, description="Said once when soothing mode starts, before the next prompt."
+    )
+    escalate_to: str | None = Field(
+        None, description="Node (usually a transfer) after repeated anger; null: never."
+    )
+
+
 class Defaults(Retry):
     intent_threshold: float = Field(0.5, ge=0, le=1, description="Lowest intent score accepted.")
     confirm_threshold: float | None = Field(
@@ -326,6 +344,7 @@ class Dialplan(_Model):
         "(once per call) unless they chose one by key or speech."
     )
     defaults: Defaults = Field(default_factory=Defaults)
+    emotion: EmotionHandling = Field(default_factory=EmotionHandling)
     intents: dict[str, Intent] = Field(default_factory=dict)
     calendars: dict[str, Calendar] = Field(default_factory=dict)
     global_choices: list[Choice] = Field(
@@ -357,6 +376,8 @@ def references(plan: Dialplan) -> Iterator[tuple[RefPath, str, str]]:
     yield ("start",), "node", plan.start
     if plan.defaults.on_failure:
         yield ("defaults", "on_failure"), "node", plan.defaults.on_failure
+    if plan.emotion.escalate_to:
+        yield ("emotion", "escalate_to"), "node", plan.emotion.escalate_to
     for i, c in enumerate(plan.global_choices):
         yield ("global_choices", i, "goto"), "node", c.goto
         if c.intent:

@@ -29,7 +29,7 @@ def test_every_setting_is_documented(path: str) -> None:
 DIALPLAN_MODELS: list[type[BaseModel]] = [
     models.Dialplan, models.Node, models.Menu, models.Gather, models.Choice, models.Slot,
     models.Transfer, models.Hangup, models.Intent, models.Defaults, models.Retry,
-    models.BranchCase, models.Webhook, models.Hours, models.Calendar,
+    models.BranchCase, models.Webhook, models.Hours, models.Calendar, models.EmotionHandling,
 ]
 
 
