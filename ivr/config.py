@@ -104,7 +104,7 @@ class EmotionSettings(_Section):
         2, ge=1, description="Angry turns in a row that trigger the dialplan's escalate_to."
     )
     prosody_weight: float = Field(
-        0.6, ge=0, le=1, description="Weight of how it was said against the words said."
+        0.75, ge=0, le=1, description="How far the voice alone can take a score (words: 0.9)."
     )
     model_dir: Path | None = Field(
         None, description="Emotion model directory (default: the shipped model)."

@@ -78,7 +78,8 @@ class EmotionPolicy:
     angry: float = 0.6  # a turn at or above this counts as angry
     soothing: float = 0.5  # soothing mode from this anger (or distress) on
     escalate_turns: int = 2  # angry turns in a row that hand the call to a person
-    prosody_weight: float = 0.6  # prosody vs words when both speak
+    prosody_weight: float = 0.75  # how far the voice alone can take a score
+    text_weight: float = 0.9  # how far the words alone can take it
     sensitivity: float = 1.0  # >1 reacts sooner, <1 later
 
     def scaled(self, value: float) -> float:
@@ -99,17 +100,19 @@ class EmotionTracker:
         None for a turn without usable audio."""
         t_anger, t_distress, cues = text_cues(text)
         p = self.policy
+        # noisy-OR of weighted evidence: either the voice or the words can carry a turn (an
+        # explicit complaint said calmly is still one), and both together add up
+        def fuse(voice: float, words: float) -> float:
+            return 1 - (1 - p.prosody_weight * voice) * (1 - p.text_weight * words)
+
         if prosody is not None:
-            w = p.prosody_weight
-            anger = w * prosody["anger"] + (1 - w) * t_anger
-            # words alone can carry a turn: an explicit complaint said calmly is still one
-            anger = max(anger, t_anger * 0.9)
-            distress = max(w * prosody.get("distress", 0.0) + (1 - w) * t_distress,
-                           t_distress * 0.9)
+            anger = fuse(prosody["anger"], t_anger)
+            distress = fuse(prosody.get("distress", 0.0), t_distress)
             arousal = prosody.get("arousal", 0.0)
             label = prosody.get("label", "neutral")
         else:
-            anger, distress, arousal, label = t_anger, t_distress, 0.0, "neutral"
+            anger, distress = p.text_weight * t_anger, p.text_weight * t_distress
+            arousal, label = 0.0, "neutral"
         anger, distress = p.scaled(anger), p.scaled(distress)
         if anger >= p.angry and label == "neutral":
             label = "angry"

@@ -163,8 +163,11 @@ class ScriptedCaller:
         return self.call_id
 
     def wait(self, type_: str, timeout: float = 60.0, **fields: Any) -> Event:
-        ev = self.ivr.wait_call_event(self.call_id, event_is(type_, **fields), timeout,
-                                      after=self.last_event_id)
+        return self.wait_until(event_is(type_, **fields), timeout)
+
+    def wait_until(self, pred: Callable[[Event], bool], timeout: float = 60.0) -> Event:
+        """The next call event (after the last one waited for) satisfying `pred`."""
+        ev = self.ivr.wait_call_event(self.call_id, pred, timeout, after=self.last_event_id)
         self.last_event_id = ev["id"]
         return ev
 

@@ -462,7 +462,7 @@ class CallSession:
             "asr_confidence": round(t.confidence, 3), "no_speech_prob": round(t.no_speech_prob, 3),
             "speech_start": wall(utt.speech.speech_start),
             "speech_end": wall(utt.speech.speech_end), "asr_done": wall(utt.asr_done),
-            "asr_seconds": round(t.processing_time, 3),
+            "asr_seconds": round(t.processing_time, 3), "emotion": utt.emotion,
         }
         verdict = judge_speech(t, self.settings.asr.min_confidence,
                                self.settings.asr.max_no_speech_prob)
