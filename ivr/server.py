@@ -19,8 +19,6 @@ import aiohttp
 from aiohttp import web
 
 from audio_models.model_store import resolve_asr_model
-from audio_models.prompt_cache import PromptCache
-from audio_models.tts import EspeakTTS, PiperTTS, TTSRouter
 from audio_models.whisper_asr import WhisperASR
 from ivr.api import build_app
 from ivr.config import Settings
@@ -32,6 +30,7 @@ from ivr.reload import DialplanWatcher
 from ivr.reload import check as check_dialplan
 from ivr.session import CallSession, SessionDeps
 from ivr.storage import CallStore
+from ivr.voices import prompt_cache
 from telephony import Admission, CallInfo, CallMedia, SipConfig, SipEndpoint
 
 log = logging.getLogger("ivr.server")
@@ -99,10 +98,7 @@ class IvrService:
             await asyncio.to_thread(warm_up)  # the first feature call would be slow
             log.info("emotion model loaded (%s)", ", ".join(
                 self.emotion_model.capabilities.classes))
-        gain = s.tts.espeak_gain_db
-        router = TTSRouter([PiperTTS(s.tts.piper_voice), EspeakTTS("zh", gain_db=gain),
-                            EspeakTTS("yue", gain_db=gain)])
-        self.prompts = PromptCache(router, 16000, s.cache_dir / "prompts")
+        self.prompts = prompt_cache(s, 16000)
         engine = await self._prepare(self.dialplan)
         if hasattr(self.asr, "warmup"):
             log.info("ASR warm-up pass took %.2f s", await asyncio.to_thread(self.asr.warmup))

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
+from typing import Any
 
 from ivr.dialplan.models import Intent, PerLanguageList
 from ivr.pinyin_match import sound_similarity, sounds_contain
@@ -92,7 +94,8 @@ def _for_language(values: PerLanguageList, language: str, profile_id: str | None
     return out
 
 
-def _edits(a: str, b: str) -> int:
+def edit_distance(a: Sequence[Any], b: Sequence[Any]) -> int:
+    """Levenshtein distance between two sequences (characters, words...)."""
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i]
@@ -109,7 +112,7 @@ def _fuzzy_word(a: str, b: str) -> bool:
         return True
     if min(len(a), len(b)) < 4 or a[0] != b[0]:
         return False
-    return _edits(a, b) <= (2 if min(len(a), len(b)) >= 8 else 1)
+    return edit_distance(a, b) <= (2 if min(len(a), len(b)) >= 8 else 1)
 
 
 def fuzzy_keyword_hit(text: str, keyword: str) -> bool:

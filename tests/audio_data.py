@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from audio_models.frames import AudioFrame
+from ivr.understanding import edit_distance  # noqa: F401 - re-exported for tests
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "audio"
 
@@ -38,17 +39,6 @@ def load_clip(folder: str, rel: str) -> AudioFrame:
         pytest.skip(f"clip {path} not found")
     data, rate = sf.read(str(path), dtype="int16", always_2d=True)
     return AudioFrame(np.ascontiguousarray(data[:, 0]).tobytes(), rate)
-
-
-def edit_distance(ref: list[str], hyp: list[str]) -> int:
-    """Levenshtein distance between two token lists."""
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i]
-        for j, h in enumerate(hyp, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h)))
-        prev = cur
-    return prev[-1]
 
 
 def words(text: str) -> list[str]:

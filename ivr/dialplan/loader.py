@@ -8,6 +8,7 @@ and it rejects duplicate keys, which plain YAML silently overwrites.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,15 @@ class LoadedDialplan:
     @property
     def base_dir(self) -> Path:
         return self.path.parent
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory when it lies below it, else as it is."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 def _walk(node: yaml.Node, path: PathKey, file: str, pos: Positions,

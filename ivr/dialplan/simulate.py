@@ -37,7 +37,7 @@ from ivr.dialplan.conversation import (
     quiet_webhook_log,
 )
 from ivr.dialplan.engine import DialogEngine
-from ivr.dialplan.loader import DialplanError, LoadedDialplan, load_dialplan
+from ivr.dialplan.loader import DialplanError, LoadedDialplan, display_path, load_dialplan
 from ivr.input_rules import is_noise
 from ivr.profiles import initial_prompts
 
@@ -176,7 +176,7 @@ class Simulator:
     def header(self) -> None:
         plan = self.options.loaded.plan
         c = self.console
-        c.print(f"ivr simulate: {plan.name} ({_shown(self.options.loaded.path)}), caller "
+        c.print(f"ivr simulate: {plan.name} ({display_path(self.options.loaded.path)}), caller "
                 f"{self.options.caller}, language {self.conv.language}"
                 + (f", time {self.options.now.isoformat()}" if self.options.now else ""))
 
@@ -475,26 +475,13 @@ class PromptSpeaker:
 
 
 def _service_prompts(rate: int) -> Any:
-    from audio_models.prompt_cache import PromptCache
-    from audio_models.tts import EspeakTTS, PiperTTS, TTSRouter
     from ivr.config import load_settings
+    from ivr.voices import prompt_cache
 
-    s = load_settings()
-    gain = s.tts.espeak_gain_db
-    router = TTSRouter([PiperTTS(s.tts.piper_voice), EspeakTTS("zh", gain_db=gain),
-                        EspeakTTS("yue", gain_db=gain)])
-    return PromptCache(router, rate, s.cache_dir / "prompts")
+    return prompt_cache(load_settings(), rate)
 
 
 # ---------------------------------------------------------------- entry point
-def _shown(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
-
-
 def _parse_time(text: str | None) -> dt.datetime | None:
     if not text:
         return None

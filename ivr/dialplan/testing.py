@@ -97,6 +97,7 @@ from ivr.dialplan.loader import (
     Issue,
     LoadedDialplan,
     Positions,
+    display_path,
     load_dialplan,
     parse_file,
     yaml_load,
@@ -564,7 +565,7 @@ class SuiteRunner:
 
     # ------------------------------------------------------------ files
     def run_file(self, path: Path) -> None:
-        shown = _shown(path)
+        shown = display_path(path)
         try:
             tests = load_test_file(path)
         except MalformedTestFile as e:
@@ -904,14 +905,6 @@ def _happened(run: _Run) -> list[str]:
             lines.append(f"    webhook {call.method} {call.url} -> "
                          + (f"{r.status} ok" if r.ok else f"failed: {r.error or r.status}"))
     return lines
-
-
-def _shown(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
 
 
 def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
