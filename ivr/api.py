@@ -65,8 +65,21 @@ def build_app(store: CallStore, token: str, health: HealthSource) -> web.Applica
             turn["timings"] = turn_timings(turn)
         return web.json_response(call)
 
+    async def get_summary(request: web.Request) -> web.Response:
+        from ivr.summary import render_text, summarise
+
+        call = store.get_call(request.match_info["call_id"])
+        if call is None:
+            return web.json_response({"error": "no such call"}, status=404)
+        history = store.list_calls(limit=50, caller=call.get("caller"))
+        summary = summarise(call, history, None)
+        language = request.query.get("language") or call.get("language") or "zh-CN"
+        return web.json_response({**summary.as_dict(), "text": render_text(summary, language),
+                                  "whisper": render_text(summary, language, whisper=True)})
+
     app = web.Application(middlewares=[auth])
     app.router.add_get("/api/health", get_health)
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{call_id}", get_call)
+    app.router.add_get("/api/calls/{call_id}/summary", get_summary)
     return app

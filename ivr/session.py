@@ -46,6 +46,7 @@ from ivr.profiles import LanguageProfile, detect_dialect
 from ivr.recognizers import Recognition, Recognizers
 from ivr.recording import CallRecorder
 from ivr.storage import CallStore
+from ivr.summary import render_text, summarise
 from ivr.understanding import _t2s
 from ivr.webhooks import perform
 
@@ -328,6 +329,7 @@ class CallSession:
     async def _transfer(self, action: Transfer) -> None:
         self.deps.store.update_call(self.call_id, escalated=1, transfer_target=action.target)
         self.event("transfer", target=action.target, reason=action.reason)
+        self._summarise()
         if action.target.startswith("sip:"):
             self.deps.control.transfer(self.call_id, action.target)
             with contextlib.suppress(TimeoutError):
@@ -338,6 +340,19 @@ class CallSession:
             self.event("transfer_unavailable", target=action.target,
                        detail="no agent queue is configured; call ended after announcement")
             self._end_by_ivr(f"transfer:{action.target}")
+
+    def _summarise(self) -> None:
+        """The agent's summary (who, what, tried, feeling, why), stored with the call."""
+        try:
+            call = self.deps.store.get_call(self.call_id) or {}
+            history = self.deps.store.list_calls(limit=50, caller=self.caller)
+            summary = summarise(call, history, self.deps.dialplan.plan)
+            self.event("escalation_summary", **summary.as_dict(),
+                       text=render_text(summary, self.language),
+                       whisper=render_text(summary, self.language, whisper=True))
+        except Exception as e:  # a summary failure must not block the handover
+            log.exception("call=%s summary failed", self.call_id)
+            self.event("error", where="summary", error=str(e))
 
     # ------------------------------------------------------------ output
     async def _say(self, say: Say) -> None:

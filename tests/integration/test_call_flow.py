@@ -111,6 +111,10 @@ def test_speech_is_understood_and_answered(conversations: dict[str, Any], listen
     assert 0 < speech["asr_confidence"] <= 1
     assert call["language"] == "en-US"
     assert call["escalated"] == 1 and call["end_reason"] == "transfer:queue:general"
+    summary = next(e["data"] for e in call["events"] if e["type"] == "escalation_summary")
+    assert summary["intent"] == "agent" and summary["escalation_reason"] == "caller_request"
+    assert any("representative" in u.lower() for u in summary["key_utterances"])
+    assert summary["text"] and summary["whisper"]
     heard = heard_text(listener_asr, r["heard"])
     assert "for english press" in heard and "say english" in heard, heard  # the greeting
     assert "how can i help you" in heard, heard
@@ -185,6 +189,9 @@ def test_api_lists_calls_and_requires_token(ivr: IvrProcess, conversations: dict
     assert ivr.api_status("/api/calls", token=None) == 401
     assert ivr.api_status("/api/calls", token="wrong") == 401
     assert ivr.api_status("/api/calls/no-such-call") == 404
+    summary = ivr.api(f"/api/calls/{conversations['agent']['call_id']}/summary?language=zh-CN")
+    assert summary["escalation_reason"] == "caller_request" and "人工" in summary["text"]
+    assert ivr.api_status("/api/calls/no-such-call/summary") == 404
     health = ivr.api("/api/health", token=None)
     assert health["status"] == "ok" and health["max_calls"] == 4
 
