@@ -3,7 +3,8 @@
 
 Prints one JSON object per line on stdout: ready, incoming, media_ready, playback_start,
 playback_done, dtmf, audio (periodic), disconnected (with media stats), rejected,
-transfer, stopped. Stops cleanly on SIGTERM/SIGINT with exit code 0. Used by
+transfer, stopped; with --agent-uri also agent_answered, agent_failed, call_failed,
+whisper_done, bridged. Stops cleanly on SIGTERM/SIGINT with exit code 0. Used by
 tests/integration/test_telephony.py (pjsua is a per-process singleton, so tests run it as a
 subprocess).
 """
@@ -40,10 +41,14 @@ def emit(event: str, **fields: Any) -> None:
     print(json.dumps({"event": event, "t": round(time.monotonic(), 3), **fields}), flush=True)
 
 
+def tone(hz: float, rate: int, seconds: float) -> AudioFrame:
+    t = np.arange(int(seconds * rate)) / rate
+    return AudioFrame.from_float32((0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
+
+
 def greeting_audio(spec: str, rate: int, seconds: float) -> AudioFrame:
     if spec == "tone":
-        t = np.arange(int(seconds * rate)) / rate
-        return AudioFrame.from_float32(0.3 * np.sin(2 * np.pi * 440.0 * t), rate)
+        return tone(440.0, rate, seconds)
     import soundfile as sf
 
     data, sr = sf.read(spec, dtype="float32", always_2d=True)
@@ -78,6 +83,9 @@ class Listener:
 
     def on_transfer_status(self, call: CallInfo, code: int, final: bool) -> None:
         self.events.put(("transfer", (call, code, final)))
+
+    def on_call_failed(self, call: CallInfo, code: int, reason: str) -> None:
+        self.events.put(("call_failed", (call, code, reason)))
 
 
 class CallStats:
@@ -141,6 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hangup-after", type=float, default=0.0, help="IVR hangs up (s)")
     ap.add_argument("--transfer-to", default="", help="blind-transfer calls to this URI")
     ap.add_argument("--transfer-after", type=float, default=2.0)
+    ap.add_argument(
+        "--transfer-headers", default="", help="JSON object embedded in the Refer-To URI"
+    )
+    ap.add_argument("--agent-uri", default="", help="dial this agent when a caller's media is up")
+    ap.add_argument("--agent-timeout", type=float, default=10.0, help="agent answer timeout (s)")
+    ap.add_argument("--whisper-seconds", type=float, default=1.0, help="1 kHz tone to the agent")
+    ap.add_argument("--bridge", action="store_true", help="bridge caller and agent after whisper")
     ap.add_argument("--dtmf-to-caller", default="", help="send these digits after answering")
     ap.add_argument("--dtmf-after", type=float, default=1.0)
     ap.add_argument("--max-calls", type=int, default=4)
@@ -175,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
         emit("error", message=str(exc))
         return 2
     greeting = greeting_audio(args.greeting, cfg.clock_rate, args.greeting_seconds)
+    whisper = tone(1000.0, cfg.clock_rate, args.whisper_seconds)
+    transfer_headers = json.loads(args.transfer_headers) if args.transfer_headers else None
+
+    def agent_done(fut: Any, caller_id: str) -> None:
+        events.put(("agent_result", (caller_id, fut)))
+
     emit("ready", port=args.port)
     calls: dict[str, CallStats] = {}
     last_report = time.monotonic()
@@ -196,11 +217,63 @@ def main(argv: list[str] | None = None) -> int:
                 headers=call.headers,
                 active=ep.active_calls(),
             )
+        elif kind == "media_ready" and data[0].direction == "outbound":
+            call, media = data  # an agent leg: whisper to the agent only, then maybe bridge
+            st = calls.setdefault(call.call_id, CallStats(call, record=args.record_dir is not None))
+            st.media = media
+            caller_id = call.headers.get("X-IVR-Call-ID", "")
+            media.play(
+                whisper,
+                on_done=lambda pb, a=call.call_id, c=caller_id: events.put(
+                    ("whisper_done", (a, c, pb))
+                ),
+            )
+            emit("media_ready", call_id=call.call_id, direction="outbound", peer=caller_id)
+        elif kind == "whisper_done":
+            agent_id, caller_id, pb = data
+            emit("whisper_done", call_id=agent_id, interrupted=pb.interrupted)
+            if args.bridge and not pb.interrupted:
+                ep.bridge(caller_id, agent_id).add_done_callback(
+                    lambda f, a=agent_id, c=caller_id: events.put(("bridged", (c, a, f)))
+                )
+        elif kind == "bridged":
+            caller_id, agent_id, fut = data
+            ok = fut.exception() is None and fut.result()
+            emit("bridged", call_id=caller_id, agent_call_id=agent_id, ok=bool(ok))
+        elif kind == "agent_result":
+            caller_id, fut = data
+            exc = fut.exception()
+            if exc is None:
+                emit("agent_answered", call_id=caller_id, agent_call_id=fut.result().call_id)
+            else:
+                emit(
+                    "agent_failed", call_id=caller_id, error=str(exc), code=getattr(exc, "code", 0)
+                )
+        elif kind == "call_failed":
+            call, code, reason = data
+            emit(
+                "call_failed",
+                call_id=call.call_id,
+                remote_uri=call.remote_uri,
+                code=code,
+                reason=reason,
+                headers=call.headers,
+                after=round(now - call.started_at, 3),
+            )
         elif kind == "media_ready":
             call, media = data
             st = calls.setdefault(call.call_id, CallStats(call))
             st.media = media
             cid = call.call_id
+            if args.agent_uri:
+                ep.make_call(
+                    args.agent_uri,
+                    {
+                        "X-IVR-Call-ID": cid,
+                        "X-IVR-Summary-URL": f"http://127.0.0.1/calls/{cid}/summary",
+                    },
+                    timeout=args.agent_timeout,
+                ).add_done_callback(lambda f, c=cid: agent_done(f, c))
             media.play(
                 greeting,
                 on_start=lambda pb, c=cid: events.put(("pb_start", (c, pb))),
@@ -239,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
             emit(
                 "disconnected",
                 call_id=call.call_id,
+                direction=call.direction,
                 code=code,
                 reason=reason,
                 by_remote=by_remote,
@@ -259,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
                 ep.send_dtmf(cid, args.dtmf_to_caller)
             if st.transfer_at is not None and now >= st.transfer_at:
                 st.transfer_at = None
-                ep.transfer(cid, args.transfer_to)
+                ep.transfer(cid, args.transfer_to, headers=transfer_headers)
         if now - last_report >= 1.0:
             last_report = now
             for cid, st in calls.items():

@@ -5,10 +5,11 @@ Knows nothing of dialplans or models; the only shared type is `audio_models.fram
 
 from telephony.endpoint import SipEndpoint, SipEndpointError
 from telephony.media import CallMedia, Playback, PlayoutOverflow
-from telephony.sip_types import Admission, CallInfo, CallListener, SipConfig
+from telephony.sip_types import Admission, CallFailed, CallInfo, CallListener, SipConfig
 
 __all__ = [
     "Admission",
+    "CallFailed",
     "CallInfo",
     "CallListener",
     "CallMedia",

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
 
 from telephony import _pj
 from telephony.media import CallMedia
-from telephony.sip_types import Admission, CallInfo, parse_sip_message, uri_user
+from telephony.sip_types import (
+    Admission,
+    CallFailed,
+    CallInfo,
+    parse_sip_message,
+    refer_to_uri,
+    uri_user,
+)
 
 if TYPE_CHECKING:
     from telephony.sip_types import CallListener, SipConfig
@@ -29,6 +38,24 @@ class Entry:
     media: CallMedia | None = None
     local_hangup: bool = False
     hangup_after_transfer: bool = True
+    audio: Any = None  # the call's pj.AudioMedia (conference slot) while media is active
+    bridges: dict[str, bool] = field(default_factory=dict)  # peer call_id -> hang up together
+    # outbound legs only
+    future: Future[CallInfo] | None = None
+    answer_deadline: float | None = None
+    connected: bool = False
+    failed: bool = False
+    ready_sent: bool = False  # on_media_ready delivered
+
+
+def _resolve(fut: Future[Any] | None, result: Any = None, exc: BaseException | None = None) -> None:
+    if fut is None:
+        return
+    with contextlib.suppress(InvalidStateError):  # cancelled or already settled
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)
 
 
 class CallEvents:
@@ -118,13 +145,32 @@ class CallEvents:
         if entry is None:
             return
         ci = call.getInfo()
+        if ci.state == pj.PJSIP_INV_STATE_CONFIRMED and not entry.connected:
+            entry.connected = True
+            entry.answer_deadline = None
+            if entry.failed:  # answered after we gave up on it (timeout raced the 200 OK)
+                entry.local_hangup = True
+                call.hangup(_pj.call_op())
+            elif entry.info.direction == "outbound":
+                log.info(
+                    "outbound call %s to %s answered", entry.info.call_id, entry.info.remote_uri
+                )
+                fut, entry.future = entry.future, None
+                _resolve(fut, entry.info)
+                self._media_ready(entry)  # media that came up before the 200 OK was confirmed
+            return
         if ci.state != pj.PJSIP_INV_STATE_DISCONNECTED:
             return
         self._calls.pop(entry.info.call_id, None)
         self._forget(entry)
         self._graveyard.append(entry)  # deleted after libHandleEvents returns
+        self._drop_bridges(entry)
         if entry.admitted:
             self._active -= 1
+        if entry.info.direction == "outbound" and (not entry.connected or entry.failed):
+            self._fail_outbound(entry, ci.lastStatusCode, ci.lastReason)
+            return
+        if entry.admitted:
             by_remote = not entry.local_hangup
             log.info(
                 "call %s ended: %d %s (%s)",
@@ -145,13 +191,26 @@ class CallEvents:
                 break
         else:
             return
+        audio = call.getAudioMedia(mi.index)
+        entry.audio = audio
         if entry.media is not None:  # fires again on re-INVITEs: connect once, follow slot moves
-            entry.media.attach(call.getAudioMedia(mi.index))
+            entry.media.attach(audio)
+        else:
+            entry.media = CallMedia(self.config.clock_rate, name=f"ivr{ci.id}")
+            entry.media.attach(audio)
+        for peer_id in entry.bridges:  # a re-INVITE may have recreated the stream
+            peer = self._calls.get(peer_id)
+            if peer is not None and peer.audio is not None:
+                self._connect_pair(entry, peer)
+        # Outbound legs: early media (183) is not "ready"; report once the call is answered.
+        if entry.info.direction == "inbound" or (entry.connected and not entry.failed):
+            self._media_ready(entry)
+
+    def _media_ready(self, entry: Entry) -> None:
+        if entry.ready_sent or entry.media is None:
             return
-        media = CallMedia(self.config.clock_rate, name=f"ivr{ci.id}")
-        media.attach(call.getAudioMedia(mi.index))
-        entry.media = media
-        self._notify("on_media_ready", entry.info, media)
+        entry.ready_sent = True
+        self._notify("on_media_ready", entry.info, entry.media)
 
     def _on_dtmf(self, call: Any, digit: str) -> None:
         entry = self._entry(call)
@@ -173,6 +232,59 @@ class CallEvents:
     def _forget(self, entry: Entry) -> None:
         if entry.media is not None:
             entry.media.close()
+        entry.audio = None
+
+    def _fail_outbound(self, entry: Entry, code: int, reason: str) -> None:
+        if entry.failed and entry.future is None:
+            return
+        entry.failed = True
+        entry.answer_deadline = None
+        fut, entry.future = entry.future, None
+        log.warning(
+            "outbound call %s to %s failed: %d %s",
+            entry.info.call_id,
+            entry.info.remote_uri,
+            code,
+            reason,
+        )
+        self._notify("on_call_failed", entry.info, code, reason)
+        _resolve(fut, exc=CallFailed(entry.info, code, reason))
+
+    def _check_timeouts(self, now: float) -> None:
+        """Give up on outbound calls not answered in time (called by the SIP loop)."""
+        for entry in list(self._calls.values()):
+            if entry.answer_deadline is None or now < entry.answer_deadline:
+                continue
+            entry.answer_deadline = None
+            entry.local_hangup = True
+            # Reported now: without any provisional response pjsip cannot CANCEL yet and
+            # keeps the INVITE transaction (and the pjsua call slot) until Timer B, ~32 s.
+            self._fail_outbound(entry, 408, "No answer")
+            try:
+                entry.call.hangup(_pj.call_op())
+            except pj.Error as exc:
+                log.warning("cancelling %s: %s", entry.info.call_id, _pj.error_text(exc))
+
+    @staticmethod
+    def _connect_pair(a: Entry, b: Entry) -> None:
+        a.audio.startTransmit(b.audio)  # no-op if already connected
+        b.audio.startTransmit(a.audio)
+
+    def _drop_bridges(self, entry: Entry) -> None:
+        """A bridged call ended: unbridge, and hang up peers bridged with hangup_together."""
+        bridges, entry.bridges = entry.bridges, {}
+        for peer_id, together in bridges.items():
+            peer = self._calls.get(peer_id)
+            if peer is None:
+                continue
+            peer.bridges.pop(entry.info.call_id, None)
+            if together:
+                log.info("call %s ended: hanging up bridged %s", entry.info.call_id, peer_id)
+                peer.local_hangup = True
+                try:
+                    peer.call.hangup(_pj.call_op())
+                except pj.Error as exc:
+                    log.warning("hangup of %s: %s", peer_id, _pj.error_text(exc))
 
     # ---- commands -------------------------------------------------------------------------
     def _cmd_hangup(self, call_id: str, code: int) -> bool:
@@ -183,12 +295,74 @@ class CallEvents:
         entry.call.hangup(_pj.call_op(code))
         return True
 
-    def _cmd_transfer(self, call_id: str, uri: str, hangup_on_success: bool) -> bool:
+    def _cmd_transfer(
+        self,
+        call_id: str,
+        uri: str,
+        hangup_on_success: bool,
+        headers: dict[str, str] | None = None,
+    ) -> bool:
         entry = self._calls.get(call_id)
         if entry is None:
             return False
         entry.hangup_after_transfer = hangup_on_success
-        entry.call.xfer(uri, _pj.call_op())
+        entry.call.xfer(refer_to_uri(uri, headers), _pj.call_op())
+        return True
+
+    def _cmd_make_call(
+        self,
+        uri: str,
+        headers: dict[str, str] | None,
+        timeout: float,
+        fut: Future[CallInfo],
+    ) -> CallInfo:
+        call = _pj.Call(self._acc, pj.PJSUA_INVALID_ID, self)
+        try:
+            call.makeCall(uri, _pj.call_op(headers=headers))
+        except pj.Error as exc:
+            err = _pj.error_text(exc)
+            self._graveyard.append(call)  # freed on this thread, not by whoever holds the error
+            del call
+            raise ValueError(f"cannot call {uri}: {err}") from None
+        ci = call.getInfo()
+        now = time.monotonic()
+        info = CallInfo(
+            call_id=ci.callIdString or f"pj-out-{ci.id}",
+            remote_uri=ci.remoteUri or uri,
+            caller=self.config.account_user,
+            callee=uri_user(uri),
+            remote_contact="",
+            started_at=now,
+            headers=dict(headers or {}),
+            direction="outbound",
+        )
+        entry = Entry(call, info, admitted=True, future=fut, answer_deadline=now + timeout)
+        self._calls[info.call_id] = entry
+        self._active += 1
+        log.info("calling %s (call %s, headers %s)", uri, info.call_id, sorted(info.headers))
+        return info
+
+    def _cmd_bridge(self, call_a: str, call_b: str, hangup_together: bool) -> bool:
+        a, b = self._calls.get(call_a), self._calls.get(call_b)
+        if a is None or b is None or a is b or a.audio is None or b.audio is None:
+            return False
+        a.bridges[call_b] = hangup_together
+        b.bridges[call_a] = hangup_together
+        self._connect_pair(a, b)
+        log.info("bridged %s <-> %s", call_a, call_b)
+        return True
+
+    def _cmd_unbridge(self, call_a: str, call_b: str) -> bool:
+        a, b = self._calls.get(call_a), self._calls.get(call_b)
+        if a is None or b is None or call_b not in a.bridges:
+            return False
+        a.bridges.pop(call_b, None)
+        b.bridges.pop(call_a, None)
+        for src, dst in ((a.audio, b.audio), (b.audio, a.audio)):
+            if src is not None and dst is not None:
+                with contextlib.suppress(pj.Error):
+                    src.stopTransmit(dst)
+        log.info("unbridged %s <-> %s", call_a, call_b)
         return True
 
     def _cmd_dtmf(self, call_id: str, digits: str) -> bool:

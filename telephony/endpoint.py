@@ -22,7 +22,7 @@ from typing import Any
 import pjsua2 as pj
 
 from telephony import _pj
-from telephony._callevents import CallEvents, Entry
+from telephony._callevents import CallEvents, Entry, _resolve
 from telephony.sip_types import PJSUA_HARD_CALL_CAP, CallInfo, CallListener, SipConfig
 
 __all__ = ["SipEndpoint", "SipEndpointError"]
@@ -112,9 +112,57 @@ class SipEndpoint(CallEvents):
         """End a call (BYE, or `code` e.g. 603/486 if not yet answered)."""
         return self._submit(lambda: self._cmd_hangup(call_id, code))
 
-    def transfer(self, call_id: str, uri: str, hangup_on_success: bool = True) -> Future[bool]:
-        """Blind transfer (REFER); progress goes to `listener.on_transfer_status` if defined."""
-        return self._submit(lambda: self._cmd_transfer(call_id, uri, hangup_on_success))
+    def transfer(
+        self,
+        call_id: str,
+        uri: str,
+        hangup_on_success: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> Future[bool]:
+        """Blind transfer (REFER); progress goes to `listener.on_transfer_status` if defined.
+
+        `headers` (e.g. `{"X-IVR-Call-ID": ...}`) are embedded in the Refer-To URI
+        (`<sip:agent@host?X-IVR-Call-ID=...>`); the transferee is expected to copy them into
+        its INVITE to the target (RFC 3261 19.1.5; not every phone does).
+        """
+        return self._submit(lambda: self._cmd_transfer(call_id, uri, hangup_on_success, headers))
+
+    def make_call(
+        self, uri: str, headers: dict[str, str] | None = None, timeout: float = 30.0
+    ) -> Future[CallInfo]:
+        """Dial `uri` (e.g. an agent) with extra INVITE `headers` (e.g. `X-IVR-Call-ID`).
+
+        The future resolves with the outbound leg's `CallInfo` (`direction="outbound"`) once
+        it is answered; the listener then gets `on_media_ready` and later `on_disconnected`,
+        as for inbound calls. If the leg is rejected, unreachable or not answered within
+        `timeout` seconds (reported as 408), the future raises `CallFailed` and the listener
+        gets `on_call_failed(call, code, reason)` instead. Outbound legs count towards the
+        pjsua limit of 4 calls per process (and `active_calls()`), not towards admission.
+        """
+        outer: Future[CallInfo] = Future()
+        cmd = self._submit(lambda: self._cmd_make_call(uri, headers, timeout, outer))
+
+        def relay(f: Future[Any]) -> None:
+            exc = f.exception()
+            if exc is not None:
+                _resolve(outer, exc=exc)
+
+        cmd.add_done_callback(relay)
+        return outer
+
+    def bridge(self, call_a: str, call_b: str, hangup_together: bool = True) -> Future[bool]:
+        """Connect two calls' audio both ways through the conference bridge (False if either
+        call is unknown or has no active media yet).
+
+        Each call's `CallMedia` stays connected: it still receives that call's audio (record
+        both legs) and what it plays is mixed into its own leg only (whisper, announcements).
+        With `hangup_together`, when either call ends the endpoint hangs up the other.
+        """
+        return self._submit(lambda: self._cmd_bridge(call_a, call_b, hangup_together))
+
+    def unbridge(self, call_a: str, call_b: str) -> Future[bool]:
+        """Undo `bridge` (False if they were not bridged); both calls stay up."""
+        return self._submit(lambda: self._cmd_unbridge(call_a, call_b))
 
     def send_dtmf(self, call_id: str, digits: str) -> Future[bool]:
         """Send RFC 4733 digits to the caller."""
@@ -150,6 +198,7 @@ class SipEndpoint(CallEvents):
             while not self._stopping.is_set():
                 self._ep.libHandleEvents(10)
                 self._drain_commands()
+                self._check_timeouts(time.monotonic())
                 self._graveyard.clear()
         finally:
             self._shutdown()
@@ -253,6 +302,8 @@ class SipEndpoint(CallEvents):
     def _release_calls(self) -> None:
         for entry in self._calls.values():
             self._forget(entry)
+            fut, entry.future = entry.future, None
+            _resolve(fut, exc=SipEndpointError("SIP endpoint stopped"))
         self._calls.clear()
         self._graveyard.clear()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -11,10 +12,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Admission",
+    "CallFailed",
     "CallInfo",
     "CallListener",
     "SipConfig",
     "parse_sip_message",
+    "refer_to_uri",
     "uri_user",
 ]
 
@@ -64,6 +67,18 @@ class CallInfo:
     remote_contact: str
     started_at: float  # time.monotonic() when the INVITE arrived
     headers: dict[str, str] = field(default_factory=dict)  # X-* headers of the INVITE
+    # "inbound": the INVITE came to us; "outbound": we dialled (`SipEndpoint.make_call`), and
+    # `headers` are the extra headers we sent.
+    direction: str = "inbound"
+
+
+class CallFailed(RuntimeError):
+    """An outbound call (`SipEndpoint.make_call`) was not answered: busy, declined, no answer
+    within the timeout (408), unreachable. Also passed to `listener.on_call_failed`."""
+
+    def __init__(self, call: CallInfo, code: int, reason: str) -> None:
+        super().__init__(f"call to {call.remote_uri} failed: {code} {reason}")
+        self.call, self.code, self.reason = call, code, reason
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,9 @@ class Admission:
 class CallListener(Protocol):
     """Call events. Called on the SIP thread (or the clock thread for media notifications):
     implementations must be quick, thread-safe and must not call pjsua; forward the events
-    (e.g. `loop.call_soon_threadsafe`). `on_transfer_status` is optional."""
+    (e.g. `loop.call_soon_threadsafe`). Optional methods, called only if defined:
+    `on_transfer_status(call, code, final)` and `on_call_failed(call, code, reason)` (an
+    outbound call that was never answered; such a call gets no `on_disconnected`)."""
 
     def on_incoming(self, call: CallInfo) -> Admission: ...
 
@@ -104,6 +121,26 @@ class CallListener(Protocol):
     def on_disconnected(self, call: CallInfo, code: int, reason: str, by_remote: bool) -> None: ...
 
     def on_rejected(self, remote_uri: str, code: int, reason: str) -> None: ...
+
+
+def refer_to_uri(uri: str, headers: dict[str, str] | None = None) -> str:
+    """The Refer-To value for a blind transfer: with `headers`, a name-addr whose SIP URI
+    embeds them (RFC 3261 19.1.1: `<sip:agent@host?X-IVR-Call-ID=abc&X-Other=1>`), so the
+    transfer target's INVITE can carry them. Values are percent-escaped."""
+    if not headers:
+        return uri
+    bare = uri.strip()
+    if bare.startswith("<") and bare.endswith(">"):
+        bare = bare[1:-1]
+    if not re.match(r"sips?:", bare, re.IGNORECASE):
+        raise ValueError(f"embedded headers need a sip: or sips: URI, got {uri!r}")
+    for name in headers:
+        if not re.fullmatch(r"[A-Za-z0-9!%*_+`'~.-]+", name):
+            raise ValueError(f"bad SIP header name {name!r}")
+    query = "&".join(
+        f"{name}={urllib.parse.quote(str(value), safe='')}" for name, value in headers.items()
+    )
+    return f"<{bare}{'&' if '?' in bare else '?'}{query}>"
 
 
 _COMPACT = {"f": "from", "t": "to", "i": "call-id", "m": "contact"}
