@@ -9,6 +9,7 @@ is logged with file:line:column and the last good version stays live. SIGHUP for
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -69,11 +70,9 @@ class DialplanWatcher:
 
     async def run(self) -> None:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):  # a poll interval passed, or SIGHUP
                 async with asyncio.timeout(self.interval_s):
                     await self._wake.wait()
-            except TimeoutError:
-                pass
             self._wake.clear()
             await self.check_once()
 

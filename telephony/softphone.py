@@ -187,9 +187,11 @@ class Baresip:
         return resp
 
     def dial(self, uri: str, headers: dict[str, str] | None = None) -> Event:
-        """Call `uri`. baresip 1.0.0 cannot add custom headers: `headers` raises if given."""
+        """Call `uri`. baresip 1.0.0 cannot add custom headers: `headers` raises
+        BaresipError if given."""
         if headers:
-            raise NotImplementedError("baresip 1.0.0 ctrl_tcp 'dial' cannot add SIP headers")
+            raise BaresipError("baresip 1.0.0 cannot add SIP headers to a call it dials "
+                               "(ctrl_tcp 'dial' has no header option)")
         return self.command("dial", uri)
 
     def send_dtmf(self, digits: str, gap: float = 0.25) -> None:
