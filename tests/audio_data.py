@@ -25,6 +25,14 @@ def shared_data_dir() -> Path:
     return path
 
 
+def shared_file(*parts: str) -> Path:
+    """A file under the shared data folder (e.g. an EmoDB or AISHELL clip); skips if absent."""
+    path = shared_data_dir().joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    return path
+
+
 @cache
 def manifest(folder: str) -> tuple[dict[str, str], ...]:
     """Rows of `folder/manifest.csv` (path, transcript, ...)."""

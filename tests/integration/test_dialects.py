@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ivr.harness import ASTERISK_SOUNDS, REPO, IvrProcess, ScriptedCaller
-from tests.audio_data import shared_data_dir
+from tests.audio_data import shared_file
 from tests.integration.conftest import heard_text
 
 pytestmark = pytest.mark.integration
@@ -18,10 +18,7 @@ AISHELL = "asr_zh_aishell/audio/S0150"
 
 
 def clip(name: str) -> Path:
-    path = shared_data_dir() / AISHELL / name
-    if not path.exists():
-        pytest.skip(f"{path} not found")
-    return path
+    return shared_file(AISHELL, name)
 
 
 def test_real_mandarin_amount_fills_the_top_up_slot(ivr: IvrProcess, tmp_path: Path) -> None:

@@ -10,17 +10,14 @@ from pathlib import Path
 import pytest
 
 from ivr.harness import IvrProcess, ScriptedCaller
-from tests.audio_data import shared_data_dir
+from tests.audio_data import shared_file
 
 pytestmark = pytest.mark.integration
 EMODB = "emotion_emodb_de/audio"
 
 
 def clip(name: str) -> Path:
-    path = shared_data_dir() / EMODB / name
-    if not path.exists():
-        pytest.skip(f"{path} not found")
-    return path
+    return shared_file(EMODB, name)
 
 
 def test_angry_caller_gets_soothing_then_an_agent(ivr: IvrProcess, tmp_path: Path) -> None:
