@@ -64,9 +64,25 @@ def _m003_emotion(db: sqlite_utils.Database) -> None:
     db["calls"].add_column("peak_anger", float)
 
 
+def _m004_agents(db: sqlite_utils.Database) -> None:
+    db["agents"].create(
+        {"id": str, "name": str, "uri": str, "queues": str, "languages": str, "topics": str,
+         "status": str, "current_call": str, "since": float},
+        pk="id", defaults={"status": "available"},
+    )
+    db["calls"].add_column("waiting_queue", str)  # set while the caller waits for an agent
+    db["calls"].add_column("waiting_since", float)
+    db["callbacks"].create(
+        {"id": int, "call_id": str, "caller": str, "number": str, "language": str,
+         "intent": str, "queue": str, "created_at": float, "status": str},
+        pk="id", defaults={"status": "pending"},
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("002_call_profile", _m002_profile),
-                                           ("003_emotion", _m003_emotion)]
+                                           ("003_emotion", _m003_emotion),
+                                           ("004_agents", _m004_agents)]
 
 
 class CallStore:
