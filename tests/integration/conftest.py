@@ -74,3 +74,15 @@ def heard_text(asr, wav: Path, language: str = "en") -> str:  # type: ignore[no-
     for chunk in speech_chunks(np.ascontiguousarray(data[:, 0]), rate):
         parts.append(asr.transcribe_sync(AudioFrame(chunk.tobytes(), rate), language).text)
     return " ".join(re.findall(r"[a-z0-9']+", " ".join(parts).lower()))
+
+
+def heard(text: str, phrase: str, max_word_errors: int = 1) -> bool:
+    """Was `phrase` heard in `text` (both lower-case words), allowing a misheard word?
+    The listener's Whisper is a second recogniser with its own errors; a phrase that was
+    not said at all still fails."""
+    from ivr.understanding import edit_distance
+
+    words, target = text.split(), phrase.lower().split()
+    n = len(target)
+    return any(edit_distance(words[i : i + n], target) <= max_word_errors
+               for i in range(max(1, len(words) - n + 1)))
