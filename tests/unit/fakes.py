@@ -20,6 +20,7 @@ import numpy as np
 
 from audio_models.frames import SAMPLE_WIDTH, AudioFrame
 from audio_models.protocols import Transcript
+from ivr.storage import CallStore
 
 RATE = 16000
 
@@ -222,3 +223,15 @@ class FakeControl:
 
     def transfer(self, call_id: str, uri: str) -> None:
         self.transfers.append((call_id, uri))
+
+
+class WatchedStore(CallStore):
+    """The real store; `changed` is set whenever the session stores an event."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.changed = asyncio.Event()
+
+    def add_event(self, *args: Any, **kwargs: Any) -> None:
+        super().add_event(*args, **kwargs)
+        self.changed.set()

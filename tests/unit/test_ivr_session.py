@@ -27,7 +27,14 @@ from ivr.dialplan.loader import LoadedDialplan, load_dialplan
 from ivr.session import CallSession, SessionDeps
 from ivr.storage import CallStore
 from tests.audio_data import load_clip
-from tests.unit.fakes import FakeASR, FakeControl, FakeMedia, FakePrompts, transcript
+from tests.unit.fakes import (
+    FakeASR,
+    FakeControl,
+    FakeMedia,
+    FakePrompts,
+    WatchedStore,
+    transcript,
+)
 
 HOTLINE = REPO_ROOT / "dialplans" / "hotline.yaml"
 CALL_ID = "call-1"
@@ -60,18 +67,6 @@ def caller_audio(audio: AudioFrame, pad_s: float = 1.0) -> list[AudioFrame]:
 
 
 WAIT_S = 5.0
-
-
-class WatchedStore(CallStore):
-    """The real store; `changed` is set whenever the session stores an event."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.changed = asyncio.Event()
-
-    def add_event(self, *args: Any, **kwargs: Any) -> None:
-        super().add_event(*args, **kwargs)
-        self.changed.set()
 
 
 @dataclass

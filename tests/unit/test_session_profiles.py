@@ -8,7 +8,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,14 @@ from ivr.dialplan.loader import LoadedDialplan, load_dialplan
 from ivr.session import CallSession, SessionDeps
 from ivr.storage import CallStore
 from tests.audio_data import load_clip
-from tests.unit.fakes import FakeASR, FakeControl, FakeMedia, FakePrompts, transcript
+from tests.unit.fakes import (
+    FakeASR,
+    FakeControl,
+    FakeMedia,
+    FakePrompts,
+    WatchedStore,
+    transcript,
+)
 
 HOTLINE = REPO_ROOT / "dialplans" / "hotline.yaml"
 CALL_ID = "call-p"
@@ -56,16 +62,6 @@ class DetectingASR(FakeASR):
         if isinstance(item, BaseException):
             raise item
         return item
-
-
-class WatchedStore(CallStore):
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.changed = asyncio.Event()
-
-    def add_event(self, *args: Any, **kwargs: Any) -> None:
-        super().add_event(*args, **kwargs)
-        self.changed.set()
 
 
 @dataclass
