@@ -37,6 +37,9 @@ class AgentConfig(BaseModel):
     topics: list[str] = Field(
         default_factory=list, description="Intents they specialise in (empty: any)."
     )
+    password_hash: str = Field(
+        "", description="Agent desktop sign-in (`ivr passwd` makes one); empty: cannot sign in."
+    )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ivr.agents import AgentConfig
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -115,6 +117,45 @@ class RecordingSettings(_Section):
     enabled: bool = Field(True, description="Write a stereo WAV per call (caller left, IVR right).")
 
 
+class LlmSummarySettings(_Section):
+    base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (unset: no "
+        "LLM; the deterministic summary only). Nothing leaves the process unless this is set."
+    )
+    model: str | None = Field(None, description="Model name sent to the endpoint.")
+    api_key: str | None = Field(None, description="Bearer key for the endpoint, if it needs one.")
+    timeout_s: float = Field(
+        3.0, gt=0, description="Give up on the LLM after this; the deterministic summary stays."
+    )
+
+
+class EscalationSettings(_Section):
+    mode: Literal["bridge", "refer"] = Field(
+        "bridge", description="bridge: the IVR calls the agent, whispers the summary, connects "
+        "and keeps recording; refer: blind SIP REFER to the agent (context in Refer-To headers)."
+    )
+    ring_timeout_s: float = Field(
+        20.0, gt=0, description="An agent who does not answer within this is skipped."
+    )
+    max_wait_s: float = Field(
+        90.0, ge=0, description="Queue wait before the caller is offered a callback/voicemail."
+    )
+    hold_message_every_s: float = Field(
+        20.0, gt=0, description="While waiting, repeat the hold message (with queue position)."
+    )
+    whisper: bool = Field(
+        True, description="Speak the one-breath summary to the agent before connecting."
+    )
+    callback: bool = Field(True, description="Offer a callback (number confirmed) after max_wait.")
+    voicemail: bool = Field(True, description="Offer voicemail when a callback is declined.")
+    voicemail_max_s: float = Field(60.0, gt=0, description="Longest voicemail message.")
+    public_url: str | None = Field(
+        None, description="Base URL agents reach the API at, for the X-IVR-Summary-URL header "
+        "(default: http://HTTP_HOST:HTTP_PORT)."
+    )
+    llm: LlmSummarySettings = Field(default_factory=LlmSummarySettings)
+
+
 class Settings(_Section):
     data_dir: Path = Field(
         Path("var"), description="Database, recordings, prompt and model caches live here."
@@ -148,6 +189,12 @@ class Settings(_Section):
     dialog: DialogSettings = Field(default_factory=DialogSettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
     emotion: EmotionSettings = Field(default_factory=EmotionSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    agents: list[AgentConfig] = Field(
+        default_factory=list,
+        description="Live agents: id, name, uri (sip:...), queues, languages, topics, "
+        "password_hash (for the agent desktop; make one with `ivr passwd`).",
+    )
 
     @property
     def db_path(self) -> Path:

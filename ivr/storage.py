@@ -79,10 +79,21 @@ def _m004_agents(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m005_handover(db: sqlite_utils.Database) -> None:
+    db["calls"].add_column("agent_id", str)  # the agent who took the call
+    db["calls"].add_column("queue_wait_s", float)  # time from queueing to an agent answering
+    db["calls"].add_column("agent_outcome", str)  # marked by the agent on the desktop
+    db["calls"].add_column("agent_note", str)
+    db["callbacks"].add_column("kind", str, not_null_default="callback")  # or voicemail
+    db["callbacks"].add_column("recording_path", str)  # voicemail audio
+    db["callbacks"].add_column("reason", str)  # the escalation reason
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("002_call_profile", _m002_profile),
                                            ("003_emotion", _m003_emotion),
-                                           ("004_agents", _m004_agents)]
+                                           ("004_agents", _m004_agents),
+                                           ("005_handover", _m005_handover)]
 
 
 class CallStore:

@@ -26,7 +26,7 @@ def test_creates_parent_dir_and_schema(tmp_path):
         assert {"calls", "turns", "events", "_migrations"} <= set(s.db.table_names())
         assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert [r["name"] for r in s.db["_migrations"].rows] == ["001_initial", "002_call_profile",
-                                                               "003_emotion", "004_agents"]
+                                                               "003_emotion", "004_agents", "005_handover"]
     finally:
         s.close()
 
@@ -71,7 +71,7 @@ def test_new_migration_is_applied_on_open(tmp_path, monkeypatch):
     try:
         assert "emotion" in s.db["calls"].columns_dict
         assert [r["name"] for r in s.db["_migrations"].rows] == [
-            "001_initial", "002_call_profile", "003_emotion", "004_agents", "002_emotion"]
+            *(name for name, _ in storage.MIGRATIONS[:-1]), "002_emotion"]
     finally:
         s.close()
 
