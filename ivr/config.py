@@ -105,6 +105,10 @@ class EmotionSettings(_Section):
     escalate_turns: int = Field(
         2, ge=1, description="Angry turns in a row that trigger the dialplan's escalate_to."
     )
+    dissatisfied_turns: int = Field(
+        3, ge=0, description="Turns in a call where the caller says they are dissatisfied (不满意,"
+        " 答非所问, \"not what I asked\") or is angry that trigger escalate_to (0: never)."
+    )
     prosody_weight: float = Field(
         0.75, ge=0, le=1, description="How far the voice alone can take a score (words: 0.9)."
     )

@@ -67,6 +67,7 @@ _REASONS: dict[str, tuple[str, str]] = {
     "repeated_failure": ("repeated failures: the IVR could not understand the caller",
                          "多次未能识别来电者的需求"),
     "caller_upset": ("caller upset", "来电者情绪激动"),
+    "dissatisfaction": ("caller repeatedly dissatisfied", "来电者多次表示不满"),
     "crisis": ("crisis: urgent help needed", "紧急情况，需要立即处理"),
     "dialplan": ("dialplan transfer", "流程转接"),
     "none": ("not escalated", "未转人工"),
@@ -180,13 +181,15 @@ class CallSummary:
     emotion: list[EmotionPoint]
     peak_anger: float
     peak_distress: float
-    escalation_reason: str  # caller_request, repeated_failure, caller_upset, crisis, dialplan
+    escalation_reason: str  # caller_request, repeated_failure, caller_upset, dissatisfaction,
+    # crisis, dialplan, none
     escalation_detail: str | None  # the dialplan's own reason or the transfer node
     escalation_text: str  # plain words, in the call's language
     transfer_target: str | None
     failures: int  # no-match and no-input turns
     next_action: str  # in the call's language
     key_utterances: list[str] = field(default_factory=list)
+    dissatisfied_turns: int = 0  # turns where the caller was dissatisfied (words or anger)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -257,11 +260,14 @@ def reason_text(code: str, language: str | None) -> str:
 
 
 def escalation_text(code: str, detail: str | None, failures: int, peak_anger: float,
-                    language: str | None) -> str:
+                    language: str | None, dissatisfied: int = 0) -> str:
     """Why the machine handed over, in plain words."""
     zh = _is_zh(language)
     text = reason_text(code, language)
-    if code == "caller_request" and failures:
+    if code == "dissatisfaction" and dissatisfied:
+        text = (f"{text}（{dissatisfied}次）" if zh
+                else f"caller dissatisfied {dissatisfied} time{'s' if dissatisfied > 1 else ''}")
+    elif code == "caller_request" and failures:
         text += (f"（此前{failures}次未能识别）" if zh
                  else f" after {failures} failed attempt{'s' if failures > 1 else ''}")
     elif code == "caller_upset" and peak_anger:
@@ -305,6 +311,8 @@ def summarise(call: dict[str, Any], history: list[dict[str, Any]],
     peak_anger = max([p.anger for p in emotion] + [float(call.get("peak_anger") or 0.0)])
     peak_distress = max((p.distress for p in emotion), default=0.0)
     failures = sum(1 for t in turns if t.get("outcome") in ("no_match", "no_input"))
+    dissatisfied = sum(1 for t in turns if isinstance(t.get("emotion"), dict)
+                       and t["emotion"].get("dissatisfied"))
     verified = variables.get("verified")
     identity = None if verified is None else verified is True or str(verified).lower() == "true"
 
@@ -312,7 +320,8 @@ def summarise(call: dict[str, Any], history: list[dict[str, Any]],
     if code == "crisis" and intent not in CRISIS_INTENTS:
         crisis = [t.get("intent") for t in turns if t.get("intent") in CRISIS_INTENTS]
         intent = crisis[-1] if crisis else intent
-    text = escalation_text(code, detail, failures, peak_anger, language)
+    text = escalation_text(code, detail, failures, peak_anger, language, dissatisfied)
+    upset = _upset(peak_anger, code)
 
     return CallSummary(
         call_id=str(call.get("id")), caller=call.get("caller"), dialplan=call.get("dialplan"),
@@ -324,9 +333,14 @@ def summarise(call: dict[str, Any], history: list[dict[str, Any]],
         peak_anger=round(peak_anger, 3), peak_distress=round(peak_distress, 3),
         escalation_reason=code, escalation_detail=detail, escalation_text=text,
         transfer_target=target, failures=failures,
-        next_action=next_action(intent, slots, identity, language, upset=peak_anger >= UPSET),
-        key_utterances=_key_utterances(turns),
+        next_action=next_action(intent, slots, identity, language, upset=upset),
+        key_utterances=_key_utterances(turns), dissatisfied_turns=dissatisfied,
     )
+
+
+def _upset(peak_anger: float, code: str) -> bool:
+    """Should the agent apologise first: the caller was angry, or handed over dissatisfied."""
+    return peak_anger >= UPSET or code == "dissatisfaction"
 
 
 def _language(call: dict[str, Any], turns: list[dict[str, Any]], events: list[dict[str, Any]],
@@ -475,6 +489,9 @@ def _escalation(call: dict[str, Any], turns: list[dict[str, Any]],
     intents = {t.get("intent") for t in turns if t.get("outcome") == "match"}
     emotional = any(e.get("type") == "emotion_escalation" for e in events) or (
         "emotion_escalation" in intents)
+    if emotional and raw in (None, "caller_upset") and _emotion_why(events) == (
+            "dissatisfaction"):
+        return "dissatisfaction", None, target
     if raw in ("caller_request", "repeated_failure", "caller_upset", "crisis"):
         return raw, None, target
     if raw is None and not target:
@@ -484,6 +501,17 @@ def _escalation(call: dict[str, Any], turns: list[dict[str, Any]],
     if intents & CRISIS_INTENTS:
         return "crisis", raw, target
     return "dialplan", raw, target
+
+
+def _emotion_why(events: list[dict[str, Any]]) -> str | None:
+    """Why the emotion policy handed over: the engine's `escalation_reason` variable
+    (dissatisfaction or emotion), or the reason on the service's escalation event."""
+    why = _variables(events).get("escalation_reason")
+    for e in events:
+        data = e.get("data") if isinstance(e.get("data"), dict) else {}
+        if e.get("type") == "emotion_escalation" and data.get("why"):
+            why = why or data["why"]
+    return str(why) if why else None
 
 
 def _earlier(call: dict[str, Any], history: list[dict[str, Any]],
@@ -584,6 +612,8 @@ def _lang_name(code: str, language: str) -> str:
 
 def _mood(s: CallSummary, zh: bool) -> str:
     if max(s.peak_anger, s.peak_distress) <= 0.3:
+        if s.dissatisfied_turns:
+            return "多次表示不满" if zh else "dissatisfied"
         return "情绪平稳" if zh else "calm"
     if s.peak_distress > s.peak_anger:
         return "情绪紧张不安" if zh else "distressed"
@@ -613,8 +643,10 @@ def _screen_zh(s: CallSummary) -> str:
         parts.append("系统已答复：" + "；".join(a.rstrip("。.") for a in done))
     parts.append(f"{_mood(s, True)}（愤怒峰值{s.peak_anger:.2f}）")
     parts.append("转人工原因：" + escalation_text(s.escalation_reason, s.escalation_detail,
-                                               s.failures, s.peak_anger, lang))
-    parts.append(f"建议：{next_action(s.intent, s.slots, s.identity_verified, lang, s.peak_anger >= UPSET)}")  # noqa: E501
+                                               s.failures, s.peak_anger, lang,
+                                               s.dissatisfied_turns))
+    upset = _upset(s.peak_anger, s.escalation_reason)
+    parts.append(f"建议：{next_action(s.intent, s.slots, s.identity_verified, lang, upset)}")
     if s.key_utterances:
         parts.append("原话：" + "".join(f"“{u}”" for u in s.key_utterances[:3]))
     return "。".join(p.rstrip("。") for p in parts) + "。"
@@ -642,19 +674,22 @@ def _screen_en(s: CallSummary) -> str:
         parts.append("IVR already said: " + " / ".join(done))
     parts.append(f"Mood: {_mood(s, False)} (peak anger {s.peak_anger:.2f})")
     parts.append("Escalated: " + escalation_text(s.escalation_reason, s.escalation_detail,
-                                                 s.failures, s.peak_anger, lang))
-    parts.append(f"Next: {next_action(s.intent, s.slots, s.identity_verified, lang, s.peak_anger >= UPSET)}")  # noqa: E501
+                                                 s.failures, s.peak_anger, lang,
+                                                 s.dissatisfied_turns))
+    upset = _upset(s.peak_anger, s.escalation_reason)
+    parts.append(f"Next: {next_action(s.intent, s.slots, s.identity_verified, lang, upset)}")
     if s.key_utterances:
         parts.append("Said: " + " / ".join(f'"{u}"' for u in s.key_utterances[:3]))
     return ". ".join(p.rstrip(".") for p in parts) + "."
 
 
 _WHISPER_REASON_ZH = {"caller_request": "要求人工", "repeated_failure": "多次未识别",
-                      "caller_upset": "情绪激动", "crisis": "紧急", "dialplan": "流程转接",
-                      "none": ""}
+                      "caller_upset": "情绪激动", "dissatisfaction": "多次表示不满",
+                      "crisis": "紧急", "dialplan": "流程转接", "none": ""}
 _WHISPER_REASON_EN = {"caller_request": "asked for a person",
                       "repeated_failure": "not understood", "caller_upset": "upset caller",
-                      "crisis": "URGENT", "dialplan": "transferred", "none": ""}
+                      "dissatisfaction": "dissatisfied caller", "crisis": "URGENT",
+                      "dialplan": "transferred", "none": ""}
 
 
 def _whisper_zh(s: CallSummary) -> str:

@@ -158,10 +158,12 @@ class DialogEngine:
         emotion = facts.get("emotion") or {}
         target = self.plan.emotion.escalate_to
         if emotion.get("escalate") and target and not state.escalated:
+            why = {"escalation_reason": "dissatisfaction" if emotion.get("escalate_why")
+                   == "dissatisfaction" else "emotion"}  # anger (or no reason given)
             state = replace(state, escalated=True, confirming=None,
-                            variables={**state.variables, "escalation_reason": "emotion"})
+                            variables={**state.variables, **why})
             u = Understanding("match", "emotion_escalation", 1.0, choice=target)
-            return self._run(self._moved(state, target), [], u, facts)
+            return self._run(self._moved(state, target), [SetVariables(why)], u, facts)
         node = self.plan.nodes[state.node]
         if node.webhook is not None:
             return self._webhook_done(state, node, event, facts)

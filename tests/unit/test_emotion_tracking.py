@@ -1,5 +1,6 @@
 """Call-level emotion: word cues, fusion with prosody, trajectory, soothing and escalation
-policies, and how the dialplan engine acts on them."""
+policies (repeated anger, repeated dissatisfaction), and how the dialplan engine acts on
+them."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ivr.dialplan.actions import CallerInput, Say, Transfer
+from ivr.dialplan.actions import CallerInput, Say, SetVariables, Transfer
+from ivr.dialplan.conversation import Conversation
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import load_dialplan
-from ivr.emotion import EmotionPolicy, EmotionTracker, text_cues
+from ivr.emotion import EmotionPolicy, EmotionTracker, dissatisfaction_cues, text_cues
 
 HOTLINE = Path(__file__).resolve().parents[2] / "dialplans" / "hotline.yaml"
 CALM = {"anger": 0.02, "distress": 0.01, "arousal": 0.1, "label": "neutral"}
@@ -96,3 +98,127 @@ def test_repeated_anger_escalates_to_the_dialplans_node(engine: DialogEngine) ->
     assert step.state.variables["escalation_reason"] == "emotion"
     assert step.understanding.intent == "emotion_escalation"
     assert step.actions[-1] == Transfer("queue:general", "caller_upset")
+
+
+# ---------------------------------------------------------------- dissatisfaction
+@pytest.mark.parametrize("text", [
+    "我对你们的服务很不满意",
+    "我听不懂你在说什么",
+    "你这答非所问啊",
+    "不是这个，我问的是为什么多扣钱",
+    "说了半天一点用都没有",
+    "你们这什么服务",
+    "试了三次还是不行",
+    "你们到底解决不了",
+    "你們這什麼服務",  # Traditional, as Whisper sometimes writes it
+    "我 说了 半天",  # word-segmented
+    "That's not helpful at all",
+    "that’s not what I asked",  # curly apostrophe
+    "You don't understand me",
+    "This isn't working",
+    "my internet is still not working",
+    "you're useless",
+    "what a waste of time",
+])
+def test_dissatisfaction_cues_are_found(text: str) -> None:
+    assert dissatisfaction_cues(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "我想查话费", "我想查一下话费", "没有了，谢谢", "没有了谢谢", "转人工", "宽带坏了",
+    "是不是这个月的话费多扣了",  # a question, not a complaint
+    "我这个月流量没用完", "我没用过国际漫游", "我还没用这个套餐",  # "not used"
+    "你们有什么服务", "我听不懂英语", "行还是不行啊", "我没有不满意", "满意",
+    "check my bill", "no thanks", "no", "my internet is not working",
+    "how many times can I top up", "I don't understand the bill", "helpful, thank you",
+    "I'm happy with that",
+])
+def test_ordinary_sentences_are_not_dissatisfaction(text: str) -> None:
+    assert dissatisfaction_cues(text) == [], text
+
+
+def test_dissatisfied_turns_count_over_the_call_and_escalate_at_three() -> None:
+    t = EmotionTracker(EmotionPolicy(escalate_turns=2, dissatisfied_turns=3))
+    first = t.add(CALM, "我要查话费")
+    assert not first.dissatisfied and t.facts()["dissatisfied_turns"] == 0
+    said = t.add(CALM, "你这答非所问")
+    assert said.dissatisfied and said.label == "neutral" and "答非所问" in said.cues
+    assert said.as_dict()["dissatisfied"] is True
+    t.add(CALM, "宽带账号是一二三四五六")  # not in a row: the count stays
+    t.add(CALM, "说了半天还是不行")
+    f = t.facts()
+    assert (f["dissatisfied_turns"], f["escalate"], f["escalate_why"]) == (2, False, None)
+    t.add(None, "that's not what I asked")  # a turn without audio counts too
+    f = t.facts()
+    assert (f["dissatisfied_turns"], f["escalate"], f["escalate_why"]) == (
+        3, True, "dissatisfaction")
+    assert f["angry_turns"] == 0 and f["peak_anger"] < 0.1
+
+
+def test_an_angry_turn_counts_as_dissatisfied() -> None:
+    t = EmotionTracker(EmotionPolicy(escalate_turns=2, dissatisfied_turns=3))
+    t.add(CALM, "not helpful")
+    t.add(FURIOUS, "")  # angry by voice alone
+    assert t.turns[-1].dissatisfied and t.facts()["dissatisfied_turns"] == 2
+    t.add(CALM, "")
+    assert not t.escalate
+    t.add(CALM, "你们这什么服务")
+    assert t.escalate_why == "dissatisfaction"
+
+
+def test_anger_wins_when_both_trigger_on_one_turn() -> None:
+    t = EmotionTracker(EmotionPolicy(escalate_turns=2, dissatisfied_turns=3))
+    t.add(CALM, "不满意")
+    t.add(FURIOUS, "")
+    t.add(FURIOUS, "")
+    f = t.facts()
+    assert (f["angry_turns"], f["dissatisfied_turns"], f["escalate_why"]) == (2, 3, "anger")
+
+
+def test_dissatisfied_turns_zero_turns_the_trigger_off() -> None:
+    t = EmotionTracker(EmotionPolicy(dissatisfied_turns=0))
+    for text in ("不满意", "答非所问", "说了半天", "waste of time"):
+        t.add(CALM, text)
+    assert t.facts()["dissatisfied_turns"] == 4 and not t.escalate
+    assert t.facts()["escalate_why"] is None
+
+
+def test_dissatisfaction_escalates_with_its_own_reason(engine: DialogEngine) -> None:
+    start = engine.start({"caller": "1"})
+    step = engine.step(start.state, CallerInput("speech", "说了半天你们这什么服务"),
+                       {"emotion": {"escalate": True, "escalate_why": "dissatisfaction"}})
+    assert step.state.node == "upset_caller" and step.state.ended
+    assert step.state.variables["escalation_reason"] == "dissatisfaction"
+    assert SetVariables({"escalation_reason": "dissatisfaction"}) in step.actions
+    assert step.understanding.intent == "emotion_escalation"
+    assert step.actions[-1] == Transfer("queue:general", "caller_upset")
+    again = engine.step(step.state, CallerInput("speech", "喂"),
+                        {"emotion": {"escalate": True, "escalate_why": "dissatisfaction"}})
+    assert again.actions == []  # handed over once
+
+
+def test_dissatisfied_caller_conversation_with_the_real_tracker() -> None:
+    """The hotline driven like a call, each utterance first through the emotion tracker (as
+    the call session does): three dissatisfied turns, not in a row, reach the upset-caller
+    transfer before the IVR's own failure count would."""
+    tracker = EmotionTracker(EmotionPolicy(escalate_turns=2, dissatisfied_turns=3))
+    with Conversation(HOTLINE, caller="13800138000") as conv:
+        conv.start()
+
+        def say(text: str):  # type: ignore[no-untyped-def]
+            tracker.add(CALM, text)
+            conv.set_emotion(tracker.facts())
+            return conv.say_text(text)
+
+        assert say("宽带坏了").node_after == "broadband_account"
+        r = say("上个星期就报修过了，还是不行")
+        assert r.outcome == "no_match" and not r.ended
+        r = say("幺二三四五六七八")
+        assert r.slots == {"account": "12345678"} and r.node_after == "anything_else"
+        r = say("你们每次都这么说，根本解决不了")
+        assert r.outcome == "no_match" and tracker.facts()["dissatisfied_turns"] == 2
+        r = say("说了半天一点用都没有")
+        assert r.ended and r.node_after == "upset_caller"
+        assert r.transfer is not None and r.transfer.reason == "caller_upset"
+        assert r.variables["escalation_reason"] == "dissatisfaction"
+        assert any(s.startswith("非常抱歉让您不满意") for s in r.said)

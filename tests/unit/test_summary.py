@@ -120,6 +120,49 @@ def test_english_angry_caller_escalated_by_emotion():
     assert "报修宽带故障" in zh and "来电者情绪激动" in zh and "先向来电者道歉" in zh
 
 
+def dissatisfied_call(why: str = "dissatisfaction") -> tuple[dict, list[dict]]:
+    """The English broadband call, as if the caller had calmly said three times that the
+    hotline was not helping (the engine records why it handed over as a variable)."""
+    call, history = fixture("en_angry_emotion")
+    call = copy.deepcopy(call)
+    said = {2: "my internet is still not working", 4: "that's not what I asked",
+            5: "this is a waste of time"}
+    for t in call["turns"]:
+        if t["seq"] in said:
+            t["caller_text"] = said[t["seq"]]
+            t["emotion"] = {**t["emotion"], "anger": 0.1, "prosody_anger": 0.1, "label": "neutral",
+                            "dissatisfied": True}
+    call["peak_anger"] = 0.1
+    call["events"] = [e for e in call["events"] if e["type"] != "soothing"] + [
+        {"id": 99, "type": "variables", "data": {"escalation_reason": why}}]
+    return call, history
+
+
+def test_dissatisfied_caller_is_handed_over_for_dissatisfaction():
+    call, history = dissatisfied_call()
+    s = summarise(call, history, plan(call["dialplan"]))
+    assert s.escalation_reason == "dissatisfaction" and s.dissatisfied_turns == 3
+    assert s.escalation_text == "caller dissatisfied 3 times"
+    assert s.peak_anger == 0.1
+    assert s.next_action.startswith("Apologise first, then check the line")
+    text = render_text(s, "en-US")
+    for part in ("Mood: dissatisfied", "Escalated: caller dissatisfied 3 times",
+                 '"that\'s not what I asked"'):
+        assert part in text, part
+    assert render_text(s, "en-US", whisper=True) == (
+        "Report a broadband fault, dissatisfied caller.")
+    zh = render_text(s, "zh-CN")
+    assert "转人工原因：来电者多次表示不满（3次）" in zh and "多次表示不满（愤怒峰值0.10）" in zh
+    assert "先向来电者道歉" in zh
+    assert render_text(s, "zh-CN", whisper=True) == "报修宽带故障，多次表示不满"
+
+
+def test_anger_escalation_stays_caller_upset_when_the_variable_says_emotion():
+    call, history = dissatisfied_call(why="emotion")
+    s = summarise(call, history, plan(call["dialplan"]))
+    assert s.escalation_reason == "caller_upset"
+
+
 # ------------------------------------------------------------------ clinic crisis
 def test_clinic_crisis_goes_to_the_urgent_queue():
     s = summary_of("zh_clinic_crisis")
