@@ -1,18 +1,23 @@
 """HTTP JSON API (aiohttp): health, calls, one call with turns, timings and events.
 
-Every route but `/api/health` needs `Authorization: Bearer <api_token>`.
+Every route but `/api/health` needs `Authorization: Bearer <api_token>`. The agent desktop
+(`/desk`, `ivr.web.desk`) is served by the same app when a session secret is given; it signs
+agents in with its own cookie, so the bearer token is not asked there.
 """
 
 from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ivr.storage import CallStore
+
+if TYPE_CHECKING:
+    from ivr.agents import AgentConfig
 
 HealthSource = Callable[[], dict[str, Any]]
 
@@ -33,10 +38,19 @@ def turn_timings(turn: dict[str, Any]) -> dict[str, int | None]:
     }
 
 
-def build_app(store: CallStore, token: str, health: HealthSource) -> web.Application:
+def _cookie_signed(path: str) -> bool:
+    """Paths of the web pages, which sign in with their own session cookie."""
+    return path == "/desk" or path.startswith("/desk/")
+
+
+def build_app(store: CallStore, token: str, health: HealthSource, *,
+              desk_agents: Sequence[AgentConfig] = (),
+              desk_secret: bytes | None = None) -> web.Application:
+    """The API app; with `desk_secret`, the agent desktop for `desk_agents` too."""
+
     @web.middleware
     async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path != "/api/health":
+        if request.path != "/api/health" and not _cookie_signed(request.path):
             given = request.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
                 return web.json_response(
@@ -82,4 +96,8 @@ def build_app(store: CallStore, token: str, health: HealthSource) -> web.Applica
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{call_id}", get_call)
     app.router.add_get("/api/calls/{call_id}/summary", get_summary)
+    if desk_secret is not None:
+        from ivr.web.desk import add_desk_routes
+
+        add_desk_routes(app, store, desk_agents, desk_secret)
     return app

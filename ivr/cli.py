@@ -99,6 +99,26 @@ def cmd_test(args: argparse.Namespace) -> int:
     return run_tests(args)
 
 
+def cmd_passwd(args: argparse.Namespace) -> int:
+    """Print the scrypt hash of a password for an agent's `password_hash` setting."""
+    import getpass
+
+    from ivr.web.auth import hash_password
+
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("ivr: the passwords differ", file=sys.stderr)
+            return 2
+    if not password:
+        print("ivr: empty password", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
+
+
 def cmd_version(_: argparse.Namespace) -> int:
     print(f"ivr {__version__}")
     return 0
@@ -166,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("-v", "--verbose", action="store_true", help="show every step")
     test.add_argument("--asr-model", default="base", help="ASR model for `audio:` steps")
     test.set_defaults(func=cmd_test)
+
+    passwd = sub.add_parser("passwd", help="hash an agent desktop password (password_hash)")
+    passwd.add_argument("--stdin", action="store_true",
+                        help="read the password from the first line of standard input")
+    passwd.set_defaults(func=cmd_passwd)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)

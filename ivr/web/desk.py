@@ -1,0 +1,382 @@
+"""The live-agent desktop: a web page where an agent signs in, sees the caller's summary the
+moment their phone rings (Server-Sent Events) and marks the call's outcome.
+
+Everything is read from shared storage (the `agents` row, the call, its turns and events), so
+the desk works whichever worker process handles the call; each open page polls its agent's
+row every `poll_s` seconds. Routes (`/desk/api/*` answer 401 JSON without a valid cookie):
+
+    GET  /desk                         the page (sign-in form, or the desk when signed in)
+    GET  /desk/static/...              its script and style sheet
+    POST /desk/login                   {agent, password} (JSON or form) -> session cookie
+    POST /desk/logout                  clears the cookie; offline unless on a call
+    GET  /desk/api/me                  the agent: id, name, status, queues, current_call
+    POST /desk/api/status              {status: available|offline}; 409 while busy
+    GET  /desk/api/events              text/event-stream: status, call, update, keepalive
+    GET  /desk/api/calls/{id}          the call card (own calls only)
+    POST /desk/api/calls/{id}/outcome  {outcome, note}
+    GET  /desk/api/history             the calls this agent took, newest first
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ivr.agents import AgentConfig, AgentDirectory
+from ivr.storage import CallStore
+from ivr.web.auth import (
+    SessionSigner,
+    SignInLimiter,
+    clear_session_cookie,
+    dummy_hash,
+    set_session_cookie,
+    verify_password,
+)
+from ivr.web.card import call_card, call_state
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+COOKIE = "ivr_desk"
+COOKIE_PATH = "/desk"
+ROLE = "agent"
+OUTCOMES = ("resolved", "unresolved", "callback_needed", "transferred", "other")
+NOTE_CHARS = 2000
+HISTORY_LIMIT = 50
+KEEPALIVE_S = 15.0
+MAX_STREAMS_PER_AGENT = 4
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+Handler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
+
+
+def _error(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers or None)
+
+
+async def _body(request: web.Request) -> dict[str, Any] | None:
+    """The request's JSON object or form fields; None when neither parses."""
+    if request.content_type == "application/json":
+        try:
+            data = await request.json()
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return dict(await request.post())
+    return None
+
+
+def _sse(event: str, data: Any) -> bytes:
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return f"event: {event}\ndata: {payload}\n\n".encode()
+
+
+class AgentDesk:
+    """Handlers of the agent desktop over one store and the configured agents."""
+
+    def __init__(self, store: CallStore, agents: Sequence[AgentConfig], secret: bytes,
+                 poll_s: float) -> None:
+        self.store = store
+        self.directory = AgentDirectory(store)
+        self.configs = {a.id: a for a in agents}
+        self.signer = SessionSigner(secret)
+        self.limiter = SignInLimiter()
+        self.poll_s = poll_s
+        self.closing = asyncio.Event()
+        self.streams: dict[asyncio.Task[Any], str] = {}
+        page = (STATIC_DIR / "desk.html").read_text(encoding="utf-8")
+        self.pages = {False: page, True: page.replace('data-signed-in="no"',
+                                                      'data-signed-in="yes"')}
+
+    # ------------------------------------------------------------ sessions
+    def agent_of(self, request: web.Request) -> str | None:
+        """The signed-in agent of a request (a valid cookie of a configured agent)."""
+        principal = self.signer.verify(request.cookies.get(COOKIE), ROLE)
+        if principal is None or principal.id not in self.configs:
+            return None
+        return principal.id
+
+    def signed_in(self, handler: Handler) -> Callable[[web.Request], Awaitable[Any]]:
+        """Wrap an API handler: 401 JSON without a valid session."""
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            agent_id = self.agent_of(request)
+            if agent_id is None:
+                return _error(401, "not signed in")
+            return await handler(request, agent_id)
+        return guarded
+
+    async def page(self, request: web.Request) -> web.Response:
+        return web.Response(text=self.pages[self.agent_of(request) is not None],
+                            content_type="text/html", charset="utf-8",
+                            headers={"Cache-Control": "no-store"})
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        if body is None:
+            return _error(400, "send JSON or a form with agent and password")
+        agent_id = str(body.get("agent") or "").strip()
+        password = str(body.get("password") or "")
+        if not agent_id or not password:
+            return _error(400, "agent and password are required")
+        wait = self.limiter.retry_after(agent_id)
+        if wait > 0:
+            return _error(429, "too many failed sign-ins; try again later",
+                          **{"Retry-After": str(int(wait) + 1)})
+        config = self.configs.get(agent_id)
+        stored = config.password_hash if config is not None else ""
+        ok = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: verify_password(password, stored or dummy_hash()))
+        if not (ok and stored):
+            self.limiter.failed(agent_id)
+            log.warning("desk sign-in failed for agent %r", agent_id)
+            return _error(401, "wrong agent or password")
+        self.limiter.succeeded(agent_id)
+        with self.store.db.conn:
+            self.store.db.execute(
+                "update agents set status = 'available', since = ? "
+                "where id = ? and status = 'offline'", [time.time(), agent_id])
+        log.info("desk: agent %s signed in", agent_id)
+        if request.content_type == "application/json":
+            resp: web.StreamResponse = web.json_response(self.me_dict(agent_id))
+        else:
+            resp = _see_other("/desk")
+        set_session_cookie(resp, COOKIE, self.signer.issue(agent_id, ROLE), path=COOKIE_PATH,
+                           max_age=self.signer.ttl_s, secure=request.secure)
+        return resp
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        agent_id = self.agent_of(request)
+        if agent_id is not None:
+            with self.store.db.conn:
+                self.store.db.execute(
+                    "update agents set status = 'offline', since = ?, current_call = null "
+                    "where id = ? and status != 'busy'", [time.time(), agent_id])
+            log.info("desk: agent %s signed out", agent_id)
+        if request.content_type == "application/json":
+            resp: web.StreamResponse = web.json_response({"signed_out": True})
+        else:
+            resp = _see_other("/desk")
+        clear_session_cookie(resp, COOKIE, path=COOKIE_PATH)
+        return resp
+
+    # ------------------------------------------------------------ agent
+    def me_dict(self, agent_id: str) -> dict[str, Any]:
+        config = self.configs[agent_id]
+        agent = self.directory.get(agent_id)
+        return {"id": agent_id, "name": config.name or agent_id,
+                "status": agent.status if agent else "offline",
+                "current_call": agent.current_call if agent else None,
+                "since": agent.since if agent else None,
+                "queues": config.queues, "languages": config.languages,
+                "topics": config.topics}
+
+    async def me(self, _: web.Request, agent_id: str) -> web.Response:
+        return web.json_response(self.me_dict(agent_id))
+
+    async def set_status(self, request: web.Request, agent_id: str) -> web.Response:
+        body = await _body(request)
+        status = body.get("status") if body else None
+        if status not in ("available", "offline"):
+            return _error(400, "status must be available or offline")
+        if self.directory.get(agent_id) is None:
+            return _error(404, "agent is not in the directory")
+        with self.store.db.conn:
+            cur = self.store.db.execute(
+                "update agents set status = ?, since = ?, current_call = null "
+                "where id = ? and status != 'busy'", [status, time.time(), agent_id])
+        if cur.rowcount != 1:
+            return _error(409, "on a call: the status changes when the call is over")
+        return web.json_response(self.me_dict(agent_id))
+
+    async def history(self, _: web.Request, agent_id: str) -> web.Response:
+        calls = list(self.store.db.query(
+            "select id, caller, started_at, ended_at, status, end_reason, language, "
+            "queue_wait_s, peak_anger, agent_outcome, agent_note from calls "
+            "where agent_id = ? order by started_at desc limit ?", [agent_id, HISTORY_LIMIT]))
+        labels = self._intent_labels([c["id"] for c in calls])
+        for c in calls:
+            c["intent_label"] = labels.get(c["id"])
+        return web.json_response({"calls": calls})
+
+    def _intent_labels(self, call_ids: list[str]) -> dict[str, str]:
+        if not call_ids:
+            return {}
+        marks = ",".join("?" * len(call_ids))
+        out: dict[str, str] = {}
+        for row in self.store.db.query(
+                f"select call_id, data from events where type = 'escalation_summary' "
+                f"and call_id in ({marks}) order by ts, id", call_ids):
+            with contextlib.suppress(ValueError, TypeError):
+                label = json.loads(row["data"]).get("intent_label")
+                if label:
+                    out[row["call_id"]] = str(label)
+        return out
+
+    # ------------------------------------------------------------ calls
+    def _access(self, agent_id: str, call_id: str) -> web.Response | None:
+        """None when the agent may see the call, else the 404/403 answer."""
+        rows = list(self.store.db.query("select agent_id from calls where id = ?", [call_id]))
+        if not rows:
+            return _error(404, "no such call")
+        if rows[0]["agent_id"] == agent_id:
+            return None
+        agent = self.directory.get(agent_id)
+        if agent is not None and agent.current_call == call_id:
+            return None
+        return _error(403, "not your call")
+
+    async def get_call(self, request: web.Request, agent_id: str) -> web.Response:
+        call_id = request.match_info["call_id"]
+        refused = self._access(agent_id, call_id)
+        if refused is not None:
+            return refused
+        return web.json_response(call_card(self.store, call_id, agent_id))
+
+    async def outcome(self, request: web.Request, agent_id: str) -> web.Response:
+        call_id = request.match_info["call_id"]
+        refused = self._access(agent_id, call_id)
+        if refused is not None:
+            return refused
+        body = await _body(request)
+        if body is None:
+            return _error(400, "send JSON: {outcome, note}")
+        outcome, note = body.get("outcome"), body.get("note")
+        note = "" if note is None else note
+        if outcome not in OUTCOMES:
+            return _error(400, f"outcome must be one of {', '.join(OUTCOMES)}")
+        if not isinstance(note, str) or len(note) > NOTE_CHARS:
+            return _error(400, f"note must be text of at most {NOTE_CHARS} characters")
+        self.store.update_call(call_id, agent_outcome=outcome, agent_note=note)
+        self.store.db.execute("update calls set agent_id = ? where id = ? and agent_id is null",
+                              [agent_id, call_id])  # taken off the agent's row: theirs now
+        self.store.add_event(call_id, "agent_outcome",
+                             {"agent_id": agent_id, "outcome": outcome, "note": note})
+        log.info("desk: agent %s marked call %s %s", agent_id, call_id, outcome)
+        return web.json_response({"call_id": call_id, "outcome": outcome, "note": note})
+
+    # ------------------------------------------------------------ events
+    async def events(self, request: web.Request, agent_id: str) -> web.StreamResponse:
+        """Server-Sent Events: `status` on every status change, `call` with the full card
+        when the agent gets a call, `update` when that call's hand-over state changes, and a
+        keepalive comment every `KEEPALIVE_S` seconds."""
+        if sum(1 for a in self.streams.values() if a == agent_id) >= MAX_STREAMS_PER_AGENT:
+            return _error(429, "too many open desks for this agent")
+        task = asyncio.current_task()
+        assert task is not None
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                           "Cache-Control": "no-store",
+                                           "X-Accel-Buffering": "no"})
+        await resp.prepare(request)
+        self.streams[task] = agent_id
+        try:
+            await resp.write(b"retry: 2000\n\n")
+            await self._stream(request, resp, agent_id)
+        except ConnectionError:
+            pass  # the client went away
+        finally:
+            self.streams.pop(task, None)
+        return resp
+
+    async def _stream(self, request: web.Request, resp: web.StreamResponse,
+                      agent_id: str) -> None:
+        principal = self.signer.verify(request.cookies.get(COOKIE), ROLE)
+        expires = principal.expires if principal else 0.0
+        last_status: tuple[str, str | None] | None = None
+        call_id: str | None = None  # the call on screen, followed until the next one
+        state: dict[str, Any] | None = None
+        last_write = time.monotonic()
+        while not self.closing.is_set() and time.time() < expires:
+            if request.transport is None or request.transport.is_closing():
+                return
+            agent = self.directory.get(agent_id)
+            status = (agent.status, agent.current_call) if agent else ("offline", None)
+            out: list[bytes] = []
+            if status != last_status:
+                last_status = status
+                out.append(_sse("status", {"status": status[0], "current_call": status[1],
+                                           "since": agent.since if agent else None}))
+            if status[1] and status[1] != call_id:
+                card = call_card(self.store, status[1], agent_id)
+                if card is not None:
+                    call_id = status[1]
+                    state = call_state(self.store, call_id, agent_id)
+                    out.append(_sse("call", card))
+            elif call_id is not None:
+                now = call_state(self.store, call_id, agent_id)
+                if now is not None and now != state:
+                    update = dict(now)
+                    if state is None or now["summary_version"] != state["summary_version"]:
+                        update["card"] = call_card(self.store, call_id, agent_id)
+                    state = now
+                    out.append(_sse("update", update))
+            if not out and time.monotonic() - last_write >= KEEPALIVE_S:
+                out.append(b": keepalive\n\n")
+            if out:
+                await resp.write(b"".join(out))
+                last_write = time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.closing.wait(), self.poll_s)
+
+    async def shutdown(self, _: web.Application) -> None:
+        """End every open stream (on_shutdown): they stop within one poll, the rest are
+        cancelled after a second."""
+        self.closing.set()
+        tasks = list(self.streams)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=1.0)
+            for task in pending:
+                task.cancel()
+
+
+DESK_KEY = web.AppKey("agent_desk", AgentDesk)
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+async def _to_desk(_: web.Request) -> web.Response:
+    return _see_other("/desk")
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if request.path == COOKIE_PATH or request.path.startswith(COOKIE_PATH + "/"):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+
+
+def add_desk_routes(app: web.Application, store: CallStore, agents: Sequence[AgentConfig],
+                    secret: bytes, poll_s: float = 0.5) -> None:
+    """Serve the agent desktop under `/desk` on `app` (see the module doc for the routes).
+    `agents` are the configured agents (names, password hashes); `secret` signs the session
+    cookies (`ivr.web.auth.load_or_create_secret`); open pages poll storage every `poll_s`."""
+    desk = AgentDesk(store, agents, secret, poll_s)
+    app[DESK_KEY] = desk
+    app.on_response_prepare.append(_security_headers)
+    app.on_shutdown.append(desk.shutdown)
+    r = app.router
+    r.add_get("/desk", desk.page)
+    r.add_get("/desk/", _to_desk)
+    r.add_static("/desk/static/", STATIC_DIR)
+    r.add_post("/desk/login", desk.login)
+    r.add_post("/desk/logout", desk.logout)
+    r.add_get("/desk/api/me", desk.signed_in(desk.me))
+    r.add_post("/desk/api/status", desk.signed_in(desk.set_status))
+    r.add_get("/desk/api/events", desk.signed_in(desk.events))
+    r.add_get("/desk/api/calls/{call_id}", desk.signed_in(desk.get_call))
+    r.add_post("/desk/api/calls/{call_id}/outcome", desk.signed_in(desk.outcome))
+    r.add_get("/desk/api/history", desk.signed_in(desk.history))
