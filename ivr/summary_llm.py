@@ -12,11 +12,14 @@ import asyncio
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from ivr.summary import CallSummary
+
+if TYPE_CHECKING:
+    from ivr.config import LlmSummarySettings
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +82,13 @@ def build_messages(summary: CallSummary, transcript: Sequence[Any]) -> list[dict
 async def summarise_llm(summary: CallSummary, transcript: Sequence[Any], endpoint_config: Any,
                         client: aiohttp.ClientSession) -> str | None:
     """A 3-sentence summary in the call's language, or None (not configured, failure or
-    timeout; `endpoint_config.timeout` seconds bound the whole exchange)."""
+    timeout; `endpoint_config.timeout_s` (or `timeout`) seconds bound the whole exchange)."""
     base_url = _get(endpoint_config, "base_url")
     model = _get(endpoint_config, "model")
     if not base_url or not model:
         return None  # not configured: never send anything
-    timeout = float(_get(endpoint_config, "timeout", 5.0) or 5.0)
+    timeout = float(_get(endpoint_config, "timeout_s") or _get(endpoint_config, "timeout")
+                    or 5.0)
     headers = {"Content-Type": "application/json"}
     api_key = _get(endpoint_config, "api_key")
     if api_key:
@@ -106,3 +110,12 @@ async def summarise_llm(summary: CallSummary, transcript: Sequence[Any], endpoin
     if not isinstance(text, str) or not text.strip():
         return None
     return text.strip()[:MAX_ANSWER_CHARS]
+
+
+async def llm_text(call: Mapping[str, Any], summary: CallSummary, settings: LlmSummarySettings,
+                   client: aiohttp.ClientSession) -> str | None:
+    """The LLM summary of a stored call (`CallStore.get_call`: its turns make the transcript),
+    or None; nothing is sent unless `settings` (`escalation.llm`) name an endpoint."""
+    turns = sorted((t for t in call.get("turns") or [] if isinstance(t, Mapping)),
+                   key=lambda t: t.get("seq") or 0)
+    return await summarise_llm(summary, turns, settings, client)
