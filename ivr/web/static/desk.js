@@ -161,6 +161,8 @@
         status: data.status, end_reason: data.end_reason, agent_id: data.agent_id,
         queue_wait_s: data.queue_wait_s, agent_outcome: data.agent_outcome,
       });
+      state.card.queue_wait_s = data.queue_wait_s;
+      $("c-wait").textContent = duration(data.queue_wait_s);
       setPhase(data.phase);
       if (data.phase === "ended") loadHistory();
     });
