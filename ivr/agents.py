@@ -118,13 +118,18 @@ class AgentDirectory:
         """Reserve the best available agent for `call_id` (atomic across processes), or
         None when nobody can take the call now."""
         for agent in self.candidates(req):
-            with self.db.conn:
-                cur = self.db.execute(
-                    "update agents set status = 'busy', current_call = ?, since = ? "
-                    "where id = ? and status = 'available'", [call_id, time.time(), agent.id])
-            if cur.rowcount == 1:
-                return self.get(agent.id)
+            if claimed := self.claim_agent(agent.id, call_id):
+                return claimed
         return None
+
+    def claim_agent(self, agent_id: str, call_id: str) -> Agent | None:
+        """Reserve this agent if still available (one conditional UPDATE: two workers can
+        never both win)."""
+        with self.db.conn:
+            cur = self.db.execute(
+                "update agents set status = 'busy', current_call = ?, since = ? "
+                "where id = ? and status = 'available'", [call_id, time.time(), agent_id])
+        return self.get(agent_id) if cur.rowcount == 1 else None
 
     def release(self, agent_id: str, call_id: str | None = None) -> None:
         """The agent is free again (only if still on `call_id`, when given)."""
@@ -135,6 +140,23 @@ class AgentDirectory:
             args.append(call_id)
         with self.db.conn:
             self.db.execute(sql, args)
+
+    def release_stale(self) -> int:
+        """Agents left busy with a call that has ended (a worker crashed mid-handover) are
+        made available again; returns how many."""
+        with self.db.conn:
+            cur = self.db.execute(
+                "update agents set status = 'available', current_call = null, since = ? "
+                "where status = 'busy' and (current_call is null or current_call not in "
+                "(select id from calls where status = 'active'))", [time.time()])
+        return cur.rowcount
+
+    def waiting(self, queue: str) -> int:
+        """Callers of `queue` waiting for an agent now (every worker's)."""
+        row = self.db.execute(
+            "select count(*) from calls where status = 'active' and waiting_queue = ?",
+            [queue]).fetchone()
+        return int(row[0])
 
     def queue_position(self, queue: str, waiting_since: float) -> int:
         """1 + the callers of `queue` waiting longer than this one (from call events)."""

@@ -6,6 +6,7 @@ The real implementations are `telephony.SipEndpoint` / `telephony.CallMedia`,
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,10 +34,39 @@ class MediaChannel(Protocol):
     def clear(self) -> None: ...
 
 
+class DialFailed(RuntimeError):
+    """An outbound leg (an agent's phone) was rejected, unreachable or not answered."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code} {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class AgentLeg(Protocol):
+    """An answered outbound call (to an agent), as the service hands it to a session."""
+
+    call_id: str
+    media: MediaChannel
+    ended: asyncio.Event  # set when the leg disconnects
+
+
 class CallControl(Protocol):
     def hangup(self, call_id: str) -> None: ...
 
-    def transfer(self, call_id: str, uri: str) -> None: ...
+    def transfer(self, call_id: str, uri: str, headers: dict[str, str] | None = None) -> None: ...
+
+    async def dial(self, uri: str, headers: dict[str, str], ring_s: float) -> AgentLeg:
+        """Call `uri`; the answered leg with its media, or `DialFailed`."""
+        ...
+
+    async def bridge(self, call_a: str, call_b: str) -> bool:
+        """Connect two calls' audio both ways (each hung up when the other ends)."""
+        ...
+
+    def release_leg(self, call_id: str) -> None:
+        """The session is done with an outbound leg (hang it up if still up; forget it)."""
+        ...
 
 
 class SpeechRecognizer(Protocol):

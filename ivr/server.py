@@ -13,6 +13,7 @@ import logging
 import secrets
 import signal
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -20,7 +21,9 @@ from aiohttp import web
 
 from audio_models.model_store import resolve_asr_model
 from audio_models.whisper_asr import WhisperASR
+from ivr.agents import AgentDirectory
 from ivr.api import build_app
+from ivr.call_io import DialFailed
 from ivr.config import Settings
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
@@ -31,7 +34,8 @@ from ivr.reload import check as check_dialplan
 from ivr.session import CallSession, SessionDeps
 from ivr.storage import CallStore
 from ivr.voices import prompt_cache
-from telephony import Admission, CallInfo, CallMedia, SipConfig, SipEndpoint
+from ivr.web.auth import load_or_create_secret
+from telephony import Admission, CallFailed, CallInfo, CallMedia, SipConfig, SipEndpoint
 
 log = logging.getLogger("ivr.server")
 
@@ -40,23 +44,67 @@ class StartupError(RuntimeError):
     """The service cannot start; the message tells the operator what to fix."""
 
 
+@dataclass(eq=False)
+class _Leg:
+    """An outbound leg (an agent's phone): its media arrives from the SIP thread."""
+
+    call_id: str
+    media: Any = None
+    media_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class _Control:
     """Call control handed to sessions; commands are queued to the SIP thread."""
 
-    def __init__(self, endpoint: SipEndpoint) -> None:
+    def __init__(self, endpoint: SipEndpoint, legs: dict[str, _Leg]) -> None:
         self.endpoint = endpoint
+        self.legs = legs
 
     def hangup(self, call_id: str) -> None:
         self.endpoint.hangup(call_id)
 
-    def transfer(self, call_id: str, uri: str) -> None:
-        self.endpoint.transfer(call_id, uri)
+    def transfer(self, call_id: str, uri: str, headers: dict[str, str] | None = None) -> None:
+        self.endpoint.transfer(call_id, uri, headers=headers)
+
+    async def dial(self, uri: str, headers: dict[str, str], ring_s: float) -> _Leg:
+        future = self.endpoint.make_call(uri, headers, ring_s)
+        try:
+            info = await asyncio.wrap_future(future)
+        except CallFailed as e:
+            raise DialFailed(e.code, e.reason) from None
+        except ValueError as e:  # a malformed URI
+            raise DialFailed(400, str(e)) from None
+        except asyncio.CancelledError:
+            # nobody wants this leg any more: hang it up if it is answered after all
+            def drop(f: Any) -> None:
+                if not f.cancelled() and f.exception() is None:
+                    self.endpoint.hangup(f.result().call_id)
+            future.add_done_callback(drop)
+            raise
+        leg = self.legs.setdefault(info.call_id, _Leg(info.call_id))
+        try:
+            async with asyncio.timeout(5):
+                await leg.media_ready.wait()
+        except TimeoutError:
+            self.release_leg(info.call_id)
+            raise DialFailed(488, "agent leg has no audio") from None
+        return leg
+
+    async def bridge(self, call_a: str, call_b: str) -> bool:
+        return bool(await asyncio.wrap_future(self.endpoint.bridge(call_a, call_b)))
+
+    def release_leg(self, call_id: str) -> None:
+        leg = self.legs.pop(call_id, None)
+        if leg is not None and not leg.ended.is_set():
+            self.endpoint.hangup(call_id)
 
 
 class IvrService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.sessions: dict[str, CallSession] = {}
+        self.legs: dict[str, _Leg] = {}  # outbound legs (agents' phones) by SIP Call-ID
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._draining = False
         self._started = time.monotonic()
@@ -74,6 +122,13 @@ class IvrService:
         self.store = CallStore(s.db_path)
         if n := self.store.mark_interrupted():
             log.warning("closed %d call(s) left active by an earlier run", n)
+        self.agents = AgentDirectory(self.store)
+        self.agents.sync(s.agents)
+        if n := self.agents.release_stale():
+            log.warning("released %d agent(s) still busy with ended calls", n)
+        if s.agents:
+            log.info("%d agent(s) in queues %s", len(s.agents),
+                     ",".join(sorted({q for a in s.agents for q in a.queues})))
         self.dialplan = check_dialplan(s.dialplan)
         plan = self.dialplan.plan
         log.info("dialplan %s@%s loaded from %s (%d nodes, languages %s)", plan.name,
@@ -149,7 +204,8 @@ class IvrService:
         if not s.http.port:
             return
         token = s.api_token or self._stored_token()
-        app = build_app(self.store, token, self.health)
+        app = build_app(self.store, token, self.health, desk_agents=s.agents,
+                        desk_secret=load_or_create_secret(s.data_dir / "web_secret"))
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, s.http.host, s.http.port).start()
@@ -218,7 +274,10 @@ class IvrService:
 
     def on_media_ready(self, call: CallInfo, media: CallMedia) -> None:
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._start_session, call, media)
+        if call.direction == "outbound":  # an agent's phone answered: its session owns it
+            self._loop.call_soon_threadsafe(self._leg_media, call.call_id, media)
+        else:
+            self._loop.call_soon_threadsafe(self._start_session, call, media)
 
     def on_dtmf(self, call: CallInfo, digit: str, timestamp: float) -> None:
         assert self._loop is not None
@@ -226,6 +285,9 @@ class IvrService:
 
     def on_disconnected(self, call: CallInfo, code: int, reason: str, by_remote: bool) -> None:
         assert self._loop is not None
+        if call.direction == "outbound":
+            self._loop.call_soon_threadsafe(self._leg_ended, call.call_id)
+            return
         why = "caller_hangup" if by_remote else "ivr_hangup"
         self._loop.call_soon_threadsafe(self._disconnected, call.call_id, why, code, reason)
 
@@ -241,8 +303,8 @@ class IvrService:
             return
         assert self.endpoint is not None and self.asr is not None
         deps = SessionDeps(self.settings, self.dialplan, self.engine, self.asr, self.prompts,
-                           self.store, _Control(self.endpoint), self.http, self.recognizers,
-                           self.emotion_model)
+                           self.store, _Control(self.endpoint, self.legs), self.http,
+                           self.recognizers, self.emotion_model, self.agents)
         session = CallSession(call.call_id, call.caller, call.callee, media, deps,
                               answered_at=time.monotonic(), sip_call_id=call.call_id,
                               remote_uri=call.remote_uri)
@@ -252,6 +314,15 @@ class IvrService:
         task = loop.create_task(session.run(), name=f"call:{call.call_id}")
         self._tasks[call.call_id] = task
         task.add_done_callback(lambda _t, cid=call.call_id: self._session_done(cid))
+
+    def _leg_media(self, call_id: str, media: CallMedia) -> None:
+        leg = self.legs.setdefault(call_id, _Leg(call_id))
+        leg.media = media
+        leg.media_ready.set()
+
+    def _leg_ended(self, call_id: str) -> None:
+        if leg := self.legs.get(call_id):
+            leg.ended.set()
 
     def _session_done(self, call_id: str) -> None:
         self.sessions.pop(call_id, None)

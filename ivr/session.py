@@ -21,6 +21,7 @@ import aiohttp
 from audio_models.frames import AudioFrame
 from audio_models.protocols import EndpointerConfig, SpeechEnded, SpeechStarted, Transcript
 from audio_models.vad import Endpointer
+from ivr.agents import AgentDirectory
 from ivr.call_io import CallControl, MediaChannel, PromptSource, SpeechRecognizer
 from ivr.config import Settings
 from ivr.dialplan.actions import (
@@ -41,6 +42,7 @@ from ivr.dialplan.actions import (
 from ivr.dialplan.engine import DialogEngine, Step
 from ivr.dialplan.loader import LoadedDialplan
 from ivr.emotion import EmotionPolicy, EmotionTracker
+from ivr.handover import Handover
 from ivr.input_rules import dtmf_complete, hallucination, judge_speech
 from ivr.profiles import LanguageProfile, detect_dialect
 from ivr.recognizers import Recognition, Recognizers
@@ -70,6 +72,7 @@ class SessionDeps:
     http: aiohttp.ClientSession | None = None  # for webhooks; one per process
     recognizers: Recognizers | None = None  # per-profile models; None: `asr` for all
     emotion_model: Any = None  # audio_models.emotion.EmotionModel; None: words only
+    agents: AgentDirectory | None = None  # live agents; None: queues cannot be reached
 
 
 @dataclass
@@ -137,6 +140,12 @@ class CallSession:
         self._turn = _TurnTiming()
         self._first_audio_logged = False
         self._ended = False
+        self._limit: asyncio.Timeout | None = None  # the call's max duration
+        self._summary: dict[str, Any] | None = None  # the escalation summary, once made
+        self._agent_media: MediaChannel | None = None  # the agent's leg, while connected
+        self._agent_pending: list[bytes] = []  # agent audio not yet mixed into the recording
+        self._bridged = False  # caller and agent talk: no more recognition
+        self._taps: list[Any] = []  # extra consumers of caller audio (voicemail)
         vad = self.settings.vad
         self._endpointer = Endpointer(EndpointerConfig(
             aggressiveness=vad.aggressiveness, start_speech_ms=vad.start_speech_ms,
@@ -177,7 +186,7 @@ class CallSession:
     async def run(self) -> None:
         audio = self._spawn(self._audio_loop(), "audio")
         try:
-            async with asyncio.timeout(self.settings.dialog.max_call_s):
+            async with asyncio.timeout(self.settings.dialog.max_call_s) as self._limit:
                 await self._dialog()
         except TimeoutError:
             self.event("max_duration_reached", seconds=self.settings.dialog.max_call_s)
@@ -330,29 +339,155 @@ class CallSession:
         self.deps.store.update_call(self.call_id, escalated=1, transfer_target=action.target)
         self.event("transfer", target=action.target, reason=action.reason)
         self._summarise()
-        if action.target.startswith("sip:"):
-            self.deps.control.transfer(self.call_id, action.target)
+        if action.target.startswith("queue:") and self.deps.agents is not None:
+            topic = (self._summary or {}).get("intent")
+            await Handover(self, self.deps.agents).run(action.target[6:], action.reason, topic)
+        elif action.target.startswith("sip:"):
+            self.deps.control.transfer(self.call_id, action.target,
+                                       {"X-IVR-Call-ID": self.call_id,
+                                        "X-IVR-Summary-URL": self._summary_url()})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._hungup.wait(), 30)
             self._hangup_reason = self._hangup_reason or f"transferred:{action.target}"
         else:
-            # Agent queues arrive with the escalation feature; until then announce and end.
             self.event("transfer_unavailable", target=action.target,
-                       detail="no agent queue is configured; call ended after announcement")
+                       detail="no agent directory; call ended after announcement")
             self._end_by_ivr(f"transfer:{action.target}")
 
     def _summarise(self) -> None:
-        """The agent's summary (who, what, tried, feeling, why), stored with the call."""
+        """The agent's summary (who, what, tried, feeling, why), stored with the call; the
+        optional LLM version follows in the background."""
         try:
             call = self.deps.store.get_call(self.call_id) or {}
             history = self.deps.store.list_calls(limit=50, caller=self.caller)
             summary = summarise(call, history, self.deps.dialplan.plan)
-            self.event("escalation_summary", **summary.as_dict(),
-                       text=render_text(summary, self.language),
-                       whisper=render_text(summary, self.language, whisper=True))
+            self._summary = {**summary.as_dict(), "text": render_text(summary, self.language),
+                             "whisper": render_text(summary, self.language, whisper=True)}
+            self.event("escalation_summary", **self._summary)
         except Exception as e:  # a summary failure must not block the handover
             log.exception("call=%s summary failed", self.call_id)
             self.event("error", where="summary", error=str(e))
+            return
+        if self.settings.escalation.llm.base_url and self.deps.http is not None:
+            self._spawn(self._llm_summary(call, summary), "llm_summary")
+
+    async def _llm_summary(self, call: dict[str, Any], summary: Any) -> None:
+        from ivr.summary_llm import llm_text
+
+        assert self.deps.http is not None
+        started = time.monotonic()
+        text = await llm_text(call, summary, self.settings.escalation.llm, self.deps.http)
+        ms = round((time.monotonic() - started) * 1000)
+        if text:
+            self.event("escalation_summary_llm", text=text, ms=ms)
+        else:
+            self.event("llm_summary_failed", ms=ms, detail="deterministic summary kept")
+
+    def _summary_url(self) -> str:
+        return f"{self.summary_base_url()}/api/calls/{self.call_id}/summary"
+
+    # ------------------------------------------------------------ for the handover
+    @property
+    def hungup(self) -> asyncio.Event:
+        return self._hungup
+
+    def summary_base_url(self) -> str:
+        http = self.settings.http
+        return (self.settings.escalation.public_url or f"http://{http.host}:{http.port}").rstrip(
+            "/")
+
+    def summary_data(self) -> dict[str, Any] | None:
+        return self._summary
+
+    def whisper_text(self) -> str | None:
+        return (self._summary or {}).get("whisper")
+
+    def set_end_reason(self, reason: str) -> None:
+        self._hangup_reason = reason
+
+    def hang_up(self, reason: str) -> None:
+        self._end_by_ivr(reason)
+
+    async def announce(self, text: str, barge_in: bool = False) -> None:
+        """Say `text` in the call's language and wait until it has played."""
+        await self._say(Say(text, self.language, barge_in, "handover"))
+        await self._wait_playout()
+
+    async def announce_audio(self, audio: AudioFrame) -> None:
+        """Play raw audio (a beep) and wait until it has played."""
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        self.media.play(audio, on_done=lambda _pb: loop.call_soon_threadsafe(done.set))
+        hung = asyncio.ensure_future(self._hungup.wait())
+        waiting = asyncio.ensure_future(done.wait())
+        try:
+            await asyncio.wait({hung, waiting}, timeout=audio.duration + 2,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hung.cancel()
+            waiting.cancel()
+
+    async def ask(self, text: str, max_digits: int = 1, digits: bool = False) -> Any:
+        """Prompt (interruptible by keys or speech), then the caller's answer: a
+        `CallerInput`, `NoInput` or `Unintelligible`; None if they hung up."""
+        self.drain_inputs()
+        await self._say(Say(text, self.language, True, "handover"))
+        self.event("listen", node="handover", language=self.language)
+        result = await self._listen(Listen("handover", self.language, None,
+                                           max_digits=max_digits, digits_slot=digits))
+        if result is None:
+            return None
+        event, info = result
+        self.event("handover_input", mode=info.get("input_mode"),
+                   text=info.get("caller_text") or info.get("dtmf"))
+        return event
+
+    def drain_inputs(self) -> None:
+        while not self._inputs.empty():
+            kind, _ = self._inputs.get_nowait()
+            if kind == "hangup":
+                self._put(("hangup", self._hangup_reason))
+                return
+
+    async def next_input(self, wait_s: float) -> tuple[str, Any]:
+        """The next caller input (kind, value), or ("timeout", None)."""
+        try:
+            return await asyncio.wait_for(self._inputs.get(), max(0.0, wait_s))
+        except TimeoutError:
+            return "timeout", None
+
+    def tap_caller(self, tap: Any) -> Any:
+        """Also hand every caller frame to `tap(frame)`; returns the function that stops it."""
+        self._taps.append(tap)
+        return lambda: self._taps.remove(tap) if tap in self._taps else None
+
+    def voice_for(self, language: str) -> str:
+        """The TTS language: a Cantonese caller hears Mandarin prompts in the Cantonese voice."""
+        profile = self.deps.engine.profiles.get(self.profile_id or "")
+        if profile and profile.tts_voice == "yue" and language.startswith("zh"):
+            return "yue"
+        return language
+
+    def attach_agent(self, media: MediaChannel) -> None:
+        """The agent's leg: its audio goes into the call's recording (right channel)."""
+        self._agent_media = media
+        set_notify = getattr(media, "set_notify", None)
+        if set_notify is not None:
+            loop = asyncio.get_running_loop()
+            set_notify(lambda: loop.call_soon_threadsafe(self.notify_audio))
+
+    def detach_agent(self) -> None:
+        media, self._agent_media = self._agent_media, None
+        self._bridged = False
+        if media is not None and (set_notify := getattr(media, "set_notify", None)):
+            set_notify(None)
+        self._drain_audio(final=True)
+
+    def bridged(self) -> None:
+        """Caller and agent are talking: stop recognising, lift the call's time limit."""
+        self._bridged = True
+        if self._limit is not None:
+            self._limit.reschedule(None)
 
     # ------------------------------------------------------------ output
     async def _say(self, say: Say) -> None:
@@ -361,7 +496,7 @@ class CallSession:
                 path = self.deps.dialplan.base_dir / say.text[5:].strip()
                 audio = await self.deps.prompts.get_file(path)
             else:
-                audio = await self.deps.prompts.get(say.text, self._voice(say))
+                audio = await self.deps.prompts.get(say.text, self.voice_for(say.language))
         except Exception as e:
             self.event("error", where="tts", text=say.text, error=str(e))
             return
@@ -378,13 +513,6 @@ class CallSession:
         self._playing.append(entry)
         self._idle.clear()
         entry.playback = self.media.play(audio, on_start=started, on_done=done)
-
-    def _voice(self, say: Say) -> str:
-        """The TTS language: a Cantonese caller hears Mandarin prompts in the Cantonese voice."""
-        profile = self.deps.engine.profiles.get(self.profile_id or "")
-        if profile and profile.tts_voice == "yue" and say.language.startswith("zh"):
-            return "yue"
-        return say.language
 
     def _playback_started(self, playback: Any, turn: _TurnTiming, entry: _Playing) -> None:
         started = playback.started_at
@@ -498,14 +626,21 @@ class CallSession:
 
     def _drain_audio(self, final: bool = False) -> None:
         frames: list[AudioFrame] = self.media.read_frames()
+        agent = self._agent_media.read_frames() if self._agent_media is not None else []
         rec = self._recorder
         if rec and not rec.closed:
             for f in frames:
                 rec.add_caller(f.pcm)
+            self._agent_pending += [f.pcm for f in agent]
+            del self._agent_pending[:-AGENT_BACKLOG]  # bounded: a stalled clock cannot grow it
             for pcm in self.media.read_sent():
-                rec.add_ivr(pcm)
+                rec.add_ivr(_mix(pcm, self._agent_pending.pop(0)) if self._agent_pending
+                            else pcm)
             rec.flush()
-        if final:
+        for tap in list(self._taps):
+            for f in frames:
+                tap(f)
+        if final or self._bridged:
             return
         for f in frames:
             for ev in self._endpointer.push_frame(f):
@@ -633,6 +768,18 @@ class CallSession:
             self.event("dialect_detected", profile=found.id)
         if self._detected is None:
             self._profile_fixed = True  # nothing else found: keep the current profile
+
+
+AGENT_BACKLOG = 50  # frames (1 s) of agent audio waiting to be mixed into the recording
+
+
+def _mix(a: bytes, b: bytes) -> bytes:
+    """Two 16-bit PCM frames summed with clipping (the recording's right channel)."""
+    import numpy as np
+
+    n = min(len(a), len(b)) // 2
+    x = np.frombuffer(a[: n * 2], "<i2").astype(np.int32) + np.frombuffer(b[: n * 2], "<i2")
+    return np.clip(x, -32768, 32767).astype("<i2").tobytes() + a[n * 2:]
 
 
 def _fmt(v: Any) -> str:

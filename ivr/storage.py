@@ -87,6 +87,7 @@ def _m005_handover(db: sqlite_utils.Database) -> None:
     db["callbacks"].add_column("kind", str, not_null_default="callback")  # or voicemail
     db["callbacks"].add_column("recording_path", str)  # voicemail audio
     db["callbacks"].add_column("reason", str)  # the escalation reason
+    db["callbacks"].add_column("transcript", str)  # a voicemail's words, as recognised
 
 
 MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
@@ -158,6 +159,18 @@ class CallStore:
             "call_id": call_id, "ts": ts or time.time(), "type": type_,
             "data": json.dumps(data or {}, ensure_ascii=False, default=str),
         })
+
+    def add_callback(self, call_id: str, **fields: Any) -> int:
+        """A callback request or a voicemail (`kind`) for the agents to work through."""
+        row = {"call_id": call_id, "created_at": time.time(), "status": "pending", **fields}
+        return self.db["callbacks"].insert(row).last_pk  # type: ignore[return-value]
+
+    def callbacks(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        sql, args = "select * from callbacks", []
+        if status:
+            sql += " where status = ?"
+            args.append(status)
+        return list(self.db.query(sql + " order by created_at desc limit ?", [*args, limit]))
 
     def mark_interrupted(self) -> int:
         """Calls left `active` by a crashed process are closed as `interrupted` at start-up."""

@@ -214,15 +214,56 @@ class FakeControl:
         self.session: Any = None  # set once the CallSession exists
         self.hangups: list[str] = []
         self.transfers: list[tuple[str, str]] = []
+        self.transfer_headers: dict[str, str] = {}
         self.disconnect_reason = "ivr_hangup"
+        self.answers = {}
+        self.dialled: list[tuple[str, dict[str, str]]] = []
+        self.bridges: list[tuple[str, str]] = []
+        self.released_legs: list[str] = []
 
     def hangup(self, call_id: str) -> None:
         self.hangups.append(call_id)
         if self.session is not None:
             asyncio.get_running_loop().call_soon(self.session.on_hangup, self.disconnect_reason)
 
-    def transfer(self, call_id: str, uri: str) -> None:
+    def transfer(self, call_id: str, uri: str, headers: dict[str, str] | None = None) -> None:
         self.transfers.append((call_id, uri))
+        self.transfer_headers = dict(headers or {})
+
+    # ---- outbound legs (agents' phones): scripted per URI
+    answers: dict[str, Any]  # uri -> FakeLeg to answer with, or DialFailed to raise
+
+    async def dial(self, uri: str, headers: dict[str, str], ring_s: float) -> Any:
+        self.dialled.append((uri, dict(headers)))
+        await asyncio.sleep(0.01)
+        outcome = self.answers.get(uri)
+        if outcome is None:
+            await asyncio.sleep(ring_s)
+            from ivr.call_io import DialFailed
+
+            raise DialFailed(408, "No answer")
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    async def bridge(self, call_a: str, call_b: str) -> bool:
+        self.bridges.append((call_a, call_b))
+        return True
+
+    def release_leg(self, call_id: str) -> None:
+        self.released_legs.append(call_id)
+
+
+class FakeLeg:
+    """An answered agent leg: `hang_up()` plays the agent putting the phone down."""
+
+    def __init__(self, call_id: str = "agent-leg-1", media: Any = None) -> None:
+        self.call_id = call_id
+        self.media = media if media is not None else FakeMedia()
+        self.ended = asyncio.Event()
+
+    def hang_up(self) -> None:
+        self.ended.set()
 
 
 class WatchedStore(CallStore):

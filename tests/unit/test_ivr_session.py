@@ -21,6 +21,7 @@ import pytest
 
 from audio_models.frames import AudioFrame, concat, split_frames
 from audio_models.resample import resample
+from ivr.agents import AgentConfig, AgentDirectory
 from ivr.config import REPO_ROOT, Settings
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan, load_dialplan
@@ -111,10 +112,15 @@ class Call:
 
 def run_call(tmp_path, scenario: Callable[[Call], Awaitable[None]],
              asr_script: list[Any] | None = None, speed: float = 0.01,
-             timeout: float = 20.0, plan_path: Path = HOTLINE, **dialog: Any) -> Call:
-    """Run one call through `scenario`, then wait for the session to finish."""
+             timeout: float = 20.0, plan_path: Path = HOTLINE,
+             agents: list[AgentConfig] | None = None, escalation: dict[str, Any] | None = None,
+             control: FakeControl | None = None, caller: str = "1000", **dialog: Any) -> Call:
+    """Run one call through `scenario`, then wait for the session to finish. With `agents`,
+    queue transfers go through the real handover (agents in the real store, their phones
+    scripted in `control`)."""
     settings = Settings(data_dir=tmp_path, dialog={"no_input_timeout_s": 0.3,
-                                                   "interdigit_timeout_s": 0.3, **dialog})
+                                                   "interdigit_timeout_s": 0.3, **dialog},
+                        agents=agents or [], escalation=escalation or {})
     loaded = load_dialplan(plan_path)
     plan = loaded.plan.model_copy(deep=True)
     plan.defaults.timeout_s = None  # use settings.dialog.no_input_timeout_s
@@ -123,14 +129,19 @@ def run_call(tmp_path, scenario: Callable[[Call], Awaitable[None]],
     async def main() -> Call:
         store = WatchedStore(settings.db_path)
         _STORES.append(store)
-        media, asr, prompts, control = FakeMedia(speed), FakeASR(asr_script), FakePrompts(), \
-            FakeControl()
-        deps = SessionDeps(settings, dialplan, DialogEngine(plan), asr, prompts, store, control)
-        session = CallSession(CALL_ID, "1000", "2000", media, deps, sip_call_id="sip-abc",
-                              remote_uri="sip:1000@127.0.0.1")
-        control.session = session
+        media, asr, prompts = FakeMedia(speed), FakeASR(asr_script), FakePrompts()
+        ctl = control or FakeControl()
+        directory = None
+        if agents is not None:
+            directory = AgentDirectory(store)
+            directory.sync(agents)
+        deps = SessionDeps(settings, dialplan, DialogEngine(plan), asr, prompts, store, ctl,
+                           agents=directory)
+        session = CallSession(CALL_ID, caller, "2000", media, deps, sip_call_id="sip-abc",
+                              remote_uri=f"sip:{caller}@127.0.0.1")
+        ctl.session = session
         media.set_notify(session.notify_audio)  # the server does this via call_soon_threadsafe
-        call = Call(session, media, asr, prompts, control, store, settings)
+        call = Call(session, media, asr, prompts, ctl, store, settings)
         call.task = asyncio.get_running_loop().create_task(session.run())
         try:
             async with asyncio.timeout(timeout):

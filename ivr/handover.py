@@ -1,0 +1,491 @@
+"""Handing a call to a live agent: the queue, ringing agents, the whisper, the bridge, and
+the callback or voicemail when nobody can take the call.
+
+`Handover.run(queue, reason)` is awaited by the call's `CallSession` on a `transfer` to
+`queue:NAME` and returns when the call is over (bridged mode) or handed away (REFER mode).
+
+Bridged mode: the caller waits in the queue (hold messages with their position every
+`hold_message_every_s`); an available agent with the right skills is claimed in shared
+storage (so no two workers hand two callers to one agent) and dialled with the context in
+SIP headers (`X-IVR-Call-ID`, `X-IVR-Summary-URL`, `X-IVR-Queue`, `X-IVR-Reason`). An agent
+who does not answer is skipped (and set offline on no answer, as contact centres do:
+"redirect on no answer"); the next one is tried. When an agent answers, the summary is
+whispered to the agent only, then caller and agent are bridged and the recording goes on
+(caller left, IVR and agent right). After `max_wait_s` the caller is offered a callback
+(the number is read back and confirmed) or a voicemail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from audio_models.frames import AudioFrame
+from ivr.agents import Agent, AgentDirectory, RouteRequest
+from ivr.call_io import AgentLeg, DialFailed
+from ivr.dialplan.actions import CallerInput
+from ivr.slots import extract_phone
+from ivr.understanding import extract_yes_no
+
+if TYPE_CHECKING:
+    from ivr.session import CallSession
+
+log = logging.getLogger("ivr.handover")
+
+URGENT_QUEUE = "urgent"  # waits in this queue are served first by agents who serve it
+POLL_S = 0.5  # how often a waiting call looks for a free agent
+NOT_ANSWERED = {408, 480}  # the agent did not pick up: set offline (redirect on no answer)
+RETRY_AGENT_S = 30.0  # an agent who failed is not rung again for this call before this
+VOICEMAIL_SILENCE_S = 4.0  # a voicemail ends this long after the caller stops speaking
+
+# Bilingual prompts (zh: Mandarin, en: English); {position} and {number} are filled in.
+PROMPTS: dict[str, dict[str, str]] = {
+    "hold": {
+        "zh": "目前坐席都在忙，您排在第{position}位，请您稍候，我们会尽快为您接通。",
+        "en": "All our agents are busy. You are number {position} in the queue. "
+              "Please hold, we will be with you shortly.",
+    },
+    "hold_next": {
+        "zh": "您是下一位，请稍候，马上为您接通。",
+        "en": "You are next in line. Please hold.",
+    },
+    "connecting": {
+        "zh": "正在为您接通人工客服，请稍候。",
+        "en": "Connecting you to an agent now.",
+    },
+    "offer": {
+        "zh": "抱歉让您久等了。需要我们稍后给您回电，请按1；继续等待，请按2；给我们留言，请按3。",
+        "en": "Sorry to keep you waiting. For a call back, press 1. To keep waiting, press 2. "
+              "To leave a message, press 3.",
+    },
+    "offer_no_voicemail": {
+        "zh": "抱歉让您久等了。需要我们稍后给您回电，请按1；继续等待，请按2。",
+        "en": "Sorry to keep you waiting. For a call back, press 1. To keep waiting, press 2.",
+    },
+    "confirm_number": {
+        "zh": "我们将回电到号码{number}。确认请按1；使用其他号码，请输入号码后按井号键。",
+        "en": "We will call you back on {number}. To confirm, press 1. For another number, "
+              "enter it followed by the hash key.",
+    },
+    "callback_booked": {
+        "zh": "好的，已为您登记回电，客服会尽快给您回电。感谢您的来电，再见。",
+        "en": "Thank you. An agent will call you back as soon as possible. Goodbye.",
+    },
+    "voicemail": {
+        "zh": "请在提示音后留言，说完请按井号键或直接挂机。",
+        "en": "Please leave your message after the tone. Press hash or hang up when you are "
+              "done.",
+    },
+    "voicemail_saved": {
+        "zh": "您的留言已收到，我们会尽快处理。再见。",
+        "en": "We have your message and will get back to you soon. Goodbye.",
+    },
+    "closed": {
+        "zh": "抱歉，目前没有坐席可以接听您的电话，请稍后再拨。再见。",
+        "en": "Sorry, no agent can take your call right now. Please call again later. Goodbye.",
+    },
+}
+
+# Spoken choices at the callback offer (besides the keys).
+_OFFER_WORDS: dict[str, tuple[str, ...]] = {
+    "1": ("回电", "回拨", "打回来", "给我打", "call back", "callback", "call me"),
+    "2": ("等", "继续", "wait", "hold", "keep"),
+    "3": ("留言", "语音", "message", "voicemail", "voice mail"),
+}
+
+
+def prompt(key: str, language: str, **values: Any) -> str:
+    """A handover prompt in the call's language (Mandarin for zh-*, else English)."""
+    text = PROMPTS[key]["zh" if language.startswith(("zh", "yue")) else "en"]
+    return text.format(**values)
+
+
+def spoken_number(number: str) -> str:
+    """Digits one by one, as a phone number is read back."""
+    return " ".join(c for c in number if c.isdigit())
+
+
+def offer_choice(event: Any) -> str | None:
+    """'1' callback, '2' keep waiting, '3' voicemail, from keys or words; None: unclear."""
+    if not isinstance(event, CallerInput):
+        return None
+    text = event.text.strip().lower()
+    if event.kind == "dtmf":
+        return text[:1] if text[:1] in "123" else None
+    for choice, words in _OFFER_WORDS.items():
+        if any(w in text for w in words):
+            return choice
+    return None
+
+
+@dataclass
+class _Context:
+    queue: str
+    reason: str
+    language: str
+    topic: str | None
+    summary_url: str
+
+
+class Handover:
+    """One call's way to a person (see the module docstring)."""
+
+    def __init__(self, session: CallSession, directory: AgentDirectory) -> None:
+        self.session = session
+        self.directory = directory
+        self.settings = session.settings.escalation
+        self._failed: dict[str, float] = {}  # agent id -> when they failed for this call
+        self._hold: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ entry
+    async def run(self, queue: str, reason: str, topic: str | None) -> None:
+        s = self.session
+        ctx = _Context(queue, reason, s.profile_id or s.language, topic,
+                       f"{s.summary_base_url()}/api/calls/{s.call_id}/summary")
+        since = time.time()
+        s.deps.store.update_call(s.call_id, waiting_queue=queue, waiting_since=since)
+        position = self.directory.queue_position(queue, since)
+        s.event("queued", queue=queue, position=position, agents=len(self.directory.all()))
+        try:
+            if self.settings.mode == "refer":
+                await self._refer(ctx)
+            else:
+                await self._bridged(ctx, since)
+        finally:
+            self._stop_hold()
+            with contextlib.suppress(Exception):
+                s.deps.store.update_call(s.call_id, waiting_queue=None)
+
+    # ------------------------------------------------------------ REFER (blind) mode
+    async def _refer(self, ctx: _Context) -> None:
+        s = self.session
+        agent = self.directory.claim(self._request(ctx), s.call_id)
+        if agent is None:
+            s.event("queue_unavailable", queue=ctx.queue, detail="no agent available (refer)")
+            await self._after_wait(ctx)
+            return
+        s.deps.store.update_call(s.call_id, agent_id=agent.id)
+        s.event("agent_refer", agent_id=agent.id, uri=agent.uri)
+        try:
+            s.deps.control.transfer(s.call_id, agent.uri, self._headers(ctx))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(s.hungup.wait(), 30)
+            s.set_end_reason(f"transferred:{agent.id}")
+        finally:
+            self.directory.release(agent.id, s.call_id)
+
+    # ------------------------------------------------------------ bridged mode
+    async def _bridged(self, ctx: _Context, since: float) -> None:
+        s = self.session
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.max_wait_s
+        if not any(ctx.queue in a.queues for a in self.directory.all()):
+            s.event("queue_unavailable", queue=ctx.queue, detail="no agent serves this queue")
+            deadline = loop.time()
+        while not s.hungup.is_set():
+            agent = self._claim(ctx, since)
+            if agent is not None:
+                leg = await self._ring(agent, ctx)
+                if leg is not None:
+                    await self._connected(agent, leg, ctx, since)
+                    return
+                continue  # try the next agent at once
+            if loop.time() >= deadline:
+                break
+            if self._hold is None:
+                self._hold = asyncio.create_task(self._hold_messages(ctx, since))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(s.hungup.wait(), POLL_S)
+        self._stop_hold()
+        if not s.hungup.is_set():
+            await self._after_wait(ctx)
+
+    def _request(self, ctx: _Context) -> RouteRequest:
+        now = time.monotonic()
+        recent = frozenset(a for a, t in self._failed.items() if now - t < RETRY_AGENT_S)
+        return RouteRequest(ctx.queue, ctx.language, ctx.topic, recent)
+
+    def _claim(self, ctx: _Context, since: float) -> Agent | None:
+        """An agent for this caller, if it is their turn: earlier callers of the queue go
+        first, and urgent callers before anyone else for the agents who serve both."""
+        req = self._request(ctx)
+        able = self.directory.candidates(req)
+        if ctx.queue != URGENT_QUEUE and self.directory.waiting(URGENT_QUEUE):
+            able = [a for a in able if URGENT_QUEUE not in a.queues]
+        position = self.directory.queue_position(ctx.queue, since)
+        if len(able) < position:
+            return None
+        for agent in able:
+            if claimed := self.directory.claim_agent(agent.id, self.session.call_id):
+                return claimed
+        return None
+
+    def _headers(self, ctx: _Context) -> dict[str, str]:
+        return {"X-IVR-Call-ID": self.session.call_id, "X-IVR-Summary-URL": ctx.summary_url,
+                "X-IVR-Queue": ctx.queue, "X-IVR-Reason": ctx.reason}
+
+    async def _ring(self, agent: Agent, ctx: _Context) -> AgentLeg | None:
+        """Dial the claimed agent; the answered leg, or None (agent released)."""
+        s = self.session
+        s.event("agent_ringing", agent_id=agent.id, uri=agent.uri, queue=ctx.queue)
+        dial = asyncio.ensure_future(s.deps.control.dial(
+            agent.uri, self._headers(ctx), self.settings.ring_timeout_s))
+        hung = asyncio.ensure_future(s.hungup.wait())
+        try:
+            await asyncio.wait({dial, hung}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hung.cancel()
+        if not dial.done():  # the caller hung up while the agent's phone rang
+            dial.cancel()
+            with contextlib.suppress(asyncio.CancelledError, DialFailed):
+                await dial
+            self.directory.release(agent.id, s.call_id)
+            s.event("agent_abandoned", agent_id=agent.id)
+            return None
+        try:
+            leg = dial.result()
+        except DialFailed as e:
+            self._failed[agent.id] = time.monotonic()
+            self.directory.release(agent.id, s.call_id)
+            offline = e.code in NOT_ANSWERED
+            if offline:
+                self.directory.set_status(agent.id, "offline")
+            s.event("agent_failed", agent_id=agent.id, code=e.code, reason=e.reason,
+                    set_offline=offline)
+            return None
+        if s.hungup.is_set():
+            s.deps.control.release_leg(leg.call_id)
+            self.directory.release(agent.id, s.call_id)
+            return None
+        return leg
+
+    async def _connected(self, agent: Agent, leg: AgentLeg, ctx: _Context,
+                         since: float) -> None:
+        s = self.session
+        self._stop_hold()
+        wait_s = round(time.time() - since, 1)
+        try:
+            s.event("agent_answered", agent_id=agent.id, leg=leg.call_id)
+            s.attach_agent(leg.media)
+            if self.settings.whisper:
+                await asyncio.gather(s.announce(prompt("connecting", s.language)),
+                                     self._whisper(leg))
+            if s.hungup.is_set() or leg.ended.is_set():
+                return
+            if not await s.deps.control.bridge(s.call_id, leg.call_id):
+                s.event("error", where="bridge", error="the calls could not be bridged")
+                return
+            s.deps.store.update_call(s.call_id, agent_id=agent.id, queue_wait_s=wait_s,
+                                     waiting_queue=None)
+            s.event("agent_connected", agent_id=agent.id, queue=ctx.queue, wait_s=wait_s)
+            s.bridged()
+            ended = asyncio.ensure_future(leg.ended.wait())
+            hung = asyncio.ensure_future(s.hungup.wait())
+            try:
+                await asyncio.wait({ended, hung}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                ended.cancel()
+                hung.cancel()
+            if leg.ended.is_set() and not s.hungup.is_set():
+                s.hang_up("agent_hangup")  # the endpoint does too (bridged legs end together)
+            s.event("agent_disconnected", agent_id=agent.id,
+                    by="agent" if leg.ended.is_set() and not s.hungup.is_set() else "caller")
+        finally:
+            s.detach_agent()
+            s.deps.control.release_leg(leg.call_id)
+            self.directory.release(agent.id, s.call_id)
+
+    async def _whisper(self, leg: AgentLeg) -> None:
+        """The one-breath summary, to the agent only."""
+        s = self.session
+        text = s.whisper_text() or ""
+        if not text:
+            return
+        try:
+            audio = await s.deps.prompts.get(text, s.voice_for(s.language))
+        except Exception as e:
+            s.event("error", where="whisper_tts", error=str(e))
+            return
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        leg.media.play(audio, on_done=lambda _pb: loop.call_soon_threadsafe(done.set))
+        s.event("whisper", agent_leg=leg.call_id, text=text)
+        ended = asyncio.ensure_future(leg.ended.wait())
+        waiting = asyncio.ensure_future(done.wait())
+        try:
+            await asyncio.wait({ended, waiting}, timeout=audio.duration + 5,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+            waiting.cancel()
+
+    # ------------------------------------------------------------ waiting
+    async def _hold_messages(self, ctx: _Context, since: float) -> None:
+        s = self.session
+        while not s.hungup.is_set():
+            position = self.directory.queue_position(ctx.queue, since)
+            key = "hold_next" if position <= 1 else "hold"
+            s.event("hold_message", queue=ctx.queue, position=position)
+            await s.announce(prompt(key, s.language, position=position))
+            await asyncio.sleep(self.settings.hold_message_every_s)
+
+    def _stop_hold(self) -> None:
+        if self._hold is not None:
+            self._hold.cancel()
+            self._hold = None
+            self.session.media.clear()
+
+    async def _after_wait(self, ctx: _Context) -> None:
+        """Nobody could take the call in time: callback, voicemail, or an apology."""
+        s = self.session
+        cfg = self.settings
+        s.event("queue_timeout", queue=ctx.queue, waited_s=cfg.max_wait_s)
+        if not cfg.callback and not cfg.voicemail:
+            await self._close(ctx, "closed", "no_agent")
+            return
+        for _ in range(2):
+            if not cfg.callback:
+                choice = "3"
+            else:
+                key = "offer" if cfg.voicemail else "offer_no_voicemail"
+                event = await s.ask(prompt(key, s.language), max_digits=1)
+                if event is None:
+                    return
+                choice = offer_choice(event)
+            if choice == "1":
+                await self._callback(ctx)
+                return
+            if choice == "2":
+                s.event("keep_waiting", queue=ctx.queue)
+                since = time.time()
+                s.deps.store.update_call(s.call_id, waiting_queue=ctx.queue,
+                                         waiting_since=since)
+                await self._bridged(ctx, since)
+                return
+            if choice == "3" and cfg.voicemail:
+                await self._voicemail(ctx)
+                return
+        await self._close(ctx, "closed", "no_agent")
+
+    async def _callback(self, ctx: _Context) -> None:
+        s = self.session
+        number = "".join(c for c in s.caller if c.isdigit())
+        for _ in range(3):
+            if not number:
+                event = await s.ask(prompt("confirm_number", s.language, number=""),
+                                    max_digits=15, digits=True)
+            else:
+                event = await s.ask(prompt("confirm_number", s.language,
+                                           number=spoken_number(number)),
+                                    max_digits=15, digits=True)
+            if event is None:
+                return
+            if not isinstance(event, CallerInput):
+                continue
+            if event.kind == "dtmf":
+                keys = event.text.rstrip("#")
+                if keys == "1" and number:
+                    break
+                if len(keys) >= 5:
+                    number = keys
+                continue
+            yes = extract_yes_no(event.text, s.language)
+            if yes and number:
+                break
+            other = extract_phone(event.text, s.language, 5, 15)
+            if other:
+                number = other
+        else:
+            await self._close(ctx, "closed", "callback_not_confirmed")
+            return
+        summary = s.summary_data() or {}
+        row = s.deps.store.add_callback(
+            s.call_id, kind="callback", caller=s.caller, number=number, language=s.language,
+            intent=summary.get("intent") or ctx.topic, queue=ctx.queue, reason=ctx.reason)
+        s.event("callback_requested", number=number, queue=ctx.queue, callback_id=row)
+        await self._close(ctx, "callback_booked", "callback_requested")
+
+    async def _voicemail(self, ctx: _Context) -> None:
+        s = self.session
+        await s.announce(prompt("voicemail", s.language))
+        await s.announce_audio(_beep(s.media.clock_rate))
+        s.drain_inputs()  # keys pressed during the instructions
+        path = s.settings.recordings_dir / f"{s.call_id}-voicemail.wav"
+        seconds, said = await _record(s, path, s.settings.escalation.voicemail_max_s)
+        if seconds < 0.5:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            s.event("voicemail_empty")
+            if not s.hungup.is_set():
+                await self._close(ctx, "closed", "no_agent")
+            return
+        summary = s.summary_data() or {}
+        row = s.deps.store.add_callback(
+            s.call_id, kind="voicemail", caller=s.caller, number=s.caller,
+            language=s.language, intent=summary.get("intent") or ctx.topic, queue=ctx.queue,
+            reason=ctx.reason, recording_path=str(path), transcript=said or None)
+        s.event("voicemail_saved", seconds=round(seconds, 1), callback_id=row, text=said)
+        if not s.hungup.is_set():
+            await self._close(ctx, "voicemail_saved", "voicemail")
+
+    async def _close(self, ctx: _Context, key: str, reason: str) -> None:
+        s = self.session
+        await s.announce(prompt(key, s.language))
+        s.event("hangup_by_ivr", reason=reason)
+        s.hang_up(reason)
+
+
+def _beep(rate: int, seconds: float = 0.4, freq: float = 1000.0) -> AudioFrame:
+    import numpy as np
+
+    t = np.arange(int(rate * seconds)) / rate
+    pcm = (0.3 * 32767 * np.sin(2 * np.pi * freq * t)).astype("<i2").tobytes()
+    return AudioFrame(pcm, rate)
+
+
+async def _record(session: CallSession, path: Path, max_s: float) -> tuple[float, str]:
+    """The caller's audio into a mono WAV until '#', hang-up, `max_s`, or 4 s of silence
+    after they spoke; returns (seconds recorded, what they said as recognised)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wav = wave.open(str(path), "wb")  # noqa: SIM115 - closed below
+    wav.setnchannels(1)
+    wav.setsampwidth(2)
+    wav.setframerate(session.media.clock_rate)
+    written = 0.0
+
+    def tap(frame: AudioFrame) -> None:
+        nonlocal written
+        wav.writeframes(frame.pcm)
+        written += frame.duration
+
+    remove: Callable[[], None] = session.tap_caller(tap)
+    session.event("voicemail_recording", max_s=max_s)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max_s
+    quiet_until: float | None = None  # after an utterance: end if nothing more by then
+    said: list[str] = []
+    try:
+        while not session.hungup.is_set():
+            now = loop.time()
+            end = deadline if quiet_until is None else min(deadline, quiet_until)
+            if now >= end:
+                break
+            kind, value = await session.next_input(end - now)
+            if kind == "hangup" or (kind == "dtmf" and value[0] == "#"):
+                break
+            if kind == "speech_start":
+                quiet_until = None
+            elif kind == "speech":
+                said.append(value.transcript.text)
+                quiet_until = loop.time() + VOICEMAIL_SILENCE_S
+    finally:
+        remove()
+        wav.close()
+    return (written if said else 0.0), " ".join(t for t in said if t)
