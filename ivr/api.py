@@ -79,6 +79,11 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
             turn["timings"] = turn_timings(turn)
         return web.json_response(call)
 
+    async def list_callbacks(request: web.Request) -> web.Response:
+        """Callback requests and voicemails left while no agent was free, newest first."""
+        status = request.query.get("status") or None
+        return web.json_response({"callbacks": store.callbacks(status)})
+
     async def get_summary(request: web.Request) -> web.Response:
         from ivr.summary import render_text, summarise
 
@@ -96,6 +101,7 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{call_id}", get_call)
     app.router.add_get("/api/calls/{call_id}/summary", get_summary)
+    app.router.add_get("/api/callbacks", list_callbacks)
     if desk_secret is not None:
         from ivr.web.desk import add_desk_routes
 

@@ -148,3 +148,23 @@ def test_turn_timings_rounding():
             "reply_first_audio": None, "asr_seconds": 0.0456}
     assert turn_timings(turn) == {"speech_ms": 0, "eos_to_asr_ms": 1,
                                   "eos_to_reply_audio_ms": None, "asr_ms": 46}
+
+
+def test_callbacks_listed_newest_first_and_filtered(store):
+    store.add_callback("call-a", kind="callback", caller="1000", number="13800138000",
+                       queue="general", reason="caller_request")
+    store.add_callback("call-b", kind="voicemail", caller="2000", number="2000",
+                       queue="urgent", reason="crisis", recording_path="/x.wav",
+                       status="done")
+
+    async def body(client):
+        everything = await (await client.get("/api/callbacks", headers=AUTH)).json()
+        pending = await (await client.get("/api/callbacks?status=pending", headers=AUTH)).json()
+        anonymous = (await client.get("/api/callbacks")).status
+        return everything, pending, anonymous
+
+    everything, pending, anonymous = _run(store, body)
+    assert [c["kind"] for c in everything["callbacks"]] == ["voicemail", "callback"]
+    assert [(c["number"], c["status"]) for c in pending["callbacks"]] == [
+        ("13800138000", "pending")]
+    assert anonymous == 401
