@@ -74,6 +74,10 @@ PROMPTS: dict[str, dict[str, str]] = {
         "en": "We will call you back on {number}. To confirm, press 1. For another number, "
               "enter it followed by the hash key.",
     },
+    "enter_number": {
+        "zh": "请输入您的回电号码，以井号键结束。",
+        "en": "Please enter the number we should call you back on, followed by the hash key.",
+    },
     "callback_booked": {
         "zh": "好的，已为您登记回电，客服会尽快给您回电。感谢您的来电，再见。",
         "en": "Thank you. An agent will call you back as soon as possible. Goodbye.",
@@ -379,8 +383,8 @@ class Handover:
         number = "".join(c for c in s.caller if c.isdigit())
         for _ in range(3):
             if not number:
-                event = await s.ask(prompt("confirm_number", s.language, number=""),
-                                    max_digits=15, digits=True)
+                event = await s.ask(prompt("enter_number", s.language), max_digits=15,
+                                    digits=True)
             else:
                 event = await s.ask(prompt("confirm_number", s.language,
                                            number=spoken_number(number)),

@@ -41,7 +41,10 @@ def call_agent_by_speech(ivr: IvrProcess, work: Path) -> dict[str, Any]:
         c.wait("language", language="en-US")
         c.wait("prompt_end", node="main_menu", interrupted=False, timeout=40)
         c.say(REPRESENTATIVE)
-        c.wait_closed(60)
+        c.wait("queued", timeout=60)  # no agent on the embedded defaults: nobody to wait for
+        c.wait("prompt", node="handover", timeout=20)  # the callback offer
+        c.hangup()
+        c.wait_closed(20)
         return {"call_id": c.call_id, "heard": c.recordings()[0], "sent": c.recordings()[1]}
 
 
@@ -111,7 +114,8 @@ def test_speech_is_understood_and_answered(conversations: dict[str, Any], listen
     assert speech["intent"] == "agent" and speech["outcome"] == "match"
     assert 0 < speech["asr_confidence"] <= 1
     assert call["language"] == "en-US"
-    assert call["escalated"] == 1 and call["end_reason"] == "transfer:queue:general"
+    assert call["escalated"] == 1 and call["transfer_target"] == "queue:general"
+    assert call["end_reason"] == "caller_hangup"
     summary = next(e["data"] for e in call["events"] if e["type"] == "escalation_summary")
     assert summary["intent"] == "agent" and summary["escalation_reason"] == "caller_request"
     assert any("representative" in u.lower() for u in summary["key_utterances"])
@@ -245,7 +249,8 @@ def test_ivr_call_command_reports_the_call(ivr: IvrProcess, tmp_path: Path) -> N
     assert report["dtmf_sent"] == ["9"] and report["heard_seconds"] > 15
     assert (tmp_path / "heard.wav").stat().st_size > 100_000
     calls = ivr.api("/api/calls?limit=20")["calls"]
-    mine = [c for c in calls if c["end_reason"] == "transfer:queue:general"
+    mine = [c for c in calls if c["transfer_target"] == "queue:general"
+            and c["end_reason"] == "no_agent"
             and c["started_at"] > time.time() - report["duration_s"] - 30]
     assert mine, calls
 

@@ -37,7 +37,9 @@ def test_angry_caller_gets_soothing_then_an_agent(ivr: IvrProcess, tmp_path: Pat
         c.wait("prompt_end", node="main_menu", interrupted=False, timeout=60)
         c.say(clip("03a02Wb.flac"))  # angry again
         c.wait("emotion_escalation", timeout=40)
-        c.wait_closed(60)
+        c.wait("queued", timeout=40)
+        c.hangup()
+        c.wait_closed(20)
     call = ivr.wait_call_ended(c.call_id)
     assert first["data"]["anger"] < 0.6 <= second["data"]["anger"], (first, second)
     assert second["data"]["prosody_anger"] > first["data"]["prosody_anger"]
@@ -45,7 +47,7 @@ def test_angry_caller_gets_soothing_then_an_agent(ivr: IvrProcess, tmp_path: Pat
     assert any(t.startswith("I'm very sorry for the trouble") for t in said), said
     assert any(t.startswith("I understand. Let's take this one step") for t in said), said
     assert call["transfer_target"] == "queue:general" and call["escalated"] == 1
-    assert call["end_reason"] == "transfer:queue:general"
+    assert call["end_reason"] == "caller_hangup"
     assert call["peak_anger"] >= 0.6
     emotions = [t["emotion"] for t in call["turns"] if t["emotion"]]
     assert len(emotions) >= 2 and all("arousal" in e for e in emotions)
