@@ -1,13 +1,15 @@
 """HTTP JSON API (aiohttp): health, calls, one call with turns, timings and events.
 
-Every route but `/api/health` needs `Authorization: Bearer <api_token>`. The agent desktop
-(`/desk`, `ivr.web.desk`) is served by the same app when a session secret is given; it signs
-agents in with its own cookie, so the bearer token is not asked there.
+Every `/api` route but `/api/health` needs `Authorization: Bearer <token>`: the configured
+`api_token` (an admin) or a token of `ivr token add` with its role; an agent's token sees only
+the calls that agent took, and every view of a call is written to the audit log. The web pages
+(`/login`, `/auth/*`, `/dash`, `/desk`, `ivr.web.auth`) sign in with session cookies, so the
+bearer token is not asked there.
 """
 
 from __future__ import annotations
 
-import hmac
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ivr.storage import CallStore
+from ivr.web.auth import AUTH_KEY, add_auth_routes, audit, can_see_call
 
 if TYPE_CHECKING:
     from ivr.agents import AgentConfig
@@ -38,24 +41,31 @@ def turn_timings(turn: dict[str, Any]) -> dict[str, int | None]:
     }
 
 
+_COOKIE_PAGES = ("/login", "/logout", "/auth", "/dash", "/desk", "/static")
+
+
 def _cookie_signed(path: str) -> bool:
-    """Paths of the web pages, which sign in with their own session cookie."""
-    return path == "/desk" or path.startswith("/desk/")
+    """Paths of the web pages, which sign in with session cookies instead of the token."""
+    return any(path == p or path.startswith(p + "/") for p in _COOKIE_PAGES)
 
 
 def build_app(store: CallStore, token: str, health: HealthSource, *,
               desk_agents: Sequence[AgentConfig] = (),
-              desk_secret: bytes | None = None) -> web.Application:
-    """The API app; with `desk_secret`, the agent desktop for `desk_agents` too."""
+              desk_secret: bytes | None = None,
+              auth_secret: bytes | None = None) -> web.Application:
+    """The API app with sign-in (`ivr.web.auth`); with `desk_secret`, the agent desktop for
+    `desk_agents` too. Session cookies are signed with `auth_secret` (default `desk_secret`;
+    without either a random key, so sessions end with the process)."""
 
     @web.middleware
     async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
         if request.path != "/api/health" and not _cookie_signed(request.path):
-            given = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            user = request.app[AUTH_KEY].bearer_user(request.headers.get("Authorization", ""))
+            if user is None:
                 return web.json_response(
                     {"error": "missing or wrong bearer token"}, status=401,
                     headers={"WWW-Authenticate": "Bearer"})
+            request["user"] = user
         return await handler(request)
 
     async def get_health(_: web.Request) -> web.Response:
@@ -68,13 +78,17 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
             offset = max(0, int(q.get("offset", "0")))
         except ValueError:
             return web.json_response({"error": "limit and offset must be integers"}, status=400)
-        calls = store.list_calls(limit, offset, status=q.get("status"), caller=q.get("caller"))
+        user = request["user"]
+        own = None if user.role in ("admin", "supervisor") else (user.agent_id or "")
+        calls = store.list_calls(limit, offset, status=q.get("status"), caller=q.get("caller"),
+                                 agent_id=own)
         return web.json_response({"calls": calls, "limit": limit, "offset": offset})
 
     async def get_call(request: web.Request) -> web.Response:
         call = store.get_call(request.match_info["call_id"])
-        if call is None:
+        if call is None or not can_see_call(request["user"], call):
             return web.json_response({"error": "no such call"}, status=404)
+        audit(request, "view_call", call["id"], via="api")
         for turn in call["turns"]:
             turn["timings"] = turn_timings(turn)
         return web.json_response(call)
@@ -88,8 +102,9 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
         from ivr.summary import render_text, summarise
 
         call = store.get_call(request.match_info["call_id"])
-        if call is None:
+        if call is None or not can_see_call(request["user"], call):
             return web.json_response({"error": "no such call"}, status=404)
+        audit(request, "view_call", call["id"], via="api", part="summary")
         history = store.list_calls(limit=50, caller=call.get("caller"))
         summary = summarise(call, history, None)
         language = request.query.get("language") or call.get("language") or "zh-CN"
@@ -102,6 +117,8 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
     app.router.add_get("/api/calls/{call_id}", get_call)
     app.router.add_get("/api/calls/{call_id}/summary", get_summary)
     app.router.add_get("/api/callbacks", list_callbacks)
+    add_auth_routes(app, store, auth_secret or desk_secret or secrets.token_bytes(32),
+                    admin_token=token)
     if desk_secret is not None:
         from ivr.web.desk import add_desk_routes
 

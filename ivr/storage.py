@@ -90,11 +90,35 @@ def _m005_handover(db: sqlite_utils.Database) -> None:
     db["callbacks"].add_column("transcript", str)  # a voicemail's words, as recognised
 
 
+def _m006_users(db: sqlite_utils.Database) -> None:
+    db["users"].create(
+        {"id": int, "username": str, "role": str, "password_hash": str, "agent_id": str,
+         "created_at": float, "disabled": int},
+        pk="id", not_null={"username", "role", "password_hash"}, defaults={"disabled": 0},
+    )
+    db["users"].create_index(["username"], unique=True)
+    db["api_tokens"].create(
+        {"id": int, "name": str, "role": str, "token_hash": str, "agent_id": str,
+         "created_at": float, "last_used_at": float},
+        pk="id", not_null={"name", "role", "token_hash"},
+    )
+    db["api_tokens"].create_index(["token_hash"], unique=True)
+    db["api_tokens"].create_index(["name"], unique=True)
+    db["audit_log"].create(
+        {"id": int, "ts": float, "user": str, "role": str, "action": str, "call_id": str,
+         "detail": str, "ip": str},
+        pk="id", not_null={"ts", "action"},
+    )
+    db["audit_log"].create_index(["ts"])
+    db["audit_log"].create_index(["call_id"])
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("002_call_profile", _m002_profile),
                                            ("003_emotion", _m003_emotion),
                                            ("004_agents", _m004_agents),
-                                           ("005_handover", _m005_handover)]
+                                           ("005_handover", _m005_handover),
+                                           ("006_users", _m006_users)]
 
 
 class CallStore:
@@ -181,7 +205,9 @@ class CallStore:
 
     # ------------------------------------------------------------ reads
     def list_calls(self, limit: int = 50, offset: int = 0, status: str | None = None,
-                   caller: str | None = None) -> list[dict[str, Any]]:
+                   caller: str | None = None,
+                   agent_id: str | None = None) -> list[dict[str, Any]]:
+        """Calls, newest first; `agent_id` keeps only the calls that agent took."""
         where, args = [], []
         if status:
             where.append("status = ?")
@@ -189,6 +215,9 @@ class CallStore:
         if caller:
             where.append("caller = ?")
             args.append(caller)
+        if agent_id is not None:
+            where.append("agent_id = ?")
+            args.append(agent_id)
         sql = "select * from calls"
         if where:
             sql += " where " + " and ".join(where)

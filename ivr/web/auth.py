@@ -10,6 +10,13 @@ a *role*, so every web page can share this module. Nothing here touches storage.
   role, principal id and expiry (12 h by default); a changed byte or an expired token is None.
 - `SignInLimiter` counts failed sign-ins per principal id in a sliding window (5 a minute).
 - `load_or_create_secret(path)` keeps the signing key in a mode-600 file.
+
+Users with roles (issue 7): `ROLES`, `User`; `add_auth_routes(app, store, secret)` serves
+`/login`, `/logout` and `/auth/me` and installs `csrf_middleware`. Handlers are guarded with
+`@require("admin", "supervisor")`, which resolves the caller (`current_user`) from the
+`ivr_session` cookie or an `Authorization: Bearer` API token; `can_see_call` limits agents to
+their own calls and `audit` writes the `audit_log` table. The users themselves live in
+`ivr.web.users.UserStore`.
 """
 
 from __future__ import annotations
@@ -19,15 +26,30 @@ import binascii
 import functools
 import hashlib
 import hmac
+import html
+import json
+import logging
 import os
 import secrets
 import time
+import warnings
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from ivr.storage import CallStore
+    from ivr.web.users import UserStore
+
+log = logging.getLogger(__name__)
+# The pages share the caller as request["user"] (a plain key, by design of issue 7).
+warnings.filterwarnings("ignore", message="It is recommended to use web.RequestKey",
+                        category=web.NotAppKeyWarning)
 
 SESSION_TTL_S = 12 * 3600.0
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # about 16 MiB and 50 ms per hash
@@ -201,3 +223,346 @@ def load_or_create_secret(path: Path) -> bytes:
         f.write(data)
     os.chmod(path, 0o600)
     return data
+
+
+# ====================================================================== users and roles
+ROLES = ("admin", "supervisor", "agent")
+SESSION_COOKIE = "ivr_session"
+LOGIN_CSRF_COOKIE = "ivr_login_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+STATIC_DIR = Path(__file__).parent / "static"
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in person or an API token (then `id` <= 0 and `username` is the token's
+    name; 0 is the configured `api_token`, which acts as an admin)."""
+
+    id: int
+    username: str
+    role: str
+    agent_id: str | None
+
+
+class Auth:
+    """What the guards need, kept on the app under `AUTH_KEY`: the users, the session signer,
+    the secret for CSRF tokens and the configured admin API token."""
+
+    def __init__(self, users: UserStore, secret: bytes, admin_token: str | None = None) -> None:
+        self.users = users
+        self.secret = secret
+        self.signer = SessionSigner(secret)
+        self.limiter = SignInLimiter()
+        self.admin_token = admin_token
+
+    # ------------------------------------------------------------ sessions
+    @staticmethod
+    def _fingerprint(password_hash: str) -> str:
+        """Part of the session id, so that a new password ends the sessions of the old one."""
+        return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:16]
+
+    def issue(self, user: User) -> str:
+        """A session cookie value for `user`."""
+        row = self.users.active_row(user.id)
+        if row is None:
+            raise ValueError(f"user {user.username!r} is unknown or disabled")
+        return self.signer.issue(f"{user.id}.{self._fingerprint(row['password_hash'])}",
+                                 user.role)
+
+    def session_user(self, cookie: str | None) -> User | None:
+        """The enabled user of a valid session cookie, with their current role."""
+        principal = self.signer.verify(cookie)
+        if principal is None or principal.id.count(".") != 1:
+            return None
+        uid, fingerprint = principal.id.split(".")
+        try:
+            row = self.users.active_row(int(uid))
+        except ValueError:
+            return None
+        if row is None or not hmac.compare_digest(
+                fingerprint, self._fingerprint(row["password_hash"])):
+            return None
+        return User(int(row["id"]), row["username"], row["role"], row["agent_id"])
+
+    def csrf_token(self, session: str) -> str:
+        """The CSRF token of a session: an HMAC of the session cookie, so nothing is stored."""
+        return _b64(hmac.new(self.secret, b"csrf\0" + session.encode("utf-8"),
+                             hashlib.sha256).digest())
+
+    def bearer_user(self, header: str) -> User | None:
+        """The caller of an `Authorization: Bearer` header (API token or the admin token)."""
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None
+        if self.admin_token and hmac.compare_digest(token.encode(), self.admin_token.encode()):
+            return User(0, "api_token", "admin", None)
+        return self.users.user_for_token(token)
+
+    def resolve(self, request: web.Request) -> User | None:
+        """Bearer header first (then the cookie is ignored), else the session cookie."""
+        header = request.headers.get("Authorization")
+        if header is not None:
+            return self.bearer_user(header)
+        return self.session_user(request.cookies.get(SESSION_COOKIE))
+
+
+AUTH_KEY = web.AppKey("ivr_auth", Auth)
+
+
+def _auth(request: web.Request) -> Auth:
+    return request.config_dict[AUTH_KEY]
+
+
+def _json_path(path: str) -> bool:
+    return path.startswith(("/api/", "/dash/api/", "/auth/"))
+
+
+def current_user(request: web.Request) -> User | None:
+    """The caller of `request` (cookie or bearer token), or None; cached on the request."""
+    if "user" in request:
+        return request["user"]
+    user = _auth(request).resolve(request) if AUTH_KEY in request.config_dict else None
+    if user is not None:
+        request["user"] = user
+    return user
+
+
+Guarded = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def require(*roles: str) -> Callable[[Guarded], Guarded]:
+    """Guard an aiohttp handler: 401 without a caller (JSON under /api/, /dash/api/ and /auth/,
+    else a 303 to `/login?next=<path>`), 403 when the caller's role is not in `roles` (any
+    role when none are given). The caller is in `request["user"]`."""
+    for role in roles:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+
+    def wrap(handler: Guarded) -> Guarded:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            user = current_user(request)
+            if user is None:
+                if _json_path(request.path):
+                    return web.json_response({"error": "not signed in"}, status=401)
+                return web.Response(status=303, headers={
+                    "Location": "/login?next=" + quote(request.path_qs, safe="/")})
+            if roles and user.role not in roles:
+                return web.json_response({"error": "not allowed for your role"}, status=403)
+            return await handler(request)
+        return guarded
+    return wrap
+
+
+def can_see_call(user: User, call: dict[str, Any]) -> bool:
+    """Admins and supervisors see every call; an agent only the calls they took."""
+    if user.role in ("admin", "supervisor"):
+        return True
+    return user.role == "agent" and user.agent_id is not None \
+        and call.get("agent_id") == user.agent_id
+
+
+def audit(request: web.Request, action: str, call_id: str | None = None, **detail: Any) -> None:
+    """Write one `audit_log` row: who (`request["user"]`, else `detail["username"]`), what,
+    which call, from where."""
+    user: User | None = request.get("user")
+    name = user.username if user else detail.get("username")
+    auth = _auth(request)
+    with auth.users.db.conn:
+        auth.users.db["audit_log"].insert({
+            "ts": time.time(), "user": name, "role": user.role if user else None,
+            "action": action, "call_id": call_id,
+            "detail": json.dumps(detail, ensure_ascii=False, default=str),
+            "ip": request.remote})
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Unsafe methods of a request signed in by the `ivr_session` cookie must carry the
+    session's CSRF token (header `X-CSRF-Token` or form field `csrf_token`). Requests with an
+    Authorization header, `/login` (its own double-submit token) and the agent desk (its own
+    cookie) are exempt."""
+    if (request.method in UNSAFE_METHODS and "Authorization" not in request.headers
+            and request.path != "/login" and request.path != "/desk"
+            and not request.path.startswith("/desk/") and AUTH_KEY in request.config_dict):
+        auth = _auth(request)
+        cookie = request.cookies.get(SESSION_COOKIE)
+        user = auth.session_user(cookie)
+        if user is not None and cookie:
+            given = request.headers.get(CSRF_HEADER)
+            if given is None and request.content_type in (
+                    "application/x-www-form-urlencoded", "multipart/form-data"):
+                given = str((await request.post()).get(CSRF_FIELD) or "")
+            if not given or not hmac.compare_digest(given.encode(),
+                                                    auth.csrf_token(cookie).encode()):
+                return web.json_response({"error": "missing or wrong CSRF token"}, status=403)
+            request["user"] = user
+    return await handler(request)
+
+
+# ====================================================================== sign-in routes
+def _safe_next(target: str | None) -> str | None:
+    """A local path to go to after sign-in, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def _home(user: User) -> str:
+    return "/desk" if user.role == "agent" and user.agent_id else "/dash"
+
+
+def _user_dict(user: User) -> dict[str, Any]:
+    return asdict(user)
+
+
+class _SignIn:
+    """Handlers of `/login`, `/logout` and `/auth/me`."""
+
+    def __init__(self, auth: Auth) -> None:
+        self.auth = auth
+        self.page = (STATIC_DIR / "login.html").read_text(encoding="utf-8")
+
+    def _page(self, request: web.Request, *, next_: str, error: str = "",
+              status: int = 200) -> web.Response:
+        token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+        if len(token) < 20:
+            token = secrets.token_urlsafe(24)
+        text = (self.page.replace("{{csrf}}", html.escape(token))
+                .replace("{{next}}", html.escape(next_))
+                .replace("{{error}}", html.escape(error))
+                .replace("{{error_hidden}}", "" if error else "hidden"))
+        resp = web.Response(text=text, content_type="text/html", charset="utf-8",
+                            status=status, headers=PAGE_HEADERS)
+        resp.set_cookie(LOGIN_CSRF_COOKIE, token, path="/login", httponly=True,
+                        samesite="Strict", secure=request.secure or None)
+        return resp
+
+    async def get_login(self, request: web.Request) -> web.Response:
+        return self._page(request, next_=_safe_next(request.query.get("next")) or "")
+
+    async def post_login(self, request: web.Request) -> web.StreamResponse:
+        as_json = request.content_type == "application/json"
+        if as_json:
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+        elif request.content_type in ("application/x-www-form-urlencoded",
+                                      "multipart/form-data"):
+            body = dict(await request.post())
+        else:
+            body = None
+        if not isinstance(body, dict):
+            return web.json_response({"error": "send JSON or a form"}, status=400)
+        next_ = _safe_next(str(body.get("next") or "")) or ""
+
+        def fail(status: int, message: str, **headers: str) -> web.Response:
+            if as_json:
+                return web.json_response({"error": message}, status=status,
+                                         headers=headers or None)
+            resp = self._page(request, next_=next_, error=message, status=status)
+            resp.headers.update(headers)
+            return resp
+
+        cookie = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+        given = request.headers.get(CSRF_HEADER) or str(body.get(CSRF_FIELD) or "")
+        if not cookie or not given or not hmac.compare_digest(cookie.encode(), given.encode()):
+            return fail(403, "missing or wrong CSRF token")
+        username = str(body.get("username") or "").strip()
+        password = str(body.get("password") or "")
+        if not username or not password:
+            return fail(400, "user name and password are required")
+        wait = self.auth.limiter.retry_after(username)
+        if wait > 0:
+            audit(request, "sign_in_failed", username=username, reason="rate_limited")
+            return fail(429, "too many failed sign-ins; try again later",
+                        **{"Retry-After": str(int(wait) + 1)})
+        user = await self.auth.users.verify_async(username, password)
+        if user is None:
+            self.auth.limiter.failed(username)
+            audit(request, "sign_in_failed", username=username)
+            log.warning("sign-in failed for %r", username)
+            return fail(401, "wrong user name or password")
+        self.auth.limiter.succeeded(username)
+        request["user"] = user
+        audit(request, "sign_in")
+        session = self.auth.issue(user)
+        target = next_ or _home(user)
+        if as_json:
+            resp: web.StreamResponse = web.json_response(
+                {"user": _user_dict(user), "csrf": self.auth.csrf_token(session),
+                 "next": target})
+        else:
+            resp = web.Response(status=303, headers={"Location": target})
+        set_session_cookie(resp, SESSION_COOKIE, session, path="/",
+                           max_age=self.auth.signer.ttl_s, secure=request.secure)
+        resp.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
+        self._desk_session(request, resp, user)
+        return resp
+
+    def _desk_session(self, request: web.Request, resp: web.StreamResponse, user: User) -> None:
+        """An agent of the desk also gets the desk's own cookie, so /desk opens signed in."""
+        from ivr.web.desk import COOKIE, COOKIE_PATH, DESK_KEY, ROLE
+
+        desk = request.app.get(DESK_KEY)
+        if user.role != "agent" or not user.agent_id or desk is None \
+                or user.agent_id not in desk.configs:
+            return
+        with self.auth.users.db.conn:
+            self.auth.users.db.execute(
+                "update agents set status = 'available', since = ? "
+                "where id = ? and status = 'offline'", [time.time(), user.agent_id])
+        set_session_cookie(resp, COOKIE, desk.signer.issue(user.agent_id, ROLE),
+                           path=COOKIE_PATH, max_age=desk.signer.ttl_s, secure=request.secure)
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        user = current_user(request)
+        if user is not None:
+            audit(request, "sign_out")
+        if request.content_type == "application/json":
+            resp: web.StreamResponse = web.json_response({"signed_out": True})
+        else:
+            resp = web.Response(status=303, headers={"Location": "/login"})
+        clear_session_cookie(resp, SESSION_COOKIE, path="/")
+        return resp
+
+    async def me(self, request: web.Request) -> web.Response:
+        user = current_user(request)
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if user is None:
+            return web.json_response({"error": "not signed in"}, status=401)
+        csrf = self.auth.csrf_token(cookie) if cookie and user.id > 0 else None
+        return web.json_response({"user": _user_dict(user), "csrf": csrf})
+
+    async def css(self, _: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC_DIR / "login.css")
+
+
+def add_auth_routes(app: web.Application, store: CallStore, secret: bytes, *,
+                    admin_token: str | None = None) -> Auth:
+    """Sign-in for `app`: `GET/POST /login`, `POST /logout`, `GET /auth/me` and the CSRF
+    middleware (call before the app is frozen). `secret` signs the `ivr_session` cookies;
+    `admin_token` is the configured API token, which acts as an admin."""
+    from ivr.web.users import UserStore
+
+    auth = Auth(UserStore(store), secret, admin_token)
+    app[AUTH_KEY] = auth
+    app.middlewares.append(csrf_middleware)
+    sign_in = _SignIn(auth)
+    app.router.add_get("/login", sign_in.get_login)
+    app.router.add_post("/login", sign_in.post_login)
+    app.router.add_post("/logout", sign_in.logout)
+    app.router.add_get("/auth/me", sign_in.me)
+    app.router.add_get("/auth/login.css", sign_in.css)
+    return auth
