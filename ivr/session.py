@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +52,8 @@ from ivr.storage import CallStore
 from ivr.summary import render_text, summarise
 from ivr.understanding import _t2s
 from ivr.webhooks import perform
+
+AudioTap = Callable[[list[bytes], list[bytes]], None]  # (caller PCM frames, far-side frames)
 
 log = logging.getLogger("ivr.call")
 
@@ -146,6 +149,7 @@ class CallSession:
         self._agent_pending: list[bytes] = []  # agent audio not yet mixed into the recording
         self._bridged = False  # caller and agent talk: no more recognition
         self._taps: list[Any] = []  # extra consumers of caller audio (voicemail)
+        self._audio_taps: list[AudioTap] = []  # both directions (live listen)
         vad = self.settings.vad
         self._endpointer = Endpointer(EndpointerConfig(
             aggressiveness=vad.aggressiveness, start_speech_ms=vad.start_speech_ms,
@@ -461,6 +465,14 @@ class CallSession:
         self._taps.append(tap)
         return lambda: self._taps.remove(tap) if tap in self._taps else None
 
+    def tap_audio(self, tap: AudioTap) -> Callable[[], None]:
+        """Also hand each batch of audio to `tap(caller_pcm, far_pcm)`: the caller's frames and
+        what the caller heard (prompts, the agent), 16-bit mono PCM at `media.clock_rate`.
+        It runs on the event loop: it must not block (live listen queues and drops).
+        Returns the function that stops it."""
+        self._audio_taps.append(tap)
+        return lambda: self._audio_taps.remove(tap) if tap in self._audio_taps else None
+
     def voice_for(self, language: str) -> str:
         """The TTS language: a Cantonese caller hears Mandarin prompts in the Cantonese voice."""
         profile = self.deps.engine.profiles.get(self.profile_id or "")
@@ -627,19 +639,26 @@ class CallSession:
     def _drain_audio(self, final: bool = False) -> None:
         frames: list[AudioFrame] = self.media.read_frames()
         agent = self._agent_media.read_frames() if self._agent_media is not None else []
-        rec = self._recorder
-        if rec and not rec.closed:
-            for f in frames:
-                rec.add_caller(f.pcm)
+        rec = self._recorder if self._recorder and not self._recorder.closed else None
+        far: list[bytes] = []  # what the caller heard: the IVR's audio with the agent's
+        if rec or self._audio_taps:
             self._agent_pending += [f.pcm for f in agent]
             del self._agent_pending[:-AGENT_BACKLOG]  # bounded: a stalled clock cannot grow it
-            for pcm in self.media.read_sent():
-                rec.add_ivr(_mix(pcm, self._agent_pending.pop(0)) if self._agent_pending
-                            else pcm)
+            far = [_mix(pcm, self._agent_pending.pop(0)) if self._agent_pending else pcm
+                   for pcm in self.media.read_sent()]
+        if rec:
+            for f in frames:
+                rec.add_caller(f.pcm)
+            for pcm in far:
+                rec.add_ivr(pcm)
             rec.flush()
         for tap in list(self._taps):
             for f in frames:
                 tap(f)
+        if self._audio_taps and (frames or far):
+            caller = [f.pcm for f in frames]
+            for audio_tap in list(self._audio_taps):
+                audio_tap(caller, far)
         if final or self._bridged:
             return
         for f in frames:

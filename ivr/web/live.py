@@ -1,0 +1,337 @@
+"""Supervisor live board and live listen (issue 7).
+
+The board reads shared storage: every call with status ``active`` in the database, whatever
+worker process holds it, with its events (node, transcript, emotion) and review flags
+(`ivr.web.flags.flags_for`). Live listen needs the audio, which only the worker holding the
+call has: `/dash/api/live/{call_id}/listen` streams it from this process's sessions.
+
+Routes (supervisor or admin only):
+
+- ``GET /dash/live``: the page (`static/live.html`, `live.js`, `live.css`).
+- ``GET /dash/api/live``: JSON snapshot ``{"now", "calls": [...]}``, flagged calls first (most
+  severe, then longest), then the longest calls.
+- ``GET /dash/api/live/events``: Server-Sent Events, a ``snapshot`` event on every change and a
+  keepalive comment every `KEEPALIVE_S`; ends on client disconnect and app shutdown.
+- ``GET /dash/api/live/{call_id}/listen``: WebSocket; first a JSON text message with the
+  format, then binary messages of 16-bit little-endian stereo PCM (left: the caller, right:
+  what the caller hears: prompts, the agent). Closed when the call ends. Audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+from aiohttp import WSMsgType, web
+
+from ivr.storage import CallStore
+from ivr.web.auth import PAGE_HEADERS, audit, can_see_call, require
+from ivr.web.flags import flags_for
+
+STATIC_DIR = Path(__file__).parent / "static"
+ROLES = ("supervisor", "admin")
+POLL_S = 0.5  # how often a stream looks for changes
+CACHE_S = 0.4  # one database read serves every open board within this time
+KEEPALIVE_S = 15.0
+TRANSCRIPT_LINES = 8
+MAX_CALLS = 500
+LISTEN_QUEUE = 100  # batches (a few ms each) waiting per listener; more are dropped
+MAX_LAG_S = 0.3  # one side silent for this long: the other is sent with silence beside it
+_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+SessionsProvider = Callable[[], Mapping[str, Any] | None]
+
+
+def _data(event: dict[str, Any]) -> dict[str, Any]:
+    data = event.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def _transcript(events: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The last `limit` lines: IVR prompts, the caller's recognised words and keypresses."""
+    lines: list[dict[str, Any]] = []
+    for e in events:
+        data, kind = _data(e), e.get("type")
+        if kind == "prompt" and data.get("text"):
+            lines.append({"who": "ivr", "text": str(data["text"]), "ts": e.get("ts")})
+        elif kind == "utterance" and str(data.get("text") or "").strip():
+            lines.append({"who": "caller", "text": str(data["text"]).strip(), "ts": e.get("ts"),
+                          "confidence": data.get("confidence")})
+        elif kind == "dtmf" and data.get("digit"):
+            last = lines[-1] if lines else None
+            if last and last["who"] == "caller" and last.get("dtmf"):
+                last["text"] += str(data["digit"])  # one line per run of keypresses
+            else:
+                lines.append({"who": "caller", "text": str(data["digit"]), "dtmf": True,
+                              "ts": e.get("ts")})
+    return lines[-limit:]
+
+
+def _node(call: dict[str, Any], events: list[dict[str, Any]]) -> str | None:
+    """Where the dialplan is: the last turn's next node, or the node listened in."""
+    for e in reversed(events):
+        data = _data(e)
+        if e.get("type") == "turn" and data.get("next"):
+            return str(data["next"])
+        if e.get("type") == "listen" and data.get("node"):
+            return str(data["node"])
+        if e.get("type") == "queued":
+            return f"queue:{data.get('queue')}"
+    return call.get("waiting_queue") and f"queue:{call['waiting_queue']}"
+
+
+def _emotion(events: list[dict[str, Any]], peak_anger: float | None) -> dict[str, Any]:
+    """Current (the latest estimate) and peak anger and distress of the call."""
+    seen = [_data(e) for e in events if e.get("type") == "emotion"]
+    last = seen[-1] if seen else {}
+
+    def peak(key: str, start: float | None = None) -> float | None:
+        values = [float(d[key]) for d in seen if isinstance(d.get(key), int | float)]
+        if start is not None:
+            values.append(float(start))
+        return round(max(values), 3) if values else None
+
+    return {"anger": last.get("anger"), "distress": last.get("distress"),
+            "label": last.get("label"), "peak_anger": peak("anger", peak_anger),
+            "peak_distress": peak("distress"), "turns": len(seen)}
+
+
+def live_call(call: dict[str, Any], now: float, listenable: bool) -> dict[str, Any]:
+    """One board row from a call as `CallStore.get_call` returns it."""
+    events = list(call.get("events") or [])
+    started = call.get("answered_at") or call.get("started_at") or now
+    flags = [f.as_dict() for f in flags_for(call)]
+    return {
+        "id": call["id"], "caller": call.get("caller"), "callee": call.get("callee"),
+        "language": call.get("language"), "profile": call.get("profile"),
+        "dialplan": call.get("dialplan"), "node": _node(call, events),
+        "started_at": started, "duration_s": round(max(0.0, now - started), 1),
+        "transcript": _transcript(events, TRANSCRIPT_LINES),
+        "emotion": _emotion(events, call.get("peak_anger")),
+        "flags": flags, "agent_id": call.get("agent_id"),
+        "waiting_queue": call.get("waiting_queue"), "listenable": listenable,
+    }
+
+
+def _order(row: dict[str, Any]) -> tuple[int, int, float]:
+    flags = row["flags"]
+    top = min((_RANK.get(f["severity"], 9) for f in flags), default=9)
+    return (0 if flags else 1, top, -row["duration_s"])
+
+
+def snapshot(store: CallStore, sessions: Mapping[str, Any] | None,
+             now: float | None = None) -> dict[str, Any]:
+    """Every active call in the database, flagged first (most severe, then longest)."""
+    now = time.time() if now is None else now
+    rows = []
+    for brief in store.list_calls(MAX_CALLS, status="active"):
+        call = store.get_call(brief["id"])
+        if call is not None and call.get("status") == "active":
+            rows.append(live_call(call, now, sessions is not None and call["id"] in sessions))
+    rows.sort(key=_order)
+    return {"now": now, "calls": rows}
+
+
+def _sse(event: str, data: Any) -> bytes:
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return f"event: {event}\ndata: {payload}\n\n".encode()
+
+
+class StereoPacker:
+    """Pairs caller and far-side PCM into interleaved stereo; a side that stays silent (no
+    frames) for `max_lag` bytes is filled with zeros, so one direction never stalls the other."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.left, self.right = bytearray(), bytearray()
+        self.max_lag = int(sample_rate * MAX_LAG_S) * 2
+
+    def push(self, caller: bytes, far: bytes) -> bytes:
+        self.left += caller
+        self.right += far
+        for a, b in ((self.left, self.right), (self.right, self.left)):
+            if len(a) - len(b) > self.max_lag:
+                b += bytes(len(a) - len(b))
+        n = min(len(self.left), len(self.right)) // 2 * 2
+        if n == 0:
+            return b""
+        out = np.empty(n, dtype="<i2")  # n // 2 samples per side
+        out[0::2] = np.frombuffer(bytes(self.left[:n]), "<i2")
+        out[1::2] = np.frombuffer(bytes(self.right[:n]), "<i2")
+        del self.left[:n], self.right[:n]
+        return out.tobytes()
+
+
+class LiveBoard:
+    """Handlers of the live board over one store and this process's sessions."""
+
+    def __init__(self, store: CallStore, sessions: SessionsProvider,
+                 poll_s: float = POLL_S) -> None:
+        self.store = store
+        self.sessions = sessions
+        self.poll_s = poll_s
+        self.closing = asyncio.Event()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self._cache: tuple[float, dict[str, Any]] | None = None
+
+    def current(self) -> dict[str, Any]:
+        """The snapshot, read at most once per `CACHE_S` for all boards."""
+        mono = time.monotonic()
+        if self._cache is None or mono - self._cache[0] >= CACHE_S:
+            self._cache = (mono, snapshot(self.store, self.sessions()))
+        return self._cache[1]
+
+    def visible(self, request: web.Request) -> dict[str, Any]:
+        snap = self.current()
+        user = request.get("user")
+        return {**snap, "calls": [c for c in snap["calls"] if can_see_call(user, c)]}
+
+    async def page(self, _: web.Request) -> web.Response:
+        return web.Response(text=(STATIC_DIR / "live.html").read_text(encoding="utf-8"),
+                            content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+
+    async def api(self, request: web.Request) -> web.Response:
+        return web.json_response(self.visible(request), headers={"Cache-Control": "no-store"},
+                                 dumps=lambda d: json.dumps(d, ensure_ascii=False, default=str))
+
+    def _track(self) -> asyncio.Task[Any]:
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        return task
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """SSE: the snapshot whenever a call, node, line, emotion or flag changes."""
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                           "Cache-Control": "no-store",
+                                           "X-Accel-Buffering": "no"})
+        await resp.prepare(request)
+        task = self._track()
+        try:
+            await resp.write(b"retry: 2000\n\n")
+            last, last_write = None, time.monotonic()
+            while not self.closing.is_set():
+                if request.transport is None or request.transport.is_closing():
+                    break
+                snap = self.visible(request)
+                key = json.dumps([{k: v for k, v in c.items() if k != "duration_s"}
+                                  for c in snap["calls"]], default=str)
+                if key != last:
+                    last = key
+                    await resp.write(_sse("snapshot", snap))
+                    last_write = time.monotonic()
+                elif time.monotonic() - last_write >= KEEPALIVE_S:
+                    await resp.write(b": keepalive\n\n")
+                    last_write = time.monotonic()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.closing.wait(), self.poll_s)
+        except (ConnectionError, asyncio.CancelledError):
+            pass  # the client went away, or the app is stopping
+        finally:
+            self.tasks.discard(task)
+        return resp
+
+    async def listen(self, request: web.Request) -> web.StreamResponse:
+        """WebSocket: the call's audio both ways, from the session this process holds."""
+        call_id = request.match_info["call_id"]
+        origin = request.headers.get("Origin")
+        if origin and urlsplit(origin).netloc != request.host:
+            return web.json_response({"error": "cross-origin listen refused"}, status=403)
+        call = self.store.get_call(call_id)
+        if call is None or call.get("status") != "active":
+            return web.json_response({"error": "no such active call"}, status=404)
+        if not can_see_call(request.get("user"), call):
+            return web.json_response({"error": "not your call"}, status=403)
+        session = (self.sessions() or {}).get(call_id)
+        if session is None:
+            return web.json_response({"error": "the call is held by another worker"},
+                                     status=409)
+        ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
+        await ws.prepare(request)
+        audit(request, "listen_live", call_id=call_id)
+        task = self._track()
+        queue: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue(LISTEN_QUEUE)
+        dropped = 0
+
+        def tap(caller: list[bytes], far: list[bytes]) -> None:
+            nonlocal dropped
+            try:
+                queue.put_nowait((b"".join(caller), b"".join(far)))
+            except asyncio.QueueFull:
+                dropped += 1  # a slow listener loses audio; the call never waits
+
+        rate = int(session.media.clock_rate)
+        remove = session.tap_audio(tap)
+        reader = asyncio.create_task(self._read_until_closed(ws))
+        try:
+            await ws.send_json({"type": "format", "call_id": call_id, "sample_rate": rate,
+                                "channels": 2, "encoding": "s16le",
+                                "left": "caller", "right": "far"})
+            packer = StereoPacker(rate)
+            while not (self.closing.is_set() or reader.done() or session.hungup.is_set()):
+                try:
+                    caller, far = await asyncio.wait_for(queue.get(), self.poll_s)
+                except TimeoutError:
+                    continue
+                if chunk := packer.push(caller, far):
+                    await ws.send_bytes(chunk)
+            if not ws.closed:
+                reason = "call ended" if session.hungup.is_set() else "closing"
+                await ws.send_json({"type": "end", "reason": reason, "dropped": dropped})
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            remove()
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await ws.close()
+            self.tasks.discard(task)
+        return ws
+
+    @staticmethod
+    async def _read_until_closed(ws: web.WebSocketResponse) -> None:
+        async for msg in ws:  # nothing is expected from the browser; a close ends the loop
+            if msg.type == WSMsgType.ERROR:
+                return
+
+    async def shutdown(self, _: web.Application) -> None:
+        """End every open stream and listener (on_shutdown), cancelling stragglers."""
+        self.closing.set()
+        tasks = list(self.tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=1.0)
+            for task in pending:
+                task.cancel()
+
+
+async def _asset(request: web.Request) -> web.FileResponse:
+    name = request.match_info["name"]
+    if name not in ("live.js", "live.css"):
+        raise web.HTTPNotFound()
+    return web.FileResponse(STATIC_DIR / name, headers={"Cache-Control": "no-cache"})
+
+
+LIVE_KEY = web.AppKey("live_board", LiveBoard)
+
+
+def add_live_routes(app: web.Application, store: CallStore,
+                    sessions_provider: SessionsProvider | None = None) -> LiveBoard:
+    """Add the live board's routes to `app`; `sessions_provider()` returns this process's
+    sessions by call id (None or an empty dict: nothing to listen to here)."""
+    board = LiveBoard(store, sessions_provider or (lambda: None))
+    app[LIVE_KEY] = board
+    guard = require(*ROLES)
+    app.router.add_get("/dash/live", guard(board.page))
+    app.router.add_get("/dash/live/{name}", _asset)
+    app.router.add_get("/dash/api/live", guard(board.api))
+    app.router.add_get("/dash/api/live/events", guard(board.events))
+    app.router.add_get("/dash/api/live/{call_id}/listen", guard(board.listen))
+    app.on_shutdown.append(board.shutdown)
+    return board
