@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -52,7 +52,9 @@ def _cookie_signed(path: str) -> bool:
 def build_app(store: CallStore, token: str, health: HealthSource, *,
               desk_agents: Sequence[AgentConfig] = (),
               desk_secret: bytes | None = None,
-              auth_secret: bytes | None = None) -> web.Application:
+              auth_secret: bytes | None = None,
+              sessions: Callable[[], Mapping[str, Any] | None] | None = None
+              ) -> web.Application:
     """The API app with sign-in (`ivr.web.auth`); with `desk_secret`, the agent desktop for
     `desk_agents` too. Session cookies are signed with `auth_secret` (default `desk_secret`;
     without either a random key, so sessions end with the process)."""
@@ -119,6 +121,9 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
     app.router.add_get("/api/callbacks", list_callbacks)
     add_auth_routes(app, store, auth_secret or desk_secret or secrets.token_bytes(32),
                     admin_token=token)
+    from ivr.web.live import add_live_routes
+
+    add_live_routes(app, store, sessions)  # `sessions()`: this process's calls, to listen to
     if desk_secret is not None:
         from ivr.web.desk import add_desk_routes
 

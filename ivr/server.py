@@ -205,7 +205,8 @@ class IvrService:
             return
         token = s.api_token or self._stored_token()
         app = build_app(self.store, token, self.health, desk_agents=s.agents,
-                        desk_secret=load_or_create_secret(s.data_dir / "web_secret"))
+                        desk_secret=load_or_create_secret(s.data_dir / "web_secret"),
+                        sessions=lambda: self.sessions)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, s.http.host, s.http.port).start()
