@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ivr.storage import CallStore
-from ivr.web.auth import AUTH_KEY, add_auth_routes, audit, can_see_call
+from ivr.web.auth import AUTH_KEY, add_auth_routes, audit, can_see_call, set_user
 
 if TYPE_CHECKING:
     from ivr.agents import AgentConfig
@@ -67,7 +67,7 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
                 return web.json_response(
                     {"error": "missing or wrong bearer token"}, status=401,
                     headers={"WWW-Authenticate": "Bearer"})
-            request["user"] = user
+            set_user(request, user)
         return await handler(request)
 
     async def get_health(_: web.Request) -> web.Response:
@@ -128,4 +128,7 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
         from ivr.web.desk import add_desk_routes
 
         add_desk_routes(app, store, desk_agents, desk_secret)
+    from ivr.web.dashboard import add_dashboard_routes
+
+    add_dashboard_routes(app, store)
     return app

@@ -113,12 +113,21 @@ def _m006_users(db: sqlite_utils.Database) -> None:
     db["audit_log"].create_index(["call_id"])
 
 
+def _m007_reviews(db: sqlite_utils.Database) -> None:
+    db["reviews"].create(  # one review per call (the dashboard), tags as a JSON list
+        {"call_id": str, "reviewed": int, "reviewed_by": str, "reviewed_at": float,
+         "note": str, "tags": str},
+        pk="call_id", defaults={"reviewed": 0},
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("002_call_profile", _m002_profile),
                                            ("003_emotion", _m003_emotion),
                                            ("004_agents", _m004_agents),
                                            ("005_handover", _m005_handover),
-                                           ("006_users", _m006_users)]
+                                           ("006_users", _m006_users),
+                                           ("007_reviews", _m007_reviews)]
 
 
 class CallStore:

@@ -1,0 +1,93 @@
+// Metrics over a chosen period, drawn as inline SVG.
+"use strict";
+
+function period(form) {
+  const preset = form.preset.value;
+  if (preset !== "custom") {
+    const to = Date.now() / 1000;
+    return {from: to - Number(preset) * 86400, to};
+  }
+  const day = (v, plus) => {
+    const d = new Date(v + "T00:00:00");
+    d.setDate(d.getDate() + plus);
+    return d.getTime() / 1000;
+  };
+  return {from: form.from.value ? day(form.from.value, 0) : Date.now() / 1000 - 7 * 86400,
+          to: form.to.value ? day(form.to.value, 1) : Date.now() / 1000};
+}
+
+const pct = (v) => (v == null ? "–" : `${(v * 100).toFixed(1)}%`);
+const num = (v, unit = "") => (v == null ? "–" : `${Math.round(v)}${unit}`);
+
+function render(m) {
+  const esc = Dash.esc;
+  const kpis = [
+    ["Calls", m.calls], ["Containment rate", pct(m.containment_rate)],
+    ["Escalation rate", pct(m.escalation_rate)],
+    ["Avg handle time", num(m.avg_handle_time_s, " s")],
+    ["Answer → first prompt p50 / p95",
+     `${num(m.answer_to_first_prompt.p50_ms)} / ${num(m.answer_to_first_prompt.p95_ms)} ms`],
+    ["End of speech → reply p50 / p95",
+     `${num(m.eos_to_reply.p50_ms)} / ${num(m.eos_to_reply.p95_ms)} ms`],
+    ["Recognition confidence mean / p10",
+     m.recognition_confidence.mean == null ? "–" :
+       `${m.recognition_confidence.mean.toFixed(2)} / ${m.recognition_confidence.p10.toFixed(2)}`],
+  ];
+  document.getElementById("kpis").innerHTML = kpis.map(([l, v]) =>
+    `<div class="kpi"><div class="v">${esc(v)}</div><div class="l">${esc(l)}</div></div>`)
+    .join("");
+  const points = m.emotion_trend.points;
+  const xs = points.map((_, i) => i);
+  const step = Math.max(1, Math.ceil(points.length / 6));
+  const label = (i) => {
+    const b = (points[i] || {}).bucket || "";
+    return m.emotion_trend.bucket === "hour" ? b.slice(5, 13).replace("T", " ") + "h" : b.slice(5);
+  };
+  document.getElementById("trend").innerHTML = Dash.lineChart([
+    {name: "mean anger", color: "#d1352b",
+     points: points.map((p, i) => ({x: i, y: p.mean_anger}))},
+    {name: "peak anger", color: "#f0a030",
+     points: points.map((p, i) => ({x: i, y: p.peak_anger}))},
+  ], {yMax: 1, ticks: xs.filter((i) => i % step === 0), xLabel: label});
+  const entries = (obj) => Object.entries(obj).map(([label, value]) => ({label, value}));
+  document.getElementById("reasons").innerHTML =
+    Dash.barChart(entries(m.escalation_reasons), {color: "#b35900"});
+  document.getElementById("intents").innerHTML =
+    Dash.barChart(m.top_intents.map((i) => ({label: i.intent, value: i.count})));
+  document.getElementById("dialects").innerHTML =
+    Dash.barChart(entries(m.dialect_mix), {color: "#7b4fc9"});
+  const lat = [
+    {label: "first prompt p50", value: m.answer_to_first_prompt.p50_ms},
+    {label: "first prompt p95", value: m.answer_to_first_prompt.p95_ms},
+    {label: "reply p50", value: m.eos_to_reply.p50_ms},
+    {label: "reply p95", value: m.eos_to_reply.p95_ms},
+  ].filter((x) => x.value != null);
+  document.getElementById("latency").innerHTML =
+    Dash.barChart(lat, {color: "#1a7f37", fmt: (v) => `${Math.round(v)} ms`});
+  document.getElementById("outcomes").innerHTML = Dash.barChart([
+    {label: "contained", value: m.contained}, {label: "escalated", value: m.escalated},
+    {label: "abandoned", value: m.abandoned}].filter((x) => x.value > 0));
+}
+
+async function load() {
+  const form = document.getElementById("period");
+  const {from, to} = period(form);
+  const status = document.getElementById("status");
+  status.textContent = "Loading…";
+  try {
+    const m = await Dash.api(`/dash/api/metrics?from=${from}&to=${to}`);
+    render(m);
+    status.textContent = `${new Date(from * 1000).toLocaleString()} – ` +
+      `${new Date(to * 1000).toLocaleString()}`;
+  } catch (e) {
+    status.textContent = e.message;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  await Dash.start("metrics");
+  const form = document.getElementById("period");
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
+  form.preset.addEventListener("change", () => { if (form.preset.value !== "custom") load(); });
+  load();
+});
