@@ -1,4 +1,4 @@
-"""The `ivr` command line: serve, call, version."""
+"""The `ivr` command line: serve, call, lint, users and tokens, version."""
 
 from __future__ import annotations
 
@@ -119,6 +119,125 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_store(args: argparse.Namespace) -> Any:
+    """The `UserStore` over the database of the settings (`--config`, `--data-dir`)."""
+    from ivr.storage import CallStore
+    from ivr.web.users import UserStore
+
+    settings = load_settings(args.config, {"data_dir": args.data_dir})
+    return UserStore(CallStore(settings.db_path))
+
+
+def _new_password(args: argparse.Namespace) -> str | None:
+    """A new password from stdin (`--password-stdin`) or asked twice; None if they differ."""
+    import getpass
+
+    if getattr(args, "password_stdin", False):
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != password:
+        print("ivr: the passwords differ", file=sys.stderr)
+        return None
+    return password
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """`ivr user add|list|passwd|disable`: users of the web pages."""
+    users = _user_store(args)
+    try:
+        if args.user_command == "list":
+            for u in users.list():
+                state = " (disabled)" if u["disabled"] else ""
+                agent = f" agent {u['agent_id']}" if u["agent_id"] else ""
+                print(f"{u['username']}\t{u['role']}{agent}{state}")
+            return 0
+        if args.user_command == "disable":
+            users.disable(args.name)
+            print(f"user {args.name} disabled")
+            return 0
+        if args.user_command == "passwd" and users.get(args.name) is None:
+            raise ValueError(f"no user {args.name!r}")
+        password = _new_password(args)
+        if password is None:
+            return 2
+        if args.user_command == "add":
+            user = users.add(args.name, args.role, password, args.agent_id)
+            print(f"user {user.username} added ({user.role})")
+        else:
+            users.set_password(args.name, password)
+            print(f"password of {args.name} changed")
+        return 0
+    except ValueError as e:
+        print(f"ivr: {e}", file=sys.stderr)
+        return 2
+    finally:
+        users.store.close()
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """`ivr token add|list|revoke`: API tokens with a role."""
+    users = _user_store(args)
+    try:
+        if args.token_command == "add":
+            print(users.add_token(args.name, args.role, args.agent_id))
+            print("shown once: keep it now", file=sys.stderr)
+        elif args.token_command == "list":
+            for t in users.tokens():
+                agent = f" agent {t['agent_id']}" if t["agent_id"] else ""
+                print(f"{t['name']}\t{t['role']}{agent}")
+        elif not users.revoke_token(args.name):
+            raise ValueError(f"no token {args.name!r}")
+        else:
+            print(f"token {args.name} revoked")
+        return 0
+    except ValueError as e:
+        print(f"ivr: {e}", file=sys.stderr)
+        return 2
+    finally:
+        users.store.close()
+
+
+def _store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="YAML settings file (see config/default.yaml)")
+    p.add_argument("--data-dir", type=Path, help="where the database is (default var)")
+
+
+def _add_user_parsers(sub: Any) -> None:
+    from ivr.web.auth import ROLES
+
+    user = sub.add_parser("user", help="users of the web pages (roles admin/supervisor/agent)")
+    usub = user.add_subparsers(dest="user_command", required=True)
+    add = usub.add_parser("add", help="add a user (asks the password twice)")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument("--agent-id", help="the agent id (SIP agent) of an agent user")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input")
+    lst = usub.add_parser("list", help="list users")
+    pw = usub.add_parser("passwd", help="change a user's password")
+    pw.add_argument("name")
+    pw.add_argument("--password-stdin", action="store_true",
+                    help="read the password from the first line of standard input")
+    dis = usub.add_parser("disable", help="stop a user from signing in")
+    dis.add_argument("name")
+    for p in (add, lst, pw, dis):
+        _store_args(p)
+    user.set_defaults(func=cmd_user)
+
+    token = sub.add_parser("token", help="API tokens with a role")
+    tsub = token.add_subparsers(dest="token_command", required=True)
+    tadd = tsub.add_parser("add", help="make a token (printed once)")
+    tadd.add_argument("name")
+    tadd.add_argument("--role", choices=ROLES, required=True)
+    tadd.add_argument("--agent-id", help="the agent whose calls an agent token sees")
+    tlst = tsub.add_parser("list", help="list tokens")
+    trev = tsub.add_parser("revoke", help="delete a token")
+    trev.add_argument("name")
+    for p in (tadd, tlst, trev):
+        _store_args(p)
+    token.set_defaults(func=cmd_token)
+
+
 def cmd_version(_: argparse.Namespace) -> int:
     print(f"ivr {__version__}")
     return 0
@@ -191,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument("--stdin", action="store_true",
                         help="read the password from the first line of standard input")
     passwd.set_defaults(func=cmd_passwd)
+    _add_user_parsers(sub)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)

@@ -47,9 +47,6 @@ if TYPE_CHECKING:
     from ivr.web.users import UserStore
 
 log = logging.getLogger(__name__)
-# The pages share the caller as request["user"] (a plain key, by design of issue 7).
-warnings.filterwarnings("ignore", message="It is recommended to use web.RequestKey",
-                        category=web.NotAppKeyWarning)
 
 SESSION_TTL_S = 12 * 3600.0
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # about 16 MiB and 50 ms per hash
@@ -319,6 +316,14 @@ class Auth:
 AUTH_KEY = web.AppKey("ivr_auth", Auth)
 
 
+def set_user(request: web.Request, user: User) -> None:
+    """Keep the caller as `request["user"]` (a plain key that every page shares, so aiohttp's
+    advice to use a RequestKey is silenced here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        request["user"] = user
+
+
 def _auth(request: web.Request) -> Auth:
     return request.config_dict[AUTH_KEY]
 
@@ -333,7 +338,7 @@ def current_user(request: web.Request) -> User | None:
         return request["user"]
     user = _auth(request).resolve(request) if AUTH_KEY in request.config_dict else None
     if user is not None:
-        request["user"] = user
+        set_user(request, user)
     return user
 
 
@@ -406,7 +411,7 @@ async def csrf_middleware(request: web.Request, handler: Any) -> web.StreamRespo
             if not given or not hmac.compare_digest(given.encode(),
                                                     auth.csrf_token(cookie).encode()):
                 return web.json_response({"error": "missing or wrong CSRF token"}, status=403)
-            request["user"] = user
+            set_user(request, user)
     return await handler(request)
 
 
@@ -495,7 +500,7 @@ class _SignIn:
             log.warning("sign-in failed for %r", username)
             return fail(401, "wrong user name or password")
         self.auth.limiter.succeeded(username)
-        request["user"] = user
+        set_user(request, user)
         audit(request, "sign_in")
         session = self.auth.issue(user)
         target = next_ or _home(user)

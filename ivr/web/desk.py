@@ -7,7 +7,9 @@ row every `poll_s` seconds. Routes (`/desk/api/*` answer 401 JSON without a vali
 
     GET  /desk                         the page (sign-in form, or the desk when signed in)
     GET  /desk/static/...              its script and style sheet
-    POST /desk/login                   {agent, password} (JSON or form) -> session cookie
+    POST /desk/login                   {agent, password} (JSON or form) -> session cookie;
+                                       `agent` is a configured agent id (its password_hash)
+                                       or the name of an agent user (`ivr user add`)
     POST /desk/logout                  clears the cookie; offline unless on a call
     GET  /desk/api/me                  the agent: id, name, status, queues, current_call
     POST /desk/api/status              {status: available|offline}; 409 while busy
@@ -41,6 +43,7 @@ from ivr.web.auth import (
     verify_password,
 )
 from ivr.web.card import call_card, call_state
+from ivr.web.users import UserStore
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,7 @@ class AgentDesk:
         self.configs = {a.id: a for a in agents}
         self.signer = SessionSigner(secret)
         self.limiter = SignInLimiter()
+        self.users = UserStore(store)
         self.poll_s = poll_s
         self.closing = asyncio.Event()
         self.streams: dict[asyncio.Task[Any], str] = {}
@@ -140,11 +144,13 @@ class AgentDesk:
         stored = config.password_hash if config is not None else ""
         ok = await asyncio.get_running_loop().run_in_executor(
             None, lambda: verify_password(password, stored or dummy_hash()))
-        if not (ok and stored):
+        signed = agent_id if ok and stored else await self._user_agent(agent_id, password)
+        if signed is None:
             self.limiter.failed(agent_id)
             log.warning("desk sign-in failed for agent %r", agent_id)
             return _error(401, "wrong agent or password")
         self.limiter.succeeded(agent_id)
+        agent_id = signed
         with self.store.db.conn:
             self.store.db.execute(
                 "update agents set status = 'available', since = ? "
@@ -157,6 +163,14 @@ class AgentDesk:
         set_session_cookie(resp, COOKIE, self.signer.issue(agent_id, ROLE), path=COOKIE_PATH,
                            max_age=self.signer.ttl_s, secure=request.secure)
         return resp
+
+    async def _user_agent(self, username: str, password: str) -> str | None:
+        """The configured agent of a `users` row (role agent, `ivr user add`) whose name and
+        password these are, else None."""
+        user = await self.users.verify_async(username, password)
+        if user is None or user.role != "agent" or user.agent_id not in self.configs:
+            return None
+        return user.agent_id
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         agent_id = self.agent_of(request)
