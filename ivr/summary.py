@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ CRISIS_INTENTS = frozenset({"chest_pain", "breathing", "stroke", "self_harm"})
 MAX_KEY_UTTERANCES = 5
 SAID_CHARS = 60  # an IVR prompt is shortened to about this many characters
 UPSET = 0.5  # anger (or distress) from which a turn counts as emotional
+_VAR = re.compile(r"\{[A-Za-z_][A-Za-z0-9_.]*\}")  # a `{name}` in a dialplan prompt
 
 # Human names of intents a dialplan did not label (en, zh).
 _INTENT_NAMES: dict[str, tuple[str, str]] = {
@@ -93,7 +94,10 @@ _ACTIONS: dict[str, dict[str, tuple[str, str]]] = {
                     "先问宽带账号，再检查线路"),
     },
     "top_up": {"": ("Complete the top-up of {amount} yuan", "为来电者完成{amount}元充值"),
-               "amount": ("Ask the amount and complete the top-up", "询问金额并完成充值")},
+               "amount": ("Ask the amount and complete the top-up", "询问金额并完成充值"),
+               "done": ("The IVR already topped up {amount} yuan: do not repeat it; ask what "
+                        "else the caller needs", "系统已充值{amount}元，请勿重复充值；询问来电者"
+                        "还需要什么帮助")},
     "lost_card": {"": ("Identity verified: freeze the card now", "身份已核实，立即冻结银行卡"),
                   "identity": ("Confirm identity then freeze the card",
                                "先核实身份，再冻结银行卡")},
@@ -190,6 +194,7 @@ class CallSummary:
     next_action: str  # in the call's language
     key_utterances: list[str] = field(default_factory=list)
     dissatisfied_turns: int = 0  # turns where the caller was dissatisfied (words or anger)
+    completed: bool = False  # the IVR itself finished what the caller wanted
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -285,6 +290,7 @@ def end_reason_text(reason: str | None, language: str | None) -> str | None:
         return _pick(("transferred to an agent", "已转人工"), language)
     words = {"completed": ("completed", "已办结"),
              "caller_hangup": ("caller hung up", "来电者挂断"),
+             "hangup_before_agent": ("hung up before reaching an agent", "未接通人工即挂断"),
              "max_attempts": ("not understood", "未能识别")}
     return _pick(words[reason], language) if reason in words else reason
 
@@ -305,7 +311,7 @@ def summarise(call: dict[str, Any], history: list[dict[str, Any]],
 
     steps = [_step(t) for t in turns]
     path = _path(turns, events)
-    slots = _slots(turns)
+    slots = _slots(turns, plan)
     intent = _main_intent(turns)
     emotion = [_point(t) for t in turns if isinstance(t.get("emotion"), dict)]
     peak_anger = max([p.anger for p in emotion] + [float(call.get("peak_anger") or 0.0)])
@@ -322,6 +328,8 @@ def summarise(call: dict[str, Any], history: list[dict[str, Any]],
         intent = crisis[-1] if crisis else intent
     text = escalation_text(code, detail, failures, peak_anger, language, dissatisfied)
     upset = _upset(peak_anger, code)
+    answers = _answers_given(turns, plan)
+    completed = _completed(intent, slots, answers)
 
     return CallSummary(
         call_id=str(call.get("id")), caller=call.get("caller"), dialplan=call.get("dialplan"),
@@ -329,12 +337,13 @@ def summarise(call: dict[str, Any], history: list[dict[str, Any]],
         dialect=dialect, intent=intent, intent_label=intent_label(intent, language, plan),
         intent_labels=_labels(intent, plan),
         slots=slots, identity_verified=identity, steps=steps, path=path,
-        answers=_answers_given(turns, plan), emotion=emotion,
+        answers=answers, emotion=emotion,
         peak_anger=round(peak_anger, 3), peak_distress=round(peak_distress, 3),
         escalation_reason=code, escalation_detail=detail, escalation_text=text,
         transfer_target=target, failures=failures,
-        next_action=next_action(intent, slots, identity, language, upset=upset),
+        next_action=next_action(intent, slots, identity, language, upset, completed),
         key_utterances=_key_utterances(turns), dissatisfied_turns=dissatisfied,
+        completed=completed,
     )
 
 
@@ -407,13 +416,16 @@ def _answers_given(turns: list[dict[str, Any]], plan: Dialplan | None,
                 skip.update(_texts(node.transfer.say))
         if plan.emotion.apology is not None:
             skip.update(_texts(plan.emotion.apology))
+    templates = [re.compile(".+?".join(re.escape(part) for part in _VAR.split(text)))
+                 for text in skip if _VAR.search(text)]  # "您要充值{amount}元…" as said
     out: list[str] = []
     for t in turns:
         if t.get("outcome") != "match" or not t.get("prompt"):
             continue
         for line in str(t["prompt"]).splitlines():
             line = line.strip()
-            if not line or line in skip or "?" in line or "？" in line:
+            if (not line or line in skip or "?" in line or "？" in line
+                    or any(x.fullmatch(line) for x in templates)):
                 continue
             short = shorten(line)
             if short and short not in out:
@@ -434,14 +446,19 @@ def _path(turns: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[str
     return path
 
 
-def _slots(turns: list[dict[str, Any]]) -> list[SlotValue]:
-    """Each slot's last value; verified when keyed, or when a read-back was answered yes (the
-    engine stores the heard value on one turn and, once confirmed, the same value again on the
-    next turn of the same node)."""
+def _slots(turns: list[dict[str, Any]], plan: Dialplan | None = None) -> list[SlotValue]:
+    """Each slot's last value; verified when keyed, or when a read-back was answered yes: the
+    engine's own (the heard value on one turn and, once confirmed, the same value again on
+    the next turn of the same node), or a confirmation menu right after the value was taken
+    whose prompt reads the slot back (`您要充值{amount}元，确认请说是…`)."""
     found: dict[str, SlotValue] = {}
     prev: dict[str, Any] | None = None
     for t in turns:
         slots = t.get("slots") if isinstance(t.get("slots"), dict) else {}
+        if prev is not None and t.get("intent") == "affirm" and t.get("outcome") == "match":
+            for name in _read_back(plan, t.get("node"), prev):
+                if name in found:
+                    found[name] = replace(found[name], verified=True)
         for name, value in slots.items():
             keyed = t.get("input_mode") == "dtmf" and t.get("intent") is None and bool(
                 t.get("dtmf"))
@@ -459,6 +476,17 @@ def _slots(turns: list[dict[str, Any]]) -> list[SlotValue]:
                     del found[name]
         prev = t
     return list(found.values())
+
+
+def _read_back(plan: Dialplan | None, node_id: str | None,
+               prev: dict[str, Any]) -> list[str]:
+    """Slots taken on turn `prev` that the menu at `node_id` reads back in its prompt."""
+    taken = prev.get("slots") if isinstance(prev.get("slots"), dict) else {}
+    node = plan.nodes.get(node_id or "") if plan is not None else None
+    if not taken or node is None or node.menu is None:
+        return []
+    prompt = " ".join(_texts(node.menu.prompt))
+    return [name for name in taken if "{" + name + "}" in prompt]
 
 
 def _main_intent(turns: list[dict[str, Any]]) -> str | None:
@@ -531,18 +559,24 @@ def _earlier(call: dict[str, Any], history: list[dict[str, Any]],
         tz = ZoneInfo(plan.timezone if plan is not None else "Asia/Shanghai")
         date = dt.datetime.fromtimestamp(float(last["started_at"]), tz).date().isoformat()
     intent = last.get("intent") or _main_intent(last.get("turns") or [])
-    return EarlierCalls(len(same), date, last.get("end_reason"), intent)
+    end = last.get("end_reason")
+    if end == "caller_hangup" and last.get("escalated") and not last.get("agent_id"):
+        end = "hangup_before_agent"  # handed over, but hung up before an agent answered
+    return EarlierCalls(len(same), date, end, intent)
 
 
 def next_action(intent: str | None, slots: list[SlotValue], identity: bool | None,
-                language: str | None, upset: bool = False) -> str:
-    """What the agent should do first: from the intent and what is still missing."""
+                language: str | None, upset: bool = False, completed: bool = False) -> str:
+    """What the agent should do first: from the intent, what is still missing, and whether
+    the IVR already did it (`completed`)."""
     values = {s.name: s.value for s in slots}
     table = _ACTIONS.get(intent or "")
     zh = _is_zh(language)
     missing_names: list[str] = []
     if table is None:
         pair = _GENERIC_ACTION
+    elif completed and "done" in table:
+        pair = table["done"]
     elif "identity" in table and identity is not True:
         pair = table["identity"]
     elif intent in ("book", "cancel") and "slots" in table:
@@ -550,7 +584,7 @@ def next_action(intent: str | None, slots: list[SlotValue], identity: bool | Non
         missing_names = [n for n in wanted if n not in values]
         pair = table["slots"] if missing_names else table[""]
     else:
-        absent = [k for k in table if k and k not in ("identity", "slots")
+        absent = [k for k in table if k and k not in ("identity", "slots", "done")
                   and k not in values]
         pair = table[absent[0]] if absent else table[""]
     missing = ("、" if zh else ", ").join(slot_name(n, language) for n in missing_names)
@@ -561,14 +595,28 @@ def next_action(intent: str | None, slots: list[SlotValue], identity: bool | Non
     return text
 
 
+def _completed(intent: str | None, slots: list[SlotValue], answers: list[str]) -> bool:
+    """Did the IVR itself finish the task: every slot the task needs was verified and one of
+    its answers names them all ("充值成功，2000元已到账")."""
+    table = _ACTIONS.get(intent or "")
+    if table is None or "done" not in table:
+        return False
+    needed = _VAR.findall(table[""][0])
+    verified = {s.name: s.value for s in slots if s.verified}
+    names = [n[1:-1] for n in needed]
+    return bool(names) and all(n in verified for n in names) and any(
+        all(str(verified[n]) in a for n in names) for a in answers)
+
+
 class _Default(dict):  # type: ignore[type-arg]
     def __missing__(self, key: str) -> str:
         return "?"
 
 
 def _key_utterances(turns: list[dict[str, Any]]) -> list[str]:
-    """Caller utterances (verbatim) that carried an intent or emotion, at most five, in call
-    order; when there are more, the most emotional and the intent-bearing ones win."""
+    """Caller utterances (verbatim) that carried an intent or emotion, or that the IVR could
+    not understand (the agent must), at most five, in call order; when there are more, the
+    most emotional and the intent-bearing ones win."""
     scored: list[tuple[float, int, str]] = []
     for i, t in enumerate(turns):
         text = t.get("caller_text")
@@ -579,9 +627,11 @@ def _key_utterances(turns: list[dict[str, Any]]) -> list[str]:
         has_intent = (t.get("outcome") == "match" and t.get("intent")
                       and t["intent"] not in CONTROL_INTENTS)
         crisis = t.get("intent") in CRISIS_INTENTS
-        if not (has_intent or feeling >= UPSET or e.get("cues")):
+        missed = t.get("outcome") in ("no_match", "unintelligible")
+        if not (has_intent or missed or feeling >= UPSET or e.get("cues")):
             continue
-        scored.append((2.0 * crisis + feeling + 0.5 * bool(has_intent), i, str(text)))
+        scored.append((2.0 * crisis + feeling + 0.5 * bool(has_intent) + 0.25 * missed, i,
+                       str(text)))
     best = sorted(scored, key=lambda s: (-s[0], s[1]))[:MAX_KEY_UTTERANCES]
     return [text for _, _, text in sorted(best, key=lambda s: s[1])]
 
@@ -646,7 +696,8 @@ def _screen_zh(s: CallSummary) -> str:
                                                s.failures, s.peak_anger, lang,
                                                s.dissatisfied_turns))
     upset = _upset(s.peak_anger, s.escalation_reason)
-    parts.append(f"建议：{next_action(s.intent, s.slots, s.identity_verified, lang, upset)}")
+    action = next_action(s.intent, s.slots, s.identity_verified, lang, upset, s.completed)
+    parts.append(f"建议：{action}")
     if s.key_utterances:
         parts.append("原话：" + "".join(f"“{u}”" for u in s.key_utterances[:3]))
     return "。".join(p.rstrip("。") for p in parts) + "。"
@@ -677,7 +728,8 @@ def _screen_en(s: CallSummary) -> str:
                                                  s.failures, s.peak_anger, lang,
                                                  s.dissatisfied_turns))
     upset = _upset(s.peak_anger, s.escalation_reason)
-    parts.append(f"Next: {next_action(s.intent, s.slots, s.identity_verified, lang, upset)}")
+    action = next_action(s.intent, s.slots, s.identity_verified, lang, upset, s.completed)
+    parts.append(f"Next: {action}")
     if s.key_utterances:
         parts.append("Said: " + " / ".join(f'"{u}"' for u in s.key_utterances[:3]))
     return ". ".join(p.rstrip(".") for p in parts) + "."

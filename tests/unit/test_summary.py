@@ -66,7 +66,9 @@ def test_mandarin_bill_enquiry_that_failed_twice_then_asked_for_a_person():
     assert s.earlier_calls.last_date == "2026-01-02"  # Asia/Shanghai
     assert s.earlier_calls.last_end_reason == "transfer:queue:general"
     assert s.earlier_calls.last_intent == "bill_enquiry"
-    assert s.key_utterances == ["我想查一下话费", "转人工"]
+    # what the IVR could not understand is what the agent must: kept verbatim
+    assert s.key_utterances == ["我想查一下话费", "为什么这个月多扣了四十块钱",
+                                "我说的是多出来的钱怎么回事", "转人工"]
     assert s.path == ["main_menu", "anything_else", "agent"]
     assert s.answers == ["您本月的账单为九十八元，当前余额为五十八元二角。"]
     assert s.next_action == "告知余额并核对账单"
