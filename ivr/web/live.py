@@ -231,8 +231,8 @@ class LiveBoard:
                     last_write = time.monotonic()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.closing.wait(), self.poll_s)
-        except (ConnectionError, asyncio.CancelledError):
-            pass  # the client went away, or the app is stopping
+        except ConnectionError:
+            pass  # the client went away
         finally:
             self.tasks.discard(task)
         return resp
@@ -284,8 +284,8 @@ class LiveBoard:
             if not ws.closed:
                 reason = "call ended" if session.hungup.is_set() else "closing"
                 await ws.send_json({"type": "end", "reason": reason, "dropped": dropped})
-        except (ConnectionError, asyncio.CancelledError):
-            pass
+        except ConnectionError:
+            pass  # the listener went away
         finally:
             remove()
             reader.cancel()

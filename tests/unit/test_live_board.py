@@ -234,3 +234,27 @@ def test_session_audio_tap_hands_over_caller_and_ivr_audio(tmp_path: Path) -> No
 
     run_call(tmp_path, scenario)
     assert sum(a for a, _ in got) > 0 and sum(b for _, b in got) > 0
+
+
+def test_streams_end_when_the_app_shuts_down(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = CallStore(tmp_path / "ivr.sqlite")
+        token = UserStore(store).add_token("sup", "supervisor")
+        session = TapSession()
+        store.call_started("c1", caller="1002")
+        app = web.Application()
+        add_auth_routes(app, store, SECRET)
+        board = add_live_routes(app, store, lambda: {"c1": session})
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        sse = await client.get("/dash/api/live/events", headers=bearer(token))
+        ws = await client.ws_connect("/dash/api/live/c1/listen", headers=bearer(token))
+        await ws.receive_json(timeout=5)
+        assert len(board.tasks) == 2
+        async with asyncio.timeout(5):  # neither stream holds the shutdown up
+            await client.close()
+        assert board.tasks == set() and session.taps == []
+        sse.close()
+        store.close()
+
+    asyncio.run(main())
