@@ -31,7 +31,8 @@ function renderTranscript(call, origin) {
 
 function follow(time) {
   let current = -1;
-  turnStarts.forEach((start, i) => { if (start != null && start <= time) current = i; });
+  // 50 ms of slack: a seek to a turn's start may land a hair before it
+  turnStarts.forEach((start, i) => { if (start != null && start <= time + 0.05) current = i; });
   if (current === activeTurn) return;
   activeTurn = current;
   for (const el of document.querySelectorAll(".turn")) {
