@@ -126,6 +126,7 @@ class CallSession:
         self.tracker = EmotionTracker(EmotionPolicy(
             angry=e.angry_threshold, soothing=e.soothing_threshold,
             escalate_turns=e.escalate_turns, prosody_weight=e.prosody_weight,
+            dissatisfied_turns=e.dissatisfied_turns,
             sensitivity=deps.dialplan.plan.emotion.sensitivity))
         self._baseline = deps.emotion_model.new_baseline() if deps.emotion_model else None
         self._inputs: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=256)
