@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ivr.dialplan.models import Dialplan
 
 # Intents that steer the dialog rather than say what the caller wants.
-CONTROL_INTENTS = frozenset({"affirm", "deny", "no_more", "english", "chinese", "repeat",
+CONTROL_INTENTS = frozenset({"affirm", "deny", "english", "chinese", "repeat",
                              "emotion_escalation"})
 AGENT_INTENTS = frozenset({"agent", "callback"})
 CRISIS_INTENTS = frozenset({"chest_pain", "breathing", "stroke", "self_harm"})

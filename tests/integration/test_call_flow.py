@@ -147,7 +147,7 @@ def test_dtmf_menu_and_no_input_reprompt(conversations: dict[str, Any], listener
         ("dtmf", "9", "match", "english"),
         ("dtmf", "1", "match", "bill_enquiry"),
         ("none", None, "no_input", None),
-        ("dtmf", "2", "match", "no_more"),
+        ("dtmf", "2", "match", "deny"),
     ]
     assert call["end_reason"] == "completed"
     heard = heard_text(listener_asr, r["heard"])

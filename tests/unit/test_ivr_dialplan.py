@@ -81,7 +81,8 @@ def test_load_hotline():
     assert loaded.path == HOTLINE.resolve()
     assert loaded.base_dir == HOTLINE.resolve().parent
     assert len(loaded.version) == 12 and int(loaded.version, 16) >= 0
-    assert set(plan.intents) == {"bill_enquiry", "broadband_fault", "top_up", "agent",
+    assert set(plan.intents) == {"self_harm", "chest_pain", "breathing",
+                                 "bill_enquiry", "broadband_fault", "top_up", "agent",
                                  "english", "chinese", "affirm", "deny"}
     assert plan.nodes["main_menu"].verb == "menu"
     assert plan.nodes["goodbye"].verb == "hangup"
