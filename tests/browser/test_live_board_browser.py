@@ -56,6 +56,13 @@ def listen_stats(page: Any, done: Callable[[dict[str, Any]], bool],
         page.wait_for_timeout(200)
 
 
+def poll(page: Any, done: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "condition not met in time"
+        page.wait_for_timeout(100)
+
+
 def test_supervisor_sees_a_live_call_flagged_angry_and_listens(
         chromium: Any, ivr: IvrProcess, tmp_path: Path) -> None:
     from playwright.sync_api import expect
@@ -109,8 +116,44 @@ def test_supervisor_sees_a_live_call_flagged_angry_and_listens(
             c.wait_closed(20)
         expect(row).to_have_count(0, timeout=15_000)  # ended: off the board
         expect(page.locator("#empty")).to_be_visible()
+
+        # the finished call: its page, the recording played, marked reviewed
+        ivr.wait_call_ended(c.call_id, 30)
+        page.goto(f"{base}/dash/calls/{c.call_id}")
+        expect(page.locator(".turn").first).to_be_visible(timeout=10_000)
+        expect(page.locator("#flags")).to_contain_text("anger")
+        audio = page.locator("#audio")
+        poll(page, lambda: audio.evaluate("a => a.readyState") >= 1)
+        assert audio.evaluate("a => a.duration") > 10  # the whole call was recorded
+        audio.evaluate("a => a.play()")
+        poll(page, lambda: audio.evaluate("a => a.currentTime") > 0.5)
+        audio.evaluate("a => a.pause()")
+        page.check("#reviewed")
+        page.fill("#note", "Angry caller; check the bill wording.")
+        page.click("#save-review")
+        expect(page.locator("#review-status")).to_contain_text("Saved by sup")
+        # the same request without its CSRF token is refused (the console reports that 403)
+        before = len(problems)
+        status = page.evaluate(
+            """async (id) => (await fetch(`/dash/api/calls/${id}/review`, {method: "POST",
+                 headers: {"Content-Type": "application/json"},
+                 body: JSON.stringify({reviewed: false})})).status""", c.call_id)
+        assert status == 403
+        page.wait_for_timeout(200)
+        del problems[before:]
     finally:
         context.close()
     assert problems == []
-    audit = ivr.api("/api/health")  # the service is still healthy after the listener left
-    assert audit["status"] == "ok"
+    health = ivr.api("/api/health")  # the service is still healthy after the listener left
+    assert health["status"] == "ok"
+    store = CallStore(ivr.data_dir / "ivr.sqlite")
+    try:
+        actions = {r["action"] for r in store.db.query(
+            "select action from audit_log where call_id = ?", [c.call_id])}
+        review = store.db.execute("select reviewed, reviewed_by from reviews where call_id = ?",
+                                  [c.call_id]).fetchone()
+    finally:
+        store.close()
+    assert {"listen_live", "view_call", "view_transcript", "play_recording",
+            "review_call"} <= actions, actions
+    assert tuple(review) == (1, "sup")
