@@ -107,6 +107,10 @@ class Slot(_Model):
     min_value: float | None = Field(None, description="Smallest accepted value (number, amount).")
     max_value: float | None = Field(None, description="Largest accepted value (number, amount).")
     pattern: str | None = Field(None, description="Regular expression to match (regex).")
+    sensitive: bool = Field(
+        False, description="Personal data (card, ID, password): masked in everything stored "
+        "and logged, keys masked, recording paused while it is asked."
+    )
 
     @model_validator(mode="after")
     def _pattern(self) -> Slot:
