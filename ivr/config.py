@@ -160,6 +160,49 @@ class EscalationSettings(_Section):
     llm: LlmSummarySettings = Field(default_factory=LlmSummarySettings)
 
 
+class RetentionSettings(_Section):
+    recordings_days: float = Field(
+        90, ge=0, description="Delete call recordings (and voicemails) older than this (0: keep)."
+    )
+    transcripts_days: float = Field(
+        365, ge=0, description="Delete calls' turns and events older than this (0: keep)."
+    )
+    summaries_days: float = Field(
+        365, ge=0, description="Delete escalation summaries older than this (0: keep)."
+    )
+    callbacks_days: float = Field(
+        30, ge=0, description="Delete callback requests older than this (0: keep)."
+    )
+    calls_days: float = Field(
+        730, ge=0, description="Delete the call rows themselves older than this (0: keep)."
+    )
+
+
+class PrivacySettings(_Section):
+    disclosure: dict[str, str] = Field(
+        default_factory=lambda: {
+            "zh": "您好，您正在与智能语音助手通话，本次通话将被录音。",
+            "en": "Hello, you are speaking with an automated assistant, and this call is "
+                  "recorded.",
+        },
+        description="Opening line played before the dialplan, by language (zh, en, or a "
+        "dialplan language such as zh-CN); {} to leave disclosure to the dialplan.",
+    )
+    redact: bool = Field(
+        True, description="Mask phone, ID-card, bank-card numbers, e-mails and sensitive slots "
+        "in everything stored and logged."
+    )
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    purge_every_s: float = Field(
+        3600, ge=0, description="Apply the retention periods this often while serving (0: only "
+        "`ivr purge`)."
+    )
+    recording_key_file: Path | None = Field(
+        None, description="File holding the AES-256-GCM key (32 bytes, raw, hex or base64) that "
+        "encrypts recordings at rest; env IVR_RECORDING_KEY also works. Unset: not encrypted."
+    )
+
+
 class Settings(_Section):
     data_dir: Path = Field(
         Path("var"), description="Database, recordings, prompt and model caches live here."
@@ -194,6 +237,7 @@ class Settings(_Section):
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
     emotion: EmotionSettings = Field(default_factory=EmotionSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     agents: list[AgentConfig] = Field(
         default_factory=list,
         description="Live agents: id, name, uri (sip:...), queues, languages, topics, "
