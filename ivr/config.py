@@ -269,6 +269,8 @@ _SHORTCUTS = {
     "IVR_API_TOKEN": "api_token", "IVR_DATA_DIR": "data_dir", "IVR_DIALPLAN": "dialplan",
     "IVR_MODEL_DIR": "model_dir",
 }
+# Read by their own code, not settings: the recording key must never end up in a settings dump.
+_NOT_SETTINGS = {"IVR_RECORDING_KEY"}
 
 
 def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
@@ -286,7 +288,7 @@ def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
     environ = dict(os.environ if environ is None else environ)
     tree: dict[str, Any] = {}
     for key, raw in environ.items():
-        if not key.startswith("IVR_"):
+        if not key.startswith("IVR_") or key in _NOT_SETTINGS:
             continue
         dotted = _SHORTCUTS.get(key) or key[4:].lower().replace("__", ".")
         value: Any = raw

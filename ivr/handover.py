@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from audio_models.frames import AudioFrame
 from ivr.agents import Agent, AgentDirectory, RouteRequest
 from ivr.call_io import AgentLeg, DialFailed
 from ivr.dialplan.actions import CallerInput
+from ivr.recording import open_writer, recording_file
 from ivr.slots import extract_phone
 from ivr.understanding import extract_yes_no
 
@@ -421,7 +421,7 @@ class Handover:
         await s.announce(prompt("voicemail", s.language))
         await s.announce_audio(_beep(s.media.clock_rate))
         s.drain_inputs()  # keys pressed during the instructions
-        path = s.settings.recordings_dir / f"{s.call_id}-voicemail.wav"
+        path = recording_file(s.settings.recordings_dir / f"{s.call_id}-voicemail.wav")
         seconds, said = await _record(s, path, s.settings.escalation.voicemail_max_s)
         if seconds < 0.5:
             with contextlib.suppress(OSError):
@@ -457,11 +457,7 @@ def _beep(rate: int, seconds: float = 0.4, freq: float = 1000.0) -> AudioFrame:
 async def _record(session: CallSession, path: Path, max_s: float) -> tuple[float, str]:
     """The caller's audio into a mono WAV until '#', hang-up, `max_s`, or 4 s of silence
     after they spoke; returns (seconds recorded, what they said as recognised)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wav = wave.open(str(path), "wb")  # noqa: SIM115 - closed below
-    wav.setnchannels(1)
-    wav.setsampwidth(2)
-    wav.setframerate(session.media.clock_rate)
+    wav = open_writer(path, 1, session.media.clock_rate)  # encrypted under a recording key
     written = 0.0
 
     def tap(frame: AudioFrame) -> None:
