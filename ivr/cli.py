@@ -311,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="read the password from the first line of standard input")
     passwd.set_defaults(func=cmd_passwd)
     _add_user_parsers(sub)
+    from ivr.privacy.commands import add_privacy_parsers
+
+    add_privacy_parsers(sub, _store_args)  # purge, forget, audit verify, recording decrypt
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)

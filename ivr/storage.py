@@ -121,13 +121,20 @@ def _m007_reviews(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m008_audit_chain(db: sqlite_utils.Database) -> None:
+    from ivr.privacy.audit import migrate  # hash chain + append-only triggers (issue 8)
+
+    migrate(db)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("002_call_profile", _m002_profile),
                                            ("003_emotion", _m003_emotion),
                                            ("004_agents", _m004_agents),
                                            ("005_handover", _m005_handover),
                                            ("006_users", _m006_users),
-                                           ("007_reviews", _m007_reviews)]
+                                           ("007_reviews", _m007_reviews),
+                                           ("008_audit_chain", _m008_audit_chain)]
 
 
 class CallStore:

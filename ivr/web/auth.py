@@ -27,7 +27,6 @@ import functools
 import hashlib
 import hmac
 import html
-import json
 import logging
 import os
 import secrets
@@ -382,13 +381,10 @@ def audit(request: web.Request, action: str, call_id: str | None = None, **detai
     which call, from where."""
     user: User | None = request.get("user")
     name = user.username if user else detail.get("username")
-    auth = _auth(request)
-    with auth.users.db.conn:
-        auth.users.db["audit_log"].insert({
-            "ts": time.time(), "user": name, "role": user.role if user else None,
-            "action": action, "call_id": call_id,
-            "detail": json.dumps(detail, ensure_ascii=False, default=str),
-            "ip": request.remote})
+    from ivr.privacy.audit import append  # hash-chained, append-only (issue 8)
+
+    append(_auth(request).users.db, action, user=name, role=user.role if user else None,
+           call_id=call_id, detail=detail, ip=request.remote)
 
 
 @web.middleware

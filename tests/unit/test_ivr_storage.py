@@ -27,7 +27,8 @@ def test_creates_parent_dir_and_schema(tmp_path):
         assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert [r["name"] for r in s.db["_migrations"].rows] == [
             "001_initial", "002_call_profile", "003_emotion", "004_agents", "005_handover",
-            "006_users", "007_reviews"]
+            "006_users", "007_reviews",
+            "008_audit_chain"]
     finally:
         s.close()
 
