@@ -53,7 +53,8 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
               desk_agents: Sequence[AgentConfig] = (),
               desk_secret: bytes | None = None,
               auth_secret: bytes | None = None,
-              sessions: Callable[[], Mapping[str, Any] | None] | None = None
+              sessions: Callable[[], Mapping[str, Any] | None] | None = None,
+              recording_key: bytes | None = None
               ) -> web.Application:
     """The API app with sign-in (`ivr.web.auth`); with `desk_secret`, the agent desktop for
     `desk_agents` too. Session cookies are signed with `auth_secret` (default `desk_secret`;
@@ -130,5 +131,5 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
         add_desk_routes(app, store, desk_agents, desk_secret)
     from ivr.web.dashboard import add_dashboard_routes
 
-    add_dashboard_routes(app, store)
+    add_dashboard_routes(app, store, recording_key=recording_key)  # plays .wav.enc files
     return app

@@ -27,8 +27,10 @@ from ivr.call_io import DialFailed
 from ivr.config import Settings
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
+from ivr.privacy.crypto import RecordingKeyError, load_recording_key
 from ivr.profiles import resolve_profiles
 from ivr.recognizers import Recognizers
+from ivr.recording import set_recording_key
 from ivr.reload import DialplanWatcher
 from ivr.reload import check as check_dialplan
 from ivr.session import CallSession, SessionDeps
@@ -117,6 +119,11 @@ class IvrService:
     async def start(self) -> None:
         s = self.settings
         self._loop = asyncio.get_running_loop()
+        try:  # a malformed key stops the start-up with a plain message
+            self.recording_key = load_recording_key(s)
+        except RecordingKeyError as e:
+            raise StartupError(str(e)) from None
+        set_recording_key(self.recording_key)  # every recorder of this process encrypts
         for d in (s.data_dir, s.recordings_dir, s.cache_dir):
             d.mkdir(parents=True, exist_ok=True)
         self.store = CallStore(s.db_path)
@@ -168,8 +175,21 @@ class IvrService:
         if s.dialplan_reload_s > 0:
             self.watcher = DialplanWatcher(self.dialplan, self._reloaded, s.dialplan_reload_s)
             self._watch_task = asyncio.get_running_loop().create_task(self.watcher.run())
+        if s.privacy.purge_every_s > 0:
+            self._purge_task = asyncio.get_running_loop().create_task(self._purge_loop())
         log.info("ready: SIP udp %s:%d, HTTP %s, data %s", s.sip.host, s.sip.port,
                  f"{s.http.host}:{s.http.port}" if s.http.port else "off", s.data_dir)
+
+    async def _purge_loop(self) -> None:
+        """Apply the retention periods every `privacy.purge_every_s` (the first time at
+        start-up), off the event loop on a connection of its own."""
+        s = self.settings
+        while True:
+            try:
+                await asyncio.to_thread(_purge_once, s)
+            except Exception:  # noqa: BLE001 - retried next period; the calls go on
+                log.exception("purge failed")
+            await asyncio.sleep(s.privacy.purge_every_s)
 
     async def _prepare(self, loaded: LoadedDialplan) -> DialogEngine:
         """An engine for `loaded`, with every static prompt rendered and the recognisers of
@@ -206,7 +226,7 @@ class IvrService:
         token = s.api_token or self._stored_token()
         app = build_app(self.store, token, self.health, desk_agents=s.agents,
                         desk_secret=load_or_create_secret(s.data_dir / "web_secret"),
-                        sessions=lambda: self.sessions)
+                        sessions=lambda: self.sessions, recording_key=self.recording_key)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, s.http.host, s.http.port).start()
@@ -232,9 +252,10 @@ class IvrService:
 
     async def stop(self) -> None:
         self._draining = True
-        if task := getattr(self, "_watch_task", None):
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        for name in ("_watch_task", "_purge_task"):
+            if task := getattr(self, name, None):
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         log.info("shutting down: %d active call(s)", len(self.sessions))
         for session in list(self.sessions.values()):
             session.end("service_shutdown")
@@ -338,6 +359,17 @@ class IvrService:
             session.on_hangup(why)
         else:
             log.info("call=%s disconnected before media (%d %s)", call_id, code, reason)
+
+
+def _purge_once(settings: Settings) -> dict[str, int]:
+    """One retention pass on its own connection (SQLite connections stay in their thread)."""
+    from ivr.privacy.retention import purge
+
+    store = CallStore(settings.db_path)
+    try:
+        return purge(store, settings)
+    finally:
+        store.close()
 
 
 async def run_service(settings: Settings) -> None:

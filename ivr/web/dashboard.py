@@ -17,6 +17,9 @@ JSON (session cookie; POST needs the ``X-CSRF-Token`` from ``GET /auth/me``):
     GET  /dash/api/calls/{id}/recording?channel=caller|ivr|mixed
                                                 mono WAV, HTTP Range aware (play_recording)
     POST /dash/api/calls/{id}/review            {reviewed, note, tags} (review_call)
+    POST /dash/api/forget                       {caller}: admins only; deletes every call,
+                                                recording and callback of that number
+                                                (`ivr.privacy.retention.forget`; audited)
     GET  /dash/api/metrics?from=&to=            `ivr.web.metrics.compute`
     GET  /metrics                               Prometheus text for ops: admin or supervisor
                                                 ``Authorization: Bearer <token>`` (the
@@ -74,9 +77,11 @@ def _like(text: str) -> str:
 class Dashboard:
     """Handlers over one CallStore; reviews live in the ``reviews`` table (migration 007)."""
 
-    def __init__(self, store: CallStore, active_calls: Callable[[], int] | None = None) -> None:
+    def __init__(self, store: CallStore, active_calls: Callable[[], int] | None = None,
+                 recording_key: bytes | None = None) -> None:
         self.store = store
         self.active_calls = active_calls
+        self.recording_key = recording_key  # decrypts .wav.enc recordings in memory
 
     # ------------------------------------------------------------ pages
     @staticmethod
@@ -212,8 +217,8 @@ class Dashboard:
             return _error(404, "no recording for this call")
         try:
             wav = await asyncio.get_running_loop().run_in_executor(
-                None, dash_audio.channel_wav, path, channel)
-        except (OSError, RuntimeError) as e:
+                None, dash_audio.channel_wav, path, channel, self.recording_key)
+        except (OSError, RuntimeError, ValueError) as e:
             return _error(500, f"cannot read the recording: {e}")
         size = len(wav)
         headers = {"Accept-Ranges": "bytes", "Content-Type": "audio/wav",
@@ -255,6 +260,22 @@ class Dashboard:
                      tags=json.loads(row["tags"]))
         return web.json_response({**row, "tags": json.loads(row["tags"])})
 
+    async def forget(self, request: web.Request) -> web.Response:
+        """Right to be forgotten (admins): everything of one caller number goes."""
+        from ivr.privacy.retention import forget
+
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "the body must be JSON")
+        caller = body.get("caller") if isinstance(body, dict) else None
+        if not isinstance(caller, str) or not caller.strip() or len(caller) > 64:
+            return _error(400, "caller must be the number as stored")
+        user = request["user"]
+        counts = forget(self.store, caller, getattr(user, "username", None),
+                        role=getattr(user, "role", None), ip=request.remote)
+        return web.json_response(counts)
+
     async def metrics_json(self, request: web.Request) -> web.Response:
         now = time.time()
         try:
@@ -278,9 +299,11 @@ async def _to_calls(_: web.Request) -> web.Response:
 
 
 def add_dashboard_routes(app: web.Application, store: CallStore,
-                         active_calls: Callable[[], int] | None = None) -> Dashboard:
-    """Mount the dashboard pages, its JSON API and ``/metrics`` on `app`."""
-    dash = Dashboard(store, active_calls)
+                         active_calls: Callable[[], int] | None = None, *,
+                         recording_key: bytes | None = None) -> Dashboard:
+    """Mount the dashboard pages, its JSON API and ``/metrics`` on `app`; `recording_key`
+    plays recordings encrypted at rest."""
+    dash = Dashboard(store, active_calls, recording_key)
     r = app.router
     r.add_get("/dash", _to_calls)
     r.add_get("/dash/", _to_calls)
@@ -292,6 +315,7 @@ def add_dashboard_routes(app: web.Application, store: CallStore,
     r.add_get("/dash/api/calls/{call_id}", require(*ALL_ROLES)(dash.get_call))
     r.add_get("/dash/api/calls/{call_id}/recording", require(*ALL_ROLES)(dash.recording))
     r.add_post("/dash/api/calls/{call_id}/review", require(*STAFF)(dash.review))
+    r.add_post("/dash/api/forget", require("admin")(dash.forget))
     r.add_get("/dash/api/metrics", require(*STAFF)(dash.metrics_json))
     r.add_get("/metrics", require(*STAFF)(dash.prometheus))
     return dash

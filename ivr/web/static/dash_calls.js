@@ -67,8 +67,35 @@ function fromUrl() {
   }
 }
 
+// Admins only (the API refuses others): every call, recording and callback of one number.
+function setupForget() {
+  document.getElementById("forget-panel").hidden = false;
+  const form = document.getElementById("forget");
+  const status = document.getElementById("forget-status");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const caller = form.elements.caller.value.trim();
+    if (!caller || !confirm(`Delete every call, recording and callback of ${caller}? ` +
+                            "This cannot be undone.")) return;
+    status.textContent = "Deleting…";
+    try {
+      const n = await Dash.api("/dash/api/forget", {
+        method: "POST", headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({caller})});
+      status.textContent = `Deleted ${n.calls} call(s), ${n.callbacks} callback(s), ` +
+        `${n.files} file(s)` + (n.active_skipped ? `; ${n.active_skipped} call(s) in ` +
+        "progress kept: try again after the call" : "") + ".";
+      form.reset();
+      load();
+    } catch (err) {
+      status.textContent = "Not deleted: " + err.message;
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
-  await Dash.start("calls");
+  const me = await Dash.start("calls");
+  if (me.role === "admin") setupForget();
   fromUrl();
   const form = document.getElementById("filters");
   form.addEventListener("submit", (ev) => {
