@@ -26,16 +26,16 @@ import soundfile as sf
 
 from ivr.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller
 from telephony.softphone import Baresip, prepare_caller_wav
-from tests.audio_data import shared_data_dir
+from tests.audio_data import shared_file
 from tests.integration.conftest import _require_tools, heard, heard_text
 
 pytestmark = pytest.mark.integration
 
 # "Waiting to speak with a representative"
 REPRESENTATIVE = ASTERISK_SOUNDS / "queue-callswaiting.wav"
-LJ = shared_data_dir() / "asr_en_misc" / "audio" / "ljspeech"
-AGENT_SAYS = LJ / "LJ001-0013.flac"  # "than in the same operations with ugly ones."
-CALLER_SAYS = LJ / "LJ001-0002.flac"  # "in being comparatively modern."
+LJ = ("asr_en_misc", "audio", "ljspeech")
+AGENT_SAYS = (*LJ, "LJ001-0013.flac")  # "than in the same operations with ugly ones."
+CALLER_SAYS = (*LJ, "LJ001-0002.flac")  # "in being comparatively modern."
 PASSWORD = "desk-pass-8001"
 
 
@@ -123,9 +123,9 @@ def agent_call(hotline: tuple[IvrProcess, Agent],
         ringing = c.wait("agent_ringing", timeout=60)
         connected = c.wait("agent_connected", timeout=40)  # after the whisper
         time.sleep(0.5)
-        agent.speak(AGENT_SAYS)
+        agent.speak(shared_file(*AGENT_SAYS))
         time.sleep(4.0)
-        c.say(CALLER_SAYS)
+        c.say(shared_file(*CALLER_SAYS))
         time.sleep(4.5)
         c.hangup()
         c.wait_closed(20)
