@@ -199,7 +199,10 @@ class IvrService:
         used = [p for p in engine.profiles.values() if p.prompt_language.split("-")[0] in bases]
         await asyncio.to_thread(self.recognizers.prepare, used)
         t0 = time.monotonic()
-        static = sorted(engine.static_prompts())
+        from ivr.privacy.disclosure import opening_prompts  # the first words of every call
+
+        static = sorted(engine.static_prompts()
+                        | set(opening_prompts(self.settings.privacy.disclosure, loaded.plan)))
         await asyncio.to_thread(self.prompts.warm, static)
         log.info("%d static prompts ready in %.1f s", len(static), time.monotonic() - t0)
         return engine

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,12 +45,15 @@ from ivr.dialplan.loader import LoadedDialplan
 from ivr.emotion import EmotionPolicy, EmotionTracker
 from ivr.handover import Handover
 from ivr.input_rules import dtmf_complete, hallucination, judge_speech
+from ivr.privacy import SECRET_MASK, Redactor
+from ivr.privacy.disclosure import disclosure_text, prompt_text
+from ivr.privacy.store import RedactingStore
 from ivr.profiles import LanguageProfile, detect_dialect
 from ivr.recognizers import Recognition, Recognizers
 from ivr.recording import CallRecorder
 from ivr.storage import CallStore
 from ivr.summary import render_text, summarise
-from ivr.understanding import _t2s
+from ivr.understanding import _t2s, extract_yes_no
 from ivr.webhooks import perform
 
 AudioTap = Callable[[list[bytes], list[bytes]], None]  # (caller PCM frames, far-side frames)
@@ -92,6 +95,7 @@ class _Playing:
     playback: Any
 
     barge_default: bool = True
+    sensitive: bool = False  # asks for a sensitive value: the recording pauses when it starts
 
     @property
     def barge_in(self) -> bool:
@@ -114,7 +118,14 @@ class CallSession:
         self.call_id = call_id
         self.caller = caller
         self.media = media
+        # every write of this call goes through the redactor, with the call's secrets
+        self._store = RedactingStore(deps.store, Redactor(deps.settings.privacy.redact))
+        deps = replace(deps, store=self._store)
         self.deps = deps
+        self._sensitive_slots = deps.engine.sensitive_slots()
+        self._sensitive: str | None = None  # the node of the sensitive input being taken
+        self._paused: tuple[str, float] | None = None  # (node, since) while recording paused
+        self._last_sensitive = False  # the input being handled answered a sensitive prompt
         self.settings = deps.settings
         self.answered_at = answered_at or time.monotonic()
         self.language = deps.dialplan.plan.default_language
@@ -158,9 +169,8 @@ class CallSession:
             max_utterance_s=vad.max_utterance_s, min_utterance_ms=vad.min_utterance_ms,
         ), sample_rate=media.clock_rate)
         self._recorder: CallRecorder | None = None
-        if self.settings.recording.enabled:
-            path = self.settings.recordings_dir / f"{call_id}.wav"
-            self._recorder = CallRecorder(path, media.clock_rate)
+        if self.settings.recording.enabled and deps.dialplan.plan.consent is None:
+            self._recorder = self._new_recorder()
         deps.store.call_started(
             call_id, sip_call_id=sip_call_id, caller=caller, callee=callee,
             remote_uri=remote_uri, answered_at=wall(self.answered_at), language=self.language,
@@ -177,7 +187,9 @@ class CallSession:
         self._audio_ready.set()
 
     def on_dtmf(self, digit: str, timestamp: float) -> None:
-        self.event("dtmf", digit=digit)
+        if self._sensitive is not None:
+            self._pause_recording(self._sensitive)
+        self.event("dtmf", digit="*" if self._sensitive is not None else digit)
         self._barge_in("dtmf")
         self._put(("dtmf", (digit, timestamp)))
 
@@ -247,12 +259,100 @@ class CallSession:
 
     # ------------------------------------------------------------ events and logs
     def event(self, type_: str, **data: Any) -> None:
+        data = self._store.redact(data)  # the log line and the stored event alike
         detail = " ".join(f"{k}={_fmt(v)}" for k, v in data.items())
         log.info("call=%s %s %s", self.call_id, type_, detail)
         try:
-            self.deps.store.add_event(self.call_id, type_, data)
+            self._store.store.add_event(self.call_id, type_, data)
         except Exception as e:  # storage trouble is logged, the call goes on
             log.error("call=%s cannot store event %s: %s", self.call_id, type_, e)
+
+    # ------------------------------------------------------------ personal data
+    def _new_recorder(self) -> CallRecorder:
+        return CallRecorder(self.settings.recordings_dir / f"{self.call_id}.wav",
+                            self.media.clock_rate)
+
+    def _pause_recording(self, node: str) -> None:
+        """Silence both channels of the recording (sensitive input is being asked for)."""
+        if self._paused is not None or self._recorder is None or self._recorder.closed:
+            return
+        self._drain_audio()  # what came before is recorded as it was
+        self._recorder.paused = True
+        self._paused = (node, time.monotonic())
+        self.event("recording_paused", reason="sensitive_input", node=node)
+
+    def _resume_recording(self) -> None:
+        if self._paused is None:
+            return
+        node, since = self._paused
+        if self._recorder is not None and not self._recorder.closed:
+            self._drain_audio()  # what came during the input stays silent
+            self._recorder.paused = False
+        self._paused = None
+        self.event("recording_resumed", node=node,
+                   paused_s=round(time.monotonic() - since, 2))
+
+    def _remember_secrets(self, new: Step, info: dict[str, Any]) -> None:
+        """Values of sensitive slots become the call's secrets (memory only); the input of a
+        sensitive prompt is stored masked."""
+        u = new.understanding
+        values = dict(u.slots) if u else {}
+        if new.state.confirming is not None:
+            values.setdefault(new.state.confirming[0], new.state.confirming[1])
+        for name in self._sensitive_slots:
+            for value in (values.get(name), new.state.variables.get(name)):
+                self._store.add_secret(value)
+        if self._last_sensitive:
+            keys = info.get("dtmf") or ""
+            if len(keys) >= 4:
+                self._store.add_secret(keys)
+            for key in ("caller_text", "dtmf"):
+                if info.get(key):
+                    info[key] = SECRET_MASK
+
+    async def _opening(self) -> bool:
+        """The disclosure, then the consent question if the dialplan asks it; False when the
+        call ends because the caller refused."""
+        text = disclosure_text(self.settings.privacy.disclosure, self.language)
+        if text:
+            await self._say(Say(text, self.language, False, "disclosure"))
+        consent = self.deps.dialplan.plan.consent
+        if consent is None:
+            return True
+        answer = None
+        for _ in range(2):
+            await self._say(Say(prompt_text(consent.prompt, self.language), self.language,
+                                True, "consent"))
+            self.event("listen", node="consent", language=self.language)
+            result = await self._listen(Listen("consent", self.language, consent.timeout_s,
+                                               dtmf_choices=("1", "2")))
+            if result is None:
+                return False
+            event = result[0]
+            if isinstance(event, CallerInput):
+                answer = ({"1": True, "2": False}.get(event.text) if event.kind == "dtmf"
+                          else extract_yes_no(event.text, self.language))
+            if answer is not None:
+                break
+        if answer and self.settings.recording.enabled:
+            self._recorder = self._new_recorder()
+            self.deps.store.update_call(self.call_id, recording_path=str(self._recorder.path))
+            self.event("recording_consented")
+            return True
+        if answer:
+            return True
+        self.event("recording_declined", answer="no" if answer is False else "none",
+                   then=consent.refuse)
+        if consent.refused_say is not None:
+            await self._say(Say(prompt_text(consent.refused_say, self.language),
+                                self.language, False, "consent"))
+        if consent.refuse == "hangup":
+            await self._wait_playout()
+            if not self._hungup.is_set():
+                self.event("hangup_by_ivr", reason="consent_declined")
+                self._end_by_ivr("consent_declined")
+            return False
+        return True
 
     # ------------------------------------------------------------ dialog
     def facts(self) -> dict[str, Any]:
@@ -262,6 +362,8 @@ class CallSession:
                 "profile": self._detected}
 
     async def _dialog(self) -> None:
+        if not await self._opening():
+            return
         step = self.deps.engine.start({"caller": self.caller}, self.facts())
         while True:
             event = await self._perform(step.actions)
@@ -277,6 +379,7 @@ class CallSession:
         dialog_event, info = event
         new = self.deps.engine.step(step.state, dialog_event, self.facts())
         u = new.understanding
+        self._remember_secrets(new, info)
         self._seq += 1
         says = [a.text for a in new.actions if isinstance(a, Say)]
         row = {
@@ -295,11 +398,12 @@ class CallSession:
         return new
 
     async def _perform(self, actions: list[Action]) -> tuple[DialogEvent, dict[str, Any]] | None:
+        sensitive = {a.node for a in actions if isinstance(a, Listen) and a.sensitive}
         for action in actions:
             if self._hungup.is_set():
                 return None
             if isinstance(action, Say):
-                await self._say(action)
+                await self._say(action, sensitive=action.node in sensitive)
             elif isinstance(action, SetLanguage):
                 self.language, self.profile_id = action.language, action.profile
                 self._profile_fixed = True  # the caller chose, or detection decided
@@ -312,7 +416,8 @@ class CallSession:
             elif isinstance(action, Webhook):
                 return await self._webhook(action), {}
             elif isinstance(action, Listen):
-                self.event("listen", node=action.node, language=action.language)
+                self.event("listen", node=action.node, language=action.language,
+                           **({"sensitive": True} if action.sensitive else {}))
                 return await self._listen(action)
             elif isinstance(action, Transfer):
                 await self._wait_playout()
@@ -503,7 +608,7 @@ class CallSession:
             self._limit.reschedule(None)
 
     # ------------------------------------------------------------ output
-    async def _say(self, say: Say) -> None:
+    async def _say(self, say: Say, sensitive: bool = False) -> None:
         try:
             if say.text.startswith("file:"):
                 path = self.deps.dialplan.base_dir / say.text[5:].strip()
@@ -513,7 +618,7 @@ class CallSession:
         except Exception as e:
             self.event("error", where="tts", text=say.text, error=str(e))
             return
-        entry = _Playing(say, None, self.settings.dialog.barge_in)
+        entry = _Playing(say, None, self.settings.dialog.barge_in, sensitive)
         turn = self._turn
         loop = asyncio.get_running_loop()
 
@@ -529,6 +634,8 @@ class CallSession:
 
     def _playback_started(self, playback: Any, turn: _TurnTiming, entry: _Playing) -> None:
         started = playback.started_at
+        if entry.sensitive:
+            self._pause_recording(entry.say.node)
         self.event("prompt", node=entry.say.node, language=entry.say.language,
                    text=entry.say.text[:80], barge_in=entry.barge_in)
         if not self._first_audio_logged:
@@ -568,11 +675,26 @@ class CallSession:
 
     # ------------------------------------------------------------ input
     async def _listen(self, listen: Listen) -> tuple[DialogEvent, dict[str, Any]] | None:
+        """The caller's answer at `listen.node`; a sensitive one with keys masked and the
+        recording paused until it is taken."""
+        self._last_sensitive = listen.sensitive  # the next turn stores its input masked
+        if not listen.sensitive:
+            return await self._take_input(listen)
+        self._sensitive = listen.node
+        try:
+            return await self._take_input(listen)
+        finally:
+            self._sensitive = None
+            self._resume_recording()
+
+    async def _take_input(self, listen: Listen) -> tuple[DialogEvent, dict[str, Any]] | None:
         timeout = listen.timeout_s or self.settings.dialog.no_input_timeout_s
         digits = ""
         deadline: float | None = None
         loop = asyncio.get_running_loop()
         while True:
+            if listen.sensitive and not any(not p.sensitive for p in self._playing):
+                self._pause_recording(listen.node)  # earlier prompts have played
             if deadline is None and not self._playing and self._speaking_since is None:
                 deadline = loop.time() + (self.settings.dialog.interdigit_timeout_s
                                           if digits else timeout)
@@ -623,8 +745,8 @@ class CallSession:
         verdict = judge_speech(t, self.settings.asr.min_confidence,
                                self.settings.asr.max_no_speech_prob)
         if verdict == "noise":
-            self.event("speech_ignored", text=t.text, why=hallucination(t),
-                       no_speech_prob=round(t.no_speech_prob, 2))
+            self.event("speech_ignored", text=SECRET_MASK if self._sensitive else t.text,
+                       why=hallucination(t), no_speech_prob=round(t.no_speech_prob, 2))
             return None
         if verdict == "unintelligible":
             return Unintelligible(t.text, t.confidence), info
@@ -714,7 +836,8 @@ class CallSession:
                 self._detect_dialect(transcript.text, profile)
             emotion = self._fuse(await prosody, transcript)
         done = time.monotonic()
-        self.event("utterance", text=transcript.text, confidence=round(transcript.confidence, 3),
+        said = SECRET_MASK if self._sensitive is not None and transcript.text else transcript.text
+        self.event("utterance", text=said, confidence=round(transcript.confidence, 3),
                    audio_s=round(ev.audio.duration, 2),
                    asr_ms=round(transcript.processing_time * 1000),
                    eos_to_asr_ms=round((done - ev.speech_end) * 1000))

@@ -12,9 +12,16 @@ import time
 import aiohttp
 
 from ivr.dialplan.actions import Webhook, WebhookResult
+from ivr.privacy.redact import Redactor
 
 log = logging.getLogger("ivr.webhook")
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
+_REDACT = Redactor()
+
+
+def loggable(url: str) -> str:
+    """The URL as logged: no query string (it may carry personal data), numbers masked."""
+    return _REDACT.redact_text(url.split("?", 1)[0])
 
 
 async def perform(hook: Webhook, client: aiohttp.ClientSession) -> WebhookResult:
@@ -39,9 +46,10 @@ async def perform(hook: Webhook, client: aiohttp.ClientSession) -> WebhookResult
                     data = json.loads(raw) if raw.strip() else None
                 except ValueError:
                     error = f"response is not JSON ({len(raw)} bytes)"
-                    log.warning("webhook %s %s: %s", hook.method, hook.url, error)
+                    log.warning("webhook %s %s: %s", hook.method, loggable(hook.url), error)
                     return WebhookResult(False, status, None, error)
-                log.info("webhook %s %s -> %d in %d ms", hook.method, hook.url, status, elapsed)
+                log.info("webhook %s %s -> %d in %d ms", hook.method, loggable(hook.url), status,
+                         elapsed)
                 return WebhookResult(True, status, data)
             error = f"HTTP {status}"
             if status not in RETRYABLE:
@@ -50,6 +58,6 @@ async def perform(hook: Webhook, client: aiohttp.ClientSession) -> WebhookResult
             error = f"timed out after {hook.timeout_s:g} s"
         except aiohttp.ClientError as e:
             error = f"{type(e).__name__}: {e}"
-        log.warning("webhook %s %s attempt %d/%d failed: %s", hook.method, hook.url,
+        log.warning("webhook %s %s attempt %d/%d failed: %s", hook.method, loggable(hook.url),
                     attempt + 1, hook.retries + 1, error)
     return WebhookResult(False, status, None, error)

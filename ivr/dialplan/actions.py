@@ -62,6 +62,7 @@ class Listen:
     min_digits: int = 1
     digits_slot: bool = False  # collect several digits ('#' ends early)
     dtmf_choices: tuple[str, ...] = ()  # a menu's key sequences: input ends on a full match
+    sensitive: bool = False  # a `sensitive` slot (or its read-back): keys masked, recording paused
 
 
 @dataclass(frozen=True, slots=True)

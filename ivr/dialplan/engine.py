@@ -308,6 +308,9 @@ class DialogEngine:
                 add(c.say)
             add(node.transfer.say if node.transfer else None)
             add(node.hangup.say if node.hangup else None)
+        if self.plan.consent:
+            add(self.plan.consent.prompt, self.plan.default_language)
+            add(self.plan.consent.refused_say, self.plan.default_language)
         return out
 
     # ------------------------------------------------------------ walking
@@ -390,15 +393,22 @@ class DialogEngine:
     def _listen(self, state: DialogState, node: Node) -> Listen:
         listener: Menu | Gather = node.menu or node.gather  # type: ignore[assignment]
         timeout = listener.timeout_s or self.plan.defaults.timeout_s
+        sensitive = bool(node.gather and node.gather.slot.sensitive)
         if node.gather and state.confirming is None and node.gather.slot.type in (
                 "digits", "number", "amount", "phone", "id_card"):
             slot = node.gather.slot
             longest = 18 if slot.type == "id_card" else max(slot.max_length, 1)
             return Listen(state.node, state.language, timeout, longest, slot.min_length,
-                          digits_slot=True)
+                          digits_slot=True, sensitive=sensitive)
         keys = tuple(c.dtmf for c in self._choices(node) if c.dtmf) if node.menu else ("1", "2")
         longest = max((len(k) for k in keys), default=1)
-        return Listen(state.node, state.language, timeout, max(1, longest), 1, dtmf_choices=keys)
+        return Listen(state.node, state.language, timeout, max(1, longest), 1, dtmf_choices=keys,
+                      sensitive=sensitive)
+
+    def sensitive_slots(self) -> set[str]:
+        """Names of the slots marked `sensitive` (their values are masked when stored)."""
+        return {n.gather.slot.name for n in self.plan.nodes.values()
+                if n.gather and n.gather.slot.sensitive}
 
     def _succeeded(self, state: DialogState, intent: str | None) -> DialogState:
         h = state.history

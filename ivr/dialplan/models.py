@@ -311,6 +311,21 @@ class EmotionHandling(_Model):
     )
 
 
+class Consent(_Model):
+    """Ask the caller before recording (after the disclosure, before the first node)."""
+
+    prompt: Prompt = Field(
+        description="The question; the caller agrees with 1 or yes, refuses with 2 or no."
+    )
+    refuse: Literal["continue", "hangup"] = Field(
+        "continue", description="On refusal (or no answer): go on unrecorded, or end the call."
+    )
+    refused_say: Prompt | None = Field(
+        None, description="Said when the caller refuses (before going on or hanging up)."
+    )
+    timeout_s: float = Field(6, gt=0, description="How long to wait for the answer.")
+
+
 class Defaults(Retry):
     intent_threshold: float = Field(0.5, ge=0, le=1, description="Lowest intent score accepted.")
     confirm_threshold: float | None = Field(
@@ -349,6 +364,10 @@ class Dialplan(_Model):
     )
     defaults: Defaults = Field(default_factory=Defaults)
     emotion: EmotionHandling = Field(default_factory=EmotionHandling)
+    consent: Consent | None = Field(
+        None, description="Ask for consent to record before the first node; null: the "
+        "disclosure alone (see Personal data in the main README)."
+    )
     intents: dict[str, Intent] = Field(default_factory=dict)
     calendars: dict[str, Calendar] = Field(default_factory=dict)
     global_choices: list[Choice] = Field(

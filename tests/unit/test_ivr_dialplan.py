@@ -26,9 +26,8 @@ from ivr.dialplan.loader import yaml_load
 
 HOTLINE = REPO_ROOT / "dialplans" / "hotline.yaml"
 
-WELCOME_ZH = "您好，欢迎致电星河通信客服热线。我是智能语音助手，本次通话可能会被录音。"
-WELCOME_EN = ("Welcome to Xinghe Telecom. I am an automated assistant, and this call may be "
-              "recorded.")
+WELCOME_ZH = "欢迎致电星河通信客服热线。"
+WELCOME_EN = "Welcome to Xinghe Telecom."
 OFFER = "For English, press 9 or say English."
 MENU_ZH = ("请问您需要办理什么业务？您可以说查话费、宽带报修、充值，或者转人工。"
            "也可以按键：查话费请按1，宽带报修请按2，充值请按3，人工服务请按0。")

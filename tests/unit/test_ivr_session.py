@@ -41,7 +41,7 @@ HOTLINE = REPO_ROOT / "dialplans" / "hotline.yaml"
 CALL_ID = "call-1"
 CLIP = ("asr_en_misc", "audio/ljspeech/LJ001-0002.flac")  # "in being comparatively modern."
 
-WELCOME_ZH = "您好，欢迎致电星河通信客服热线。我是智能语音助手，本次通话可能会被录音。"
+WELCOME_ZH = "欢迎致电星河通信客服热线。"
 OFFER = "For English, press 9 or say English."
 MENU_ZH = ("请问您需要办理什么业务？您可以说查话费、宽带报修、充值，或者转人工。"
            "也可以按键：查话费请按1，宽带报修请按2，充值请按3，人工服务请按0。")
@@ -114,13 +114,16 @@ def run_call(tmp_path, scenario: Callable[[Call], Awaitable[None]],
              asr_script: list[Any] | None = None, speed: float = 0.01,
              timeout: float = 20.0, plan_path: Path = HOTLINE,
              agents: list[AgentConfig] | None = None, escalation: dict[str, Any] | None = None,
-             control: FakeControl | None = None, caller: str = "1000", **dialog: Any) -> Call:
+             control: FakeControl | None = None, caller: str = "1000",
+             privacy: dict[str, Any] | None = None, **dialog: Any) -> Call:
     """Run one call through `scenario`, then wait for the session to finish. With `agents`,
     queue transfers go through the real handover (agents in the real store, their phones
-    scripted in `control`)."""
+    scripted in `control`). The disclosure is off unless `privacy` sets it
+    (tests/unit/test_session_privacy.py covers it)."""
     settings = Settings(data_dir=tmp_path, dialog={"no_input_timeout_s": 0.3,
                                                    "interdigit_timeout_s": 0.3, **dialog},
-                        agents=agents or [], escalation=escalation or {})
+                        agents=agents or [], escalation=escalation or {},
+                        privacy={"disclosure": {}, **(privacy or {})})
     loaded = load_dialplan(plan_path)
     plan = loaded.plan.model_copy(deep=True)
     plan.defaults.timeout_s = None  # use settings.dialog.no_input_timeout_s

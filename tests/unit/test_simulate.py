@@ -75,7 +75,7 @@ def test_scripted_session(tmp_path: Path) -> None:
     assert text.startswith("ivr simulate: xinghe-telecom-hotline (")
     assert "caller 13800138000, language zh-CN\n" in text
     expected = """\
-IVR [zh-CN]: 您好，欢迎致电星河通信客服热线。我是智能语音助手，本次通话可能会被录音。
+IVR [zh-CN]: 欢迎致电星河通信客服热线。
 IVR [en-US]: For English, press 9 or say English.
 IVR [zh-CN]: <MENU>
   node: welcome -> welcome_english_offer -> main_menu
@@ -142,7 +142,7 @@ def test_restart_starts_a_new_call() -> None:
     s = Script("#9", "/restart", "/vars")
     assert _simulate(s, str(HOTLINE)) == 0
     after = s.text.split("--- new call ---\n", 1)[1]
-    assert after.startswith("IVR [zh-CN]: 您好")
+    assert after.startswith("IVR [zh-CN]: 欢迎致电")
     assert "language=zh-CN, node=main_menu" in after
 
 
