@@ -187,3 +187,14 @@ def test_call_recorder_plain_without_key(tmp_path: Path) -> None:
     rec = CallRecorder(tmp_path / "call.wav", RATE, key=None)
     rec.close()
     assert rec.path.name == "call.wav" and not rec.encrypted
+
+
+def test_service_refuses_a_malformed_key(tmp_path: Path, monkeypatch) -> None:
+    import asyncio
+
+    from ivr.server import IvrService, StartupError
+
+    monkeypatch.setenv("IVR_RECORDING_KEY", "not-a-key")
+    service = IvrService(Settings.model_validate({"data_dir": str(tmp_path)}))
+    with pytest.raises(StartupError, match="IVR_RECORDING_KEY: the recording key must be"):
+        asyncio.run(service.start())

@@ -132,3 +132,13 @@ def test_cli_purge(tmp_path: Path, capsys) -> None:
     assert "would delete" in capsys.readouterr().out and rec.exists()
     assert main(["purge", "--data-dir", str(tmp_path)]) == 0
     assert "calls 1" in capsys.readouterr().out and not rec.exists()
+
+
+def test_service_purge_pass_uses_its_own_connection(tmp_path: Path) -> None:
+    from ivr.server import _purge_once
+
+    store = CallStore(tmp_path / "ivr.sqlite")
+    rec = add_call(store, "old", 800, tmp_path)
+    store.close()
+    settings = Settings.model_validate({"data_dir": str(tmp_path)})
+    assert _purge_once(settings)["calls"] == 1 and not rec.exists()
