@@ -1,0 +1,13 @@
+"""Several SIP workers behind a Kamailio dispatcher front (issue 9)."""
+
+from ivr.cluster.kamailio import KamailioError, KamailioProcess, WorkerAddr, render_config
+from ivr.cluster.supervisor import WorkerPool, serve_cluster
+
+__all__ = [
+    "KamailioError",
+    "KamailioProcess",
+    "WorkerAddr",
+    "WorkerPool",
+    "render_config",
+    "serve_cluster",
+]

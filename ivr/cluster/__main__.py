@@ -1,0 +1,61 @@
+"""`python -m ivr.cluster --workers N ...`: N `ivr serve` workers behind a Kamailio front.
+
+Options not listed here (--config, --dialplan, --asr-model, --log-level) are passed to every
+worker unchanged. Worker i listens for SIP on `--worker-sip-base + i` (default: public port
++ 10 + i) and HTTP on `--http-port + i`; its data lives in `<data-dir>/worker-<i>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ivr.cluster.kamailio import KamailioError, WorkerAddr
+from ivr.cluster.supervisor import serve_cluster
+
+
+def _remote(value: str) -> WorkerAddr:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    return WorkerAddr(host, int(port))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ivr.cluster", description=__doc__.split("\n")[0])
+    p.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
+    p.add_argument("--sip-host", default="127.0.0.1", help="address of the front and workers")
+    p.add_argument("--sip-port", type=int, default=5060, help="public SIP port (Kamailio)")
+    p.add_argument("--worker-sip-base", type=int, help="first worker SIP port (sip-port + 10)")
+    p.add_argument("--http-port", type=int, default=8081, help="first worker HTTP port")
+    p.add_argument("--data-dir", type=Path, default=Path("var"), help="base data directory")
+    p.add_argument("--remote-worker", type=_remote, action="append", default=[],
+                   metavar="HOST:PORT", help="a worker on another machine (repeatable)")
+    p.add_argument("--probe-interval", type=int, default=1, help="OPTIONS probe period, s")
+    p.add_argument("--retry-after", type=int, default=30, help="Retry-After on the front's 503")
+    p.add_argument("--drain-timeout", type=float, default=600.0,
+                   help="on SIGTERM, wait this long for calls in progress")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, serve_args = build_parser().parse_known_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    try:
+        return serve_cluster(
+            serve_args, args.workers, args.sip_port, public_host=args.sip_host,
+            data_dir=args.data_dir, sip_base_port=args.worker_sip_base,
+            http_base_port=args.http_port, remote_workers=args.remote_worker,
+            probe_interval_s=args.probe_interval, retry_after_s=args.retry_after,
+            drain_timeout_s=args.drain_timeout,
+        )
+    except (KamailioError, RuntimeError) as e:
+        print(f"ivr cluster: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
