@@ -49,9 +49,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     setup_logging(settings.log_level)
+    if args.workers > 1:
+        return _serve_cluster(args, settings)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_service(settings))
     return 0
+
+
+def _serve_cluster(args: argparse.Namespace, settings: Settings) -> int:
+    """`ivr serve --workers N`: the workers share the command's settings; the supervisor
+    gives each its own SIP/HTTP port and data directory."""
+    from ivr.cluster.supervisor import serve_cluster
+
+    forwarded = [x for flag, value in (("--config", args.config), ("--dialplan", args.dialplan),
+                                       ("--asr-model", args.asr_model),
+                                       ("--log-level", args.log_level)) if value
+                 for x in (flag, str(value))]
+    return serve_cluster(forwarded, args.workers, settings.sip.port,
+                         public_host=settings.sip.host, data_dir=Path(settings.data_dir),
+                         http_base_port=(settings.http.port or 8080) + 1)
 
 
 def cmd_call(args: argparse.Namespace) -> int:
@@ -248,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="answer SIP calls with the dialplan")
     _serve_args(serve)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="N > 1: N SIP worker processes behind a Kamailio front on the SIP "
+                       "port (workers on SIP port+1.., HTTP port+1..)")
     serve.set_defaults(func=cmd_serve)
 
     call = sub.add_parser("call", help="dial the hotline from a real softphone (baresip)")

@@ -127,7 +127,8 @@ class IvrService:
         for d in (s.data_dir, s.recordings_dir, s.cache_dir):
             d.mkdir(parents=True, exist_ok=True)
         self.store = CallStore(s.db_path)
-        if n := self.store.mark_interrupted():
+        self.store.worker = f"{s.sip.public_host or s.sip.host}:{s.sip.port}"
+        if n := self.store.mark_interrupted(self.store.worker):
             log.warning("closed %d call(s) left active by an earlier run", n)
         self.agents = AgentDirectory(self.store)
         self.agents.sync(s.agents)

@@ -127,6 +127,10 @@ def _m008_audit_chain(db: sqlite_utils.Database) -> None:
     migrate(db)
 
 
+def _m009_call_worker(db: sqlite_utils.Database) -> None:
+    db["calls"].add_column("worker", str)  # the SIP worker (host:port) that holds the call
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("002_call_profile", _m002_profile),
                                            ("003_emotion", _m003_emotion),
@@ -134,11 +138,14 @@ MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("005_handover", _m005_handover),
                                            ("006_users", _m006_users),
                                            ("007_reviews", _m007_reviews),
-                                           ("008_audit_chain", _m008_audit_chain)]
+                                           ("008_audit_chain", _m008_audit_chain),
+                                           ("009_call_worker", _m009_call_worker)]
 
 
 class CallStore:
     """Repository of calls, turns and events."""
+
+    worker: str | None = None  # this process's worker id, stamped on the calls it starts
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -172,6 +179,8 @@ class CallStore:
     # ------------------------------------------------------------ writes
     def call_started(self, call_id: str, **fields: Any) -> None:
         row = {"id": call_id, "started_at": time.time(), "status": "active", **fields}
+        if self.worker is not None:
+            row.setdefault("worker", self.worker)
         self.db["calls"].insert(row, replace=True)
 
     def update_call(self, call_id: str, **fields: Any) -> None:
@@ -212,12 +221,17 @@ class CallStore:
             args.append(status)
         return list(self.db.query(sql + " order by created_at desc limit ?", [*args, limit]))
 
-    def mark_interrupted(self) -> int:
-        """Calls left `active` by a crashed process are closed as `interrupted` at start-up."""
-        cur = self.db.execute(
-            "update calls set status = 'ended', end_reason = 'service_restart', ended_at = ? "
-            "where status = 'active'", [time.time()])
-        return cur.rowcount
+    def mark_interrupted(self, worker: str | None = None) -> int:
+        """Calls left `active` by a crashed process are closed as `service_restart` at
+        start-up: with `worker`, only that worker's calls (and calls of no known worker), so
+        a restarting worker never closes the live calls of the others sharing the store."""
+        sql = ("update calls set status = 'ended', end_reason = 'service_restart', "
+               "ended_at = ? where status = 'active'")
+        args: list[Any] = [time.time()]
+        if worker is not None:
+            sql += " and (worker = ? or worker is null)"
+            args.append(worker)
+        return self.db.execute(sql, args).rowcount
 
     # ------------------------------------------------------------ reads
     def list_calls(self, limit: int = 50, offset: int = 0, status: str | None = None,

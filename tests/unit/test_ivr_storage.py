@@ -28,7 +28,7 @@ def test_creates_parent_dir_and_schema(tmp_path):
         assert [r["name"] for r in s.db["_migrations"].rows] == [
             "001_initial", "002_call_profile", "003_emotion", "004_agents", "005_handover",
             "006_users", "007_reviews",
-            "008_audit_chain"]
+            "008_audit_chain", "009_call_worker"]
     finally:
         s.close()
 
@@ -156,6 +156,20 @@ def test_mark_interrupted(store):
         assert call["ended_at"] is not None
     assert store.get_call("done")["end_reason"] == "completed"
     assert store.mark_interrupted() == 0
+
+
+def test_mark_interrupted_spares_other_workers_calls(store):
+    store.worker = "127.0.0.1:5071"
+    store.call_started("mine")
+    store.worker = "127.0.0.1:5072"
+    store.call_started("theirs")
+    store.worker = None
+    store.call_started("legacy")  # from before workers were recorded
+    assert store.mark_interrupted("127.0.0.1:5071") == 2
+    assert store.get_call("mine")["status"] == "ended"
+    assert store.get_call("legacy")["status"] == "ended"
+    assert (store.get_call("theirs")["status"], store.get_call("theirs")["worker"]) == (
+        "active", "127.0.0.1:5072")
 
 
 def test_list_calls_filters_and_order(store):

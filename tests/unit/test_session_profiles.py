@@ -118,7 +118,8 @@ def _close_stores():
 def run_call(tmp_path, scenario: Callable[[Call], Awaitable[None]], script: list[Any],
              detections: list[Any], detection: bool = True) -> Call:
     settings = Settings(data_dir=tmp_path, dialog={"no_input_timeout_s": 0.3,
-                                                   "interdigit_timeout_s": 0.3})
+                                                   "interdigit_timeout_s": 0.3},
+                        privacy={"disclosure": {}})  # prompt order as the dialplan has it
     loaded = load_dialplan(HOTLINE)
     plan = loaded.plan.model_copy(deep=True)
     plan.defaults.timeout_s = None
