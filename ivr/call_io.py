@@ -49,6 +49,7 @@ class AgentLeg(Protocol):
     call_id: str
     media: MediaChannel
     ended: asyncio.Event  # set when the leg disconnects
+    by_remote: bool  # with `ended`: the agent hung up (not the IVR after the caller did)
 
 
 class CallControl(Protocol):

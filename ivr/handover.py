@@ -297,10 +297,11 @@ class Handover:
             finally:
                 ended.cancel()
                 hung.cancel()
-            if leg.ended.is_set() and not s.hungup.is_set():
-                s.hang_up("agent_hangup")  # the endpoint does too (bridged legs end together)
-            s.event("agent_disconnected", agent_id=agent.id,
-                    by="agent" if leg.ended.is_set() and not s.hungup.is_set() else "caller")
+            by_agent = leg.ended.is_set() and leg.by_remote
+            if by_agent:
+                s.set_end_reason("agent_hangup")  # the endpoint hangs up the caller too
+                s.hang_up("agent_hangup")
+            s.event("agent_disconnected", agent_id=agent.id, by="agent" if by_agent else "caller")
         finally:
             s.detach_agent()
             s.deps.control.release_leg(leg.call_id)

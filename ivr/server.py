@@ -54,6 +54,7 @@ class _Leg:
     media: Any = None
     media_ready: asyncio.Event = field(default_factory=asyncio.Event)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    by_remote: bool = False  # the agent hung up (not the IVR, e.g. after the caller did)
 
 
 class _Control:
@@ -312,7 +313,7 @@ class IvrService:
     def on_disconnected(self, call: CallInfo, code: int, reason: str, by_remote: bool) -> None:
         assert self._loop is not None
         if call.direction == "outbound":
-            self._loop.call_soon_threadsafe(self._leg_ended, call.call_id)
+            self._loop.call_soon_threadsafe(self._leg_ended, call.call_id, by_remote)
             return
         why = "caller_hangup" if by_remote else "ivr_hangup"
         self._loop.call_soon_threadsafe(self._disconnected, call.call_id, why, code, reason)
@@ -346,8 +347,9 @@ class IvrService:
         leg.media = media
         leg.media_ready.set()
 
-    def _leg_ended(self, call_id: str) -> None:
+    def _leg_ended(self, call_id: str, by_remote: bool) -> None:
         if leg := self.legs.get(call_id):
+            leg.by_remote = by_remote
             leg.ended.set()
 
     def _session_done(self, call_id: str) -> None:

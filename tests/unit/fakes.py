@@ -261,8 +261,10 @@ class FakeLeg:
         self.call_id = call_id
         self.media = media if media is not None else FakeMedia()
         self.ended = asyncio.Event()
+        self.by_remote = False
 
     def hang_up(self) -> None:
+        self.by_remote = True
         self.ended.set()
 
 
