@@ -316,6 +316,10 @@ class CallSession:
         text = disclosure_text(self.settings.privacy.disclosure, self.language)
         if text:
             await self._say(Say(text, self.language, False, "disclosure"))
+            # heard in full before the conversation starts: keys pressed over it are
+            # dropped, so they cannot pick a menu option whose prompts are not cleared yet
+            await self._wait_playout()
+            self.drain_inputs()
         consent = self.deps.dialplan.plan.consent
         if consent is None:
             return True

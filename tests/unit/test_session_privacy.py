@@ -177,3 +177,17 @@ def test_consent_refused_means_no_recording(tmp_path, key: str | None, refuse: s
     declined = c.events("recording_declined")
     assert declined == [{"answer": "no" if key else "none", "then": refuse}]
     assert "recording_paused" not in c.event_types()
+
+
+def test_keys_pressed_over_the_disclosure_are_dropped(tmp_path) -> None:
+    async def scenario(c: Call) -> None:
+        await c.wait_event("prompt", node="disclosure")
+        c.dtmf("1")  # over the disclosure: ignored, the caller has not been asked anything
+        await key_in_both(c)
+
+    c = run_call(tmp_path, scenario, plan_path=plan(tmp_path), privacy={"disclosure": DISCLOSURE})
+    types = c.event_types()
+    assert types.index("prompt_end") < types.index("listen")  # the disclosure played out first
+    assert c.events("listen")[0]["node"] == "ask_id"
+    assert [t["node"] for t in c.row()["turns"]][:1] == ["ask_id"]
+    assert c.row()["end_reason"] == "done"
