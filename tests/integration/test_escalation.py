@@ -219,7 +219,7 @@ def test_no_agent_queue_messages_then_callback(hotline: tuple[IvrProcess, Agent]
         agent.desk("/desk/api/status", {"status": "available"})
     assert queued["data"]["queue"] == "general"
     assert (hold["data"]["queue"], hold["data"]["position"]) == ("general", 1)
-    assert booked["data"]["number"] == "13800138000"
+    assert booked["data"]["number"] == "138****8000"  # events are redacted; the request is not
     callbacks = ivr.api("/api/callbacks")["callbacks"]
     mine = [cb for cb in callbacks if cb["call_id"] == c.call_id]
     assert len(mine) == 1
