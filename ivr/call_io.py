@@ -80,3 +80,20 @@ class PromptSource(Protocol):
     async def get(self, text: str, language: str) -> AudioFrame: ...
 
     async def get_file(self, path: Path) -> AudioFrame: ...
+
+
+async def play_and_wait(media: MediaChannel, audio: AudioFrame, stop: asyncio.Event,
+                        grace_s: float) -> None:
+    """Play `audio` on `media`; return once it has played, `stop` is set, or its length plus
+    `grace_s` has passed (a stalled clock cannot hang the call)."""
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    media.play(audio, on_done=lambda _pb: loop.call_soon_threadsafe(done.set))
+    stopped = asyncio.ensure_future(stop.wait())
+    played = asyncio.ensure_future(done.wait())
+    try:
+        await asyncio.wait({stopped, played}, timeout=audio.duration + grace_s,
+                           return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        played.cancel()

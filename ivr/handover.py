@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from audio_models.frames import AudioFrame
 from ivr.agents import Agent, AgentDirectory, RouteRequest
-from ivr.call_io import AgentLeg, DialFailed
+from ivr.call_io import AgentLeg, DialFailed, play_and_wait
 from ivr.dialplan.actions import CallerInput
 from ivr.recording import open_writer, recording_file
 from ivr.slots import extract_phone
@@ -318,18 +318,8 @@ class Handover:
         except Exception as e:
             s.event("error", where="whisper_tts", error=str(e))
             return
-        done = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        leg.media.play(audio, on_done=lambda _pb: loop.call_soon_threadsafe(done.set))
         s.event("whisper", agent_leg=leg.call_id, text=text)
-        ended = asyncio.ensure_future(leg.ended.wait())
-        waiting = asyncio.ensure_future(done.wait())
-        try:
-            await asyncio.wait({ended, waiting}, timeout=audio.duration + 5,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            ended.cancel()
-            waiting.cancel()
+        await play_and_wait(leg.media, audio, leg.ended, grace_s=5)
 
     # ------------------------------------------------------------ waiting
     async def _hold_messages(self, ctx: _Context, since: float) -> None:

@@ -23,7 +23,13 @@ from audio_models.frames import AudioFrame
 from audio_models.protocols import EndpointerConfig, SpeechEnded, SpeechStarted, Transcript
 from audio_models.vad import Endpointer
 from ivr.agents import AgentDirectory
-from ivr.call_io import CallControl, MediaChannel, PromptSource, SpeechRecognizer
+from ivr.call_io import (
+    CallControl,
+    MediaChannel,
+    PromptSource,
+    SpeechRecognizer,
+    play_and_wait,
+)
 from ivr.config import Settings
 from ivr.dialplan.actions import (
     Action,
@@ -529,17 +535,7 @@ class CallSession:
 
     async def announce_audio(self, audio: AudioFrame) -> None:
         """Play raw audio (a beep) and wait until it has played."""
-        done = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        self.media.play(audio, on_done=lambda _pb: loop.call_soon_threadsafe(done.set))
-        hung = asyncio.ensure_future(self._hungup.wait())
-        waiting = asyncio.ensure_future(done.wait())
-        try:
-            await asyncio.wait({hung, waiting}, timeout=audio.duration + 2,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            hung.cancel()
-            waiting.cancel()
+        await play_and_wait(self.media, audio, self._hungup, grace_s=2)
 
     async def ask(self, text: str, max_digits: int = 1, digits: bool = False) -> Any:
         """Prompt (interruptible by keys or speech), then the caller's answer: a
