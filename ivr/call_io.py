@@ -82,6 +82,16 @@ class PromptSource(Protocol):
     async def get_file(self, path: Path) -> AudioFrame: ...
 
 
+async def first_of(*events: asyncio.Event, limit_s: float | None = None) -> None:
+    """Return as soon as any of `events` is set (or after `limit_s` seconds)."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=limit_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
 async def play_and_wait(media: MediaChannel, audio: AudioFrame, stop: asyncio.Event,
                         grace_s: float) -> None:
     """Play `audio` on `media`; return once it has played, `stop` is set, or its length plus
@@ -89,11 +99,4 @@ async def play_and_wait(media: MediaChannel, audio: AudioFrame, stop: asyncio.Ev
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
     media.play(audio, on_done=lambda _pb: loop.call_soon_threadsafe(done.set))
-    stopped = asyncio.ensure_future(stop.wait())
-    played = asyncio.ensure_future(done.wait())
-    try:
-        await asyncio.wait({stopped, played}, timeout=audio.duration + grace_s,
-                           return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopped.cancel()
-        played.cancel()
+    await first_of(stop, done, limit_s=audio.duration + grace_s)

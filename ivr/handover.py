@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from audio_models.frames import AudioFrame
 from ivr.agents import Agent, AgentDirectory, RouteRequest
-from ivr.call_io import AgentLeg, DialFailed, play_and_wait
+from ivr.call_io import AgentLeg, DialFailed, first_of, play_and_wait
 from ivr.dialplan.actions import CallerInput
 from ivr.recording import open_writer, recording_file
 from ivr.slots import extract_phone
@@ -290,13 +290,7 @@ class Handover:
                                      waiting_queue=None)
             s.event("agent_connected", agent_id=agent.id, queue=ctx.queue, wait_s=wait_s)
             s.bridged()
-            ended = asyncio.ensure_future(leg.ended.wait())
-            hung = asyncio.ensure_future(s.hungup.wait())
-            try:
-                await asyncio.wait({ended, hung}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                ended.cancel()
-                hung.cancel()
+            await first_of(leg.ended, s.hungup)
             by_agent = leg.ended.is_set() and leg.by_remote
             if by_agent:
                 s.set_end_reason("agent_hangup")  # the endpoint hangs up the caller too

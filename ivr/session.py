@@ -28,6 +28,7 @@ from ivr.call_io import (
     MediaChannel,
     PromptSource,
     SpeechRecognizer,
+    first_of,
     play_and_wait,
 )
 from ivr.config import Settings
@@ -657,13 +658,7 @@ class CallSession:
 
     async def _wait_playout(self) -> None:
         """Until every queued prompt has played (or the caller hung up)."""
-        idle = asyncio.ensure_future(self._idle.wait())
-        hung = asyncio.ensure_future(self._hungup.wait())
-        try:
-            await asyncio.wait({idle, hung}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            idle.cancel()
-            hung.cancel()
+        await first_of(self._idle, self._hungup)
 
     def _barge_in(self, cause: str, onset: float | None = None) -> None:
         """Stop bargeable prompts; `onset` is when the caller's speech began (monotonic)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import io
 import os
@@ -95,10 +96,8 @@ def parse_key(data: bytes | str) -> bytes:
         text = ""
     text = text.strip()
     if len(text) == 2 * KEY_BYTES:
-        try:
+        with contextlib.suppress(ValueError):
             return bytes.fromhex(text)
-        except ValueError:
-            pass
     try:
         key = base64.b64decode(text.replace("-", "+").replace("_", "/")
                                + "=" * (-len(text) % 4), validate=True)

@@ -59,7 +59,7 @@ def _unlink(paths: Iterable[str | None]) -> int:
             Path(p).unlink()
             n += 1
         except FileNotFoundError:
-            pass
+            continue  # already gone
         except OSError as e:
             log.warning("purge: cannot delete %s: %s", p, e)
     return n
