@@ -32,7 +32,7 @@ from ivr.dialplan.actions import (
     WebhookResult,
 )
 from ivr.dialplan.expr import compile_expr
-from ivr.dialplan.models import Choice, Dialplan, Gather, Menu, Node, Prompt
+from ivr.dialplan.models import Choice, Dialplan, Gather, Menu, Node, Prompt, pick_text
 from ivr.profiles import LanguageProfile, resolve_profiles
 from ivr.slots import extract_slot, keyed_slot
 from ivr.understanding import IntentMatch, extract_yes_no, match_intents
@@ -590,13 +590,8 @@ class DialogEngine:
     def _text(self, prompt: Prompt, language: str) -> str:
         if isinstance(prompt, str):
             return prompt
-        if language in prompt:
-            return prompt[language]
-        base = language.split("-")[0]
-        for lang, text in prompt.items():
-            if lang.split("-")[0] == base:
-                return text
-        return prompt.get(self.plan.default_language) or next(iter(prompt.values()))
+        return (pick_text(prompt, language) or prompt.get(self.plan.default_language)
+                or next(iter(prompt.values())))
 
     @staticmethod
     def _fill(text: str, env: Mapping[str, Any]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -27,6 +27,19 @@ VERBS = ("say", "menu", "gather", "set", "branch", "webhook", "hours", "language
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
+
+
+def pick_text(texts: Mapping[str, str] | str | None, language: str) -> str | None:
+    """The text for `language` (zh-CN) from per-language texts: an exact key, else one of the
+    same base language (zh), else None."""
+    if not texts:
+        return None
+    if isinstance(texts, str):
+        return texts
+    if language in texts:
+        return texts[language]
+    base = language.split("-")[0]
+    return next((t for k, t in texts.items() if k.split("-")[0] == base), None)
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
