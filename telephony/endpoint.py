@@ -194,14 +194,19 @@ class SipEndpoint(CallEvents):
             return
         self._ready.set()
         log.info("SIP endpoint listening on %s:%d", self.config.bind_host, self.config.port)
+        gc.disable()  # cyclic garbage is collected here only: see _collect_garbage()
         try:
             while not self._stopping.is_set():
                 self._ep.libHandleEvents(10)
                 self._drain_commands()
                 self._check_timeouts(time.monotonic())
                 self._graveyard.clear()
+                _collect_garbage()
         finally:
-            self._shutdown()
+            try:
+                self._shutdown()
+            finally:
+                gc.enable()
 
     def _create(self) -> None:
         with _pj.stdout_to_stderr():
@@ -330,3 +335,18 @@ class SipEndpoint(CallEvents):
         self._ep = None
         self._writer = None
         gc.collect()
+
+
+def _collect_garbage() -> None:
+    """Python's cyclic GC, run on the SIP thread only (automatic GC is disabled meanwhile).
+
+    A pj.Call or AudioMediaPort caught in a reference cycle is destroyed by whichever thread
+    happens to trigger a collection; on an ASR, TTS or event-loop thread its C++ destructor
+    calls pjlib from an unregistered thread and the process aborts (`pj_thread_this`).
+    Collecting here, with CPython's default thresholds (700 / 10 / 10), keeps the same memory
+    behaviour and makes that impossible.
+    """
+    young, middle, old = gc.get_count()
+    if young < 700:
+        return
+    gc.collect(2 if old >= 10 else 1 if middle >= 10 else 0)

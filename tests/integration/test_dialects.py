@@ -73,7 +73,7 @@ def test_real_mandarin_request_reaches_the_right_intent(tmp_path: Path) -> None:
             c.wait_closed(60)
         call = ivr.wait_call_ended(c.call_id)
     finally:
-        assert ivr.stop() == 0
+        assert ivr.stop() == 0, ivr.log()[-3000:]
     speech = [t for t in call["turns"] if t["input_mode"] == "speech"][0]
     assert "手机" in speech["caller_text"], speech
     assert speech["intent"] == "phones" and call["end_reason"] == "phones"

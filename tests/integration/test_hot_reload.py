@@ -79,4 +79,4 @@ def test_edit_applies_to_new_calls_only_and_bad_edit_is_rejected(tmp_path: Path)
             third.wait_closed(20)
         assert ivr.wait_call_ended(third.call_id)["dialplan_version"] == v2
     finally:
-        assert ivr.stop() == 0
+        assert ivr.stop() == 0, ivr.log()[-3000:]
