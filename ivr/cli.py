@@ -137,11 +137,11 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
 def _user_store(args: argparse.Namespace) -> Any:
     """The `UserStore` over the database of the settings (`--config`, `--data-dir`)."""
-    from ivr.storage import CallStore
+    from ivr.storage import open_store
     from ivr.web.users import UserStore
 
     settings = load_settings(args.config, {"data_dir": args.data_dir})
-    return UserStore(CallStore(settings.db_path))
+    return UserStore(open_store(settings.database_url, settings.db_path))
 
 
 def _new_password(args: argparse.Namespace) -> str | None:

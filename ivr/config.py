@@ -207,6 +207,11 @@ class Settings(_Section):
     data_dir: Path = Field(
         Path("var"), description="Database, recordings, prompt and model caches live here."
     )
+    database_url: str | None = Field(
+        None, description="Shared database of calls, events, agents and users: "
+        "`sqlite:///ABS/PATH.sqlite` or `postgresql://user@host:port/db`. Unset: SQLite at "
+        "DATA_DIR/ivr.sqlite. Workers of one service must share it (env IVR_DATABASE_URL)."
+    )
     dialplan: Path = Field(
         REPO_ROOT / "dialplans" / "hotline.yaml", description="Dialplan YAML file served."
     )

@@ -34,7 +34,7 @@ from ivr.recording import set_recording_key
 from ivr.reload import DialplanWatcher
 from ivr.reload import check as check_dialplan
 from ivr.session import CallSession, SessionDeps
-from ivr.storage import CallStore
+from ivr.storage import open_store
 from ivr.voices import prompt_cache
 from ivr.web.auth import load_or_create_secret
 from telephony import Admission, CallFailed, CallInfo, CallMedia, SipConfig, SipEndpoint
@@ -127,7 +127,7 @@ class IvrService:
         set_recording_key(self.recording_key)  # every recorder of this process encrypts
         for d in (s.data_dir, s.recordings_dir, s.cache_dir):
             d.mkdir(parents=True, exist_ok=True)
-        self.store = CallStore(s.db_path)
+        self.store = open_store(s.database_url, s.db_path)
         self.store.worker = f"{s.sip.public_host or s.sip.host}:{s.sip.port}"
         if n := self.store.mark_interrupted(self.store.worker):
             log.warning("closed %d call(s) left active by an earlier run", n)
@@ -371,7 +371,7 @@ def _purge_once(settings: Settings) -> dict[str, int]:
     """One retention pass on its own connection (SQLite connections stay in their thread)."""
     from ivr.privacy.retention import purge
 
-    store = CallStore(settings.db_path)
+    store = open_store(settings.database_url, settings.db_path)
     try:
         return purge(store, settings)
     finally:

@@ -274,6 +274,15 @@ class CallStore:
             f"select * from turns where call_id in ({marks}) order by call_id, seq", ids))
 
 
+def open_store(url: str | None, default_path: Path) -> CallStore:
+    """The store a database URL names: `sqlite:///ABS/PATH` (or unset: `default_path`)."""
+    if not url:
+        return CallStore(default_path)
+    if url.startswith("sqlite:///"):
+        return CallStore(Path(url.removeprefix("sqlite://")))
+    raise ValueError(f"database_url {url!r}: expected sqlite:///ABS/PATH or postgresql://...")
+
+
 def _decode(row: dict[str, Any], key: str) -> dict[str, Any]:
     if row.get(key):
         with contextlib.suppress(ValueError):

@@ -14,10 +14,10 @@ from ivr.config import Settings, load_settings
 
 
 def _open(args: argparse.Namespace) -> tuple[Settings, Any]:
-    from ivr.storage import CallStore
+    from ivr.storage import open_store
 
     settings = load_settings(args.config, {"data_dir": args.data_dir})
-    return settings, CallStore(settings.db_path)
+    return settings, open_store(settings.database_url, settings.db_path)
 
 
 def _counts(counts: dict[str, int]) -> str:

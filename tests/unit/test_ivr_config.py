@@ -210,8 +210,8 @@ def test_non_utf8_file_is_a_config_error(tmp_path):
 # ---------------------------------------------------------------- paths
 def test_iter_setting_paths_lists_leaves():
     paths = iter_setting_paths()
-    assert paths[:6] == ["data_dir", "dialplan", "dialplan_reload_s", "model_dir", "api_token",
-                         "log_level"]
+    assert paths[:6] == ["data_dir", "database_url", "dialplan", "dialplan_reload_s",
+                         "model_dir", "api_token"]
     for leaf in ("sip.host", "sip.port", "sip.codecs", "http.port", "asr.hotwords", "profiles",
                  "tts.piper_voice", "vad.max_utterance_s", "dialog.max_call_s",
                  "recording.enabled"):
