@@ -1,7 +1,11 @@
-"""Call storage: one repository over SQLite (sqlite-utils, WAL, named migrations).
+"""Call storage: one repository over SQLite (sqlite-utils, WAL) or PostgreSQL (psycopg),
+with named migrations.
 
-One writer per process: the service uses a single `CallStore` from its event loop thread;
-transactions are short (one row or a few). Times are wall-clock UNIX seconds (float).
+One connection per process: the service uses a single `CallStore` from its event loop thread;
+transactions are short (one row or a few). Several worker processes may share one store
+(`open_store` with a `database_url`): SQLite in WAL mode with a busy timeout on one machine,
+PostgreSQL across machines. The migrations and the repositories are written once against the
+`ivr.db.Database` subset. Times are wall-clock UNIX seconds (float).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from typing import Any
 
 import sqlite_utils
 
-Migration = Callable[[sqlite_utils.Database], None]
+from ivr.db import PgDatabase, is_postgres_url, lock_table, write_transaction
+
+Migration = Callable[[Any], None]  # takes an `ivr.db.Database`
 
 
-def _m001_initial(db: sqlite_utils.Database) -> None:
+def _m001_initial(db: Any) -> None:
     db["calls"].create(
         {
             "id": str, "sip_call_id": str, "caller": str, "callee": str, "remote_uri": str,
@@ -55,16 +61,16 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     db["events"].create_index(["call_id", "ts"])
 
 
-def _m002_profile(db: sqlite_utils.Database) -> None:
+def _m002_profile(db: Any) -> None:
     db["calls"].add_column("profile", str)
 
 
-def _m003_emotion(db: sqlite_utils.Database) -> None:
+def _m003_emotion(db: Any) -> None:
     db["turns"].add_column("emotion", str)  # JSON: anger, distress, arousal, label, cues
     db["calls"].add_column("peak_anger", float)
 
 
-def _m004_agents(db: sqlite_utils.Database) -> None:
+def _m004_agents(db: Any) -> None:
     db["agents"].create(
         {"id": str, "name": str, "uri": str, "queues": str, "languages": str, "topics": str,
          "status": str, "current_call": str, "since": float},
@@ -79,7 +85,7 @@ def _m004_agents(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m005_handover(db: sqlite_utils.Database) -> None:
+def _m005_handover(db: Any) -> None:
     db["calls"].add_column("agent_id", str)  # the agent who took the call
     db["calls"].add_column("queue_wait_s", float)  # time from queueing to an agent answering
     db["calls"].add_column("agent_outcome", str)  # marked by the agent on the desktop
@@ -90,7 +96,7 @@ def _m005_handover(db: sqlite_utils.Database) -> None:
     db["callbacks"].add_column("transcript", str)  # a voicemail's words, as recognised
 
 
-def _m006_users(db: sqlite_utils.Database) -> None:
+def _m006_users(db: Any) -> None:
     db["users"].create(
         {"id": int, "username": str, "role": str, "password_hash": str, "agent_id": str,
          "created_at": float, "disabled": int},
@@ -113,7 +119,7 @@ def _m006_users(db: sqlite_utils.Database) -> None:
     db["audit_log"].create_index(["call_id"])
 
 
-def _m007_reviews(db: sqlite_utils.Database) -> None:
+def _m007_reviews(db: Any) -> None:
     db["reviews"].create(  # one review per call (the dashboard), tags as a JSON list
         {"call_id": str, "reviewed": int, "reviewed_by": str, "reviewed_at": float,
          "note": str, "tags": str},
@@ -121,15 +127,18 @@ def _m007_reviews(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m008_audit_chain(db: sqlite_utils.Database) -> None:
+def _m008_audit_chain(db: Any) -> None:
     from ivr.privacy.audit import migrate  # hash chain + append-only triggers (issue 8)
 
     migrate(db)
 
 
-def _m009_call_worker(db: sqlite_utils.Database) -> None:
+def _m009_call_worker(db: Any) -> None:
     db["calls"].add_column("worker", str)  # the SIP worker (host:port) that holds the call
 
+
+BUSY_TIMEOUT_S = 10.0  # SQLite: how long a writer waits for another process's write lock
+MIGRATION_LOCK = 0x1F5_0009  # PostgreSQL advisory lock key held while migrating
 
 MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("002_call_profile", _m002_profile),
@@ -146,32 +155,53 @@ class CallStore:
     """Repository of calls, turns and events."""
 
     worker: str | None = None  # this process's worker id, stamped on the calls it starts
+    db: Any  # an `ivr.db.Database`: sqlite_utils.Database or PgDatabase
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, database_url: str | None = None) -> None:
+        """SQLite at `path`, or the PostgreSQL database of `database_url` (`path` then only
+        places files kept next to the database, such as the forget secret)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), timeout=10, isolation_level=None)
-        self.db = sqlite_utils.Database(conn)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
+        self.url = database_url or f"sqlite://{self.path.resolve()}"
+        if database_url is not None:
+            self.db = PgDatabase(database_url)
+        else:
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S,
+                                   isolation_level=None)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
         self.migrate()
+
+    @property
+    def dialect(self) -> str:
+        return "postgresql" if isinstance(self.db, PgDatabase) else "sqlite"
 
     # ------------------------------------------------------------ schema
     def migrate(self) -> list[str]:
-        """Apply pending named migrations; returns the names applied."""
-        self.db["_migrations"].create({"name": str, "applied_at": float}, pk="name",
-                                      if_not_exists=True)
-        done = {r["name"] for r in self.db["_migrations"].rows}
-        applied = []
-        for name, fn in MIGRATIONS:
-            if name in done:
-                continue
-            with self.db.conn:
-                fn(self.db)
-                self.db["_migrations"].insert({"name": name, "applied_at": time.time()})
-            applied.append(name)
-        return applied
+        """Apply pending named migrations, each in its own transaction; returns the names
+        applied. Processes starting together apply each migration once (SQLite: the write
+        lock; PostgreSQL: an advisory lock)."""
+        pg = isinstance(self.db, PgDatabase)
+        if pg:
+            self.db.execute("select pg_advisory_lock(?)", [MIGRATION_LOCK])
+        try:
+            self.db["_migrations"].create({"name": str, "applied_at": float}, pk="name",
+                                          if_not_exists=True)
+            applied = []
+            for name, fn in MIGRATIONS:
+                with write_transaction(self.db):
+                    lock_table(self.db, "_migrations")
+                    if self.db["_migrations"].count_where("name = ?", [name]):
+                        continue
+                    fn(self.db)
+                    self.db["_migrations"].insert({"name": name, "applied_at": time.time()})
+                applied.append(name)
+            return applied
+        finally:
+            if pg:
+                self.db.execute("select pg_advisory_unlock(?)", [MIGRATION_LOCK])
 
     def close(self) -> None:
         self.db.conn.close()
@@ -275,12 +305,17 @@ class CallStore:
 
 
 def open_store(url: str | None, default_path: Path) -> CallStore:
-    """The store a database URL names: `sqlite:///ABS/PATH` (or unset: `default_path`)."""
+    """The store a database URL names: `sqlite:///ABS/PATH`, `postgresql://user@host:port/db`
+    (files kept next to the database go beside `default_path`), or unset: SQLite at
+    `default_path`."""
     if not url:
         return CallStore(default_path)
     if url.startswith("sqlite:///"):
         return CallStore(Path(url.removeprefix("sqlite://")))
-    raise ValueError(f"database_url {url!r}: expected sqlite:///ABS/PATH or postgresql://...")
+    if is_postgres_url(url):
+        return CallStore(default_path, database_url=url)
+    raise ValueError(f"database_url {url!r}: expected sqlite:///ABS/PATH or "
+                     "postgresql://user@host:port/db")
 
 
 def _decode(row: dict[str, Any], key: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ivr.db import write_transaction
 from ivr.privacy.audit import append
 
 if TYPE_CHECKING:
@@ -66,23 +67,24 @@ def _unlink(paths: Iterable[str | None]) -> int:
 
 
 class _Tx:
-    """One write transaction (``BEGIN IMMEDIATE``) that becomes a no-op in a dry run."""
+    """One write transaction (SQLite: ``BEGIN IMMEDIATE``) rolled back in a dry run."""
 
     def __init__(self, store: CallStore, dry_run: bool) -> None:
-        self.conn, self.dry_run = store.db.conn, dry_run
+        self.db = store.db
+        self._tx = write_transaction(self.db, rollback=dry_run)
 
     def __enter__(self) -> _Tx:
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._tx.__enter__()
         return self
 
-    def __exit__(self, exc_type: Any, *_: Any) -> None:
-        self.conn.execute("ROLLBACK" if exc_type or self.dry_run else "COMMIT")
+    def __exit__(self, *exc: Any) -> None:
+        self._tx.__exit__(*exc)
 
     def run(self, sql: str, args: list[Any] | tuple[Any, ...] = ()) -> int:
-        return self.conn.execute(sql, args).rowcount
+        return int(self.db.execute(sql, list(args)).rowcount)
 
     def rows(self, sql: str, args: list[Any] | tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return self.conn.execute(sql, args).fetchall()
+        return list(self.db.execute(sql, list(args)).fetchall())
 
 
 def _delete_calls(tx: _Tx, ids: list[str], counts: dict[str, int], files: list[str]) -> None:
