@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from telephony.ports import free_tcp_port, free_udp_port
+from telephony.ports import free_tcp_port, free_udp_port, free_udp_range
 from telephony.softphone import Baresip, prepare_caller_wav
 
 REPO = Path(__file__).resolve().parents[1]
@@ -188,3 +189,84 @@ class ScriptedCaller:
 
     def recordings(self) -> tuple[Path, Path]:
         return self.phone.recordings()
+
+
+class ClusterProcess(IvrProcess):
+    """`ivr serve --workers N`: a Kamailio front on `.sip_port` and N workers behind it.
+
+    Worker i listens for SIP on sip_port + 10 + i and for HTTP on http_port + 1 + i (the
+    supervisor's layout); `.worker_http_ports` lists them. A call's record is on whichever
+    worker took it (or in the shared database): `call()` asks each worker until one knows it.
+    """
+
+    def __init__(self, data_dir: Path, workers: int, *extra_args: str,
+                 env: dict[str, str] | None = None):
+        super().__init__(data_dir, "--workers", str(workers), *extra_args, env=env)
+        self.workers = workers
+        self.sip_port = free_udp_range(11 + workers)  # front, then workers at +10..
+        self.http_port = _free_tcp_range(1 + workers)
+        self.worker_http_ports = [self.http_port + 1 + i for i in range(workers)]
+
+    def start(self, timeout: float = 240.0) -> ClusterProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "IVR_API_TOKEN": TOKEN, "IVR_MODEL_DIR": str(MODEL_DIR),
+               **self.env}
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [str(IVR_BIN), "serve", "--sip-port", str(self.sip_port),
+             "--http-port", str(self.http_port), "--data-dir", str(self.data_dir),
+             *self.extra_args],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while "cluster ready" not in self.log():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ivr serve --workers exited with {self.proc.returncode}:\n"
+                                   f"{self.log()[-4000:]}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"cluster not ready in {timeout} s:\n{self.log()[-4000:]}")
+            time.sleep(0.2)
+        # the front's OPTIONS probe marks workers up within about a second
+        time.sleep(2.0)
+        return self
+
+    def stop(self, timeout: float = 60.0) -> int:
+        return super().stop(timeout)
+
+    def worker_api(self, index: int, path: str) -> Any:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.worker_http_ports[index]}{path}")
+        req.add_header("Authorization", f"Bearer {TOKEN}")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.load(resp)
+
+    def call(self, call_id: str) -> dict[str, Any]:
+        """The call's record from the first worker that has it (HTTPError 404 if none)."""
+        last: urllib.error.HTTPError | None = None
+        for i in range(self.workers):
+            try:
+                return dict(self.worker_api(i, f"/api/calls/{call_id}"))
+            except urllib.error.HTTPError as e:
+                if e.code != 404:
+                    raise
+                last = e
+        assert last is not None
+        raise last
+
+
+def _free_tcp_range(count: int) -> int:
+    """First of `count` consecutive loopback TCP ports that are all free now."""
+    for _ in range(200):
+        base = free_tcp_port()
+        if all(_tcp_free(p) for p in range(base + 1, base + count)):
+            return base
+    raise RuntimeError(f"could not find {count} free consecutive TCP ports")
+
+
+def _tcp_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
