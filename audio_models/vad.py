@@ -10,13 +10,18 @@ Decisions, with `EndpointerConfig` names:
   `min_utterance_ms`; shorter bursts are dropped silently, so every `SpeechStarted` is
   followed by exactly one `SpeechEnded` (or by `flush` / `reset`);
 - it ends after `end_silence_ms` of silence, keeping min(pre_roll_ms, end_silence_ms) of
-  trailing audio, or is cut at `max_utterance_s` (`truncated=True`).
+  trailing audio, or is cut at `max_utterance_s` (`truncated=True`);
+- with `early_silence_ms` set (shorter than `end_silence_ms`), a confirmed utterance that pauses
+  that long emits `SpeechPaused` with the audio so far (for speculative recognition), and
+  `SpeechResumed` if voice comes back before the end; `commit()` ends the utterance at once
+  (the caller's answer is already known to be complete).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import deque
+from dataclasses import dataclass
 
 import webrtcvad
 
@@ -30,6 +35,24 @@ from audio_models.protocols import (
 )
 
 _CAPS = VADCapabilities()
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechPaused:
+    """A confirmed utterance has paused for `early_silence_ms`: its audio so far. If no voice
+    follows, the `SpeechEnded` that comes has the same `speech_start` / `speech_end`."""
+
+    audio: AudioFrame
+    speech_start: float
+    speech_end: float  # end of the last voiced chunk (monotonic)
+    detected_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechResumed:
+    """Voice came back after a `SpeechPaused`: the paused audio is not the whole utterance."""
+
+    timestamp: float
 
 
 def _ceil_div(a: float, b: float) -> int:
@@ -47,6 +70,7 @@ class Endpointer:
         sample_rate: int = 16000,
         *,
         analysis_ms: int = 20,
+        early_silence_ms: int = 0,
     ) -> None:
         if sample_rate not in _CAPS.sample_rates:
             raise ValueError(f"webrtcvad needs one of {_CAPS.sample_rates} Hz, got {sample_rate}")
@@ -67,7 +91,10 @@ class Endpointer:
         self._pre_chunks = int(cfg.pre_roll_ms // analysis_ms)
         self._min_span = cfg.min_utterance_ms / 1000
         self._max_span = cfg.max_utterance_s
+        self.early_silence_ms = 0
+        self._early_chunks = 0
         self.set_end_silence_ms(cfg.end_silence_ms)
+        self.set_early_silence_ms(early_silence_ms)
         self.reset()
 
     # ------------------------------------------------------------ public API
@@ -83,6 +110,23 @@ class Endpointer:
         self.config.end_silence_ms = int(ms)
         self._end_chunks = _ceil_div(ms, self.analysis_ms)
         self._tail_chunks = int(min(self.config.pre_roll_ms, ms) // self.analysis_ms)
+
+    def set_early_silence_ms(self, ms: int) -> None:
+        """Silence after which a `SpeechPaused` is emitted; 0 turns it off. Only pauses shorter
+        than the end silence can be reported."""
+        if ms < 0:
+            raise ValueError(f"early_silence_ms must be >= 0, got {ms}")
+        self.early_silence_ms = int(ms)
+        self._early_chunks = _ceil_div(ms, self.analysis_ms) if ms else 0
+
+    def commit(self) -> SpeechEnded | None:
+        """End the confirmed utterance in progress now (its answer is complete); None when
+        there is none. Audio that follows starts a new utterance."""
+        if not self._confirmed:
+            return None
+        event = self._finish(self._last_end, truncated=False)
+        self._to_idle(keep_tail=True)
+        return event
 
     def reset(self) -> None:
         """Forget everything (buffered audio, current utterance)."""
@@ -100,6 +144,7 @@ class Endpointer:
         self._last_voiced_idx = 0
         self._silence = 0
         self._last_end = 0.0
+        self._paused = False  # a SpeechPaused was emitted for the current pause
 
     def push_frame(self, frame: AudioFrame) -> list[VADEvent]:
         """Feed caller audio (any length; 20 ms frames are cheapest). Returns new events."""
@@ -147,11 +192,18 @@ class Endpointer:
             self._silence = 0
             self._last_voiced_end = end
             self._last_voiced_idx = len(self._chunks)
+            if self._paused:
+                self._paused = False
+                events.append(SpeechResumed(ts))
             if not self._confirmed and end - self._speech_start >= self._min_span:
                 self._confirmed = True
                 events.append(SpeechStarted(self._speech_start))
         else:
             self._silence += 1
+            if (self._silence == self._early_chunks and self._confirmed
+                    and self._early_chunks < self._end_chunks):
+                self._paused = True
+                events.append(self._pause(end))
         if end - self._speech_start >= self._max_span:
             if self._confirmed:
                 events.append(self._finish(end, truncated=True))
@@ -173,6 +225,11 @@ class Endpointer:
         if self._last_voiced_end - self._speech_start >= self._min_span:
             self._confirmed = True  # start_speech_ms >= min_utterance_ms: confirmed at once
 
+    def _pause(self, detected_at: float) -> SpeechPaused:
+        chunks = self._chunks[: self._last_voiced_idx + self._tail_chunks]
+        audio = AudioFrame(b"".join(c for _, c in chunks), self.sample_rate, chunks[0][0])
+        return SpeechPaused(audio, self._speech_start, self._last_voiced_end, detected_at)
+
     def _finish(self, detected_at: float, *, truncated: bool) -> SpeechEnded:
         keep = len(self._chunks) if truncated else self._last_voiced_idx + self._tail_chunks
         chunks = self._chunks[:keep]
@@ -193,4 +250,5 @@ class Endpointer:
         self._run = 0
         self._active = False
         self._confirmed = False
+        self._paused = False
         self._silence = 0

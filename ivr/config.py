@@ -36,6 +36,11 @@ class SipSettings(_Section):
     retry_after_s: int = Field(
         30, ge=0, description="Retry-After seconds sent with 503 when at capacity."
     )
+    drain_timeout_s: float = Field(
+        0, ge=0, description="On SIGTERM, refuse new calls (503) and let the calls in progress "
+        "finish for up to this long before hanging up (0: hang up at once; a second signal "
+        "also hangs up at once). `ivr serve --workers N` sets it on its workers."
+    )
     codecs: list[str] = Field(
         default_factory=lambda: ["PCMU/8000", "PCMA/8000", "G722/16000"],
         description="Codecs in priority order; all others are ranked below them.",
@@ -83,6 +88,11 @@ class VadSettings(_Section):
     pre_roll_ms: int = Field(300, ge=0, description="Audio kept before the speech start.")
     max_utterance_s: float = Field(15.0, gt=0, description="Longest utterance before cutting.")
     min_utterance_ms: int = Field(200, ge=0, description="Shorter voiced bursts are ignored.")
+    early_silence_ms: int = Field(
+        200, ge=0, description="Pause after which what the caller said so far is recognised "
+        "speculatively, overlapping ASR with the end-of-speech silence; the result is used when "
+        "no speech follows and discarded when it does (0 turns it off)."
+    )
 
 
 class DialogSettings(_Section):
@@ -91,6 +101,12 @@ class DialogSettings(_Section):
     )
     interdigit_timeout_s: float = Field(3.0, gt=0, description="Wait between DTMF digits.")
     barge_in: bool = Field(True, description="Caller speech/keys interrupt prompts by default.")
+    early_commit_score: float = Field(
+        0.9, ge=0, le=1, description="A speculative transcript that the current menu or gather "
+        "matches with at least this score (an intent, a yes/no, digits of the expected length) "
+        "ends the utterance at once, without waiting for the rest of vad.end_silence_ms "
+        "(0 turns it off)."
+    )
     max_call_s: float = Field(1800.0, gt=0, description="Hard limit on a call's length.")
 
 

@@ -21,7 +21,7 @@ import aiohttp
 
 from audio_models.frames import AudioFrame
 from audio_models.protocols import EndpointerConfig, SpeechEnded, SpeechStarted, Transcript
-from audio_models.vad import Endpointer
+from audio_models.vad import Endpointer, SpeechPaused, SpeechResumed
 from ivr.agents import AgentDirectory
 from ivr.call_io import (
     CallControl,
@@ -60,7 +60,7 @@ from ivr.recognizers import Recognition, Recognizers
 from ivr.recording import CallRecorder
 from ivr.storage import CallStore
 from ivr.summary import render_text, summarise
-from ivr.understanding import _t2s, extract_yes_no
+from ivr.understanding import _t2s, extract_digits, extract_yes_no
 from ivr.webhooks import perform
 
 AudioTap = Callable[[list[bytes], list[bytes]], None]  # (caller PCM frames, far-side frames)
@@ -94,6 +94,29 @@ class _Utterance:
     speech: SpeechEnded
     asr_done: float  # monotonic
     emotion: dict[str, Any] | None = None  # the fused estimate of this turn
+
+
+@dataclass
+class _Heard:
+    """What recognition of one utterance produced, before the call acts on it."""
+
+    transcript: Transcript
+    prosody: dict[str, Any] | None
+    profile: LanguageProfile
+    detected: bool  # this pass ran language detection: dialect detection follows
+
+
+@dataclass
+class _Speculation:
+    """Recognition started at a pause, before the end of speech was certain."""
+
+    pause: SpeechPaused
+    task: asyncio.Task[_Heard]
+
+    def covers(self, ev: SpeechEnded) -> bool:
+        """True when `ev` is the paused utterance with no voice since (same audio but silence)."""
+        return (not ev.truncated and ev.speech_start == self.pause.speech_start
+                and ev.speech_end == self.pause.speech_end)
 
 
 @dataclass
@@ -174,7 +197,10 @@ class CallSession:
             aggressiveness=vad.aggressiveness, start_speech_ms=vad.start_speech_ms,
             end_silence_ms=vad.end_silence_ms, pre_roll_ms=vad.pre_roll_ms,
             max_utterance_s=vad.max_utterance_s, min_utterance_ms=vad.min_utterance_ms,
-        ), sample_rate=media.clock_rate)
+        ), sample_rate=media.clock_rate, early_silence_ms=vad.early_silence_ms)
+        self._speculation: _Speculation | None = None  # recognition begun at a pause
+        self._listening: tuple[Listen, Step] | None = None  # what the caller is answering
+        self._step: Step | None = None  # the dialogue's current step
         self._recorder: CallRecorder | None = None
         if self.settings.recording.enabled and deps.dialplan.plan.consent is None:
             self._recorder = self._new_recorder()
@@ -377,6 +403,7 @@ class CallSession:
             return
         step = self.deps.engine.start({"caller": self.caller}, self.facts())
         while True:
+            self._step = step
             event = await self._perform(step.actions)
             if event is None:
                 return
@@ -429,7 +456,11 @@ class CallSession:
             elif isinstance(action, Listen):
                 self.event("listen", node=action.node, language=action.language,
                            **({"sensitive": True} if action.sensitive else {}))
-                return await self._listen(action)
+                self._listening = (action, self._step) if self._step else None
+                try:
+                    return await self._listen(action)
+                finally:
+                    self._listening = None
             elif isinstance(action, Transfer):
                 await self._wait_playout()
                 if not self._hungup.is_set():
@@ -785,6 +816,10 @@ class CallSession:
                     self._on_speech_started(ev)
                 elif isinstance(ev, SpeechEnded):
                     self._on_speech_ended(ev)
+                elif isinstance(ev, SpeechPaused):
+                    self._on_speech_paused(ev)
+                elif isinstance(ev, SpeechResumed):
+                    self._drop_speculation("speech_resumed")
 
     def _on_speech_started(self, ev: SpeechStarted) -> None:
         self._speaking_since = ev.timestamp
@@ -813,11 +848,75 @@ class CallSession:
         return Recognition(self.deps.asr, profile.whisper_language,  # type: ignore[arg-type]
                            profile.initial_prompt or None)
 
-    async def _recognize(self, ev: SpeechEnded) -> None:
+    # ------------------------------------------------------------ speculative recognition
+    def _detection_pending(self) -> bool:
+        return (self.deps.dialplan.plan.language_detection and not self._profile_fixed
+                and self._detected is None)
+
+    def _on_speech_paused(self, ev: SpeechPaused) -> None:
+        """The caller paused: recognise what they said so far while the end-of-speech silence
+        runs (in the ASR executor). Not while language detection is pending (its result
+        changes the call) nor over a prompt that cannot be interrupted."""
+        if self._barge_protected or self._detection_pending():
+            return
+        self._drop_speculation("new_pause")
+        task = self._spawn(self._hear(ev), "asr_early")
+        spec = _Speculation(ev, task)
+        self._speculation = spec
+        task.add_done_callback(lambda _t: self._speculation_done(spec))
+
+    def _drop_speculation(self, why: str) -> None:
+        """Speech resumed (or a new pause came): the early result is of the wrong audio."""
+        spec, self._speculation = self._speculation, None
+        if spec is not None and not spec.task.done():
+            spec.task.cancel()  # a queued recognition never runs; a running one is ignored
+        if spec is not None:
+            self.event("asr_early_discarded", why=why)
+
+    def _speculation_done(self, spec: _Speculation) -> None:
+        """An early result arrived while the caller is still silent: when it is a complete
+        answer to the current question, end the utterance now instead of waiting for the rest
+        of the end-of-speech silence (adaptive end of speech)."""
+        if self._speculation is not spec or spec.task.cancelled() or spec.task.exception():
+            return
+        if not self._endpointer.in_speech or not self._complete(spec.task.result()):
+            return
+        ended = self._endpointer.commit()
+        if ended is not None and spec.covers(ended):
+            self.event("early_commit", silence_ms=round((ended.detected_at - ended.speech_end)
+                                                       * 1000))
+            self._on_speech_ended(ended)
+        elif ended is not None:  # cannot happen: the endpointer's utterance moved on
+            self._on_speech_ended(ended)
+
+    def _complete(self, heard: _Heard) -> bool:
+        """A confident, complete answer to what is being asked: an intent or slot the engine
+        matches with at least `dialog.early_commit_score` (a digit string of the expected
+        length, a yes/no, a menu choice)."""
+        threshold = self.settings.dialog.early_commit_score
+        t = heard.transcript
+        if threshold <= 0 or self._listening is None or t.is_empty:
+            return False
+        if judge_speech(t, self.settings.asr.min_confidence,
+                        self.settings.asr.max_no_speech_prob) != "speech":
+            return False
+        listen, step = self._listening
+        if listen.digits_slot and len(extract_digits(t.text, t.language)) < listen.max_digits:
+            return False
+        try:
+            peek = self.deps.engine.step(step.state, CallerInput("speech", t.text, t.confidence),
+                                         self.facts())
+        except Exception:  # a peek only: the real step reports any error
+            log.exception("call=%s early-commit check failed", self.call_id)
+            return False
+        u = peek.understanding
+        return u is not None and u.outcome == "match" and u.score >= threshold
+
+    async def _hear(self, ev: SpeechEnded | SpeechPaused) -> _Heard:
+        """Recognise `ev`'s audio (with prosody alongside); no effect on the call yet."""
         async with self._asr_lock:  # utterances of one call are recognised in order
             profile = self._profile()
-            detect = (self.deps.dialplan.plan.language_detection and not self._profile_fixed
-                      and self._detected is None)
+            detect = self._detection_pending()
             if detect:
                 profile = await self._detect_language(ev, profile)
             rec = self._recognition(profile)
@@ -827,18 +926,34 @@ class CallSession:
             except Exception as e:
                 self.event("error", where="asr", error=str(e))
                 transcript = Transcript("", rec.language, 0.0, -10.0, 1.0, ev.audio.duration, 0.0)
-            if detect:
-                self._detect_dialect(transcript.text, profile)
-            emotion = self._fuse(await prosody, transcript)
+            return _Heard(transcript, await prosody, profile, detect)
+
+    async def _recognize(self, ev: SpeechEnded) -> None:
+        spec, self._speculation = self._speculation, None
+        heard: _Heard | None = None
+        if spec is not None and spec.covers(ev):
+            try:
+                heard = await spec.task
+            except Exception as e:  # asyncio.CancelledError is not an Exception: it propagates
+                self.event("error", where="asr_early", error=repr(e))
+        elif spec is not None:
+            spec.task.cancel()
+        early = heard is not None
+        if heard is None:
+            heard = await self._hear(ev)
+        transcript = heard.transcript
+        if heard.detected:
+            self._detect_dialect(transcript.text, heard.profile)
+        emotion = self._fuse(heard.prosody, transcript)
         done = time.monotonic()
         said = SECRET_MASK if self._sensitive is not None and transcript.text else transcript.text
         self.event("utterance", text=said, confidence=round(transcript.confidence, 3),
                    audio_s=round(ev.audio.duration, 2),
                    asr_ms=round(transcript.processing_time * 1000),
-                   eos_to_asr_ms=round((done - ev.speech_end) * 1000))
+                   eos_to_asr_ms=round((done - ev.speech_end) * 1000), early=early)
         self._put(("speech", _Utterance(transcript, ev, done, emotion)))
 
-    async def _prosody(self, ev: SpeechEnded) -> dict[str, Any] | None:
+    async def _prosody(self, ev: SpeechEnded | SpeechPaused) -> dict[str, Any] | None:
         """How the caller sounded (prosody model, off the event loop), or None."""
         model, baseline = self.deps.emotion_model, self._baseline
         if model is None or baseline is None or not self.settings.emotion.enabled:
@@ -870,7 +985,7 @@ class CallSession:
             self.event("emotion_escalation", angry_turns=self.tracker.facts()["angry_turns"])
         return data
 
-    async def _detect_language(self, ev: SpeechEnded, current: LanguageProfile
+    async def _detect_language(self, ev: SpeechEnded | SpeechPaused, current: LanguageProfile
                                ) -> LanguageProfile:
         """First utterance: one language-detection pass; a confident other language that a
         profile of this dialplan speaks becomes the call's profile."""
