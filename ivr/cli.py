@@ -21,6 +21,8 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sip-port", type=int, help="UDP SIP port (default 5060)")
     p.add_argument("--http-port", type=int, help="HTTP API port (default 8080, 0 = off)")
     p.add_argument("--data-dir", type=Path, help="database, recordings and caches (default var)")
+    p.add_argument("--database-url", help="sqlite:///ABS/PATH or postgresql://... (default: "
+                   "SQLite in the data dir)")
     p.add_argument("--asr-model", help='"base", "tiny.en" or a CTranslate2 Whisper directory')
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
@@ -29,7 +31,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     flags: dict[str, Any] = {
         "dialplan": args.dialplan, "sip.host": args.sip_host, "sip.port": args.sip_port,
         "http.port": args.http_port, "data_dir": args.data_dir, "asr.model": args.asr_model,
-        "log_level": args.log_level,
+        "log_level": args.log_level, "database_url": args.database_url,
     }
     return load_settings(args.config, flags)
 
@@ -57,8 +59,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _serve_cluster(args: argparse.Namespace, settings: Settings) -> int:
-    """`ivr serve --workers N`: the workers share the command's settings; the supervisor
-    gives each its own SIP/HTTP port and data directory."""
+    """`ivr serve --workers N`: the workers share the command's settings, data directory and
+    database; the supervisor gives each its own SIP and HTTP port."""
     from ivr.cluster.supervisor import serve_cluster
 
     forwarded = [x for flag, value in (("--config", args.config), ("--dialplan", args.dialplan),
@@ -67,7 +69,8 @@ def _serve_cluster(args: argparse.Namespace, settings: Settings) -> int:
                  for x in (flag, str(value))]
     return serve_cluster(forwarded, args.workers, settings.sip.port,
                          public_host=settings.sip.host, data_dir=Path(settings.data_dir),
-                         http_base_port=(settings.http.port or 8080) + 1)
+                         http_base_port=(settings.http.port or 8080) + 1,
+                         database_url=settings.database_url)
 
 
 def cmd_call(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import logging
 import secrets
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from ivr.call_io import DialFailed
 from ivr.config import Settings
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
+from ivr.files import read_or_create
 from ivr.privacy.crypto import RecordingKeyError, load_recording_key
 from ivr.profiles import resolve_profiles
 from ivr.recognizers import Recognizers
@@ -110,6 +112,7 @@ class IvrService:
         self.legs: dict[str, _Leg] = {}  # outbound legs (agents' phones) by SIP Call-ID
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._draining = False
+        self._no_calls = asyncio.Event()  # set when the last call in progress ends (drain)
         self._started = time.monotonic()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -239,11 +242,12 @@ class IvrService:
     def _stored_token(self) -> str:
         """No token configured: make one, keep it in data_dir/api_token (mode 600)."""
         path = self.settings.data_dir / "api_token"
-        if not path.exists():
-            path.write_text(secrets.token_urlsafe(24) + "\n")
-            path.chmod(0o600)
+        existed = path.exists()
+        token = read_or_create(path, lambda: (secrets.token_urlsafe(24) + "\n").encode(),
+                               valid=lambda data: bool(data.strip())).decode().strip()
+        if not existed:
             log.warning("no api_token configured: generated one in %s", path)
-        return path.read_text().strip()
+        return token
 
     def health(self) -> dict[str, Any]:
         plan = self.dialplan.plan
@@ -282,13 +286,42 @@ class IvrService:
         log.info("stopped cleanly")
 
     async def serve_forever(self) -> None:
+        """Serve until SIGINT/SIGTERM; then drain (`sip.drain_timeout_s`) and return."""
         loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
+        signals = asyncio.Queue[int]()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, signals.put_nowait, sig)
         if watcher := getattr(self, "watcher", None):
             loop.add_signal_handler(signal.SIGHUP, watcher.poke)
-        await stop.wait()
+        await signals.get()
+        await self.drain(self.settings.sip.drain_timeout_s, interrupt=signals.get)
+
+    async def drain(self, timeout_s: float,
+                    interrupt: Callable[[], Awaitable[object]] | None = None) -> None:
+        """Refuse new calls (503) and wait up to `timeout_s` for the calls in progress to end,
+        or until `interrupt()` returns (a second signal)."""
+        self._draining = True
+        if timeout_s <= 0 or not self.sessions:
+            return
+        log.info("draining: no new calls; waiting up to %.0f s for %d call(s)", timeout_s,
+                 len(self.sessions))
+        waiters = [asyncio.ensure_future(self._all_calls_ended())]
+        if interrupt is not None:
+            waiters.append(asyncio.ensure_future(interrupt()))
+        done, pending = await asyncio.wait(waiters, timeout=timeout_s,
+                                           return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if waiters[0] in done:
+            log.info("drained: every call has ended")
+        else:
+            log.warning("drain ended with %d call(s) in progress; hanging up",
+                        len(self.sessions))
+
+    async def _all_calls_ended(self) -> None:
+        self._no_calls.clear()
+        if self.sessions:
+            await self._no_calls.wait()
 
     # ------------------------------------------------------------ SIP thread callbacks
     def on_incoming(self, call: CallInfo) -> Admission:
@@ -355,6 +388,8 @@ class IvrService:
     def _session_done(self, call_id: str) -> None:
         self.sessions.pop(call_id, None)
         self._tasks.pop(call_id, None)
+        if not self.sessions:
+            self._no_calls.set()
 
     def _dtmf(self, call_id: str, digit: str, timestamp: float) -> None:
         if session := self.sessions.get(call_id):

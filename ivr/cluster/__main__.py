@@ -2,7 +2,8 @@
 
 Options not listed here (--config, --dialplan, --asr-model, --log-level) are passed to every
 worker unchanged. Worker i listens for SIP on `--worker-sip-base + i` (default: public port
-+ 10 + i) and HTTP on `--http-port + i`; its data lives in `<data-dir>/worker-<i>`.
++ 10 + i) and HTTP on `--http-port + i`; all share `--data-dir` and one database (`--database-url`,
+default SQLite in the data directory); worker i logs to `<data-dir>/workers/worker-<i>.log`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sip-port", type=int, default=5060, help="public SIP port (Kamailio)")
     p.add_argument("--worker-sip-base", type=int, help="first worker SIP port (sip-port + 10)")
     p.add_argument("--http-port", type=int, default=8081, help="first worker HTTP port")
-    p.add_argument("--data-dir", type=Path, default=Path("var"), help="base data directory")
+    p.add_argument("--data-dir", type=Path, default=Path("var"), help="shared data directory")
+    p.add_argument("--database-url", help="shared database (default SQLite in the data dir)")
     p.add_argument("--remote-worker", type=_remote, action="append", default=[],
                    metavar="HOST:PORT", help="a worker on another machine (repeatable)")
     p.add_argument("--probe-interval", type=int, default=1, help="OPTIONS probe period, s")
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             data_dir=args.data_dir, sip_base_port=args.worker_sip_base,
             http_base_port=args.http_port, remote_workers=args.remote_worker,
             probe_interval_s=args.probe_interval, retry_after_s=args.retry_after,
-            drain_timeout_s=args.drain_timeout,
+            drain_timeout_s=args.drain_timeout, database_url=args.database_url,
         )
     except (KamailioError, RuntimeError) as e:
         print(f"ivr cluster: {e}", file=sys.stderr)

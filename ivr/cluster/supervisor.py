@@ -1,13 +1,16 @@
 """Run several `ivr serve` workers behind a Kamailio front, as one service.
 
-`WorkerPool` owns N worker subprocesses (own SIP port, HTTP port and, for now, data
-directory each), restarts a crashed worker with exponential back-off, and stops them all by
-PID. `serve_cluster` adds the Kamailio front and a graceful drain: on SIGINT/SIGTERM every
-local worker is disabled in the dispatcher (no new calls), the calls in progress are waited
-for (bounded by `drain_timeout_s`), then workers and front are stopped.
+`WorkerPool` owns N worker subprocesses (own SIP port and HTTP port each; one shared data
+directory and database), restarts a crashed worker with exponential back-off, and stops them
+all by PID. `serve_cluster` adds the Kamailio front and a graceful drain: on SIGINT/SIGTERM
+every local worker is disabled in the dispatcher (no new calls) and told to drain (a worker
+answers new INVITEs with 503 and lets its calls finish, bounded by `drain_timeout_s`), then
+front and workers are stopped.
 
-Why per-worker data directories: at start-up a worker marks every active call in its store
-as interrupted, which would close the other workers' live calls in a shared SQLite file.
+Shared state: every worker writes calls, events, agents and queues to the same database
+(`database_url`: SQLite in the data directory on one machine, PostgreSQL for several), so any
+worker's dashboard and API see every call. A worker stamps its calls with its SIP address and,
+after a crash, closes only its own calls left `active`.
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.cluster.kamailio import KamailioError, KamailioProcess, WorkerAddr
 
-__all__ = ["Worker", "WorkerPool", "serve_cluster"]
+__all__ = ["Worker", "WorkerPool", "serve_cluster", "worker_env"]
 
 log = logging.getLogger("ivr.cluster")
 
@@ -40,15 +43,12 @@ class Worker:
     sip_host: str
     sip_port: int
     http_port: int
-    data_dir: Path
+    data_dir: Path  # shared by all workers of the pool
+    log_path: Path  # this worker's own log
     proc: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     restarts: int = 0
     next_start: float = 0.0  # monotonic time of the next (re)start when not running
-    log_path: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.log_path = self.data_dir / "worker.log"
 
     @property
     def addr(self) -> WorkerAddr:
@@ -92,7 +92,8 @@ class WorkerPool:
         self.backoff_s = backoff_s
         self.stable_after_s = stable_after_s
         self.workers = [
-            Worker(i, sip_host, sip_base_port + i, http_base_port + i, data_dir / f"worker-{i}")
+            Worker(i, sip_host, sip_base_port + i, http_base_port + i, data_dir,
+                   data_dir / "workers" / f"worker-{i}.log")
             for i in range(count)
         ]
         self._stopping = False
@@ -112,7 +113,7 @@ class WorkerPool:
         return self
 
     def _spawn(self, w: Worker) -> None:
-        w.data_dir.mkdir(parents=True, exist_ok=True)
+        w.log_path.parent.mkdir(parents=True, exist_ok=True)
         logf = open(w.log_path, "ab")  # noqa: SIM115 - the child owns it; closed below
         try:
             w.proc = subprocess.Popen(
@@ -164,10 +165,18 @@ class WorkerPool:
                 with contextlib.suppress(ProcessLookupError):
                     w.proc.send_signal(sig)
 
-    def stop(self, timeout: float = 30.0) -> dict[int, int | None]:
-        """SIGTERM every worker, wait; SIGKILL the process group of any that hangs."""
+    def stop(self, timeout: float = 30.0, drain_s: float = 0.0) -> dict[int, int | None]:
+        """SIGTERM every worker, wait; SIGKILL the process group of any that hangs.
+
+        With `drain_s` the first SIGTERM lets workers started with `sip.drain_timeout_s`
+        finish their calls for up to `drain_s`; a second SIGTERM then hangs up the rest."""
         with self._lock:
             self._stopping = True
+        if drain_s > 0:
+            self.signal_all(signal.SIGTERM)
+            deadline = time.monotonic() + drain_s
+            while any(w.running() for w in self.workers) and time.monotonic() < deadline:
+                time.sleep(0.2)
         self.signal_all(signal.SIGTERM)
         deadline = time.monotonic() + timeout
         codes: dict[int, int | None] = {}
@@ -208,6 +217,7 @@ def serve_cluster(
     retry_after_s: int = 30,
     drain_timeout_s: float = 600.0,
     stop_event: threading.Event | None = None,
+    database_url: str | None = None,
 ) -> int:
     """Run `workers` local workers (+ remote ones) behind Kamailio until SIGINT/SIGTERM.
 
@@ -221,6 +231,7 @@ def serve_cluster(
     pool = WorkerPool(
         workers, serve_args=serve_args, data_dir=data_dir, sip_host=public_host,
         sip_base_port=sip_base_port or public_port + 10, http_base_port=http_base_port,
+        env=worker_env(data_dir, database_url, drain_timeout_s),
     )
     front = KamailioProcess(
         public_port, pool.addrs + list(remote_workers or []), listen_host=public_host,
@@ -242,10 +253,16 @@ def serve_cluster(
         for addr in pool.addrs:
             with contextlib.suppress(KamailioError, OSError, subprocess.SubprocessError):
                 front.set_state(addr, "d")
-        deadline = time.monotonic() + drain_timeout_s
-        while pool.active_calls() and time.monotonic() < deadline:
-            time.sleep(0.5)
+        pool.stop(drain_s=drain_timeout_s + 5)  # each worker drains its own calls
         return 0
     finally:
         pool.stop()
         front.stop()
+
+
+def worker_env(data_dir: Path, database_url: str | None,
+               drain_timeout_s: float) -> dict[str, str]:
+    """Environment of every local worker: one shared database (the configured URL, else the
+    SQLite file in the shared data directory) and drain-on-SIGTERM."""
+    url = database_url or f"sqlite:///{(Path(data_dir) / 'ivr.sqlite').resolve()}"
+    return {"IVR_DATABASE_URL": url, "IVR_SIP__DRAIN_TIMEOUT_S": str(drain_timeout_s)}

@@ -204,14 +204,11 @@ class SignInLimiter:
 
 def load_or_create_secret(path: Path) -> bytes:
     """The session-signing key kept in `path` (created with 32 random bytes, mode 600, when
-    missing or too short)."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        data = b""
-    if len(data) >= 16:
-        return data
+    missing or too short; workers sharing a data directory agree on one key)."""
+    from ivr.files import read_or_create
+
+    return read_or_create(Path(path), lambda: secrets.token_bytes(SECRET_BYTES),
+                          valid=lambda data: len(data) >= 16)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = secrets.token_bytes(SECRET_BYTES)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
