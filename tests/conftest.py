@@ -1,0 +1,43 @@
+"""Fixtures shared by all test layers: the database backends.
+
+- ``pg_server``: one real throwaway PostgreSQL server per test session (`ivr.pg_server`).
+- ``db_url``: parametrised over ``sqlite`` and ``postgresql``; None for SQLite (the store's
+  own file under `tmp_path`), else the URL of a fresh, empty PostgreSQL database. Open the
+  store with ``open_store(db_url, tmp_path / "ivr.sqlite")``; a second ``open_store`` with the
+  same arguments is a second worker process's view of the same data.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+
+from ivr import pg_server
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_server_instance(tmp_path_factory: pytest.TempPathFactory
+                       ) -> Iterator[pg_server.PostgresServer]:
+    if not pg_server.available():
+        pytest.fail(f"PostgreSQL is not installed in {pg_server.PG_BIN}: "
+                    "run bash scripts/setup --dev")
+    with pg_server.PostgresServer(tmp_path_factory.mktemp("pg")) as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server_instance: pg_server.PostgresServer) -> str:
+    """The URL of a fresh, empty PostgreSQL database."""
+    return pg_server_instance.create_database(f"t{next(_databases)}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str | None:
+    """None (SQLite under tmp_path) or the URL of a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("pg_url"))
