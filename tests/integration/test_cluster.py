@@ -1,8 +1,10 @@
-"""Kamailio front + two real `ivr serve` workers (SQLite, one machine).
+"""Kamailio front + two real `ivr serve` workers sharing one database: SQLite (one machine)
+and a real PostgreSQL server.
 
 More calls than one worker admits are spread over both; with every worker full the front
 answers 503 + Retry-After; a worker killed mid-test is detected by the OPTIONS probe and new
-calls go to the survivor; no finished call record is lost on either worker.
+calls go to the survivor; no finished call record is lost, and every worker's API sees every
+call; the killed worker, restarted, closes only its own interrupted call.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sqlite3
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr import pg_server
 from ivr.cluster.kamailio import KamailioProcess, WorkerAddr, module_dir
 from ivr.cluster.sip_probe import sip_request
 from ivr.harness import IvrProcess
@@ -39,11 +41,26 @@ def _require_tools() -> None:
         pytest.skip("kamailio is not installed (apt-get install kamailio)")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of the database both workers share."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shared.sqlite'}"
+        return
+    if not pg_server.available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is not installed (scripts/setup --dev installs it)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    with pg_server.PostgresServer(tmp_path / "pg") as pg:
+        yield pg.url
+
+
 @pytest.fixture()
-def cluster(tmp_path: Path) -> Iterator[tuple[KamailioProcess, list[IvrProcess]]]:
+def cluster(tmp_path: Path,
+            database_url: str) -> Iterator[tuple[KamailioProcess, list[IvrProcess]]]:
     _require_tools()
-    env = {"IVR_SIP__MAX_CALLS": str(MAX_CALLS), "IVR_SIP__RETRY_AFTER_S": str(RETRY_AFTER)}
-    # own data dir per worker: a starting worker closes every `active` call in its store
+    env = {"IVR_SIP__MAX_CALLS": str(MAX_CALLS), "IVR_SIP__RETRY_AFTER_S": str(RETRY_AFTER),
+           "IVR_DATABASE_URL": database_url}
     workers = [IvrProcess(tmp_path / f"worker{i}", env=env) for i in range(2)]
     front = KamailioProcess(
         free_udp_port(), [WorkerAddr("127.0.0.1", w.sip_port, f"w{i}") for i, w in
@@ -74,7 +91,12 @@ def _wait(pred, timeout: float, what: str) -> float:  # type: ignore[no-untyped-
 
 
 def _calls(worker: IvrProcess) -> dict[str, dict]:  # type: ignore[type-arg]
+    """Every call in the shared store, as this worker's API lists them."""
     return {c["sip_call_id"]: c for c in worker.api("/api/calls?limit=200")["calls"]}
+
+
+def _held_by(worker: IvrProcess, calls: dict[str, dict]) -> set[str]:  # type: ignore[type-arg]
+    return {cid for cid, c in calls.items() if c["worker"] == f"127.0.0.1:{worker.sip_port}"}
 
 
 def _dial(phone: Baresip, uri: str) -> tuple[str, float]:
@@ -107,7 +129,9 @@ def test_front_spreads_calls_fails_over_and_keeps_records(
             call_id, took = _dial(phone, front.uri)
             ids.append(call_id)
             setup.append(took)
-        on0, on1 = set(ids) & set(_calls(w0)), set(ids) & set(_calls(w1))
+        seen = _calls(w0)
+        assert set(_calls(w1)) == set(seen) >= set(ids)  # one store: both see every call
+        on0, on1 = set(ids) & _held_by(w0, seen), set(ids) & _held_by(w1, seen)
         assert len(on0) == MAX_CALLS and len(on1) == MAX_CALLS, (on0, on1)
         print(f"\nset-up direct {direct_s * 1000:.0f} ms; via front "
               f"{', '.join(f'{s * 1000:.0f}' for s in setup)} ms")
@@ -128,9 +152,8 @@ def test_front_spreads_calls_fails_over_and_keeps_records(
             if call_id != keep:
                 _hangup(phone)
         finished = {c for c in ids if c != keep}
-        for w, mine in ((w0, on0), (w1, on1)):
-            for call_id in mine & finished:
-                assert w.wait_call_ended(call_id, 15)["status"] == "ended"
+        for call_id in finished:
+            assert w1.wait_call_ended(call_id, 15)["status"] == "ended"
 
         # -- kill worker 0 mid-call (SIGKILL its process group): the probe takes it out
         assert w0.proc is not None
@@ -143,22 +166,31 @@ def test_front_spreads_calls_fails_over_and_keeps_records(
         # -- new calls all go to the survivor, as many as it admits
         free = [p for p, c in zip(phones, ids, strict=False) if c != keep] + [phones[4]]
         new_ids = [_dial(phone, front.uri)[0] for phone in free[:MAX_CALLS]]
-        assert set(new_ids) <= set(_calls(w1)), new_ids
+        assert set(new_ids) <= _held_by(w1, _calls(w1)), new_ids
         for phone in free[:MAX_CALLS]:
             _hangup(phone)
         for call_id in new_ids:
             assert w1.wait_call_ended(call_id, 15)["status"] == "ended"
         print(f"first call on the survivor {time.monotonic() - t_kill:.2f} s after the kill")
 
-        # -- no finished call record lost: the survivor's API, the dead worker's SQLite file
+        # -- no finished call record lost, whichever worker held it
         survivor = _calls(w1)
-        for call_id in (on1 & finished) | set(new_ids):
+        for call_id in finished | set(new_ids):
             assert survivor[call_id]["status"] == "ended", survivor[call_id]
-        with sqlite3.connect(w0.data_dir / "ivr.sqlite") as db:
-            rows = dict(db.execute("select sip_call_id, status from calls").fetchall())
-        for call_id in on0 & finished:
-            assert rows.get(call_id) == "ended", rows
-        assert rows.get(keep) == "active"  # killed mid-call: closed at its next start-up
+        assert survivor[keep]["status"] == "active"  # its worker died mid-call
+
+        # -- the dead worker restarts: it closes its own interrupted call, nobody else's
+        spare = free[0]
+        spare.dial(front.uri)  # a live call on the survivor while worker 0 restarts
+        live = spare.wait_event("CALL_ESTABLISHED", 15)["id"]
+        w0.stop()
+        w0.start()
+        after = _calls(w1)
+        assert (after[keep]["status"], after[keep]["end_reason"]) == ("ended",
+                                                                      "service_restart")
+        assert after[live]["status"] == "active", after[live]
+        _hangup(spare)
+        assert w0.wait_call_ended(live, 15)["end_reason"] == "caller_hangup"
     finally:
         for phone in phones:
             phone.stop()
