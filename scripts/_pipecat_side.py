@@ -1,0 +1,203 @@
+"""The Pipecat half of `scripts/bench_vs_pipecat`: runs INSIDE the pipecat venv (.venv-pipecat).
+
+Not for direct use. Started once by the benchmark with a JSON config file as its argument:
+
+    {"model_dir": ".../whisper-base", "voice_onnx": ".../en_US-joe-medium.onnx",
+     "keywords": {"agent": ["agent", ...], ...}, "replies": {"agent": "Certainly. ...", ...},
+     "no_match_reply": "Sorry, I didn't understand that.", "tail_silence_s": 6.0}
+
+It prints `{"ready": true, ...parameters}` once loaded, then reads one JSON line per round
+from stdin, `{"turns": [{"wav": path, "speech_end_s": 1.93, "expected": "agent"}, ...]}`,
+runs one Pipecat pipeline per turn, all turns of a round concurrently (4 turns = 4
+concurrent pipelines in this one process), and prints one JSON line with a result per turn.
+
+Each pipeline, built per turn as a Pipecat bot builds one per session:
+    caller audio (the same 8 kHz recording, resampled to 16 kHz, queued in 20 ms
+    InputAudioRawFrames at real-time pace, then `tail_silence_s` of silence)
+    -> VADProcessor(SileroVADAnalyzer())       Silero ONNX shipped in the pipecat wheel,
+                                               VADParams at Pipecat's defaults
+    -> WhisperSTTService(model=<local dir>)    faster-whisper, language EN, Pipecat defaults
+    -> ReplyProcessor                          transcript -> intent (our keywords) -> reply
+    -> PiperTTSService(voice=joe, local file)  in-process Piper, no download
+    -> FirstAudioSink                          timestamps the first non-silent reply sample
+
+"End of speech" is the time the last speech sample of the recording was due on the
+real-time clock (start + speech_end_s); "first reply audio" is the arrival time of the first
+reply audio frame plus the offset of its first non-silent sample, as if played from then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+import soxr
+from loguru import logger
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipecat.audio.vad.silero import SileroVADAnalyzer  # noqa: E402
+from pipecat.audio.vad.vad_analyzer import VADParams  # noqa: E402
+from pipecat.frames.frames import (  # noqa: E402
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    TranscriptionFrame,
+    TTSAudioRawFrame,
+    TTSSpeakFrame,
+)
+from pipecat.pipeline.pipeline import Pipeline  # noqa: E402
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker  # noqa: E402
+from pipecat.processors.audio.vad_processor import VADProcessor  # noqa: E402
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor  # noqa: E402
+from pipecat.services.piper.tts import PiperTTSService  # noqa: E402
+from pipecat.services.whisper.stt import WhisperSTTService  # noqa: E402
+from pipecat.transcriptions.language import Language  # noqa: E402
+from pipecat.workers.runner import WorkerRunner  # noqa: E402
+
+from ivr.bench.measure import first_sound_s, keyword_intent  # noqa: E402
+
+IN_RATE = 16000  # what Silero and Whisper take
+OUT_RATE = 8000  # a phone line, as our callers hear it
+FRAME_S = 0.020
+
+
+class ReplyProcessor(FrameProcessor):
+    """Transcript -> the reply text our hotline would say (keyword match, no LLM)."""
+
+    def __init__(self, keywords: dict[str, list[str]], replies: dict[str, str],
+                 no_match: str) -> None:
+        super().__init__()
+        self.keywords, self.replies, self.no_match = keywords, replies, no_match
+        self.text = ""
+        self.intent: str | None = None
+        self.t_transcript: float | None = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, TranscriptionFrame) and self.t_transcript is None:
+            self.t_transcript = time.monotonic()
+            self.text = frame.text.strip()
+            self.intent = keyword_intent(self.text, self.keywords)
+            await self.push_frame(TTSSpeakFrame(self.replies.get(self.intent or "",
+                                                                 self.no_match)))
+            return
+        await self.push_frame(frame, direction)
+
+
+class FirstAudioSink(FrameProcessor):
+    """Notes when the first non-silent reply sample would be heard."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.t_first_frame: float | None = None
+        self.t_first_sound: float | None = None
+        self.samples_before = 0  # reply samples received before the current frame
+        self.heard = asyncio.Event()
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, TTSAudioRawFrame) and self.t_first_sound is None:
+            now = time.monotonic()
+            if self.t_first_frame is None:
+                self.t_first_frame = now
+            pcm = np.frombuffer(frame.audio, dtype=np.int16)
+            offset = first_sound_s(pcm, frame.sample_rate)
+            if offset is not None:
+                # played from the first frame's arrival on: sample k is heard k/rate later
+                self.t_first_sound = max(now, self.t_first_frame + (
+                    self.samples_before / frame.sample_rate + offset))
+                self.heard.set()
+            self.samples_before += len(pcm)
+        await self.push_frame(frame, direction)
+
+
+def load_caller_audio(path: str, tail_silence_s: float) -> np.ndarray:
+    """The 8 kHz caller recording resampled to 16 kHz int16, with trailing silence."""
+    data, rate = sf.read(path, dtype="float32", always_2d=True)
+    mono = soxr.resample(data.mean(axis=1), rate, IN_RATE) if rate != IN_RATE \
+        else data.mean(axis=1)
+    mono = np.concatenate([mono, np.zeros(int(tail_silence_s * IN_RATE), np.float32)])
+    return (np.clip(mono, -1.0, 32767 / 32768) * 32768).astype(np.int16)
+
+
+async def run_turn(cfg: dict[str, Any], turn: dict[str, Any]) -> dict[str, Any]:
+    """One pipeline, one caller utterance; returns timings (ms) and the recognised intent."""
+    stt = WhisperSTTService(settings=WhisperSTTService.Settings(
+        model=cfg["model_dir"], language=Language.EN),
+        compute_type=cfg.get("compute_type", "default"))
+    tts = PiperTTSService(settings=PiperTTSService.Settings(
+        voice=Path(cfg["voice_onnx"]).stem), download_dir=Path(cfg["voice_onnx"]).parent)
+    reply = ReplyProcessor(cfg["keywords"], cfg["replies"], cfg["no_match_reply"])
+    sink = FirstAudioSink()
+    pipeline = Pipeline([VADProcessor(vad_analyzer=SileroVADAnalyzer()), stt, reply, tts,
+                         sink])
+    worker = PipelineWorker(pipeline, params=PipelineParams(
+        audio_in_sample_rate=IN_RATE, audio_out_sample_rate=OUT_RATE),
+        enable_rtvi=False, idle_timeout_secs=None)
+    runner = WorkerRunner(handle_sigint=False)
+    audio = load_caller_audio(turn["wav"], cfg["tail_silence_s"])
+    step = int(IN_RATE * FRAME_S)
+    run = asyncio.create_task(runner.run(worker))
+    await asyncio.sleep(0.5)  # let the StartFrame reach every processor
+    t0 = time.monotonic()
+    for k, i in enumerate(range(0, len(audio), step)):
+        # sample i..i+step is complete (captured) at t0 + (i + step)/rate: send it then
+        due = t0 + (k + 1) * FRAME_S
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await worker.queue_frame(InputAudioRawFrame(
+            audio=audio[i : i + step].tobytes(), sample_rate=IN_RATE, num_channels=1))
+        if sink.heard.is_set() and time.monotonic() - t0 > turn["speech_end_s"] + 1.0:
+            break
+    try:
+        await asyncio.wait_for(sink.heard.wait(), 20.0)
+    except TimeoutError:
+        logger.error(f"no reply audio for {turn['wav']}")
+    await worker.queue_frame(EndFrame())
+    await asyncio.wait_for(run, 30.0)
+    eos = t0 + turn["speech_end_s"]
+    return {
+        "wav": turn["wav"], "expected": turn.get("expected"), "intent": reply.intent,
+        "text": reply.text,
+        "eos_to_reply_audio_ms": None if sink.t_first_sound is None
+        else (sink.t_first_sound - eos) * 1000.0,
+        "eos_to_transcript_ms": None if reply.t_transcript is None
+        else (reply.t_transcript - eos) * 1000.0,
+    }
+
+
+async def serve(cfg: dict[str, Any]) -> None:
+    loop = asyncio.get_running_loop()
+    vad = VADParams()
+    print(json.dumps({"ready": True, "vad_params": vad.model_dump(),
+                      "whisper_model": cfg["model_dir"],
+                      "whisper_compute_type": cfg.get("compute_type", "default"),
+                      "stt_trailing_silence_s": 0.5, "piper_voice": cfg["voice_onnx"],
+                      "in_rate": IN_RATE, "out_rate": OUT_RATE}), flush=True)
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        job = json.loads(line)
+        results = await asyncio.gather(*(run_turn(cfg, t) for t in job["turns"]))
+        print(json.dumps({"results": results}), flush=True)
+
+
+def main() -> int:
+    cfg = json.loads(Path(sys.argv[1]).read_text())
+    logger.remove()
+    logger.add(sys.stderr, level=cfg.get("log_level", "WARNING"))
+    asyncio.run(serve(cfg))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
