@@ -114,8 +114,15 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
         return web.json_response({**summary.as_dict(), "text": render_text(summary, language),
                                   "whisper": render_text(summary, language, whisper=True)})
 
+    async def list_workers(_: web.Request) -> web.Response:
+        """The service's live worker processes (shared `workers` table, `ivr.workers`)."""
+        from ivr.workers import live_workers
+
+        return web.json_response({"workers": live_workers(store)})
+
     app = web.Application(middlewares=[auth])
     app.router.add_get("/api/health", get_health)
+    app.router.add_get("/api/workers", list_workers)
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{call_id}", get_call)
     app.router.add_get("/api/calls/{call_id}/summary", get_summary)

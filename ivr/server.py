@@ -22,6 +22,7 @@ from aiohttp import web
 
 from audio_models.model_store import resolve_asr_model
 from audio_models.whisper_asr import WhisperASR
+from ivr import workers
 from ivr.agents import AgentDirectory
 from ivr.api import build_app
 from ivr.call_io import DialFailed
@@ -155,7 +156,8 @@ class IvrService:
             self.asr.check_language(lang.split("-")[0])
         log.info("ASR model %s loaded from %s in %.1f s", s.asr.model, model_dir,
                  time.monotonic() - t0)
-        self.recognizers = Recognizers(self.asr, self._load_asr, hotwords=s.asr.hotwords)
+        self.recognizers = Recognizers(self.asr, self._load_asr, hotwords=s.asr.hotwords,
+                                       english_model=s.asr.english_model)
         self.emotion_model = None
         if s.emotion.enabled:
             from audio_models.emotion import EmotionModel, warm_up
@@ -182,6 +184,9 @@ class IvrService:
             self._watch_task = asyncio.get_running_loop().create_task(self.watcher.run())
         if s.privacy.purge_every_s > 0:
             self._purge_task = asyncio.get_running_loop().create_task(self._purge_loop())
+        workers.announce(self.store, self.store.worker or "",
+                         workers.own_http_url(s.http.host, s.http.port, s.sip.public_host))
+        self._heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeat_loop())
         log.info("ready: SIP udp %s:%d, HTTP %s, data %s", s.sip.host, s.sip.port,
                  f"{s.http.host}:{s.http.port}" if s.http.port else "off", s.data_dir)
 
@@ -195,6 +200,15 @@ class IvrService:
             except Exception:  # noqa: BLE001 - retried next period; the calls go on
                 log.exception("purge failed")
             await asyncio.sleep(s.privacy.purge_every_s)
+
+    async def _heartbeat_loop(self) -> None:
+        """Keep this worker's row in the shared `workers` table fresh."""
+        while True:
+            await asyncio.sleep(workers.HEARTBEAT_S)
+            try:
+                workers.heartbeat(self.store, self.store.worker or "")
+            except Exception:  # noqa: BLE001 - the next beat retries; calls are unaffected
+                log.exception("worker heartbeat failed")
 
     async def _prepare(self, loaded: LoadedDialplan) -> DialogEngine:
         """An engine for `loaded`, with every static prompt rendered and the recognisers of
@@ -261,7 +275,7 @@ class IvrService:
 
     async def stop(self) -> None:
         self._draining = True
-        for name in ("_watch_task", "_purge_task"):
+        for name in ("_watch_task", "_purge_task", "_heartbeat_task"):
             if task := getattr(self, name, None):
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -282,6 +296,8 @@ class IvrService:
             self.recognizers.close()
         if hasattr(self, "prompts"):
             self.prompts.close()
+        with contextlib.suppress(Exception):
+            workers.retire(self.store, self.store.worker or "")
         self.store.close()
         log.info("stopped cleanly")
 

@@ -137,6 +137,12 @@ def _m009_call_worker(db: Any) -> None:
     db["calls"].add_column("worker", str)  # the SIP worker (host:port) that holds the call
 
 
+def _m010_workers(db: Any) -> None:
+    from ivr.workers import migrate  # the service's worker processes and their APIs (issue 9)
+
+    migrate(db)
+
+
 BUSY_TIMEOUT_S = 10.0  # SQLite: how long a writer waits for another process's write lock
 MIGRATION_LOCK = 0x1F5_0009  # PostgreSQL advisory lock key held while migrating
 
@@ -148,7 +154,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("006_users", _m006_users),
                                            ("007_reviews", _m007_reviews),
                                            ("008_audit_chain", _m008_audit_chain),
-                                           ("009_call_worker", _m009_call_worker)]
+                                           ("009_call_worker", _m009_call_worker),
+                                           ("010_workers", _m010_workers)]
 
 
 class CallStore:

@@ -3,7 +3,10 @@
 The board reads shared storage: every call with status ``active`` in the database, whatever
 worker process holds it, with its events (node, transcript, emotion) and review flags
 (`ivr.web.flags.flags_for`). Live listen needs the audio, which only the worker holding the
-call has: `/dash/api/live/{call_id}/listen` streams it from this process's sessions.
+call has: `/dash/api/live/{call_id}/listen` streams it from this process's sessions, or relays
+the same WebSocket from the worker that holds the call (found in the shared `workers` table,
+`ivr.workers`; the listener's cookie or token is passed on, and that worker checks and audits
+it again).
 
 Routes (supervisor or admin only):
 
@@ -28,9 +31,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import numpy as np
 from aiohttp import WSMsgType, web
 
+from ivr import workers
 from ivr.storage import CallStore
 from ivr.web.auth import PAGE_HEADERS, audit, can_see_call, require
 from ivr.web.flags import flags_for
@@ -134,9 +139,18 @@ def snapshot(store: CallStore, sessions: Mapping[str, Any] | None,
     for brief in store.list_calls(MAX_CALLS, status="active"):
         call = store.get_call(brief["id"])
         if call is not None and call.get("status") == "active":
-            rows.append(live_call(call, now, sessions is not None and call["id"] in sessions))
+            here = sessions is not None and call["id"] in sessions
+            rows.append(live_call(call, now, here or holder_url(store, call) is not None))
     rows.sort(key=_order)
     return {"now": now, "calls": rows}
+
+
+def holder_url(store: CallStore, call: Mapping[str, Any]) -> str | None:
+    """The HTTP API of the other live worker holding `call` (None: this one, or unknown)."""
+    worker = call.get("worker")
+    if not worker or worker == store.worker:
+        return None
+    return workers.http_url_of(store, worker)
 
 
 def _sse(event: str, data: Any) -> bytes:
@@ -250,7 +264,9 @@ class LiveBoard:
             return web.json_response({"error": "not your call"}, status=403)
         session = (self.sessions() or {}).get(call_id)
         if session is None:
-            return web.json_response({"error": "the call is held by another worker"},
+            if (base := holder_url(self.store, call)) is not None:
+                return await self._relay(request, call_id, base)
+            return web.json_response({"error": "the worker holding the call is not reachable"},
                                      status=409)
         ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
         await ws.prepare(request)
@@ -293,6 +309,47 @@ class LiveBoard:
             with contextlib.suppress(Exception):
                 await ws.close()
             self.tasks.discard(task)
+        return ws
+
+    async def _relay(self, request: web.Request, call_id: str,
+                     base: str) -> web.StreamResponse:
+        """Live listen of a call another worker holds: that worker's WebSocket, passed on."""
+        headers = {k: v for k in ("Cookie", "Authorization") if (v := request.headers.get(k))}
+        url = f"{base}/dash/api/live/{call_id}/listen"
+        async with aiohttp.ClientSession() as http:
+            try:
+                upstream = await http.ws_connect(url, headers=headers, heartbeat=20.0,
+                                                 timeout=aiohttp.ClientWSTimeout(ws_close=5),
+                                                 max_msg_size=1 << 20)
+            except (aiohttp.ClientError, TimeoutError) as e:
+                return web.json_response(
+                    {"error": f"the worker holding the call refused listen: {e}"}, status=502)
+            ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
+            await ws.prepare(request)
+            audit(request, "listen_live", call_id=call_id, relayed_from=base)
+            task = self._track()
+            reader = asyncio.create_task(self._read_until_closed(ws))
+            try:
+                while not (self.closing.is_set() or reader.done()):
+                    try:
+                        msg = await asyncio.wait_for(upstream.receive(), self.poll_s)
+                    except TimeoutError:
+                        continue
+                    if msg.type == WSMsgType.BINARY:
+                        await ws.send_bytes(msg.data)
+                    elif msg.type == WSMsgType.TEXT:
+                        await ws.send_str(msg.data)
+                    else:
+                        break  # the holder closed: the call ended or it is stopping
+            except ConnectionError:
+                pass  # the listener went away
+            finally:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+                await upstream.close()
+                with contextlib.suppress(Exception):
+                    await ws.close()
+                self.tasks.discard(task)
         return ws
 
     @staticmethod

@@ -168,3 +168,18 @@ def test_callbacks_listed_newest_first_and_filtered(store):
     assert [(c["number"], c["status"]) for c in pending["callbacks"]] == [
         ("13800138000", "pending")]
     assert anonymous == 401
+
+
+def test_workers_lists_the_live_workers(store):
+    from ivr import workers
+
+    workers.announce(store, "127.0.0.1:5070", "http://127.0.0.1:8081")
+
+    async def body(client):
+        assert (await client.get("/api/workers")).status == 401
+        resp = await client.get("/api/workers", headers=AUTH)
+        return await resp.json()
+
+    listed = _run(store, body)["workers"]
+    assert [(w["id"], w["http_url"]) for w in listed] == [("127.0.0.1:5070",
+                                                           "http://127.0.0.1:8081")]
