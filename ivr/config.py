@@ -72,6 +72,10 @@ class AsrSettings(_Section):
         False, description="Add the dialplan's keywords and examples to the Whisper prompt "
         "(measured to hurt accuracy with the base model: off by default)."
     )
+    english_model: str | None = Field(
+        None, description='Model for English profiles that name none (e.g. "tiny.en": about '
+        "half the encoder time of base at the same English accuracy); null: asr.model."
+    )
 
 
 class TtsSettings(_Section):
@@ -79,6 +83,11 @@ class TtsSettings(_Section):
         None, description="Path to a Piper .onnx voice; default is the bundled en_US joe voice."
     )
     espeak_gain_db: float = Field(-3.0, description="Gain applied to espeak-ng output.")
+    prerender_replies: bool = Field(
+        True, description="While the caller pauses, render the replies the speculative "
+        "transcript leads to (e.g. a read-back with the caller's number), so the reply starts "
+        "from the prompt cache (static prompts are always rendered at load)."
+    )
 
 
 class VadSettings(_Section):

@@ -3,7 +3,9 @@
 A profile may name its own model (a Cantonese profile needs one with a `<|yue|>` token, such as
 a large-v3 conversion); otherwise the service's model serves it. When the model lacks the
 profile's language the profile falls back to a language the model has (Cantonese -> Mandarin),
-and the service says so once, clearly, at start-up.
+and the service says so once, clearly, at start-up. `english_model` (setting
+`asr.english_model`, e.g. the English-only tiny.en, about twice as fast as base) serves English
+profiles that name no model of their own.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ class Recognition:
 
 class Recognizers:
     def __init__(self, default: WhisperASR, load: Callable[[str], WhisperASR],
-                 hotwords: bool = False) -> None:
+                 hotwords: bool = False, english_model: str | None = None) -> None:
         self.default = default
+        self.english_model = english_model or None
         self._load = load
         self._models: dict[str, WhisperASR] = {}
         self.hotwords = hotwords
@@ -53,11 +56,14 @@ class Recognizers:
         return notes
 
     def _model(self, profile: LanguageProfile) -> WhisperASR:
-        if not profile.model:
+        spec = profile.model
+        if not spec and self.english_model and profile.whisper_language == "en":
+            spec = self.english_model
+        if not spec:
             return self.default
-        if profile.model not in self._models:
-            self._models[profile.model] = self._load(profile.model)
-        return self._models[profile.model]
+        if spec not in self._models:
+            self._models[spec] = self._load(spec)
+        return self._models[spec]
 
     def for_profile(self, profile: LanguageProfile, vocabulary: Iterable[str] = ()
                     ) -> Recognition:

@@ -879,7 +879,15 @@ class CallSession:
         of the end-of-speech silence (adaptive end of speech)."""
         if self._speculation is not spec or spec.task.cancelled() or spec.task.exception():
             return
-        if not self._endpointer.in_speech or not self._complete(spec.task.result()):
+        if not self._endpointer.in_speech:
+            return
+        heard = spec.task.result()
+        peek = self._peek(heard)
+        if peek is None:
+            return
+        if not self._complete(heard, peek):
+            if self.settings.tts.prerender_replies:
+                self._spawn(self._prerender(peek), "prerender")
             return
         ended = self._endpointer.commit()
         if ended is not None and spec.covers(ended):
@@ -889,28 +897,45 @@ class CallSession:
         elif ended is not None:  # cannot happen: the endpointer's utterance moved on
             self._on_speech_ended(ended)
 
-    def _complete(self, heard: _Heard) -> bool:
+    def _peek(self, heard: _Heard) -> Step | None:
+        """What the engine would do with an early transcript (the state is not changed);
+        None when it is no usable speech or nothing is being asked."""
+        t = heard.transcript
+        if self._listening is None or t.is_empty or judge_speech(
+                t, self.settings.asr.min_confidence,
+                self.settings.asr.max_no_speech_prob) != "speech":
+            return None
+        step = self._listening[1]
+        try:
+            return self.deps.engine.step(step.state, CallerInput("speech", t.text, t.confidence),
+                                         self.facts())
+        except Exception:  # a peek only: the real step reports any error
+            log.exception("call=%s early peek failed", self.call_id)
+            return None
+
+    def _complete(self, heard: _Heard, peek: Step) -> bool:
         """A confident, complete answer to what is being asked: an intent or slot the engine
         matches with at least `dialog.early_commit_score` (a digit string of the expected
         length, a yes/no, a menu choice)."""
         threshold = self.settings.dialog.early_commit_score
-        t = heard.transcript
-        if threshold <= 0 or self._listening is None or t.is_empty:
+        if threshold <= 0 or self._listening is None:
             return False
-        if judge_speech(t, self.settings.asr.min_confidence,
-                        self.settings.asr.max_no_speech_prob) != "speech":
-            return False
-        listen, step = self._listening
+        listen, t = self._listening[0], heard.transcript
         if listen.digits_slot and len(extract_digits(t.text, t.language)) < listen.max_digits:
-            return False
-        try:
-            peek = self.deps.engine.step(step.state, CallerInput("speech", t.text, t.confidence),
-                                         self.facts())
-        except Exception:  # a peek only: the real step reports any error
-            log.exception("call=%s early-commit check failed", self.call_id)
-            return False
+            return False  # maybe more digits to come
         u = peek.understanding
         return u is not None and u.outcome == "match" and u.score >= threshold
+
+    async def _prerender(self, peek: Step) -> None:
+        """Render the replies the early transcript leads to (values filled in), so that the
+        reply starts from the prompt cache if the caller says no more."""
+        for say in (a for a in peek.actions if isinstance(a, Say)):
+            if say.text.startswith("file:"):
+                continue
+            try:
+                await self.deps.prompts.get(say.text, self.voice_for(say.language))
+            except Exception as e:  # the real reply reports the error
+                log.warning("call=%s cannot pre-render %r: %s", self.call_id, say.text[:40], e)
 
     async def _hear(self, ev: SpeechEnded | SpeechPaused) -> _Heard:
         """Recognise `ev`'s audio (with prosody alongside); no effect on the call yet."""
@@ -990,6 +1015,9 @@ class CallSession:
         """First utterance: one language-detection pass; a confident other language that a
         profile of this dialplan speaks becomes the call's profile."""
         asr = self._recognition(current).asr
+        caps = getattr(asr, "capabilities", None)
+        if caps is not None and len(caps.languages) == 1 and self.deps.recognizers is not None:
+            asr = self.deps.recognizers.default  # an English-only model cannot tell languages
         detect = getattr(asr, "detect_language", None)
         if detect is None:
             return current

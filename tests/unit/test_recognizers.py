@@ -162,3 +162,15 @@ def test_close_closes_loaded_models_only(base):
 def test_close_without_loaded_models(base):
     Recognizers(base, Loader()).close()
     assert base.closed == 0
+
+
+def test_english_model_serves_english_profiles_without_their_own(base):
+    load = Loader(("en",))
+    recs = Recognizers(base, load, english_model="tiny.en")
+    assert recs.prepare([P["zh-CN"], P["en-US"], P["en-GB"]]) == []
+    assert load.calls == ["tiny.en"]  # loaded once, at start-up
+    assert recs.for_profile(P["en-GB"]).asr is load.models[0]
+    assert recs.for_profile(P["en-US"]).language == "en"
+    assert recs.for_profile(P["zh-CN"]).asr is base
+    own = resolve_profiles({"en-IN": {"model": LARGE}})["en-IN"]
+    assert recs.for_profile(own).asr.name == LARGE  # a profile's own model wins

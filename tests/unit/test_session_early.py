@@ -100,8 +100,9 @@ def test_confident_intent_commits_before_the_end_silence(tmp_path):
     assert len(c.asr.calls) == 1
 
 
-def test_digits_short_of_the_gather_length_wait_for_the_end(tmp_path):
+def test_digits_short_of_the_gather_length_wait_for_the_end_reply_prerendered(tmp_path):
     digits = "one two three four five six seven eight"
+    early_requests: list[str] = []
 
     async def scenario(c: Call) -> None:
         await english_menu(c)
@@ -112,6 +113,7 @@ def test_digits_short_of_the_gather_length_wait_for_the_end(tmp_path):
         await asyncio.sleep(0.1)
         assert not c.events("early_commit")  # 8 digits of up to 12: maybe more to come
         assert c.session._endpointer.in_speech
+        early_requests.extend(text for text, _ in c.prompts.requests)
         tl.feed(c, silence(0.6))
         await c.wait_event("turn", count=3)
         c.session.on_hangup("caller_hangup")
@@ -121,3 +123,5 @@ def test_digits_short_of_the_gather_length_wait_for_the_end(tmp_path):
     turn = c.row()["turns"][2]
     assert (turn["node"], turn["slots"]) == ("broadband_account", {"account": "12345678"})
     assert c.events("utterance")[0]["early"] is True
+    # the replies (the read-back with the number, the next question) were rendered in the pause
+    assert all(say in early_requests for say in turn["prompt"].split("\n"))
