@@ -184,7 +184,7 @@ class PgDatabase:
         self._lock = threading.RLock()
         self._depth = 0
         self._conn: psycopg.Connection[Any] | None = None
-        self._pks: dict[str, str | None] = {}
+        self._pks: dict[str, tuple[str, bool]] = {}  # table: (primary key, is an integer)
         self._raw()
 
     def _raw(self) -> psycopg.Connection[Any]:
@@ -236,15 +236,16 @@ class PgDatabase:
             "select table_name from information_schema.tables where table_schema = "
             "current_schema() order by table_name")]
 
-    def primary_key(self, table: str) -> str | None:
+    def primary_key(self, table: str) -> tuple[str, bool] | None:
+        """(the primary key column, whether it is an integer), None: no such key (yet)."""
         if table not in self._pks:
             rows = list(self.query(
-                "select a.attname from pg_index i join pg_attribute a on a.attrelid = "
-                "i.indrelid and a.attnum = any(i.indkey) where i.indrelid = ?::regclass "
-                "and i.indisprimary", [_ident(table)]))
+                "select a.attname, a.atttypid = 'bigint'::regtype as int from pg_index i "
+                "join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey) "
+                "where i.indrelid = ?::regclass and i.indisprimary", [_ident(table)]))
             if not rows:
                 return None  # not created yet: do not cache
-            self._pks[table] = rows[0]["attname"]
+            self._pks[table] = (rows[0]["attname"], bool(rows[0]["int"]))
         return self._pks[table]
 
 
@@ -311,7 +312,7 @@ class PgTable:
         pk = self.db.primary_key(self.name)
         if pk is None:
             raise ValueError(f"table {self.name} has no primary key")
-        return pk
+        return pk[0]
 
     # ------------------------------------------------------------ rows
     def insert(self, row: dict[str, Any], replace: bool = False,
@@ -357,9 +358,10 @@ class PgTable:
 
     @property
     def rows(self) -> Iterator[dict[str, Any]]:
-        order = self.db.primary_key(self.name)
+        """All rows: by an integer key (SQLite's rowid order), else as stored."""
+        pk = self.db.primary_key(self.name)
         return self.db.query(f"select * from {self.q}"
-                             + (f" order by {_ident(order)}" if order else ""))
+                             + (f" order by {_ident(pk[0])}" if pk and pk[1] else ""))
 
     @property
     def count(self) -> int:

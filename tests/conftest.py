@@ -4,7 +4,8 @@
 - ``db_url``: parametrised over ``sqlite`` and ``postgresql``; None for SQLite (the store's
   own file under `tmp_path`), else the URL of a fresh, empty PostgreSQL database. Open the
   store with ``open_store(db_url, tmp_path / "ivr.sqlite")``; a second ``open_store`` with the
-  same arguments is a second worker process's view of the same data.
+  same arguments is a second worker process's view of the same data. For PostgreSQL the URL
+  is also set in IVR_DATABASE_URL, so `ivr ...` commands run by the test use that database.
 """
 
 from __future__ import annotations
@@ -36,8 +37,12 @@ def pg_url(pg_server_instance: pg_server.PostgresServer) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest) -> str | None:
-    """None (SQLite under tmp_path) or the URL of a fresh PostgreSQL database."""
+def db_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """None (SQLite under tmp_path) or the URL of a fresh PostgreSQL database, then also in
+    IVR_DATABASE_URL for the CLI commands a test runs."""
     if request.param == "sqlite":
+        monkeypatch.delenv("IVR_DATABASE_URL", raising=False)
         return None
-    return str(request.getfixturevalue("pg_url"))
+    url = str(request.getfixturevalue("pg_url"))
+    monkeypatch.setenv("IVR_DATABASE_URL", url)
+    return url

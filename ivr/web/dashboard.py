@@ -39,6 +39,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ivr.db import like
 from ivr.storage import CallStore
 from ivr.web import dash_audio
 from ivr.web.auth import audit, can_see_call, require
@@ -144,14 +145,18 @@ class Dashboard:
             where.append("c.agent_id = ?")
             args.append(query["agent"])
         if getattr(user, "role", None) not in STAFF:
-            where.append("c.agent_id = ?")
-            args.append(getattr(user, "agent_id", None) or "\x00none")
+            if agent_id := getattr(user, "agent_id", None):
+                where.append("c.agent_id = ?")
+                args.append(agent_id)
+            else:
+                where.append("1 = 0")  # an agent user of no agent sees no call
         if query.get("intent"):
             where.append("exists (select 1 from turns t where t.call_id = c.id and t.intent = ?)")
             args.append(query["intent"])
         if q := query.get("q", "").strip():
-            where.append("(c.caller like ? escape '\\' or exists (select 1 from turns t where "
-                         "t.call_id = c.id and t.caller_text like ? escape '\\'))")
+            op = like(self.store.db)  # case-insensitive on both databases
+            where.append(f"(c.caller {op} ? escape '\\' or exists (select 1 from turns t "
+                         f"where t.call_id = c.id and t.caller_text {op} ? escape '\\'))")
             args += [_like(q), _like(q)]
         rows = list(self.store.db.query(
             f"select c.* from calls c where {' and '.join(where)} "

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from ivr import cli
 from ivr.agents import AgentConfig, AgentDirectory, RouteRequest
 from ivr.api import build_app
-from ivr.storage import CallStore
+from ivr.storage import CallStore, open_store
 from ivr.summary import render_text, summarise
 from ivr.web import desk as desk_module
 from ivr.web.auth import (
@@ -74,8 +74,8 @@ def add_call(store: CallStore, call_id: str, *, caller: str = "13800138000",
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = CallStore(tmp_path / "ivr.sqlite")
+def store(tmp_path: Path, db_url: str | None):
+    s = open_store(db_url, tmp_path / "ivr.sqlite")
     AgentDirectory(s).sync(AGENTS)
     s.call_started("old-1", caller="13800138000", started_at=T0, language="zh-CN")
     s.call_ended("old-1", "caller_hangup")
@@ -88,7 +88,7 @@ def store(tmp_path: Path):
 @pytest.fixture
 def worker(store: CallStore):
     """Another connection to the same database: the IVR worker handling the call."""
-    other = CallStore(store.path)
+    other = open_store(store.url, store.path)
     yield other
     other.close()
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from ivr.agents import AgentConfig, AgentDirectory, RouteRequest
-from ivr.storage import CallStore
+from ivr.storage import open_store
 
 AGENTS = [
     AgentConfig(id="8001", name="Li", uri="sip:8001@127.0.0.1:5070", queues=["general"],
@@ -23,13 +23,14 @@ AGENTS = [
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "ivr.sqlite"
+def db_path(tmp_path: Path, db_url: str | None) -> str:
+    """Where the store is: a SQLite file or a PostgreSQL database, as a database URL."""
+    return db_url or f"sqlite:///{tmp_path}/ivr.sqlite"
 
 
 @pytest.fixture
-def directory(db_path: Path) -> AgentDirectory:
-    d = AgentDirectory(CallStore(db_path))
+def directory(db_path: str, tmp_path: Path) -> AgentDirectory:
+    d = AgentDirectory(open_store(db_path, tmp_path / "ivr.sqlite"))
     d.sync(AGENTS)
     return d
 
@@ -73,8 +74,9 @@ def test_busy_and_offline_agents_are_not_offered(directory: AgentDirectory) -> N
     assert directory.claim(RouteRequest("general", "en-US"), "call-2") is None
 
 
-def test_two_workers_cannot_claim_the_same_agent(db_path: Path, directory: AgentDirectory):
-    other = AgentDirectory(CallStore(db_path))  # a second worker process's view
+def test_two_workers_cannot_claim_the_same_agent(db_path: str, tmp_path: Path,
+                                                directory: AgentDirectory):
+    other = AgentDirectory(open_store(db_path, tmp_path / "ivr.sqlite"))  # another worker
     req = RouteRequest("urgent", "zh-CN")
     seen_by_other = other.candidates(req)  # both see 8002 as available...
     assert [a.id for a in seen_by_other] == ["8002"]

@@ -6,16 +6,19 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from ivr.cli import main
 from ivr.privacy import audit
-from ivr.storage import CallStore
+from ivr.storage import CallStore, open_store
+
+REFUSED = (sqlite3.IntegrityError, psycopg.errors.RaiseException)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> CallStore:
-    s = CallStore(tmp_path / "ivr.sqlite")
+def store(tmp_path: Path, db_url: str | None) -> CallStore:
+    s = open_store(db_url, tmp_path / "ivr.sqlite")
     for i in range(5):
         audit.append(s.db, "play_recording", user="sup", role="supervisor", call_id=f"c{i}",
                      detail={"channel": "caller"}, ip="127.0.0.1")
@@ -25,8 +28,9 @@ def store(tmp_path: Path) -> CallStore:
 
 def _untrigger(store: CallStore) -> None:
     """What an attacker with the database file does first."""
-    store.db.execute("drop trigger audit_log_no_update")
-    store.db.execute("drop trigger audit_log_no_delete")
+    on = " on audit_log" if store.dialect == "postgresql" else ""
+    store.db.execute(f"drop trigger audit_log_no_update{on}")
+    store.db.execute(f"drop trigger audit_log_no_delete{on}")
 
 
 def test_append_chains_and_verifies(store: CallStore) -> None:
@@ -39,16 +43,19 @@ def test_append_chains_and_verifies(store: CallStore) -> None:
 
 
 def test_triggers_refuse_update_and_delete(store: CallStore) -> None:
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        store.db.execute("update audit_log set user = 'x' where id = 2")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(REFUSED, match="append-only"):
+        store.db.execute("""update audit_log set "user" = 'x' where id = 2""")
+    with pytest.raises(REFUSED, match="append-only"):
         store.db.execute("delete from audit_log where id = 2")
+    if store.dialect == "postgresql":
+        with pytest.raises(REFUSED, match="append-only"):
+            store.db.execute("truncate audit_log")
     assert audit.verify(store.db) == []
 
 
 def test_edited_row_is_detected(store: CallStore) -> None:
     _untrigger(store)
-    store.db.execute("update audit_log set user = 'someone_else' where id = 3")
+    store.db.execute("""update audit_log set "user" = 'someone_else' where id = 3""")
     problems = audit.verify(store.db)
     assert [(p.id, p.kind) for p in problems] == [(3, "edited")]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ivr.storage import CallStore
+from ivr.storage import CallStore, open_store
 from ivr.web.flags import FLAG_CODES, flags_for
 from ivr.web.metrics import compute, percentile, prometheus_text
 
@@ -86,8 +86,8 @@ def seed(store: CallStore) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[CallStore]:
-    s = CallStore(tmp_path / "ivr.sqlite")
+def store(tmp_path: Path, db_url: str | None) -> Iterator[CallStore]:
+    s = open_store(db_url, tmp_path / "ivr.sqlite")
     seed(s)
     yield s
     s.close()

@@ -17,7 +17,7 @@ import soundfile as sf
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.api import build_app
-from ivr.storage import CallStore
+from ivr.storage import CallStore, open_store
 from tests.web_helpers import make_user, sign_in
 
 TOKEN = "dash-test-token"
@@ -61,8 +61,8 @@ def seed(store: CallStore, recording: Path) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[CallStore]:
-    s = CallStore(tmp_path / "ivr.sqlite")
+def store(tmp_path: Path, db_url: str | None) -> Iterator[CallStore]:
+    s = open_store(db_url, tmp_path / "ivr.sqlite")
     seed(s, tmp_path / "c-crisis.wav")
     make_user(s, "sue", "supervisor", PASSWORD)
     make_user(s, "ann", "agent", PASSWORD, agent_id="8002")

@@ -1,19 +1,23 @@
-"""CallStore on a real SQLite file: migrations, call lifecycle, listing and reading back."""
+"""CallStore on a real SQLite file and a real PostgreSQL server: migrations, call lifecycle,
+listing and reading back."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
 
+import psycopg
 import pytest
 
 import ivr.storage as storage
-from ivr.storage import CallStore
+from ivr.storage import CallStore, open_store
+
+INTEGRITY = (sqlite3.IntegrityError, psycopg.IntegrityError)
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = CallStore(tmp_path / "db" / "ivr.sqlite")
+def store(tmp_path, db_url):
+    s = open_store(db_url, tmp_path / "db" / "ivr.sqlite")
     yield s
     s.close()
 
@@ -28,12 +32,12 @@ def test_creates_parent_dir_and_schema(tmp_path):
         assert [r["name"] for r in s.db["_migrations"].rows] == [
             "001_initial", "002_call_profile", "003_emotion", "004_agents", "005_handover",
             "006_users", "007_reviews",
-            "008_audit_chain", "009_call_worker"]
+            "008_audit_chain", "009_call_worker", "010_workers"]
     finally:
         s.close()
 
 
-def test_migrations_run_once(tmp_path, monkeypatch):
+def test_migrations_run_once(tmp_path, monkeypatch, db_url):
     runs: list[str] = []
     original = storage.MIGRATIONS[0][1]
 
@@ -43,14 +47,14 @@ def test_migrations_run_once(tmp_path, monkeypatch):
 
     monkeypatch.setattr(storage, "MIGRATIONS", [("001_initial", counting)])
     path = tmp_path / "ivr.sqlite"
-    first = CallStore(path)
+    first = open_store(db_url, path)
     assert runs == ["001"]
     assert first.migrate() == []
     applied_at = first.db["_migrations"].get("001_initial")["applied_at"]
     first.call_started("c1", caller="1000")
     first.close()
 
-    second = CallStore(path)
+    second = open_store(db_url, path)
     try:
         assert runs == ["001"]  # not applied again
         assert second.migrate() == []
@@ -61,15 +65,15 @@ def test_migrations_run_once(tmp_path, monkeypatch):
         second.close()
 
 
-def test_new_migration_is_applied_on_open(tmp_path, monkeypatch):
+def test_new_migration_is_applied_on_open(tmp_path, monkeypatch, db_url):
     path = tmp_path / "ivr.sqlite"
-    CallStore(path).close()
+    open_store(db_url, path).close()
 
     def m002(db):
         db["calls"].add_column("emotion", str)
 
     monkeypatch.setattr(storage, "MIGRATIONS", [*storage.MIGRATIONS, ("002_emotion", m002)])
-    s = CallStore(path)
+    s = open_store(db_url, path)
     try:
         assert "emotion" in s.db["calls"].columns_dict
         assert [r["name"] for r in s.db["_migrations"].rows] == [
@@ -135,12 +139,12 @@ def test_turn_seq_is_unique_per_call(store):
     store.call_started("c2")
     store.add_turn("c1", 1)
     store.add_turn("c2", 1)
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+    with pytest.raises(INTEGRITY, match="(?i)unique"):
         store.add_turn("c1", 1)
 
 
 def test_turn_for_unknown_call_is_rejected(store):
-    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+    with pytest.raises(INTEGRITY, match="(?i)foreign key"):
         store.add_turn("ghost", 1)
 
 
@@ -201,3 +205,21 @@ def test_turns_across_calls(store):
         ("a", 1), ("a", 2), ("b", 1)]
     assert [t["call_id"] for t in store.turns(["b"])] == ["b"]
     assert len(store.turns()) == 3
+
+
+def test_postgresql_schema_types_and_identity(pg_url, tmp_path):
+    s = open_store(pg_url, tmp_path / "ivr.sqlite")
+    try:
+        assert s.dialect == "postgresql" and not (tmp_path / "ivr.sqlite").exists()
+        cols = s.db["turns"].columns_dict
+        assert (cols["id"], cols["call_id"], cols["asr_confidence"]) == (int, str, float)
+        s.call_started("c1", escalated=True)  # a bool is stored as 1, as in SQLite
+        assert s.get_call("c1")["escalated"] == 1
+        s.call_started("c1", caller="2000")  # replace: one row, the new values
+        assert [c["caller"] for c in s.list_calls()] == ["2000"]
+        first = s.add_turn("c1", 1)
+        assert s.add_turn("c1", 2) == first + 1  # identity primary key, returned
+        rows = list(s.db.query("select ? as pct, '50%' as lit", ["a?b"]))
+        assert rows == [{"pct": "a?b", "lit": "50%"}]  # ? and % in quoted text kept
+    finally:
+        s.close()

@@ -11,15 +11,15 @@ import pytest
 from ivr.cli import main
 from ivr.privacy.audit import append, verify
 from ivr.privacy.retention import forget, forget_secret, number_hash
-from ivr.storage import CallStore
+from ivr.storage import CallStore, open_store
 from tests.unit.test_privacy_retention import add_call
 
 ME, OTHER = "13912345678", "13700000000"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> CallStore:
-    s = CallStore(tmp_path / "ivr.sqlite")
+def store(tmp_path: Path, db_url: str | None) -> CallStore:
+    s = open_store(db_url, tmp_path / "ivr.sqlite")
     add_call(s, "mine-1", 3, tmp_path, caller=ME)
     add_call(s, "mine-2", 1, tmp_path, caller=ME)
     add_call(s, "theirs", 1, tmp_path, caller=OTHER)
@@ -31,7 +31,7 @@ def store(tmp_path: Path) -> CallStore:
 
 
 def _dump(store: CallStore) -> str:
-    return json.dumps([list(store.db.query(f"select * from [{t}]"))
+    return json.dumps([list(store.db.query(f'select * from "{t}"'))
                        for t in store.db.table_names()], ensure_ascii=False, default=str)
 
 

@@ -13,7 +13,7 @@ from ivr.cli import main
 from ivr.config import Settings
 from ivr.privacy.audit import verify
 from ivr.privacy.retention import DAY_S, purge
-from ivr.storage import CallStore
+from ivr.storage import CallStore, open_store
 
 NOW = 1_800_000_000.0
 
@@ -56,8 +56,8 @@ def _count(store: CallStore, table: str, call_id: str) -> int:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> CallStore:
-    s = CallStore(tmp_path / "ivr.sqlite")
+def store(tmp_path: Path, db_url: str | None) -> CallStore:
+    s = open_store(db_url, tmp_path / "ivr.sqlite")
     yield s
     s.close()
 
@@ -124,8 +124,8 @@ def test_logged_and_audited(store: CallStore, tmp_path: Path, caplog) -> None:
     assert verify(store.db) == []
 
 
-def test_cli_purge(tmp_path: Path, capsys) -> None:
-    store = CallStore(tmp_path / "ivr.sqlite")
+def test_cli_purge(tmp_path: Path, capsys, db_url: str | None) -> None:
+    store = open_store(db_url, tmp_path / "ivr.sqlite")  # the CLI: IVR_DATABASE_URL
     rec = add_call(store, "old", 800, tmp_path)
     store.close()
     assert main(["purge", "--dry-run", "--data-dir", str(tmp_path)]) == 0

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from ivr import cli
 from ivr.agents import AgentConfig
 from ivr.api import build_app
-from ivr.storage import CallStore
+from ivr.storage import CallStore, open_store
 from ivr.web.auth import (
     CSRF_HEADER,
     LOGIN_CSRF_COOKIE,
@@ -37,8 +37,8 @@ AGENTS = [AgentConfig(id="8001", name="Li", uri="sip:8001@127.0.0.1:5070")]
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = CallStore(tmp_path / "ivr.sqlite")
+def store(tmp_path, db_url):
+    s = open_store(db_url, tmp_path / "ivr.sqlite")
     s.call_started("c-li", caller="13800138000", started_at=1.0, agent_id="8001")
     s.call_started("c-wang", caller="13900139000", started_at=2.0, agent_id="8002")
     s.call_started("c-ivr", caller="13700137000", started_at=3.0)
