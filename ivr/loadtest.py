@@ -184,6 +184,9 @@ def all_stats(proc: str = "/proc") -> list[ProcStat]:
     return out
 
 
+ROLES = ("kamailio", "worker", "supervisor")
+
+
 def process_role(pid: int, comm: str) -> str:
     """'kamailio', 'worker' (an `ivr serve` process with SIP), 'supervisor' or comm."""
     if comm.startswith("kamailio"):
@@ -246,9 +249,13 @@ class ProcSampler:
         tree = descendants([self.root_pid], stats)
         mine = [s for s in stats if s.pid in tree]
         rss = {}
-        for st in mine:
+        for st in sorted(mine, key=lambda s: s.pid):
             if st.pid not in self.usage.role:
-                self.usage.role[st.pid] = process_role(st.pid, st.comm)
+                role = process_role(st.pid, st.comm)
+                parent = self.usage.role.get(st.ppid)
+                if role not in ROLES and parent in ("worker", "supervisor"):
+                    role = f"{parent} helper"  # e.g. a multiprocessing child of a worker
+                self.usage.role[st.pid] = role
             rss[st.pid] = parse_rss_kb(_read(f"/proc/{st.pid}/status") or "")
         self.usage.add(mine, rss)
 
