@@ -194,8 +194,9 @@ class CallStore:
         if pg:
             self.db.execute("select pg_advisory_lock(?)", [MIGRATION_LOCK])
         try:
-            self.db["_migrations"].create({"name": str, "applied_at": float}, pk="name",
-                                          if_not_exists=True)
+            with write_transaction(self.db):  # SQLite: waits for a migrating process
+                self.db["_migrations"].create({"name": str, "applied_at": float},
+                                              pk="name", if_not_exists=True)
             applied = []
             for name, fn in MIGRATIONS:
                 with write_transaction(self.db):

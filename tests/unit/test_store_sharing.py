@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr import storage
 from ivr.agents import AgentConfig, AgentDirectory
 from ivr.cli import main
 from ivr.privacy import audit
@@ -77,6 +78,30 @@ def test_two_workers_write_at_once_and_see_each_others_calls(db_url: str | None,
     busy = {a.id: a.current_call for a in AgentDirectory(store).all()}
     assert all(call and call.endswith(f"-{int(aid[2:])}") for aid, call in busy.items())
     store.close()
+
+
+def _open_fresh(url: str | None, path: str, name: str, workers: int) -> list[str]:
+    """Open the store as a starting worker does, when all `workers` are ready to."""
+    ready = Path(path).parent / "ready-open"
+    ready.mkdir(exist_ok=True)
+    (ready / name).touch()
+    deadline = time.monotonic() + 30
+    while len(list(ready.iterdir())) < workers and time.monotonic() < deadline:
+        time.sleep(0.001)
+    store = open_store(url, Path(path))
+    names = [r["name"] for r in store.db.query("select name from _migrations")]
+    store.close()
+    return names
+
+
+def test_workers_starting_together_on_a_new_database(db_url: str | None,
+                                                     tmp_path: Path) -> None:
+    """Each migration is applied once; nobody fails with "database is locked"."""
+    path = str(tmp_path / "ivr.sqlite")
+    with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_open_fresh, db_url, path, str(i), 3) for i in range(3)]
+        seen = [f.result(timeout=60) for f in futures]
+    assert all(sorted(names) == sorted(n for n, _ in storage.MIGRATIONS) for names in seen)
 
 
 def test_restarting_worker_closes_only_its_own_calls(db_url: str | None,
