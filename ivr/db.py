@@ -17,7 +17,7 @@ table lock to serialise appends), `like` (case-insensitive on both).
 
 The PostgreSQL connection runs in autocommit mode guarded by a lock, so a store can be used
 from the event loop thread and executor threads alike; a broken connection (a restarted
-server) is reopened on the next statement outside a transaction.
+server) is reopened and the statement retried once, outside a transaction.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,6 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     import psycopg
+
+log = logging.getLogger("ivr.db")
 
 Dialect = Literal["sqlite", "postgresql"]
 _PG_TYPES = {str: "text", float: "double precision", int: "bigint", bytes: "bytea",
@@ -210,18 +213,32 @@ class PgDatabase:
                 self._conn.close()
 
     # ------------------------------------------------------------ statements
-    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
-        args = _params(parameters)
-        with self._lock:
-            return self._raw().execute(to_pg(sql) if args is not None else sql, args)
-
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[dict[str, Any]]:
+    def _run(self, sql: str, args: list[Any] | None, dicts: bool = False) -> psycopg.Cursor[Any]:
+        """Run one statement; outside a transaction, once more on a new connection when the
+        old one was found broken (the server restarted or ended the session while idle)."""
+        import psycopg
         from psycopg.rows import dict_row
 
+        with self._lock:
+            for attempt in (1, 2):
+                conn = self._raw()
+                cur = conn.cursor(row_factory=dict_row) if dicts else conn.cursor()
+                try:
+                    return cur.execute(sql, args)
+                except psycopg.OperationalError:
+                    if attempt == 2 or self._depth or not conn.broken:
+                        raise
+                    log.warning("PostgreSQL connection lost: reconnecting to retry")
+            raise AssertionError("unreachable")
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
+        args = _params(parameters)
+        return self._run(to_pg(sql) if args is not None else sql, args)
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[dict[str, Any]]:
         args = _params(params if params is not None else [])
         with self._lock:
-            cur = self._raw().cursor(row_factory=dict_row)
-            rows = cur.execute(to_pg(sql), args).fetchall()
+            rows = self._run(to_pg(sql), args, dicts=True).fetchall()
         return iter(rows)
 
     def executescript(self, sql: str) -> None:

@@ -223,3 +223,17 @@ def test_postgresql_schema_types_and_identity(pg_url, tmp_path):
         assert rows == [{"pct": "a?b", "lit": "50%"}]  # ? and % in quoted text kept
     finally:
         s.close()
+
+
+def test_postgresql_reconnects_after_the_session_is_ended(pg_url, tmp_path):
+    s = open_store(pg_url, tmp_path / "ivr.sqlite")
+    other = open_store(pg_url, tmp_path / "ivr.sqlite")
+    try:
+        s.call_started("before")
+        other.db.execute("select pg_terminate_backend(pid) from pg_stat_activity where "
+                         "datname = current_database() and pid != pg_backend_pid()")
+        s.call_started("after")  # a new connection, the write not lost
+        assert {c["id"] for c in other.list_calls()} == {"before", "after"}
+    finally:
+        s.close()
+        other.close()
