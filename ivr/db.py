@@ -253,6 +253,10 @@ class PgDatabase:
             "select table_name from information_schema.tables where table_schema = "
             "current_schema() order by table_name")]
 
+    def columns(self, table: str) -> list[str]:
+        """The column names of `table` (not cached: migrations add columns)."""
+        return list(self[table].columns_dict)
+
     def primary_key(self, table: str) -> tuple[str, bool] | None:
         """(the primary key column, whether it is an integer), None: no such key (yet)."""
         if table not in self._pks:
@@ -338,8 +342,10 @@ class PgTable:
         cols = list(row)
         sql = (f"insert into {self.q} ({', '.join(_ident(c) for c in cols)}) "
                f"values ({', '.join('?' * len(cols))})")
-        if replace:
-            sets = ", ".join(f"{_ident(c)} = excluded.{_ident(c)}" for c in cols if c != key)
+        if replace:  # as SQLite's INSERT OR REPLACE: the columns not given get defaults
+            sets = ", ".join([f"{_ident(c)} = excluded.{_ident(c)}" for c in cols if c != key]
+                             + [f"{_ident(c)} = default" for c in self.db.columns(self.name)
+                                if c not in row and c != key])
             sql += f" on conflict ({_ident(key)}) do " + (f"update set {sets}" if sets
                                                           else "nothing")
         sql += f" returning {_ident(key)}"

@@ -4,7 +4,9 @@
 started as root (PostgreSQL refuses to run as root), with a data directory and the unix
 socket under `tmpdir`, listening on 127.0.0.1 only, on a free TCP port, trust authentication
 on loopback, and durability switched off (fsync off: a test server, never production data).
-It is stopped by PID (SIGINT: fast shutdown) and its files removed, also when a test fails::
+As root, the parents of `tmpdir` get the search bit (o+x) so the ``postgres`` user reaches its
+directory. It is stopped by PID (SIGINT: fast shutdown) and its files removed, also when a
+test fails::
 
     with PostgresServer(tmp_path) as pg:
         store = open_store(pg.url, default_path)

@@ -215,8 +215,8 @@ def test_postgresql_schema_types_and_identity(pg_url, tmp_path):
         assert (cols["id"], cols["call_id"], cols["asr_confidence"]) == (int, str, float)
         s.call_started("c1", escalated=True)  # a bool is stored as 1, as in SQLite
         assert s.get_call("c1")["escalated"] == 1
-        s.call_started("c1", caller="2000")  # replace: one row, the new values
-        assert [c["caller"] for c in s.list_calls()] == ["2000"]
+        s.call_started("c1", caller="2000")  # replace: one row, the new values, defaults
+        assert [(c["caller"], c["escalated"]) for c in s.list_calls()] == [("2000", 0)]
         first = s.add_turn("c1", 1)
         assert s.add_turn("c1", 2) == first + 1  # identity primary key, returned
         rows = list(s.db.query("select ? as pct, '50%' as lit", ["a?b"]))
