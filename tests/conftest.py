@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -23,9 +24,11 @@ _databases = itertools.count(1)
 @pytest.fixture(scope="session")
 def pg_server_instance(tmp_path_factory: pytest.TempPathFactory
                        ) -> Iterator[pg_server.PostgresServer]:
-    if not pg_server.available():
-        pytest.fail(f"PostgreSQL is not installed in {pg_server.PG_BIN}: "
-                    "run bash scripts/setup --dev")
+    if not pg_server.available():  # as the browser tests: skip on a developer machine
+        message = f"PostgreSQL is not installed in {pg_server.PG_BIN} (scripts/setup --dev)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     with pg_server.PostgresServer(tmp_path_factory.mktemp("pg")) as server:
         yield server
 
