@@ -188,6 +188,7 @@ class PgDatabase:
         self._depth = 0
         self._conn: psycopg.Connection[Any] | None = None
         self._pks: dict[str, tuple[str, bool]] = {}  # table: (primary key, is an integer)
+        self._columns: dict[str, list[str]] = {}
         self._raw()
 
     def _raw(self) -> psycopg.Connection[Any]:
@@ -254,8 +255,10 @@ class PgDatabase:
             "current_schema() order by table_name")]
 
     def columns(self, table: str) -> list[str]:
-        """The column names of `table` (not cached: migrations add columns)."""
-        return list(self[table].columns_dict)
+        """The column names of `table` (cached; this process's schema changes clear it)."""
+        if table not in self._columns:
+            self._columns[table] = list(self[table].columns_dict)
+        return self._columns[table]
 
     def primary_key(self, table: str) -> tuple[str, bool] | None:
         """(the primary key column, whether it is an integer), None: no such key (yet)."""
@@ -299,6 +302,7 @@ class PgTable:
             parts.append(sql)
         exists = "if not exists " if if_not_exists else ""
         self.db.execute(f"create table {exists}{self.q} ({', '.join(parts)})")
+        self.db._columns.pop(self.name, None)
         return self
 
     def create_index(self, columns: Sequence[str], unique: bool = False,
@@ -315,6 +319,7 @@ class PgTable:
         if not_null_default is not None:
             sql += f" not null default {_literal(not_null_default)}"
         self.db.execute(sql)
+        self.db._columns.pop(self.name, None)
         return self
 
     def exists(self) -> bool:
