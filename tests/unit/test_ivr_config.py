@@ -224,7 +224,7 @@ def test_iter_setting_paths_lists_leaves():
         assert leaf in paths
     sip = [p for p in paths if p.startswith("sip.")]
     assert sip == ["sip.host", "sip.port", "sip.public_host", "sip.max_calls",
-                   "sip.retry_after_s", "sip.codecs"]
+                   "sip.retry_after_s", "sip.drain_timeout_s", "sip.codecs"]
 
 
 def test_every_leaf_path_is_settable_by_flag():
