@@ -59,10 +59,13 @@ class Recognizers:
         spec = profile.model
         if not spec and self.english_model and profile.whisper_language == "en":
             spec = self.english_model
-        if not spec:
+        if not spec or spec == self.default.name:
             return self.default
         if spec not in self._models:
-            self._models[spec] = self._load(spec)
+            asr = self._models[spec] = self._load(spec)
+            warmup = getattr(asr, "warmup", None)
+            if warmup is not None:  # at start-up (prepare), so the first caller does not pay
+                log.info("ASR model %s warmed up in %.2f s", spec, warmup())
         return self._models[spec]
 
     def for_profile(self, profile: LanguageProfile, vocabulary: Iterable[str] = ()

@@ -174,3 +174,12 @@ def test_english_model_serves_english_profiles_without_their_own(base):
     assert recs.for_profile(P["zh-CN"]).asr is base
     own = resolve_profiles({"en-IN": {"model": LARGE}})["en-IN"]
     assert recs.for_profile(own).asr.name == LARGE  # a profile's own model wins
+
+
+def test_english_model_that_is_the_service_model_is_not_loaded_twice():
+    tiny = FakeModel("tiny.en", ("en",))
+    load = Loader(("en",))
+    recs = Recognizers(tiny, load, english_model="tiny.en")
+    recs.prepare([P["en-US"], P["en-GB"]])
+    assert load.calls == []
+    assert recs.for_profile(P["en-US"]).asr is tiny
