@@ -4,7 +4,8 @@ Not for direct use. Started once by the benchmark with a JSON config file as its
 
     {"model_dir": ".../whisper-base", "voice_onnx": ".../en_US-joe-medium.onnx",
      "keywords": {"agent": ["agent", ...], ...}, "replies": {"agent": "Certainly. ...", ...},
-     "no_match_reply": "Sorry, I didn't understand that.", "tail_silence_s": 6.0}
+     "no_match_reply": "Sorry, I didn't understand that.", "tail_silence_s": 6.0,
+     "compute_type": "int8"}
 
 It prints `{"ready": true, ...parameters}` once loaded, then reads one JSON line per round
 from stdin, `{"turns": [{"wav": path, "speech_end_s": 1.93, "expected": "agent"}, ...]}`,
@@ -16,7 +17,8 @@ Each pipeline, built per turn as a Pipecat bot builds one per session:
     InputAudioRawFrames at real-time pace, then `tail_silence_s` of silence)
     -> VADProcessor(SileroVADAnalyzer())       Silero ONNX shipped in the pipecat wheel,
                                                VADParams at Pipecat's defaults
-    -> WhisperSTTService(model=<local dir>)    faster-whisper, language EN, Pipecat defaults
+    -> WhisperSTTService(model=<local dir>,    faster-whisper, language EN, Pipecat defaults
+                         compute_type=...)     except the compute type given (int8 = ours)
     -> ReplyProcessor                          transcript -> intent (our keywords) -> reply
     -> PiperTTSService(voice=joe, local file)  in-process Piper, no download
     -> FirstAudioSink                          timestamps the first non-silent reply sample
