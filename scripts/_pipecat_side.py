@@ -146,7 +146,8 @@ async def run_turn(cfg: dict[str, Any], turn: dict[str, Any]) -> dict[str, Any]:
     runner = WorkerRunner(handle_sigint=False)
     audio = load_caller_audio(turn["wav"], cfg["tail_silence_s"])
     step = int(IN_RATE * FRAME_S)
-    run = asyncio.create_task(runner.run(worker))
+    await runner.add_workers(worker)
+    run = asyncio.create_task(runner.run())
     await asyncio.sleep(0.5)  # let the StartFrame reach every processor
     t0 = time.monotonic()
     for k, i in enumerate(range(0, len(audio), step)):

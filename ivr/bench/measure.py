@@ -10,7 +10,7 @@ by the same code for our pipeline and for Pipecat.
   -45 dBFS, then the first sample in it above that level).
 - `percentile`, `summary`, `ratio`: the figures printed.
 - `keyword_intent`: the Pipecat side's stand-in for an NLU: the intent whose keyword (from our
-  dialplan) occurs in the transcript, longest keyword first.
+  dialplan) occurs in the transcript (plural/possessive endings allowed), longest first.
 """
 
 from __future__ import annotations
@@ -109,14 +109,24 @@ def normalise(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text.lower()).split())
 
 
+def _phrase_in(words: Sequence[str], phrase: Sequence[str]) -> bool:
+    """`phrase` occurs as consecutive words, each word allowed a suffix of up to 2 letters
+    ("representatives", "bills", "agent's")."""
+    n = len(phrase)
+    return any(all(w.startswith(k) and len(w) - len(k) <= 2 for w, k in
+                   zip(words[i : i + n], phrase, strict=True))
+               for i in range(len(words) - n + 1))
+
+
 def keyword_intent(text: str, keywords: Mapping[str, Sequence[str]]) -> str | None:
-    """The intent one of whose keywords occurs (as whole words) in `text`; the longest
-    matching keyword wins, ties go to the earlier intent. None if nothing matches."""
-    padded = f" {normalise(text)} "
+    """The intent one of whose keywords occurs in `text` (whole words, plural or possessive
+    endings allowed); the longest matching keyword wins, ties go to the earlier intent.
+    None if nothing matches."""
+    words = normalise(text).split()
     best: tuple[int, str] | None = None
-    for intent, words in keywords.items():
-        for kw in words:
+    for intent, kws in keywords.items():
+        for kw in kws:
             k = normalise(kw)
-            if k and f" {k} " in padded and (best is None or len(k) > best[0]):
+            if k and _phrase_in(words, k.split()) and (best is None or len(k) > best[0]):
                 best = (len(k), intent)
     return best[1] if best else None

@@ -96,7 +96,9 @@ def test_keyword_intent_longest_whole_word_match() -> None:
     assert keyword_intent(" Waiting to speak with a representative.", kw) == "agent"
     assert keyword_intent("Information about your last call.", kw) == "bill_enquiry"
     assert keyword_intent("Sorry, you're having problems!", kw) == "broadband_fault"
-    assert keyword_intent("billing agents", kw) is None  # whole words only
+    assert keyword_intent("Waiting to speak with our representatives.", kw) == "agent"
+    assert keyword_intent("billing", kw) is None  # whole words (plus up to 2 letters) only
+    assert keyword_intent("the last of my calls", kw) is None  # phrases stay phrases
     assert keyword_intent("bill for the agent", {"a": ["bill"], "b": ["agent"]}) == "b"
 
 
