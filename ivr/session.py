@@ -886,7 +886,9 @@ class CallSession:
         if peek is None:
             return
         if not self._complete(heard, peek):
-            if self.settings.tts.prerender_replies:
+            listen = self._listening[0] if self._listening else None
+            if self.settings.tts.prerender_replies and listen and not listen.sensitive:
+                # (never for a sensitive answer: a guess would put its value in the cache)
                 self._spawn(self._prerender(peek), "prerender")
             return
         ended = self._endpointer.commit()
