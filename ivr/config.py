@@ -112,7 +112,7 @@ class DialogSettings(_Section):
     interdigit_timeout_s: float = Field(3.0, gt=0, description="Wait between DTMF digits.")
     barge_in: bool = Field(True, description="Caller speech/keys interrupt prompts by default.")
     early_commit_score: float = Field(
-        0.9, ge=0, le=1, description="A speculative transcript that the current menu or gather "
+        0.85, ge=0, le=1, description="A speculative transcript that the current menu or gather "
         "matches with at least this score (an intent, a yes/no, digits of the expected length) "
         "ends the utterance at once, without waiting for the rest of vad.end_silence_ms "
         "(0 turns it off)."

@@ -125,3 +125,19 @@ def test_digits_short_of_the_gather_length_wait_for_the_end_reply_prerendered(tm
     assert c.events("utterance")[0]["early"] is True
     # the replies (the read-back with the number, the next question) were rendered in the pause
     assert all(say in early_requests for say in turn["prompt"].split("\n"))
+
+
+def test_yes_no_answer_commits_before_the_end_silence(tmp_path):
+    async def scenario(c: Call) -> None:
+        await english_menu(c)
+        c.dtmf("1")  # the bill, then "anything else?"
+        await c.wait_event("listen", node="anything_else")
+        await c.session._wait_playout()
+        Timeline().feed(c, silence(0.5), speech_clip(), silence(0.3))
+        await c.wait_event("turn", count=3)
+        c.session.on_hangup("caller_hangup")
+
+    c = run_call(tmp_path, scenario, asr_script=[transcript("No, thank you.")], speed=0.01)
+    assert len(c.events("early_commit")) == 1
+    turn = c.row()["turns"][2]
+    assert (turn["node"], turn["outcome"]) == ("anything_else", "match")
