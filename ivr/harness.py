@@ -209,10 +209,6 @@ class ClusterProcess(IvrProcess):
 
     def start(self, timeout: float = 240.0) -> ClusterProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        # Workaround: workers starting together on a fresh shared SQLite file can fail in
-        # migrate() with "database is locked"; create and migrate it once beforehand.
-        from ivr.storage import open_store
-        open_store(None, self.data_dir / "ivr.sqlite").close()
         env = {**os.environ, "IVR_API_TOKEN": TOKEN, "IVR_MODEL_DIR": str(MODEL_DIR),
                **self.env}
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
