@@ -57,9 +57,11 @@ class ASREngine(Protocol):
         ...
 
     async def recognize(
-        self, audio: AudioFrame, language: str, initial_prompt: str | None = None
+        self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
+        priority: int = 0, deadline: float | None = None,
     ) -> Transcript:
-        """Same as `transcribe_sync`, run in the engine's bounded executor."""
+        """Same as `transcribe_sync`, off the event loop; `priority` (0: final, 1:
+        speculative) and `deadline` (monotonic) order it among the machine's model calls."""
         ...
 
 

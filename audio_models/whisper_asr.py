@@ -2,7 +2,9 @@
 
 Loaded once per process. Each recognition is one blocking `transcribe_sync` call that also
 consumes faster-whisper's lazy segment generator, so no model work ever runs on the event
-loop; `recognize` runs it in the engine's own bounded executor. CTranslate2 releases the GIL.
+loop; `recognize` runs it through the service's `InferenceScheduler` (priorities, deadlines,
+machine-wide slots) or, without one, in the engine's own bounded executor. CTranslate2
+releases the GIL.
 """
 
 from __future__ import annotations
@@ -12,14 +14,19 @@ import functools
 import math
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from audio_models.frames import AudioFrame
+from audio_models.inference import FINAL, InferenceScheduler
 from audio_models.languages import language_key
 from audio_models.model_store import validate_model_dir
 from audio_models.protocols import ASRCapabilities, ModelError, Transcript
 from audio_models.resample import to_float32
+
+T = TypeVar("T")
 
 _SCRIPT_NORMALISED = frozenset({"zh"})  # Whisper flips between Traditional and Simplified
 
@@ -36,6 +43,7 @@ class WhisperASR:
         beam_size: int = 1,
         max_workers: int = 1,
         name: str = "",
+        scheduler: InferenceScheduler | None = None,
     ) -> None:
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import _LANGUAGE_CODES
@@ -70,6 +78,7 @@ class WhisperASR:
             model_name=self.name,
         )
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix=f"asr-{self.name}")
+        self.scheduler = scheduler  # when set, every model call goes through it (priorities)
         self._closed = False
         self._t2s_lock = threading.Lock()
         self._t2s = None
@@ -140,21 +149,28 @@ class WhisperASR:
         )
 
     async def recognize(
-        self, audio: AudioFrame, language: str, initial_prompt: str | None = None
+        self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
+        priority: int = FINAL, deadline: float | None = None,
     ) -> Transcript:
-        """`transcribe_sync` in this engine's executor (at most `max_workers` at a time)."""
-        if self._closed:
-            raise ModelError(f"ASR '{self.name}' is closed")
-        loop = asyncio.get_running_loop()
+        """`transcribe_sync` off the event loop: through the process's `InferenceScheduler`
+        when there is one (`priority`, `deadline`: see audio_models/inference.py; late
+        speculative work raises `DeadlineMissed`), else in this engine's own executor."""
         call = functools.partial(self.transcribe_sync, audio, language, initial_prompt)
-        return await loop.run_in_executor(self._executor, call)
+        return await self._off_loop(call, priority, deadline)
 
     async def detect_language(self, audio: AudioFrame) -> tuple[str, float]:
-        """`detect_language_sync` in this engine's executor."""
+        """`detect_language_sync` off the event loop (a call is waiting for it)."""
+        return await self._off_loop(functools.partial(self.detect_language_sync, audio),
+                                    FINAL, None)
+
+    async def _off_loop(self, call: Callable[[], T], priority: int,
+                        deadline: float | None) -> T:
         if self._closed:
             raise ModelError(f"ASR '{self.name}' is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.detect_language_sync, audio)
+        if self.scheduler is not None:
+            return await self.scheduler.run(call, priority=priority, deadline=deadline,
+                                            what=f"asr {self.name}")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     def detect_language_sync(self, audio: AudioFrame) -> tuple[str, float]:
         """Most likely language of `audio` and its probability (one extra encoder pass)."""

@@ -72,7 +72,8 @@ class CallControl(Protocol):
 
 class SpeechRecognizer(Protocol):
     async def recognize(
-        self, audio: AudioFrame, language: str, initial_prompt: str | None = None
+        self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
+        priority: int = 0, deadline: float | None = None,
     ) -> Transcript: ...
 
 

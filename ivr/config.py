@@ -62,6 +62,11 @@ class AsrSettings(_Section):
     cpu_threads: int = Field(2, ge=1, description="Threads per model call.")
     beam_size: int = Field(1, ge=1, description="Beam size (1 = greedy, fastest).")
     workers: int = Field(1, ge=1, description="Concurrent recognitions per process.")
+    machine_slots: int | None = Field(
+        None, ge=0, description="At most this many model calls at once on the machine, across "
+        "all workers sharing the data directory (flock slots); unset: cores / cpu_threads; "
+        "0: no machine-wide limit. Final recognitions go before speculative ones either way."
+    )
     min_confidence: float = Field(
         0.25, ge=0, le=1, description="Below this an utterance counts as not understood."
     )

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from audio_models.inference import InferenceScheduler, MachineSlots, default_slots
 from audio_models.model_store import resolve_asr_model
 from audio_models.whisper_asr import WhisperASR
 from ivr import workers
@@ -148,10 +149,12 @@ class IvrService:
                  self.dialplan.version, self.dialplan.path, len(plan.nodes),
                  ",".join(plan.languages))
         model_dir = resolve_asr_model(s.asr.model, s.models_dir)
+        self.inference = _inference_scheduler(s)
         t0 = time.monotonic()
         self.asr = WhisperASR(model_dir, compute_type=s.asr.compute_type,
                               cpu_threads=s.asr.cpu_threads, beam_size=s.asr.beam_size,
-                              max_workers=s.asr.workers, name=s.asr.model)
+                              max_workers=s.asr.workers, name=s.asr.model,
+                              scheduler=self.inference)
         for lang in plan.languages:
             self.asr.check_language(lang.split("-")[0])
         log.info("ASR model %s loaded from %s in %.1f s", s.asr.model, model_dir,
@@ -232,7 +235,8 @@ class IvrService:
         log.info("loading ASR model %s for a profile", spec)
         return WhisperASR(resolve_asr_model(spec, self.settings.models_dir),
                           compute_type=s.compute_type, cpu_threads=s.cpu_threads,
-                          beam_size=s.beam_size, max_workers=s.workers, name=spec)
+                          beam_size=s.beam_size, max_workers=s.workers, name=spec,
+                          scheduler=self.inference)
 
     async def _reloaded(self, loaded: LoadedDialplan) -> None:
         engine = await self._prepare(loaded)
@@ -294,6 +298,8 @@ class IvrService:
             self.asr.close()
         if getattr(self, "recognizers", None) is not None:
             self.recognizers.close()
+        if getattr(self, "inference", None) is not None:
+            self.inference.close()
         if hasattr(self, "prompts"):
             self.prompts.close()
         with contextlib.suppress(Exception):
@@ -416,6 +422,17 @@ class IvrService:
             session.on_hangup(why)
         else:
             log.info("call=%s disconnected before media (%d %s)", call_id, code, reason)
+
+
+def _inference_scheduler(s: Settings) -> InferenceScheduler:
+    """This process's model-call queue; with `asr.machine_slots` > 0 (default: cores /
+    `asr.cpu_threads`) at most that many model calls run at once on the machine, across
+    every worker sharing the data directory."""
+    n = s.asr.machine_slots if s.asr.machine_slots is not None else default_slots(
+        s.asr.cpu_threads)
+    slots = MachineSlots(s.cache_dir / "inference-slots", n) if n > 0 else None
+    log.info("inference: %d thread(s), machine-wide slots %s", s.asr.workers, n or "off")
+    return InferenceScheduler(threads=s.asr.workers, slots=slots, name="asr")
 
 
 def _purge_once(settings: Settings) -> dict[str, int]:

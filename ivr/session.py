@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 
 from audio_models.frames import AudioFrame
+from audio_models.inference import FINAL, SPECULATIVE, DeadlineMissed
 from audio_models.protocols import EndpointerConfig, SpeechEnded, SpeechStarted, Transcript
 from audio_models.vad import Endpointer, SpeechPaused, SpeechResumed
 from ivr.agents import AgentDirectory
@@ -68,6 +69,7 @@ AudioTap = Callable[[list[bytes], list[bytes]], None]  # (caller PCM frames, far
 log = logging.getLogger("ivr.call")
 
 _MONO_TO_WALL = time.time() - time.monotonic()
+FINAL_ASR_DEADLINE_S = 2.0  # a final recognition's deadline after the end of speech (EDF order)
 def wall(mono: float | None) -> float | None:
     """Monotonic timestamp -> UNIX time."""
     return None if mono is None else mono + _MONO_TO_WALL
@@ -949,11 +951,23 @@ class CallSession:
             rec = self._recognition(profile)
             prosody = self._spawn(self._prosody(ev), "emotion")  # alongside recognition
             try:
-                transcript = await rec.asr.recognize(ev.audio, rec.language, rec.prompt)
+                transcript = await rec.asr.recognize(ev.audio, rec.language, rec.prompt,
+                                                     **self._urgency(ev))
+            except DeadlineMissed:
+                raise  # speculative work the machine had no time for: recognised again at EOS
             except Exception as e:
                 self.event("error", where="asr", error=str(e))
                 transcript = Transcript("", rec.language, 0.0, -10.0, 1.0, ev.audio.duration, 0.0)
             return _Heard(transcript, await prosody, profile, detect)
+
+    def _urgency(self, ev: SpeechEnded | SpeechPaused) -> dict[str, Any]:
+        """Scheduling of a recognition: a speculative pass is useful only until the
+        end-of-speech silence would end the utterance anyway; a final one is ordered by how
+        long the caller has been waiting (see audio_models/inference.py)."""
+        if isinstance(ev, SpeechPaused):
+            return {"priority": SPECULATIVE,
+                    "deadline": ev.speech_end + self.settings.vad.end_silence_ms / 1000}
+        return {"priority": FINAL, "deadline": ev.speech_end + FINAL_ASR_DEADLINE_S}
 
     async def _recognize(self, ev: SpeechEnded) -> None:
         spec, self._speculation = self._speculation, None
@@ -961,6 +975,8 @@ class CallSession:
         if spec is not None and spec.covers(ev):
             try:
                 heard = await spec.task
+            except DeadlineMissed:
+                self.event("asr_early_discarded", why="machine_busy")
             except Exception as e:  # asyncio.CancelledError is not an Exception: it propagates
                 self.event("error", where="asr_early", error=repr(e))
         elif spec is not None:

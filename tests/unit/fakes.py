@@ -167,14 +167,17 @@ class FakeASR:
     def __init__(self, script: list[Transcript | BaseException] | None = None) -> None:
         self.script = list(script or [])
         self.calls: list[tuple[AudioFrame, str, str | None]] = []
+        self.urgency: list[tuple[int, float | None]] = []  # (priority, deadline) per call
 
     @property
     def languages(self) -> list[str]:
         return [lang for _, lang, _ in self.calls]
 
     async def recognize(self, audio: AudioFrame, language: str,
-                        initial_prompt: str | None = None) -> Transcript:
+                        initial_prompt: str | None = None, *, priority: int = 0,
+                        deadline: float | None = None) -> Transcript:
         self.calls.append((audio, language, initial_prompt))
+        self.urgency.append((priority, deadline))
         await asyncio.sleep(0)
         if not self.script:
             raise AssertionError(f"FakeASR: no scripted result left for call {len(self.calls)}")
