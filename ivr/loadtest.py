@@ -353,9 +353,11 @@ def run_call(ivr: IvrProcess, work: Path, slot: int, n: int, rng: random.Random,
                           "text": t["caller_text"]})
     missing = [i + 1 for i, t in enumerate(res.turns) if t.get("eos_to_reply_audio_ms") is None]
     if len(speech) < len(plan):
-        res.reason = f"only {len(speech)} of {len(plan)} speech turns recorded"
+        modes = [t["input_mode"] for t in call["turns"]]
+        res.reason = f"only {len(speech)} of {len(plan)} speech turns recorded (turns: {modes})"
     elif missing:
-        res.reason = f"no reply audio after turn {missing}"
+        outcome = [t.get("outcome") for t in speech]
+        res.reason = f"no reply audio after turn {missing} (outcomes {outcome})"
     else:
         res.ok = True
     samples, rate = read_wav(heard)
