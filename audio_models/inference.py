@@ -13,7 +13,9 @@ Every call's recognitions go through one `InferenceScheduler` per process:
   (`asr.cpu_threads`); two workers' recognitions running at once on a 2-core machine only
   slow each other down. `MachineSlots` is a set of lock files (flock) shared by every worker
   process of the machine (the shared data directory), so at most `slots` model calls run at
-  once machine-wide; the others wait in their own process's priority queue.
+  once machine-wide; the others wait in their own process's priority queue. Speculative work
+  only ever takes a slot that is free at once (flock has no priorities across processes: a
+  guess must never make another worker's caller wait); with none free it is dropped.
 """
 
 from __future__ import annotations
@@ -63,17 +65,19 @@ class MachineSlots:
         self._paths = [self.directory / f"slot-{i}.lock" for i in range(count)]
 
     @contextlib.contextmanager
-    def hold(self) -> Iterator[int]:
-        """Block until a slot is free; yields its index. Released on exit (and by the kernel
-        if the process dies, so a crashed worker never leaks a slot)."""
-        fd = self._acquire()
+    def hold(self, wait: bool = True) -> Iterator[int | None]:
+        """Block until a slot is free (`wait=False`: only take one free now, else yield
+        None); yields its index. Released on exit (and by the kernel if the process dies,
+        so a crashed worker never leaks a slot)."""
+        got = self._acquire(wait)
         try:
-            yield fd[1]
+            yield None if got is None else got[1]
         finally:
-            fcntl.flock(fd[0], fcntl.LOCK_UN)
-            os.close(fd[0])
+            if got is not None:
+                fcntl.flock(got[0], fcntl.LOCK_UN)
+                os.close(got[0])
 
-    def _acquire(self) -> tuple[int, int]:
+    def _acquire(self, wait: bool) -> tuple[int, int] | None:
         start = os.getpid() % self.count  # spread first tries over the slots
         order = [(start + i) % self.count for i in range(self.count)]
         while True:
@@ -85,6 +89,8 @@ class MachineSlots:
                     os.close(fd)
                     continue
                 return fd, i
+            if not wait:
+                return None
             time.sleep(self.poll_s)
 
 
@@ -190,10 +196,16 @@ class InferenceScheduler:
             self._run(job)
 
     def _run(self, job: _Job) -> None:
-        hold = self.slots.hold() if self.slots is not None else contextlib.nullcontext(0)
+        hold = (self.slots.hold(wait=not job.droppable) if self.slots is not None
+                else contextlib.nullcontext(0))
         try:
-            with hold:
+            with hold as slot:
                 self.stats.waited_s += time.monotonic() - job.enqueued
+                if slot is None:
+                    self.stats.dropped += 1  # speculative, and every slot is busy elsewhere
+                    job.future.set_exception(DeadlineMissed(
+                        f"{job.what or 'inference'}: no machine slot free"))
+                    return
                 if job.droppable and time.monotonic() > job.deadline:
                     self.stats.dropped += 1  # the wait for a machine slot used it up
                     job.future.set_exception(DeadlineMissed(

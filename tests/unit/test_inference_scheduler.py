@@ -149,3 +149,22 @@ def test_a_dead_holder_frees_its_slot(tmp_path: Path) -> None:
 def test_default_slots_is_cores_over_threads() -> None:
     assert default_slots(10_000) == 1
     assert default_slots(1) >= 1
+
+
+def test_speculative_work_only_takes_a_free_machine_slot(tmp_path: Path) -> None:
+    slots = MachineSlots(tmp_path, 1)
+    sched = InferenceScheduler(threads=1, slots=slots)
+    try:
+        with slots.hold() as index:  # another worker's model call holds the only slot
+            assert index == 0
+            guess = sched.submit(lambda: "guess", priority=SPECULATIVE,
+                                 deadline=time.monotonic() + 60)
+            with pytest.raises(DeadlineMissed, match="no machine slot"):
+                guess.result(5)
+            answer = sched.submit(lambda: "answer", priority=FINAL)
+            time.sleep(0.1)
+            assert not answer.done()  # a final waits for the slot
+        assert answer.result(5) == "answer"
+        assert sched.submit(lambda: "guess", priority=SPECULATIVE).result(5) == "guess"
+    finally:
+        sched.close()
