@@ -49,7 +49,11 @@ class IvrProcess:
     def uri(self) -> str:
         return f"sip:hotline@127.0.0.1:{self.sip_port}"
 
+    ready_marker = "ready:"  # the log line that says the service takes calls
+
     def start(self, timeout: float = 180.0) -> IvrProcess:
+        """Run `ivr serve` and wait for its ready line (RuntimeError with the log if it
+        exits or is not ready within `timeout`)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "IVR_API_TOKEN": TOKEN, "IVR_MODEL_DIR": str(MODEL_DIR),
                **self.env}
@@ -61,12 +65,13 @@ class IvrProcess:
             stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )
         deadline = time.monotonic() + timeout
-        while "ready:" not in self.log():
+        while self.ready_marker not in self.log():
             if self.proc.poll() is not None:
-                raise RuntimeError(f"ivr serve exited with {self.proc.returncode}:\n{self.log()}")
+                raise RuntimeError(f"ivr serve exited with {self.proc.returncode}:\n"
+                                   f"{self.log()[-4000:]}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"ivr serve not ready in {timeout} s:\n{self.log()}")
+                raise RuntimeError(f"ivr serve not ready in {timeout} s:\n{self.log()[-4000:]}")
             time.sleep(0.2)
         return self
 
@@ -207,28 +212,11 @@ class ClusterProcess(IvrProcess):
         self.http_port = _free_tcp_range(1 + workers)
         self.worker_http_ports = [self.http_port + 1 + i for i in range(workers)]
 
+    ready_marker = "cluster ready"
+
     def start(self, timeout: float = 240.0) -> ClusterProcess:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "IVR_API_TOKEN": TOKEN, "IVR_MODEL_DIR": str(MODEL_DIR),
-               **self.env}
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [str(IVR_BIN), "serve", "--sip-port", str(self.sip_port),
-             "--http-port", str(self.http_port), "--data-dir", str(self.data_dir),
-             *self.extra_args],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while "cluster ready" not in self.log():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"ivr serve --workers exited with {self.proc.returncode}:\n"
-                                   f"{self.log()[-4000:]}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"cluster not ready in {timeout} s:\n{self.log()[-4000:]}")
-            time.sleep(0.2)
-        # the front's OPTIONS probe marks workers up within about a second
-        time.sleep(2.0)
+        super().start(timeout)
+        time.sleep(2.0)  # the front's OPTIONS probe marks workers up within about a second
         return self
 
     def stop(self, timeout: float = 60.0) -> int:

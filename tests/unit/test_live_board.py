@@ -102,6 +102,19 @@ class TapSession:
         return lambda: self.taps.remove(tap)
 
 
+async def tap_and_receive(session: TapSession, ws: Any) -> np.ndarray:
+    """Feed 40 ms of a constant caller and far side into the session's tap; the stereo PCM
+    the listener's WebSocket receives (checked: left caller, right far side)."""
+    caller = np.full(160, 1000, "<i2").tobytes()
+    far = np.full(160, -2000, "<i2").tobytes()
+    session.taps[0]([caller, caller], [far, far])
+    msg = await ws.receive(timeout=5)
+    assert msg.type == WSMsgType.BINARY
+    pcm = np.frombuffer(msg.data, "<i2")
+    assert set(pcm[0::2]) == {1000} and set(pcm[1::2]) == {-2000}
+    return pcm
+
+
 Client = TestClient[web.Request, web.Application]
 Body = Callable[[Client, CallStore, dict[str, Any], dict[str, str]], Awaitable[None]]
 
@@ -190,15 +203,10 @@ def test_listen_streams_both_directions_and_closes_when_the_call_ends(tmp_path: 
         fmt = await ws.receive_json(timeout=5)
         assert fmt["sample_rate"] == 8000 and fmt["channels"] == 2
         assert len(session.taps) == 1
-        caller = np.full(160, 1000, "<i2").tobytes()
-        far = np.full(160, -2000, "<i2").tobytes()
-        session.taps[0]([caller, caller], [far, far])
-        msg = await ws.receive(timeout=5)
-        assert msg.type == WSMsgType.BINARY
-        pcm = np.frombuffer(msg.data, "<i2")
-        assert len(pcm) == 640 and set(pcm[0::2]) == {1000} and set(pcm[1::2]) == {-2000}
+        pcm = await tap_and_receive(session, ws)
+        assert len(pcm) == 640
         for _ in range(1000):  # a stalled listener: the tap drops, never blocks or raises
-            session.taps[0]([caller], [far])
+            session.taps[0]([pcm[0::2].tobytes()], [pcm[1::2].tobytes()])
         session.hungup.set()
         end = None
         async with asyncio.timeout(5):

@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr import workers
@@ -18,7 +17,7 @@ from ivr.storage import CallStore
 from ivr.web.auth import add_auth_routes
 from ivr.web.live import add_live_routes, snapshot
 from ivr.web.users import UserStore
-from tests.unit.test_live_board import SECRET, TapSession, bearer
+from tests.unit.test_live_board import SECRET, TapSession, bearer, tap_and_receive
 
 
 def _app(store: CallStore, sessions: dict[str, Any]) -> web.Application:
@@ -56,13 +55,7 @@ def test_listen_is_relayed_from_the_worker_holding_the_call(tmp_path: Path) -> N
                     if session.taps:
                         break
                     await asyncio.sleep(0.05)
-                caller = np.full(160, 1000, "<i2").tobytes()
-                far = np.full(160, -2000, "<i2").tobytes()
-                session.taps[0]([caller, caller], [far, far])
-                msg = await ws.receive(timeout=5)
-                assert msg.type == WSMsgType.BINARY
-                pcm = np.frombuffer(msg.data, "<i2")
-                assert set(pcm[0::2]) == {1000} and set(pcm[1::2]) == {-2000}
+                await tap_and_receive(session, ws)
                 session.hungup.set()
                 end = await ws.receive_json(timeout=5)
                 assert end["type"] == "end" and end["reason"] == "call ended"
