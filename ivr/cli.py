@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import logging
 import sys
 from pathlib import Path
@@ -51,6 +52,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     setup_logging(settings.log_level)
+    # A crash in native code (pjsua, CTranslate2, onnxruntime) prints every thread's Python
+    # stack to the log instead of ending the process without a word.
+    faulthandler.enable(sys.stderr, all_threads=True)
     if args.workers > 1:
         return _serve_cluster(args, settings)
     with contextlib.suppress(KeyboardInterrupt):

@@ -34,6 +34,7 @@ from telephony import (  # noqa: E402
     SipConfig,
     SipEndpoint,
     SipEndpointError,
+    media_port,  # noqa: E402
 )
 
 
@@ -351,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
                 reason=data[2],
                 by_remote=data[3],
             )
-    emit("stopped", active=ep.active_calls())
+    emit("stopped", active=ep.active_calls(), media_ports=media_port.ports_created())
     return 0
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from telephony import _pj
+from telephony import _pj, media_port
 from telephony._callevents import CallEvents, Entry, _resolve
 from telephony.sip_types import PJSUA_HARD_CALL_CAP, CallInfo, CallListener, SipConfig
 
@@ -288,6 +288,7 @@ class SipEndpoint(CallEvents):
         self._hangup_all()
         self._release_calls()
         self._fail_pending_commands()
+        self._destroy_ports()
         self._destroy()
         log.info("SIP endpoint stopped")
 
@@ -303,6 +304,26 @@ class SipEndpoint(CallEvents):
                 self._ep.libHandleEvents(10)
         except pj.Error as exc:
             log.warning("hangup on shutdown: %s", _pj.error_text(exc))
+
+    def _pump(self, seconds: float) -> None:
+        """Handle SIP events for `seconds` (the conference bridge's clock ticks meanwhile)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self._ep.libHandleEvents(10)
+
+    def _destroy_ports(self) -> None:
+        """Destroy the idle media ports once the bridge has processed their disconnections,
+        then give it a few ticks to process their removal (it is asynchronous)."""
+        if self._ep is None or not media_port.idle_ports():
+            return
+        try:
+            self._pump(0.1)
+            n = media_port.destroy_idle_ports()
+            gc.collect()
+            self._pump(0.1)
+            log.debug("destroyed %d media port(s)", n)
+        except pj.Error as exc:
+            log.warning("media ports on shutdown: %s", _pj.error_text(exc))
 
     def _release_calls(self) -> None:
         for entry in self._calls.values():

@@ -1,15 +1,26 @@
-"""The pjsua2 side of `CallMedia`: one conference-bridge port per call (SIP thread only)."""
+"""The pjsua2 side of `CallMedia`: one conference-bridge port per call (SIP thread only).
+
+Ports are never destroyed while the service runs. Since pjsua 2.15.1 the conference bridge
+adds, connects and removes ports asynchronously, on its clock thread: destroying an
+`AudioMediaPort` right after its removal was queued lets that thread touch the freed C++ and
+Python objects one tick later (pjproject #3928 and #4200; here it crashed `ivr serve` in
+libpython when a caller hung up). So a call's port is disconnected and kept, idle, for the
+next call (`_idle`: at most as many ports as calls were ever up at once); `destroy_idle_ports`
+destroys them at shutdown, once the bridge has processed the disconnections.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import itertools
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import pjsua2 as pj
 
-__all__ = ["ConferencePort"]
+__all__ = ["ConferencePort", "destroy_idle_ports", "idle_ports", "ports_created"]
 
 log = logging.getLogger("telephony.media")
 
@@ -26,6 +37,12 @@ class _Port(pj.AudioMediaPort):
         super().__init__()
         self._rx, self._tx = rx, tx
 
+    def rebind(
+        self, rx: Callable[[pj.MediaFrame], None], tx: Callable[[pj.MediaFrame], None]
+    ) -> None:
+        """Point the callbacks at another call (one attribute store each: atomic)."""
+        self._rx, self._tx = rx, tx
+
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:  # noqa: N802 (pjsua2 API)
         try:
             self._rx(frame)
@@ -39,6 +56,51 @@ class _Port(pj.AudioMediaPort):
             _Port.errors += 1
 
 
+def _ignore(frame: pj.MediaFrame) -> None:
+    """Callback of an idle port: the bridge may call it once more after a disconnection."""
+
+
+# Idle ports by (clock rate, frame ms), disconnected, kept for the next call (SIP thread only).
+_idle: dict[tuple[int, int], list[_Port]] = {}
+_created = itertools.count(1)
+
+
+def _take_port(
+    clock_rate: int, frame_ms: int,
+    rx: Callable[[pj.MediaFrame], None], tx: Callable[[pj.MediaFrame], None],
+) -> _Port:
+    idle = _idle.get((clock_rate, frame_ms))
+    if idle:
+        port = idle.pop()
+        port.rebind(rx, tx)
+        return port
+    fmt = pj.MediaFormatAudio()
+    fmt.init(pj.PJMEDIA_FORMAT_PCM, clock_rate, 1, frame_ms * 1000, 16)
+    port = _Port(rx, tx)
+    port.createPort(f"pcm{next(_created)}", fmt)
+    return port
+
+
+def ports_created() -> int:
+    """How many ports this process created (the most calls that were ever up at once)."""
+    return next(copy.copy(_created)) - 1
+
+
+def idle_ports() -> int:
+    """How many disconnected ports wait for the next call."""
+    return sum(len(v) for v in _idle.values())
+
+
+def destroy_idle_ports() -> int:
+    """Destroy the idle ports (SIP thread, at shutdown, before `libDestroy`; pump events
+    for a few clock ticks first so the bridge has processed their disconnections)."""
+    ports = [p for v in _idle.values() for p in v]
+    _idle.clear()
+    n = len(ports)
+    del ports
+    return n
+
+
 class ConferencePort:
     """A PCM port (mono, 16-bit, `frame_ms`) wired both ways to a call's conference slot."""
 
@@ -50,11 +112,9 @@ class ConferencePort:
         rx: Callable[[pj.MediaFrame], None],
         tx: Callable[[pj.MediaFrame], None],
     ) -> None:
-        fmt = pj.MediaFormatAudio()
-        fmt.init(pj.PJMEDIA_FORMAT_PCM, clock_rate, 1, frame_ms * 1000, 16)
         self.name = name
-        self._port: _Port | None = _Port(rx, tx)
-        self._port.createPort(name, fmt)
+        self._key = (clock_rate, frame_ms)
+        self._port: _Port | None = _take_port(clock_rate, frame_ms, rx, tx)
         self._call_audio: Any = None
 
     def connect(self, call_audio: Any) -> None:
@@ -82,12 +142,15 @@ class ConferencePort:
             )
 
     def close(self) -> None:
-        """Disconnect and destroy the port (removes it from the conference bridge)."""
+        """Disconnect the port and keep it, idle, for the next call (never destroyed here:
+        see the module docstring)."""
         port, self._port = self._port, None
-        if port is not None:
-            self._disconnect(port, self._call_audio)
+        if port is None:
+            return
+        self._disconnect(port, self._call_audio)
         self._call_audio = None
-        del port
+        port.rebind(_ignore, _ignore)
+        _idle.setdefault(self._key, []).append(port)
 
     @staticmethod
     def _disconnect(port: Any, call_audio: Any) -> None:

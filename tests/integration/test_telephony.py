@@ -204,6 +204,34 @@ def test_call_tone_and_caller_audio_both_ways(
     assert media["dropped_in"] == 0
 
 
+def test_caller_hangs_up_mid_prompt_and_the_next_calls_reuse_the_port(
+    procs: list[Any], speech_wav: Path
+) -> None:
+    """The crash this guards against: destroying a call's media port while pjmedia's
+    asynchronous conference bridge may still call it (pjsua >= 2.15.1). Each caller hangs
+    up in the middle of a prompt; the next call gets the same, disconnected port back, and
+    audio still flows both ways in every call."""
+    smoke = start(procs, Smoke("--greeting", "tone", "--greeting-seconds", "20"))
+    for i in range(3):
+        phone = start(procs, Baresip(play=speech_wav))
+        phone.dial(smoke.uri)
+        phone.wait_event("CALL_ESTABLISHED", 5)
+        smoke.wait("playback_start", count=i + 1, timeout=5)
+        time.sleep(1.5)
+        phone.hangup()  # mid-prompt: 18 s of tone still queued
+        phone.wait_event("CALL_CLOSED", 5)
+        ev = smoke.wait("disconnected", count=i + 1, timeout=5)[i]
+        assert ev["by_remote"] is True
+        assert ev["audio"]["frames"] > 40, f"call {i + 1}: the IVR heard no caller audio"
+        heard, _sent = phone.recordings()
+        x, rate = sf.read(heard)
+        x = x if x.ndim == 1 else x[:, 0]
+        assert np.count_nonzero(np.abs(x) > 0.05) > rate // 2, f"call {i + 1}: no tone heard"
+    assert smoke.terminate() == 0, smoke.stderr
+    stopped = [e for e in smoke.events if e["event"] == "stopped"]
+    assert stopped and stopped[0]["media_ports"] == 1, stopped
+
+
 def test_dtmf_digits_in_order(procs: list[Any]) -> None:
     smoke = start(procs, Smoke())
     phone = start(procs, Baresip())
