@@ -67,11 +67,16 @@ def speech_chunks(x: np.ndarray, rate: int, max_s: float = 6.0) -> list[np.ndarr
     return [c for c in chunks if len(c) > rate // 4 and np.abs(c).max() > 1000]
 
 
-def heard_text(asr, wav: Path, language: str = "en") -> str:  # type: ignore[no-untyped-def]
-    """Lower-case transcript of a recording (words and digits only)."""
+def heard_text(asr, wav: Path, language: str = "en",  # type: ignore[no-untyped-def]
+               last_s: float | None = None) -> str:
+    """Lower-case transcript of a recording (words and digits only); of its last `last_s`
+    seconds only when given (a long call's earlier prompts cost a recognition each)."""
     data, rate = sf.read(str(wav), dtype="int16", always_2d=True)
+    x = np.ascontiguousarray(data[:, 0])
+    if last_s is not None:
+        x = x[-int(last_s * rate):]
     parts = []
-    for chunk in speech_chunks(np.ascontiguousarray(data[:, 0]), rate):
+    for chunk in speech_chunks(x, rate):
         parts.append(asr.transcribe_sync(AudioFrame(chunk.tobytes(), rate), language).text)
     return " ".join(re.findall(r"[a-z0-9']+", " ".join(parts).lower()))
 
