@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import random
+import re
 import threading
 import time
 import wave
@@ -410,6 +411,25 @@ def summarize(m: int, minutes: float, results: list[CallResult], usage: ProcUsag
     }
 
 
+_RESTART = re.compile(r"worker\d+: exited with -?\d+")
+_NATIVE_CRASH = "Fatal Python error"  # faulthandler's first line on a native crash
+
+
+def service_health(exit_code: int | None, logs: Iterable[str]) -> dict[str, Any]:
+    """How the service itself fared during a level: its exit code, the workers the cluster
+    supervisor had to restart, and native crashes (faulthandler dumps) in any of its logs."""
+    texts = list(logs)
+    return {"exit_code": exit_code,
+            "worker_restarts": sum(len(_RESTART.findall(t)) for t in texts),
+            "native_crashes": sum(t.count(_NATIVE_CRASH) for t in texts)}
+
+
+def service_logs(data_dir: Path, main_log: str) -> list[str]:
+    """The service's own log and, for a cluster, every worker's (DATA_DIR/workers/*.log)."""
+    workers = sorted((data_dir / "workers").glob("worker-*.log"))
+    return [main_log] + [w.read_text(errors="replace") for w in workers]
+
+
 def _fmt(v: float | None, spec: str = ".0f") -> str:
     return "-" if v is None else format(v, spec)
 
@@ -438,6 +458,9 @@ def format_report(s: dict[str, Any]) -> str:
     lines.append(f"   RSS peak per process (MB): {rss}")
     lines.append(f"   RSS total: idle {s['idle_rss_mb']:.0f} MB, peak {s['peak_rss_mb']:.0f} MB, "
                  f"+{s['rss_per_call_mb']:.0f} MB per concurrent call")
+    if (h := s.get("service")) is not None:
+        lines.append(f"   service: exit code {h['exit_code']}, worker restarts "
+                     f"{h['worker_restarts']}, native crashes {h['native_crashes']}")
     return "\n".join(lines)
 
 

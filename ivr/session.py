@@ -183,6 +183,7 @@ class CallSession:
         self._idle.set()
         self._barge_protected = False
         self._speaking_since: float | None = None
+        self._recognising = 0  # utterances ended, not yet recognised: no-input waits
         self._seq = 0
         self._turn = _TurnTiming()
         self._first_audio_logged = False
@@ -723,7 +724,8 @@ class CallSession:
         while True:
             if listen.sensitive and not any(not p.sensitive for p in self._playing):
                 self._pause_recording(listen.node)  # earlier prompts have played
-            if deadline is None and not self._playing and self._speaking_since is None:
+            if (deadline is None and not self._playing and self._speaking_since is None
+                    and not self._recognising):  # a slow recognition is no silence
                 deadline = loop.time() + (self.settings.dialog.interdigit_timeout_s
                                           if digits else timeout)
             wait = 0.05 if deadline is None else max(0.0, deadline - loop.time())
@@ -835,6 +837,7 @@ class CallSession:
         if self._barge_protected:
             self.event("speech_during_protected_prompt", seconds=round(ev.audio.duration, 2))
             return
+        self._recognising += 1
         self._spawn(self._recognize(ev), "asr")
 
     def _profile(self) -> LanguageProfile:
@@ -970,6 +973,12 @@ class CallSession:
         return {"priority": FINAL, "deadline": ev.speech_end + FINAL_ASR_DEADLINE_S}
 
     async def _recognize(self, ev: SpeechEnded) -> None:
+        try:
+            await self._recognize_utterance(ev)
+        finally:
+            self._recognising -= 1
+
+    async def _recognize_utterance(self, ev: SpeechEnded) -> None:
         spec, self._speculation = self._speculation, None
         heard: _Heard | None = None
         if spec is not None and spec.covers(ev):

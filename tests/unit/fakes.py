@@ -164,8 +164,10 @@ def transcript(text: str, language: str = "en", confidence: float = 0.9,
 class FakeASR:
     """A `SpeechRecognizer` answering from a script: Transcripts returned, exceptions raised."""
 
-    def __init__(self, script: list[Transcript | BaseException] | None = None) -> None:
+    def __init__(self, script: list[Transcript | BaseException] | None = None,
+                 delay_s: float = 0.0) -> None:
         self.script = list(script or [])
+        self.delay_s = delay_s  # how long each recognition takes (a busy machine)
         self.calls: list[tuple[AudioFrame, str, str | None]] = []
         self.urgency: list[tuple[int, float | None]] = []  # (priority, deadline) per call
 
@@ -178,7 +180,7 @@ class FakeASR:
                         deadline: float | None = None) -> Transcript:
         self.calls.append((audio, language, initial_prompt))
         self.urgency.append((priority, deadline))
-        await asyncio.sleep(0)
+        await asyncio.sleep(self.delay_s)
         if not self.script:
             raise AssertionError(f"FakeASR: no scripted result left for call {len(self.calls)}")
         item = self.script.pop(0)

@@ -115,7 +115,8 @@ def run_call(tmp_path, scenario: Callable[[Call], Awaitable[None]],
              timeout: float = 20.0, plan_path: Path = HOTLINE,
              agents: list[AgentConfig] | None = None, escalation: dict[str, Any] | None = None,
              control: FakeControl | None = None, caller: str = "1000",
-             privacy: dict[str, Any] | None = None, **dialog: Any) -> Call:
+             privacy: dict[str, Any] | None = None, asr_delay_s: float = 0.0,
+             **dialog: Any) -> Call:
     """Run one call through `scenario`, then wait for the session to finish. With `agents`,
     queue transfers go through the real handover (agents in the real store, their phones
     scripted in `control`). The disclosure is off unless `privacy` sets it
@@ -132,7 +133,8 @@ def run_call(tmp_path, scenario: Callable[[Call], Awaitable[None]],
     async def main() -> Call:
         store = WatchedStore(settings.db_path)
         _STORES.append(store)
-        media, asr, prompts = FakeMedia(speed), FakeASR(asr_script), FakePrompts()
+        media, asr, prompts = (FakeMedia(speed), FakeASR(asr_script, asr_delay_s),
+                               FakePrompts())
         ctl = control or FakeControl()
         directory = None
         if agents is not None:
@@ -351,6 +353,26 @@ def test_speech_barge_in_to_agent_transfer(tmp_path):
     assert agent.interrupted is False  # the announcement played out before the hangup
     utterance = c.events("utterance")[0]
     assert (utterance["text"], utterance["confidence"], utterance["asr_ms"]) == (said, 0.9, 125)
+
+
+def test_a_slow_recognition_is_not_taken_for_silence(tmp_path):
+    """On a busy machine the recognition of an utterance can take longer than the no-input
+    timeout (0.3 s here, 1 s for the ASR): the turn is the caller's speech, not no input."""
+    clip = speech_clip()
+
+    async def scenario(c: Call) -> None:
+        await c.wait_event("listen", node="main_menu")
+        c.dtmf("9")
+        await c.wait_event("prompt", node="main_menu", language="en-US")
+        c.say(clip)
+
+    said = "Waiting to speak with a representative."
+    c = run_call(tmp_path, scenario, asr_script=[transcript(said, "en", 0.9, 0.02)],
+                 speed=0.05, asr_delay_s=1.0)
+    assert c.events("no_input") == []
+    t = c.row()["turns"][1]
+    assert (t["input_mode"], t["outcome"], t["intent"]) == ("speech", "match", "agent")
+    assert t["asr_done"] - t["speech_end"] > 0.9  # it did wait for the slow recognition
 
 
 # ---------------------------------------------------------------- (d) silence

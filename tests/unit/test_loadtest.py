@@ -26,6 +26,8 @@ from ivr.loadtest import (
     parse_stat,
     percentile,
     read_wav,
+    service_health,
+    service_logs,
     setting_env,
     summarize,
 )
@@ -189,3 +191,21 @@ def test_summary_and_report() -> None:
     assert s["rss_per_call_mb"] == pytest.approx(100_000 / 1024 / 2)
     text = format_report(s)
     assert "1 completed, 1 failed" in text and "x1: dial: TimeoutError" in text
+
+
+def test_service_health_counts_restarts_and_native_crashes(tmp_path: Path) -> None:
+    supervisor = ("12:00:01.000 WARNING ivr.cluster: worker1: exited with -11 after 40.2 s; "
+                  "restarting in 1.0 s\n12:00:09.000 INFO ivr.cluster: worker1: started\n")
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "workers" / "worker-1.log").write_text(
+        "Fatal Python error: Segmentation fault\n\nThread 0x7f (most recent call first):\n")
+    (tmp_path / "workers" / "worker-2.log").write_text("12:00:00.000 INFO ivr.server: ready:\n")
+    logs = service_logs(tmp_path, supervisor)
+    assert len(logs) == 3
+    h = service_health(0, logs)
+    assert h == {"exit_code": 0, "worker_restarts": 1, "native_crashes": 1}
+    assert service_health(0, ["12:00:00.000 INFO ivr.server: ready:\n"]) == {
+        "exit_code": 0, "worker_restarts": 0, "native_crashes": 0}
+    s = summarize(1, 1.0, [], ProcUsage(role={}), wall_s=60.0, idle_rss_kb=0)
+    s["service"] = h
+    assert "service: exit code 0, worker restarts 1, native crashes 1" in format_report(s)
