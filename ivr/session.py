@@ -68,11 +68,7 @@ AudioTap = Callable[[list[bytes], list[bytes]], None]  # (caller PCM frames, far
 
 log = logging.getLogger("ivr.call")
 
-_MONO_TO_WALL = time.time() - time.monotonic()
 FINAL_ASR_DEADLINE_S = 2.0  # a final recognition's deadline after the end of speech (EDF order)
-def wall(mono: float | None) -> float | None:
-    """Monotonic timestamp -> UNIX time."""
-    return None if mono is None else mono + _MONO_TO_WALL
 
 
 @dataclass
@@ -182,6 +178,9 @@ class CallSession:
         self._idle = asyncio.Event()
         self._idle.set()
         self._barge_protected = False
+        # Monotonic -> UNIX time, fixed for the call: its intervals stay exact, and a step
+        # of the system clock (NTP) between calls does not shift later calls' timestamps.
+        self._mono_to_wall = time.time() - time.monotonic()
         self._speaking_since: float | None = None
         self._recognising = 0  # utterances ended, not yet recognised: no-input waits
         self._seq = 0
@@ -209,7 +208,7 @@ class CallSession:
             self._recorder = self._new_recorder()
         deps.store.call_started(
             call_id, sip_call_id=sip_call_id, caller=caller, callee=callee,
-            remote_uri=remote_uri, answered_at=wall(self.answered_at), language=self.language,
+            remote_uri=remote_uri, answered_at=self.wall(self.answered_at), language=self.language,
             profile=self.profile_id,
             dialplan=deps.dialplan.plan.name, dialplan_version=deps.dialplan.version,
             recording_path=str(self._recorder.path) if self._recorder else None,
@@ -270,6 +269,10 @@ class CallSession:
                                    profile=self.profile_id)
         self.event("call_ended", reason=reason,
                    duration_s=round(time.monotonic() - self.answered_at, 2))
+
+    def wall(self, mono: float | None) -> float | None:
+        """A monotonic timestamp of this call as UNIX time."""
+        return None if mono is None else mono + self._mono_to_wall
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro, name=f"{self.call_id}:{name}")
@@ -679,7 +682,7 @@ class CallSession:
                 (started - self.answered_at) * 1000))
         if turn.waiting_first_audio and turn.turn_id is not None:
             turn.waiting_first_audio = False
-            self.deps.store.update_turn(turn.turn_id, reply_first_audio=wall(started))
+            self.deps.store.update_turn(turn.turn_id, reply_first_audio=self.wall(started))
 
     def _playback_done(self, entry: _Playing) -> None:
         if entry.playback is not None and entry.playback.started_at is not None:
@@ -768,8 +771,8 @@ class CallSession:
         info = {
             "input_mode": "speech", "caller_text": t.text,
             "asr_confidence": round(t.confidence, 3), "no_speech_prob": round(t.no_speech_prob, 3),
-            "speech_start": wall(utt.speech.speech_start),
-            "speech_end": wall(utt.speech.speech_end), "asr_done": wall(utt.asr_done),
+            "speech_start": self.wall(utt.speech.speech_start),
+            "speech_end": self.wall(utt.speech.speech_end), "asr_done": self.wall(utt.asr_done),
             "asr_seconds": round(t.processing_time, 3), "emotion": utt.emotion,
         }
         verdict = judge_speech(t, self.settings.asr.min_confidence,

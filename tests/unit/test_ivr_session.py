@@ -248,6 +248,25 @@ def test_dtmf_english_then_bill_then_goodbye(tmp_path):
     assert c.prompts.requests[-1] == ("Thank you for calling Xinghe Telecom. Goodbye.", "en-US")
 
 
+def test_timestamps_follow_a_step_of_the_system_clock(tmp_path, monkeypatch):
+    """The system clock was stepped (NTP) an hour forward after the service started: a new
+    call's timestamps agree with the wall clock the store uses, not with the old one."""
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 3600.0)
+
+    async def scenario(c: Call) -> None:
+        await c.wait_event("listen", node="main_menu")
+        c.dtmf("9")
+        await c.wait_event("listen", node="main_menu", language="en-US")
+        c.session.on_hangup("caller_hangup")
+
+    c = run_call(tmp_path, scenario)
+    row = c.row()
+    assert abs(row["answered_at"] - (real_time() + 3600.0)) < 60
+    turn = row["turns"][0]
+    assert turn["created_at"] - 1 <= turn["reply_first_audio"] <= turn["created_at"] + 60
+
+
 def test_barge_in_disabled_by_settings(tmp_path):
     async def scenario(c: Call) -> None:
         await c.wait_event("prompt", node="welcome")
