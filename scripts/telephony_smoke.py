@@ -34,7 +34,7 @@ from telephony import (  # noqa: E402
     SipConfig,
     SipEndpoint,
     SipEndpointError,
-    media_port,  # noqa: E402
+    media_port,
 )
 
 

@@ -12,8 +12,6 @@ destroys them at shutdown, once the bridge has processed the disconnections.
 from __future__ import annotations
 
 import contextlib
-import copy
-import itertools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -62,7 +60,7 @@ def _ignore(frame: pj.MediaFrame) -> None:
 
 # Idle ports by (clock rate, frame ms), disconnected, kept for the next call (SIP thread only).
 _idle: dict[tuple[int, int], list[_Port]] = {}
-_created = itertools.count(1)
+_created = 0  # ports this process created
 
 
 def _take_port(
@@ -74,16 +72,18 @@ def _take_port(
         port = idle.pop()
         port.rebind(rx, tx)
         return port
+    global _created
+    _created += 1
     fmt = pj.MediaFormatAudio()
     fmt.init(pj.PJMEDIA_FORMAT_PCM, clock_rate, 1, frame_ms * 1000, 16)
     port = _Port(rx, tx)
-    port.createPort(f"pcm{next(_created)}", fmt)
+    port.createPort(f"pcm{_created}", fmt)
     return port
 
 
 def ports_created() -> int:
     """How many ports this process created (the most calls that were ever up at once)."""
-    return next(copy.copy(_created)) - 1
+    return _created
 
 
 def idle_ports() -> int:
@@ -94,10 +94,8 @@ def idle_ports() -> int:
 def destroy_idle_ports() -> int:
     """Destroy the idle ports (SIP thread, at shutdown, before `libDestroy`; pump events
     for a few clock ticks first so the bridge has processed their disconnections)."""
-    ports = [p for v in _idle.values() for p in v]
-    _idle.clear()
-    n = len(ports)
-    del ports
+    n = idle_ports()
+    _idle.clear()  # the last references: each port's destructor removes it from the bridge
     return n
 
 
