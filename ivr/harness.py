@@ -147,10 +147,11 @@ def event_is(type_: str, **fields: Any) -> Callable[[Event], bool]:
 class ScriptedCaller:
     """A baresip caller whose audio source is switched per utterance."""
 
-    def __init__(self, ivr: IvrProcess, workdir: Path) -> None:
+    def __init__(self, ivr: IvrProcess, workdir: Path, *,
+                 jitter_buffer: tuple[int, int] | None = None) -> None:
         self.ivr = ivr
         self.workdir = workdir
-        self.phone = Baresip(record_dir=workdir / "rec")
+        self.phone = Baresip(record_dir=workdir / "rec", jitter_buffer=jitter_buffer)
         self.call_id = ""
         self._n = 0
         self.last_event_id = 0

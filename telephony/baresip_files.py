@@ -20,8 +20,13 @@ def write_config(
     record_dir: Path,
     user: str,
     auto_answer: bool,
+    jitter_buffer: tuple[int, int] | None = None,
 ) -> None:
-    """Write `config` and `accounts` for a loopback-only baresip (PCMU first)."""
+    """Write `config` and `accounts` for a loopback-only baresip (PCMU first).
+
+    `jitter_buffer` is the playout buffer's (min, max) in 20 ms frames; None keeps baresip's
+    default (5-10 frames: a heard sound reaches the `*-dec.wav` 100-200 ms after it arrived).
+    """
     lines = [
         "poll_method epoll",
         f"sip_listen 127.0.0.1:{sip_port}",
@@ -41,6 +46,11 @@ def write_config(
         "module_app ctrl_tcp.so",
         f"ctrl_tcp_listen 127.0.0.1:{ctrl_port}",
     ]
+    if jitter_buffer is not None:
+        low, high = jitter_buffer
+        if not 1 <= low <= high:
+            raise ValueError(f"jitter buffer must be 1 <= min <= max frames, got {jitter_buffer}")
+        lines.append(f"jitter_buffer_delay {low}-{high}")
     (config_dir / "config").write_text("\n".join(lines) + "\n")
     params = ";regint=0;audio_codecs=PCMU/8000/1,PCMA/8000/1"
     if auto_answer:

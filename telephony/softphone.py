@@ -51,8 +51,10 @@ class Baresip:
         user: str = "caller",
         binary: str = "baresip",
         sip_trace: bool = False,
+        jitter_buffer: tuple[int, int] | None = None,
     ) -> None:
         self.play = Path(play) if play else None
+        self.jitter_buffer = jitter_buffer  # (min, max) 20 ms frames; None: baresip's 5-10
         self.auto_answer = auto_answer
         self.user = user
         self.binary = binary
@@ -95,6 +97,7 @@ class Baresip:
                 record_dir=self.record_dir,
                 user=self.user,
                 auto_answer=self.auto_answer,
+                jitter_buffer=self.jitter_buffer,
             )
             try:
                 self._launch(exe, timeout)

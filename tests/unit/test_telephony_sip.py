@@ -121,3 +121,15 @@ def test_baresip_config_is_loopback_only(tmp_path: Path) -> None:
     accounts = (tmp_path / "accounts").read_text()
     assert accounts.startswith("<sip:agent@127.0.0.1>") and "answermode=auto" in accounts
     assert "audio_codecs=PCMU" in accounts
+
+
+def test_baresip_playout_delay_is_set_only_when_asked(tmp_path: Path) -> None:
+    common = dict(sip_port=5071, ctrl_port=4445, rtp_base=30000, rtp_count=40,
+                  source=tmp_path / "a.wav", record_dir=tmp_path / "rec", user="caller",
+                  auto_answer=False)
+    write_config(tmp_path, **common)
+    assert "jitter_buffer_delay" not in (tmp_path / "config").read_text()
+    write_config(tmp_path, **common, jitter_buffer=(1, 4))
+    assert "jitter_buffer_delay 1-4" in (tmp_path / "config").read_text()
+    with pytest.raises(ValueError, match="jitter buffer"):
+        write_config(tmp_path, **common, jitter_buffer=(3, 2))
