@@ -116,4 +116,8 @@ class EndpointerConfig:
     pre_roll_ms: int = 300  # audio kept before speech start
     max_utterance_s: float = 15.0
     min_utterance_ms: int = 200  # shorter bursts are discarded as noise
+    # within an utterance, a chunk this far below its loudest chunk (or below
+    # SILENCE_FLOOR_DBFS) is silence even when webrtcvad votes voiced (its hangover on the
+    # fading tail); 0 leaves the decision to webrtcvad alone
+    tail_drop_db: float = 35.0
     extra: dict[str, float] = field(default_factory=dict)

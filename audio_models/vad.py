@@ -9,6 +9,10 @@ Decisions, with `EndpointerConfig` names:
 - it is confirmed (and `SpeechStarted` emitted) once its voiced span reaches
   `min_utterance_ms`; shorter bursts are dropped silently, so every `SpeechStarted` is
   followed by exactly one `SpeechEnded` (or by `flush` / `reset`);
+- silence within an utterance is what webrtcvad calls unvoiced, and also what it calls voiced
+  but is `tail_drop_db` below the utterance's loudest chunk or below `SILENCE_FLOOR_DBFS`:
+  webrtcvad keeps voting "voiced" for 100-200 ms on the fading tail of a word, which delayed
+  every end of speech (and every pause) by that much;
 - it ends after `end_silence_ms` of silence, keeping min(pre_roll_ms, end_silence_ms) of
   trailing audio, or is cut at `max_utterance_s` (`truncated=True`);
 - with `early_silence_ms` set (shorter than `end_silence_ms`), a confirmed utterance that pauses
@@ -23,6 +27,7 @@ import dataclasses
 from collections import deque
 from dataclasses import dataclass
 
+import numpy as np
 import webrtcvad
 
 from audio_models.frames import SAMPLE_WIDTH, AudioFrame
@@ -35,6 +40,14 @@ from audio_models.protocols import (
 )
 
 _CAPS = VADCapabilities()
+SILENCE_FLOOR_DBFS = -50.0  # quieter chunks are never speech (telephone speech: -35..-10)
+
+
+def level_dbfs(chunk: bytes) -> float:
+    """RMS level of 16-bit PCM in dB relative to full scale (-120 for digital silence)."""
+    x = np.frombuffer(chunk, dtype=np.int16).astype(np.float32)
+    rms = float(np.sqrt(np.mean(x * x))) if x.size else 0.0
+    return 20.0 * np.log10(max(rms, 1e-6) / 32768.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +94,8 @@ class Endpointer:
             raise ValueError(f"aggressiveness must be 0..3, got {cfg.aggressiveness}")
         if cfg.max_utterance_s * 1000 <= cfg.min_utterance_ms:
             raise ValueError("max_utterance_s must be longer than min_utterance_ms")
+        if cfg.tail_drop_db < 0:
+            raise ValueError(f"tail_drop_db must be >= 0, got {cfg.tail_drop_db}")
         self.config = cfg
         self.sample_rate = sample_rate
         self.analysis_ms = analysis_ms
@@ -145,6 +160,7 @@ class Endpointer:
         self._silence = 0
         self._last_end = 0.0
         self._paused = False  # a SpeechPaused was emitted for the current pause
+        self._peak_db = SILENCE_FLOOR_DBFS  # loudest chunk of the current utterance
 
     def push_frame(self, frame: AudioFrame) -> list[VADEvent]:
         """Feed caller audio (any length; 20 ms frames are cheapest). Returns new events."""
@@ -188,6 +204,8 @@ class Endpointer:
                     events.append(SpeechStarted(self._speech_start))
             return
         self._chunks.append((ts, chunk))
+        if voiced and self.config.tail_drop_db:
+            voiced = self._loud_enough(chunk)
         if voiced:
             self._silence = 0
             self._last_voiced_end = end
@@ -213,9 +231,17 @@ class Endpointer:
                 events.append(self._finish(end, truncated=False))
             self._to_idle(keep_tail=True)
 
+    def _loud_enough(self, chunk: bytes) -> bool:
+        """A voiced chunk is speech unless it is far below the utterance's peak (a tail)."""
+        db = level_dbfs(chunk)
+        if db > self._peak_db:
+            self._peak_db = db
+        return db >= max(SILENCE_FLOOR_DBFS, self._peak_db - self.config.tail_drop_db)
+
     def _begin(self) -> None:
         recent = list(self._recent)
         first_voiced = len(recent) - self._run
+        self._peak_db = max(level_dbfs(c) for _, c in recent[first_voiced:])
         self._chunks = recent[max(0, first_voiced - self._pre_chunks) :]
         self._speech_start = recent[first_voiced][0]
         self._last_voiced_end = recent[-1][0] + self._chunk_s
@@ -252,3 +278,4 @@ class Endpointer:
         self._confirmed = False
         self._paused = False
         self._silence = 0
+        self._peak_db = SILENCE_FLOOR_DBFS

@@ -154,7 +154,7 @@ class IvrService:
         self.asr = WhisperASR(model_dir, compute_type=s.asr.compute_type,
                               cpu_threads=s.asr.cpu_threads, beam_size=s.asr.beam_size,
                               max_workers=s.asr.workers, name=s.asr.model,
-                              scheduler=self.inference)
+                              scheduler=self.inference, short_window_s=s.asr.short_window_s)
         for lang in plan.languages:
             self.asr.check_language(lang.split("-")[0])
         log.info("ASR model %s loaded from %s in %.1f s", s.asr.model, model_dir,
@@ -236,7 +236,7 @@ class IvrService:
         return WhisperASR(resolve_asr_model(spec, self.settings.models_dir),
                           compute_type=s.compute_type, cpu_threads=s.cpu_threads,
                           beam_size=s.beam_size, max_workers=s.workers, name=spec,
-                          scheduler=self.inference)
+                          scheduler=self.inference, short_window_s=s.short_window_s)
 
     async def _reloaded(self, loaded: LoadedDialplan) -> None:
         engine = await self._prepare(loaded)

@@ -21,7 +21,7 @@ import aiohttp
 
 from audio_models.frames import AudioFrame
 from audio_models.inference import FINAL, SPECULATIVE, DeadlineMissed
-from audio_models.protocols import EndpointerConfig, SpeechEnded, SpeechStarted, Transcript
+from audio_models.protocols import SpeechEnded, SpeechStarted, Transcript
 from audio_models.vad import Endpointer, SpeechPaused, SpeechResumed
 from ivr.agents import AgentDirectory
 from ivr.call_io import (
@@ -195,11 +195,8 @@ class CallSession:
         self._taps: list[Any] = []  # extra consumers of caller audio (voicemail)
         self._audio_taps: list[AudioTap] = []  # both directions (live listen)
         vad = self.settings.vad
-        self._endpointer = Endpointer(EndpointerConfig(
-            aggressiveness=vad.aggressiveness, start_speech_ms=vad.start_speech_ms,
-            end_silence_ms=vad.end_silence_ms, pre_roll_ms=vad.pre_roll_ms,
-            max_utterance_s=vad.max_utterance_s, min_utterance_ms=vad.min_utterance_ms,
-        ), sample_rate=media.clock_rate, early_silence_ms=vad.early_silence_ms)
+        self._endpointer = Endpointer(vad.endpointer_config(), sample_rate=media.clock_rate,
+                                      early_silence_ms=vad.early_silence_ms)
         self._speculation: _Speculation | None = None  # recognition begun at a pause
         self._listening: tuple[Listen, Step] | None = None  # what the caller is answering
         self._step: Step | None = None  # the dialogue's current step

@@ -353,7 +353,7 @@ def real_asr(spec: str) -> Any:
     return WhisperASR(resolve_asr_model(spec, settings.models_dir),
                       compute_type=settings.asr.compute_type,
                       cpu_threads=settings.asr.cpu_threads, beam_size=settings.asr.beam_size,
-                      name=spec)
+                      name=spec, short_window_s=settings.asr.short_window_s)
 
 
 # ---------------------------------------------------------------- audio devices
@@ -551,7 +551,6 @@ def _run(args: argparse.Namespace, console: Console, asr_factory: AsrFactory | N
     try:
         sim.header()
         if mic is not None:
-            from audio_models.protocols import EndpointerConfig
             from audio_models.vad import Endpointer
 
             if not mic.has_output:
@@ -563,12 +562,7 @@ def _run(args: argparse.Namespace, console: Console, asr_factory: AsrFactory | N
                 except Exception as e:  # noqa: BLE001 - the session works without speech
                     console.print(f"  (cannot load text to speech ({e}); prompts are only "
                                   "printed)")
-            v = settings.vad
-            endpointer = Endpointer(EndpointerConfig(
-                aggressiveness=v.aggressiveness, start_speech_ms=v.start_speech_ms,
-                end_silence_ms=v.end_silence_ms, pre_roll_ms=v.pre_roll_ms,
-                max_utterance_s=v.max_utterance_s, min_utterance_ms=v.min_utterance_ms,
-            ), sample_rate=mic.rate)
+            endpointer = Endpointer(settings.vad.endpointer_config(), sample_rate=mic.rate)
             sim.asr()  # load before the caller speaks
             try:
                 return sim.mic_loop(mic, speaker, endpointer=endpointer,

@@ -56,11 +56,13 @@ def tiny() -> WhisperASR:
     asr.close()
 
 
-def _wer(asr: WhisperASR) -> float:
+def _wer(asr: WhisperASR, windows: list[int] | None = None) -> float:
     rows = {r["path"]: r for r in manifest("asr_en_misc")}
     errors = total = 0
     for rel in EN_CLIPS:
         result = asr.transcribe_sync(load_clip("asr_en_misc", rel), "en-US")
+        if windows is not None:
+            windows.append(asr.last_window_frames)
         ref, hyp = _en_words(rows[rel]["transcript"]), _en_words(result.text)
         errors += edit_distance(ref, hyp)
         total += len(ref)
@@ -81,6 +83,42 @@ def test_tiny_en_english_wer(tiny):
     wer = _wer(tiny)
     print(f"\ntiny.en English WER on {len(EN_CLIPS)} clips: {wer:.1%}")
     assert wer < 0.20
+
+
+def _cer(asr: WhisperASR, windows: list[int] | None = None) -> float:
+    errors = total = 0
+    for row in manifest("asr_zh_aishell")[:8]:
+        result = asr.transcribe_sync(load_clip("asr_zh_aishell", row["path"]), "zh-CN", ZH_PROMPT)
+        if windows is not None:
+            windows.append(asr.last_window_frames)
+        ref = hanzi(row["transcript"].replace(" ", ""))
+        errors += edit_distance(ref, hanzi(result.text))
+        total += len(ref)
+    return errors / total
+
+
+@pytest.mark.parametrize("which", ["base", "tiny"])
+def test_a_short_encoder_window_keeps_the_accuracy(which, request):
+    """asr.short_window_s (10 s): the utterances that fit are encoded in a 10 s window; the
+    error rate stays that of the full 30 s window (English; Mandarin for base)."""
+    full: WhisperASR = request.getfixturevalue(which)
+    short = WhisperASR(full.model_dir, name=full.name, short_window_s=10.0)
+    try:
+        windows: list[int] = []
+        wer_full, wer_short = _wer(full), _wer(short, windows)
+        print(f"\n{full.name} English WER: full window {wer_full:.1%}, 10 s {wer_short:.1%} "
+              f"({windows.count(1000)}/{len(windows)} clips in the short window)")
+        assert windows.count(1000) >= 3  # the clips of 1.5-5 s (5 of 7) fit, unless redone
+        assert wer_short <= wer_full + 0.03
+        if "zh" in full.capabilities.languages:
+            windows.clear()
+            cer_full, cer_short = _cer(full), _cer(short, windows)
+            print(f"{full.name} Mandarin CER: full {cer_full:.1%}, 10 s {cer_short:.1%} "
+                  f"({windows.count(1000)}/{len(windows)} in the short window)")
+            assert windows.count(1000) >= 3  # 4 of 8 are 1.5-5 s
+            assert cer_short <= cer_full + 0.03
+    finally:
+        short.close()
 
 
 def test_base_mandarin_cer_and_simplified_output(base):

@@ -10,6 +10,7 @@ import pytest
 from audio_models.frames import AudioFrame, concat, split_frames
 from audio_models.protocols import EndpointerConfig, SpeechEnded, SpeechStarted
 from audio_models.vad import Endpointer
+from ivr.bench.measure import speech_end_s
 from tests.audio_data import load_clip
 
 T0 = 1000.0  # monotonic-like start time of the fake call
@@ -23,6 +24,12 @@ def _run(ep: Endpointer, audio: AudioFrame, frame_ms: int = 20, flush: bool = Tr
     if flush and (last := ep.flush()) is not None:
         events.append(last)
     return events
+
+
+def _level_end(clip: AudioFrame) -> float:
+    """Where the clip's speech ends by its level (the benchmark's measure)."""
+    samples = np.frombuffer(clip.pcm, np.int16).astype(np.float32) / 32768
+    return speech_end_s(samples, clip.sample_rate)
 
 
 def _padded(clip: AudioFrame, pad: float = 1.0) -> AudioFrame:
@@ -39,7 +46,9 @@ def test_one_utterance_with_plausible_bounds(frame_ms):
     started, ended = events
     assert started.timestamp == ended.speech_start
     assert ended.speech_start - T0 == pytest.approx(1.0, abs=0.15)
-    assert ended.speech_end - T0 == pytest.approx(1.0 + clip.duration, abs=0.15)
+    # the clip's last 0.28 s is a quiet tail (-50..-65 dBFS): speech ends where the level
+    # drops, measured independently of the endpointer
+    assert ended.speech_end - T0 == pytest.approx(1.0 + _level_end(clip), abs=0.06)
     assert ended.detected_at - ended.speech_end == pytest.approx(0.7, abs=0.03)
     assert not ended.truncated
     # audio: pre-roll + speech + a little tail, at the input rate
@@ -47,6 +56,21 @@ def test_one_utterance_with_plausible_bounds(frame_ms):
     assert ended.audio.timestamp == pytest.approx(ended.speech_start - 0.3, abs=0.02)
     assert clip.duration < ended.audio.duration < clip.duration + 0.9
     assert not ep.in_speech
+
+
+def test_the_level_gate_removes_webrtcvads_hangover_on_the_fading_tail():
+    clip = load_clip(*CLIP)
+    ends = {}
+    for drop in (35.0, 0.0):
+        ep = Endpointer(EndpointerConfig(tail_drop_db=drop), sample_rate=clip.sample_rate)
+        events = _run(ep, _padded(clip), flush=False)
+        assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
+        ends[drop] = events[1].speech_end - T0
+    true_end = 1.0 + _level_end(clip)
+    assert abs(ends[35.0] - true_end) <= 0.06
+    assert ends[0.0] - true_end >= 0.1  # webrtcvad alone still votes voiced on the tail
+    with pytest.raises(ValueError, match="tail_drop_db"):
+        Endpointer(EndpointerConfig(tail_drop_db=-1.0), sample_rate=clip.sample_rate)
 
 
 def test_start_hysteresis_longer_than_min_utterance():
@@ -109,7 +133,7 @@ def test_flush_returns_the_utterance_in_progress():
 
 def test_end_silence_can_change_at_run_time():
     clip = load_clip(*CLIP)
-    gap = AudioFrame.silence(0.45, 8000)
+    gap = AudioFrame.silence(0.3, 8000)  # + the clip's quiet 0.28 s tail: a 0.58 s pause
     audio = concat([gap, clip, gap, clip, AudioFrame.silence(1.0, 8000)])
     ep = Endpointer(EndpointerConfig(end_silence_ms=700), sample_rate=8000)
     assert sum(isinstance(e, SpeechEnded) for e in _run(ep, audio)) == 1  # pause bridged

@@ -8,7 +8,7 @@ from audio_models.frames import AudioFrame, concat
 from audio_models.protocols import EndpointerConfig, SpeechEnded, SpeechStarted
 from audio_models.vad import Endpointer, SpeechPaused, SpeechResumed
 from tests.audio_data import load_clip
-from tests.unit.test_audio_vad import CLIP, T0, _run
+from tests.unit.test_audio_vad import CLIP, T0, _level_end, _run
 
 
 def _clip() -> AudioFrame:
@@ -39,7 +39,8 @@ def test_speech_after_a_pause_resumes_and_ends_later():
     clip = _clip()
     rate = clip.sample_rate
     ep = Endpointer(EndpointerConfig(), rate, early_silence_ms=200)
-    audio = concat([_silence(1.0, rate), clip, _silence(0.4, rate), clip, _silence(1.0, rate)])
+    # a pause of 0.4 s: the clip's quiet 0.28 s tail and 0.12 s of silence
+    audio = concat([_silence(1.0, rate), clip, _silence(0.12, rate), clip, _silence(1.0, rate)])
     events = _run(ep, audio, flush=False)
     kinds = [type(e) for e in events]
     assert kinds[0] is SpeechStarted and kinds[-1] is SpeechEnded
@@ -49,7 +50,8 @@ def test_speech_after_a_pause_resumes_and_ends_later():
     first_pause = events[1]
     assert isinstance(first_pause, SpeechPaused)
     assert first_pause.speech_end < resumed.timestamp < ended.speech_end
-    assert ended.speech_end - T0 == pytest.approx(1.0 + 2 * clip.duration + 0.4, abs=0.15)
+    assert ended.speech_end - T0 == pytest.approx(1.0 + clip.duration + 0.12 + _level_end(clip),
+                                                  abs=0.06)
     assert isinstance(events[-2], SpeechPaused) and events[-2].speech_end == ended.speech_end
     assert kinds.count(SpeechEnded) == 1
 
@@ -75,7 +77,9 @@ def test_commit_ends_the_utterance_at_once():
     assert isinstance(ended, SpeechEnded) and not ended.truncated
     assert (ended.speech_start, ended.speech_end) == (events[1].speech_start,
                                                       events[1].speech_end)
-    assert 0.28 <= ended.detected_at - ended.speech_end <= 0.42  # the clip ends unvoiced
+    # the clip ends with a quiet tail, then 0.3 s of silence
+    tail = clip.duration - _level_end(clip)
+    assert ended.detected_at - ended.speech_end == pytest.approx(tail + 0.3, abs=0.06)
     assert not ep.in_speech
     # what follows is a new utterance
     more = _run(ep, concat([clip, _silence(1.0, rate)]), flush=False)
