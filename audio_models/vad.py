@@ -44,7 +44,7 @@ SILENCE_FLOOR_DBFS = -50.0  # quieter chunks are never speech (telephone speech:
 
 
 def level_dbfs(chunk: bytes) -> float:
-    """RMS level of 16-bit PCM in dB relative to full scale (-120 for digital silence)."""
+    """RMS level of 16-bit PCM in dB relative to full scale (about -210 for digital zeros)."""
     x = np.frombuffer(chunk, dtype=np.int16).astype(np.float32)
     rms = float(np.sqrt(np.mean(x * x))) if x.size else 0.0
     return 20.0 * np.log10(max(rms, 1e-6) / 32768.0)

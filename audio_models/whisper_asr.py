@@ -125,7 +125,7 @@ class WhisperASR:
         self.name = name or path.name
         self.beam_size = beam_size
         self.short_window_s = short_window_s  # 0: always Whisper's 30 s window
-        self.last_window_frames = FULL_WINDOW_FRAMES  # of the last recognition (tests, logs)
+        self.last_window_frames = FULL_WINDOW_FRAMES  # of the last recognition (for tests)
         if short_window_s:
             _install_window_hook()
         if self._model.model.is_multilingual:
@@ -268,9 +268,12 @@ class WhisperASR:
         """Run one recognition of silence so the first caller does not pay for it; seconds."""
         lang = "en" if "en" in self.capabilities.languages else self.capabilities.languages[0]
         took = self.transcribe_sync(AudioFrame.silence(1.0, 16000), lang).processing_time
-        if window_frames(SHORT_WINDOW_MIN_S, self.short_window_s) < FULL_WINDOW_FRAMES:
-            took += self.transcribe_sync(AudioFrame.silence(SHORT_WINDOW_MIN_S, 16000),
-                                         lang).processing_time  # the short window's shapes
+        frames = window_frames(SHORT_WINDOW_MIN_S, self.short_window_s)
+        if frames < FULL_WINDOW_FRAMES:  # the short window's shapes, one pass (silence would
+            t0 = time.perf_counter()     # count as doubtful and be redone in the full window)
+            silence = to_float32(AudioFrame.silence(SHORT_WINDOW_MIN_S, 16000), 16000)
+            self._transcribe(silence, lang, None, frames, SHORT_WINDOW_MIN_S)
+            took += time.perf_counter() - t0
         return took
 
     def close(self) -> None:
