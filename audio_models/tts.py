@@ -35,6 +35,27 @@ class AudioFileError(ValueError):
     """A prompt file is missing, unreadable, truncated or empty. The message names the file."""
 
 
+# What a caller's recording or a recorded prompt may declare. The header alone decides what
+# reading costs: a WAV declaring 1 Hz holds 16,000 times as many 16 kHz samples as its
+# bytes (`ivr simulate --audio` resampled one to 12.8 GB and crashed), and libsndfile reads
+# up to 1,024 channels. Checked before any sample is read.
+MIN_RATE, MAX_RATE = 8000, 48000
+MAX_CHANNELS = 2
+MAX_SECONDS = 600.0
+
+
+def _check_shape(path: Path, rate: int, channels: int, frames: int) -> None:
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioFileError(f"audio file {path} declares {rate} Hz: sample rates from "
+                             f"{MIN_RATE} to {MAX_RATE} Hz are accepted")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise AudioFileError(f"audio file {path} declares {channels} channels: mono or "
+                             "stereo is accepted")
+    if frames / rate > MAX_SECONDS:
+        raise AudioFileError(f"audio file {path} lasts {frames / rate:.0f} s: at most "
+                             f"{MAX_SECONDS:.0f} s is accepted")
+
+
 def _wav_shortfall(path: Path) -> int:
     """Bytes missing from a RIFF/WAVE data chunk (0 if complete or not a WAV).
 
@@ -59,7 +80,9 @@ def _wav_shortfall(path: Path) -> int:
 
 
 def load_audio_file(path: Path | str) -> AudioFrame:
-    """Read a WAV/FLAC (anything libsndfile reads) as mono 16-bit; channels are averaged."""
+    """Read a WAV/FLAC (anything libsndfile reads) as mono 16-bit; channels are averaged.
+    Refuses, before reading, a file outside 8-48 kHz, with more than 2 channels, or longer
+    than 10 minutes (MIN_RATE, MAX_RATE, MAX_CHANNELS, MAX_SECONDS)."""
     path = Path(path)
     if not path.is_file():
         raise AudioFileError(f"audio file {path} does not exist")
@@ -67,6 +90,7 @@ def load_audio_file(path: Path | str) -> AudioFrame:
         with sf.SoundFile(str(path)) as f:
             rate = f.samplerate
             declared = f.frames
+            _check_shape(path, rate, f.channels, declared)
             data = f.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise AudioFileError(f"cannot read audio file {path}: {exc}") from exc
