@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from audio_models.protocols import EndpointerConfig
 from ivr.agents import AgentConfig
+from ivr.safe_yaml import UnsafeYaml, YamlTooLarge, read_bounded, safe_load
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -353,7 +354,7 @@ def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
         value: Any = raw
         if raw.lstrip().startswith(("{", "[")):
             try:
-                value = yaml.safe_load(raw)
+                value = safe_load(raw, "settings")  # no aliases, bounded depth
             except yaml.YAMLError as e:
                 raise ConfigError(f"{key} is not valid YAML: {e}") from e
         _set_path(tree, dotted, value)
@@ -372,15 +373,21 @@ def load_settings(
     flags: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
 ) -> Settings:
-    """Build settings with the documented precedence; raise ConfigError with a plain message."""
+    """Build settings with the documented precedence; raise ConfigError with a plain message.
+    The file is bounded like a dialplan (ivr/safe_yaml.py): someone else may have written it."""
     tree: dict[str, Any] = {}
     if config_file is not None:
         try:
-            loaded = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
+            text = read_bounded(Path(config_file), "settings files").decode("utf-8")
+            loaded = safe_load(text, "settings files") or {}
         except OSError as e:
             raise ConfigError(f"cannot read config file {config_file}: {e.strerror}") from e
+        except YamlTooLarge as e:
+            raise ConfigError(str(e)) from e
         except UnicodeDecodeError as e:
             raise ConfigError(f"config file {config_file} is not UTF-8 text ({e.reason})") from e
+        except UnsafeYaml as e:
+            raise ConfigError(e.located(str(config_file))) from e
         except yaml.YAMLError as e:
             raise ConfigError(f"config file {config_file} is not valid YAML: {e}") from e
         if not isinstance(loaded, dict):

@@ -22,6 +22,7 @@ import yaml
 
 from ivr.dialplan.lint_checks import check_plan
 from ivr.dialplan.loader import DialplanError, Issue, LoadedDialplan, load_dialplan, yaml_load
+from ivr.safe_yaml import YamlTooLarge, read_bounded
 
 
 def _order(issue: Issue) -> tuple[str, int, int, str, str]:
@@ -69,10 +70,12 @@ def _candidates(paths: Iterable[Path]) -> list[Path]:
 
 
 def _peek(path: Path) -> dict[str, Any] | None:
+    """The file's data, to tell partial files; None when the loader will report it (unreadable,
+    too large, not UTF-8, invalid or refused YAML)."""
     try:
-        data = yaml_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return None  # the loader reports it
+        data = yaml_load(read_bounded(path, "dialplans").decode("utf-8"))
+    except (OSError, YamlTooLarge, UnicodeDecodeError, yaml.YAMLError):
+        return None
     return data if isinstance(data, dict) else None
 
 

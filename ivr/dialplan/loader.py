@@ -2,7 +2,9 @@
 
 Every error names `file:line:column`. The loader keeps the position of every YAML key and
 value (`Positions`) so lint and the service report problems where the integrator wrote them,
-and it rejects duplicate keys, which plain YAML silently overwrites.
+and it rejects duplicate keys, which plain YAML silently overwrites. Dialplans come from
+outside (and are hot-reloaded into the running service), so files over 1 MB, YAML aliases and
+nesting deeper than 64 levels are refused before anything is built (see ivr/safe_yaml.py).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import yaml
 from pydantic import ValidationError
 
 from ivr.dialplan.models import Dialplan, references
+from ivr.safe_yaml import BoundedLoader, UnsafeYaml, YamlTooLarge, compose_and_load, read_bounded
 
 PathKey = tuple[str | int, ...]
 MERGED_SECTIONS = ("nodes", "intents", "calendars", "variables")
 
 
-class _Yaml12Loader(yaml.SafeLoader):
+class _Yaml12Loader(BoundedLoader):
     """SafeLoader with YAML 1.2 booleans: only true/false, so `yes`, `no`, `on`, `off`
     stay strings (a dialplan says "yes" and "no" a lot)."""
 
@@ -38,9 +41,9 @@ for _ch in "tTfF":
     )
 
 
-def yaml_load(text: str) -> object:
-    """Parse YAML with YAML 1.2 booleans."""
-    return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+def yaml_load(text: str, what: str = "dialplans") -> object:
+    """Parse YAML with YAML 1.2 booleans; aliases and deep nesting raise `UnsafeYaml`."""
+    return compose_and_load(text, what, _Yaml12Loader)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,18 +135,26 @@ def _walk(node: yaml.Node, path: PathKey, file: str, pos: Positions,
             _walk(item, (*path, i), file, pos, problems)
 
 
-def parse_file(path: Path, pos: Positions, problems: list[Issue]) -> tuple[Any, bytes]:
-    """YAML data of one file, recording positions and duplicate keys."""
+def parse_file(path: Path, pos: Positions, problems: list[Issue],
+               what: str = "dialplans") -> tuple[Any, bytes]:
+    """YAML data of one file, recording positions and duplicate keys. `what` names the kind of
+    file in refusals ("YAML aliases are not allowed in dialplans")."""
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, what)
     except OSError as e:
         raise DialplanError(f"{path}: cannot read dialplan: {e.strerror}") from e
+    except YamlTooLarge as e:
+        raise DialplanError(str(e)) from e
     try:
         text = raw.decode("utf-8")
-        node = yaml.compose(text, Loader=_Yaml12Loader)  # noqa: S506 - SafeLoader subclass
-        data = yaml_load(text)
+        node, data = compose_and_load(text, what, _Yaml12Loader)
     except UnicodeDecodeError as e:
         raise DialplanError(f"{path}: not UTF-8 text ({e.reason})") from e
+    except UnsafeYaml as e:
+        mark = e.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise DialplanError([Issue(str(path), line, col, str(e.problem),
+                                   code="yaml-unsafe")]) from e
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -278,7 +278,7 @@ def load_test_file(path: Path) -> LoadedTests:
     pos = Positions()
     problems: list[Issue] = []
     try:
-        data, _raw = parse_file(path, pos, problems)
+        data, _raw = parse_file(path, pos, problems, "dialplan tests")
     except DialplanError as e:
         raise MalformedTestFile([_reissue(i, path) for i in e.issues]) from e
     if problems:
