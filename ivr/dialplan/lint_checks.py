@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ivr.dialplan.expr import compile_expr
+from ivr.dialplan.lint_loops import input_free_loops
 from ivr.dialplan.loader import Issue, LoadedDialplan
 from ivr.dialplan.models import PerLanguageList, Prompt
 from ivr.understanding import normalise, score_intent
@@ -370,5 +371,5 @@ def _json_strings(value: Any, path: P) -> Iterator[tuple[P, str, frozenset[str]]
 
 def check_plan(loaded: LoadedDialplan) -> list[Issue]:
     """Every semantic issue of a loaded dialplan (unsorted, possibly repeated)."""
-    return Checker(loaded).run()
+    return Checker(loaded).run() + input_free_loops(loaded)
 
