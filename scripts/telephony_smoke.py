@@ -212,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             emit(
                 "incoming",
                 call_id=call.call_id,
+                sip_call_id=call.sip_call_id,
                 caller=call.caller,
                 callee=call.callee,
                 remote_uri=call.remote_uri,

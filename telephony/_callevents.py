@@ -17,6 +17,8 @@ from telephony.sip_types import (
     Admission,
     CallFailed,
     CallInfo,
+    clean_text,
+    new_call_id,
     parse_sip_message,
     refer_to_uri,
     uri_user,
@@ -46,6 +48,9 @@ class Entry:
     connected: bool = False
     failed: bool = False
     ready_sent: bool = False  # on_media_ready delivered
+    pj_id: int = -1  # pjsua's call slot
+    media_deadline: float | None = None  # an admitted inbound call with no media by then ends
+
 
 
 def _resolve(fut: Future[Any] | None, result: Any = None, exc: BaseException | None = None) -> None:
@@ -64,8 +69,7 @@ class CallEvents:
     config: SipConfig
     listener: CallListener
     _calls: dict[str, Entry]
-    _graveyard: list[Entry]
-    _active: int
+    _graveyard: list[Any]
 
     # ---- listener plumbing ----------------------------------------------------------------
     def _notify(self, name: str, *args: Any) -> Any:
@@ -86,20 +90,30 @@ class CallEvents:
 
     # ---- pjsua callbacks ------------------------------------------------------------------
     def _on_incoming(self, call: Any, whole_msg: str) -> None:
-        ci = call.getInfo()
-        request_uri, core, extra = parse_sip_message(whole_msg)
-        info = CallInfo(
-            call_id=ci.callIdString or core.get("call-id", f"pj-{ci.id}"),
-            remote_uri=ci.remoteUri,
-            caller=uri_user(ci.remoteUri),
-            callee=uri_user(request_uri) or uri_user(ci.localUri),
-            remote_contact=ci.remoteContact,
-            started_at=time.monotonic(),
-            headers=extra,
-        )
-        entry = Entry(call, info)
+        try:
+            ci = call.getInfo()
+            request_uri, core, extra = parse_sip_message(whole_msg)
+            remote_uri = clean_text(ci.remoteUri)
+            info = CallInfo(
+                call_id=new_call_id(),
+                remote_uri=remote_uri,
+                caller=uri_user(remote_uri),
+                callee=uri_user(clean_text(request_uri)) or uri_user(clean_text(ci.localUri)),
+                remote_contact=clean_text(ci.remoteContact),
+                started_at=time.monotonic(),
+                headers=extra,
+                sip_call_id=clean_text(ci.callIdString or core.get("call-id", "")),
+            )
+        except Exception:  # noqa: BLE001 - whatever a caller sent, the INVITE gets an answer
+            log.exception("undecodable INVITE: refusing it with 400")
+            refused = Entry(call, CallInfo(new_call_id(), "", "", "", "", time.monotonic()))
+            self._calls[refused.info.call_id] = refused  # freed when pjsua says it ended
+            with contextlib.suppress(pj.Error):
+                call.answer(_pj.call_op(400, "Bad Request"))
+            return
+        entry = Entry(call, info, pj_id=ci.id)
         self._calls[info.call_id] = entry
-        if self._active >= self.config.max_calls:
+        if self.admitted_calls() >= self.config.max_calls:
             verdict = Admission.rejected(503, "IVR at capacity", self.config.retry_after)
         else:
             verdict = self._notify("on_incoming", info)
@@ -108,13 +122,15 @@ class CallEvents:
                 verdict = Admission.rejected(500, "IVR error")
         if verdict.accept:
             entry.admitted = True
-            self._active += 1
-            log.info("call %s from %s to %s accepted", info.call_id, info.caller, info.callee)
+            entry.media_deadline = info.started_at + self.config.media_timeout_s
+            log.info("call %s (slot %d, SIP Call-ID %r) from %s to %s accepted", info.call_id,
+                     ci.id, info.sip_call_id, info.caller, info.callee)
             try:
                 call.answer(_pj.call_op(180))
                 call.answer(_pj.call_op(200, "", verdict.headers))
             except pj.Error as exc:
                 log.error("answering %s failed: %s", info.call_id, _pj.error_text(exc))
+                self._hangup_entry(entry, 500)
             return
         log.warning(
             "call %s from %s rejected: %d %s",
@@ -128,6 +144,26 @@ class CallEvents:
         except pj.Error as exc:
             log.error("rejecting %s failed: %s", info.call_id, _pj.error_text(exc))
         self._notify("on_rejected", info.remote_uri, verdict.code, verdict.reason)
+
+    def admitted_calls(self) -> int:
+        """Calls holding a pjsua slot that we admitted or dialled and that pjsua has not yet
+        reported disconnected: derived from the call table, never a separate counter."""
+        return sum(1 for e in self._calls.values() if e.admitted)
+
+    def _hangup_entry(self, entry: Entry, code: int = 0) -> None:
+        entry.local_hangup = True
+        try:
+            entry.call.hangup(_pj.call_op(code))
+        except pj.Error as exc:
+            log.warning("hangup of %s: %s", entry.info.call_id, _pj.error_text(exc))
+
+    def _on_transfer_request(self, call: Any, target: str) -> int:
+        """A REFER from the far end: refused. The IVR dials only its own transfers (toll
+        fraud and SSRF otherwise: the caller would choose whom we call)."""
+        entry = self._entry(call)
+        log.warning("call %s: refused the caller's REFER to %r",
+                    entry.info.call_id if entry else "?", clean_text(target, 128))
+        return 403
 
     def _on_pjsua_rejected(self, remote_uri: str, code: int, reason: str) -> None:
         log.warning(
@@ -163,10 +199,12 @@ class CallEvents:
             return
         self._calls.pop(entry.info.call_id, None)
         self._forget(entry)
-        self._graveyard.append(entry)  # deleted after libHandleEvents returns
+        # The pj.Call is freed as this callback returns (pjsua2's documented place for it),
+        # never later: its C++ destructor clears the user data of its pjsua slot and hangs up
+        # whatever call is active there. Freed after the poll, it did so to a new call that
+        # had taken the slot meanwhile, whose hang-up then never reached us (issue 15).
+        entry.call = None
         self._drop_bridges(entry)
-        if entry.admitted:
-            self._active -= 1
         if entry.info.direction == "outbound" and (not entry.connected or entry.failed):
             self._fail_outbound(entry, ci.lastStatusCode, ci.lastReason)
             return
@@ -251,8 +289,16 @@ class CallEvents:
         _resolve(fut, exc=CallFailed(entry.info, code, reason))
 
     def _check_timeouts(self, now: float) -> None:
-        """Give up on outbound calls not answered in time (called by the SIP loop)."""
+        """Give up on outbound calls not answered in time, and hang up inbound calls that
+        never got media (no ACK, no usable SDP): nothing may hold a slot with no session."""
         for entry in list(self._calls.values()):
+            if entry.media_deadline is not None and not entry.ready_sent and (
+                    now >= entry.media_deadline):
+                entry.media_deadline = None
+                log.warning("call %s has no media %.0f s after it was answered: hanging up",
+                            entry.info.call_id, self.config.media_timeout_s)
+                self._hangup_entry(entry)
+                continue
             if entry.answer_deadline is None or now < entry.answer_deadline:
                 continue
             entry.answer_deadline = None
@@ -327,7 +373,8 @@ class CallEvents:
         ci = call.getInfo()
         now = time.monotonic()
         info = CallInfo(
-            call_id=ci.callIdString or f"pj-out-{ci.id}",
+            call_id=new_call_id(),
+            sip_call_id=ci.callIdString,
             remote_uri=ci.remoteUri or uri,
             caller=self.config.account_user,
             callee=uri_user(uri),
@@ -336,9 +383,9 @@ class CallEvents:
             headers=dict(headers or {}),
             direction="outbound",
         )
-        entry = Entry(call, info, admitted=True, future=fut, answer_deadline=now + timeout)
+        entry = Entry(call, info, admitted=True, future=fut, answer_deadline=now + timeout,
+                      pj_id=ci.id)
         self._calls[info.call_id] = entry
-        self._active += 1
         log.info("calling %s (call %s, headers %s)", uri, info.call_id, sorted(info.headers))
         return info
 

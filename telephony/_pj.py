@@ -63,9 +63,21 @@ class Account(pj.Account):
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
         try:
             call = Call(self, prm.callId, self._owner)
-            self._owner._on_incoming(call, prm.rdata.wholeMsg)
         except Exception:  # noqa: BLE001
             log.exception("error handling incoming call")
+            return
+        try:
+            whole = prm.rdata.wholeMsg
+        except Exception:  # noqa: BLE001 - bytes the binding cannot decode
+            whole = ""
+        try:
+            self._owner._on_incoming(call, whole)
+        except Exception:  # noqa: BLE001
+            log.exception("error handling incoming call")
+
+    def onIncomingSubscribe(self, prm: pj.OnIncomingSubscribeParam) -> None:  # noqa: N802
+        """Presence subscriptions are not a service of ours: refused."""
+        prm.code = 403
 
 
 class Call(pj.Call):
@@ -83,6 +95,21 @@ class Call(pj.Call):
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
         _guard("onDtmfDigit", self._owner._on_dtmf, self, prm.digit)
+
+    def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:  # noqa: N802
+        """A REFER from the caller: always refused (403), whatever happens in between."""
+        prm.statusCode = 403
+        _guard("onCallTransferRequest", self._owner._on_transfer_request, self, prm.dstUri)
+
+    def onCallReplaceRequest(self, prm: pj.OnCallReplaceRequestParam) -> None:  # noqa: N802
+        """An INVITE with Replaces (take over this call): refused."""
+        prm.statusCode = 403
+        prm.reason = "Replaces not allowed"
+
+    def onCallRedirected(self, prm: pj.OnCallRedirectedParam) -> int:  # noqa: N802
+        """A 3xx to one of our outbound legs: not followed (the far end would choose whom
+        we dial)."""
+        return pj.PJSIP_REDIRECT_REJECT
 
     def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:  # noqa: N802
         _guard(

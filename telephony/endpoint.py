@@ -51,7 +51,7 @@ class SipEndpoint(CallEvents):
             queue.SimpleQueue()
         )
         self._calls: dict[str, Entry] = {}  # SIP thread only; keeps pj.Call objects alive
-        self._graveyard: list[Entry] = []  # released after the current poll returns
+        self._graveyard: list[Any] = []  # released after the current poll returns
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
@@ -105,7 +105,8 @@ class SipEndpoint(CallEvents):
 
     # ---- commands (any thread) ------------------------------------------------------------
     def active_calls(self) -> int:
-        """Number of admitted calls not yet disconnected."""
+        """Number of admitted calls not yet disconnected (recounted from the SIP thread's call
+        table after every poll, so it cannot drift from what pjsua reports)."""
         return self._active
 
     def hangup(self, call_id: str, code: int = 0) -> Future[bool]:
@@ -201,6 +202,7 @@ class SipEndpoint(CallEvents):
                 self._drain_commands()
                 self._check_timeouts(time.monotonic())
                 self._graveyard.clear()
+                self._active = self.admitted_calls()
                 _collect_garbage()
         finally:
             try:
@@ -332,6 +334,7 @@ class SipEndpoint(CallEvents):
             _resolve(fut, exc=SipEndpointError("SIP endpoint stopped"))
         self._calls.clear()
         self._graveyard.clear()
+        self._active = 0
 
     def _fail_pending_commands(self) -> None:
         while True:
