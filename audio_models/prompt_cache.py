@@ -4,21 +4,32 @@ IVR prompts repeat: render each (voice, language, text, rate) once, resample it 
 soxr, keep the frame in memory (a memory hit is a dict lookup) and as a WAV file in
 `cache_dir` so the next process start does not call the engine at all. Recorded prompt files
 are cached in memory by path, mtime and size.
+
+Private prompts (issue 15): a read-back ("your card ending 4821", the caller's number, a
+balance) is personal data. `get(..., private=True)` renders it for the caller who asked and
+stores it nowhere: not on disk, not in memory (two identical requests in flight share one
+render, nothing more). Only texts fixed in the dialplan reach the disk, under a keyed name
+(HMAC-SHA256 with the installation's `secret`): the old unsalted SHA-256 of the text gave a
+4-digit value back in a few thousand guesses. Files are owner-only (0600, directories 0700)
+whatever the umask. Files of the old layout (``<sha256>.wav`` directly in `cache_dir`, which
+may hold read-backs of older versions) are deleted when the cache starts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import wave
 from collections import OrderedDict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +41,8 @@ from audio_models.tts import TTSRouter, engine_id, load_audio_file
 _LOG = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1  # bump when rendering changes in a way the key does not capture
+KEYED_DIR = "keyed"  # the files named by HMAC, inside `cache_dir`
+_OLD_LAYOUT = re.compile(r"(?:[0-9a-f]{64}\.wav|\.[0-9a-f]{16}\..*\.tmp)")  # unsalted names
 
 
 @dataclass(slots=True)
@@ -43,7 +56,8 @@ class PromptCache:
     """Prompts for one output rate. Thread-safe; `get` / `get_file` are the async faces.
 
     Memory is bounded by `max_memory_bytes` (least recently used entries are dropped; disk
-    copies stay).
+    copies stay). A disk cache needs `secret` (at least 16 bytes, kept by the caller: the
+    same secret names the same files after a restart).
     """
 
     def __init__(
@@ -52,38 +66,52 @@ class PromptCache:
         target_rate: int,
         cache_dir: Path | None = None,
         *,
+        secret: bytes | None = None,
         max_workers: int = 1,
         max_memory_bytes: int = 64 << 20,
     ) -> None:
         if target_rate <= 0:
             raise ValueError(f"target_rate must be positive, got {target_rate}")
+        if cache_dir is not None and (secret is None or len(secret) < 16):
+            raise ValueError("a disk prompt cache needs a secret of at least 16 bytes")
         self.router = router
         self.target_rate = target_rate
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
-        if self.cache_dir is not None:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self._secret = secret or b""
+        self._files = self.cache_dir / KEYED_DIR if self.cache_dir is not None else None
+        if self.cache_dir is not None and self._files is not None:
+            _private_dir(self.cache_dir)
+            _private_dir(self._files)
+            removed = remove_old_layout(self.cache_dir)
+            if removed:
+                _LOG.info("prompt cache: %d file(s) of the unsalted layout removed", removed)
         self.stats = CacheStats()
         self._mem: OrderedDict[object, AudioFrame] = OrderedDict()
         self._mem_bytes = 0
         self._max_bytes = max_memory_bytes
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="prompt-cache")
+        self._private_renders: dict[tuple[str, str], Future[AudioFrame]] = {}
 
     # ------------------------------------------------------------ keys
     def key(self, text: str, language: str) -> str:
-        """Cache key: SHA-256 of engine/voice id, language, text, rate and format version."""
+        """Cache key: HMAC-SHA256 under the secret of engine/voice id, language, text, rate and
+        format version; without the secret a file name says nothing about its text."""
         lang = language_key(language)
         engine = self.router.engine_for(lang)
         blob = json.dumps([CACHE_FORMAT, engine_id(engine), lang, text, self.target_rate])
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        return hmac.new(self._secret, blob.encode("utf-8"), hashlib.sha256).hexdigest()
 
     # ------------------------------------------------------------ sync API
     def lookup(self, text: str, language: str) -> AudioFrame | None:
         """The prompt if it is in memory, else None (never renders or reads disk)."""
         return self._mem_get(("tts", text, language))
 
-    def get_sync(self, text: str, language: str) -> AudioFrame:
-        """The prompt at `target_rate`: memory, else disk, else rendered and stored. Blocking."""
+    def get_sync(self, text: str, language: str, *, private: bool = False) -> AudioFrame:
+        """The prompt at `target_rate`: memory, else disk, else rendered and stored. Blocking.
+
+        `private`: a copy already stored (the same text fixed in the dialplan) is used, but a
+        render is returned to the caller only, never written to disk or memory."""
         mem_key = ("tts", text, language)
         frame = self._mem_get(mem_key)
         if frame is not None:
@@ -94,12 +122,10 @@ class PromptCache:
             with self._lock:
                 self.stats.disk_hits += 1
         else:
-            rendered = self.router.synthesize_sync(text, language)
-            frame = resample(rendered, self.target_rate)
-            frame = AudioFrame(frame.pcm, frame.sample_rate)  # cached frames carry no timestamp
+            frame = self._render(text, language)
+            if private:
+                return frame
             self._disk_write(key, frame)
-            with self._lock:
-                self.stats.misses += 1
         self._mem_put(mem_key, frame)
         return frame
 
@@ -130,13 +156,30 @@ class PromptCache:
         return count
 
     # ------------------------------------------------------------ async API
-    async def get(self, text: str, language: str) -> AudioFrame:
-        """`get_sync` off the loop; a memory hit returns without touching the executor."""
+    async def get(self, text: str, language: str, *, private: bool = False) -> AudioFrame:
+        """`get_sync` off the loop; a memory hit returns without touching the executor.
+
+        A private prompt asked again while its render runs (the reply after its pre-render)
+        waits for that render instead of starting another; the render is dropped once done."""
         frame = self._mem_get(("tts", text, language))
         if frame is not None:
             return frame
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.get_sync, text, language)
+        if not private:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self.get_sync, text, language)
+        key = (text, language)
+        with self._lock:
+            render = self._private_renders.get(key)
+            started = render is None
+            if render is None:
+                render = self._executor.submit(self.get_sync, text, language, private=True)
+                self._private_renders[key] = render
+        if started:  # outside the lock: a render already done runs the callback right here
+            render.add_done_callback(lambda f: self._private_done(key, f))
+        waiter = asyncio.wrap_future(render)
+        waiter.add_done_callback(_retrieved)  # a caller that gave up leaves no warning behind
+        # shielded: one caller giving up (a cancelled pre-render) leaves the other's render
+        return await asyncio.shield(waiter)
 
     async def get_file(self, path: Path | str) -> AudioFrame:
         """`get_file_sync` off the loop."""
@@ -148,6 +191,18 @@ class PromptCache:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------ internals
+    def _render(self, text: str, language: str) -> AudioFrame:
+        rendered = self.router.synthesize_sync(text, language)
+        frame = resample(rendered, self.target_rate)
+        with self._lock:
+            self.stats.misses += 1
+        return AudioFrame(frame.pcm, frame.sample_rate)  # cached frames carry no timestamp
+
+    def _private_done(self, key: tuple[str, str], render: Future[AudioFrame]) -> None:
+        with self._lock:
+            if self._private_renders.get(key) is render:
+                del self._private_renders[key]
+
     def _mem_get(self, key: object) -> AudioFrame | None:
         with self._lock:
             frame = self._mem.get(key)
@@ -168,7 +223,7 @@ class PromptCache:
                 self._mem_bytes -= len(dropped.pcm)
 
     def _path(self, key: str) -> Path | None:
-        return self.cache_dir / f"{key}.wav" if self.cache_dir is not None else None
+        return self._files / f"{key}.wav" if self._files is not None else None
 
     def _disk_read(self, key: str) -> AudioFrame | None:
         path = self._path(key)
@@ -200,8 +255,46 @@ class PromptCache:
                 w.setsampwidth(SAMPLE_WIDTH)
                 w.setframerate(frame.sample_rate)
                 w.writeframes(frame.pcm)
-            os.chmod(tmp, 0o644)
+            os.chmod(tmp, 0o600)  # mkstemp's mode already; said here because it matters
             os.replace(tmp, path)
         except OSError as exc:  # a cache that cannot write still serves from memory
             _LOG.warning("cannot write prompt cache file %s: %s", path, exc)
             Path(tmp).unlink(missing_ok=True)
+
+
+def remove_old_layout(cache_dir: Path) -> int:
+    """Delete the files of versions that named prompts by the unsalted SHA-256 of their text
+    (``<sha256>.wav`` and their temporary files, directly in `cache_dir`): they may hold
+    read-backs of personal data and are never read again. Returns how many were deleted.
+
+    Only names of that layout go, so a `cache_dir` shared with anything else loses nothing.
+    """
+    removed = 0
+    try:
+        entries = list(os.scandir(cache_dir))
+    except OSError:
+        return 0
+    for entry in entries:
+        if _OLD_LAYOUT.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            try:
+                os.unlink(entry.path)
+                removed += 1
+            except FileNotFoundError:
+                continue  # another process starting at the same time took it
+            except OSError as exc:
+                _LOG.warning("cannot delete old prompt cache file %s: %s", entry.path, exc)
+    return removed
+
+
+def _retrieved(waiter: asyncio.Future[AudioFrame]) -> None:
+    if not waiter.cancelled():
+        waiter.exception()
+
+
+def _private_dir(path: Path) -> None:
+    """`path` as a directory only its owner can read (0700 whatever the umask)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.chmod(path, 0o700)
+    except OSError as exc:  # not ours (a shared mount): say so, keep working
+        _LOG.warning("cannot make %s private: %s", path, exc)

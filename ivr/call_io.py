@@ -78,7 +78,8 @@ class SpeechRecognizer(Protocol):
 
 
 class PromptSource(Protocol):
-    async def get(self, text: str, language: str) -> AudioFrame: ...
+    async def get(self, text: str, language: str, *, private: bool = False) -> AudioFrame:
+        """`private`: a read-back of this call's values, rendered for it and never stored."""
 
     async def get_file(self, path: Path) -> AudioFrame: ...
 

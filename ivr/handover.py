@@ -308,7 +308,8 @@ class Handover:
         if not text:
             return
         try:
-            audio = await s.deps.prompts.get(text, s.voice_for(s.language))
+            # the caller's problem in their words: this agent's ears only, never stored
+            audio = await s.deps.prompts.get(text, s.voice_for(s.language), private=True)
         except Exception as e:
             s.event("error", where="whisper_tts", error=str(e))
             return

@@ -649,7 +649,8 @@ class CallSession:
                 path = self.deps.dialplan.base_dir / say.text[5:].strip()
                 audio = await self.deps.prompts.get_file(path)
             else:
-                audio = await self.deps.prompts.get(say.text, self.voice_for(say.language))
+                audio = await self.deps.prompts.get(say.text, self.voice_for(say.language),
+                                                    private=say.private)
         except Exception as e:
             self.event("error", where="tts", text=say.text, error=str(e))
             return
@@ -940,7 +941,8 @@ class CallSession:
             if say.text.startswith("file:"):
                 continue
             try:
-                await self.deps.prompts.get(say.text, self.voice_for(say.language))
+                await self.deps.prompts.get(say.text, self.voice_for(say.language),
+                                            private=say.private)
             except Exception as e:  # the real reply reports the error
                 log.warning("call=%s cannot pre-render %r: %s", self.call_id, say.text[:40], e)
 

@@ -49,6 +49,17 @@ class Say:
     language: str
     barge_in: bool | None = None  # None: the service default (dialog.barge_in)
     node: str = ""
+    # values were filled into a template: the words are this call's (not part of equality:
+    # two Says of the same words are the same prompt)
+    dynamic: bool = field(default=False, compare=False)
+
+    @property
+    def private(self) -> bool:
+        """Audio of this text is for this call only, never stored (disk or memory): a filled-in
+        template reads back values ("your card ending 4821", a balance), and a digit in any
+        text may be one of them. Texts fixed in the dialplan are rendered and stored at
+        start-up, so a private request for one of them still plays the stored copy."""
+        return self.dynamic or any(c.isdigit() for c in self.text)
 
 
 @dataclass(frozen=True, slots=True)

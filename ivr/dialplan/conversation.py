@@ -60,6 +60,7 @@ class SaidPrompt:
     text: str
     language: str
     node: str
+    private: bool = False  # `Say.private`: audio of it is never stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +346,8 @@ class Conversation:
             webhook: Webhook | None = None
             for action in step.actions:
                 if isinstance(action, Say):
-                    result.prompts.append(SaidPrompt(action.text, action.language, action.node))
+                    result.prompts.append(SaidPrompt(action.text, action.language, action.node,
+                                                     action.private))
                     _visit(result, action.node)
                 elif isinstance(action, SetLanguage):
                     pass  # the state carries the language

@@ -211,7 +211,7 @@ class DialogEngine:
             for lang in self.plan.languages}
         text = self._text(prompt, state.language).replace("{label}", label)
         state = replace(state, confirming=(INTENT, intent))
-        say = Say(text, state.language, node.barge_in, state.node)
+        say = Say(text, state.language, node.barge_in, state.node, dynamic=True)
         listen = replace(self._listen(state, node), dtmf_choices=("1", "2"), max_digits=1,
                          digits_slot=False)
         return Step(state, [say, listen], replace(u, outcome="no_match"))
@@ -460,7 +460,7 @@ class DialogEngine:
                 for lang in self.plan.languages}
             env = {**self.env(state, facts), "value": _spoken(value)}
             say = Say(self._fill(self._text(prompt, state.language), env), state.language,
-                      node.barge_in, state.node)
+                      node.barge_in, state.node, dynamic=True)
             return Step(state, [say, self._listen(state, node)], u)
         state = replace(self._succeeded(state, None),
                         variables={**state.variables, **u.slots})
@@ -609,9 +609,10 @@ class DialogEngine:
             prompt = node.soothing  # the calmer wording of this node's prompt
         language = node.prompt_language or state.language
         text = self._text(prompt, language)
-        if _VAR.search(text):
+        dynamic = bool(_VAR.search(text))
+        if dynamic:
             text = self._fill(text, self.env(state, facts or {}))
-        return Say(text, language, node.barge_in, state.node)
+        return Say(text, language, node.barge_in, state.node, dynamic=dynamic)
 
 
 def _lookup(data: Any, path: str) -> Any:

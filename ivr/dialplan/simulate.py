@@ -463,7 +463,7 @@ class PromptSpeaker:
                 if p.text.startswith("file:"):
                     audio = self.prompts.get_file_sync(self.base_dir / p.text[5:].strip())
                 else:
-                    audio = self.prompts.get_sync(p.text, p.language)
+                    audio = self.prompts.get_sync(p.text, p.language, private=p.private)
             except Exception as e:  # noqa: BLE001 - a prompt that cannot render is skipped
                 self.console.print(f"  (cannot play prompt: {e})")
                 continue

@@ -41,15 +41,16 @@ def cmd_forget(args: argparse.Namespace) -> int:
     """Delete everything of one caller number."""
     from ivr.privacy.retention import forget
 
-    _, store = _open(args)
+    settings, store = _open(args)
     try:
-        preview = forget(store, args.caller, None, dry_run=True)
+        preview = forget(store, args.caller, None, dry_run=True, data_dir=settings.data_dir)
         if not args.yes:
             print(f"will delete for {args.caller}: {_counts(preview)}")
             if input("type yes to delete: ").strip().lower() != "yes":
                 print("nothing deleted")
                 return 1
-        counts = forget(store, args.caller, f"cli:{getpass.getuser()}")
+        counts = forget(store, args.caller, f"cli:{getpass.getuser()}",
+                        data_dir=settings.data_dir)
     finally:
         store.close()
     print("deleted: " + _counts(counts))

@@ -10,6 +10,10 @@
 - ``callbacks_days``: callback requests and voicemails (rows and files).
 - ``calls_days``: the call rows themselves, with everything that hangs off them.
 
+Files: besides the stored `recording_path`s, the recording and voicemail names a call id gives
+are deleted (a crash can leave a file whose row never got its path), and only audio files
+inside the data directory are ever deleted (`ivr.privacy.call_files`).
+
 Ages are measured from each row's own time (`started_at`, `created_at`, `ts`); rows of a call
 that is still active are never touched. The counts are logged and written to the audit log as
 one ``purge`` entry. The service runs it every `privacy.purge_every_s`; `ivr purge` on demand.
@@ -30,12 +34,12 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ivr.db import write_transaction
 from ivr.privacy.audit import append
+from ivr.privacy.call_files import CallFiles
 
 if TYPE_CHECKING:
     from ivr.config import Settings
@@ -52,18 +56,10 @@ def _marks(ids: list[Any]) -> str:
     return ",".join("?" * len(ids))
 
 
-def _unlink(paths: Iterable[str | None]) -> int:
-    """Delete the files; returns how many existed and are gone."""
-    n = 0
-    for p in {p for p in paths if p}:
-        try:
-            Path(p).unlink()
-            n += 1
-        except FileNotFoundError:
-            continue  # already gone
-        except OSError as e:
-            log.warning("purge: cannot delete %s: %s", p, e)
-    return n
+def _roots(store: CallStore, data_dir: Path | None) -> list[Path]:
+    """Where a call's files may be: the data directory and the database's directory (the
+    same one unless `database_url` puts SQLite elsewhere)."""
+    return [store.path.parent] + ([Path(data_dir)] if data_dir is not None else [])
 
 
 class _Tx:
@@ -87,14 +83,16 @@ class _Tx:
         return list(self.db.execute(sql, list(args)).fetchall())
 
 
-def _delete_calls(tx: _Tx, ids: list[str], counts: dict[str, int], files: list[str]) -> None:
+def _delete_calls(tx: _Tx, ids: list[str], counts: dict[str, int], files: CallFiles) -> None:
     """Everything of the calls `ids` (which are not active): children first."""
     if not ids:
         return
     m = _marks(ids)
-    files += [r[0] for r in tx.rows(f"select recording_path from calls where id in ({m})", ids)]
-    files += [r[0] for r in tx.rows(
-        f"select recording_path from callbacks where call_id in ({m})", ids)]
+    files.add_calls(ids)
+    files.add_stored(r[0] for r in tx.rows(
+        f"select recording_path from calls where id in ({m})", ids))
+    files.add_stored(r[0] for r in tx.rows(
+        f"select recording_path from callbacks where call_id in ({m})", ids))
     counts["turns"] = counts.get("turns", 0) + tx.run(
         f"delete from turns where call_id in ({m})", ids)
     counts["events"] = counts.get("events", 0) + tx.run(
@@ -117,7 +115,7 @@ def purge(store: CallStore, settings: Settings, now: float | None = None,
 
     counts: dict[str, int] = {"recordings": 0, "voicemails": 0, "turns": 0, "events": 0,
                               "summaries": 0, "callbacks": 0, "calls": 0, "reviews": 0}
-    files: list[str] = []
+    files = CallFiles(_roots(store, settings.data_dir))
     active = "select id from calls where status = 'active'"
     with _Tx(store, dry_run) as tx:
         if (c := cutoff(r.calls_days)) is not None:
@@ -127,23 +125,26 @@ def purge(store: CallStore, settings: Settings, now: float | None = None,
         if (c := cutoff(r.recordings_days)) is not None:
             rows = tx.rows(f"select id, recording_path from calls where started_at < ? and "
                            f"{_ENDED} and recording_path is not null", [c])
-            files += [p for _, p in rows]
+            files.add_stored(p for _, p in rows)
+            files.add_calls((i for i, _ in rows), voicemail=False)  # voicemails: their rows
             counts["recordings"] = tx.run(
                 f"update calls set recording_path = null where id in ({_marks(rows)})",
                 [i for i, _ in rows]) if rows else 0
-            vms = tx.rows(f"select id, recording_path from callbacks where created_at < ? and "
-                          f"recording_path is not null and coalesce(call_id, '') not in "
-                          f"({active})", [c])
-            files += [p for _, p in vms]
+            vms = tx.rows(f"select id, recording_path, call_id from callbacks where "
+                          f"created_at < ? and recording_path is not null and "
+                          f"coalesce(call_id, '') not in ({active})", [c])
+            files.add_stored(p for _, p, _ in vms)
+            files.add_calls((cid for _, _, cid in vms), recording=False)
             counts["voicemails"] = tx.run(
                 f"update callbacks set recording_path = null where id in ({_marks(vms)})",
-                [i for i, _ in vms]) if vms else 0
+                [i for i, _, _ in vms]) if vms else 0
         if (c := cutoff(r.callbacks_days)) is not None:
             sel = (f"from callbacks where created_at < ? and coalesce(call_id, '') not in "
                    f"({active})")
-            voicemail_files = [row[0] for row in tx.rows(f"select recording_path {sel}", [c])]
-            counts["voicemails"] += sum(1 for p in voicemail_files if p)
-            files += voicemail_files
+            voicemails = tx.rows(f"select recording_path, call_id {sel}", [c])
+            counts["voicemails"] += sum(1 for p, _ in voicemails if p)
+            files.add_stored(p for p, _ in voicemails)
+            files.add_calls((cid for _, cid in voicemails), recording=False)
             counts["callbacks"] += tx.run(f"delete {sel}", [c])
         if (c := cutoff(r.transcripts_days)) is not None:
             counts["turns"] += tx.run(
@@ -157,7 +158,7 @@ def purge(store: CallStore, settings: Settings, now: float | None = None,
             counts["summaries"] = tx.run(
                 f"delete from events where ts < ? and type like ? and call_id not in "
                 f"({active})", [c, SUMMARY_TYPES])
-    removed = 0 if dry_run else _unlink(files)
+    removed = 0 if dry_run else files.delete()
     summary = ", ".join(f"{k} {v}" for k, v in counts.items())
     log.info("purge%s: %s; %d file(s) removed", " (dry run)" if dry_run else "", summary,
              removed)
@@ -182,15 +183,17 @@ def number_hash(number: str, secret: bytes) -> str:
 
 
 def forget(store: CallStore, caller: str, actor: str | None, *, role: str | None = None,
-           ip: str | None = None, dry_run: bool = False) -> dict[str, int]:
-    """Delete every call, recording, transcript, summary, review and callback request of
-    `caller`; returns the counts and writes one ``forget`` audit entry (no number in it)."""
+           ip: str | None = None, dry_run: bool = False,
+           data_dir: Path | None = None) -> dict[str, int]:
+    """Delete every call, recording, voicemail, transcript, summary, review and callback
+    request of `caller`; returns the counts and writes one ``forget`` audit entry (no number
+    in it). `data_dir`: where the calls' files are, if not beside the database."""
     caller = caller.strip()
     if not caller:
         raise ValueError("a caller number is needed")
     counts: dict[str, int] = {"calls": 0, "turns": 0, "events": 0, "reviews": 0,
                               "callbacks": 0}
-    files: list[str] = []
+    files = CallFiles(_roots(store, data_dir))
     with _Tx(store, dry_run) as tx:
         ids = [row[0] for row in tx.rows(
             f"select id from calls where caller = ? and {_ENDED}", [caller])]
@@ -198,12 +201,15 @@ def forget(store: CallStore, caller: str, actor: str | None, *, role: str | None
             "select count(*) from calls where caller = ? and status = 'active'", [caller])[0][0]
         _delete_calls(tx, ids, counts, files)
         sel = "from callbacks where (number = ? or caller = ?)"
-        files += [row[0] for row in tx.rows(f"select recording_path {sel}", [caller, caller])]
+        callbacks = tx.rows(f"select recording_path, call_id, kind {sel}", [caller, caller])
+        files.add_stored(p for p, _, _ in callbacks)
+        files.add_calls((cid for _, cid, kind in callbacks if kind == "voicemail"),
+                        recording=False)
         counts["callbacks"] += tx.run(f"delete {sel}", [caller, caller])
-    counts["files"] = 0 if dry_run else _unlink(files)
     if dry_run:
-        counts["files"] = sum(1 for p in set(files) if p and Path(p).exists())
+        counts["files"] = len(files.existing())
         return counts
+    counts["files"] = files.delete()
     log.info("forget: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
     append(store.db, "forget", user=actor, role=role, ip=ip,
            detail={**counts, "caller_hash": number_hash(caller, forget_secret(store))})

@@ -198,9 +198,12 @@ class FakePrompts:
         self.requests: list[tuple[str, str]] = []
         self.files: list[Path] = []
         self.rendered: dict[tuple[str, str], AudioFrame] = {}
+        self.private: set[tuple[str, str]] = set()  # requested with private=True
 
-    async def get(self, text: str, language: str) -> AudioFrame:
+    async def get(self, text: str, language: str, *, private: bool = False) -> AudioFrame:
         self.requests.append((text, language))
+        if private:
+            self.private.add((text, language))
         await asyncio.sleep(0)
         audio = tone(max(0.1, self.seconds_per_char * len(text)), self.rate)
         self.rendered[(text, language)] = audio

@@ -31,9 +31,12 @@ class CountingTTS:
         return AudioFrame.from_float32((0.3 * np.sin(2 * np.pi * 440 * t)).astype("f4"), rate)
 
 
+SECRET = b"prompt-cache-test-secret"
+
+
 def _cache(engine, tmp_path, **kw) -> PromptCache:
     assert isinstance(engine, TTSEngine)
-    return PromptCache(TTSRouter([engine]), 8000, tmp_path / "prompts", **kw)
+    return PromptCache(TTSRouter([engine]), 8000, tmp_path / "prompts", secret=SECRET, **kw)
 
 
 def test_memory_hit_is_fast_and_resampled_once(tmp_path):
@@ -62,7 +65,7 @@ def test_second_instance_reads_disk_without_the_engine(tmp_path):
     assert fresh_engine.calls == []
     assert from_disk.pcm == rendered.pcm and from_disk.sample_rate == 8000
     assert cache2.stats.disk_hits == 1 and cache2.stats.misses == 0
-    assert not [p for p in (tmp_path / "prompts").iterdir() if p.suffix != ".wav"]
+    assert not [p for p in (tmp_path / "prompts" / "keyed").iterdir() if p.suffix != ".wav"]
 
 
 def test_key_depends_on_voice_language_text_and_rate(tmp_path):
@@ -82,7 +85,7 @@ def test_corrupt_disk_entry_is_rendered_again(tmp_path):
     engine = CountingTTS()
     cache = _cache(engine, tmp_path)
     cache.get_sync("Goodbye.", "en")
-    path = tmp_path / "prompts" / f"{cache.key('Goodbye.', 'en')}.wav"
+    path = tmp_path / "prompts" / "keyed" / f"{cache.key('Goodbye.', 'en')}.wav"
     path.write_bytes(path.read_bytes()[:100])
     engine2 = CountingTTS()
     again = _cache(engine2, tmp_path).get_sync("Goodbye.", "en")

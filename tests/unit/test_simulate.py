@@ -317,7 +317,7 @@ class _SilentPrompts:
     def __init__(self) -> None:
         self.rendered: list[tuple[str, str]] = []
 
-    def get_sync(self, text: str, language: str) -> AudioFrame:
+    def get_sync(self, text: str, language: str, *, private: bool = False) -> AudioFrame:
         self.rendered.append((text, language))
         return AudioFrame.silence(0.01, 16000)
 
