@@ -30,7 +30,8 @@ from audio_models.frames import AudioFrame
 from ivr.agents import Agent, AgentDirectory, RouteRequest
 from ivr.call_io import AgentLeg, DialFailed, first_of, play_and_wait
 from ivr.dialplan.actions import CallerInput
-from ivr.recording import open_writer, recording_file
+from ivr.files import file_in
+from ivr.recording import SafeWriter, recording_file
 from ivr.slots import extract_phone
 from ivr.understanding import extract_yes_no
 
@@ -109,6 +110,19 @@ def prompt(key: str, language: str, **values: Any) -> str:
     """A handover prompt in the call's language (Mandarin for zh-*, else English)."""
     text = PROMPTS[key]["zh" if language.startswith(("zh", "yue")) else "en"]
     return text.format(**values)
+
+
+def fixed_prompts(languages: list[str]) -> list[tuple[str, str]]:
+    """The handover prompts with a digit but no value in them ("press 1 ..."), as (text,
+    language) for the dialplan's languages, to render and cache at start-up: a prompt with a
+    digit that is not cached then is rendered per call, as read-backs of caller values are."""
+    out = []
+    for lang in languages:
+        for texts in PROMPTS.values():
+            text = texts["zh" if lang.startswith(("zh", "yue")) else "en"]
+            if "{" not in text and any(ch.isdigit() for ch in text):
+                out.append((text, lang))
+    return out
 
 
 def spoken_number(number: str) -> str:
@@ -407,7 +421,7 @@ class Handover:
         await s.announce(prompt("voicemail", s.language))
         await s.announce_audio(_beep(s.media.clock_rate))
         s.drain_inputs()  # keys pressed during the instructions
-        path = recording_file(s.settings.recordings_dir / f"{s.call_id}-voicemail.wav")
+        path = recording_file(file_in(s.settings.recordings_dir, f"{s.call_id}-voicemail.wav"))
         seconds, said = await _record(s, path, s.settings.escalation.voicemail_max_s)
         if seconds < 0.5:
             with contextlib.suppress(OSError):
@@ -443,7 +457,9 @@ def _beep(rate: int, seconds: float = 0.4, freq: float = 1000.0) -> AudioFrame:
 async def _record(session: CallSession, path: Path, max_s: float) -> tuple[float, str]:
     """The caller's audio into a mono WAV until '#', hang-up, `max_s`, or 4 s of silence
     after they spoke; returns (seconds recorded, what they said as recognised)."""
-    wav = open_writer(path, 1, session.media.clock_rate)  # encrypted under a recording key
+    # encrypted under a recording key; a write failure ends the recording, not the call
+    wav = SafeWriter(path, 1, session.media.clock_rate,
+                     on_error=lambda error: session.event("recording_failed", error=error))
     written = 0.0
 
     def tap(frame: AudioFrame) -> None:

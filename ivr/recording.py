@@ -12,7 +12,12 @@ plaintext, and a crash loses at most the last unsealed second.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
+import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,8 +25,12 @@ import numpy as np
 
 from ivr.privacy.crypto import EncryptedWavWriter, encrypted_path
 
+log = logging.getLogger("ivr.recording")
+
 _process_key: bytes | None = None
 _UNSET: Any = object()
+_failures_lock = threading.Lock()
+_failures: dict[str, Any] = {"count": 0, "last_error": None, "last_path": None, "at": None}
 
 
 class PcmWriter(Protocol):
@@ -63,13 +72,82 @@ def open_writer(path: Path, channels: int, rate: int, key: bytes | None = _UNSET
     return wav
 
 
+def write_failures() -> dict[str, Any]:
+    """Recording write failures of this process so far (for /api/health): how many, the last
+    error and path, and when (UNIX time)."""
+    with _failures_lock:
+        return dict(_failures)
+
+
+def _report_failure(path: Path, exc: OSError) -> str:
+    error = f"{type(exc).__name__}: {exc.strerror or exc}"
+    log.error("recording %s cannot be written (%s): the call goes on without it", path, error)
+    with _failures_lock:
+        _failures.update(count=_failures["count"] + 1, last_error=error, last_path=str(path),
+                         at=time.time())
+    return error
+
+
+class SafeWriter:
+    """A `PcmWriter` whose failures (disk full, permissions, a vanished directory) are logged
+    once with the path and then swallowed: a recording that cannot be written must never
+    stop the call's audio loop, so the caller is still heard and the call still ends cleanly.
+    `error` says what went wrong (None while it works); `on_error` is told once."""
+
+    def __init__(self, path: Path, channels: int, rate: int, key: bytes | None = _UNSET,
+                 on_error: Callable[[str], None] | None = None) -> None:
+        self.path = path
+        self.error: str | None = None
+        self._on_error = on_error
+        self._frames = 0
+        self._wav: PcmWriter | None = None
+        try:
+            self._wav = open_writer(path, channels, rate, key)
+        except OSError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        if self.error is not None:
+            return
+        self.error = _report_failure(self.path, exc)
+        wav, self._wav = self._wav, None
+        if wav is not None:
+            with contextlib.suppress(OSError, ValueError):
+                wav.close()  # keeps what was written before the failure, if it can
+        if self._on_error is not None:
+            self._on_error(self.error)
+
+    def writeframes(self, data: bytes) -> None:
+        if self._wav is None:
+            return
+        try:
+            self._wav.writeframes(data)
+            self._frames = self._wav.getnframes()
+        except OSError as exc:
+            self._fail(exc)
+
+    def getnframes(self) -> int:
+        return self._frames
+
+    def close(self) -> None:
+        wav, self._wav = self._wav, None
+        if wav is None:
+            return
+        try:
+            wav.close()
+        except OSError as exc:
+            self._wav = wav
+            self._fail(exc)
+
+
 class CallRecorder:
-    def __init__(self, path: Path, sample_rate: int, key: bytes | None = _UNSET) -> None:
+    def __init__(self, path: Path, sample_rate: int, key: bytes | None = _UNSET,
+                 on_error: Callable[[str], None] | None = None) -> None:
         key = _process_key if key is _UNSET else key
         self.path = recording_file(path, key)
         self.sample_rate = sample_rate
         self.encrypted = bool(key)
-        self._wav = open_writer(self.path, 2, sample_rate, key)
+        self._wav = SafeWriter(self.path, 2, sample_rate, key, on_error)
         self._left = bytearray()
         self._right = bytearray()
         self.paused = False  # while True, both channels are written as silence
@@ -91,6 +169,11 @@ class CallRecorder:
         self._wav.writeframes(stereo.tobytes())
         del self._left[:n]
         del self._right[:n]
+
+    @property
+    def error(self) -> str | None:
+        """Why the recording could not be written (None while it works)."""
+        return self._wav.error
 
     @property
     def seconds(self) -> float:

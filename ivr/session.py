@@ -51,6 +51,7 @@ from ivr.dialplan.actions import (
 from ivr.dialplan.engine import DialogEngine, Step
 from ivr.dialplan.loader import LoadedDialplan
 from ivr.emotion import EmotionPolicy, EmotionTracker
+from ivr.files import file_in
 from ivr.handover import Handover
 from ivr.input_rules import dtmf_complete, hallucination, judge_speech
 from ivr.privacy import SECRET_MASK, Redactor
@@ -258,7 +259,10 @@ class CallSession:
         if self._ended:
             return
         self._ended = True
-        self._drain_audio(final=True)
+        try:
+            self._drain_audio(final=True)
+        except Exception:  # noqa: BLE001 - the call row is closed whatever happened
+            log.exception("call=%s last audio lost", self.call_id)
         if self._recorder:
             self._recorder.close()
         reason = self._hangup_reason or "unknown"
@@ -305,8 +309,13 @@ class CallSession:
 
     # ------------------------------------------------------------ personal data
     def _new_recorder(self) -> CallRecorder:
-        return CallRecorder(self.settings.recordings_dir / f"{self.call_id}.wav",
-                            self.media.clock_rate)
+        return CallRecorder(file_in(self.settings.recordings_dir, f"{self.call_id}.wav"),
+                            self.media.clock_rate, on_error=self._recording_failed)
+
+    def _recording_failed(self, error: str) -> None:
+        """The recording cannot be written (disk full, permissions): logged once by the
+        recorder; the call goes on without it, and the call's record says so."""
+        self.event("recording_failed", error=error)
 
     def _pause_recording(self, node: str) -> None:
         """Silence both channels of the recording (sensitive input is being asked for)."""
@@ -788,7 +797,13 @@ class CallSession:
         while True:
             await self._audio_ready.wait()
             self._audio_ready.clear()
-            self._drain_audio()
+            try:
+                self._drain_audio()
+            except Exception as e:  # never a deaf call that nobody ends
+                log.exception("call=%s audio loop failed", self.call_id)
+                self.event("error", where="audio", error=repr(e))
+                self._end_by_ivr("internal_error")
+                return
 
     def _drain_audio(self, final: bool = False) -> None:
         frames: list[AudioFrame] = self.media.read_frames()

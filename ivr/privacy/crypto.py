@@ -186,10 +186,12 @@ class EncryptedWavWriter:
         """Write what is pending as the final chunk and close the file."""
         if self.closed:
             return
-        self._seal(bytes(self._pending), final=True)
-        self._pending.clear()
-        self._file.close()
-        self.closed = True
+        try:
+            self._seal(bytes(self._pending), final=True)
+            self._pending.clear()
+        finally:  # a full disk must not leak the file descriptor
+            self._file.close()
+            self.closed = True
 
 
 def read_encrypted(source: Path | bytes, key: bytes) -> tuple[WavFormat, bytes]:
