@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -111,6 +112,19 @@ class IvrProcess:
     def call(self, call_id: str) -> dict[str, Any]:
         return self.api(f"/api/calls/{call_id}")
 
+    def call_id_for(self, sip_call_id: str, timeout: float = 15.0) -> str:
+        """The IVR's own id of the call a phone placed with SIP Call-ID `sip_call_id` (the
+        IVR names calls itself; the Call-ID is only data)."""
+        query = urllib.parse.urlencode({"sip_call_id": sip_call_id, "limit": 1})
+        deadline = time.monotonic() + timeout
+        while True:
+            calls = self.api(f"/api/calls?{query}")["calls"]
+            if calls:
+                return str(calls[0]["id"])
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no call with SIP Call-ID {sip_call_id!r} in {timeout} s")
+            time.sleep(0.1)
+
     def wait_call_event(self, call_id: str, pred: Callable[[Event], bool],
                         timeout: float = 60.0, after: int = 0) -> Event:
         """First event of the call (with id > `after`) satisfying `pred`."""
@@ -152,7 +166,8 @@ class ScriptedCaller:
         self.ivr = ivr
         self.workdir = workdir
         self.phone = Baresip(record_dir=workdir / "rec", jitter_buffer=jitter_buffer)
-        self.call_id = ""
+        self.call_id = ""  # the IVR's id of the call
+        self.sip_call_id = ""  # the phone's SIP Call-ID
         self._n = 0
         self.last_event_id = 0
 
@@ -166,7 +181,8 @@ class ScriptedCaller:
     def dial(self) -> str:
         self.phone.dial(self.ivr.uri)
         est = self.phone.wait_event("CALL_ESTABLISHED", 15)
-        self.call_id = est["id"]
+        self.sip_call_id = est["id"]
+        self.call_id = self.ivr.call_id_for(self.sip_call_id)
         return self.call_id
 
     def wait(self, type_: str, timeout: float = 60.0, **fields: Any) -> Event:

@@ -200,7 +200,7 @@ def test_api_lists_calls_and_requires_token(ivr: IvrProcess, conversations: dict
     assert summary["escalation_reason"] == "caller_request" and "人工" in summary["text"]
     assert ivr.api_status("/api/calls/no-such-call/summary") == 404
     health = ivr.api("/api/health", token=None)
-    assert health["status"] == "ok" and health["max_calls"] == 4
+    assert health["status"] == "ok" and health["max_calls"] == 3
 
 
 # ---------------------------------------------------------------- recording analysis

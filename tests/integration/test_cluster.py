@@ -153,7 +153,7 @@ def test_front_spreads_calls_fails_over_and_keeps_records(
                 _hangup(phone)
         finished = {c for c in ids if c != keep}
         for call_id in finished:
-            assert w1.wait_call_ended(call_id, 15)["status"] == "ended"
+            assert w1.wait_call_ended(w1.call_id_for(call_id), 15)["status"] == "ended"
 
         # -- kill worker 0 mid-call (SIGKILL its process group): the probe takes it out
         assert w0.proc is not None
@@ -170,7 +170,7 @@ def test_front_spreads_calls_fails_over_and_keeps_records(
         for phone in free[:MAX_CALLS]:
             _hangup(phone)
         for call_id in new_ids:
-            assert w1.wait_call_ended(call_id, 15)["status"] == "ended"
+            assert w1.wait_call_ended(w1.call_id_for(call_id), 15)["status"] == "ended"
         print(f"first call on the survivor {time.monotonic() - t_kill:.2f} s after the kill")
 
         # -- no finished call record lost, whichever worker held it
@@ -190,7 +190,7 @@ def test_front_spreads_calls_fails_over_and_keeps_records(
                                                                       "service_restart")
         assert after[live]["status"] == "active", after[live]
         _hangup(spare)
-        assert w0.wait_call_ended(live, 15)["end_reason"] == "caller_hangup"
+        assert w0.wait_call_ended(w0.call_id_for(live), 15)["end_reason"] == "caller_hangup"
     finally:
         for phone in phones:
             phone.stop()
