@@ -52,6 +52,16 @@ class SipSettings(_Section):
 class HttpSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the HTTP API binds to.")
     port: int = Field(8080, ge=0, le=65535, description="HTTP API port (0 disables the API).")
+    max_connections: int = Field(
+        256, ge=1, le=768, description="Open HTTP connections at most; more are answered 503 "
+        "and closed at once. The SIP stack shares the process's file descriptors and cannot use "
+        "numbers above 1023 for RTP sockets, so idle HTTP clients must not take them all."
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="A connection that has not sent a complete request "
+        "head this many seconds after it opened, or after its previous answer (keep-alive), "
+        "is closed."
+    )
 
 
 class AsrSettings(_Section):

@@ -253,9 +253,12 @@ class IvrService:
         app = build_app(self.store, token, self.health, desk_agents=s.agents,
                         desk_secret=load_or_create_secret(s.data_dir / "web_secret"),
                         sessions=lambda: self.sessions, recording_key=self.recording_key)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, s.http.host, s.http.port).start()
+        from ivr.web.limits import raise_open_files_limit, serve_http
+
+        raise_open_files_limit()  # room for RTP sockets even with HTTP at its connection cap
+        self._runner, _ = await serve_http(
+            app, s.http.host, s.http.port, max_connections=s.http.max_connections,
+            header_timeout_s=s.http.header_timeout_s, access_log=None)
 
     def _stored_token(self) -> str:
         """No token configured: make one, keep it in data_dir/api_token (mode 600)."""
