@@ -41,6 +41,26 @@ def turn_timings(turn: dict[str, Any]) -> dict[str, int | None]:
     }
 
 
+def agent_callbacks(store: CallStore, agent_id: str | None, status: str | None,
+                    limit: int = 100) -> list[dict[str, Any]]:
+    """The callbacks an agent may see, newest first: those of calls they took and those
+    left in a queue they serve (a callback exists because no agent took the call, so its
+    queue is what ties it to an agent). Nothing for a token without an agent id."""
+    from ivr.agents import AgentDirectory
+
+    if not agent_id:
+        return []
+    agent = AgentDirectory(store).get(agent_id)
+    queues = list(agent.queues) if agent else []
+    mine = "c.agent_id = ?" + (f" or cb.queue in ({','.join('?' * len(queues))})"
+                               if queues else "")
+    sql, args = (f"select cb.* from callbacks cb left join calls c on c.id = cb.call_id "
+                 f"where ({mine})"), [agent_id, *queues]
+    if status:
+        sql, args = sql + " and cb.status = ?", [*args, status]
+    return list(store.db.query(sql + " order by cb.created_at desc limit ?", [*args, limit]))
+
+
 _COOKIE_PAGES = ("/login", "/logout", "/auth", "/dash", "/desk", "/static")
 
 
@@ -97,9 +117,16 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
         return web.json_response(call)
 
     async def list_callbacks(request: web.Request) -> web.Response:
-        """Callback requests and voicemails left while no agent was free, newest first."""
+        """Callback requests and voicemails left while no agent was free, newest first; an
+        agent's token sees only `agent_callbacks`. Audited like reading a call: they hold the
+        caller's number, words and voicemail."""
         status = request.query.get("status") or None
-        return web.json_response({"callbacks": store.callbacks(status)})
+        user = request["user"]
+        rows = (store.callbacks(status) if user.role in ("admin", "supervisor")
+                else agent_callbacks(store, user.agent_id, status))
+        audit(request, "list_callbacks", via="api", status=status,
+              call_ids=[r["call_id"] for r in rows])
+        return web.json_response({"callbacks": rows})
 
     async def get_summary(request: web.Request) -> web.Response:
         from ivr.summary import render_text, summarise
@@ -120,7 +147,9 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
 
         return web.json_response({"workers": live_workers(store)})
 
-    app = web.Application(middlewares=[auth])
+    from ivr.web.edge import MAX_BODY_BYTES
+
+    app = web.Application(middlewares=[auth], client_max_size=MAX_BODY_BYTES)
     app.router.add_get("/api/health", get_health)
     app.router.add_get("/api/workers", list_workers)
     app.router.add_get("/api/calls", list_calls)

@@ -143,6 +143,12 @@ def _m010_workers(db: Any) -> None:
     migrate(db)
 
 
+def _m011_revoked_sessions(db: Any) -> None:
+    from ivr.web.sessions import migrate  # signed-out session cookies (issue 15)
+
+    migrate(db)
+
+
 BUSY_TIMEOUT_S = 10.0  # SQLite: how long a writer waits for another process's write lock
 MIGRATION_LOCK = 0x1F5_0009  # PostgreSQL advisory lock key held while migrating
 
@@ -155,7 +161,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("007_reviews", _m007_reviews),
                                            ("008_audit_chain", _m008_audit_chain),
                                            ("009_call_worker", _m009_call_worker),
-                                           ("010_workers", _m010_workers)]
+                                           ("010_workers", _m010_workers),
+                                           ("011_revoked_sessions", _m011_revoked_sessions)]
 
 
 class CallStore:

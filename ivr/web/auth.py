@@ -7,16 +7,18 @@ a *role*, so every web page can share this module. Nothing here touches storage.
 - `hash_password(pw)` -> ``scrypt$N$r$p$salt_b64$hash_b64`` (what `ivr passwd` prints);
   `verify_password(pw, stored)` compares in constant time and is False for anything malformed.
 - `SessionSigner(secret)` issues and checks ``payload.signature`` tokens: HMAC-SHA256 over the
-  role, principal id and expiry (12 h by default); a changed byte or an expired token is None.
-- `SignInLimiter` counts failed sign-ins per principal id in a sliding window (5 a minute).
+  role, principal id, expiry (12 h by default) and a random nonce (so that every token is
+  distinct and can be revoked alone); a changed byte or an expired token is None.
+- `SignInLimiter` (from `ivr.web.throttle`) counts failed sign-ins per key in a sliding window.
 - `load_or_create_secret(path)` keeps the signing key in a mode-600 file.
 
 Users with roles (issue 7): `ROLES`, `User`; `add_auth_routes(app, store, secret)` serves
-`/login`, `/logout` and `/auth/me` and installs `csrf_middleware`. Handlers are guarded with
-`@require("admin", "supervisor")`, which resolves the caller (`current_user`) from the
-`ivr_session` cookie or an `Authorization: Bearer` API token; `can_see_call` limits agents to
-their own calls and `audit` writes the `audit_log` table. The users themselves live in
-`ivr.web.users.UserStore`.
+`/login`, `/logout` and `/auth/me` (`ivr.web.signin`) and installs `csrf_middleware`.
+Handlers are guarded with `@require("admin", "supervisor")`, which resolves the caller
+(`current_user`) from the `ivr_session` cookie or an `Authorization: Bearer` API token;
+`can_see_call` limits agents to their own calls and `audit` writes the `audit_log` table.
+The users themselves live in `ivr.web.users.UserStore`, signed-out sessions in
+`ivr.web.sessions`.
 """
 
 from __future__ import annotations
@@ -26,20 +28,21 @@ import binascii
 import functools
 import hashlib
 import hmac
-import html
 import logging
-import os
 import secrets
 import time
 import warnings
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from aiohttp import web
+
+from ivr.web.sessions import SessionRevocations
+from ivr.web.throttle import SignInLimiter as SignInLimiter  # its old home: re-exported
+from ivr.web.throttle import SignInThrottle
 
 if TYPE_CHECKING:
     from ivr.storage import CallStore
@@ -108,6 +111,9 @@ class Principal:
     expires: float
 
 
+_NONCE_BYTES = 9
+
+
 class SessionSigner:
     """Issues and checks session tokens signed with HMAC-SHA256 under `secret`."""
 
@@ -125,7 +131,9 @@ class SessionSigner:
     def issue(self, principal_id: str, role: str) -> str:
         """A token for `principal_id` in `role`, valid for `ttl_s` seconds."""
         expires = int(self._clock() + self.ttl_s)
-        payload = f"{role}:{_b64(principal_id.encode('utf-8'))}:{expires}".encode("ascii")
+        nonce = _b64(secrets.token_bytes(_NONCE_BYTES))
+        payload = (f"{role}:{_b64(principal_id.encode('utf-8'))}:{expires}:{nonce}"
+                   .encode("ascii"))
         return f"{_b64(payload)}.{self._sign(payload)}"
 
     def verify(self, token: str | None, role: str | None = None) -> Principal | None:
@@ -141,7 +149,7 @@ class SessionSigner:
                                    signature.encode("ascii", "replace")):
             return None
         try:
-            got_role, pid, expires = payload.decode("ascii").split(":")
+            got_role, pid, expires = payload.decode("ascii").split(":")[:3]
             principal = Principal(_unb64(pid).decode("utf-8"), got_role, float(expires))
         except (ValueError, binascii.Error, UnicodeDecodeError):
             return None
@@ -162,46 +170,6 @@ def clear_session_cookie(response: web.StreamResponse, name: str, *, path: str) 
     response.del_cookie(name, path=path, httponly=True, samesite="Strict")
 
 
-class SignInLimiter:
-    """At most `max_failures` failed sign-ins per key within `window_s`; memory bounded by
-    `max_keys` (the oldest keys are forgotten first)."""
-
-    def __init__(self, max_failures: int = 5, window_s: float = 60.0, max_keys: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self.max_keys = max_keys
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str) -> deque[float]:
-        now = self._clock()
-        times = self._failures.get(key, deque())
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        return times
-
-    def retry_after(self, key: str) -> float:
-        """Seconds until `key` may try again; 0 when it may now."""
-        times = self._recent(key)
-        if len(times) < self.max_failures:
-            return 0.0
-        return max(0.0, times[0] + self.window_s - self._clock())
-
-    def failed(self, key: str) -> None:
-        """Record one failed attempt for `key`."""
-        times = self._recent(key)
-        times.append(self._clock())
-        self._failures.pop(key, None)
-        self._failures[key] = times  # most recent last, for eviction order
-        while len(self._failures) > self.max_keys:
-            del self._failures[next(iter(self._failures))]
-
-    def succeeded(self, key: str) -> None:
-        """A good sign-in clears the key's failures."""
-        self._failures.pop(key, None)
-
-
 def load_or_create_secret(path: Path) -> bytes:
     """The session-signing key kept in `path` (created with 32 random bytes, mode 600, when
     missing or too short; workers sharing a data directory agree on one key)."""
@@ -209,13 +177,6 @@ def load_or_create_secret(path: Path) -> bytes:
 
     return read_or_create(Path(path), lambda: secrets.token_bytes(SECRET_BYTES),
                           valid=lambda data: len(data) >= 16)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = secrets.token_bytes(SECRET_BYTES)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(path, 0o600)
-    return data
 
 
 # ====================================================================== users and roles
@@ -254,7 +215,8 @@ class Auth:
         self.users = users
         self.secret = secret
         self.signer = SessionSigner(secret)
-        self.limiter = SignInLimiter()
+        self.throttle = SignInThrottle()
+        self.revocations = SessionRevocations(users.db)
         self.admin_token = admin_token
 
     # ------------------------------------------------------------ sessions
@@ -274,7 +236,8 @@ class Auth:
     def session_user(self, cookie: str | None) -> User | None:
         """The enabled user of a valid session cookie, with their current role."""
         principal = self.signer.verify(cookie)
-        if principal is None or principal.id.count(".") != 1:
+        if principal is None or principal.id.count(".") != 1 or not cookie \
+                or self.revocations.is_revoked(cookie):
             return None
         uid, fingerprint = principal.id.split(".")
         try:
@@ -285,6 +248,12 @@ class Auth:
                 fingerprint, self._fingerprint(row["password_hash"])):
             return None
         return User(int(row["id"]), row["username"], row["role"], row["agent_id"])
+
+    def revoke(self, cookie: str) -> None:
+        """Sign a session out on every worker (a valid one; junk is not stored)."""
+        principal = self.signer.verify(cookie)
+        if principal is not None:
+            self.revocations.revoke(cookie, principal.expires)
 
     def csrf_token(self, session: str) -> str:
         """The CSRF token of a session: an HMAC of the session cookie, so nothing is stored."""
@@ -408,159 +377,12 @@ async def csrf_middleware(request: web.Request, handler: Any) -> web.StreamRespo
     return await handler(request)
 
 
-# ====================================================================== sign-in routes
-def _safe_next(target: str | None) -> str | None:
-    """A local path to go to after sign-in, else None (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
-
-
-def _home(user: User) -> str:
-    return "/desk" if user.role == "agent" and user.agent_id else "/dash"
-
-
-def _user_dict(user: User) -> dict[str, Any]:
-    return asdict(user)
-
-
-class _SignIn:
-    """Handlers of `/login`, `/logout` and `/auth/me`."""
-
-    def __init__(self, auth: Auth) -> None:
-        self.auth = auth
-        self.page = (STATIC_DIR / "login.html").read_text(encoding="utf-8")
-
-    def _page(self, request: web.Request, *, next_: str, error: str = "",
-              status: int = 200) -> web.Response:
-        token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
-        if len(token) < 20:
-            token = secrets.token_urlsafe(24)
-        text = (self.page.replace("{{csrf}}", html.escape(token))
-                .replace("{{next}}", html.escape(next_))
-                .replace("{{error}}", html.escape(error))
-                .replace("{{error_hidden}}", "" if error else "hidden"))
-        resp = web.Response(text=text, content_type="text/html", charset="utf-8",
-                            status=status, headers=PAGE_HEADERS)
-        resp.set_cookie(LOGIN_CSRF_COOKIE, token, path="/login", httponly=True,
-                        samesite="Strict", secure=request.secure or None)
-        return resp
-
-    async def get_login(self, request: web.Request) -> web.Response:
-        return self._page(request, next_=_safe_next(request.query.get("next")) or "")
-
-    async def post_login(self, request: web.Request) -> web.StreamResponse:
-        as_json = request.content_type == "application/json"
-        if as_json:
-            try:
-                body = await request.json()
-            except ValueError:
-                body = None
-        elif request.content_type in ("application/x-www-form-urlencoded",
-                                      "multipart/form-data"):
-            body = dict(await request.post())
-        else:
-            body = None
-        if not isinstance(body, dict):
-            return web.json_response({"error": "send JSON or a form"}, status=400)
-        next_ = _safe_next(str(body.get("next") or "")) or ""
-
-        def fail(status: int, message: str, **headers: str) -> web.Response:
-            if as_json:
-                return web.json_response({"error": message}, status=status,
-                                         headers=headers or None)
-            resp = self._page(request, next_=next_, error=message, status=status)
-            resp.headers.update(headers)
-            return resp
-
-        cookie = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
-        given = request.headers.get(CSRF_HEADER) or str(body.get(CSRF_FIELD) or "")
-        if not cookie or not given or not hmac.compare_digest(cookie.encode(), given.encode()):
-            return fail(403, "missing or wrong CSRF token")
-        username = str(body.get("username") or "").strip()
-        password = str(body.get("password") or "")
-        if not username or not password:
-            return fail(400, "user name and password are required")
-        wait = self.auth.limiter.retry_after(username)
-        if wait > 0:
-            audit(request, "sign_in_failed", username=username, reason="rate_limited")
-            return fail(429, "too many failed sign-ins; try again later",
-                        **{"Retry-After": str(int(wait) + 1)})
-        user = await self.auth.users.verify_async(username, password)
-        if user is None:
-            self.auth.limiter.failed(username)
-            audit(request, "sign_in_failed", username=username)
-            log.warning("sign-in failed for %r", username)
-            return fail(401, "wrong user name or password")
-        self.auth.limiter.succeeded(username)
-        set_user(request, user)
-        audit(request, "sign_in")
-        session = self.auth.issue(user)
-        target = next_ or _home(user)
-        if as_json:
-            resp: web.StreamResponse = web.json_response(
-                {"user": _user_dict(user), "csrf": self.auth.csrf_token(session),
-                 "next": target})
-        else:
-            resp = web.Response(status=303, headers={"Location": target})
-        set_session_cookie(resp, SESSION_COOKIE, session, path="/",
-                           max_age=self.auth.signer.ttl_s, secure=request.secure)
-        resp.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
-        self._desk_session(request, resp, user)
-        return resp
-
-    def _desk_session(self, request: web.Request, resp: web.StreamResponse, user: User) -> None:
-        """An agent of the desk also gets the desk's own cookie, so /desk opens signed in."""
-        from ivr.web.desk import COOKIE, COOKIE_PATH, DESK_KEY, ROLE
-
-        desk = request.app.get(DESK_KEY)
-        if user.role != "agent" or not user.agent_id or desk is None \
-                or user.agent_id not in desk.configs:
-            return
-        with self.auth.users.db.conn:
-            self.auth.users.db.execute(
-                "update agents set status = 'available', since = ? "
-                "where id = ? and status = 'offline'", [time.time(), user.agent_id])
-        set_session_cookie(resp, COOKIE, desk.signer.issue(user.agent_id, ROLE),
-                           path=COOKIE_PATH, max_age=desk.signer.ttl_s, secure=request.secure)
-
-    async def logout(self, request: web.Request) -> web.StreamResponse:
-        user = current_user(request)
-        if user is not None:
-            audit(request, "sign_out")
-        if request.content_type == "application/json":
-            resp: web.StreamResponse = web.json_response({"signed_out": True})
-        else:
-            resp = web.Response(status=303, headers={"Location": "/login"})
-        clear_session_cookie(resp, SESSION_COOKIE, path="/")
-        return resp
-
-    async def me(self, request: web.Request) -> web.Response:
-        user = current_user(request)
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if user is None:
-            return web.json_response({"error": "not signed in"}, status=401)
-        csrf = self.auth.csrf_token(cookie) if cookie and user.id > 0 else None
-        return web.json_response({"user": _user_dict(user), "csrf": csrf})
-
-    async def css(self, _: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC_DIR / "login.css")
-
-
 def add_auth_routes(app: web.Application, store: CallStore, secret: bytes, *,
                     admin_token: str | None = None) -> Auth:
-    """Sign-in for `app`: `GET/POST /login`, `POST /logout`, `GET /auth/me` and the CSRF
-    middleware (call before the app is frozen). `secret` signs the `ivr_session` cookies;
-    `admin_token` is the configured API token, which acts as an admin."""
-    from ivr.web.users import UserStore
+    """Sign-in for `app`: `GET/POST /login`, `POST /logout`, `GET /auth/me`, the CSRF
+    middleware and the security headers (call before the app is frozen; `ivr.web.signin`).
+    `secret` signs the `ivr_session` cookies; `admin_token` is the configured API token,
+    which acts as an admin."""
+    from ivr.web.signin import install
 
-    auth = Auth(UserStore(store), secret, admin_token)
-    app[AUTH_KEY] = auth
-    app.middlewares.append(csrf_middleware)
-    sign_in = _SignIn(auth)
-    app.router.add_get("/login", sign_in.get_login)
-    app.router.add_post("/login", sign_in.post_login)
-    app.router.add_post("/logout", sign_in.logout)
-    app.router.add_get("/auth/me", sign_in.me)
-    app.router.add_get("/auth/login.css", sign_in.css)
-    return auth
+    return install(app, store, secret, admin_token=admin_token)

@@ -43,6 +43,7 @@ from ivr.db import like
 from ivr.storage import CallStore
 from ivr.web import dash_audio
 from ivr.web.auth import audit, can_see_call, require
+from ivr.web.edge import read_json
 from ivr.web.flags import FLAG_CODES, flags_for
 from ivr.web.metrics import compute, prometheus_text
 
@@ -243,7 +244,7 @@ class Dashboard:
     async def review(self, request: web.Request) -> web.Response:
         call = self._visible_call(request)
         try:
-            body = await request.json()
+            body = await read_json(request)  # size and depth caps
         except ValueError:
             return _error(400, "the body must be JSON")
         if not isinstance(body, dict):
@@ -270,7 +271,7 @@ class Dashboard:
         from ivr.privacy.retention import forget
 
         try:
-            body = await request.json()
+            body = await read_json(request)  # size and depth caps
         except ValueError:
             return _error(400, "the body must be JSON")
         caller = body.get("caller") if isinstance(body, dict) else None

@@ -33,16 +33,19 @@ from typing import Any
 from aiohttp import web
 
 from ivr.agents import AgentConfig, AgentDirectory
+from ivr.privacy.audit import append as audit_append
 from ivr.storage import CallStore
 from ivr.web.auth import (
     SessionSigner,
-    SignInLimiter,
     clear_session_cookie,
     dummy_hash,
     set_session_cookie,
     verify_password,
 )
 from ivr.web.card import call_card, call_state
+from ivr.web.edge import install_security_headers, read_json
+from ivr.web.sessions import SessionRevocations
+from ivr.web.throttle import SignInThrottle
 from ivr.web.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -56,12 +59,6 @@ NOTE_CHARS = 2000
 HISTORY_LIMIT = 50
 KEEPALIVE_S = 15.0
 MAX_STREAMS_PER_AGENT = 4
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-                               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 Handler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 
@@ -71,10 +68,10 @@ def _error(status: int, message: str, **headers: str) -> web.Response:
 
 
 async def _body(request: web.Request) -> dict[str, Any] | None:
-    """The request's JSON object or form fields; None when neither parses."""
+    """The request's JSON object or form fields; None when neither parses (`read_json`)."""
     if request.content_type == "application/json":
         try:
-            data = await request.json()
+            data = await read_json(request)
         except ValueError:
             return None
         return data if isinstance(data, dict) else None
@@ -97,7 +94,8 @@ class AgentDesk:
         self.directory = AgentDirectory(store)
         self.configs = {a.id: a for a in agents}
         self.signer = SessionSigner(secret)
-        self.limiter = SignInLimiter()
+        self.throttle = SignInThrottle()
+        self.revocations = SessionRevocations(store.db)
         self.users = UserStore(store)
         self.poll_s = poll_s
         self.closing = asyncio.Event()
@@ -108,11 +106,18 @@ class AgentDesk:
 
     # ------------------------------------------------------------ sessions
     def agent_of(self, request: web.Request) -> str | None:
-        """The signed-in agent of a request (a valid cookie of a configured agent)."""
-        principal = self.signer.verify(request.cookies.get(COOKIE), ROLE)
-        if principal is None or principal.id not in self.configs:
+        """The signed-in agent of a request (a valid cookie of a configured agent that was
+        not signed out)."""
+        cookie = request.cookies.get(COOKIE) or ""
+        principal = self.signer.verify(cookie, ROLE)
+        if principal is None or principal.id not in self.configs \
+                or self.revocations.is_revoked(cookie):
             return None
         return principal.id
+
+    def _audit(self, request: web.Request, action: str, user: str, **detail: Any) -> None:
+        audit_append(self.store.db, action, user=user, role=ROLE, ip=request.remote,
+                     detail={"via": "desk", **detail})  # audited like /login's sign-ins
 
     def signed_in(self, handler: Handler) -> Callable[[web.Request], Awaitable[Any]]:
         """Wrap an API handler: 401 JSON without a valid session."""
@@ -136,20 +141,24 @@ class AgentDesk:
         password = str(body.get("password") or "")
         if not agent_id or not password:
             return _error(400, "agent and password are required")
-        wait = self.limiter.retry_after(agent_id)
-        if wait > 0:
+        verdict = self.throttle.check(agent_id, request.remote)
+        if verdict.retry_after_s > 0:
+            self._audit(request, "sign_in_failed", agent_id, reason="rate_limited")
             return _error(429, "too many failed sign-ins; try again later",
-                          **{"Retry-After": str(int(wait) + 1)})
+                          **{"Retry-After": str(int(verdict.retry_after_s) + 1)})
+        await asyncio.sleep(verdict.delay_s)
         config = self.configs.get(agent_id)
         stored = config.password_hash if config is not None else ""
         ok = await asyncio.get_running_loop().run_in_executor(
             None, lambda: verify_password(password, stored or dummy_hash()))
         signed = agent_id if ok and stored else await self._user_agent(agent_id, password)
         if signed is None:
-            self.limiter.failed(agent_id)
-            log.warning("desk sign-in failed for agent %r", agent_id)
+            self.throttle.failed(agent_id, request.remote)
+            self._audit(request, "sign_in_failed", agent_id)
+            log.warning("desk sign-in failed for agent %r from %s", agent_id, request.remote)
             return _error(401, "wrong agent or password")
-        self.limiter.succeeded(agent_id)
+        self.throttle.succeeded(agent_id, request.remote)
+        self._audit(request, "sign_in", agent_id, agent=signed)
         agent_id = signed
         with self.store.db.conn:
             self.store.db.execute(
@@ -175,6 +184,8 @@ class AgentDesk:
     async def logout(self, request: web.Request) -> web.StreamResponse:
         agent_id = self.agent_of(request)
         if agent_id is not None:
+            self.revocations.revoke(request.cookies[COOKIE], time.time() + self.signer.ttl_s)
+            self._audit(request, "sign_out", agent_id)
             with self.store.db.conn:
                 self.store.db.execute(
                     "update agents set status = 'offline', since = ?, current_call = null "
@@ -307,13 +318,11 @@ class AgentDesk:
 
     async def _stream(self, request: web.Request, resp: web.StreamResponse,
                       agent_id: str) -> None:
-        principal = self.signer.verify(request.cookies.get(COOKIE), ROLE)
-        expires = principal.expires if principal else 0.0
         last_status: tuple[str, str | None] | None = None
         call_id: str | None = None  # the call on screen, followed until the next one
         state: dict[str, Any] | None = None
         last_write = time.monotonic()
-        while not self.closing.is_set() and time.time() < expires:
+        while not self.closing.is_set() and self.agent_of(request) == agent_id:  # signed in
             if request.transport is None or request.transport.is_closing():
                 return
             agent = self.directory.get(agent_id)
@@ -367,12 +376,6 @@ async def _to_desk(_: web.Request) -> web.Response:
     return _see_other("/desk")
 
 
-async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    if request.path == COOKIE_PATH or request.path.startswith(COOKIE_PATH + "/"):
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-
-
 def add_desk_routes(app: web.Application, store: CallStore, agents: Sequence[AgentConfig],
                     secret: bytes, poll_s: float = 0.5) -> None:
     """Serve the agent desktop under `/desk` on `app` (see the module doc for the routes).
@@ -380,7 +383,7 @@ def add_desk_routes(app: web.Application, store: CallStore, agents: Sequence[Age
     cookies (`ivr.web.auth.load_or_create_secret`); open pages poll storage every `poll_s`."""
     desk = AgentDesk(store, agents, secret, poll_s)
     app[DESK_KEY] = desk
-    app.on_response_prepare.append(_security_headers)
+    install_security_headers(app)
     app.on_shutdown.append(desk.shutdown)
     r = app.router
     r.add_get("/desk", desk.page)
