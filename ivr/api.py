@@ -104,7 +104,7 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
         user = request["user"]
         own = None if user.role in ("admin", "supervisor") else (user.agent_id or "")
         calls = store.list_calls(limit, offset, status=q.get("status"), caller=q.get("caller"),
-                                 agent_id=own)
+                                 agent_id=own, sip_call_id=q.get("sip_call_id"))
         return web.json_response({"calls": calls, "limit": limit, "offset": offset})
 
     async def get_call(request: web.Request) -> web.Response:

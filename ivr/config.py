@@ -13,153 +13,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from audio_models.protocols import EndpointerConfig
 from ivr.agents import AgentConfig
+from ivr.config_sections import (
+    AsrSettings,
+    DialogSettings,
+    HttpSettings,
+    Section,
+    SipSettings,
+    TtsSettings,
+    VadSettings,
+)
 from ivr.safe_yaml import UnsafeYaml, YamlTooLarge, read_bounded, safe_load
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SipSettings(_Section):
-    host: str = Field("127.0.0.1", description="Address the SIP/RTP transport binds to.")
-    port: int = Field(5060, ge=1, le=65535, description="UDP SIP port.")
-    public_host: str | None = Field(
-        None, description="Address advertised in Contact/SDP (defaults to host)."
-    )
-    max_calls: int = Field(
-        4, ge=1, le=4, description="Calls this worker admits (the pjsua2 wheel's hard cap is 4)."
-    )
-    retry_after_s: int = Field(
-        30, ge=0, description="Retry-After seconds sent with 503 when at capacity."
-    )
-    drain_timeout_s: float = Field(
-        0, ge=0, description="On SIGTERM, refuse new calls (503) and let the calls in progress "
-        "finish for up to this long before hanging up (0: hang up at once; a second signal "
-        "also hangs up at once). `ivr serve --workers N` sets it on its workers."
-    )
-    codecs: list[str] = Field(
-        default_factory=lambda: ["PCMU/8000", "PCMA/8000", "G722/16000"],
-        description="Codecs in priority order; all others are ranked below them.",
-    )
-
-
-class HttpSettings(_Section):
-    host: str = Field("127.0.0.1", description="Address the HTTP API binds to.")
-    port: int = Field(8080, ge=0, le=65535, description="HTTP API port (0 disables the API).")
-    max_connections: int = Field(
-        256, ge=1, le=768, description="Open HTTP connections at most; more are answered 503 "
-        "and closed at once. The SIP stack shares the process's file descriptors and cannot use "
-        "numbers above 1023 for RTP sockets, so idle HTTP clients must not take them all."
-    )
-    header_timeout_s: float = Field(
-        10.0, gt=0, le=300, description="A connection that has not sent a complete request "
-        "head this many seconds after it opened, or after its previous answer (keep-alive), "
-        "is closed."
-    )
-
-
-class AsrSettings(_Section):
-    model: str = Field(
-        "base",
-        description='"base" (multilingual, from PyPI parts), "tiny.en" (English only) or a path'
-        " to any CTranslate2 Whisper model directory.",
-    )
-    compute_type: str = Field("int8", description="CTranslate2 compute type.")
-    cpu_threads: int = Field(2, ge=1, description="Threads per model call.")
-    beam_size: int = Field(1, ge=1, description="Beam size (1 = greedy, fastest).")
-    short_window_s: float = Field(
-        10.0, ge=0, le=30, description="Encode utterances from 1.5 s up to half this long in a "
-        "window of this many seconds instead of Whisper's 30 s (the encoder is most of a "
-        "recognition's cost; 10 s is about 3x faster with unchanged accuracy on the measured "
-        "sets, docs/latency_levers.md); a doubtful result is redone in the full window. "
-        "0 or 30: always the full window."
-    )
-    workers: int = Field(1, ge=1, description="Concurrent recognitions per process.")
-    machine_slots: int | None = Field(
-        None, ge=0, description="At most this many model calls at once on the machine, across "
-        "all workers sharing the data directory (flock slots); unset: cores / cpu_threads; "
-        "0: no machine-wide limit. Final recognitions go before speculative ones either way."
-    )
-    min_confidence: float = Field(
-        0.25, ge=0, le=1, description="Below this an utterance counts as not understood."
-    )
-    max_no_speech_prob: float = Field(
-        0.7, ge=0, le=1, description="Above this (with low confidence) a result counts as silence."
-    )
-    hotwords: bool = Field(
-        False, description="Add the dialplan's keywords and examples to the Whisper prompt "
-        "(measured to hurt accuracy with the base model: off by default)."
-    )
-    english_model: str | None = Field(
-        "tiny.en", description="Model for English profiles that name none: the English-only "
-        "tiny.en has about half the encoder time of base at the same English accuracy "
-        '(docs/latency_levers.md); null or "" : asr.model serves English too.'
-    )
-
-
-class TtsSettings(_Section):
-    piper_voice: str | None = Field(
-        None, description="Path to a Piper .onnx voice; default is the bundled en_US joe voice."
-    )
-    espeak_gain_db: float = Field(-3.0, description="Gain applied to espeak-ng output.")
-    prerender_replies: bool = Field(
-        True, description="While the caller pauses, render the replies the speculative "
-        "transcript leads to (e.g. a read-back with the caller's number), so the reply starts "
-        "from the prompt cache (static prompts are always rendered at load)."
-    )
-
-
-class VadSettings(_Section):
-    aggressiveness: int = Field(2, ge=0, le=3, description="webrtcvad aggressiveness 0..3.")
-    start_speech_ms: int = Field(120, ge=20, description="Voiced audio that starts an utterance.")
-    end_silence_ms: int = Field(700, ge=100, description="Silence that ends an utterance.")
-    pre_roll_ms: int = Field(300, ge=0, description="Audio kept before the speech start.")
-    max_utterance_s: float = Field(15.0, gt=0, description="Longest utterance before cutting.")
-    min_utterance_ms: int = Field(200, ge=0, description="Shorter voiced bursts are ignored.")
-    early_silence_ms: int = Field(
-        200, ge=0, description="Pause after which what the caller said so far is recognised "
-        "speculatively, overlapping ASR with the end-of-speech silence; the result is used when "
-        "no speech follows and discarded when it does (0 turns it off)."
-    )
-    tail_drop_db: float = Field(
-        35.0, ge=0, description="Within an utterance, audio this many dB below its loudest part "
-        "(or below -50 dBFS) counts as silence even when webrtcvad calls it voiced: webrtcvad's "
-        "100-200 ms hangover on the fading end of a word no longer delays the end of speech "
-        "(0 leaves the decision to webrtcvad alone)."
-    )
-
-    def endpointer_config(self) -> EndpointerConfig:
-        """These settings as the endpointer's configuration."""
-        return EndpointerConfig(
-            aggressiveness=self.aggressiveness, start_speech_ms=self.start_speech_ms,
-            end_silence_ms=self.end_silence_ms, pre_roll_ms=self.pre_roll_ms,
-            max_utterance_s=self.max_utterance_s, min_utterance_ms=self.min_utterance_ms,
-            tail_drop_db=self.tail_drop_db,
-        )
-
-
-class DialogSettings(_Section):
-    no_input_timeout_s: float = Field(
-        6.0, gt=0, description="Silence after a prompt before no-input (dialplans override)."
-    )
-    interdigit_timeout_s: float = Field(3.0, gt=0, description="Wait between DTMF digits.")
-    barge_in: bool = Field(True, description="Caller speech/keys interrupt prompts by default.")
-    early_commit_score: float = Field(
-        0.85, ge=0, le=1, description="A speculative transcript that the current menu or gather "
-        "matches with at least this score (an intent, a yes/no, digits of the expected length) "
-        "ends the utterance at once, without waiting for the rest of vad.end_silence_ms "
-        "(0 turns it off)."
-    )
-    max_call_s: float = Field(1800.0, gt=0, description="Hard limit on a call's length.")
-
-
-class EmotionSettings(_Section):
+class EmotionSettings(Section):
     enabled: bool = Field(True, description="Estimate the caller's emotion on every utterance.")
     angry_threshold: float = Field(
         0.6, ge=0, le=1, description="A turn whose fused anger reaches this counts as angry."
@@ -182,11 +53,11 @@ class EmotionSettings(_Section):
     )
 
 
-class RecordingSettings(_Section):
+class RecordingSettings(Section):
     enabled: bool = Field(True, description="Write a stereo WAV per call (caller left, IVR right).")
 
 
-class LlmSummarySettings(_Section):
+class LlmSummarySettings(Section):
     base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (unset: no "
         "LLM; the deterministic summary only). Nothing leaves the process unless this is set."
@@ -198,7 +69,7 @@ class LlmSummarySettings(_Section):
     )
 
 
-class EscalationSettings(_Section):
+class EscalationSettings(Section):
     mode: Literal["bridge", "refer"] = Field(
         "bridge", description="bridge: the IVR calls the agent, whispers the summary, connects "
         "and keeps recording; refer: blind SIP REFER to the agent (context in Refer-To headers)."
@@ -225,7 +96,7 @@ class EscalationSettings(_Section):
     llm: LlmSummarySettings = Field(default_factory=LlmSummarySettings)
 
 
-class RetentionSettings(_Section):
+class RetentionSettings(Section):
     recordings_days: float = Field(
         90, ge=0, description="Delete call recordings (and voicemails) older than this (0: keep)."
     )
@@ -243,7 +114,7 @@ class RetentionSettings(_Section):
     )
 
 
-class PrivacySettings(_Section):
+class PrivacySettings(Section):
     disclosure: dict[str, str] = Field(
         default_factory=lambda: {
             "zh": "您好，您正在与智能语音助手通话，本次通话将被录音。",
@@ -268,7 +139,7 @@ class PrivacySettings(_Section):
     )
 
 
-class Settings(_Section):
+class Settings(Section):
     data_dir: Path = Field(
         Path("var"), description="Database, recordings, prompt and model caches live here."
     )

@@ -27,10 +27,11 @@ from ivr import workers
 from ivr.agents import AgentDirectory
 from ivr.api import build_app
 from ivr.call_io import DialFailed
+from ivr.call_watchdog import reconcile_calls, recording_health
 from ivr.config import Settings
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
-from ivr.files import read_or_create
+from ivr.files import private_files, read_or_create
 from ivr.privacy.crypto import RecordingKeyError, load_recording_key
 from ivr.profiles import resolve_profiles
 from ivr.recognizers import Recognizers
@@ -125,13 +126,12 @@ class IvrService:
     async def start(self) -> None:
         s = self.settings
         self._loop = asyncio.get_running_loop()
+        private_files(s.data_dir, s.recordings_dir, s.cache_dir)
         try:  # a malformed key stops the start-up with a plain message
             self.recording_key = load_recording_key(s)
         except RecordingKeyError as e:
             raise StartupError(str(e)) from None
         set_recording_key(self.recording_key)  # every recorder of this process encrypts
-        for d in (s.data_dir, s.recordings_dir, s.cache_dir):
-            d.mkdir(parents=True, exist_ok=True)
         self.store = open_store(s.database_url, s.db_path)
         self.store.worker = f"{s.sip.public_host or s.sip.host}:{s.sip.port}"
         if n := self.store.mark_interrupted(self.store.worker):
@@ -180,7 +180,7 @@ class IvrService:
         self.endpoint = SipEndpoint(SipConfig(
             bind_host=s.sip.host, port=s.sip.port, public_host=s.sip.public_host,
             max_calls=s.sip.max_calls, codec_priorities=tuple(s.sip.codecs),
-            retry_after=s.sip.retry_after_s), self)
+            retry_after=s.sip.retry_after_s, media_timeout_s=s.sip.media_timeout_s), self)
         await asyncio.to_thread(self.endpoint.start)
         if s.dialplan_reload_s > 0:
             self.watcher = DialplanWatcher(self.dialplan, self._reloaded, s.dialplan_reload_s)
@@ -190,6 +190,8 @@ class IvrService:
         workers.announce(self.store, self.store.worker or "",
                          workers.own_http_url(s.http.host, s.http.port, s.sip.public_host))
         self._heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeat_loop())
+        self._watchdog_task = asyncio.get_running_loop().create_task(
+            reconcile_calls(self.endpoint, self.sessions, s.sip.watchdog_s))
         log.info("ready: SIP udp %s:%d, HTTP %s, data %s", s.sip.host, s.sip.port,
                  f"{s.http.host}:{s.http.port}" if s.http.port else "off", s.data_dir)
 
@@ -221,10 +223,12 @@ class IvrService:
         used = [p for p in engine.profiles.values() if p.prompt_language.split("-")[0] in bases]
         await asyncio.to_thread(self.recognizers.prepare, used)
         t0 = time.monotonic()
+        from ivr.handover import fixed_prompts
         from ivr.privacy.disclosure import opening_prompts  # the first words of every call
 
         static = sorted(engine.static_prompts()
-                        | set(opening_prompts(self.settings.privacy.disclosure, loaded.plan)))
+                        | set(opening_prompts(self.settings.privacy.disclosure, loaded.plan))
+                        | set(fixed_prompts(loaded.plan.languages)))
         await asyncio.to_thread(self.prompts.warm, static)
         log.info("%d static prompts ready in %.1f s", len(static), time.monotonic() - t0)
         return engine
@@ -278,11 +282,13 @@ class IvrService:
             "dialplan": f"{plan.name}@{self.dialplan.version}",
             "asr_model": self.settings.asr.model,
             "sip": f"{self.settings.sip.host}:{self.settings.sip.port}",
+            "sip_calls": self.endpoint.active_calls() if self.endpoint else 0,
+            "recording": recording_health(),
         }
 
     async def stop(self) -> None:
         self._draining = True
-        for name in ("_watch_task", "_purge_task", "_heartbeat_task"):
+        for name in ("_watch_task", "_purge_task", "_heartbeat_task", "_watchdog_task"):
             if task := getattr(self, name, None):
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -387,18 +393,37 @@ class IvrService:
         if call.call_id in self.sessions:
             return
         assert self.endpoint is not None and self.asr is not None
-        deps = SessionDeps(self.settings, self.dialplan, self.engine, self.asr, self.prompts,
-                           self.store, _Control(self.endpoint, self.legs), self.http,
-                           self.recognizers, self.emotion_model, self.agents)
-        session = CallSession(call.call_id, call.caller, call.callee, media, deps,
-                              answered_at=time.monotonic(), sip_call_id=call.call_id,
-                              remote_uri=call.remote_uri)
+        try:
+            deps = SessionDeps(self.settings, self.dialplan, self.engine, self.asr,
+                               self.prompts, self.store, _Control(self.endpoint, self.legs),
+                               self.http, self.recognizers, self.emotion_model, self.agents)
+            session = CallSession(call.call_id, call.caller, call.callee, media, deps,
+                                  answered_at=time.monotonic(), sip_call_id=call.sip_call_id,
+                                  remote_uri=call.remote_uri)
+        except Exception as e:  # an answered call always gets a row and a hang-up
+            log.exception("call=%s cannot start its session: hanging up", call.call_id)
+            self._record_failed_start(call, e)
+            self.endpoint.hangup(call.call_id)
+            return
         loop = asyncio.get_running_loop()
         media.set_notify(lambda: loop.call_soon_threadsafe(session.notify_audio))
         self.sessions[call.call_id] = session
         task = loop.create_task(session.run(), name=f"call:{call.call_id}")
         self._tasks[call.call_id] = task
         task.add_done_callback(lambda _t, cid=call.call_id: self._session_done(cid))
+
+    def _record_failed_start(self, call: CallInfo, error: Exception) -> None:
+        """The row of a call whose session could not start (ended at once, with the error)."""
+        try:
+            if self.store.get_call(call.call_id) is None:
+                self.store.call_started(call.call_id, sip_call_id=call.sip_call_id,
+                                        caller=call.caller, callee=call.callee,
+                                        remote_uri=call.remote_uri, answered_at=time.time())
+            self.store.add_event(call.call_id, "error", {"where": "session_start",
+                                                          "error": repr(error)[:500]})
+            self.store.call_ended(call.call_id, "session_start_failed")
+        except Exception:  # noqa: BLE001 - the storage itself may be what failed
+            log.exception("call=%s cannot record the failed start", call.call_id)
 
     def _leg_media(self, call_id: str, media: CallMedia) -> None:
         leg = self.legs.setdefault(call_id, _Leg(call_id))

@@ -281,9 +281,13 @@ class CallStore:
     # ------------------------------------------------------------ reads
     def list_calls(self, limit: int = 50, offset: int = 0, status: str | None = None,
                    caller: str | None = None,
-                   agent_id: str | None = None) -> list[dict[str, Any]]:
+                   agent_id: str | None = None,
+                   sip_call_id: str | None = None) -> list[dict[str, Any]]:
         """Calls, newest first; `agent_id` keeps only the calls that agent took."""
         where, args = [], []
+        if sip_call_id:
+            where.append("sip_call_id = ?")
+            args.append(sip_call_id)
         if status:
             where.append("status = ?")
             args.append(status)

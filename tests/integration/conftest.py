@@ -24,14 +24,20 @@ def _require_tools() -> None:
 def ivr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IvrProcess]:
     """The IVR on its embedded defaults (shipped hotline dialplan), on free loopback ports."""
     _require_tools()
-    proc = IvrProcess(tmp_path_factory.mktemp("ivr-data")).start()
+    yield from serve_checked(IvrProcess(tmp_path_factory.mktemp("ivr-data")))
+
+
+def serve_checked(proc: IvrProcess) -> Iterator[IvrProcess]:
+    """Start `proc`, yield it, stop it: it must exit 0 with no native crash in its log."""
+    proc.start()
     try:
         yield proc
     finally:
         code = proc.stop()
         log = proc.log()
         assert code == 0, f"ivr serve exited with {code}:\n{log[-3000:]}"
-        assert "pj_thread_this" not in log and "Assertion" not in log, log[-3000:]
+        for crash in ("pj_thread_this", "Assertion", "Segmentation fault", "Fatal Python error"):
+            assert crash not in log, log[-3000:]
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ def test_builtin_defaults():
     assert s.api_token is None
     assert s.log_level == "INFO"
     assert (s.sip.host, s.sip.port, s.sip.max_calls, s.sip.retry_after_s) == (
-        "127.0.0.1", 5060, 4, 30)
+        "127.0.0.1", 5060, 3, 30)
     assert s.sip.codecs == ["PCMU/8000", "PCMA/8000", "G722/16000"]
     assert (s.http.host, s.http.port) == ("127.0.0.1", 8080)
     assert (s.asr.model, s.asr.compute_type, s.asr.min_confidence) == ("base", "int8", 0.25)
@@ -224,7 +224,8 @@ def test_iter_setting_paths_lists_leaves():
         assert leaf in paths
     sip = [p for p in paths if p.startswith("sip.")]
     assert sip == ["sip.host", "sip.port", "sip.public_host", "sip.max_calls",
-                   "sip.retry_after_s", "sip.drain_timeout_s", "sip.codecs"]
+                   "sip.retry_after_s", "sip.drain_timeout_s", "sip.codecs",
+                   "sip.media_timeout_s", "sip.watchdog_s"]
 
 
 def test_every_leaf_path_is_settable_by_flag():

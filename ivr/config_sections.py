@@ -1,0 +1,162 @@
+"""The settings sections of the call path: SIP, HTTP, speech recognition, voices, endpointing
+and dialogue timing (`ivr.config.Settings` puts them together with the rest)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from audio_models.protocols import EndpointerConfig
+
+__all__ = ["AsrSettings", "DialogSettings", "HttpSettings", "SipSettings", "TtsSettings",
+           "VadSettings"]
+
+
+class Section(BaseModel):
+    """A group of settings; unknown keys are errors (a typo must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SipSettings(Section):
+    host: str = Field("127.0.0.1", description="Address the SIP/RTP transport binds to.")
+    port: int = Field(5060, ge=1, le=65535, description="UDP SIP port.")
+    public_host: str | None = Field(
+        None, description="Address advertised in Contact/SDP (defaults to host)."
+    )
+    max_calls: int = Field(
+        3, ge=1, le=4, description="Calls this worker admits; the next INVITE is refused with "
+        "503 IVR at capacity and Retry-After. The pjsua2 wheel holds 4 calls per process and "
+        "refuses a 5th INVITE by itself with 486 Busy Here: the default 3 keeps the 4th slot "
+        "free to answer refusals with 503 (and for an agent's leg)."
+    )
+    retry_after_s: int = Field(
+        30, ge=0, description="Retry-After seconds sent with 503 when at capacity."
+    )
+    drain_timeout_s: float = Field(
+        0, ge=0, description="On SIGTERM, refuse new calls (503) and let the calls in progress "
+        "finish for up to this long before hanging up (0: hang up at once; a second signal "
+        "also hangs up at once). `ivr serve --workers N` sets it on its workers."
+    )
+    codecs: list[str] = Field(
+        default_factory=lambda: ["PCMU/8000", "PCMA/8000", "G722/16000"],
+        description="Codecs in priority order; all others are ranked below them.",
+    )
+    media_timeout_s: float = Field(
+        20.0, gt=0, le=120, description="An answered call whose media never starts (no ACK, "
+        "unusable SDP) is hung up after this many seconds."
+    )
+    watchdog_s: float = Field(
+        10.0, gt=0, le=300, description="How often the SIP stack's calls are reconciled with "
+        "the sessions: an answered call with no session is hung up, a session whose call is "
+        "gone ends (each after two checks in a row)."
+    )
+
+
+class HttpSettings(Section):
+    host: str = Field("127.0.0.1", description="Address the HTTP API binds to.")
+    port: int = Field(8080, ge=0, le=65535, description="HTTP API port (0 disables the API).")
+    max_connections: int = Field(
+        256, ge=1, le=768, description="Open HTTP connections at most; more are answered 503 "
+        "and closed at once. The SIP stack shares the process's file descriptors and cannot use "
+        "numbers above 1023 for RTP sockets, so idle HTTP clients must not take them all."
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="A connection that has not sent a complete request "
+        "head this many seconds after it opened, or after its previous answer (keep-alive), "
+        "is closed."
+    )
+
+
+class AsrSettings(Section):
+    model: str = Field(
+        "base",
+        description='"base" (multilingual, from PyPI parts), "tiny.en" (English only) or a path'
+        " to any CTranslate2 Whisper model directory.",
+    )
+    compute_type: str = Field("int8", description="CTranslate2 compute type.")
+    cpu_threads: int = Field(2, ge=1, description="Threads per model call.")
+    beam_size: int = Field(1, ge=1, description="Beam size (1 = greedy, fastest).")
+    short_window_s: float = Field(
+        10.0, ge=0, le=30, description="Encode utterances from 1.5 s up to half this long in a "
+        "window of this many seconds instead of Whisper's 30 s (the encoder is most of a "
+        "recognition's cost; 10 s is about 3x faster with unchanged accuracy on the measured "
+        "sets, docs/latency_levers.md); a doubtful result is redone in the full window. "
+        "0 or 30: always the full window."
+    )
+    workers: int = Field(1, ge=1, description="Concurrent recognitions per process.")
+    machine_slots: int | None = Field(
+        None, ge=0, description="At most this many model calls at once on the machine, across "
+        "all workers sharing the data directory (flock slots); unset: cores / cpu_threads; "
+        "0: no machine-wide limit. Final recognitions go before speculative ones either way."
+    )
+    min_confidence: float = Field(
+        0.25, ge=0, le=1, description="Below this an utterance counts as not understood."
+    )
+    max_no_speech_prob: float = Field(
+        0.7, ge=0, le=1, description="Above this (with low confidence) a result counts as silence."
+    )
+    hotwords: bool = Field(
+        False, description="Add the dialplan's keywords and examples to the Whisper prompt "
+        "(measured to hurt accuracy with the base model: off by default)."
+    )
+    english_model: str | None = Field(
+        "tiny.en", description="Model for English profiles that name none: the English-only "
+        "tiny.en has about half the encoder time of base at the same English accuracy "
+        '(docs/latency_levers.md); null or "" : asr.model serves English too.'
+    )
+
+
+class TtsSettings(Section):
+    piper_voice: str | None = Field(
+        None, description="Path to a Piper .onnx voice; default is the bundled en_US joe voice."
+    )
+    espeak_gain_db: float = Field(-3.0, description="Gain applied to espeak-ng output.")
+    prerender_replies: bool = Field(
+        True, description="While the caller pauses, render the replies the speculative "
+        "transcript leads to (e.g. a read-back with the caller's number), so the reply starts "
+        "from the prompt cache (static prompts are always rendered at load)."
+    )
+
+
+class VadSettings(Section):
+    aggressiveness: int = Field(2, ge=0, le=3, description="webrtcvad aggressiveness 0..3.")
+    start_speech_ms: int = Field(120, ge=20, description="Voiced audio that starts an utterance.")
+    end_silence_ms: int = Field(700, ge=100, description="Silence that ends an utterance.")
+    pre_roll_ms: int = Field(300, ge=0, description="Audio kept before the speech start.")
+    max_utterance_s: float = Field(15.0, gt=0, description="Longest utterance before cutting.")
+    min_utterance_ms: int = Field(200, ge=0, description="Shorter voiced bursts are ignored.")
+    early_silence_ms: int = Field(
+        200, ge=0, description="Pause after which what the caller said so far is recognised "
+        "speculatively, overlapping ASR with the end-of-speech silence; the result is used when "
+        "no speech follows and discarded when it does (0 turns it off)."
+    )
+    tail_drop_db: float = Field(
+        35.0, ge=0, description="Within an utterance, audio this many dB below its loudest part "
+        "(or below -50 dBFS) counts as silence even when webrtcvad calls it voiced: webrtcvad's "
+        "100-200 ms hangover on the fading end of a word no longer delays the end of speech "
+        "(0 leaves the decision to webrtcvad alone)."
+    )
+
+    def endpointer_config(self) -> EndpointerConfig:
+        """These settings as the endpointer's configuration."""
+        return EndpointerConfig(
+            aggressiveness=self.aggressiveness, start_speech_ms=self.start_speech_ms,
+            end_silence_ms=self.end_silence_ms, pre_roll_ms=self.pre_roll_ms,
+            max_utterance_s=self.max_utterance_s, min_utterance_ms=self.min_utterance_ms,
+            tail_drop_db=self.tail_drop_db,
+        )
+
+
+class DialogSettings(Section):
+    no_input_timeout_s: float = Field(
+        6.0, gt=0, description="Silence after a prompt before no-input (dialplans override)."
+    )
+    interdigit_timeout_s: float = Field(3.0, gt=0, description="Wait between DTMF digits.")
+    barge_in: bool = Field(True, description="Caller speech/keys interrupt prompts by default.")
+    early_commit_score: float = Field(
+        0.85, ge=0, le=1, description="A speculative transcript that the current menu or gather "
+        "matches with at least this score (an intent, a yes/no, digits of the expected length) "
+        "ends the utterance at once, without waiting for the rest of vad.end_silence_ms "
+        "(0 turns it off)."
+    )
+    max_call_s: float = Field(1800.0, gt=0, description="Hard limit on a call's length.")
