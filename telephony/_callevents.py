@@ -48,7 +48,6 @@ class Entry:
     connected: bool = False
     failed: bool = False
     ready_sent: bool = False  # on_media_ready delivered
-    pj_id: int = -1  # pjsua's call slot
     media_deadline: float | None = None  # an admitted inbound call with no media by then ends
 
 
@@ -111,7 +110,7 @@ class CallEvents:
             with contextlib.suppress(pj.Error):
                 call.answer(_pj.call_op(400, "Bad Request"))
             return
-        entry = Entry(call, info, pj_id=ci.id)
+        entry = Entry(call, info)
         self._calls[info.call_id] = entry
         if self.admitted_calls() >= self.config.max_calls:
             verdict = Admission.rejected(503, "IVR at capacity", self.config.retry_after)
@@ -383,8 +382,7 @@ class CallEvents:
             headers=dict(headers or {}),
             direction="outbound",
         )
-        entry = Entry(call, info, admitted=True, future=fut, answer_deadline=now + timeout,
-                      pj_id=ci.id)
+        entry = Entry(call, info, admitted=True, future=fut, answer_deadline=now + timeout)
         self._calls[info.call_id] = entry
         log.info("calling %s (call %s, headers %s)", uri, info.call_id, sorted(info.headers))
         return info

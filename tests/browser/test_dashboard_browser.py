@@ -120,6 +120,15 @@ def shot(page: Any, name: str, tmp_path: Path) -> None:
     page.screenshot(path=str(folder / name))
 
 
+
+def wait_js(page: Any, expression: str, timeout: float = 10.0) -> None:
+    """Poll `expression` in the page until it is true (the pages' CSP forbids the eval that
+    `wait_for_function` needs; `evaluate` goes through the debugging protocol)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => Boolean({expression})"):
+        assert time.monotonic() < deadline, f"not true in {timeout} s: {expression}"
+        page.wait_for_timeout(100)
+
 def test_supervisor_reviews_a_recorded_call(chromium: Any, served: ServedApp,
                                             tmp_path: Path) -> None:
     from playwright.sync_api import expect
@@ -160,17 +169,15 @@ def test_supervisor_reviews_a_recorded_call(chromium: Any, served: ServedApp,
         expect(page.locator(".turn")).to_have_count(2)
         expect(page.locator("#emotion svg path")).to_have_count(2)
         audio = page.locator("#audio")
-        page.wait_for_function("document.getElementById('audio').readyState >= 1")
+        wait_js(page, "document.getElementById('audio').readyState >= 1")
         assert abs(audio.evaluate("a => a.duration") - 9.0) < 0.05
         page.locator("[data-channel=caller]").click()
         expect(page.locator("[data-channel=caller]")).to_have_class("secondary on")
-        page.wait_for_function("document.getElementById('audio').readyState >= 1")
+        wait_js(page, "document.getElementById('audio').readyState >= 1")
         audio.evaluate("a => a.play()")
-        page.wait_for_function("document.getElementById('audio').currentTime > 0.6",
-                               timeout=5000)
+        wait_js(page, "document.getElementById('audio').currentTime > 0.6", 5)
         expect(page.locator(".turn.active")).to_have_attribute("data-i", "0")
-        page.wait_for_function("document.getElementById('audio').currentTime > 3.0",
-                               timeout=8000)
+        wait_js(page, "document.getElementById('audio').currentTime > 3.0", 8)
         expect(page.locator(".turn.active")).to_have_attribute("data-i", "1")
         audio.evaluate("a => a.pause()")
         page.locator(".turn").first.click()  # a turn seeks the player back to it
