@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ivr.recording import write_failures
-from telephony import SipEndpoint
+from ivr.storage import CallStore
+from telephony import CallInfo, SipEndpoint
 
 log = logging.getLogger("ivr.server")
 
@@ -46,6 +47,20 @@ async def reconcile_calls(endpoint: SipEndpoint, sessions: Mapping[str, _Session
                 log.warning("call=%s is gone from the SIP stack: ending its session", cid)
                 session.on_hangup("call_lost")
         lost = now_lost
+
+
+def record_failed_start(store: CallStore, call: CallInfo, error: Exception) -> None:
+    """The row of a call whose session could not start (ended at once, with the error)."""
+    try:
+        if store.get_call(call.call_id) is None:
+            store.call_started(call.call_id, sip_call_id=call.sip_call_id, caller=call.caller,
+                               callee=call.callee, remote_uri=call.remote_uri,
+                               answered_at=time.time())
+        store.add_event(call.call_id, "error", {"where": "session_start",
+                                                "error": repr(error)[:500]})
+        store.call_ended(call.call_id, "session_start_failed")
+    except Exception:  # noqa: BLE001 - the storage itself may be what failed
+        log.exception("call=%s cannot record the failed start", call.call_id)
 
 
 def recording_health() -> dict[str, Any]:

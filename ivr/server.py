@@ -14,7 +14,6 @@ import secrets
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -26,8 +25,8 @@ from audio_models.whisper_asr import WhisperASR
 from ivr import workers
 from ivr.agents import AgentDirectory
 from ivr.api import build_app
-from ivr.call_io import DialFailed
-from ivr.call_watchdog import reconcile_calls, recording_health
+from ivr.call_control import SipAgentLeg, SipCallControl
+from ivr.call_watchdog import reconcile_calls, record_failed_start, recording_health
 from ivr.config import Settings
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
@@ -38,11 +37,12 @@ from ivr.recognizers import Recognizers
 from ivr.recording import set_recording_key
 from ivr.reload import DialplanWatcher
 from ivr.reload import check as check_dialplan
+from ivr.service_tasks import heartbeat_loop, purge_loop
 from ivr.session import CallSession, SessionDeps
 from ivr.storage import open_store
 from ivr.voices import prompt_cache
 from ivr.web.auth import load_or_create_secret
-from telephony import Admission, CallFailed, CallInfo, CallMedia, SipConfig, SipEndpoint
+from telephony import Admission, CallInfo, CallMedia, SipConfig, SipEndpoint
 
 log = logging.getLogger("ivr.server")
 
@@ -51,68 +51,11 @@ class StartupError(RuntimeError):
     """The service cannot start; the message tells the operator what to fix."""
 
 
-@dataclass(eq=False)
-class _Leg:
-    """An outbound leg (an agent's phone): its media arrives from the SIP thread."""
-
-    call_id: str
-    media: Any = None
-    media_ready: asyncio.Event = field(default_factory=asyncio.Event)
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-    by_remote: bool = False  # the agent hung up (not the IVR, e.g. after the caller did)
-
-
-class _Control:
-    """Call control handed to sessions; commands are queued to the SIP thread."""
-
-    def __init__(self, endpoint: SipEndpoint, legs: dict[str, _Leg]) -> None:
-        self.endpoint = endpoint
-        self.legs = legs
-
-    def hangup(self, call_id: str) -> None:
-        self.endpoint.hangup(call_id)
-
-    def transfer(self, call_id: str, uri: str, headers: dict[str, str] | None = None) -> None:
-        self.endpoint.transfer(call_id, uri, headers=headers)
-
-    async def dial(self, uri: str, headers: dict[str, str], ring_s: float) -> _Leg:
-        future = self.endpoint.make_call(uri, headers, ring_s)
-        try:
-            info = await asyncio.wrap_future(future)
-        except CallFailed as e:
-            raise DialFailed(e.code, e.reason) from None
-        except ValueError as e:  # a malformed URI
-            raise DialFailed(400, str(e)) from None
-        except asyncio.CancelledError:
-            # nobody wants this leg any more: hang it up if it is answered after all
-            def drop(f: Any) -> None:
-                if not f.cancelled() and f.exception() is None:
-                    self.endpoint.hangup(f.result().call_id)
-            future.add_done_callback(drop)
-            raise
-        leg = self.legs.setdefault(info.call_id, _Leg(info.call_id))
-        try:
-            async with asyncio.timeout(5):
-                await leg.media_ready.wait()
-        except TimeoutError:
-            self.release_leg(info.call_id)
-            raise DialFailed(488, "agent leg has no audio") from None
-        return leg
-
-    async def bridge(self, call_a: str, call_b: str) -> bool:
-        return bool(await asyncio.wrap_future(self.endpoint.bridge(call_a, call_b)))
-
-    def release_leg(self, call_id: str) -> None:
-        leg = self.legs.pop(call_id, None)
-        if leg is not None and not leg.ended.is_set():
-            self.endpoint.hangup(call_id)
-
-
 class IvrService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.sessions: dict[str, CallSession] = {}
-        self.legs: dict[str, _Leg] = {}  # outbound legs (agents' phones) by SIP Call-ID
+        self.legs: dict[str, SipAgentLeg] = {}  # outbound legs (agents' phones) by call id
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._draining = False
         self._no_calls = asyncio.Event()  # set when the last call in progress ends (drain)
@@ -186,34 +129,15 @@ class IvrService:
             self.watcher = DialplanWatcher(self.dialplan, self._reloaded, s.dialplan_reload_s)
             self._watch_task = asyncio.get_running_loop().create_task(self.watcher.run())
         if s.privacy.purge_every_s > 0:
-            self._purge_task = asyncio.get_running_loop().create_task(self._purge_loop())
+            self._purge_task = asyncio.get_running_loop().create_task(purge_loop(s))
         workers.announce(self.store, self.store.worker or "",
                          workers.own_http_url(s.http.host, s.http.port, s.sip.public_host))
-        self._heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeat_loop())
+        self._heartbeat_task = asyncio.get_running_loop().create_task(
+            heartbeat_loop(self.store))
         self._watchdog_task = asyncio.get_running_loop().create_task(
             reconcile_calls(self.endpoint, self.sessions, s.sip.watchdog_s))
         log.info("ready: SIP udp %s:%d, HTTP %s, data %s", s.sip.host, s.sip.port,
                  f"{s.http.host}:{s.http.port}" if s.http.port else "off", s.data_dir)
-
-    async def _purge_loop(self) -> None:
-        """Apply the retention periods every `privacy.purge_every_s` (the first time at
-        start-up), off the event loop on a connection of its own."""
-        s = self.settings
-        while True:
-            try:
-                await asyncio.to_thread(_purge_once, s)
-            except Exception:  # noqa: BLE001 - retried next period; the calls go on
-                log.exception("purge failed")
-            await asyncio.sleep(s.privacy.purge_every_s)
-
-    async def _heartbeat_loop(self) -> None:
-        """Keep this worker's row in the shared `workers` table fresh."""
-        while True:
-            await asyncio.sleep(workers.HEARTBEAT_S)
-            try:
-                workers.heartbeat(self.store, self.store.worker or "")
-            except Exception:  # noqa: BLE001 - the next beat retries; calls are unaffected
-                log.exception("worker heartbeat failed")
 
     async def _prepare(self, loaded: LoadedDialplan) -> DialogEngine:
         """An engine for `loaded`, with every static prompt rendered and the recognisers of
@@ -223,7 +147,7 @@ class IvrService:
         used = [p for p in engine.profiles.values() if p.prompt_language.split("-")[0] in bases]
         await asyncio.to_thread(self.recognizers.prepare, used)
         t0 = time.monotonic()
-        from ivr.handover import fixed_prompts
+        from ivr.handover_words import fixed_prompts
         from ivr.privacy.disclosure import opening_prompts  # the first words of every call
 
         static = sorted(engine.static_prompts()
@@ -395,14 +319,14 @@ class IvrService:
         assert self.endpoint is not None and self.asr is not None
         try:
             deps = SessionDeps(self.settings, self.dialplan, self.engine, self.asr,
-                               self.prompts, self.store, _Control(self.endpoint, self.legs),
+                               self.prompts, self.store, SipCallControl(self.endpoint, self.legs),
                                self.http, self.recognizers, self.emotion_model, self.agents)
             session = CallSession(call.call_id, call.caller, call.callee, media, deps,
                                   answered_at=time.monotonic(), sip_call_id=call.sip_call_id,
                                   remote_uri=call.remote_uri)
         except Exception as e:  # an answered call always gets a row and a hang-up
             log.exception("call=%s cannot start its session: hanging up", call.call_id)
-            self._record_failed_start(call, e)
+            record_failed_start(self.store, call, e)
             self.endpoint.hangup(call.call_id)
             return
         loop = asyncio.get_running_loop()
@@ -412,21 +336,8 @@ class IvrService:
         self._tasks[call.call_id] = task
         task.add_done_callback(lambda _t, cid=call.call_id: self._session_done(cid))
 
-    def _record_failed_start(self, call: CallInfo, error: Exception) -> None:
-        """The row of a call whose session could not start (ended at once, with the error)."""
-        try:
-            if self.store.get_call(call.call_id) is None:
-                self.store.call_started(call.call_id, sip_call_id=call.sip_call_id,
-                                        caller=call.caller, callee=call.callee,
-                                        remote_uri=call.remote_uri, answered_at=time.time())
-            self.store.add_event(call.call_id, "error", {"where": "session_start",
-                                                          "error": repr(error)[:500]})
-            self.store.call_ended(call.call_id, "session_start_failed")
-        except Exception:  # noqa: BLE001 - the storage itself may be what failed
-            log.exception("call=%s cannot record the failed start", call.call_id)
-
     def _leg_media(self, call_id: str, media: CallMedia) -> None:
-        leg = self.legs.setdefault(call_id, _Leg(call_id))
+        leg = self.legs.setdefault(call_id, SipAgentLeg(call_id))
         leg.media = media
         leg.media_ready.set()
 
@@ -461,17 +372,6 @@ def _inference_scheduler(s: Settings) -> InferenceScheduler:
     slots = MachineSlots(s.cache_dir / "inference-slots", n) if n > 0 else None
     log.info("inference: %d thread(s), machine-wide slots %s", s.asr.workers, n or "off")
     return InferenceScheduler(threads=s.asr.workers, slots=slots, name="asr")
-
-
-def _purge_once(settings: Settings) -> dict[str, int]:
-    """One retention pass on its own connection (SQLite connections stay in their thread)."""
-    from ivr.privacy.retention import purge
-
-    store = open_store(settings.database_url, settings.db_path)
-    try:
-        return purge(store, settings)
-    finally:
-        store.close()
 
 
 async def run_service(settings: Settings) -> None:

@@ -22,7 +22,8 @@ from typing import Any
 import pjsua2 as pj
 
 from telephony import _pj, media_port
-from telephony._callevents import CallEvents, Entry, _resolve
+from telephony._callcommands import CallCommands
+from telephony._callevents import Entry, _resolve
 from telephony.sip_types import PJSUA_HARD_CALL_CAP, CallInfo, CallListener, SipConfig
 
 __all__ = ["SipEndpoint", "SipEndpointError"]
@@ -34,7 +35,7 @@ class SipEndpointError(RuntimeError):
     """The endpoint could not start (e.g. the SIP port is in use) or is not running."""
 
 
-class SipEndpoint(CallEvents):
+class SipEndpoint(CallCommands):
     """Answers SIP calls and reports them to a `CallListener`.
 
     pjsua is a process singleton that cannot be re-created reliably: one `SipEndpoint` may be

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from ivr.call_watchdog import reconcile_calls, recording_health
+from ivr.call_watchdog import reconcile_calls, record_failed_start, recording_health
 from ivr.config import Settings
 from ivr.files import file_in, private_files
 from ivr.privacy.crypto import encrypted_path
 from ivr.recording import CallRecorder, SafeWriter, write_failures
+from ivr.storage import CallStore
 from telephony.sip_types import (
     MAX_X_HEADERS,
     PJSUA_HARD_CALL_CAP,
@@ -192,3 +193,14 @@ def test_the_watchdog_hangs_up_orphans_and_ends_lost_sessions() -> None:
     asyncio.run(main())
     assert set(endpoint.hung_up) == {"orphan"}
     assert sessions["lost"].reasons[:1] == ["call_lost"] and sessions["live"].reasons == []
+
+
+def test_a_session_that_cannot_start_leaves_an_ended_row(tmp_path: Path) -> None:
+    store = CallStore(tmp_path / "ivr.sqlite")
+    call = CallInfo(new_call_id(), "sip:1000@h", "1000", "2000", "", 0.0, sip_call_id="x@y")
+    record_failed_start(store, call, RuntimeError("boom"))
+    row = store.get_call(call.call_id)
+    store.close()
+    assert row is not None
+    assert (row["status"], row["end_reason"], row["sip_call_id"]) == (
+        "ended", "session_start_failed", "x@y")

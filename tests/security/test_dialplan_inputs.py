@@ -305,7 +305,7 @@ class _NoASR:
         raise AssertionError("the ASR must not get this audio")
 
     def close(self) -> None:
-        pass
+        """Nothing to release: the fake holds no model."""
 
 
 def test_simulate_audio_at_1_hz_is_a_clear_error(tmp_path: Path) -> None:

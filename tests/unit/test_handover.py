@@ -9,7 +9,7 @@ import wave
 from ivr.agents import AgentConfig, AgentDirectory, RouteRequest
 from ivr.call_io import DialFailed
 from ivr.dialplan.actions import CallerInput, NoInput
-from ivr.handover import offer_choice, prompt, spoken_number
+from ivr.handover_words import offer_choice, prompt, spoken_number
 from tests.unit.fakes import FakeControl, FakeLeg, transcript
 from tests.unit.test_ivr_session import CALL_ID, Call, run_call, speech_clip
 

@@ -135,10 +135,10 @@ def test_cli_purge(tmp_path: Path, capsys, db_url: str | None) -> None:
 
 
 def test_service_purge_pass_uses_its_own_connection(tmp_path: Path) -> None:
-    from ivr.server import _purge_once
+    from ivr.service_tasks import purge_once
 
     store = CallStore(tmp_path / "ivr.sqlite")
     rec = add_call(store, "old", 800, tmp_path)
     store.close()
     settings = Settings.model_validate({"data_dir": str(tmp_path)})
-    assert _purge_once(settings)["calls"] == 1 and not rec.exists()
+    assert purge_once(settings)["calls"] == 1 and not rec.exists()
