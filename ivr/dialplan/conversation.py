@@ -44,7 +44,7 @@ from ivr.dialplan.actions import (
     Webhook,
     WebhookResult,
 )
-from ivr.dialplan.engine import DialogEngine, DialogState, Step
+from ivr.dialplan.engine import INTENT, DialogEngine, DialogState, Step
 from ivr.dialplan.loader import LoadedDialplan, load_dialplan
 from ivr.dialplan.models import Dialplan
 from ivr.input_rules import dtmf_complete, judge_speech
@@ -208,6 +208,11 @@ class Conversation:
     @property
     def node(self) -> str:
         return self.state.node if self.state else self.plan.start
+
+    def confirming_intent(self) -> str | None:
+        """The intent of the "did you mean" question the call is waiting on, if any."""
+        c = self.state.confirming if self.state else None
+        return c[1] if c is not None and c[0] == INTENT else None
 
     @property
     def language(self) -> str:

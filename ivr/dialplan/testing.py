@@ -42,7 +42,8 @@ transcribed in the call's current language with `--asr-model` (default `base`). 
 | `node` | the call is at this node (the one waiting for input, or the last one) |
 | `said` | text (or list of texts) each found inside one prompt said since the last input |
 | `not_said` | text (or list) found in no prompt said since the last input |
-| `intent` | the last input was understood as this intent (`null`: as none) |
+| `intent` | the call went on as this intent: the last input matched it (`null`: none did) |
+| `confirm` | the last input made the call ask "did you mean" this intent (`null`: it did not) |
 | `outcome` | of the last input: `match`, `no_match`, `no_input` or `unintelligible` |
 | `slots` | `{name: value}`: values taken from the last input |
 | `variables` | `{name: value}`: call variables now (`null` = unset) |
@@ -170,6 +171,7 @@ class Expect(_Model):
     said: Texts | None = None
     not_said: Texts | None = None
     intent: str | None = None
+    confirm: str | None = None
     outcome: Literal["match", "no_match", "no_input", "unintelligible"] | None = None
     slots: dict[str, Any] | None = None
     variables: dict[str, Any] | None = None
@@ -736,11 +738,16 @@ def check(expect: Expect, run: _Run) -> list[str]:
         if hit is not None:
             out.append(f"no prompt containing {text!r}, got {hit!r}")
     u = last.understanding if last else None
-    if "intent" in fields:
-        got = u.intent if u else None
+    if "intent" in fields:  # what the call did, not the top candidate of a no-match
+        got = u.intent if u and u.outcome == "match" else None
         if got != expect.intent:
             detail = f" (score {u.score:.2f}, {u.outcome})" if u else " (nothing understood)"
-            out.append(f"intent {expect.intent!r}, got {got!r}{detail}")
+            top = f", top candidate {u.intent!r}" if u and u.intent and got is None else ""
+            out.append(f"intent {expect.intent!r}, got {got!r}{detail}{top}")
+    if "confirm" in fields:
+        asked = conv.confirming_intent()
+        if asked != expect.confirm:
+            out.append(f"a 'did you mean' question about {expect.confirm!r}, got {asked!r}")
     if "outcome" in fields:
         got_outcome = u.outcome if u else None
         if got_outcome != expect.outcome:

@@ -344,3 +344,33 @@ def test_run_tests_accepts_a_plain_namespace() -> None:
                               verbose=False, asr_model="base")
     assert run_tests(args, out=out) == 0
     assert "1 passed, 0 failed" in out.getvalue()
+
+
+def test_intent_holds_only_when_the_call_went_on_as_that_intent(tmp_path: Path) -> None:
+    """A no-match whose top candidate is `top_up` (the caller heard "did you mean to top
+    up?") is not `intent: top_up`: that is `confirm: top_up` (issue 16)."""
+    path = _write(tmp_path, """\
+        dialplan: HOTLINE
+        tests:
+          - name: unsure counted as matched
+            steps:
+              - caller: 我手机没钱了
+                expect: {intent: top_up}
+          - name: unsure as a question
+            steps:
+              - caller: 我手机没钱了
+                expect: {confirm: top_up, intent: null, outcome: no_match}
+              - caller: 是的
+                expect: {intent: top_up, confirm: null, node: topup_amount}
+          - name: no question asked
+            steps:
+              - caller: 我想查一下话费
+                expect: {confirm: top_up}
+        """)
+    code, out = _run(str(path))
+    assert code == 1
+    assert "FAILED" in out and "unsure counted as matched" in out
+    assert "expected intent 'top_up', got None (score" in out and "top candidate 'top_up'" in out
+    assert "PASSED" in out and "::unsure as a question" in out
+    assert "a 'did you mean' question about 'top_up', got None" in out
+    assert "1 passed, 2 failed" in out
