@@ -94,3 +94,10 @@ def dtmf_complete(listen: Listen, digits: str) -> bool:
         return True
     longer = [k for k in listen.dtmf_choices if k.startswith(digits) and k != digits]
     return not longer or len(digits) >= listen.max_digits
+
+
+def expects_terminator(listen: Listen, digits: str) -> bool:
+    """Did `digits` complete a digit slot by its length, not by '#'? Callers told to "press the
+    hash key" press it anyway: that '#' ends nothing and answers nothing, and real calls and
+    `ivr test` alike drop it (it must not interrupt the read-back, nor count as input)."""
+    return listen.digits_slot and not digits.endswith("#") and len(digits) >= listen.max_digits

@@ -53,7 +53,7 @@ from ivr.dialplan.loader import LoadedDialplan
 from ivr.emotion import EmotionPolicy, EmotionTracker
 from ivr.files import file_in
 from ivr.handover import Handover
-from ivr.input_rules import dtmf_complete, hallucination, judge_speech
+from ivr.input_rules import dtmf_complete, expects_terminator, hallucination, judge_speech
 from ivr.privacy import SECRET_MASK, Redactor
 from ivr.privacy.disclosure import disclosure_text, prompt_text
 from ivr.privacy.store import RedactingStore
@@ -184,6 +184,8 @@ class CallSession:
         self._mono_to_wall = time.time() - time.monotonic()
         self._speaking_since: float | None = None
         self._recognising = 0  # utterances ended, not yet recognised: no-input waits
+        self._terminator_until: float | None = None  # a '#' before then ends nothing
+        self._keyed: tuple[Listen | None, str] = (None, "")  # keys so far of a digit slot
         self._seq = 0
         self._turn = _TurnTiming()
         self._first_audio_logged = False
@@ -220,11 +222,33 @@ class CallSession:
         self._audio_ready.set()
 
     def on_dtmf(self, digit: str, timestamp: float) -> None:
+        if self._ends_complete_answer(digit):
+            self.event("dtmf_ignored", digit="#", why="ends_a_complete_answer")
+            return  # no barge-in on the read-back, no input
         if self._sensitive is not None:
             self._pause_recording(self._sensitive)
         self.event("dtmf", digit="*" if self._sensitive is not None else digit)
         self._barge_in("dtmf")
         self._put(("dtmf", (digit, timestamp)))
+
+    def _ends_complete_answer(self, digit: str) -> bool:
+        """Is `digit` a '#' right after keys that completed a digit slot by its length? The
+        keys of the slot being answered are followed here, as they arrive (the dialogue may
+        consume them later), so the decision is made before any barge-in."""
+        now = time.monotonic()
+        until, self._terminator_until = self._terminator_until, None
+        if digit == "#" and until is not None and now < until:
+            return True
+        listen = self._listening[0] if self._listening else None
+        if listen is None or not listen.digits_slot:
+            return False
+        if self._keyed[0] is not listen:
+            self._keyed = (listen, "")
+        keyed = self._keyed[1] + digit
+        if expects_terminator(listen, keyed):
+            self._terminator_until = now + self.settings.dialog.interdigit_timeout_s
+        self._keyed = (listen, "" if dtmf_complete(listen, keyed) else keyed)
+        return False
 
     def on_hangup(self, reason: str) -> None:
         if not self._hungup.is_set():

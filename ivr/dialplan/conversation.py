@@ -47,7 +47,7 @@ from ivr.dialplan.actions import (
 from ivr.dialplan.engine import INTENT, DialogEngine, DialogState, Step
 from ivr.dialplan.loader import LoadedDialplan, load_dialplan
 from ivr.dialplan.models import Dialplan
-from ivr.input_rules import dtmf_complete, judge_speech
+from ivr.input_rules import dtmf_complete, expects_terminator, judge_speech
 from ivr.understanding import match_intents
 
 UrlRewrite = Callable[[str], str]
@@ -278,12 +278,18 @@ class Conversation:
         self._check_listening()
         results: list[TurnResult] = []
         digits = ""
+        terminator = False  # a '#' now only ends a slot answer already complete: dropped
         for i, key in enumerate(keys):
             if self.ended or self.listening is None:
                 break
+            if terminator and key == "#":
+                terminator = False
+                continue
+            terminator = False
             digits += key
             if dtmf_complete(self.listening, digits):
                 keyed = digits[:-1] if digits.endswith("#") and len(digits) > 1 else digits
+                terminator = expects_terminator(self.listening, digits)
                 digits = ""
                 if keyed == "#" and self.listening.digits_slot:
                     continue  # a lone '#' in a slot is ignored

@@ -33,7 +33,9 @@ Every test starts the call (the dialplan runs to its first question). A step is 
 `caller`, `keys`, `silence`, `audio`, `emotion` — and/or an `expect`, checked after the
 step's input (input and `expect` may share a step, as in the last one above). Keys are cut
 like a call cuts them: a menu takes a key as soon as it matches a choice, a digit slot takes
-keys up to `#` or its maximum length, keys left over go to the next question. `audio` is
+keys up to `#` or its maximum length, keys left over go to the next question, except a `#`
+right after a slot answer complete at its maximum length: callers press it out of habit, so
+it is dropped (on a call it does not interrupt the read-back either). `audio` is
 transcribed in the call's current language with `--asr-model` (default `base`). `expect` keys
 (all optional, all must hold):
 
