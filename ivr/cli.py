@@ -123,7 +123,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
-    """Print the scrypt hash of a password for an agent's `password_hash` setting."""
+    """Print the argon2id hash of a password for an agent's `password_hash` setting."""
     import getpass
 
     from ivr.web.auth import hash_password

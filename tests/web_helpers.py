@@ -3,6 +3,9 @@ TestClient and through a Playwright page."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -38,3 +41,15 @@ def browser_sign_in(page: Any, base_url: str, username: str, password: str) -> N
     page.fill("#password", password)
     with page.expect_navigation():
         page.click("#login-submit")
+
+
+def legacy_scrypt_hash(password: str, n: int = 2**10) -> str:
+    """A password hash in the scrypt format earlier versions stored and printed
+    (``scrypt$N$r$p$salt_b64$hash_b64``), to test that it still verifies."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=8, p=1, dklen=32)
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    return f"scrypt${n}$8$1${b64(salt)}${b64(digest)}"

@@ -1,11 +1,11 @@
-"""Sign-in for the web pages: scrypt password hashes, HMAC-signed session cookies and a limit
-on failed sign-ins.
+"""Sign-in for the web pages: HMAC-signed session cookies and a limit on failed sign-ins
+(password hashes: `ivr.web.passwords`, argon2id).
 
 Generic on purpose: a session names a *principal* (an agent id today, a supervisor later) and
 a *role*, so every web page can share this module. Nothing here touches storage.
 
-- `hash_password(pw)` -> ``scrypt$N$r$p$salt_b64$hash_b64`` (what `ivr passwd` prints);
-  `verify_password(pw, stored)` compares in constant time and is False for anything malformed.
+- `hash_password(pw)` (what `ivr passwd` prints) and `verify_password(pw, stored)` live in
+  `ivr.web.passwords` (re-exported here).
 - `SessionSigner(secret)` issues and checks ``payload.signature`` tokens: HMAC-SHA256 over the
   role, principal id, expiry (12 h by default) and a random nonce (so that every token is
   distinct and can be revoked alone); a changed byte or an expired token is None.
@@ -40,6 +40,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from ivr.web.passwords import dummy_hash as dummy_hash  # their old home: re-exported
+from ivr.web.passwords import hash_password as hash_password
+from ivr.web.passwords import verify_password as verify_password
 from ivr.web.sessions import SessionRevocations
 from ivr.web.throttle import SignInLimiter as SignInLimiter  # its old home: re-exported
 from ivr.web.throttle import SignInThrottle
@@ -51,9 +54,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SESSION_TTL_S = 12 * 3600.0
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # about 16 MiB and 50 ms per hash
-_MAX_N, _MAX_R, _MAX_P = 2**20, 32, 16  # refuse stored parameters that would exhaust memory
-_SALT_BYTES, _HASH_BYTES = 16, 32
 SECRET_BYTES = 32
 
 
@@ -63,43 +63,6 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
-                          maxmem=128 * r * (n + p + 2) + (1 << 20), dklen=length)
-
-
-def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R,
-                  p: int = SCRYPT_P) -> str:
-    """A salted scrypt hash: ``scrypt$N$r$p$salt_b64$hash_b64``."""
-    salt = secrets.token_bytes(_SALT_BYTES)
-    digest = _scrypt(password, salt, n, r, p, _HASH_BYTES)
-    return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(digest)}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Whether `password` matches the `hash_password` string `stored` (constant-time
-    comparison); False for an empty or malformed `stored`."""
-    parts = stored.split("$") if stored else []
-    if len(parts) != 6 or parts[0] != "scrypt":
-        return False
-    try:
-        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
-        salt, expected = _unb64(parts[4]), _unb64(parts[5])
-    except (ValueError, binascii.Error):
-        return False
-    if not (1 < n <= _MAX_N and n & (n - 1) == 0 and 0 < r <= _MAX_R and 0 < p <= _MAX_P
-            and salt and 16 <= len(expected) <= 64):
-        return False
-    return hmac.compare_digest(_scrypt(password, salt, n, r, p, len(expected)), expected)
-
-
-@functools.cache
-def dummy_hash() -> str:
-    """A hash to check unknown principals against, so that a wrong id costs as long as a
-    wrong password (no timing oracle for which ids exist)."""
-    return hash_password(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,15 @@ Token callers are `User`s too: `id` is minus the token's row id and `username` i
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import hmac
 import secrets
 import time
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
 from ivr.storage import CallStore
-from ivr.web.auth import ROLES, User, verify_password
+from ivr.web.auth import ROLES, User
+from ivr.web.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 
 MIN_PASSWORD_CHARS = 8
 TOKEN_PREFIX = "ivr_"
@@ -39,18 +36,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-@functools.cache
-def _dummy_hash(hasher: PasswordHasher) -> str:
-    return hasher.hash(secrets.token_urlsafe(16))
-
-
 class UserStore:
     """Users and API tokens over a `CallStore`'s database."""
 
-    def __init__(self, store: CallStore, hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, store: CallStore) -> None:
         self.store = store
         self.db = store.db
-        self.hasher = hasher or PasswordHasher()
 
     # ------------------------------------------------------------ users
     def _user(self, row: dict[str, Any]) -> User:
@@ -62,7 +53,7 @@ class UserStore:
 
     def hash(self, password: str) -> str:
         """An argon2id hash of `password`."""
-        return self.hasher.hash(password)
+        return hash_password(password)
 
     def _check_password(self, password: str) -> None:
         if len(password) < MIN_PASSWORD_CHARS:
@@ -95,20 +86,13 @@ class UserStore:
         return row if row and not row["disabled"] else None
 
     def check(self, stored: str, password: str) -> tuple[bool, str | None]:
-        """Whether `password` matches `stored` (argon2 or the old scrypt format; an empty
-        `stored` is checked against a dummy hash so that it costs the same), and the new hash
-        to store when `stored` is outdated. Pure CPU work: safe in an executor thread."""
-        if stored.startswith("scrypt$"):
-            ok = verify_password(password, stored)
-        else:
-            try:
-                ok = self.hasher.verify(stored or _dummy_hash(self.hasher), password)
-            except (VerifyMismatchError, VerificationError, InvalidHashError):
-                ok = False
+        """Whether `password` matches `stored` (an empty `stored` is checked against a dummy
+        hash so that it costs the same), and the new hash to store when `stored` is of an
+        older scheme or weaker parameters. Pure CPU work: safe in an executor thread."""
+        ok = verify_password(password, stored or dummy_hash())
         if not ok or not stored:
             return False, None
-        outdated = stored.startswith("scrypt$") or self.hasher.check_needs_rehash(stored)
-        return True, self.hash(password) if outdated else None
+        return True, self.hash(password) if needs_rehash(stored) else None
 
     def _verified(self, row: dict[str, Any] | None, result: tuple[bool, str | None]
                   ) -> User | None:

@@ -20,7 +20,7 @@ from tests.browser.conftest import ServedApp, serve_app
 SECRET = b"browser-test-secret-of-32-bytes!"
 PASSWORD = "li-口令-1"
 AGENTS = [AgentConfig(id="8001", name="Li Na", uri="sip:8001@127.0.0.1:5070",
-                      password_hash=hash_password(PASSWORD, n=2**10))]
+                      password_hash=hash_password(PASSWORD))]
 ANGRY = "我已经打了三次了，转人工！"
 CALLER = "13800138000"
 

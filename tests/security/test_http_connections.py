@@ -26,7 +26,7 @@ PW = "password-123"
 STATIC = Path(__file__).resolve().parents[2] / "ivr" / "web" / "static"
 AGENTS = [
     AgentConfig(id="8001", name="Li", uri="sip:8001@127.0.0.1:5070", queues=["general"],
-                password_hash=hash_password("li-desk-secret", n=2**10)),
+                password_hash=hash_password("li-desk-secret")),
     AgentConfig(id="8002", name="Wang", uri="sip:8002@127.0.0.1:5071", queues=["billing"]),
 ]
 

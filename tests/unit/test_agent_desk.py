@@ -30,17 +30,18 @@ from ivr.web.auth import (
     verify_password,
 )
 from ivr.web.desk import add_desk_routes
+from ivr.web.passwords import needs_rehash
+from tests.web_helpers import legacy_scrypt_hash
 
 TOKEN = "api-token"
 SECRET = b"0123456789abcdef0123456789abcdef"
 T0 = 1_700_000_000.0
 PASSWORDS = {"8001": "li-secret", "8002": "wang-secret"}
-FAST = {"n": 2**10}  # cheap hashes for the fixtures; the default cost is tested once
 AGENTS = [
     AgentConfig(id="8001", name="Li", uri="sip:8001@127.0.0.1:5070",
-                password_hash=hash_password(PASSWORDS["8001"], **FAST)),
+                password_hash=hash_password(PASSWORDS["8001"])),
     AgentConfig(id="8002", name="Wang", uri="sip:8002@127.0.0.1:5071",
-                password_hash=hash_password(PASSWORDS["8002"], **FAST)),
+                password_hash=hash_password(PASSWORDS["8002"])),
     AgentConfig(id="8003", name="Nopass", uri="sip:8003@127.0.0.1:5072"),
 ]
 LLM_TEXT = "来电者宽带故障，已三次来电。"
@@ -127,12 +128,21 @@ async def next_event(resp: ClientResponse) -> tuple[str, Any]:
 # ---------------------------------------------------------------------------- auth module
 def test_hash_and_verify_round_trip() -> None:
     stored = hash_password("口令 pass-1")
-    scheme, n, r, p, salt, digest = stored.split("$")
-    assert (scheme, n, r, p) == ("scrypt", "16384", "8", "1") and salt and digest
+    assert stored.startswith("$argon2id$") and not needs_rehash(stored)
     assert verify_password("口令 pass-1", stored)
     assert not verify_password("口令 pass-2", stored)
     assert hash_password("口令 pass-1") != stored  # salted
-    for bad in ("", "plain", "scrypt$16384$8$1$abc", "bcrypt$16384$8$1$c2FsdA$aGFzaA",
+    for bad in ("", "plain", "$argon2id$v=19$m=65536,t=3,p=4$bad", "bcrypt$x"):
+        assert not verify_password("口令 pass-1", bad)
+
+
+def test_old_scrypt_hashes_still_verify_within_bounds() -> None:
+    """What `ivr passwd` printed before argon2: accepted, bounded, and due for a rehash."""
+    stored = legacy_scrypt_hash("口令 pass-1")
+    digest = stored.rsplit("$", 1)[1]
+    assert verify_password("口令 pass-1", stored) and needs_rehash(stored)
+    assert not verify_password("口令 pass-2", stored)
+    for bad in ("scrypt$16384$8$1$abc",
                 "scrypt$16383$8$1$c2FsdHNhbHRzYWx0c2FsdA$" + digest,  # N not a power of 2
                 "scrypt$1073741824$8$1$c2FsdHNhbHRzYWx0c2FsdA$" + digest,  # too costly
                 "scrypt$16384$8$1$!!$" + digest):
@@ -184,7 +194,7 @@ def test_passwd_cli_reads_stdin(monkeypatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("s3cret 口令\n"))
     assert cli.main(["passwd", "--stdin"]) == 0
     out = capsys.readouterr().out.strip()
-    assert out.startswith("scrypt$") and verify_password("s3cret 口令", out)
+    assert out.startswith("$argon2id$") and verify_password("s3cret 口令", out)
     monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
     assert cli.main(["passwd", "--stdin"]) == 2
 

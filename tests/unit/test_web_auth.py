@@ -24,11 +24,10 @@ from ivr.web.auth import (
     User,
     audit,
     can_see_call,
-    hash_password,
     require,
 )
 from ivr.web.users import UserStore
-from tests.web_helpers import make_user, sign_in
+from tests.web_helpers import legacy_scrypt_hash, make_user, sign_in
 
 TOKEN = "configured-api-token"
 SECRET = b"0123456789abcdef0123456789abcdef"
@@ -98,7 +97,7 @@ def test_argon2_hashes_and_verify(store):
 def test_old_scrypt_hash_is_accepted_and_upgraded(store):
     users = UserStore(store)
     store.db["users"].insert({"username": "old", "role": "agent", "created_at": 0.0,
-                              "password_hash": hash_password("old-password", n=2**10)})
+                              "password_hash": legacy_scrypt_hash("old-password")})
     assert users.verify("old", "old-password") is not None
     row = next(store.db.query("select password_hash from users where username = 'old'"))
     assert row["password_hash"].startswith("$argon2id$")
