@@ -63,7 +63,7 @@ from pipecat.services.whisper.stt import WhisperSTTService  # noqa: E402
 from pipecat.transcriptions.language import Language  # noqa: E402
 from pipecat.workers.runner import WorkerRunner  # noqa: E402
 
-from ivr.bench.measure import first_sound_s, keyword_intent  # noqa: E402
+from testkit.bench.measure import first_sound_s, keyword_intent  # noqa: E402
 
 IN_RATE = 16000  # what Silero and Whisper take
 OUT_RATE = 8000  # a phone line, as our callers hear it

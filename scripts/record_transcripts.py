@@ -28,7 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ivr.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller  # noqa: E402
+from testkit.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 OUT = REPO / "tests" / "fixtures" / "transcripts"

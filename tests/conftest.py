@@ -1,6 +1,6 @@
 """Fixtures shared by all test layers: the database backends.
 
-- ``pg_server``: one real throwaway PostgreSQL server per test session (`ivr.pg_server`).
+- ``pg_server``: one real throwaway PostgreSQL server per test session (`testkit.pg_server`).
 - ``db_url``: parametrised over ``sqlite`` and ``postgresql``; None for SQLite (the store's
   own file under `tmp_path`), else the URL of a fresh, empty PostgreSQL database. Open the
   store with ``open_store(db_url, tmp_path / "ivr.sqlite")``; a second ``open_store`` with the
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ivr import pg_server
+from testkit import pg_server
 
 _databases = itertools.count(1)
 

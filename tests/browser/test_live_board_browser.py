@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from ivr.harness import IvrProcess, ScriptedCaller
 from ivr.storage import CallStore
+from testkit.harness import IvrProcess, ScriptedCaller
 from tests.integration.test_emotion import clip
 from tests.web_helpers import browser_sign_in, make_user
 

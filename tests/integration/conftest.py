@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from audio_models.frames import AudioFrame
-from ivr.harness import MODEL_DIR, IvrProcess
+from testkit.harness import MODEL_DIR, IvrProcess
 
 
 def _require_tools() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ivr.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller
+from testkit.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller
 from tests.audio_data import shared_data_dir
 from tests.integration.conftest import heard as heard_phrase
 from tests.integration.conftest import heard_text
@@ -236,7 +236,7 @@ def test_ivr_call_command_reports_the_call(ivr: IvrProcess, tmp_path: Path) -> N
     import json
     import subprocess
 
-    from ivr.harness import IVR_BIN
+    from testkit.harness import IVR_BIN
 
     _need_sounds()
     out = subprocess.run(
@@ -257,7 +257,7 @@ def test_ivr_call_command_reports_the_call(ivr: IvrProcess, tmp_path: Path) -> N
 def test_ivr_call_rejects_bad_input(tmp_path: Path) -> None:
     import subprocess
 
-    from ivr.harness import IVR_BIN
+    from testkit.harness import IVR_BIN
 
     garbage = tmp_path / "garbage.wav"
     garbage.write_bytes(b"RIFF\x00\x00not a wave file")

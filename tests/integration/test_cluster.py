@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from ivr import pg_server
 from ivr.cluster.kamailio import KamailioProcess, WorkerAddr, module_dir
 from ivr.cluster.sip_probe import sip_request
-from ivr.harness import IvrProcess
 from telephony.ports import free_udp_port
 from telephony.softphone import Baresip
+from testkit import pg_server
+from testkit.harness import IvrProcess
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ivr.harness import ASTERISK_SOUNDS, REPO, IvrProcess, ScriptedCaller
+from testkit.harness import ASTERISK_SOUNDS, REPO, IvrProcess, ScriptedCaller
 from tests.audio_data import shared_file
 from tests.integration.conftest import heard as heard_phrase
 from tests.integration.conftest import heard_text

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.harness import IvrProcess, ScriptedCaller
+from testkit.harness import IvrProcess, ScriptedCaller
 from tests.audio_data import shared_file
 
 pytestmark = pytest.mark.integration

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 import soundfile as sf
 
-from ivr.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller
 from telephony.softphone import Baresip, prepare_caller_wav
+from testkit.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller
 from tests.audio_data import shared_file
 from tests.integration.conftest import _require_tools, heard, heard_text
 

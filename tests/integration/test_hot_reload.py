@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.harness import REPO, IvrProcess, ScriptedCaller
+from testkit.harness import REPO, IvrProcess, ScriptedCaller
 
 pytestmark = pytest.mark.integration
 

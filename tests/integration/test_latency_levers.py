@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller
+from testkit.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller
 
 pytestmark = pytest.mark.integration
 

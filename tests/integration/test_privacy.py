@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from ivr.config import REPO_ROOT
-from ivr.harness import IvrProcess, ScriptedCaller
+from testkit.harness import IvrProcess, ScriptedCaller
 from tests.integration.conftest import _require_tools
 
 ID_X = "11010519491231002X"  # valid MOD 11-2 checksum, computed (not a real person)

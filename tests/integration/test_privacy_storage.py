@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from ivr.cli import main
-from ivr.harness import IvrProcess, ScriptedCaller
 from ivr.privacy.audit import verify
 from ivr.privacy.crypto import decrypt_to_wav
 from ivr.storage import CallStore
+from testkit.harness import IvrProcess, ScriptedCaller
 
 pytestmark = pytest.mark.integration
 

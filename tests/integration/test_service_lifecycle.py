@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ivr.cluster.sip_probe import sip_request
-from ivr.harness import IVR_BIN, IvrProcess, ScriptedCaller
+from testkit.harness import IVR_BIN, IvrProcess, ScriptedCaller
 
 pytestmark = pytest.mark.integration
 

@@ -30,8 +30,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ivr.harness import IvrProcess
 from telephony.softphone import Baresip
+from testkit.harness import IvrProcess
 from tests.integration.conftest import serve_checked
 from tests.security.sip_client import Dialog, SipClient
 

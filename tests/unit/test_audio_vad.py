@@ -10,7 +10,7 @@ import pytest
 from audio_models.frames import AudioFrame, concat, split_frames
 from audio_models.protocols import EndpointerConfig, SpeechEnded, SpeechStarted
 from audio_models.vad import Endpointer
-from ivr.bench.measure import speech_end_s
+from testkit.bench.measure import speech_end_s
 from tests.audio_data import load_clip
 
 T0 = 1000.0  # monotonic-like start time of the fake call

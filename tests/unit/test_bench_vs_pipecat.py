@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 import yaml
 
-from ivr.bench.flow import menu_replies, no_match_text
-from ivr.bench.measure import (
+from testkit.bench.flow import menu_replies, no_match_text
+from testkit.bench.measure import (
     first_sound_s,
     keyword_intent,
     percentile,

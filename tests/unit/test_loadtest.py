@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ivr.loadtest import (
+from testkit.loadtest import (
     CLK_TCK,
     CallResult,
     Gap,

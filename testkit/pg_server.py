@@ -26,7 +26,7 @@ from types import TracebackType
 
 from telephony.ports import free_tcp_port
 
-log = logging.getLogger("ivr.pg_server")
+log = logging.getLogger("testkit.pg_server")
 
 PG_BIN = Path(os.environ.get("IVR_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SUPERUSER = "ivr"

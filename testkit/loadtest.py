@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from ivr.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller
+from testkit.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller
 
-log = logging.getLogger("ivr.loadtest")
+log = logging.getLogger("testkit.loadtest")
 
 # Real human speech (Asterisk core sounds, CC BY-SA 3.0) and the intent each should reach.
 REQUESTS = [
