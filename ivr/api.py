@@ -17,28 +17,14 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ivr.storage import CallStore
-from ivr.web.auth import AUTH_KEY, add_auth_routes, audit, can_see_call, set_user
+from ivr.web.auth import AUTH_KEY, audit, can_see_call, set_user
+from ivr.web.signin import add_auth_routes
+from ivr.web.timings import turn_timings
 
 if TYPE_CHECKING:
     from ivr.agents import AgentConfig
 
 HealthSource = Callable[[], dict[str, Any]]
-
-
-def _ms(later: float | None, earlier: float | None) -> int | None:
-    if later is None or earlier is None:
-        return None
-    return round((later - earlier) * 1000)
-
-
-def turn_timings(turn: dict[str, Any]) -> dict[str, int | None]:
-    """Per-turn latencies in milliseconds from the stored timestamps."""
-    return {
-        "speech_ms": _ms(turn.get("speech_end"), turn.get("speech_start")),
-        "eos_to_asr_ms": _ms(turn.get("asr_done"), turn.get("speech_end")),
-        "eos_to_reply_audio_ms": _ms(turn.get("reply_first_audio"), turn.get("speech_end")),
-        "asr_ms": None if turn.get("asr_seconds") is None else round(turn["asr_seconds"] * 1000),
-    }
 
 
 def agent_callbacks(store: CallStore, agent_id: str | None, status: str | None,

@@ -76,9 +76,9 @@ def _normalised(text: str) -> str:
     """Lower-case NFKC text with straight apostrophes; Traditional Chinese as Simplified."""
     t = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("`", "'")
     if _HAN.search(t):
-        from ivr.understanding import _t2s
+        from ivr.chinese_text import to_simplified
 
-        t = _t2s().convert(t)
+        t = to_simplified(t)
     return t
 
 

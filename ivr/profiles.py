@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from ivr.chinese_text import to_simplified
+
 # Dialect and colloquial wording -> standard Mandarin. Longer entries are applied first.
 SICHUAN = {
     "啥子": "什么", "要得": "好的", "咋个": "怎么", "啷个": "怎么", "莫得": "没有", "没得": "没有",
@@ -190,11 +192,9 @@ def normalise_for(profile: LanguageProfile, text: str) -> str:
     The lexicon runs before and after script conversion: some dialect words only exist in
     Traditional form (係), others are written in Simplified by the recogniser.
     """
-    from ivr.understanding import _t2s
-
     text = apply_lexicon(text, profile.lexicon, profile.chinese)
     if profile.script == "t2s" and profile.chinese:
-        text = apply_lexicon(_t2s().convert(text), profile.lexicon, True)
+        text = apply_lexicon(to_simplified(text), profile.lexicon, True)
     return text
 
 

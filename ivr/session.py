@@ -32,6 +32,7 @@ from ivr.call_io import (
     first_of,
     play_and_wait,
 )
+from ivr.chinese_text import to_simplified
 from ivr.config import Settings
 from ivr.dialplan.actions import (
     Action,
@@ -62,7 +63,7 @@ from ivr.recognizers import Recognition, Recognizers
 from ivr.recording import CallRecorder
 from ivr.storage import CallStore
 from ivr.summary import render_text, summarise
-from ivr.understanding import _t2s, extract_digits, extract_yes_no
+from ivr.understanding import extract_digits, extract_yes_no
 from ivr.webhooks import perform
 
 AudioTap = Callable[[list[bytes], list[bytes]], None]  # (caller PCM frames, far-side frames)
@@ -1111,7 +1112,7 @@ class CallSession:
         """First utterance: dialect words (啥子, 嘎哈, 唔...) pick a dialect profile."""
         same = [p for p in self.deps.engine.profiles.values()
                 if p.whisper_language == current.whisper_language and p.cues]
-        found = detect_dialect(_t2s().convert(text) if current.chinese else text, same)
+        found = detect_dialect(to_simplified(text) if current.chinese else text, same)
         if found is not None and found.id != current.id:
             self._detected = found.id
             self.event("dialect_detected", profile=found.id)

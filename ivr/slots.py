@@ -12,9 +12,9 @@ import re
 import unicodedata
 from typing import Any
 
+from ivr.chinese_text import to_simplified
 from ivr.dialplan.models import Slot
 from ivr.understanding import (
-    _t2s,
     _zh_number,
     extract_digits,
     extract_number,
@@ -38,7 +38,7 @@ _ID_CHECK = "10X98765432"
 
 def _prep(text: str, language: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().strip()
-    return _t2s().convert(text) if is_chinese(language) else text
+    return to_simplified(text) if is_chinese(language) else text
 
 
 # ---------------------------------------------------------------- amount

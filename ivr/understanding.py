@@ -15,9 +15,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from functools import lru_cache
 from typing import Any
 
+from ivr.chinese_text import to_simplified
 from ivr.dialplan.models import Intent, PerLanguageList
 from ivr.pinyin_match import sound_similarity, sounds_contain
 from ivr.profiles import BUILTIN_PROFILES, LanguageProfile, normalise_for
@@ -31,13 +31,6 @@ _EN_STOP = {
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-@lru_cache(maxsize=1)
-def _t2s():  # type: ignore[no-untyped-def]
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def is_chinese(language: str) -> bool:
     return language.split("-")[0].lower() in {"zh", "yue", "cmn"}
 
@@ -46,7 +39,7 @@ def normalise(text: str, language: str) -> str:
     """Lower-case, NFKC, Traditional->Simplified; Chinese loses spaces and punctuation."""
     text = unicodedata.normalize("NFKC", text).lower().strip()
     if is_chinese(language):
-        return _PUNCT.sub("", _t2s().convert(text))
+        return _PUNCT.sub("", to_simplified(text))
     return " ".join(_PUNCT.sub(" ", text).split())
 
 
@@ -224,7 +217,7 @@ def extract_digits(text: str, language: str) -> str:
     """Digits spoken or written in `text` ("one three eight", "幺三八", "138" -> "138")."""
     text = unicodedata.normalize("NFKC", text).lower()
     if is_chinese(language):
-        text = _t2s().convert(text)
+        text = to_simplified(text)
         return "".join(_ZH_DIGITS.get(ch, ch if ch.isdigit() else "") for ch in text)
     out: list[str] = []
     repeat = 1
@@ -331,5 +324,5 @@ def extract_number(text: str, language: str) -> int | None:
     """A cardinal number said or written in `text` ("五十" -> 50, "one hundred" -> 100)."""
     text = unicodedata.normalize("NFKC", text).lower()
     if is_chinese(language):
-        return _zh_number(_t2s().convert(text))
+        return _zh_number(to_simplified(text))
     return _en_number(text)

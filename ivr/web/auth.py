@@ -12,8 +12,8 @@ a *role*, so every web page can share this module. Nothing here touches storage.
 - `SignInLimiter` (from `ivr.web.throttle`) counts failed sign-ins per key in a sliding window.
 - `load_or_create_secret(path)` keeps the signing key in a mode-600 file.
 
-Users with roles (issue 7): `ROLES`, `User`; `add_auth_routes(app, store, secret)` serves
-`/login`, `/logout` and `/auth/me` (`ivr.web.signin`) and installs `csrf_middleware`.
+Users with roles (issue 7): `ROLES`, `User`; `ivr.web.signin.add_auth_routes(app, store,
+secret)` serves `/login`, `/logout` and `/auth/me` and installs `csrf_middleware`.
 Handlers are guarded with `@require("admin", "supervisor")`, which resolves the caller
 (`current_user`) from the `ivr_session` cookie or an `Authorization: Bearer` API token;
 `can_see_call` limits agents to their own calls and `audit` writes the `audit_log` table.
@@ -48,7 +48,6 @@ from ivr.web.throttle import SignInLimiter as SignInLimiter  # its old home: re-
 from ivr.web.throttle import SignInThrottle
 
 if TYPE_CHECKING:
-    from ivr.storage import CallStore
     from ivr.web.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -338,14 +337,3 @@ async def csrf_middleware(request: web.Request, handler: Any) -> web.StreamRespo
                 return web.json_response({"error": "missing or wrong CSRF token"}, status=403)
             set_user(request, user)
     return await handler(request)
-
-
-def add_auth_routes(app: web.Application, store: CallStore, secret: bytes, *,
-                    admin_token: str | None = None) -> Auth:
-    """Sign-in for `app`: `GET/POST /login`, `POST /logout`, `GET /auth/me`, the CSRF
-    middleware and the security headers (call before the app is frozen; `ivr.web.signin`).
-    `secret` signs the `ivr_session` cookies; `admin_token` is the configured API token,
-    which acts as an admin."""
-    from ivr.web.signin import install
-
-    return install(app, store, secret, admin_token=admin_token)

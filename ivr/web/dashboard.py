@@ -198,7 +198,7 @@ class Dashboard:
         return call
 
     async def get_call(self, request: web.Request) -> web.Response:
-        from ivr.api import turn_timings
+        from ivr.web.timings import turn_timings
 
         call = self._visible_call(request)
         for turn in call["turns"]:

@@ -215,10 +215,12 @@ class _SignIn:
         return web.FileResponse(STATIC_DIR / "login.css")
 
 
-def install(app: web.Application, store: CallStore, secret: bytes, *,
-            admin_token: str | None = None) -> Auth:
-    """`ivr.web.auth.add_auth_routes`: the routes, the CSRF middleware and the security
-    headers on `app`."""
+def add_auth_routes(app: web.Application, store: CallStore, secret: bytes, *,
+                    admin_token: str | None = None) -> Auth:
+    """Sign-in for `app`: `GET/POST /login`, `POST /logout`, `GET /auth/me`, the CSRF
+    middleware and the security headers (call before the app is frozen). `secret` signs the
+    `ivr_session` cookies; `admin_token` is the configured API token, which acts as an
+    admin."""
     from ivr.web.users import UserStore
 
     auth = Auth(UserStore(store), secret, admin_token)

@@ -16,8 +16,8 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.storage import CallStore
-from ivr.web.auth import add_auth_routes
 from ivr.web.live import StereoPacker, add_live_routes, snapshot
+from ivr.web.signin import add_auth_routes
 from ivr.web.users import UserStore
 from tests.unit.fakes import tone
 from tests.unit.test_ivr_session import Call, run_call

@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ivr import workers
 from ivr.storage import CallStore
-from ivr.web.auth import add_auth_routes
 from ivr.web.live import add_live_routes, snapshot
+from ivr.web.signin import add_auth_routes
 from ivr.web.users import UserStore
 from tests.unit.test_live_board import SECRET, TapSession, bearer, tap_and_receive
 
