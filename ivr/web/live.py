@@ -37,7 +37,7 @@ from aiohttp import WSMsgType, web
 
 from ivr import workers
 from ivr.storage import CallStore
-from ivr.web.auth import PAGE_HEADERS, audit, can_see_call, require
+from ivr.web.auth import AUTH_KEY, PAGE_HEADERS, audit, can_see_call, require
 from ivr.web.flags import flags_for
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -45,6 +45,7 @@ ROLES = ("supervisor", "admin")
 POLL_S = 0.5  # how often a stream looks for changes
 CACHE_S = 0.4  # one database read serves every open board within this time
 KEEPALIVE_S = 15.0
+RECHECK_S = 5.0  # an open event stream re-checks its sign-in this often (sign-out ends it)
 TRANSCRIPT_LINES = 8
 MAX_CALLS = 500
 LISTEN_QUEUE = 100  # batches (a few ms each) waiting per listener; more are dropped
@@ -230,9 +231,15 @@ class LiveBoard:
         try:
             await resp.write(b"retry: 2000\n\n")
             last, last_write = None, time.monotonic()
+            checked = time.monotonic()
             while not self.closing.is_set():
                 if request.transport is None or request.transport.is_closing():
                     break
+                if time.monotonic() - checked >= RECHECK_S:
+                    checked = time.monotonic()
+                    auth = request.app.get(AUTH_KEY)
+                    if auth is not None and auth.resolve(request) is None:
+                        break  # signed out, disabled or revoked since the stream opened
                 snap = self.visible(request)
                 key = json.dumps([{k: v for k, v in c.items() if k != "duration_s"}
                                   for c in snap["calls"]], default=str)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import html.parser
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -369,3 +370,26 @@ def test_an_agent_token_lists_only_its_callbacks_and_listing_is_audited(store):
                                ("no-agent", "agent", []),
                                ("wallboard", "supervisor", ["c-li", "c-q1", "c-q2", "c-wang"])]
     assert all(r["ip"] == "127.0.0.1" for r in rows)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_open_live_board_stream_ends_with_sign_out(store, monkeypatch):
+    """The live board's event stream was opened before sign-out: it ends within the
+    re-check period, as every new request with that cookie is refused."""
+    from ivr.web import live
+
+    monkeypatch.setattr(live, "RECHECK_S", 0.2)
+
+    async def body(client: TestClient) -> tuple[bool, float]:
+        csrf = await sign_in(client, "sue", PW)
+        stream = await client.get("/dash/api/live/events")
+        assert stream.status == 200
+        assert b"retry" in await stream.content.readline()
+        await client.post("/logout", json={}, headers={CSRF_HEADER: csrf})
+        t0 = time.monotonic()
+        async with asyncio.timeout(5):
+            while await stream.content.readline():
+                pass  # snapshots until the server ends the stream
+        return stream.content.at_eof(), time.monotonic() - t0
+    ended, took = run(store, body)
+    assert ended and took < 3
