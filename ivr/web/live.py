@@ -230,8 +230,7 @@ class LiveBoard:
         task = self._track()
         try:
             await resp.write(b"retry: 2000\n\n")
-            last, last_write = None, time.monotonic()
-            checked = time.monotonic()
+            last, last_write, checked = None, time.monotonic(), time.monotonic()
             while not self.closing.is_set():
                 if request.transport is None or request.transport.is_closing():
                     break
