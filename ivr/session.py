@@ -32,6 +32,7 @@ from ivr.call_io import (
     first_of,
     play_and_wait,
 )
+from ivr.call_recording import CallRecording
 from ivr.chinese_text import to_simplified
 from ivr.config import Settings
 from ivr.dialplan.actions import (
@@ -60,7 +61,6 @@ from ivr.privacy.disclosure import disclosure_text, prompt_text
 from ivr.privacy.store import RedactingStore
 from ivr.profiles import LanguageProfile, detect_dialect
 from ivr.recognizers import Recognition, Recognizers
-from ivr.recording import CallRecorder
 from ivr.storage import CallStore
 from ivr.summary import render_text, summarise
 from ivr.understanding import extract_digits, extract_yes_no
@@ -154,7 +154,6 @@ class CallSession:
         self.deps = deps
         self._sensitive_slots = deps.engine.sensitive_slots()
         self._sensitive: str | None = None  # the node of the sensitive input being taken
-        self._paused: tuple[str, float] | None = None  # (node, since) while recording paused
         self._last_sensitive = False  # the input being handled answered a sensitive prompt
         self.settings = deps.settings
         self.answered_at = answered_at or time.monotonic()
@@ -204,15 +203,17 @@ class CallSession:
         self._speculation: _Speculation | None = None  # recognition begun at a pause
         self._listening: tuple[Listen, Step] | None = None  # what the caller is answering
         self._step: Step | None = None  # the dialogue's current step
-        self._recorder: CallRecorder | None = None
+        self._recording = CallRecording(
+            file_in(self.settings.recordings_dir, f"{call_id}.wav"), media.clock_rate,
+            self.event, self._drain_audio)
         if self.settings.recording.enabled and deps.dialplan.plan.consent is None:
-            self._recorder = self._new_recorder()
+            self._recording.start()
         deps.store.call_started(
             call_id, sip_call_id=sip_call_id, caller=caller, callee=callee,
             remote_uri=remote_uri, answered_at=self.wall(self.answered_at), language=self.language,
             profile=self.profile_id,
             dialplan=deps.dialplan.plan.name, dialplan_version=deps.dialplan.version,
-            recording_path=str(self._recorder.path) if self._recorder else None,
+            **self._recording.describe(),
         )
         self.event("call_answered", caller=caller, callee=callee,
                    dialplan=f"{deps.dialplan.plan.name}@{deps.dialplan.version}")
@@ -227,7 +228,7 @@ class CallSession:
             self.event("dtmf_ignored", digit="#", why="ends_a_complete_answer")
             return  # no barge-in on the read-back, no input
         if self._sensitive is not None:
-            self._pause_recording(self._sensitive)
+            self._recording.pause(self._sensitive)
         self.event("dtmf", digit="*" if self._sensitive is not None else digit)
         self._barge_in("dtmf")
         self._put(("dtmf", (digit, timestamp)))
@@ -288,8 +289,7 @@ class CallSession:
             self._drain_audio(final=True)
         except Exception:  # noqa: BLE001 - the call row is closed whatever happened
             log.exception("call=%s last audio lost", self.call_id)
-        if self._recorder:
-            self._recorder.close()
+        self._recording.close()
         reason = self._hangup_reason or "unknown"
         self.deps.store.call_ended(self.call_id, reason, language=self.language,
                                    profile=self.profile_id)
@@ -333,35 +333,6 @@ class CallSession:
             log.error("call=%s cannot store event %s: %s", self.call_id, type_, e)
 
     # ------------------------------------------------------------ personal data
-    def _new_recorder(self) -> CallRecorder:
-        return CallRecorder(file_in(self.settings.recordings_dir, f"{self.call_id}.wav"),
-                            self.media.clock_rate, on_error=self._recording_failed)
-
-    def _recording_failed(self, error: str) -> None:
-        """The recording cannot be written (disk full, permissions): logged once by the
-        recorder; the call goes on without it, and the call's record says so."""
-        self.event("recording_failed", error=error)
-
-    def _pause_recording(self, node: str) -> None:
-        """Silence both channels of the recording (sensitive input is being asked for)."""
-        if self._paused is not None or self._recorder is None or self._recorder.closed:
-            return
-        self._drain_audio()  # what came before is recorded as it was
-        self._recorder.paused = True
-        self._paused = (node, time.monotonic())
-        self.event("recording_paused", reason="sensitive_input", node=node)
-
-    def _resume_recording(self) -> None:
-        if self._paused is None:
-            return
-        node, since = self._paused
-        if self._recorder is not None and not self._recorder.closed:
-            self._drain_audio()  # what came during the input stays silent
-            self._recorder.paused = False
-        self._paused = None
-        self.event("recording_resumed", node=node,
-                   paused_s=round(time.monotonic() - since, 2))
-
     def _remember_secrets(self, new: Step, info: dict[str, Any]) -> None:
         """Values of sensitive slots become the call's secrets (memory only); the input of a
         sensitive prompt is stored masked."""
@@ -409,8 +380,8 @@ class CallSession:
             if answer is not None:
                 break
         if answer and self.settings.recording.enabled:
-            self._recorder = self._new_recorder()
-            self.deps.store.update_call(self.call_id, recording_path=str(self._recorder.path))
+            path = self._recording.start()
+            self.deps.store.update_call(self.call_id, recording_path=str(path))
             self.event("recording_consented")
             return True
         if answer:
@@ -705,7 +676,7 @@ class CallSession:
     def _playback_started(self, playback: Any, turn: _TurnTiming, entry: _Playing) -> None:
         started = playback.started_at
         if entry.sensitive:
-            self._pause_recording(entry.say.node)
+            self._recording.pause(entry.say.node)
         self.event("prompt", node=entry.say.node, language=entry.say.language,
                    text=entry.say.text[:80], barge_in=entry.barge_in)
         if not self._first_audio_logged:
@@ -749,7 +720,7 @@ class CallSession:
             return await self._take_input(listen)
         finally:
             self._sensitive = None
-            self._resume_recording()
+            self._recording.resume()
 
     async def _take_input(self, listen: Listen) -> tuple[DialogEvent, dict[str, Any]] | None:
         timeout = listen.timeout_s or self.settings.dialog.no_input_timeout_s
@@ -758,7 +729,7 @@ class CallSession:
         loop = asyncio.get_running_loop()
         while True:
             if listen.sensitive and not any(not p.sensitive for p in self._playing):
-                self._pause_recording(listen.node)  # earlier prompts have played
+                self._recording.pause(listen.node)  # earlier prompts have played
             if (deadline is None and not self._playing and self._speaking_since is None
                     and not self._recognising):  # a slow recognition is no silence
                 deadline = loop.time() + (self.settings.dialog.interdigit_timeout_s
@@ -833,19 +804,15 @@ class CallSession:
     def _drain_audio(self, final: bool = False) -> None:
         frames: list[AudioFrame] = self.media.read_frames()
         agent = self._agent_media.read_frames() if self._agent_media is not None else []
-        rec = self._recorder if self._recorder and not self._recorder.closed else None
+        recording = self._recording.active
         far: list[bytes] = []  # what the caller heard: the IVR's audio with the agent's
-        if rec or self._audio_taps:
+        if recording or self._audio_taps:
             self._agent_pending += [f.pcm for f in agent]
             del self._agent_pending[:-AGENT_BACKLOG]  # bounded: a stalled clock cannot grow it
             far = [_mix(pcm, self._agent_pending.pop(0)) if self._agent_pending else pcm
                    for pcm in self.media.read_sent()]
-        if rec:
-            for f in frames:
-                rec.add_caller(f.pcm)
-            for pcm in far:
-                rec.add_ivr(pcm)
-            rec.flush()
+        if recording:
+            self._recording.write((f.pcm for f in frames), far)
         for tap in list(self._taps):
             for f in frames:
                 tap(f)
