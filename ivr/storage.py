@@ -149,6 +149,12 @@ def _m011_revoked_sessions(db: Any) -> None:
     migrate(db)
 
 
+def _m012_signin_failures(db: Any) -> None:
+    from ivr.web.throttle import migrate  # failed sign-ins shared by the workers (issue 15)
+
+    migrate(db)
+
+
 BUSY_TIMEOUT_S = 10.0  # SQLite: how long a writer waits for another process's write lock
 MIGRATION_LOCK = 0x1F5_0009  # PostgreSQL advisory lock key held while migrating
 
@@ -162,7 +168,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("008_audit_chain", _m008_audit_chain),
                                            ("009_call_worker", _m009_call_worker),
                                            ("010_workers", _m010_workers),
-                                           ("011_revoked_sessions", _m011_revoked_sessions)]
+                                           ("011_revoked_sessions", _m011_revoked_sessions),
+                                           ("012_signin_failures", _m012_signin_failures)]
 
 
 class CallStore:

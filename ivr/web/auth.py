@@ -177,7 +177,7 @@ class Auth:
         self.users = users
         self.secret = secret
         self.signer = SessionSigner(secret)
-        self.throttle = SignInThrottle()
+        self.throttle = SignInThrottle(db=users.db, realm="web")
         self.revocations = SessionRevocations(users.db)
         self.admin_token = admin_token
 

@@ -94,7 +94,7 @@ class AgentDesk:
         self.directory = AgentDirectory(store)
         self.configs = {a.id: a for a in agents}
         self.signer = SessionSigner(secret)
-        self.throttle = SignInThrottle()
+        self.throttle = SignInThrottle(db=store.db, realm="desk")
         self.revocations = SessionRevocations(store.db)
         self.users = UserStore(store)
         self.poll_s = poll_s

@@ -12,19 +12,43 @@ names without ever being slowed (issue 15). `SignInThrottle` keeps three counts 
   that name by `slow_s`, however it ends; it never refuses, so a botnet cannot lock the
   owner out, but it gets about one guess a second per connection it holds open.
 
-The counts live in this process (sliding windows, at most `max_keys` keys each, oldest
-forgotten first): each worker process applies the limits on its own.
+With a database (`SignInThrottle(db=...)`, what the service does) the counts live in the
+shared call database (`signin_failures`, keys stored as SHA-256 only, rows older than the
+longest window pruned as new ones arrive), so every worker process counts the same attempts:
+N workers do not give N times the guesses. Without one they live in this process (sliding
+windows, at most `max_keys` keys each, oldest forgotten first).
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 _NAME_CHARS = 200  # a longer name is cut for the key (the whole name is still checked)
+TABLE = "signin_failures"
+KEEP_S = 900.0  # the longest window: older failures count for nothing
+
+
+def migrate(db: Any) -> None:
+    """Migration 012: failed sign-ins shared by the workers (scope, hashed key, time)."""
+    db[TABLE].create({"scope": str, "key_hash": str, "at": float},
+                     not_null={"scope", "key_hash", "at"})
+    db[TABLE].create_index(["scope", "key_hash", "at"])
+    db[TABLE].create_index(["at"])
+
+
+class Limiter(Protocol):
+    max_failures: int
+    window_s: float
+
+    def retry_after(self, key: str) -> float: ...
+    def failed(self, key: str) -> None: ...
+    def succeeded(self, key: str) -> None: ...
 
 
 class SignInLimiter:
@@ -67,6 +91,43 @@ class SignInLimiter:
         self._failures.pop(key, None)
 
 
+class SharedSignInLimiter:
+    """`SignInLimiter` over the shared database (`scope` keeps limits apart): at most
+    `max_failures` failed sign-ins per key within `window_s`, counted by every worker."""
+
+    def __init__(self, db: Any, scope: str, max_failures: int, window_s: float,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.db, self.scope = db, scope
+        self.max_failures, self.window_s = max_failures, window_s
+        self._clock = clock
+
+    @staticmethod
+    def _hash(key: str) -> str:
+        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def retry_after(self, key: str) -> float:
+        now = self._clock()
+        times = [r["at"] for r in self.db.query(
+            f"select at from {TABLE} where scope = ? and key_hash = ? and at > ? "
+            "order by at desc limit ?",
+            [self.scope, self._hash(key), now - self.window_s, self.max_failures])]
+        if len(times) < self.max_failures:
+            return 0.0
+        return max(0.0, min(times) + self.window_s - now)
+
+    def failed(self, key: str) -> None:
+        now = self._clock()
+        with self.db.conn:
+            self.db.execute(f"delete from {TABLE} where at < ?", [now - KEEP_S])
+            self.db.execute(f"insert into {TABLE} (scope, key_hash, at) values (?, ?, ?)",
+                            [self.scope, self._hash(key), now])
+
+    def succeeded(self, key: str) -> None:
+        with self.db.conn:
+            self.db.execute(f"delete from {TABLE} where scope = ? and key_hash = ?",
+                            [self.scope, self._hash(key)])
+
+
 def address_key(ip: str | None) -> str:
     """The unit an address is counted in: the IPv4 address, the /64 of an IPv6 one."""
     try:
@@ -92,11 +153,17 @@ class Verdict:
 class SignInThrottle:
     """The three sign-in limits of the module doc over one clock."""
 
-    def __init__(self, *, slow_s: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.pair = SignInLimiter(5, 60.0, clock=clock)
-        self.address = SignInLimiter(20, 300.0, clock=clock)
-        self.name = SignInLimiter(30, 900.0, clock=clock)
+    def __init__(self, *, slow_s: float = 1.0, db: Any = None, realm: str = "web",
+                 clock: Callable[[], float] | None = None) -> None:
+        def limiter(kind: str, n: int, window_s: float) -> Limiter:
+            if db is not None:
+                return SharedSignInLimiter(db, f"{realm}:{kind}", n, window_s,
+                                           clock=clock or time.time)
+            return SignInLimiter(n, window_s, clock=clock or time.monotonic)
+
+        self.pair = limiter("pair", 5, 60.0)
+        self.address = limiter("address", 20, 300.0)
+        self.name = limiter("name", 30, KEEP_S)
         self.slow_s = slow_s
 
     @staticmethod

@@ -153,6 +153,28 @@ def test_a_stranger_cannot_lock_a_user_out(store):
     assert (own, desk) == (200, 200)
 
 
+def test_sign_in_failures_count_on_every_worker(store, tmp_path, db_url):
+    """Two workers share the database: failures on one count on the other, so N workers do
+    not give N times the guesses."""
+    other_worker = open_store(db_url, tmp_path / "ivr.sqlite")
+
+    async def body(client: TestClient) -> tuple[list[int], int]:
+        base = str(client.make_url("")).rstrip("/")
+        app2 = build_app(other_worker, TOKEN, lambda: {}, desk_agents=AGENTS,
+                         desk_secret=SECRET)
+        async with TestClient(TestServer(app2, host="127.0.0.1")) as worker2, \
+                _from("127.0.0.2") as attacker:
+            base2 = str(worker2.make_url("")).rstrip("/")
+            first = [await _login(attacker, base, "sue", f"guess-{i:04d}") for i in range(5)]
+            second = await _login(attacker, base2, "sue", "guess-on-worker-2")
+        return first, second
+    try:
+        first, second = run(store, body)
+    finally:
+        other_worker.close()
+    assert first == [401] * 5 and second == 429
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_one_address_trying_many_names_is_stopped(store):
     async def body(client: TestClient) -> tuple[list[int], int, int]:

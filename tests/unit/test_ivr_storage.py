@@ -32,7 +32,8 @@ def test_creates_parent_dir_and_schema(tmp_path):
         assert [r["name"] for r in s.db["_migrations"].rows] == [
             "001_initial", "002_call_profile", "003_emotion", "004_agents", "005_handover",
             "006_users", "007_reviews",
-            "008_audit_chain", "009_call_worker", "010_workers", "011_revoked_sessions"]
+            "008_audit_chain", "009_call_worker", "010_workers", "011_revoked_sessions",
+            "012_signin_failures"]
     finally:
         s.close()
 
