@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -21,6 +22,7 @@ from aiohttp import web
 
 MAX_JSON_BYTES = 64 * 1024  # the largest legitimate body (a review note) is a few KB
 MAX_JSON_DEPTH = 32
+BODY_TIMEOUT_S = 10.0  # a body sent slower than this (a slowloris) is refused with 408
 MAX_BODY_BYTES = 64 * 1024  # `client_max_size` of the app: forms too
 PAGE_CSP = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
             "base-uri 'none'; form-action 'self'")
@@ -68,7 +70,8 @@ def _refusal(cls: type[web.HTTPException], message: str, **args: Any) -> web.HTT
 async def read_json(request: web.Request, *, max_bytes: int = MAX_JSON_BYTES,
                     max_depth: int = MAX_JSON_DEPTH) -> Any:
     """The request body parsed as JSON. Raises 413 (`web.HTTPRequestEntityTooLarge`) past
-    `max_bytes`, without reading more than that, and 400 when nested deeper than
+    `max_bytes`, without reading more than that, 408 when it takes longer than
+    `BODY_TIMEOUT_S` to arrive, and 400 when nested deeper than
     `max_depth`; ValueError when the body is not UTF-8 JSON, as `request.json()` did."""
     def too_large() -> web.HTTPException:
         return _refusal(web.HTTPRequestEntityTooLarge, f"the body is over {max_bytes} bytes",
@@ -77,10 +80,15 @@ async def read_json(request: web.Request, *, max_bytes: int = MAX_JSON_BYTES,
     if request.content_length is not None and request.content_length > max_bytes:
         raise too_large()
     body = bytearray()
-    while chunk := await request.content.read(max_bytes + 1 - len(body)):
-        body += chunk
-        if len(body) > max_bytes:
-            raise too_large()
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            while chunk := await request.content.read(max_bytes + 1 - len(body)):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise too_large()
+    except TimeoutError:
+        raise _refusal(web.HTTPRequestTimeout,
+                       f"the body did not arrive within {BODY_TIMEOUT_S:.0f} s") from None
     text = body.decode("utf-8")
     if json_depth(text) > max_depth:
         raise _refusal(web.HTTPBadRequest, f"JSON nested deeper than {max_depth} levels")

@@ -365,6 +365,26 @@ async def _chunks(data: bytes) -> AsyncIterator[bytes]:
         yield data[i:i + 16_384]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_body_sent_too_slowly_is_refused(store, monkeypatch):
+    """A slowloris body (a few bytes now and then) gets 408 instead of holding the handler."""
+    from ivr.web import edge
+
+    monkeypatch.setattr(edge, "BODY_TIMEOUT_S", 0.3)
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b'{"username": "sue",'
+        await asyncio.sleep(2)
+        yield b' "password": "x"}'
+
+    async def body(client: TestClient) -> int:
+        page = await client.get("/login")
+        csrf = {CSRF_HEADER: page.cookies[LOGIN_CSRF_COOKIE].value,
+                "Content-Type": "application/json"}
+        return (await client.post("/login", data=trickle(), headers=csrf)).status
+    assert run(store, body) == 408
+
+
 # ---------------------------------------------------------------- 8. callbacks
 def test_an_agent_token_lists_only_its_callbacks_and_listing_is_audited(store):
     store.add_callback("c-li", caller="13800138000", number="13800138000", queue="billing")
