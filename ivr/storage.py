@@ -172,6 +172,23 @@ MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("012_signin_failures", _m012_signin_failures)]
 
 
+def _wal(conn: sqlite3.Connection) -> None:
+    """Switch a SQLite database to WAL. Changing the journal mode takes the lock without
+    waiting on the busy timeout, so workers opening a new database together could fail with
+    "database is locked" (seen in CI): retry until `BUSY_TIMEOUT_S`."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.01
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 class CallStore:
     """Repository of calls, turns and events."""
 
@@ -190,7 +207,7 @@ class CallStore:
             conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S,
                                    isolation_level=None)
             self.db = sqlite_utils.Database(conn)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            _wal(conn)
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
         self.migrate()
