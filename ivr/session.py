@@ -332,6 +332,10 @@ class CallSession:
         except Exception as e:  # storage trouble is logged, the call goes on
             log.error("call=%s cannot store event %s: %s", self.call_id, type_, e)
 
+    def emit(self, event: Any) -> None:
+        """Store and log a typed event (`ivr.call.events`)."""
+        self.event(event.TYPE, **event.data())
+
     # ------------------------------------------------------------ personal data
     def _remember_secrets(self, new: Step, info: dict[str, Any]) -> None:
         """Values of sensitive slots become the call's secrets (memory only); the input of a
