@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from audio_models.frames import AudioFrame
 from ivr.agents import Agent, AgentDirectory, RouteRequest
+from ivr.call.inputs import CallerHungUp, KeyPressed, SpeechBegan, SpeechHeard
 from ivr.call_io import AgentLeg, DialFailed, first_of, play_and_wait
 from ivr.dialplan.actions import CallerInput
 from ivr.files import file_in
@@ -383,13 +384,14 @@ async def _record(session: CallSession, path: Path, max_s: float) -> tuple[float
             end = deadline if quiet_until is None else min(deadline, quiet_until)
             if now >= end:
                 break
-            kind, value = await session.next_input(end - now)
-            if kind == "hangup" or (kind == "dtmf" and value[0] == "#"):
+            item = await session.next_input(end - now)
+            if isinstance(item, CallerHungUp) or (
+                    isinstance(item, KeyPressed) and item.digit == "#"):
                 break
-            if kind == "speech_start":
+            if isinstance(item, SpeechBegan):
                 quiet_until = None
-            elif kind == "speech":
-                said.append(value.transcript.text)
+            elif isinstance(item, SpeechHeard):
+                said.append(item.transcript.text)
                 quiet_until = loop.time() + VOICEMAIL_SILENCE_S
     finally:
         remove()

@@ -24,6 +24,16 @@ from audio_models.inference import FINAL, SPECULATIVE, DeadlineMissed
 from audio_models.protocols import SpeechEnded, SpeechStarted, Transcript
 from audio_models.vad import Endpointer, SpeechPaused, SpeechResumed
 from ivr.agents import AgentDirectory
+from ivr.call.driver import CallDriver
+from ivr.call.inputs import (
+    CallerAction,
+    CallerHungUp,
+    InputQueue,
+    KeyPressed,
+    SpeechBegan,
+    SpeechHeard,
+)
+from ivr.call.turn_taking import TurnRules, TurnTaking
 from ivr.call_io import (
     CallControl,
     MediaChannel,
@@ -36,17 +46,12 @@ from ivr.call_recording import CallRecording
 from ivr.chinese_text import to_simplified
 from ivr.config import Settings
 from ivr.dialplan.actions import (
-    Action,
     CallerInput,
     DialogEvent,
-    Hangup,
     Listen,
-    NoInput,
     Say,
     SetLanguage,
-    SetVariables,
     Transfer,
-    Unintelligible,
     Webhook,
     WebhookResult,
 )
@@ -55,15 +60,14 @@ from ivr.dialplan.loader import LoadedDialplan
 from ivr.emotion import EmotionPolicy, EmotionTracker
 from ivr.files import file_in
 from ivr.handover import Handover
-from ivr.input_rules import dtmf_complete, expects_terminator, hallucination, judge_speech
+from ivr.input_rules import judge_speech
 from ivr.privacy import SECRET_MASK, Redactor
-from ivr.privacy.disclosure import disclosure_text, prompt_text
 from ivr.privacy.store import RedactingStore
 from ivr.profiles import LanguageProfile, detect_dialect
 from ivr.recognizers import Recognition, Recognizers
 from ivr.storage import CallStore
 from ivr.summary import render_text, summarise
-from ivr.understanding import extract_digits, extract_yes_no
+from ivr.understanding import extract_digits
 from ivr.webhooks import perform
 
 AudioTap = Callable[[list[bytes], list[bytes]], None]  # (caller PCM frames, far-side frames)
@@ -86,14 +90,6 @@ class SessionDeps:
     recognizers: Recognizers | None = None  # per-profile models; None: `asr` for all
     emotion_model: Any = None  # audio_models.emotion.EmotionModel; None: words only
     agents: AgentDirectory | None = None  # live agents; None: queues cannot be reached
-
-
-@dataclass
-class _Utterance:
-    transcript: Transcript
-    speech: SpeechEnded
-    asr_done: float  # monotonic
-    emotion: dict[str, Any] | None = None  # the fused estimate of this turn
 
 
 @dataclass
@@ -169,7 +165,8 @@ class CallSession:
             dissatisfied_turns=e.dissatisfied_turns,
             sensitivity=deps.dialplan.plan.emotion.sensitivity))
         self._baseline = deps.emotion_model.new_baseline() if deps.emotion_model else None
-        self._inputs: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=256)
+        self._turns = TurnTaking(TurnRules.from_settings(deps.settings), self.event)
+        self.inputs = InputQueue(self._quiet, self._input_dropped, self._pause_for_secret)
         self._audio_ready = asyncio.Event()
         self._hungup = asyncio.Event()
         self._hangup_reason = ""
@@ -184,8 +181,6 @@ class CallSession:
         self._mono_to_wall = time.time() - time.monotonic()
         self._speaking_since: float | None = None
         self._recognising = 0  # utterances ended, not yet recognised: no-input waits
-        self._terminator_until: float | None = None  # a '#' before then ends nothing
-        self._keyed: tuple[Listen | None, str] = (None, "")  # keys so far of a digit slot
         self._seq = 0
         self._turn = _TurnTiming()
         self._first_audio_logged = False
@@ -208,6 +203,8 @@ class CallSession:
             self.event, self._drain_audio)
         if self.settings.recording.enabled and deps.dialplan.plan.consent is None:
             self._recording.start()
+        self._driver = CallDriver(deps.engine, self, self._turns, variables={"caller": caller},
+                                  disclosure=self.settings.privacy.disclosure)
         deps.store.call_started(
             call_id, sip_call_id=sip_call_id, caller=caller, callee=callee,
             remote_uri=remote_uri, answered_at=self.wall(self.answered_at), language=self.language,
@@ -224,46 +221,26 @@ class CallSession:
         self._audio_ready.set()
 
     def on_dtmf(self, digit: str, timestamp: float) -> None:
-        if self._ends_complete_answer(digit):
-            self.event("dtmf_ignored", digit="#", why="ends_a_complete_answer")
-            return  # no barge-in on the read-back, no input
+        if not self._turns.key(digit, time.monotonic()):
+            return  # a '#' ending a complete answer: no barge-in on the read-back, no input
         if self._sensitive is not None:
             self._recording.pause(self._sensitive)
         self.event("dtmf", digit="*" if self._sensitive is not None else digit)
         self._barge_in("dtmf")
-        self._put(("dtmf", (digit, timestamp)))
-
-    def _ends_complete_answer(self, digit: str) -> bool:
-        """Is `digit` a '#' right after keys that completed a digit slot by its length? The
-        keys of the slot being answered are followed here, as they arrive (the dialogue may
-        consume them later), so the decision is made before any barge-in."""
-        now = time.monotonic()
-        until, self._terminator_until = self._terminator_until, None
-        if digit == "#" and until is not None and now < until:
-            return True
-        listen = self._listening[0] if self._listening else None
-        if listen is None or not listen.digits_slot:
-            return False
-        if self._keyed[0] is not listen:
-            self._keyed = (listen, "")
-        keyed = self._keyed[1] + digit
-        if expects_terminator(listen, keyed):
-            self._terminator_until = now + self.settings.dialog.interdigit_timeout_s
-        self._keyed = (listen, "" if dtmf_complete(listen, keyed) else keyed)
-        return False
+        self.inputs.put(KeyPressed(digit, timestamp))
 
     def on_hangup(self, reason: str) -> None:
         if not self._hungup.is_set():
             self._hangup_reason = self._hangup_reason or reason  # the IVR's own reason wins
             self._hungup.set()
-            self._put(("hangup", reason))
+            self.inputs.put(CallerHungUp(reason))
 
     # ------------------------------------------------------------ lifecycle
     async def run(self) -> None:
         audio = self._spawn(self._audio_loop(), "audio")
         try:
             async with asyncio.timeout(self.settings.dialog.max_call_s) as self._limit:
-                await self._dialog()
+                await self._driver.run()
         except TimeoutError:
             self.event("max_duration_reached", seconds=self.settings.dialog.max_call_s)
             self._end_by_ivr("max_duration")
@@ -306,11 +283,19 @@ class CallSession:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _put(self, item: tuple[str, Any]) -> None:
-        try:
-            self._inputs.put_nowait(item)
-        except asyncio.QueueFull:
-            self.event("input_dropped", kind=item[0])
+    def _input_dropped(self, item: Any) -> None:
+        self.event("input_dropped", kind=type(item).__name__)
+
+    def _quiet(self) -> bool:
+        """No prompt playing, the caller not speaking, no utterance being recognised."""
+        return not self._playing and self._speaking_since is None and not self._recognising
+
+    def _pause_for_secret(self) -> None:
+        """A sensitive answer is awaited: the recording pauses once earlier prompts played."""
+        listen = self._turns.listen
+        if listen is not None and listen.sensitive and not any(
+                not p.sensitive for p in self._playing):
+            self._recording.pause(listen.node)
 
     def end(self, reason: str) -> None:
         """Hang the call up from the IVR side (e.g. service shutdown)."""
@@ -355,85 +340,62 @@ class CallSession:
                 if info.get(key):
                     info[key] = SECRET_MASK
 
-    async def _opening(self) -> bool:
-        """The disclosure, then the consent question if the dialplan asks it; False when the
-        call ends because the caller refused."""
-        text = disclosure_text(self.settings.privacy.disclosure, self.language)
-        if text:
-            await self._say(Say(text, self.language, False, "disclosure"))
-            # heard in full before the conversation starts: keys pressed over it are
-            # dropped, so they cannot pick a menu option whose prompts are not cleared yet
-            await self._wait_playout()
-            self.drain_inputs()
-        consent = self.deps.dialplan.plan.consent
-        if consent is None:
-            return True
-        answer = None
-        for _ in range(2):
-            await self._say(Say(prompt_text(consent.prompt, self.language), self.language,
-                                True, "consent"))
-            self.event("listen", node="consent", language=self.language)
-            result = await self._listen(Listen("consent", self.language, consent.timeout_s,
-                                               dtmf_choices=("1", "2")))
-            if result is None:
-                return False
-            event = result[0]
-            if isinstance(event, CallerInput):
-                answer = ({"1": True, "2": False}.get(event.text) if event.kind == "dtmf"
-                          else extract_yes_no(event.text, self.language))
-            if answer is not None:
-                break
-        if answer and self.settings.recording.enabled:
-            path = self._recording.start()
-            self.deps.store.update_call(self.call_id, recording_path=str(path))
-            self.event("recording_consented")
-            return True
-        if answer:
-            return True
-        self.event("recording_declined", answer="no" if answer is False else "none",
-                   then=consent.refuse)
-        if consent.refused_say is not None:
-            await self._say(Say(prompt_text(consent.refused_say, self.language),
-                                self.language, False, "consent"))
-        if consent.refuse == "hangup":
-            await self._wait_playout()
-            if not self._hungup.is_set():
-                self.event("hangup_by_ivr", reason="consent_declined")
-                self._end_by_ivr("consent_declined")
-            return False
-        return True
+    # ------------------------------------------------------------ CallIO: the driver's hooks
+    @property
+    def hung_up(self) -> bool:
+        return self._hungup.is_set()
 
-    # ------------------------------------------------------------ dialog
     def facts(self) -> dict[str, Any]:
         """What the engine may not fetch itself: the time, the caller's emotion and the
         profile detected from their speech."""
         return {"now": datetime.now(UTC), "emotion": self.tracker.facts(),
                 "profile": self._detected}
 
-    async def _dialog(self) -> None:
-        if not await self._opening():
-            return
-        step = self.deps.engine.start({"caller": self.caller}, self.facts())
-        while True:
-            self._step = step
-            event = await self._perform(step.actions)
-            if event is None:
-                return
-            if isinstance(event[0], WebhookResult):
-                step = self.deps.engine.step(step.state, event[0], self.facts())
-                self.node = step.state.node
-                continue
-            step = self._advance(step, event)
+    async def say(self, say: Say, sensitive: bool = False) -> None:
+        await self._say(say, sensitive)
 
-    def _advance(self, step: Step, event: tuple[DialogEvent, dict[str, Any]]) -> Step:
-        dialog_event, info = event
-        new = self.deps.engine.step(step.state, dialog_event, self.facts())
+    async def wait_playout(self) -> None:
+        await self._wait_playout()
+
+    def consented(self, answer: bool | None) -> None:
+        if answer and self.settings.recording.enabled:
+            path = self._recording.start()
+            self.deps.store.update_call(self.call_id, recording_path=str(path))
+            self.event("recording_consented")
+
+    def stepped(self, step: Step) -> None:
+        self._step = step
+        self.node = step.state.node
+
+    def listening(self, listen: Listen | None, step: Step | None) -> None:
+        """A sensitive answer is stored masked and the recording paused until it is taken."""
+        if listen is not None:
+            self._last_sensitive = listen.sensitive  # the next turn stores its input masked
+            self._sensitive = listen.node if listen.sensitive else None
+            self._listening = (listen, step) if step is not None else None
+            return
+        self._listening = None
+        if self._sensitive is not None:
+            self._sensitive = None
+            self._recording.resume()
+
+    def set_language(self, action: SetLanguage) -> None:
+        self.language, self.profile_id = action.language, action.profile
+        self._profile_fixed = True  # the caller chose, or detection decided
+        self._detected = None  # adopted (or overruled by the caller's choice)
+        self.deps.store.update_call(self.call_id, language=action.language,
+                                    profile=action.profile)
+        self.event("language", language=action.language, profile=action.profile)
+
+    def turn(self, before: Step, answer: tuple[DialogEvent, dict[str, Any]], new: Step) -> None:
+        """Store the turn (the caller's input masked when it was a secret)."""
+        info = dict(answer[1])
         u = new.understanding
         self._remember_secrets(new, info)
         self._seq += 1
         says = [a.text for a in new.actions if isinstance(a, Say)]
         row = {
-            "node": step.state.node, "language": step.state.language,
+            "node": before.state.node, "language": before.state.language,
             "prompt": "\n".join(says) or None,
             "outcome": u.outcome if u else None, "intent": u.intent if u else None,
             "intent_score": round(u.score, 3) if u else None, "slots": u.slots if u else None,
@@ -441,51 +403,16 @@ class CallSession:
         }
         turn_id = self.deps.store.add_turn(self.call_id, self._seq, **row)
         self._turn = _TurnTiming(turn_id, waiting_first_audio=bool(says))
-        self.event("turn", seq=self._seq, node=step.state.node, outcome=row["outcome"],
+        self.event("turn", seq=self._seq, node=before.state.node, outcome=row["outcome"],
                    intent=row["intent"], score=row["intent_score"], slots=row["slots"],
                    text=info.get("caller_text") or info.get("dtmf"), next=new.state.node)
-        self.node = new.state.node
-        return new
+        self.stepped(new)
 
-    async def _perform(self, actions: list[Action]) -> tuple[DialogEvent, dict[str, Any]] | None:
-        sensitive = {a.node for a in actions if isinstance(a, Listen) and a.sensitive}
-        for action in actions:
-            if self._hungup.is_set():
-                return None
-            if isinstance(action, Say):
-                await self._say(action, sensitive=action.node in sensitive)
-            elif isinstance(action, SetLanguage):
-                self.language, self.profile_id = action.language, action.profile
-                self._profile_fixed = True  # the caller chose, or detection decided
-                self._detected = None  # adopted (or overruled by the caller's choice)
-                self.deps.store.update_call(self.call_id, language=action.language,
-                                            profile=action.profile)
-                self.event("language", language=action.language, profile=action.profile)
-            elif isinstance(action, SetVariables):
-                self.event("variables", **action.values)
-            elif isinstance(action, Webhook):
-                return await self._webhook(action), {}
-            elif isinstance(action, Listen):
-                self.event("listen", node=action.node, language=action.language,
-                           **({"sensitive": True} if action.sensitive else {}))
-                self._listening = (action, self._step) if self._step else None
-                try:
-                    return await self._listen(action)
-                finally:
-                    self._listening = None
-            elif isinstance(action, Transfer):
-                await self._wait_playout()
-                if not self._hungup.is_set():
-                    await self._transfer(action)
-                return None
-            elif isinstance(action, Hangup):
-                await self._wait_playout()
-                if self._hungup.is_set():
-                    return None
-                self.event("hangup_by_ivr", reason=action.reason)
-                self._end_by_ivr(action.reason)
-                return None
-        return None
+    async def webhook(self, hook: Webhook) -> WebhookResult:
+        return await self._webhook(hook)
+
+    async def transfer(self, action: Transfer, step: Step) -> None:
+        await self._transfer(action)
 
     async def _webhook(self, hook: Webhook) -> WebhookResult:
         started = time.monotonic()
@@ -569,7 +496,7 @@ class CallSession:
     def set_end_reason(self, reason: str) -> None:
         self._hangup_reason = reason
 
-    def hang_up(self, reason: str) -> None:
+    def hang_up(self, reason: str, step: Step | None = None) -> None:
         self._end_by_ivr(reason)
 
     async def announce(self, text: str, barge_in: bool = False) -> None:
@@ -586,9 +513,9 @@ class CallSession:
         `CallerInput`, `NoInput` or `Unintelligible`; None if they hung up."""
         self.drain_inputs()
         await self._say(Say(text, self.language, True, "handover"))
-        self.event("listen", node="handover", language=self.language)
-        result = await self._listen(Listen("handover", self.language, None,
-                                           max_digits=max_digits, digits_slot=digits))
+        result = await self._driver.listen(Listen("handover", self.language, None,
+                                                  max_digits=max_digits, digits_slot=digits),
+                                           None)
         if result is None:
             return None
         event, info = result
@@ -597,18 +524,11 @@ class CallSession:
         return event
 
     def drain_inputs(self) -> None:
-        while not self._inputs.empty():
-            kind, _ = self._inputs.get_nowait()
-            if kind == "hangup":
-                self._put(("hangup", self._hangup_reason))
-                return
+        self.inputs.drain()
 
-    async def next_input(self, wait_s: float) -> tuple[str, Any]:
-        """The next caller input (kind, value), or ("timeout", None)."""
-        try:
-            return await asyncio.wait_for(self._inputs.get(), max(0.0, wait_s))
-        except TimeoutError:
-            return "timeout", None
+    async def next_input(self, wait_s: float) -> CallerAction | None:
+        """The next caller input, or None after `wait_s` seconds without one."""
+        return await self.inputs.next(max(0.0, wait_s))
 
     def tap_caller(self, tap: Any) -> Any:
         """Also hand every caller frame to `tap(frame)`; returns the function that stops it."""
@@ -712,86 +632,6 @@ class CallSession:
             self.event("barge_in", cause=cause, node=self._playing[0].say.node,
                        latency_ms=latency)
 
-    # ------------------------------------------------------------ input
-    async def _listen(self, listen: Listen) -> tuple[DialogEvent, dict[str, Any]] | None:
-        """The caller's answer at `listen.node`; a sensitive one with keys masked and the
-        recording paused until it is taken."""
-        self._last_sensitive = listen.sensitive  # the next turn stores its input masked
-        if not listen.sensitive:
-            return await self._take_input(listen)
-        self._sensitive = listen.node
-        try:
-            return await self._take_input(listen)
-        finally:
-            self._sensitive = None
-            self._recording.resume()
-
-    async def _take_input(self, listen: Listen) -> tuple[DialogEvent, dict[str, Any]] | None:
-        timeout = listen.timeout_s or self.settings.dialog.no_input_timeout_s
-        digits = ""
-        deadline: float | None = None
-        loop = asyncio.get_running_loop()
-        while True:
-            if listen.sensitive and not any(not p.sensitive for p in self._playing):
-                self._recording.pause(listen.node)  # earlier prompts have played
-            if (deadline is None and not self._playing and self._speaking_since is None
-                    and not self._recognising):  # a slow recognition is no silence
-                deadline = loop.time() + (self.settings.dialog.interdigit_timeout_s
-                                          if digits else timeout)
-            wait = 0.05 if deadline is None else max(0.0, deadline - loop.time())
-            try:
-                kind, value = await asyncio.wait_for(self._inputs.get(), min(wait, 0.05)
-                                                     if deadline is None else wait)
-            except TimeoutError:
-                if deadline is None or loop.time() < deadline:
-                    continue
-                if digits:  # keys then silence: the engine judges them (too few = no match)
-                    return CallerInput("dtmf", digits), {"input_mode": "dtmf", "dtmf": digits}
-                self.event("no_input", node=listen.node, timeout_s=timeout)
-                return NoInput(), {"input_mode": "none"}
-            if kind == "hangup":
-                return None
-            if kind == "speech_start":
-                deadline = None
-                continue
-            if kind == "dtmf":
-                if value[0] == "#" and not digits and not listen.digits_slot and (
-                        "#" not in listen.dtmf_choices):
-                    continue  # a stray '#' (e.g. ending digits already complete) is ignored
-                digits += value[0]
-                if dtmf_complete(listen, digits):
-                    keyed = digits[:-1] if digits.endswith("#") and len(digits) > 1 else digits
-                    if keyed != "#" or not listen.digits_slot:
-                        return CallerInput("dtmf", keyed), {"input_mode": "dtmf", "dtmf": keyed}
-                    digits = ""  # a lone '#' in a slot: ignore it
-                deadline = loop.time() + self.settings.dialog.interdigit_timeout_s
-                continue
-            if kind == "speech":
-                result = self._speech_event(value)
-                if result is None:
-                    deadline = None  # noise: keep listening
-                    continue
-                return result
-
-    def _speech_event(self, utt: _Utterance) -> tuple[DialogEvent, dict[str, Any]] | None:
-        t = utt.transcript
-        info = {
-            "input_mode": "speech", "caller_text": t.text,
-            "asr_confidence": round(t.confidence, 3), "no_speech_prob": round(t.no_speech_prob, 3),
-            "speech_start": self.wall(utt.speech.speech_start),
-            "speech_end": self.wall(utt.speech.speech_end), "asr_done": self.wall(utt.asr_done),
-            "asr_seconds": round(t.processing_time, 3), "emotion": utt.emotion,
-        }
-        verdict = judge_speech(t, self.settings.asr.min_confidence,
-                               self.settings.asr.max_no_speech_prob)
-        if verdict == "noise":
-            self.event("speech_ignored", text=SECRET_MASK if self._sensitive else t.text,
-                       why=hallucination(t), no_speech_prob=round(t.no_speech_prob, 2))
-            return None
-        if verdict == "unintelligible":
-            return Unintelligible(t.text, t.confidence), info
-        return CallerInput("speech", t.text, t.confidence), info
-
     # ------------------------------------------------------------ audio
     async def _audio_loop(self) -> None:
         while True:
@@ -842,7 +682,7 @@ class CallSession:
         self._barge_protected = bool(self._playing) and not self._playing[0].barge_in
         if not self._barge_protected:
             self._barge_in("speech", ev.timestamp)
-            self._put(("speech_start", ev.timestamp))
+            self.inputs.put(SpeechBegan(ev.timestamp))
 
     def _on_speech_ended(self, ev: SpeechEnded) -> None:
         self._speaking_since = None
@@ -1016,7 +856,10 @@ class CallSession:
                    audio_s=round(ev.audio.duration, 2),
                    asr_ms=round(transcript.processing_time * 1000),
                    eos_to_asr_ms=round((done - ev.speech_end) * 1000), early=early)
-        self._put(("speech", _Utterance(transcript, ev, done, emotion)))
+        self.inputs.put(SpeechHeard(transcript, {
+            "speech_start": self.wall(ev.speech_start), "speech_end": self.wall(ev.speech_end),
+            "asr_done": self.wall(done), "asr_seconds": round(transcript.processing_time, 3),
+            "emotion": emotion}))
 
     async def _prosody(self, ev: SpeechEnded | SpeechPaused) -> dict[str, Any] | None:
         """How the caller sounded (prosody model, off the event loop), or None."""

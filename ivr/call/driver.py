@@ -1,0 +1,219 @@
+"""The call driver: the one interpreter of a dialplan's actions, whatever carries the call.
+
+`CallDriver.run()` says the opening (the AI disclosure, then the dialplan's consent question),
+starts the pure `DialogEngine`, performs each step's actions and feeds the caller's answers
+back to `engine.step`, until the call ends. A phone call (`ivr.session.CallSession`),
+`ivr simulate` and `ivr test` (`ivr.dialplan.conversation.Conversation`) all run this code;
+they differ only in their `CallIO`: how a prompt is played (or collected), where caller input
+comes from (RTP and Whisper, typed lines, scripted steps on a virtual clock), and what a
+transfer does (a live agent, or a note in the test's result).
+
+    engine.start -> [Say..., Listen]  --CallIO.say-->  prompts
+                                      --TurnTaking.take(Listen, CallIO.inputs)--> answer
+    engine.step(state, answer) -> [Say..., Webhook]  --CallIO.webhook--> WebhookResult
+    engine.step(state, result) -> [Say..., Transfer | Hangup | Listen] ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from ivr.call.inputs import InputSource
+from ivr.call.turn_taking import Answer, TurnTaking
+from ivr.dialplan.actions import (
+    CallerInput,
+    DialogEvent,
+    Hangup,
+    Listen,
+    Say,
+    SetLanguage,
+    SetVariables,
+    Transfer,
+    Webhook,
+    WebhookResult,
+)
+from ivr.dialplan.engine import DialogEngine, DialogState, Step
+from ivr.privacy.disclosure import disclosure_text, prompt_text
+from ivr.understanding import extract_yes_no
+
+CONSENT_KEYS = {"1": True, "2": False}
+CONSENT_ASKS = 2  # the consent question is asked at most this often
+
+
+class CallIO(Protocol):
+    """What a transport does for the driver (the phone, the terminal, a test script)."""
+
+    inputs: InputSource
+
+    @property
+    def hung_up(self) -> bool: ...
+
+    def event(self, type_: str, **data: Any) -> None: ...
+
+    def facts(self) -> dict[str, Any]:
+        """What the engine may not fetch itself: now, the caller's emotion, a detected
+        profile."""
+        ...
+
+    async def say(self, say: Say, sensitive: bool = False) -> None:
+        """Queue a prompt (it may still be playing when this returns)."""
+        ...
+
+    async def wait_playout(self) -> None:
+        """Until every queued prompt has played (or the caller hung up)."""
+        ...
+
+    def listening(self, listen: Listen | None, step: Step | None) -> None:
+        """The call now waits for an answer to `listen` (None: no longer)."""
+        ...
+
+    def turn(self, before: Step, answer: Answer, after: Step) -> None:
+        """The caller's answer moved the dialogue from `before` to `after`."""
+        ...
+
+    def stepped(self, step: Step) -> None:
+        """A step that was not the caller's doing (the start, a webhook's result)."""
+        ...
+
+    def set_language(self, action: SetLanguage) -> None: ...
+
+    async def webhook(self, hook: Webhook) -> WebhookResult: ...
+
+    async def transfer(self, action: Transfer, step: Step) -> None:
+        """Hand the call over (returns when the call is over or handed away)."""
+        ...
+
+    def hang_up(self, reason: str, step: Step | None) -> None: ...
+
+    def consented(self, answer: bool | None) -> None:
+        """The caller's answer to the consent question (None: none understood)."""
+        ...
+
+
+class CallDriver:
+    """One call's dialogue over a `CallIO` (see the module docstring)."""
+
+    def __init__(self, engine: DialogEngine, io: CallIO, turns: TurnTaking, *,
+                 variables: Mapping[str, Any] | None = None, language: str | None = None,
+                 disclosure: Mapping[str, str] | None = None) -> None:
+        self.engine = engine
+        self.plan = engine.plan
+        self.io = io
+        self.turns = turns
+        self.variables = dict(variables or {})
+        self.start_language = language
+        self.disclosure = dict(disclosure or {})
+        self.step: Step | None = None  # the dialogue's current step
+        self.language = self._first_language()
+
+    def _first_language(self) -> str:
+        if not self.start_language:
+            return self.plan.default_language
+        preview = DialogState(self.plan.start, self.plan.default_language)
+        return self.engine.switch(preview, self.start_language)[0].language
+
+    # ------------------------------------------------------------ the call
+    async def run(self) -> None:
+        if not await self.opening():
+            return
+        step = self.engine.start(self.variables, self.io.facts(), self.start_language)
+        self.io.stepped(step)
+        while True:
+            self.step = step
+            answer = await self.perform(step)
+            if answer is None:
+                return
+            if isinstance(answer[0], WebhookResult):
+                step = self.engine.step(step.state, answer[0], self.io.facts())
+                self.io.stepped(step)
+                continue
+            new = self.engine.step(step.state, answer[0], self.io.facts())
+            self.io.turn(step, answer, new)
+            step = new
+
+    async def perform(self, step: Step) -> Answer | None:
+        """Perform `step`'s actions; the caller's answer (or a webhook's result) that ends
+        it, None when the call ends."""
+        io = self.io
+        sensitive = {a.node for a in step.actions if isinstance(a, Listen) and a.sensitive}
+        for action in step.actions:
+            if io.hung_up:
+                return None
+            if isinstance(action, Say):
+                await io.say(action, sensitive=action.node in sensitive)
+            elif isinstance(action, SetLanguage):
+                self.language = action.language
+                io.set_language(action)
+            elif isinstance(action, SetVariables):
+                io.event("variables", **action.values)
+            elif isinstance(action, Webhook):
+                return await io.webhook(action), {}
+            elif isinstance(action, Listen):
+                return await self.listen(action, step)
+            elif isinstance(action, Transfer):
+                await io.wait_playout()
+                if not io.hung_up:
+                    await io.transfer(action, step)
+                return None
+            elif isinstance(action, Hangup):
+                await io.wait_playout()
+                if not io.hung_up:
+                    io.event("hangup_by_ivr", reason=action.reason)
+                    io.hang_up(action.reason, step)
+                return None
+        return None
+
+    async def listen(self, listen: Listen, step: Step | None) -> Answer | None:
+        """The caller's answer to `listen` (None: they hung up)."""
+        self.io.event("listen", node=listen.node, language=listen.language,
+                      **({"sensitive": True} if listen.sensitive else {}))
+        self.io.listening(listen, step)
+        try:
+            return await self.turns.take(listen, self.io.inputs)
+        finally:
+            self.io.listening(None, None)
+
+    # ------------------------------------------------------------ opening
+    async def opening(self) -> bool:
+        """The disclosure, then the consent question if the dialplan asks it; False when the
+        call ends (the caller refused, or hung up)."""
+        io, language = self.io, self.language
+        text = disclosure_text(self.disclosure, language)
+        if text:
+            await io.say(Say(text, language, False, "disclosure"))
+            # heard in full before the conversation starts: keys pressed over it are
+            # dropped, so they cannot pick a menu option whose prompts are not cleared yet
+            await io.wait_playout()
+            io.inputs.drain()
+        consent = self.plan.consent
+        if consent is None:
+            return not io.hung_up
+        answer: bool | None = None
+        for _ in range(CONSENT_ASKS):
+            await io.say(Say(prompt_text(consent.prompt, language), language, True, "consent"))
+            result = await self.listen(Listen("consent", language, consent.timeout_s,
+                                              dtmf_choices=tuple(CONSENT_KEYS)), None)
+            if result is None:
+                return False
+            event: DialogEvent = result[0]
+            if isinstance(event, CallerInput):
+                answer = (CONSENT_KEYS.get(event.text) if event.kind == "dtmf"
+                          else extract_yes_no(event.text, language))
+            if answer is not None:
+                break
+        io.consented(answer)
+        if answer:
+            return True
+        io.event("recording_declined", answer="no" if answer is False else "none",
+                 then=consent.refuse)
+        if consent.refused_say is not None:
+            await io.say(Say(prompt_text(consent.refused_say, language), language, False,
+                             "consent"))
+        if consent.refuse == "hangup":
+            await io.wait_playout()
+            if not io.hung_up:
+                io.event("hangup_by_ivr", reason="consent_declined")
+                io.hang_up("consent_declined", None)
+            return False
+        return True
