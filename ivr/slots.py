@@ -13,7 +13,7 @@ import unicodedata
 from typing import Any
 
 from ivr.chinese_text import to_simplified
-from ivr.dialplan.models import Slot
+from ivr.dialplan.nodes import Slot
 from ivr.understanding import (
     _zh_number,
     extract_digits,

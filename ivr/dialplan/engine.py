@@ -32,7 +32,8 @@ from ivr.dialplan.actions import (
     WebhookResult,
 )
 from ivr.dialplan.expr import compile_expr
-from ivr.dialplan.models import Choice, Dialplan, Gather, Menu, Node, Prompt, pick_text
+from ivr.dialplan.models import Dialplan
+from ivr.dialplan.nodes import Choice, Gather, Menu, Node, Prompt, pick_text
 from ivr.profiles import LanguageProfile, resolve_profiles
 from ivr.slots import extract_slot, keyed_slot
 from ivr.understanding import IntentMatch, extract_yes_no, match_intents

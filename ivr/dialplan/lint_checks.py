@@ -16,7 +16,8 @@ from typing import Any
 from ivr.dialplan.expr import compile_expr
 from ivr.dialplan.lint_loops import input_free_loops
 from ivr.dialplan.loader import Issue, LoadedDialplan
-from ivr.dialplan.models import PerLanguageList, Prompt
+from ivr.dialplan.models import PerLanguageList
+from ivr.dialplan.nodes import Prompt
 from ivr.understanding import normalise, score_intent
 
 P = tuple[str | int, ...]

@@ -27,7 +27,8 @@ from collections.abc import Iterable
 
 from ivr.dialplan.expr import compile_expr
 from ivr.dialplan.loader import Issue, LoadedDialplan
-from ivr.dialplan.models import Dialplan, Node
+from ivr.dialplan.models import Dialplan
+from ivr.dialplan.nodes import Node
 
 WALKED = frozenset({"say", "set", "branch", "language", "hours", "flow", "return"})
 ENGINE_HOPS = 200  # ivr.dialplan.engine._MAX_HOPS: the runtime guard this check pre-empts

@@ -1,67 +1,26 @@
-"""Dialplan data model (pydantic). The loader validates YAML against these models, and the
-JSON Schema shipped for editors is generated from them.
-
-A dialplan is a set of named nodes; each node performs exactly one verb (see `VERBS`).
-Prompts are one text for every language or a mapping language -> text; a text starting with
-`file:` names a recorded audio file (relative to the dialplan); `{name}` in a text is
-replaced by a call variable. Conditions use the safe expression language of `expr.py`.
+"""Dialplan data model (pydantic): the root `Dialplan` and its settings (intents, calendars,
+defaults, emotion handling, consent); its nodes and their verbs are in `nodes.py`. The loader
+validates YAML against these models, and the JSON Schema shipped for editors is generated
+from them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from ivr.dialplan.expr import ExprError, compile_expr
+from ivr.dialplan.nodes import Choice, Node, Prompt, Retry, Scalar, StrictModel
 
-Prompt = str | dict[str, str]
 PerLanguageList = list[str] | dict[str, list[str]]
-Scalar = str | int | float | bool | None
 
-VERBS = ("say", "menu", "gather", "set", "branch", "webhook", "hours", "language", "flow",
-         "return", "transfer", "hangup")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
-
-def pick_text(texts: Mapping[str, str] | str | None, language: str) -> str | None:
-    """The text for `language` (zh-CN) from per-language texts: an exact key, else one of the
-    same base language (zh), else None."""
-    if not texts:
-        return None
-    if isinstance(texts, str):
-        return texts
-    if language in texts:
-        return texts[language]
-    base = language.split("-")[0]
-    return next((t for k, t in texts.items() if k.split("-")[0] == base), None)
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-def _check_expr(text: str) -> str:
-    try:
-        compile_expr(text)
-    except ExprError as e:
-        raise ValueError(f"bad expression {text!r} at column {e.position + 1}: {e}") from e
-    return text
-
-
-def _check_set(values: dict[str, Scalar]) -> None:
-    for name, value in values.items():
-        if not re.match(_NAME, name):
-            raise ValueError(f"invalid variable name {name!r}")
-        if isinstance(value, str) and value.startswith("="):
-            _check_expr(value[1:])
-
-
-class Intent(_Model):
+class Intent(StrictModel):
     """Something a caller may want, recognised from examples and keywords."""
 
     examples: PerLanguageList = Field(default_factory=list, description="Example utterances.")
@@ -73,169 +32,7 @@ class Intent(_Model):
     )
 
 
-class Choice(_Model):
-    """One way out of a menu: a key, an intent, or both."""
-
-    dtmf: str | None = Field(None, pattern=r"^[0-9*#]{1,8}$", description="Key(s) selecting it.")
-    intent: str | None = Field(None, description="Intent (from `intents`) selecting it.")
-    say: Prompt | None = Field(None, description="Prompt played when chosen.")
-    language: str | None = Field(None, description="Switch the call to this language.")
-    set: dict[str, Scalar] = Field(
-        default_factory=dict, description="Variables set when chosen (like the `set` verb)."
-    )
-    goto: str = Field(description="Node to continue at.")
-
-    @model_validator(mode="after")
-    def _needs_trigger(self) -> Choice:
-        if self.dtmf is None and self.intent is None:
-            raise ValueError("a choice needs `dtmf`, `intent` or both")
-        _check_set(self.set)
-        return self
-
-
-class Retry(_Model):
-    """No-input / no-match handling of a listening node (defaults come from `defaults`)."""
-
-    no_input: list[Prompt] | None = Field(None, description="Escalating prompts after silence.")
-    no_match: list[Prompt] | None = Field(None, description="Escalating prompts after no match.")
-    max_attempts: int | None = Field(None, ge=1, description="Failures before `on_failure`.")
-    on_failure: str | None = Field(None, description="Node after too many failures.")
-    timeout_s: float | None = Field(None, gt=0, description="Seconds of silence = no input.")
-
-
-class Menu(Retry):
-    prompt: Prompt = Field(description="What the caller hears.")
-    choices: list[Choice] = Field(min_length=1, description="Options.")
-
-
-SlotType = Literal["digits", "number", "amount", "date", "time", "phone", "id_card",
-                   "yes_no", "text", "regex"]
-
-
-class Slot(_Model):
-    name: str = Field(pattern=_NAME, description="Variable receiving it.")
-    type: SlotType = Field(description="What to collect (see dialplans/README.md).")
-    min_length: int = Field(1, ge=1, description="Fewest digits (digits, keyed number).")
-    max_length: int = Field(20, ge=1, description="Most digits (digits, keyed number).")
-    min_value: float | None = Field(None, description="Smallest accepted value (number, amount).")
-    max_value: float | None = Field(None, description="Largest accepted value (number, amount).")
-    pattern: str | None = Field(None, description="Regular expression to match (regex).")
-    sensitive: bool = Field(
-        False, description="Personal data (card, ID, password): masked in everything stored "
-        "and logged, keys masked, recording paused while it is asked."
-    )
-
-    @model_validator(mode="after")
-    def _pattern(self) -> Slot:
-        if self.type == "regex":
-            if not self.pattern:
-                raise ValueError("a `regex` slot needs `pattern`")
-            try:
-                re.compile(self.pattern)
-            except re.error as e:
-                raise ValueError(f"invalid pattern {self.pattern!r}: {e}") from e
-        return self
-
-
-class Gather(Retry):
-    prompt: Prompt = Field(description="What the caller hears.")
-    slot: Slot
-    confirm: bool = Field(False, description="Read the value back and ask yes/no.")
-    confirm_prompt: Prompt | None = Field(
-        None, description="Read-back prompt; `{value}` is the value heard (has a default)."
-    )
-    next: str = Field(description="Node after the slot is filled.")
-
-
-class BranchCase(_Model):
-    if_: str = Field(alias="if", description="Condition (expression language).")
-    goto: str = Field(description="Node when the condition holds.")
-
-    _expr = field_validator("if_")(_check_expr)
-
-
-class Webhook(_Model):
-    url: str = Field(description="http(s) URL; `{name}` inserts a variable (URL-encoded).")
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field("GET", description="Method.")
-    headers: dict[str, str] = Field(default_factory=dict, description="Request headers.")
-    body: dict[str, Any] | None = Field(
-        None, description="JSON body; string values may use `{name}`."
-    )
-    timeout_s: float = Field(3.0, gt=0, le=30, description="Seconds per attempt.")
-    retries: int = Field(1, ge=0, le=5, description="Extra attempts after a failure.")
-    save: dict[str, str] = Field(
-        default_factory=dict, description="Variable -> dotted path in the JSON response."
-    )
-    on_failure: str | None = Field(None, description="Node when every attempt failed.")
-
-
-class Hours(_Model):
-    calendar: str = Field(description="Calendar (from `calendars`) to check now against.")
-    open: str = Field(description="Node when open.")
-    closed: str = Field(description="Node when closed (outside hours or on a holiday).")
-
-
-class Transfer(_Model):
-    say: Prompt | None = Field(None, description="Announcement before transferring.")
-    target: str = Field(description="`queue:NAME` or a SIP URI of an agent.")
-    reason: str = Field("dialplan", description="Why (stored as the escalation reason).")
-
-
-class Hangup(_Model):
-    say: Prompt | None = Field(None, description="Goodbye prompt.")
-    reason: str = Field("completed", description="End reason stored with the call.")
-
-
-class Node(_Model):
-    """A step of the conversation: exactly one verb plus common fields."""
-
-    say: Prompt | None = Field(None, description="Play a prompt, then go to `next`.")
-    menu: Menu | None = None
-    gather: Gather | None = None
-    set: dict[str, Scalar] | None = Field(
-        None, description="Set variables; a string starting with '=' is an expression."
-    )
-    branch: list[BranchCase] | None = Field(
-        None, description="First case whose condition holds wins; otherwise `next`."
-    )
-    webhook: Webhook | None = None
-    hours: Hours | None = None
-    language: str | None = Field(None, description="Switch the call's language, then `next`.")
-    flow: str | None = Field(None, description="Run the sub-flow starting at this node; "
-                             "its `return` comes back to `next`.")
-    return_: bool | None = Field(None, alias="return",
-                                 description="End a sub-flow: continue at the caller's `next`.")
-    transfer: Transfer | None = None
-    hangup: Hangup | None = None
-    soothing: Prompt | None = Field(
-        None, description="Calmer wording of this node's prompt, used in soothing mode."
-    )
-    optional: bool = Field(False, description="A `say` node skipped in soothing mode.")
-    next: str | None = Field(None, description="Following node.")
-    barge_in: bool | None = Field(None, description="May the caller interrupt this prompt?")
-    prompt_language: str | None = Field(
-        None, description="Speak this node's prompt in this language whatever the call's is."
-    )
-
-    @model_validator(mode="after")
-    def _one_verb(self) -> Node:
-        verbs = [v for v in VERBS if self.verb_value(v) is not None]
-        if len(verbs) != 1:
-            raise ValueError(f"a node needs exactly one verb ({', '.join(VERBS)}), got {verbs}")
-        if verbs[0] in ("say", "set", "branch", "webhook", "language", "flow") and not self.next:
-            raise ValueError(f"a `{verbs[0]}` node needs `next`")
-        _check_set(self.set or {})
-        return self
-
-    def verb_value(self, verb: str) -> Any:
-        return getattr(self, "return_" if verb == "return" else verb)
-
-    @property
-    def verb(self) -> str:
-        return next(v for v in VERBS if self.verb_value(v) is not None)
-
-
-class Calendar(_Model):
+class Calendar(StrictModel):
     """Opening hours: weekly ranges in a time zone, minus holidays."""
 
     timezone: str = Field("Asia/Shanghai", description="IANA time zone, e.g. Asia/Shanghai.")
@@ -310,7 +107,7 @@ def _span(span: str) -> tuple[int, int]:
     return start, end
 
 
-class EmotionHandling(_Model):
+class EmotionHandling(StrictModel):
     """How the hotline reacts to the caller's emotion."""
 
     sensitivity: float = Field(
@@ -324,7 +121,7 @@ class EmotionHandling(_Model):
     )
 
 
-class Consent(_Model):
+class Consent(StrictModel):
     """Ask the caller before recording (after the disclosure, before the first node)."""
 
     prompt: Prompt = Field(
@@ -351,7 +148,7 @@ class Defaults(Retry):
     )
 
 
-class Dialplan(_Model):
+class Dialplan(StrictModel):
     name: str
     description: str = ""
     languages: list[str] = Field(min_length=1, description="Languages prompts are written in.")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ivr.dialplan.models import Dialplan, Prompt, pick_text
+from ivr.dialplan.models import Dialplan
+from ivr.dialplan.nodes import Prompt, pick_text
 
 
 def disclosure_text(texts: Mapping[str, str], language: str) -> str | None:

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from ivr.config import iter_setting_paths, render_defaults
-from ivr.dialplan import models
+from ivr.dialplan import models, nodes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,9 +27,9 @@ def test_every_setting_is_documented(path: str) -> None:
 
 
 DIALPLAN_MODELS: list[type[BaseModel]] = [
-    models.Dialplan, models.Node, models.Menu, models.Gather, models.Choice, models.Slot,
-    models.Transfer, models.Hangup, models.Intent, models.Defaults, models.Retry,
-    models.BranchCase, models.Webhook, models.Hours, models.Calendar, models.EmotionHandling,
+    models.Dialplan, nodes.Node, nodes.Menu, nodes.Gather, nodes.Choice, nodes.Slot,
+    nodes.Transfer, nodes.Hangup, models.Intent, models.Defaults, nodes.Retry,
+    nodes.BranchCase, nodes.Webhook, nodes.Hours, models.Calendar, models.EmotionHandling,
 ]
 
 
@@ -44,7 +44,7 @@ def test_every_dialplan_field_is_documented(model: type[BaseModel], field: str) 
     assert f"`{field}`" in doc, f"{model.__name__}.{field} is not in dialplans/README.md"
 
 
-@pytest.mark.parametrize("verb", models.VERBS)
+@pytest.mark.parametrize("verb", nodes.VERBS)
 def test_every_verb_has_a_section_with_an_example(verb: str) -> None:
     doc = (REPO / "dialplans" / "README.md").read_text(encoding="utf-8")
     # `return` is documented together with `flow`

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.dialplan.models import Slot
+from ivr.dialplan.nodes import Slot
 from ivr.slots import (
     extract_amount,
     extract_date,
