@@ -13,7 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
-from ivr.cluster.kamailio import KamailioError, WorkerAddr
+from ivr.cluster.kamailio import KamailioError
+from ivr.cluster.kamailio_config import WorkerAddr
 from ivr.cluster.supervisor import serve_cluster
 
 

@@ -28,7 +28,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.cluster.kamailio import KamailioError, KamailioProcess, WorkerAddr
+from ivr.cluster.kamailio import KamailioError, KamailioProcess
+from ivr.cluster.kamailio_config import WorkerAddr
 
 __all__ = ["Worker", "WorkerPool", "serve_cluster", "worker_env"]
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.cluster.kamailio import KamailioProcess, WorkerAddr, module_dir
+from ivr.cluster.kamailio import KamailioProcess, module_dir
+from ivr.cluster.kamailio_config import WorkerAddr
 from ivr.cluster.sip_probe import sip_request
 from telephony.ports import free_udp_port
 from telephony.softphone import Baresip

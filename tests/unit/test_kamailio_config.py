@@ -9,12 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.cluster.kamailio import (
-    WorkerAddr,
-    module_dir,
-    render_config,
-    render_dispatcher_list,
-)
+from ivr.cluster.kamailio import module_dir
+from ivr.cluster.kamailio_config import WorkerAddr, render_config, render_dispatcher_list
 
 WORKERS = [WorkerAddr("127.0.0.1", 5070), WorkerAddr("127.0.0.1", 5071, name="w1")]
 
