@@ -1,9 +1,9 @@
-"""A conversation with a dialplan without audio: the engine driven exactly like a call does.
+"""A conversation with a dialplan without audio: the call's own driver on scripted input.
 
-`Conversation` starts a `DialogEngine` and performs its actions the way `ivr.session` does
-for a real call — prompts are collected instead of played, `Listen` waits for the next
-method call, `SetLanguage` switches the call's language, webhooks are performed for real over
-HTTP (`ivr.webhooks.perform`, on the conversation's own event loop), `Transfer` and `Hangup`
+`Conversation` runs the same `ivr.call.driver.CallDriver` and `TurnTaking` as a phone call,
+with a `CallIO` that collects prompts instead of playing them and caller input from
+`ivr.call.scripted.ScriptedInputs` on a virtual clock. Webhooks are performed for real over
+HTTP (`ivr.webhooks.perform`, on the conversation's own event loop); `Transfer` and `Hangup`
 end the call. Each input returns a `TurnResult` telling what the IVR said and understood.
 
     with Conversation(load_dialplan("dialplans/hotline.yaml"), caller="13800138000") as conv:
@@ -11,10 +11,14 @@ end the call. Each input returns a `TurnResult` telling what the IVR said and un
         turn = conv.say_text("我想查一下话费")
         turn.intent, turn.node_after, turn.prompts
 
-Keys follow the call's rules: a menu takes a key sequence as soon as it matches a choice, a
-digit slot takes keys up to `#` or its maximum length; keys left over go to the next node.
-`hear(transcript)` applies the call's rules for recognised speech (ignored noise, too low a
-confidence = not understood). Used by `ivr simulate` and `ivr test`.
+Each input is given at once and then the caller stays silent: keys are cut into answers by
+the call's rules (a menu takes a key sequence as soon as it matches a choice, a digit slot
+takes keys up to `#` or its maximum length, a '#' after a slot answer complete by its length
+is dropped, keys left over go to the next question, keys then silence are judged after the
+interdigit timeout); typed text and `hear(transcript)` are judged like recognised speech
+(noise ignored, too low a confidence = not understood). The dialplan's consent question and
+the service's disclosure (`disclosure=`) come first, as on a call. Used by `ivr simulate` and
+`ivr test`.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ivr.call.driver import CallDriver
+from ivr.call.inputs import KeyPressed, SpeechHeard, typed_transcript
+from ivr.call.scripted import ScriptedInputs
+from ivr.call.turn_taking import TurnRules, TurnTaking
 from ivr.dialplan.actions import (
     CallerInput,
     DialogEvent,
-    Hangup,
     Listen,
-    NoInput,
     Say,
     SetLanguage,
     Transfer,
@@ -47,7 +53,6 @@ from ivr.dialplan.actions import (
 from ivr.dialplan.engine import INTENT, DialogEngine, DialogState, Step
 from ivr.dialplan.loader import LoadedDialplan, load_dialplan
 from ivr.dialplan.models import Dialplan
-from ivr.input_rules import dtmf_complete, expects_terminator, judge_speech
 from ivr.understanding import match_intents
 
 UrlRewrite = Callable[[str], str]
@@ -102,6 +107,7 @@ class TurnResult:
     webhooks: list[WebhookCall] = field(default_factory=list)
     visited: list[str] = field(default_factory=list)  # nodes that said or did something
     listening: Listen | None = None  # what the IVR now waits for (None when ended)
+    before: dict[str, Any] = field(default_factory=dict, repr=False)  # variables before
 
     @property
     def said(self) -> list[str]:
@@ -142,6 +148,9 @@ class Conversation:
         url_rewrite: UrlRewrite | None = None,
         min_confidence: float = 0.25,
         max_no_speech_prob: float = 0.7,
+        disclosure: Mapping[str, str] | None = None,
+        no_input_timeout_s: float = 6.0,
+        interdigit_timeout_s: float = 3.0,
     ) -> None:
         if isinstance(dialplan, (str, Path)):
             dialplan = load_dialplan(dialplan)
@@ -154,7 +163,6 @@ class Conversation:
             raise ValueError(f"language {language!r} is neither one of the dialplan's languages "
                              f"({', '.join(plan.languages)}) nor a profile "
                              f"({', '.join(sorted(self.engine.profiles))})")
-        self.start_language = language
         self.initial_variables = dict(variables or {})
         if caller is not None:
             self.initial_variables["caller"] = caller
@@ -163,7 +171,6 @@ class Conversation:
         self.now = now
         self.url_rewrite = url_rewrite
         self.min_confidence = min_confidence
-        self.max_no_speech_prob = max_no_speech_prob
         self.emotion: dict[str, Any] = {}
         self.state: DialogState | None = None
         self.listening: Listen | None = None
@@ -171,6 +178,18 @@ class Conversation:
         self.hangup: str | None = None
         self.webhooks: list[WebhookCall] = []  # every webhook of the call, in order
         self.history: list[TurnResult] = []
+        self.events: list[tuple[str, dict[str, Any]]] = []  # what a call would log
+        rules = TurnRules(no_input_timeout_s, interdigit_timeout_s, min_confidence,
+                          max_no_speech_prob)
+        self.turns = TurnTaking(rules, lambda type_, **data: self.events.append((type_, data)))
+        self.inputs = ScriptedInputs()
+        self.io = _ConversationIO(self)
+        self.driver = CallDriver(self.engine, self.io, self.turns,
+                                 variables=self.initial_variables, language=language,
+                                 disclosure=disclosure)
+        self._results: list[TurnResult] = []  # of the input being handled
+        self._pending_label = False
+        self._task: asyncio.Task[None] | None = None
         self._runner: asyncio.Runner | None = None
         self._http: Any = None  # aiohttp.ClientSession, made on the first webhook
         self._closed = False
@@ -183,12 +202,15 @@ class Conversation:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP client and the event loop (idempotent)."""
+        """End the call's driver, close the HTTP client and the event loop (idempotent)."""
         if self._closed:
             return
         self._closed = True
         if self._runner is not None:
             try:
+                if self._task is not None and not self._task.done():
+                    self._task.cancel()
+                    self._runner.run(asyncio.wait([self._task]))
                 if self._http is not None:
                     self._runner.run(self._http.close())
             finally:
@@ -199,11 +221,12 @@ class Conversation:
     # ------------------------------------------------------------ state
     @property
     def started(self) -> bool:
-        return self.state is not None
+        return self._task is not None
 
     @property
     def ended(self) -> bool:
-        return self.state is not None and self.state.ended
+        return self._task is not None and (self._task.done() or (
+            self.state is not None and self.state.ended))
 
     @property
     def node(self) -> str:
@@ -216,14 +239,7 @@ class Conversation:
 
     @property
     def language(self) -> str:
-        if self.state is not None:
-            return self.state.language
-        if self.start_language:  # before the start: the language it will start in
-            from ivr.dialplan.engine import DialogState
-
-            preview = DialogState(self.plan.start, self.plan.default_language)
-            return self.engine.switch(preview, self.start_language)[0].language
-        return self.plan.default_language
+        return self.state.language if self.state is not None else self.driver.language
 
     @property
     def variables(self) -> dict[str, Any]:
@@ -237,72 +253,45 @@ class Conversation:
     # ------------------------------------------------------------ inputs
     def start(self) -> TurnResult:
         """Answer the call: run the dialplan up to the first question (or the end)."""
-        if self.state is not None:
+        if self._task is not None:
             raise RuntimeError("the conversation has already started")
         self._check_open()
-        step = self.engine.start(self.initial_variables, self.facts(), self.start_language)
-        return self._drive("start", self.plan.start, {}, step)
+        self._runner = asyncio.Runner()
+        return self._run("start", lambda: None, start=True)
 
     def say_text(self, text: str, confidence: float = 1.0) -> TurnResult:
-        """The caller says `text` (as the ASR would deliver it). Below `min_confidence` it
-        is not understood, like in a call."""
-        event: DialogEvent
+        """The caller says `text` (as the ASR would deliver it), judged like recognised
+        speech: below `min_confidence` it is not understood, like in a call."""
         if not text.strip():
             return self.silence()
-        if confidence < self.min_confidence:
-            event = Unintelligible(text, confidence)
-        else:
-            event = CallerInput("speech", text, confidence)
-        return self._input(f"speech: {text}", event, scores_for=text)
+        return self.hear(typed_transcript(text, self.language, confidence))
 
     def hear(self, transcript: Any) -> TurnResult:
         """Recognised speech (an `audio_models.protocols.Transcript`), judged like the call
         judges it: nothing or a typical Whisper invention is silence, low confidence (or
         likely no speech) is not understood."""
-        text = transcript.text
-        verdict = judge_speech(transcript, self.min_confidence, self.max_no_speech_prob)
-        if verdict == "noise":
-            return self.silence()
-        if verdict == "unintelligible":
-            return self._input(f"speech: {text}",
-                               Unintelligible(text, transcript.confidence), scores_for=text)
-        return self._input(f"speech: {text}", CallerInput("speech", text, transcript.confidence),
-                           scores_for=text)
+        self._check_listening()
+        return self._run(f"speech: {transcript.text}",
+                         lambda: self.inputs.feed(SpeechHeard(transcript)))
 
     def press(self, keys: str) -> TurnResult:
-        """The caller presses `keys` ("1", "123456#"). Sequences are cut like a call cuts
-        them; keys left when the call ends are dropped."""
+        """The caller presses `keys` ("1", "123456#") at once, then stays silent. Keys are
+        cut into answers like a call cuts them; keys left when the call ends are dropped."""
         keys = keys.strip()
         if not keys or not re.fullmatch(r"[0-9*#]+", keys):
             raise ValueError(f"keys must be digits, * or #, got {keys!r}")
         self._check_listening()
-        results: list[TurnResult] = []
-        digits = ""
-        terminator = False  # a '#' now only ends a slot answer already complete: dropped
-        for i, key in enumerate(keys):
-            if self.ended or self.listening is None:
-                break
-            if terminator and key == "#":
-                terminator = False
-                continue
-            terminator = False
-            digits += key
-            if dtmf_complete(self.listening, digits):
-                keyed = digits[:-1] if digits.endswith("#") and len(digits) > 1 else digits
-                terminator = expects_terminator(self.listening, digits)
-                digits = ""
-                if keyed == "#" and self.listening.digits_slot:
-                    continue  # a lone '#' in a slot is ignored
-                results.append(self._input(f"keys: {keyed}", CallerInput("dtmf", keyed)))
-            elif i == len(keys) - 1:  # then silence: the engine judges what was keyed
-                results.append(self._input(f"keys: {digits}", CallerInput("dtmf", digits)))
-        if not results:  # only ignored keys: the caller then stays silent
-            return self.silence()
-        return results[0] if len(results) == 1 else _merge(results)
+
+        def feed() -> None:
+            now = self.inputs.now()
+            self.inputs.feed(*(KeyPressed(k, now) for k in keys if self.turns.key(k, now)))
+
+        return self._run(f"keys: {keys}", feed)
 
     def silence(self) -> TurnResult:
         """The caller says nothing until the node's timeout."""
-        return self._input("no input", NoInput())
+        self._check_listening()
+        return self._run("no input", self.inputs.feed)
 
     def set_emotion(self, emotion: Mapping[str, Any]) -> TurnResult:
         """Set (merge) the caller's emotion, e.g. {"anger": 0.8}, for later conditions."""
@@ -321,20 +310,47 @@ class Conversation:
 
     def _check_listening(self) -> None:
         self._check_open()
-        if self.state is None:
+        if self._task is None:
             raise RuntimeError("start() the conversation first")
-        if self.state.ended:
+        if self.ended:
             raise ConversationEnded("the call has ended")
 
-    def _input(self, label: str, event: DialogEvent, scores_for: str | None = None) -> TurnResult:
-        self._check_listening()
-        assert self.state is not None
-        before_state = self.state
-        scores = self._scores(scores_for, before_state) if scores_for else []
-        step = self.engine.step(before_state, event, self.facts())
-        result = self._drive(label, before_state.node, dict(before_state.variables), step)
-        result.intent_scores = scores
+    def _run(self, label: str, feed: Callable[[], None], start: bool = False) -> TurnResult:
+        """Feed the caller's action, run the call until it waits for more (or ends), and
+        return what happened (several answers, e.g. keys for two menus, as one result)."""
+        assert self._runner is not None
+        first = TurnResult(label, self.node, self.node)
+        first.before = self.variables
+        self._results = [first]
+        self._pending_label = True  # the first answer names the result
+        if start:
+            self._task = self._runner.get_loop().create_task(self.driver.run())
+        feed()
+        self._runner.run(self._settle())
+        for r in self._results:
+            self._finish(r)
+        result = self._results[0] if len(self._results) == 1 else _merge(self._results)
+        self.history.append(result)
         return result
+
+    async def _settle(self) -> None:
+        assert self._task is not None
+        waiting = asyncio.ensure_future(self.inputs.waiting.wait())
+        await asyncio.wait([self._task, waiting], return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        if self._task.done() and not self._task.cancelled() and self._task.exception():
+            raise self._task.exception()  # type: ignore[misc]
+
+    def _finish(self, r: TurnResult) -> None:
+        if r is self._results[-1]:
+            state = self.state
+            r.node_after = state.node if state else self.node
+            r.variables = self.variables
+            r.language = self.language
+            r.ended = self.ended
+            r.listening = None if self.ended else self.listening
+        r.changed = {k: v for k, v in r.variables.items()
+                     if k not in r.before or r.before[k] != v}
 
     def _scores(self, text: str, state: DialogState) -> list[tuple[str, float]]:
         node = self.plan.nodes[state.node]
@@ -346,72 +362,101 @@ class Conversation:
                 for m in match_intents(text, self.plan.intents, state.language, names,
                                        self.engine.profile(state))]
 
-    def _drive(self, label: str, node_before: str, vars_before: dict[str, Any],
-               step: Step) -> TurnResult:
-        """Perform the step's actions like `CallSession._perform`, stepping on webhooks."""
-        result = TurnResult(label, node_before, step.state.node,
-                            understanding=step.understanding)
-        self.listening = None
-        while True:
-            self.state = step.state
-            webhook: Webhook | None = None
-            for action in step.actions:
-                if isinstance(action, Say):
-                    result.prompts.append(SaidPrompt(action.text, action.language, action.node,
-                                                     action.private))
-                    _visit(result, action.node)
-                elif isinstance(action, SetLanguage):
-                    pass  # the state carries the language
-                elif isinstance(action, Webhook):
-                    webhook = action
-                    _visit(result, action.node)
-                    break
-                elif isinstance(action, Listen):
-                    self.listening = action
-                    _visit(result, action.node)
-                    break
-                elif isinstance(action, Transfer):
-                    self.transfer = result.transfer = TransferInfo(action.target, action.reason)
-                    _visit(result, step.state.node)
-                    break
-                elif isinstance(action, Hangup):
-                    self.hangup = result.hangup = action.reason
-                    _visit(result, step.state.node)
-                    break
-            if webhook is None:
-                break
-            call = self._perform(webhook)
-            result.webhooks.append(call)
-            self.webhooks.append(call)
-            step = self.engine.step(step.state, call.result, self.facts())
-        assert self.state is not None
-        result.node_after = self.state.node
-        result.variables = dict(self.state.variables)
-        result.changed = {k: v for k, v in self.state.variables.items()
-                          if k not in vars_before or vars_before[k] != v}
-        result.language = self.state.language
-        result.ended = self.state.ended
-        result.listening = self.listening
-        self.history.append(result)
-        return result
+class _ConversationIO:
+    """The driver's `CallIO` for a `Conversation`: prompts are collected into the turn's
+    result instead of played, input comes from `ScriptedInputs`, webhooks are real HTTP."""
 
-    def _perform(self, hook: Webhook) -> WebhookCall:
-        sent = replace(hook, url=self.url_rewrite(hook.url)) if self.url_rewrite else hook
-        if self._runner is None:
-            self._runner = asyncio.Runner()
+    def __init__(self, conv: Conversation) -> None:
+        self.conv = conv
+        self.inputs = conv.inputs
+
+    @property
+    def _results(self) -> list[TurnResult]:
+        return self.conv._results
+
+    def facts(self) -> dict[str, Any]:
+        return self.conv.facts()
+
+    @property
+    def hung_up(self) -> bool:
+        return self.conv.hangup is not None
+
+    def event(self, type_: str, **data: Any) -> None:
+        self.conv.events.append((type_, data))
+
+    async def say(self, say: Say, sensitive: bool = False) -> None:
+        r = self._results[-1]
+        r.prompts.append(SaidPrompt(say.text, say.language, say.node, say.private))
+        _visit(r, say.node)
+
+    async def wait_playout(self) -> None:
+        return None
+
+    def listening(self, listen: Listen | None, step: Step | None) -> None:
+        self.conv.listening = listen
+        if listen is not None:
+            _visit(self._results[-1], listen.node)
+        else:
+            self.inputs.answered()
+
+    def stepped(self, step: Step) -> None:
+        self.conv.state = step.state
+
+    def turn(self, before: Step, answer: tuple[DialogEvent, dict[str, Any]], new: Step) -> None:
+        event = answer[0]
+        label = _label(event)
+        conv = self.conv
+        if conv._pending_label:
+            conv._pending_label = False
+            r = self._results[-1]
+            r.input, r.node_before, r.understanding = label, before.state.node, new.understanding
+        else:
+            _finish_partial(self._results[-1], before)
+            r = TurnResult(label, before.state.node, new.state.node,
+                           understanding=new.understanding)
+            r.before = dict(before.state.variables)
+            self._results.append(r)
+        if isinstance(event, (CallerInput, Unintelligible)) and getattr(
+                event, "kind", "speech") == "speech":
+            r.intent_scores = conv._scores(event.text, before.state)
+        conv.state = new.state
+
+    def set_language(self, action: SetLanguage) -> None:
+        return None  # the state carries the language
+
+    async def webhook(self, hook: Webhook) -> WebhookResult:
+        rewrite = self.conv.url_rewrite
+        sent = replace(hook, url=rewrite(hook.url)) if rewrite else hook
         started = time.monotonic()
-        outcome = self._runner.run(self._request(sent))
-        return WebhookCall(hook.node, hook.method, hook.url, sent.url, dict(hook.headers),
+        outcome = await self._request(sent)
+        call = WebhookCall(hook.node, hook.method, hook.url, sent.url, dict(hook.headers),
                            hook.body, outcome, round((time.monotonic() - started) * 1000))
+        self._results[-1].webhooks.append(call)
+        _visit(self._results[-1], hook.node)
+        self.conv.webhooks.append(call)
+        return outcome
 
     async def _request(self, hook: Webhook) -> WebhookResult:
         import aiohttp
 
         from ivr.webhooks import perform
 
-        if self._http is None:
-            self._http = aiohttp.ClientSession()
-        return await perform(hook, self._http)
+        if self.conv._http is None:
+            self.conv._http = aiohttp.ClientSession()
+        return await perform(hook, self.conv._http)
+
+    async def transfer(self, action: Transfer, step: Step) -> None:
+        self.conv.transfer = self._results[-1].transfer = TransferInfo(action.target,
+                                                                      action.reason)
+        _visit(self._results[-1], step.state.node)
+
+    def hang_up(self, reason: str, step: Step | None) -> None:
+        self.conv.hangup = self._results[-1].hangup = reason
+        _visit(self._results[-1], step.state.node if step else "consent")
+
+    def consented(self, answer: bool | None) -> None:
+        if answer:
+            self.event("recording_consented")
 
 
 @contextlib.contextmanager
@@ -450,3 +495,18 @@ def _merge(results: list[TurnResult]) -> TurnResult:
     merged.transfer = next((r.transfer for r in results if r.transfer), None)
     merged.hangup = next((r.hangup for r in results if r.hangup), None)
     return merged
+
+
+def _label(event: DialogEvent) -> str:
+    if isinstance(event, CallerInput):
+        return f"keys: {event.text}" if event.kind == "dtmf" else f"speech: {event.text}"
+    if isinstance(event, Unintelligible):
+        return f"speech: {event.text}"
+    return "no input"
+
+
+def _finish_partial(r: TurnResult, before: Step) -> None:
+    """A result followed by another answer of the same input ends where that one began."""
+    r.node_after = before.state.node
+    r.variables = dict(before.state.variables)
+    r.language = before.state.language
