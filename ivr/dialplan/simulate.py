@@ -15,21 +15,21 @@ language and feeds the transcript as speech; then the session goes on interactiv
 terminal is interactive, else it stops. `--mic` listens through pyaudio (16 kHz mono): the
 real endpointer cuts the caller's speech, Whisper transcribes it, and prompts are rendered
 by the service's TTS (cached like the service's) and played on the speakers.
+
+This module holds the session (`Simulator`) and the command (`run_simulate`); the terminal
+is `ivr.dialplan.console`, the microphone and speakers `ivr.dialplan.mic`.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import os
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from ivr.dialplan.console import Console, key_values, print_turn
 from ivr.dialplan.conversation import (
     Conversation,
     ConversationEnded,
@@ -38,7 +38,7 @@ from ivr.dialplan.conversation import (
 )
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import DialplanError, LoadedDialplan, display_path, load_dialplan
-from ivr.input_rules import is_noise
+from ivr.dialplan.mic import AudioDeviceError, MicAudio, PromptSpeaker, mic_loop
 from ivr.profiles import initial_prompts
 
 HELP = """\
@@ -53,87 +53,8 @@ HELP = """\
 AsrFactory = Callable[[str], Any]  # model spec -> object with transcribe_sync(audio, lang, prompt)
 
 
-@dataclass
-class Console:
-    """Where the simulator reads and writes (injectable for tests)."""
-
-    read: Callable[[str], str]  # shows the prompt, returns a line; EOFError at the end
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    err: TextIO = field(default_factory=lambda: sys.stderr)
-    interactive: bool = False  # a person types (go on after --audio)
-
-    @classmethod
-    def terminal(cls) -> Console:
-        if sys.stdin.isatty():
-            with contextlib.suppress(ImportError):
-                import readline  # noqa: F401 - line editing and history for input()
-            return cls(input, sys.stdout, sys.stderr, True)
-
-        def read(prompt: str) -> str:  # piped: echo so the transcript reads like a session
-            sys.stdout.write(prompt)
-            line = sys.stdin.readline()
-            if not line:
-                raise EOFError
-            sys.stdout.write(line if line.endswith("\n") else line + "\n")
-            return line.rstrip("\n")
-
-        return cls(read, sys.stdout, sys.stderr, False)
-
-    def print(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
-
-
 class SimulateError(Exception):
     """Ends the simulator with a one-line message and exit status 2."""
-
-
-# ---------------------------------------------------------------- printing
-def _value(v: Any) -> str:
-    if isinstance(v, str):
-        return v if v and " " not in v and "=" not in v else repr(v)
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
-
-
-def _pairs(values: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={_value(v)}" for k, v in values.items())
-
-
-def print_turn(console: Console, turn: TurnResult, *, show_changed: bool = True) -> None:
-    """What one turn did, in reading order."""
-    p = console.print
-    u = turn.understanding
-    if u is not None:
-        if u.outcome == "match" and u.intent:
-            head = f"  understood: {u.intent} {u.score:.2f}"
-        elif u.outcome == "match":
-            head = "  understood" + (" (slot)" if u.slots else "")
-        elif u.outcome == "no_input":
-            head = "  no input"
-        else:
-            head = f"  not understood ({u.outcome})"
-        scores = [f"{n} {s:.2f}" for n, s in turn.intent_scores[:3] if s > 0]
-        p(head + (f"    top: {', '.join(scores)}" if scores else ""))
-        if u.slots:
-            p(f"  slots: {_pairs(u.slots)}")
-    for call in turn.webhooks:
-        r = call.result
-        outcome = f"{r.status} ok" if r.ok else f"failed: {r.error or r.status}"
-        p(f"  webhook {call.method} {call.url} -> {outcome} ({call.elapsed_ms} ms)")
-    for prompt in turn.prompts:
-        p(f"IVR [{prompt.language}]: {prompt.text}")
-    if turn.visited and (turn.visited != [turn.node_before] or turn.input == "start"):
-        path = turn.visited if turn.visited[0] == turn.node_before else [
-            turn.node_before, *turn.visited]
-        p(f"  node: {' -> '.join(path)}")
-    if show_changed and turn.changed:
-        p(f"  set: {_pairs(turn.changed)}")
-    if turn.transfer:
-        p(f"*** transfer to {turn.transfer.target} (reason: {turn.transfer.reason}); "
-          "the call has ended")
-    elif turn.hangup:
-        p(f"*** the IVR hung up (reason: {turn.hangup}); the call has ended")
 
 
 # ---------------------------------------------------------------- the session
@@ -262,9 +183,9 @@ class Simulator:
             print_turn(c, self.conv.silence())
         elif name == "/vars":
             variables = self.conv.variables
-            c.print("  " + (_pairs(variables) if variables else "(no variables)"))
+            c.print("  " + (key_values(variables) if variables else "(no variables)"))
             c.print(f"  language={self.conv.language}, node={self.conv.node}"
-                    + (f", emotion: {_pairs(self.conv.emotion)}" if self.conv.emotion else ""))
+                    + (f", emotion: {key_values(self.conv.emotion)}" if self.conv.emotion else ""))
         elif name == "/emotion":
             self._emotion(rest)
         elif name == "/restart":
@@ -279,7 +200,7 @@ class Simulator:
     def _emotion(self, rest: str) -> None:
         c = self.console
         if not rest.strip():
-            c.print("  emotion: " + (_pairs(self.conv.emotion) or "(none)"))
+            c.print("  emotion: " + (key_values(self.conv.emotion) or "(none)"))
             return
         values: dict[str, Any] = {}
         for item in rest.split():
@@ -293,54 +214,7 @@ class Simulator:
                         f"(got {item!r})")
                 return
         self.conv.set_emotion(values)
-        c.print(f"  emotion: {_pairs(self.conv.emotion)}")
-
-    # ------------------------------------------------------------ microphone
-    def mic_loop(self, mic: MicAudio, speaker: PromptSpeaker | None, *,
-                 default_timeout_s: float, endpointer: Any) -> int:
-        from audio_models.frames import AudioFrame
-        from audio_models.protocols import SpeechEnded, SpeechStarted
-
-        c = self.console
-        c.print("Speak after each prompt (Ctrl-C ends).")
-        turn = self.start()
-        while True:
-            if speaker is not None:
-                speaker.speak(turn)
-            if self.conv.ended:
-                return 0
-            listen = self.conv.listening
-            timeout = (listen.timeout_s if listen and listen.timeout_s else default_timeout_s)
-            c.print(f"  (listening, {timeout:g} s ...)")
-            mic.discard_input()
-            endpointer.reset()
-            # time runs with the audio read (reads block in real time), not the wall clock
-            started, heard = time.monotonic(), 0.0
-            speaking = False
-            utterance = None
-            while utterance is None:
-                pcm = mic.read()
-                frame = AudioFrame(pcm, mic.rate, started + heard)
-                heard += frame.duration
-                for ev in endpointer.push_frame(frame):
-                    if isinstance(ev, SpeechStarted):
-                        speaking = True
-                    elif isinstance(ev, SpeechEnded):
-                        utterance = ev
-                if utterance is None and not speaking and heard >= timeout:
-                    break
-            if utterance is None:
-                c.print("caller: (silence)")
-                turn = self.conv.silence()
-            else:
-                transcript = self.transcribe(utterance.audio)
-                if is_noise(transcript):
-                    c.print("  (heard only noise; listening again)")
-                    turn = TurnResult("noise", self.conv.node, self.conv.node)
-                    continue
-                c.print(f"caller: {transcript.text}    [confidence {transcript.confidence:.2f}]")
-                turn = self.conv.hear(transcript)
-            print_turn(c, turn)
+        c.print(f"  emotion: {key_values(self.conv.emotion)}")
 
 
 def real_asr(spec: str) -> Any:
@@ -354,131 +228,6 @@ def real_asr(spec: str) -> Any:
                       compute_type=settings.asr.compute_type,
                       cpu_threads=settings.asr.cpu_threads, beam_size=settings.asr.beam_size,
                       name=spec, short_window_s=settings.asr.short_window_s)
-
-
-# ---------------------------------------------------------------- audio devices
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence what PortAudio's ALSA/JACK back ends print straight to file descriptor 2."""
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, fd)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(devnull)
-
-
-class MicAudio:
-    """pyaudio input (and output, when there is a device) at 16 kHz mono, 16-bit."""
-
-    rate = 16000
-    frame_samples = 320  # 20 ms
-
-    def __init__(self, pyaudio_module: Any = None) -> None:
-        if pyaudio_module is None:
-            try:
-                import pyaudio as pyaudio_module
-            except ImportError as e:
-                raise SimulateError(
-                    f"--mic needs pyaudio ({e}): pip install 'voice-ivr[mic]'; use --audio or "
-                    "type instead") from e
-        self._pa_mod = pyaudio_module
-        self._pa: Any = None
-        self._in: Any = None
-        self._out: Any = None
-        try:
-            with _quiet_stderr():
-                self._pa = pyaudio_module.PyAudio()
-                self._pa.get_default_input_device_info()
-                self._in = self._pa.open(format=pyaudio_module.paInt16, channels=1,
-                                         rate=self.rate, input=True,
-                                         frames_per_buffer=self.frame_samples)
-        except (OSError, ValueError, RuntimeError) as e:
-            self.close()
-            raise SimulateError(f"no audio input device found (pyaudio: {e}); use --audio or "
-                                "type instead") from e
-        try:
-            with _quiet_stderr():
-                self._pa.get_default_output_device_info()
-                self._out = self._pa.open(format=pyaudio_module.paInt16, channels=1,
-                                          rate=self.rate, output=True)
-        except (OSError, ValueError, RuntimeError) as e:
-            self.output_error = str(e)
-        else:
-            self.output_error = ""
-
-    @property
-    def has_output(self) -> bool:
-        return self._out is not None
-
-    def read(self) -> bytes:
-        return bytes(self._in.read(self.frame_samples, exception_on_overflow=False))
-
-    def discard_input(self) -> None:
-        """Drop audio captured while prompts played (the speakers' echo)."""
-        with contextlib.suppress(OSError):
-            waiting = self._in.get_read_available()
-            if waiting:
-                self._in.read(waiting, exception_on_overflow=False)
-
-    def play(self, pcm: bytes) -> None:
-        if self._out is not None:
-            self._out.write(pcm)
-
-    def close(self) -> None:
-        for stream in (self._in, self._out):
-            if stream is not None:
-                with contextlib.suppress(Exception):
-                    stream.stop_stream()
-                    stream.close()
-        self._in = self._out = None
-        if self._pa is not None:
-            with contextlib.suppress(Exception):
-                self._pa.terminate()
-            self._pa = None
-
-
-class PromptSpeaker:
-    """Renders prompts like the service (TTS router + PromptCache) and plays them."""
-
-    def __init__(self, mic: MicAudio, base_dir: Path, console: Console,
-                 prompts: Any = None) -> None:
-        self.mic = mic
-        self.base_dir = base_dir
-        self.console = console
-        self.prompts = prompts if prompts is not None else _service_prompts(mic.rate)
-
-    def speak(self, turn: TurnResult) -> None:
-        for p in turn.prompts:
-            try:
-                if p.text.startswith("file:"):
-                    audio = self.prompts.get_file_sync(self.base_dir / p.text[5:].strip())
-                else:
-                    audio = self.prompts.get_sync(p.text, p.language, private=p.private)
-            except Exception as e:  # noqa: BLE001 - a prompt that cannot render is skipped
-                self.console.print(f"  (cannot play prompt: {e})")
-                continue
-            self.mic.play(audio.pcm)
-
-    def close(self) -> None:
-        if hasattr(self.prompts, "close"):
-            self.prompts.close()
-
-
-def _service_prompts(rate: int) -> Any:
-    from ivr.config import load_settings
-    from ivr.voices import prompt_cache
-
-    return prompt_cache(load_settings(), rate)
 
 
 # ---------------------------------------------------------------- entry point
@@ -506,7 +255,7 @@ def run_simulate(args: argparse.Namespace, *, console: Console | None = None,
     try:
         with quiet_webhook_log():
             return _run(args, console, asr_factory, mic_factory, prompts)
-    except SimulateError as e:
+    except (SimulateError, AudioDeviceError) as e:
         print(f"ivr simulate: {e}", file=console.err, flush=True)
         return 2
     except KeyboardInterrupt:
@@ -565,8 +314,8 @@ def _run(args: argparse.Namespace, console: Console, asr_factory: AsrFactory | N
             endpointer = Endpointer(settings.vad.endpointer_config(), sample_rate=mic.rate)
             sim.asr()  # load before the caller speaks
             try:
-                return sim.mic_loop(mic, speaker, endpointer=endpointer,
-                                    default_timeout_s=settings.dialog.no_input_timeout_s)
+                return mic_loop(sim, mic, speaker, endpointer=endpointer,
+                                default_timeout_s=settings.dialog.no_input_timeout_s)
             except KeyboardInterrupt:
                 console.print()
                 console.print("(interrupted)")

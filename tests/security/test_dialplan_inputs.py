@@ -17,10 +17,11 @@ import yaml
 from audio_models.tts import AudioFileError, load_audio_file
 from ivr.cli import main as cli_main
 from ivr.config import ConfigError, load_settings
+from ivr.dialplan.case_spec import MalformedTestFile, load_test_file
+from ivr.dialplan.console import Console
 from ivr.dialplan.lint import lint_file, run_lint
 from ivr.dialplan.loader import DialplanError, load_dialplan
-from ivr.dialplan.simulate import Console, run_simulate
-from ivr.dialplan.testing import MalformedTestFile, load_test_file
+from ivr.dialplan.simulate import run_simulate
 from ivr.reload import check
 from ivr.safe_yaml import UnsafeYaml, safe_load
 

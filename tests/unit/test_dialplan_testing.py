@@ -13,13 +13,9 @@ import pytest
 from audio_models.protocols import Transcript
 from ivr.cli import build_parser
 from ivr.config import REPO_ROOT
-from ivr.dialplan.testing import (
-    FakeResponse,
-    FakeWebhookServer,
-    MalformedTestFile,
-    load_test_file,
-    run_tests,
-)
+from ivr.dialplan.case_spec import MalformedTestFile, load_test_file
+from ivr.dialplan.fake_webhooks import FakeResponse, FakeWebhookServer
+from ivr.dialplan.testing import run_tests
 
 DIALPLANS = REPO_ROOT / "dialplans"
 HOTLINE_TESTS = DIALPLANS / "hotline.test.yaml"

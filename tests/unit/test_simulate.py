@@ -20,8 +20,10 @@ from audio_models.resample import resample
 from audio_models.tts import load_audio_file
 from ivr.cli import build_parser
 from ivr.config import REPO_ROOT
-from ivr.dialplan.simulate import Console, MicAudio, _quiet_stderr, run_simulate
-from ivr.dialplan.testing import FakeResponse, FakeWebhookServer
+from ivr.dialplan.console import Console
+from ivr.dialplan.fake_webhooks import FakeResponse, FakeWebhookServer
+from ivr.dialplan.mic import MicAudio, _quiet_stderr
+from ivr.dialplan.simulate import run_simulate
 
 HOTLINE = REPO_ROOT / "dialplans" / "hotline.yaml"
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "dialplan_tests" / "audio"
