@@ -10,13 +10,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from ivr.call.events import CallEvent, RecordingFailed, RecordingPaused, RecordingResumed
 from ivr.recording import CallRecorder
 
 __all__ = ["CallRecording"]
 
 
 class CallRecording:
-    """One call's recording. `event(type, **data)` reports what happens to the call's record;
+    """One call's recording. `event(type, **data)` reports what happens to the call's record
+    (`RecordingFailed`, `RecordingPaused`, `RecordingResumed` of `ivr.call.events`);
     `drain()` moves the audio waiting in the media buffers into `write` first, so a pause or
     a resume takes effect at the right frame."""
 
@@ -47,7 +49,10 @@ class CallRecording:
 
     def _failed(self, error: str) -> None:
         # logged once by the recorder; the call goes on without it, and its record says so
-        self._event("recording_failed", error=error)
+        self._report(RecordingFailed(error=error))
+
+    def _report(self, event: CallEvent) -> None:
+        self._event(event.TYPE, **event.data())
 
     def pause(self, node: str) -> None:
         """Silence both channels (sensitive input is being asked for at `node`)."""
@@ -57,7 +62,7 @@ class CallRecording:
         assert self._recorder is not None
         self._recorder.paused = True
         self._paused = (node, time.monotonic())
-        self._event("recording_paused", reason="sensitive_input", node=node)
+        self._report(RecordingPaused(reason="sensitive_input", node=node))
 
     def resume(self) -> None:
         if self._paused is None:
@@ -68,7 +73,7 @@ class CallRecording:
             assert self._recorder is not None
             self._recorder.paused = False
         self._paused = None
-        self._event("recording_resumed", node=node, paused_s=round(time.monotonic() - since, 2))
+        self._report(RecordingResumed(node=node, paused_s=round(time.monotonic() - since, 2)))
 
     def write(self, caller: Iterable[bytes], far: Iterable[bytes]) -> None:
         """Append 20 ms frames of both directions (no-op when not recording)."""

@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from ivr.call.events import Error
 from ivr.recording import write_failures
 from ivr.storage import CallStore
 from telephony import CallInfo, SipEndpoint
@@ -56,8 +57,8 @@ def record_failed_start(store: CallStore, call: CallInfo, error: Exception) -> N
             store.call_started(call.call_id, sip_call_id=call.sip_call_id, caller=call.caller,
                                callee=call.callee, remote_uri=call.remote_uri,
                                answered_at=time.time())
-        store.add_event(call.call_id, "error", {"where": "session_start",
-                                                "error": repr(error)[:500]})
+        failed = Error(where="session_start", error=repr(error)[:500])
+        store.add_event(call.call_id, failed.TYPE, failed.data())
         store.call_ended(call.call_id, "session_start_failed")
     except Exception:  # noqa: BLE001 - the storage itself may be what failed
         log.exception("call=%s cannot record the failed start", call.call_id)

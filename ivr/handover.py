@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from audio_models.frames import AudioFrame
 from ivr.agents import Agent, AgentDirectory, RouteRequest
+from ivr.call import events as ev
 from ivr.call.inputs import CallerHungUp, KeyPressed, SpeechBegan, SpeechHeard
 from ivr.call_io import AgentLeg, DialFailed, first_of, play_and_wait
 from ivr.dialplan.actions import CallerInput
@@ -75,7 +76,7 @@ class Handover:
         since = time.time()
         s.deps.store.update_call(s.call_id, waiting_queue=queue, waiting_since=since)
         position = self.directory.queue_position(queue, since)
-        s.event("queued", queue=queue, position=position, agents=len(self.directory.all()))
+        s.emit(ev.Queued(queue=queue, position=position, agents=len(self.directory.all())))
         try:
             if self.settings.mode == "refer":
                 await self._refer(ctx)
@@ -91,11 +92,11 @@ class Handover:
         s = self.session
         agent = self.directory.claim(self._request(ctx), s.call_id)
         if agent is None:
-            s.event("queue_unavailable", queue=ctx.queue, detail="no agent available (refer)")
+            s.emit(ev.QueueUnavailable(queue=ctx.queue, detail="no agent available (refer)"))
             await self._after_wait(ctx)
             return
         s.deps.store.update_call(s.call_id, agent_id=agent.id)
-        s.event("agent_refer", agent_id=agent.id, uri=agent.uri)
+        s.emit(ev.AgentRefer(agent_id=agent.id, uri=agent.uri))
         try:
             s.deps.control.transfer(s.call_id, agent.uri, self._headers(ctx))
             with contextlib.suppress(TimeoutError):
@@ -110,7 +111,7 @@ class Handover:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.max_wait_s
         if not any(ctx.queue in a.queues for a in self.directory.all()):
-            s.event("queue_unavailable", queue=ctx.queue, detail="no agent serves this queue")
+            s.emit(ev.QueueUnavailable(queue=ctx.queue, detail="no agent serves this queue"))
             deadline = loop.time()
         while not s.hungup.is_set():
             agent = self._claim(ctx, since)
@@ -157,7 +158,7 @@ class Handover:
     async def _ring(self, agent: Agent, ctx: _Context) -> AgentLeg | None:
         """Dial the claimed agent; the answered leg, or None (agent released)."""
         s = self.session
-        s.event("agent_ringing", agent_id=agent.id, uri=agent.uri, queue=ctx.queue)
+        s.emit(ev.AgentRinging(agent_id=agent.id, uri=agent.uri, queue=ctx.queue))
         dial = asyncio.ensure_future(s.deps.control.dial(
             agent.uri, self._headers(ctx), self.settings.ring_timeout_s))
         hung = asyncio.ensure_future(s.hungup.wait())
@@ -170,7 +171,7 @@ class Handover:
             with contextlib.suppress(asyncio.CancelledError, DialFailed):
                 await dial
             self.directory.release(agent.id, s.call_id)
-            s.event("agent_abandoned", agent_id=agent.id)
+            s.emit(ev.AgentAbandoned(agent_id=agent.id))
             return None
         try:
             leg = dial.result()
@@ -180,8 +181,8 @@ class Handover:
             offline = e.code in NOT_ANSWERED
             if offline:
                 self.directory.set_status(agent.id, "offline")
-            s.event("agent_failed", agent_id=agent.id, code=e.code, reason=e.reason,
-                    set_offline=offline)
+            s.emit(ev.AgentFailed(agent_id=agent.id, code=e.code, reason=e.reason,
+                                  set_offline=offline))
             return None
         if s.hungup.is_set():
             s.deps.control.release_leg(leg.call_id)
@@ -195,7 +196,7 @@ class Handover:
         self._stop_hold()
         wait_s = round(time.time() - since, 1)
         try:
-            s.event("agent_answered", agent_id=agent.id, leg=leg.call_id)
+            s.emit(ev.AgentAnswered(agent_id=agent.id, leg=leg.call_id))
             s.attach_agent(leg.media)
             if self.settings.whisper:
                 await asyncio.gather(s.announce(prompt("connecting", s.language)),
@@ -203,18 +204,19 @@ class Handover:
             if s.hungup.is_set() or leg.ended.is_set():
                 return
             if not await s.deps.control.bridge(s.call_id, leg.call_id):
-                s.event("error", where="bridge", error="the calls could not be bridged")
+                s.emit(ev.Error(where="bridge", error="the calls could not be bridged"))
                 return
             s.deps.store.update_call(s.call_id, agent_id=agent.id, queue_wait_s=wait_s,
                                      waiting_queue=None)
-            s.event("agent_connected", agent_id=agent.id, queue=ctx.queue, wait_s=wait_s)
+            s.emit(ev.AgentConnected(agent_id=agent.id, queue=ctx.queue, wait_s=wait_s))
             s.bridged()
             await first_of(leg.ended, s.hungup)
             by_agent = leg.ended.is_set() and leg.by_remote
             if by_agent:
                 s.set_end_reason("agent_hangup")  # the endpoint hangs up the caller too
                 s.hang_up("agent_hangup")
-            s.event("agent_disconnected", agent_id=agent.id, by="agent" if by_agent else "caller")
+            s.emit(ev.AgentDisconnected(agent_id=agent.id,
+                                        by="agent" if by_agent else "caller"))
         finally:
             s.detach_agent()
             s.deps.control.release_leg(leg.call_id)
@@ -230,9 +232,9 @@ class Handover:
             # the caller's problem in their words: this agent's ears only, never stored
             audio = await s.deps.prompts.get(text, s.voice_for(s.language), private=True)
         except Exception as e:
-            s.event("error", where="whisper_tts", error=str(e))
+            s.emit(ev.Error(where="whisper_tts", error=str(e)))
             return
-        s.event("whisper", agent_leg=leg.call_id, text=text)
+        s.emit(ev.Whisper(agent_leg=leg.call_id, text=text))
         await play_and_wait(leg.media, audio, leg.ended, grace_s=5)
 
     # ------------------------------------------------------------ waiting
@@ -241,7 +243,7 @@ class Handover:
         while not s.hungup.is_set():
             position = self.directory.queue_position(ctx.queue, since)
             key = "hold_next" if position <= 1 else "hold"
-            s.event("hold_message", queue=ctx.queue, position=position)
+            s.emit(ev.HoldMessage(queue=ctx.queue, position=position))
             await s.announce(prompt(key, s.language, position=position))
             await asyncio.sleep(self.settings.hold_message_every_s)
 
@@ -255,7 +257,7 @@ class Handover:
         """Nobody could take the call in time: callback, voicemail, or an apology."""
         s = self.session
         cfg = self.settings
-        s.event("queue_timeout", queue=ctx.queue, waited_s=cfg.max_wait_s)
+        s.emit(ev.QueueTimeout(queue=ctx.queue, waited_s=cfg.max_wait_s))
         if not cfg.callback and not cfg.voicemail:
             await self._close(ctx, "closed", "no_agent")
             return
@@ -272,7 +274,7 @@ class Handover:
                 await self._callback(ctx)
                 return
             if choice == "2":
-                s.event("keep_waiting", queue=ctx.queue)
+                s.emit(ev.KeepWaiting(queue=ctx.queue))
                 since = time.time()
                 s.deps.store.update_call(s.call_id, waiting_queue=ctx.queue,
                                          waiting_since=since)
@@ -318,7 +320,7 @@ class Handover:
         row = s.deps.store.add_callback(
             s.call_id, kind="callback", caller=s.caller, number=number, language=s.language,
             intent=summary.get("intent") or ctx.topic, queue=ctx.queue, reason=ctx.reason)
-        s.event("callback_requested", number=number, queue=ctx.queue, callback_id=row)
+        s.emit(ev.CallbackRequested(number=number, queue=ctx.queue, callback_id=row))
         await self._close(ctx, "callback_booked", "callback_requested")
 
     async def _voicemail(self, ctx: _Context) -> None:
@@ -331,7 +333,7 @@ class Handover:
         if seconds < 0.5:
             with contextlib.suppress(OSError):
                 path.unlink()
-            s.event("voicemail_empty")
+            s.emit(ev.VoicemailEmpty())
             if not s.hungup.is_set():
                 await self._close(ctx, "closed", "no_agent")
             return
@@ -340,14 +342,14 @@ class Handover:
             s.call_id, kind="voicemail", caller=s.caller, number=s.caller,
             language=s.language, intent=summary.get("intent") or ctx.topic, queue=ctx.queue,
             reason=ctx.reason, recording_path=str(path), transcript=said or None)
-        s.event("voicemail_saved", seconds=round(seconds, 1), callback_id=row, text=said)
+        s.emit(ev.VoicemailSaved(seconds=round(seconds, 1), callback_id=row, text=said))
         if not s.hungup.is_set():
             await self._close(ctx, "voicemail_saved", "voicemail")
 
     async def _close(self, ctx: _Context, key: str, reason: str) -> None:
         s = self.session
         await s.announce(prompt(key, s.language))
-        s.event("hangup_by_ivr", reason=reason)
+        s.emit(ev.HangupByIvr(reason=reason))
         s.hang_up(reason)
 
 
@@ -364,7 +366,7 @@ async def _record(session: CallSession, path: Path, max_s: float) -> tuple[float
     after they spoke; returns (seconds recorded, what they said as recognised)."""
     # encrypted under a recording key; a write failure ends the recording, not the call
     wav = SafeWriter(path, 1, session.media.clock_rate,
-                     on_error=lambda error: session.event("recording_failed", error=error))
+                     on_error=lambda error: session.emit(ev.RecordingFailed(error=error)))
     written = 0.0
 
     def tap(frame: AudioFrame) -> None:
@@ -373,7 +375,7 @@ async def _record(session: CallSession, path: Path, max_s: float) -> tuple[float
         written += frame.duration
 
     remove: Callable[[], None] = session.tap_caller(tap)
-    session.event("voicemail_recording", max_s=max_s)
+    session.emit(ev.VoicemailRecording(max_s=max_s))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_s
     quiet_until: float | None = None  # after an utterance: end if nothing more by then

@@ -12,6 +12,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ivr.call.events import (
+    AgentAbandoned,
+    AgentAnswered,
+    AgentConnected,
+    AgentDisconnected,
+    AgentFailed,
+    AgentRefer,
+    AgentRinging,
+    EscalationSummary,
+    EscalationSummaryLlm,
+)
 from ivr.storage import CallStore
 from ivr.summary import render_text, summarise
 
@@ -21,10 +32,12 @@ CALL_FIELDS = ("id", "caller", "callee", "started_at", "answered_at", "ended_at"
                "peak_anger", "waiting_queue", "waiting_since", "agent_id", "queue_wait_s",
                "agent_outcome", "agent_note", "turn_count")
 # Hand-over events the IVR stores (ivr/handover.py) and the phase each one starts.
-_PHASES = {"agent_refer": "ringing", "agent_ringing": "ringing", "agent_answered": "answered",
-           "agent_connected": "connected", "agent_failed": "failed",
-           "agent_abandoned": "abandoned", "agent_disconnected": "ended"}
+_PHASES = {AgentRefer.TYPE: "ringing", AgentRinging.TYPE: "ringing",
+           AgentAnswered.TYPE: "answered", AgentConnected.TYPE: "connected",
+           AgentFailed.TYPE: "failed", AgentAbandoned.TYPE: "abandoned",
+           AgentDisconnected.TYPE: "ended"}
 HANDOVER_EVENTS = tuple(_PHASES)
+_SUMMARIES = (EscalationSummary.TYPE, EscalationSummaryLlm.TYPE)  # newest id: summary_version
 EARLIER_CALLS = 10
 
 
@@ -102,7 +115,7 @@ def earlier_calls(store: CallStore, call: dict[str, Any]) -> list[dict[str, Any]
 
 
 def _summary(store: CallStore, call: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    stored = [e for e in call["events"] if e.get("type") == "escalation_summary"]
+    stored = [e for e in call["events"] if e.get("type") == EscalationSummary.TYPE]
     if stored:
         return dict(_data(stored[-1])), "ivr"
     history = store.list_calls(limit=50, caller=call.get("caller")) if call.get("caller") else []
@@ -119,7 +132,7 @@ def call_card(store: CallStore, call_id: str, agent_id: str) -> dict[str, Any] |
     summary, source = _summary(store, call)
     text = summary.pop("text", None)
     whisper = summary.pop("whisper", None)
-    llm = [e for e in call["events"] if e.get("type") == "escalation_summary_llm"]
+    llm = [e for e in call["events"] if e.get("type") == EscalationSummaryLlm.TYPE]
     earlier = earlier_calls(store, call)
     return {
         "call": _public(call),
@@ -149,12 +162,12 @@ def call_state(store: CallStore, call_id: str, agent_id: str) -> dict[str, Any] 
         "from calls where id = ?", [call_id]))
     if not rows:
         return None
-    marks = ",".join("?" * (len(HANDOVER_EVENTS) + 2))
+    marks = ",".join("?" * (len(HANDOVER_EVENTS) + len(_SUMMARIES)))
     events = list(store.db.query(
         f"select id, type, data from events where call_id = ? and type in ({marks}) "
         "order by ts, id",
-        [call_id, *HANDOVER_EVENTS, "escalation_summary", "escalation_summary_llm"]))
+        [call_id, *HANDOVER_EVENTS, *_SUMMARIES]))
     row = rows[0]
-    summaries = [e["id"] for e in events if e["type"].startswith("escalation_summary")]
+    summaries = [e["id"] for e in events if e["type"] in _SUMMARIES]
     return {"call_id": call_id, **row, "phase": phase_of(row["status"], events, agent_id),
             "summary_version": max(summaries, default=0)}

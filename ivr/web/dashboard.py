@@ -39,6 +39,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ivr.call.events import EscalationSummary
 from ivr.db import like
 from ivr.storage import CallStore
 from ivr.web import dash_audio
@@ -204,7 +205,7 @@ class Dashboard:
         for turn in call["turns"]:
             turn["timings"] = turn_timings(turn)
         call["flags"] = [f.as_dict() for f in flags_for(call)]
-        summaries = [e["data"] for e in call["events"] if e["type"] == "escalation_summary"]
+        summaries = [e["data"] for e in call["events"] if e["type"] == EscalationSummary.TYPE]
         call["summary"] = summaries[-1] if summaries else None
         call["review"] = self._reviews([call["id"]]).get(call["id"])
         call["has_recording"] = _recording(call) is not None

@@ -33,6 +33,7 @@ from typing import Any
 from aiohttp import web
 
 from ivr.agents import AgentConfig, AgentDirectory
+from ivr.call.events import AgentOutcome
 from ivr.privacy.audit import append as audit_append
 from ivr.storage import CallStore
 from ivr.web.auth import (
@@ -288,8 +289,8 @@ class AgentDesk:
         self.store.update_call(call_id, agent_outcome=outcome, agent_note=note)
         self.store.db.execute("update calls set agent_id = ? where id = ? and agent_id is null",
                               [agent_id, call_id])  # taken off the agent's row: theirs now
-        self.store.add_event(call_id, "agent_outcome",
-                             {"agent_id": agent_id, "outcome": outcome, "note": note})
+        marked = AgentOutcome(agent_id=agent_id, outcome=outcome, note=note)
+        self.store.add_event(call_id, marked.TYPE, marked.data())
         log.info("desk: agent %s marked call %s %s", agent_id, call_id, outcome)
         return web.json_response({"call_id": call_id, "outcome": outcome, "note": note})
 

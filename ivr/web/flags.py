@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ivr.call.events import EmotionEscalation, NoInput, Transfer
+
 ANGER_PEAK = 0.6  # peak anger of the call (or any turn) at or above this
 DISTRESS_PEAK = 0.5  # any turn's distress at or above this
 FAILURE_RUN = 3  # consecutive no_match / no_input / unintelligible turns
@@ -57,14 +59,14 @@ def _data(event: dict[str, Any]) -> dict[str, Any]:
 def transfer_reasons(call: dict[str, Any]) -> list[str]:
     """Reasons of the call's transfer events, in order."""
     return [str(_data(e).get("reason") or "unknown") for e in call.get("events") or []
-            if e.get("type") == "transfer"]
+            if e.get("type") == Transfer.TYPE]
 
 
 def _anger(call: dict[str, Any], turns: list[dict[str, Any]],
            events: list[dict[str, Any]]) -> Flag | None:
     values = [_num(call.get("peak_anger")), *(_emotion(t, "anger") for t in turns)]
     peak = max((v for v in values if v is not None), default=None)
-    if any(e.get("type") == "emotion_escalation" for e in events):
+    if any(e.get("type") == EmotionEscalation.TYPE for e in events):
         return Flag("anger", "the caller's anger triggered an escalation", "high")
     if peak is not None and peak >= ANGER_PEAK:
         return Flag("anger", f"peak anger {peak:.2f}", "high")
@@ -115,7 +117,7 @@ def flags_for(call: dict[str, Any]) -> list[Flag]:
                           else "transferred after repeated failures", "medium"))
     if (conf := _confidence(turns)) is not None:
         found.append(conf)
-    silences = sum(1 for e in events if e.get("type") == "no_input")
+    silences = sum(1 for e in events if e.get("type") == NoInput.TYPE)
     if silences >= SILENCE_EVENTS:
         found.append(Flag("long_silence", f"{silences} silences without input", "low"))
     return sorted(found, key=lambda f: _RANK[_SEVERITY.get(f.code, f.severity)])

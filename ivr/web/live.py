@@ -36,6 +36,7 @@ import numpy as np
 from aiohttp import WSMsgType, web
 
 from ivr import workers
+from ivr.call.events import Dtmf, Emotion, Listen, Prompt, Queued, Turn, Utterance
 from ivr.storage import CallStore
 from ivr.web.auth import AUTH_KEY, PAGE_HEADERS, audit, can_see_call, require
 from ivr.web.flags import flags_for
@@ -65,12 +66,12 @@ def _transcript(events: list[dict[str, Any]], limit: int) -> list[dict[str, Any]
     lines: list[dict[str, Any]] = []
     for e in events:
         data, kind = _data(e), e.get("type")
-        if kind == "prompt" and data.get("text"):
+        if kind == Prompt.TYPE and data.get("text"):
             lines.append({"who": "ivr", "text": str(data["text"]), "ts": e.get("ts")})
-        elif kind == "utterance" and str(data.get("text") or "").strip():
+        elif kind == Utterance.TYPE and str(data.get("text") or "").strip():
             lines.append({"who": "caller", "text": str(data["text"]).strip(), "ts": e.get("ts"),
                           "confidence": data.get("confidence")})
-        elif kind == "dtmf" and data.get("digit"):
+        elif kind == Dtmf.TYPE and data.get("digit"):
             last = lines[-1] if lines else None
             if last and last["who"] == "caller" and last.get("dtmf"):
                 last["text"] += str(data["digit"])  # one line per run of keypresses
@@ -84,18 +85,18 @@ def _node(call: dict[str, Any], events: list[dict[str, Any]]) -> str | None:
     """Where the dialplan is: the last turn's next node, or the node listened in."""
     for e in reversed(events):
         data = _data(e)
-        if e.get("type") == "turn" and data.get("next"):
+        if e.get("type") == Turn.TYPE and data.get("next"):
             return str(data["next"])
-        if e.get("type") == "listen" and data.get("node"):
+        if e.get("type") == Listen.TYPE and data.get("node"):
             return str(data["node"])
-        if e.get("type") == "queued":
+        if e.get("type") == Queued.TYPE:
             return f"queue:{data.get('queue')}"
     return call.get("waiting_queue") and f"queue:{call['waiting_queue']}"
 
 
 def _emotion(events: list[dict[str, Any]], peak_anger: float | None) -> dict[str, Any]:
     """Current (the latest estimate) and peak anger and distress of the call."""
-    seen = [_data(e) for e in events if e.get("type") == "emotion"]
+    seen = [_data(e) for e in events if e.get("type") == Emotion.TYPE]
     last = seen[-1] if seen else {}
 
     def peak(key: str, start: float | None = None) -> float | None:

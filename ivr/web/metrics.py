@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ivr.call.events import FirstAudio, Transfer
 from ivr.storage import CallStore
 
 TOP_INTENTS = 10
@@ -97,8 +98,8 @@ def compute(store: CallStore, since: float, until: float) -> dict[str, Any]:
                        "order by seq", chunk):
             turns[t["call_id"]].append(t)
         for e in _rows(store, f"select call_id, type, data from events where call_id in "
-                       f"({_in(chunk)}) and type in ('transfer', 'first_audio') order by ts",
-                       chunk):
+                       f"({_in(chunk)}) and type in (?, ?) order by ts",
+                       [*chunk, Transfer.TYPE, FirstAudio.TYPE]):
             events[e["call_id"]].append(e)
 
     ended = abandoned = contained = escalated = 0
@@ -108,10 +109,10 @@ def compute(store: CallStore, since: float, until: float) -> dict[str, Any]:
     for call in calls:
         cid = call["id"]
         why = [str((_loads(e["data"]) or {}).get("reason") or "unknown")
-               for e in events[cid] if e["type"] == "transfer"]
+               for e in events[cid] if e["type"] == Transfer.TYPE]
         for e in events[cid]:
             ms = (_loads(e["data"]) or {}).get("answer_to_audio_ms")
-            if e["type"] == "first_audio" and isinstance(ms, (int, float)):
+            if e["type"] == FirstAudio.TYPE and isinstance(ms, (int, float)):
                 first_prompt.append(float(ms))
         if call.get("status") != "ended":
             continue

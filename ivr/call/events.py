@@ -1,0 +1,548 @@
+"""What happens during a call, as small frozen values: one class per event type.
+
+An event is stored as a row of the `events` table: `TYPE` (the type string) and `data()`
+(a JSON object). Rows written before these classes existed hold the same strings and keys,
+and must keep reading the same: so `TYPE` and the field names are the stored contract, and
+the fields are declared in the order the keys are stored (the JSON text is byte for byte what
+`event(type_, **data)` wrote). A key that an emitter only sometimes writes is declared with
+`_omitted(default)`: `data()` leaves it out at that default. Two events carry an open set of
+keys (`Variables`, the dialplan's; `EscalationSummary`, the summary's): one dict field each,
+stored unchanged.
+
+`parse(row)` reads a stored row back. It never raises on what an older (or newer) version
+wrote: an unknown type is None, unknown keys are ignored, a missing key reads as its default
+(or None), and values are not checked, so a reader that compared `data.get(...)` before
+compares the same values now.
+
+Adding an event: a class here, its `TYPE` the new string and its name that string in
+CamelCase (`hangup_by_ivr` -> `HangupByIvr`); `tests/unit/test_call_events.py` fails for a
+type string emitted anywhere in `ivr/` without a class, and for keys the class lacks.
+
+Four names are also dialplan actions and dialogue events of `ivr.dialplan.actions`
+(`Listen`, `NoInput`, `Transfer`, `Webhook`); a module that uses both imports this one
+whole: `from ivr.call import events as ev`, `ev.Transfer(...)`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar, Protocol, Self, TypeVar
+
+_T = TypeVar("_T")
+_OMIT = "omitted_at_default"
+
+
+def _omitted(default: _T) -> _T:
+    """A field whose key is not stored when it has this value (as its emitter does)."""
+    return field(default=default, metadata={_OMIT: True})
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """Base of every call event: `TYPE` is its stored type, `data()` its stored object."""
+
+    TYPE: ClassVar[str] = ""
+
+    def data(self) -> dict[str, Any]:
+        """The stored keys and values, in the stored order."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not (f.metadata.get(_OMIT) and value == f.default):
+                out[f.name] = value
+        return out
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Self:
+        """The event of a stored object: unknown keys ignored, missing ones at their default
+        (None for a field without one: an old row is read, not validated)."""
+        return cls(**{f.name: data.get(f.name, None if f.default is MISSING else f.default)
+                      for f in fields(cls)})
+
+
+Emit = Callable[[CallEvent], None]  # a callback that records a call's event
+
+
+class Emitter(Protocol):
+    """Where a call's events go: `CallSession.emit(event)` logs and stores `event.TYPE` with
+    `event.data()`, redacted as its `event(type_, **data)` does."""
+
+    def emit(self, event: CallEvent) -> None: ...
+
+
+# ---------------------------------------------------------------- the call
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAnswered(CallEvent):
+    TYPE: ClassVar[str] = "call_answered"
+    caller: str
+    callee: str
+    dialplan: str  # name@version
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEnded(CallEvent):
+    TYPE: ClassVar[str] = "call_ended"
+    reason: str
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaxDurationReached(CallEvent):
+    TYPE: ClassVar[str] = "max_duration_reached"
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HangupByIvr(CallEvent):
+    TYPE: ClassVar[str] = "hangup_by_ivr"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Error(CallEvent):
+    """A failure the call survived (or the failed start of its session)."""
+
+    TYPE: ClassVar[str] = "error"
+    where: str  # dialog, tts, asr, asr_early, audio, emotion, summary, bridge, ...
+    text: str | None = _omitted(None)  # only a prompt that could not be rendered (tts)
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputDropped(CallEvent):
+    TYPE: ClassVar[str] = "input_dropped"
+    kind: str
+
+
+# ---------------------------------------------------------------- consent and recording
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingConsented(CallEvent):
+    TYPE: ClassVar[str] = "recording_consented"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingDeclined(CallEvent):
+    TYPE: ClassVar[str] = "recording_declined"
+    answer: str  # no, none
+    then: str  # the consent's `refuse`: hangup or continue
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingFailed(CallEvent):
+    TYPE: ClassVar[str] = "recording_failed"  # the call's recording or a voicemail
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingPaused(CallEvent):
+    TYPE: ClassVar[str] = "recording_paused"
+    reason: str
+    node: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingResumed(CallEvent):
+    TYPE: ClassVar[str] = "recording_resumed"
+    node: str
+    paused_s: float
+
+
+# ---------------------------------------------------------------- the dialogue
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Listen(CallEvent):
+    TYPE: ClassVar[str] = "listen"
+    node: str
+    language: str
+    sensitive: bool = _omitted(False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Turn(CallEvent):
+    TYPE: ClassVar[str] = "turn"
+    seq: int
+    node: str
+    outcome: str | None = None
+    intent: str | None = None
+    score: float | None = None
+    slots: dict[str, Any] | None = None
+    text: str | None = None  # the caller's words or keys
+    next: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Language(CallEvent):
+    TYPE: ClassVar[str] = "language"
+    language: str
+    profile: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Variables(CallEvent):
+    """The dialplan's `set` values, stored as its keys."""
+
+    TYPE: ClassVar[str] = "variables"
+    values: dict[str, Any]
+
+    def data(self) -> dict[str, Any]:
+        return dict(self.values)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Self:
+        return cls(values=dict(data))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Webhook(CallEvent):
+    TYPE: ClassVar[str] = "webhook"
+    node: str
+    method: str
+    url: str
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+    ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transfer(CallEvent):
+    TYPE: ClassVar[str] = "transfer"
+    target: str  # queue:NAME or a SIP URI
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferUnavailable(CallEvent):
+    TYPE: ClassVar[str] = "transfer_unavailable"
+    target: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EscalationSummary(CallEvent):
+    """The agent's summary (`ivr.summary`: its fields, `text` and `whisper`) as stored."""
+
+    TYPE: ClassVar[str] = "escalation_summary"
+    summary: dict[str, Any]
+
+    def data(self) -> dict[str, Any]:
+        return dict(self.summary)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Self:
+        return cls(summary=dict(data))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EscalationSummaryLlm(CallEvent):
+    TYPE: ClassVar[str] = "escalation_summary_llm"
+    text: str
+    ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LlmSummaryFailed(CallEvent):
+    TYPE: ClassVar[str] = "llm_summary_failed"
+    ms: int
+    detail: str
+
+
+# ---------------------------------------------------------------- what the caller hears
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prompt(CallEvent):
+    TYPE: ClassVar[str] = "prompt"  # a prompt started playing
+    node: str
+    language: str
+    text: str  # its first 80 characters
+    barge_in: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptEnd(CallEvent):
+    TYPE: ClassVar[str] = "prompt_end"
+    node: str
+    interrupted: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FirstAudio(CallEvent):
+    TYPE: ClassVar[str] = "first_audio"
+    answer_to_audio_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BargeIn(CallEvent):
+    TYPE: ClassVar[str] = "barge_in"
+    cause: str  # dtmf, speech
+    node: str
+    latency_ms: int | None = None  # from the start of speech; None for keys
+
+
+# ---------------------------------------------------------------- what the caller does
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dtmf(CallEvent):
+    TYPE: ClassVar[str] = "dtmf"
+    digit: str  # '*' while sensitive input is taken
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DtmfIgnored(CallEvent):
+    TYPE: ClassVar[str] = "dtmf_ignored"
+    digit: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoInput(CallEvent):
+    TYPE: ClassVar[str] = "no_input"
+    node: str
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Utterance(CallEvent):
+    TYPE: ClassVar[str] = "utterance"
+    text: str  # masked while sensitive input is taken
+    confidence: float
+    audio_s: float
+    asr_ms: int
+    eos_to_asr_ms: int
+    early: bool  # recognised while the end-of-speech silence ran
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeechIgnored(CallEvent):
+    TYPE: ClassVar[str] = "speech_ignored"  # judged noise (`ivr.input_rules`)
+    text: str
+    why: str | None = None
+    no_speech_prob: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeechDuringProtectedPrompt(CallEvent):
+    TYPE: ClassVar[str] = "speech_during_protected_prompt"
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EarlyCommit(CallEvent):
+    TYPE: ClassVar[str] = "early_commit"
+    silence_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AsrEarlyDiscarded(CallEvent):
+    TYPE: ClassVar[str] = "asr_early_discarded"
+    why: str  # speech_resumed, new_pause, machine_busy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandoverInput(CallEvent):
+    TYPE: ClassVar[str] = "handover_input"
+    mode: str | None = None
+    text: str | None = None
+
+
+# ---------------------------------------------------------------- emotion and language
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Emotion(CallEvent):
+    """One turn's estimate: `ivr.emotion.TurnEmotion.as_dict()`, then `prosody_ms` when the
+    voice was analysed."""
+
+    TYPE: ClassVar[str] = "emotion"
+    anger: float
+    distress: float
+    arousal: float
+    label: str
+    prosody_anger: float | None = None
+    text_anger: float
+    cues: list[str]
+    dissatisfied: bool
+    prosody_ms: float | None = _omitted(None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Soothing(CallEvent):
+    TYPE: ClassVar[str] = "soothing"
+    anger: float
+    distress: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmotionEscalation(CallEvent):
+    TYPE: ClassVar[str] = "emotion_escalation"
+    angry_turns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LanguageDetected(CallEvent):
+    TYPE: ClassVar[str] = "language_detected"
+    language: str  # Whisper's code
+    probability: float
+    profile: str  # the profile the call goes on with
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DialectDetected(CallEvent):
+    TYPE: ClassVar[str] = "dialect_detected"
+    profile: str
+
+
+# ---------------------------------------------------------------- the hand-over (ivr.handover)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Queued(CallEvent):
+    TYPE: ClassVar[str] = "queued"
+    queue: str
+    position: int
+    agents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueUnavailable(CallEvent):
+    TYPE: ClassVar[str] = "queue_unavailable"
+    queue: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HoldMessage(CallEvent):
+    TYPE: ClassVar[str] = "hold_message"
+    queue: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueTimeout(CallEvent):
+    TYPE: ClassVar[str] = "queue_timeout"
+    queue: str
+    waited_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeepWaiting(CallEvent):
+    TYPE: ClassVar[str] = "keep_waiting"
+    queue: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentRefer(CallEvent):
+    TYPE: ClassVar[str] = "agent_refer"
+    agent_id: str
+    uri: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentRinging(CallEvent):
+    TYPE: ClassVar[str] = "agent_ringing"
+    agent_id: str
+    uri: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentAbandoned(CallEvent):
+    TYPE: ClassVar[str] = "agent_abandoned"  # the caller hung up while the agent's phone rang
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentFailed(CallEvent):
+    TYPE: ClassVar[str] = "agent_failed"
+    agent_id: str
+    code: int  # SIP status
+    reason: str
+    set_offline: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentAnswered(CallEvent):
+    TYPE: ClassVar[str] = "agent_answered"
+    agent_id: str
+    leg: str  # the agent leg's call id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Whisper(CallEvent):
+    TYPE: ClassVar[str] = "whisper"  # the summary, said to the agent only
+    agent_leg: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentConnected(CallEvent):
+    TYPE: ClassVar[str] = "agent_connected"
+    agent_id: str
+    queue: str
+    wait_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentDisconnected(CallEvent):
+    TYPE: ClassVar[str] = "agent_disconnected"
+    agent_id: str
+    by: str  # agent, caller
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentOutcome(CallEvent):
+    TYPE: ClassVar[str] = "agent_outcome"  # marked on the agent desk (ivr.web.desk)
+    agent_id: str
+    outcome: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallbackRequested(CallEvent):
+    TYPE: ClassVar[str] = "callback_requested"
+    number: str
+    queue: str
+    callback_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoicemailRecording(CallEvent):
+    TYPE: ClassVar[str] = "voicemail_recording"
+    max_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoicemailEmpty(CallEvent):
+    TYPE: ClassVar[str] = "voicemail_empty"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoicemailSaved(CallEvent):
+    TYPE: ClassVar[str] = "voicemail_saved"
+    seconds: float
+    callback_id: int
+    text: str  # what the caller said, as recognised
+
+
+# ---------------------------------------------------------------- reading stored rows
+def _registry() -> dict[str, type[CallEvent]]:
+    found = [c for c in globals().values()
+             if isinstance(c, type) and issubclass(c, CallEvent) and c is not CallEvent]
+    registry = {c.TYPE: c for c in found}
+    if len(registry) != len(found):
+        raise RuntimeError("two call events have the same TYPE")
+    return registry
+
+
+EVENT_TYPES: dict[str, type[CallEvent]] = _registry()
+
+
+def parse(row: Mapping[str, Any]) -> CallEvent | None:
+    """The event of a stored row (`{"type": ..., "data": {...}}`, data a dict or its JSON);
+    None for a type no class is for."""
+    kind = row.get("type")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        return None
+    data = row.get("data")
+    if isinstance(data, str | bytes):
+        try:
+            data = json.loads(data)
+        except ValueError:  # (UnicodeDecodeError too) a damaged row reads as an empty one
+            data = None
+    return cls.from_data(data if isinstance(data, Mapping) else {})
