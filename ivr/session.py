@@ -284,7 +284,7 @@ class CallSession:
         return task
 
     def _input_dropped(self, item: Any) -> None:
-        self.event("input_dropped", kind=type(item).__name__)
+        self.event("input_dropped", kind=item.KIND)
 
     def _quiet(self) -> bool:
         """No prompt playing, the caller not speaking, no utterance being recognised."""

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from audio_models.protocols import Transcript
 
@@ -25,6 +25,8 @@ POLL_S = 0.05  # how often a busy call (playing, speaking, recognising) re-check
 class KeyPressed:
     """A DTMF key ('0'-'9', '*', '#'), already past the arrival rules of `TurnTaking.key`."""
 
+    KIND: ClassVar[str] = "dtmf"  # as stored in events (input_dropped)
+
     digit: str
     at: float  # the input clock's time
 
@@ -32,6 +34,8 @@ class KeyPressed:
 @dataclass(frozen=True, slots=True)
 class SpeechBegan:
     """The caller started speaking (the no-input timer stops)."""
+
+    KIND: ClassVar[str] = "speech_start"  # as stored in events (input_dropped)
 
     at: float
 
@@ -41,12 +45,16 @@ class SpeechHeard:
     """One recognised utterance; `info` is what the call stores with its turn (timings, the
     emotion estimate)."""
 
+    KIND: ClassVar[str] = "speech"  # as stored in events (input_dropped)
+
     transcript: Transcript
     info: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class CallerHungUp:
+    KIND: ClassVar[str] = "hangup"  # as stored in events (input_dropped)
+
     reason: str
 
 
@@ -96,6 +104,11 @@ class InputQueue:
         self._quiet = quiet
         self._dropped = dropped
         self._before_wait = before_wait
+
+    @property
+    def pending(self) -> int:
+        """Inputs handed over that the call has not taken yet."""
+        return self._queue.qsize()
 
     def now(self) -> float:
         return time.monotonic()

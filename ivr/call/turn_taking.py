@@ -59,6 +59,7 @@ class TurnTaking:
         self.event = event
         self.listen: Listen | None = None  # the question being answered
         self.sensitive = False  # its answer is a secret: masked in events
+        self.waiting = False  # the no-input timer runs, no keys in hand: the caller's turn
         self._terminator_until: float | None = None  # a '#' before then ends nothing
         self._keyed: tuple[Listen | None, str] = (None, "")  # keys so far of a digit slot
 
@@ -100,7 +101,11 @@ class TurnTaking:
                 deadline = source.now() + (self.rules.interdigit_timeout_s if digits
                                            else timeout)
             wait = None if deadline is None else max(0.0, deadline - source.now())
-            item = await source.next(wait)
+            self.waiting = deadline is not None and not digits
+            try:
+                item = await source.next(wait)
+            finally:
+                self.waiting = False
             if item is None:
                 if deadline is None or source.now() < deadline:
                     continue

@@ -230,6 +230,8 @@ class Conversation:
 
     @property
     def node(self) -> str:
+        if self.state is None and self.listening is not None:
+            return self.listening.node  # the opening's question (consent)
         return self.state.node if self.state else self.plan.start
 
     def confirming_intent(self) -> str | None:
