@@ -67,9 +67,16 @@ class Handover:
         self.settings = session.settings.escalation
         self._failed: dict[str, float] = {}  # agent id -> when they failed for this call
         self._hold: asyncio.Task[None] | None = None
+        self._fallback = False  # nobody reachable: back to the dialplan
+        self._unavailable = False
 
     # ------------------------------------------------------------ entry
-    async def run(self, queue: str, reason: str, topic: str | None) -> None:
+    async def run(self, queue: str, reason: str, topic: str | None,
+                  fallback: bool = False) -> bool:
+        """Hand the call over; with `fallback`, return False when nobody could take it (the
+        dialplan's `on_unavailable` node goes on) instead of offering the callback or
+        voicemail built into the service. True otherwise."""
+        self._fallback = fallback
         s = self.session
         ctx = _Context(queue, reason, s.profile_id or s.language, topic,
                        f"{s.summary_base_url()}/api/calls/{s.call_id}/summary")
@@ -86,6 +93,7 @@ class Handover:
             self._stop_hold()
             with contextlib.suppress(Exception):
                 s.deps.store.update_call(s.call_id, waiting_queue=None)
+        return not self._unavailable
 
     # ------------------------------------------------------------ REFER (blind) mode
     async def _refer(self, ctx: _Context) -> None:
@@ -258,6 +266,9 @@ class Handover:
         s = self.session
         cfg = self.settings
         s.emit(ev.QueueTimeout(queue=ctx.queue, waited_s=cfg.max_wait_s))
+        if self._fallback:
+            self._unavailable = True
+            return
         if not cfg.callback and not cfg.voicemail:
             await self._close(ctx, "closed", "no_agent")
             return
@@ -316,41 +327,59 @@ class Handover:
         else:
             await self._close(ctx, "closed", "callback_not_confirmed")
             return
-        summary = s.summary_data() or {}
-        row = s.deps.store.add_callback(
-            s.call_id, kind="callback", caller=s.caller, number=number, language=s.language,
-            intent=summary.get("intent") or ctx.topic, queue=ctx.queue, reason=ctx.reason)
-        s.emit(ev.CallbackRequested(number=number, queue=ctx.queue, callback_id=row))
+        book_callback(s, number, ctx.queue, ctx.reason, ctx.topic)
         await self._close(ctx, "callback_booked", "callback_requested")
 
     async def _voicemail(self, ctx: _Context) -> None:
         s = self.session
         await s.announce(prompt("voicemail", s.language))
-        await s.announce_audio(_beep(s.media.clock_rate))
-        s.drain_inputs()  # keys pressed during the instructions
-        path = recording_file(file_in(s.settings.recordings_dir, f"{s.call_id}-voicemail.wav"))
-        seconds, said = await _record(s, path, s.settings.escalation.voicemail_max_s)
-        if seconds < 0.5:
-            with contextlib.suppress(OSError):
-                path.unlink()
-            s.emit(ev.VoicemailEmpty())
-            if not s.hungup.is_set():
-                await self._close(ctx, "closed", "no_agent")
+        seconds, _said = await record_voicemail(s, s.settings.escalation.voicemail_max_s,
+                                                ctx.queue, ctx.reason, ctx.topic)
+        if s.hungup.is_set():
             return
-        summary = s.summary_data() or {}
-        row = s.deps.store.add_callback(
-            s.call_id, kind="voicemail", caller=s.caller, number=s.caller,
-            language=s.language, intent=summary.get("intent") or ctx.topic, queue=ctx.queue,
-            reason=ctx.reason, recording_path=str(path), transcript=said or None)
-        s.emit(ev.VoicemailSaved(seconds=round(seconds, 1), callback_id=row, text=said))
-        if not s.hungup.is_set():
+        if seconds:
             await self._close(ctx, "voicemail_saved", "voicemail")
+        else:
+            await self._close(ctx, "closed", "no_agent")
 
     async def _close(self, ctx: _Context, key: str, reason: str) -> None:
         s = self.session
         await s.announce(prompt(key, s.language))
         s.emit(ev.HangupByIvr(reason=reason))
         s.hang_up(reason)
+
+
+def book_callback(s: CallSession, number: str, queue: str, reason: str,
+                  topic: str | None = None) -> int:
+    """Store a call back to `number` for `queue` (the agents' list of callbacks)."""
+    summary = s.summary_data() or {}
+    row = s.deps.store.add_callback(
+        s.call_id, kind="callback", caller=s.caller, number=number, language=s.language,
+        intent=summary.get("intent") or topic, queue=queue, reason=reason)
+    s.emit(ev.CallbackRequested(number=number, queue=queue, callback_id=row))
+    return row
+
+
+async def record_voicemail(s: CallSession, max_s: float, queue: str, reason: str,
+                           topic: str | None = None) -> tuple[float, str]:
+    """A beep, then the caller's message (see `_record`), stored for `queue` with what was
+    recognised; (0.0, "") when they said nothing (the empty file is removed)."""
+    await s.announce_audio(_beep(s.media.clock_rate))
+    s.drain_inputs()  # keys pressed during the instructions
+    path = recording_file(file_in(s.settings.recordings_dir, f"{s.call_id}-voicemail.wav"))
+    seconds, said = await _record(s, path, max_s)
+    if seconds < 0.5:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        s.emit(ev.VoicemailEmpty())
+        return 0.0, ""
+    summary = s.summary_data() or {}
+    row = s.deps.store.add_callback(
+        s.call_id, kind="voicemail", caller=s.caller, number=s.caller,
+        language=s.language, intent=summary.get("intent") or topic, queue=queue,
+        reason=reason, recording_path=str(path), transcript=said or None)
+    s.emit(ev.VoicemailSaved(seconds=round(seconds, 1), callback_id=row, text=said))
+    return seconds, said
 
 
 def _beep(rate: int, seconds: float = 0.4, freq: float = 1000.0) -> AudioFrame:

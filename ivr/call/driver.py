@@ -22,14 +22,20 @@ from typing import Any, Protocol
 from ivr.call.inputs import InputSource
 from ivr.call.turn_taking import Answer, TurnTaking
 from ivr.dialplan.actions import (
+    CALL_RESULTS,
+    BookCallback,
     CallerInput,
     DialogEvent,
     Hangup,
     Listen,
+    MessageRecorded,
+    RecordingConsent,
+    RecordMessage,
     Say,
     SetLanguage,
     SetVariables,
     Transfer,
+    TransferFailed,
     Webhook,
     WebhookResult,
 )
@@ -80,14 +86,21 @@ class CallIO(Protocol):
 
     async def webhook(self, hook: Webhook) -> WebhookResult: ...
 
-    async def transfer(self, action: Transfer, step: Step) -> None:
-        """Hand the call over (returns when the call is over or handed away)."""
+    async def transfer(self, action: Transfer, step: Step) -> TransferFailed | None:
+        """Hand the call over (returns when the call is over or handed away); with
+        `action.fallback`, `TransferFailed` when nobody could take it."""
+        ...
+
+    async def book_callback(self, action: BookCallback) -> None: ...
+
+    async def record_message(self, action: RecordMessage) -> MessageRecorded:
+        """Beep, then the caller's message until '#', silence or `action.max_s`."""
         ...
 
     def hang_up(self, reason: str, step: Step | None) -> None: ...
 
     def consented(self, answer: bool | None) -> None:
-        """The caller's answer to the consent question (None: none understood)."""
+        """The caller's answer to a consent question (None: none understood)."""
         ...
 
 
@@ -124,7 +137,7 @@ class CallDriver:
             answer = await self.perform(step)
             if answer is None:
                 return
-            if isinstance(answer[0], WebhookResult):
+            if isinstance(answer[0], CALL_RESULTS):  # an action's outcome, not the caller's
                 step = self.engine.step(step.state, answer[0], self.io.facts())
                 self.io.stepped(step)
                 continue
@@ -151,11 +164,19 @@ class CallDriver:
                 return await io.webhook(action), {}
             elif isinstance(action, Listen):
                 return await self.listen(action, step)
+            elif isinstance(action, RecordingConsent):
+                io.consented(action.given)
+            elif isinstance(action, BookCallback):
+                await io.book_callback(action)
+            elif isinstance(action, RecordMessage):
+                await io.wait_playout()
+                if io.hung_up:
+                    return None
+                return await io.record_message(action), {}
             elif isinstance(action, Transfer):
                 await io.wait_playout()
-                if not io.hung_up:
-                    await io.transfer(action, step)
-                return None
+                failed = None if io.hung_up else await io.transfer(action, step)
+                return None if failed is None or io.hung_up else (failed, {})
             elif isinstance(action, Hangup):
                 await io.wait_playout()
                 if not io.hung_up:

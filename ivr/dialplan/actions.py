@@ -39,7 +39,24 @@ class WebhookResult:
     error: str = ""
 
 
-DialogEvent = CallerInput | NoInput | Unintelligible | WebhookResult
+@dataclass(frozen=True, slots=True)
+class MessageRecorded:
+    """The outcome of a `RecordMessage` action: how long the caller spoke, what was heard."""
+
+    seconds: float
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferFailed:
+    """A `Transfer` with a fallback node could not reach anyone (no agent in time)."""
+
+    reason: str = "no_agent"
+
+
+DialogEvent = (CallerInput | NoInput | Unintelligible | WebhookResult | MessageRecorded
+               | TransferFailed)
+CALL_RESULTS = (WebhookResult, MessageRecorded, TransferFailed)  # results of actions, not input
 
 
 # ---------------------------------------------------------------- actions
@@ -86,6 +103,35 @@ class SetLanguage:
 class Transfer:
     target: str
     reason: str
+    fallback: bool = False  # nobody reachable: `TransferFailed` goes back to the dialplan
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingConsent:
+    """The caller's answer to a `consent` question: record the call (from now) or not."""
+
+    node: str
+    given: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BookCallback:
+    """Book a call back to `number` (a person from `queue` calls)."""
+
+    node: str
+    number: str
+    queue: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMessage:
+    """Record the caller's message (after a beep) until '#', silence or `max_s`; the outcome
+    comes back as `MessageRecorded`."""
+
+    node: str
+    max_s: float
+    queue: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +159,8 @@ class SetVariables:
     values: dict[str, Any]
 
 
-Action = Say | Listen | SetLanguage | Transfer | Hangup | Webhook | SetVariables
+Action = (Say | Listen | SetLanguage | Transfer | Hangup | Webhook | SetVariables
+          | RecordingConsent | BookCallback | RecordMessage)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from ivr.dialplan.conversation import TurnResult
+from ivr.dialplan.turn_result import TurnResult
 
 __all__ = ["Console", "key_values", "print_turn"]
 

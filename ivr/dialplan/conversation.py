@@ -28,9 +28,7 @@ import contextlib
 import datetime as dt
 import logging
 import re
-import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,96 +36,24 @@ from ivr.call.driver import CallDriver
 from ivr.call.inputs import KeyPressed, SpeechHeard, typed_transcript
 from ivr.call.scripted import ScriptedInputs
 from ivr.call.turn_taking import TurnRules, TurnTaking
-from ivr.dialplan.actions import (
-    CallerInput,
-    DialogEvent,
-    Listen,
-    Say,
-    SetLanguage,
-    Transfer,
-    Understanding,
-    Unintelligible,
-    Webhook,
-    WebhookResult,
-)
-from ivr.dialplan.engine import INTENT, DialogEngine, DialogState, Step
+from ivr.dialplan.actions import Listen
+from ivr.dialplan.conversation_io import ConversationIO
+from ivr.dialplan.engine import INTENT, DialogEngine, DialogState
 from ivr.dialplan.loader import LoadedDialplan, load_dialplan
 from ivr.dialplan.models import Dialplan
+from ivr.dialplan.turn_result import (
+    SaidPrompt,
+    TransferInfo,
+    TurnResult,
+    WebhookCall,
+    merge,
+)
 from ivr.understanding import match_intents
 
+__all__ = ["Conversation", "ConversationEnded", "SaidPrompt", "TransferInfo", "TurnResult",
+           "WebhookCall", "quiet_webhook_log"]
+
 UrlRewrite = Callable[[str], str]
-
-
-@dataclass(frozen=True, slots=True)
-class SaidPrompt:
-    """One prompt the IVR said: text (or `file:...`), its language and the node saying it."""
-
-    text: str
-    language: str
-    node: str
-    private: bool = False  # `Say.private`: audio of it is never stored
-
-
-@dataclass(frozen=True, slots=True)
-class TransferInfo:
-    target: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookCall:
-    """A webhook the conversation performed, and its outcome."""
-
-    node: str
-    method: str
-    url: str  # as the dialplan built it
-    sent_url: str  # after `url_rewrite`
-    headers: dict[str, str]
-    body: Any
-    result: WebhookResult
-    elapsed_ms: int
-
-
-@dataclass
-class TurnResult:
-    """What one input (or the start) did."""
-
-    input: str  # "start", "speech: ...", "keys: 12", "no input", "emotion"
-    node_before: str
-    node_after: str
-    prompts: list[SaidPrompt] = field(default_factory=list)
-    understanding: Understanding | None = None
-    intent_scores: list[tuple[str, float]] = field(default_factory=list)  # best first
-    variables: dict[str, Any] = field(default_factory=dict)
-    changed: dict[str, Any] = field(default_factory=dict)  # variables set in this turn
-    language: str = ""
-    ended: bool = False
-    transfer: TransferInfo | None = None
-    hangup: str | None = None  # reason, when the IVR hung up
-    webhooks: list[WebhookCall] = field(default_factory=list)
-    visited: list[str] = field(default_factory=list)  # nodes that said or did something
-    listening: Listen | None = None  # what the IVR now waits for (None when ended)
-    before: dict[str, Any] = field(default_factory=dict, repr=False)  # variables before
-
-    @property
-    def said(self) -> list[str]:
-        return [p.text for p in self.prompts]
-
-    @property
-    def intent(self) -> str | None:
-        return self.understanding.intent if self.understanding else None
-
-    @property
-    def score(self) -> float:
-        return self.understanding.score if self.understanding else 0.0
-
-    @property
-    def outcome(self) -> str | None:
-        return self.understanding.outcome if self.understanding else None
-
-    @property
-    def slots(self) -> dict[str, Any]:
-        return dict(self.understanding.slots) if self.understanding else {}
 
 
 class ConversationEnded(RuntimeError):
@@ -151,6 +77,7 @@ class Conversation:
         disclosure: Mapping[str, str] | None = None,
         no_input_timeout_s: float = 6.0,
         interdigit_timeout_s: float = 3.0,
+        agents_available: bool = True,
     ) -> None:
         if isinstance(dialplan, (str, Path)):
             dialplan = load_dialplan(dialplan)
@@ -177,13 +104,17 @@ class Conversation:
         self.transfer: TransferInfo | None = None
         self.hangup: str | None = None
         self.webhooks: list[WebhookCall] = []  # every webhook of the call, in order
+        self.callbacks: list[dict[str, str]] = []  # call backs booked (number, queue)
+        self.voicemails: list[dict[str, Any]] = []  # messages recorded (seconds, text)
+        self.recording: bool | None = None  # the answer to a consent question
+        self.agents_available = agents_available  # False: transfers with a fallback fail
         self.history: list[TurnResult] = []
         self.events: list[tuple[str, dict[str, Any]]] = []  # what a call would log
         rules = TurnRules(no_input_timeout_s, interdigit_timeout_s, min_confidence,
                           max_no_speech_prob)
         self.turns = TurnTaking(rules, lambda type_, **data: self.events.append((type_, data)))
         self.inputs = ScriptedInputs()
-        self.io = _ConversationIO(self)
+        self.io = ConversationIO(self)
         self.driver = CallDriver(self.engine, self.io, self.turns,
                                  variables=self.initial_variables, language=language,
                                  disclosure=disclosure)
@@ -331,7 +262,7 @@ class Conversation:
         self._runner.run(self._settle())
         for r in self._results:
             self._finish(r)
-        result = self._results[0] if len(self._results) == 1 else _merge(self._results)
+        result = self._results[0] if len(self._results) == 1 else merge(self._results)
         self.history.append(result)
         return result
 
@@ -364,103 +295,6 @@ class Conversation:
                 for m in match_intents(text, self.plan.intents, state.language, names,
                                        self.engine.profile(state))]
 
-class _ConversationIO:
-    """The driver's `CallIO` for a `Conversation`: prompts are collected into the turn's
-    result instead of played, input comes from `ScriptedInputs`, webhooks are real HTTP."""
-
-    def __init__(self, conv: Conversation) -> None:
-        self.conv = conv
-        self.inputs = conv.inputs
-
-    @property
-    def _results(self) -> list[TurnResult]:
-        return self.conv._results
-
-    def facts(self) -> dict[str, Any]:
-        return self.conv.facts()
-
-    @property
-    def hung_up(self) -> bool:
-        return self.conv.hangup is not None
-
-    def event(self, type_: str, **data: Any) -> None:
-        self.conv.events.append((type_, data))
-
-    async def say(self, say: Say, sensitive: bool = False) -> None:
-        r = self._results[-1]
-        r.prompts.append(SaidPrompt(say.text, say.language, say.node, say.private))
-        _visit(r, say.node)
-
-    async def wait_playout(self) -> None:
-        return None
-
-    def listening(self, listen: Listen | None, step: Step | None) -> None:
-        self.conv.listening = listen
-        if listen is not None:
-            _visit(self._results[-1], listen.node)
-        else:
-            self.inputs.answered()
-
-    def stepped(self, step: Step) -> None:
-        self.conv.state = step.state
-
-    def turn(self, before: Step, answer: tuple[DialogEvent, dict[str, Any]], new: Step) -> None:
-        event = answer[0]
-        label = _label(event)
-        conv = self.conv
-        if conv._pending_label:
-            conv._pending_label = False
-            r = self._results[-1]
-            r.input, r.node_before, r.understanding = label, before.state.node, new.understanding
-        else:
-            _finish_partial(self._results[-1], before)
-            r = TurnResult(label, before.state.node, new.state.node,
-                           understanding=new.understanding)
-            r.before = dict(before.state.variables)
-            self._results.append(r)
-        if isinstance(event, (CallerInput, Unintelligible)) and getattr(
-                event, "kind", "speech") == "speech":
-            r.intent_scores = conv._scores(event.text, before.state)
-        conv.state = new.state
-
-    def set_language(self, action: SetLanguage) -> None:
-        return None  # the state carries the language
-
-    async def webhook(self, hook: Webhook) -> WebhookResult:
-        rewrite = self.conv.url_rewrite
-        sent = replace(hook, url=rewrite(hook.url)) if rewrite else hook
-        started = time.monotonic()
-        outcome = await self._request(sent)
-        call = WebhookCall(hook.node, hook.method, hook.url, sent.url, dict(hook.headers),
-                           hook.body, outcome, round((time.monotonic() - started) * 1000))
-        self._results[-1].webhooks.append(call)
-        _visit(self._results[-1], hook.node)
-        self.conv.webhooks.append(call)
-        return outcome
-
-    async def _request(self, hook: Webhook) -> WebhookResult:
-        import aiohttp
-
-        from ivr.webhooks import perform
-
-        if self.conv._http is None:
-            self.conv._http = aiohttp.ClientSession()
-        return await perform(hook, self.conv._http)
-
-    async def transfer(self, action: Transfer, step: Step) -> None:
-        self.conv.transfer = self._results[-1].transfer = TransferInfo(action.target,
-                                                                      action.reason)
-        _visit(self._results[-1], step.state.node)
-
-    def hang_up(self, reason: str, step: Step | None) -> None:
-        self.conv.hangup = self._results[-1].hangup = reason
-        _visit(self._results[-1], step.state.node if step else "consent")
-
-    def consented(self, answer: bool | None) -> None:
-        if answer:
-            self.event("recording_consented")
-
-
 @contextlib.contextmanager
 def quiet_webhook_log() -> Iterator[None]:
     """Without configured logging, keep `ivr.webhooks` retry warnings off the terminal (the
@@ -477,38 +311,3 @@ def quiet_webhook_log() -> Iterator[None]:
         logger.removeHandler(handler)
 
 
-def _visit(result: TurnResult, node: str) -> None:
-    if node and (not result.visited or result.visited[-1] != node):
-        result.visited.append(node)
-
-
-def _merge(results: list[TurnResult]) -> TurnResult:
-    """Several inputs made by one `press` as one result (the last one's understanding)."""
-    first, last = results[0], results[-1]
-    merged = replace(last, input=" + ".join(r.input for r in results),
-                     node_before=first.node_before,
-                     prompts=[p for r in results for p in r.prompts],
-                     webhooks=[w for r in results for w in r.webhooks],
-                     changed={k: v for r in results for k, v in r.changed.items()})
-    merged.visited = []
-    for r in results:
-        for n in r.visited:
-            _visit(merged, n)
-    merged.transfer = next((r.transfer for r in results if r.transfer), None)
-    merged.hangup = next((r.hangup for r in results if r.hangup), None)
-    return merged
-
-
-def _label(event: DialogEvent) -> str:
-    if isinstance(event, CallerInput):
-        return f"keys: {event.text}" if event.kind == "dtmf" else f"speech: {event.text}"
-    if isinstance(event, Unintelligible):
-        return f"speech: {event.text}"
-    return "no input"
-
-
-def _finish_partial(r: TurnResult, before: Step) -> None:
-    """A result followed by another answer of the same input ends where that one began."""
-    r.node_after = before.state.node
-    r.variables = dict(before.state.variables)
-    r.language = before.state.language

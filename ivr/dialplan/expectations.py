@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ivr.dialplan.case_spec import Expect, TransferExpect, WebhookExpect
-from ivr.dialplan.conversation import Conversation, SaidPrompt, TurnResult
+from ivr.dialplan.conversation import Conversation
+from ivr.dialplan.turn_result import SaidPrompt, TurnResult
 
 __all__ = ["CallUnderTest", "check", "describe_turn", "what_happened"]
 

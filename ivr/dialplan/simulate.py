@@ -33,12 +33,12 @@ from ivr.dialplan.console import Console, key_values, print_turn
 from ivr.dialplan.conversation import (
     Conversation,
     ConversationEnded,
-    TurnResult,
     quiet_webhook_log,
 )
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import DialplanError, LoadedDialplan, display_path, load_dialplan
 from ivr.dialplan.mic import AudioDeviceError, MicAudio, PromptSpeaker, mic_loop
+from ivr.dialplan.turn_result import TurnResult
 from ivr.profiles import initial_prompts
 
 HELP = """\

@@ -96,12 +96,12 @@ from ivr.dialplan.case_spec import (
 from ivr.dialplan.conversation import (
     Conversation,
     ConversationEnded,
-    TurnResult,
     quiet_webhook_log,
 )
 from ivr.dialplan.expectations import CallUnderTest, check, describe_turn, what_happened
 from ivr.dialplan.fake_webhooks import FakeWebhookServer
 from ivr.dialplan.loader import display_path
+from ivr.dialplan.turn_result import TurnResult
 from ivr.profiles import initial_prompts
 
 __all__ = ["SuiteRunner", "collect", "run_tests"]

@@ -12,8 +12,9 @@ import pytest
 from audio_models.protocols import Transcript
 from ivr.config import REPO_ROOT
 from ivr.dialplan import load_dialplan
-from ivr.dialplan.conversation import Conversation, ConversationEnded, TransferInfo
+from ivr.dialplan.conversation import Conversation, ConversationEnded
 from ivr.dialplan.fake_webhooks import FakeResponse, FakeWebhookServer
+from ivr.dialplan.turn_result import TransferInfo
 
 HOTLINE = REPO_ROOT / "dialplans" / "hotline.yaml"
 CRM = Path(__file__).resolve().parents[1] / "fixtures" / "dialplan_tests" / "crm.yaml"
