@@ -1,6 +1,6 @@
 """Lint check `input-free-loop`: a cycle of nodes the engine walks without waiting for anyone.
 
-The engine (`DialogEngine._run`) walks `say`, `set`, `branch`, `language`, `hours`, `flow`
+The engine (`NodeWalker.run` in verbs.py) walks `say`, `set`, `branch`, `language`, `hours`, `flow`
 and `return` nodes back to back in one step; it stops only at a node that waits (`menu` and
 `gather` for the caller, `webhook` for an HTTP answer) or ends the call (`transfer`,
 `hangup`). So `a: say → b`, `b: say → a` talks on until the runtime guard hangs up after 200
@@ -31,7 +31,7 @@ from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Node
 
 WALKED = frozenset({"say", "set", "branch", "language", "hours", "flow", "return"})
-ENGINE_HOPS = 200  # ivr.dialplan.engine._MAX_HOPS: the runtime guard this check pre-empts
+ENGINE_HOPS = 200  # ivr.dialplan.verbs.MAX_HOPS: the runtime guard this check pre-empts
 
 
 def _successors(node: Node) -> list[str]:

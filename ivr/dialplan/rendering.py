@@ -1,0 +1,190 @@
+"""What a node says and waits for, rendered for one call state: its prompt in the call's
+language with `{name}` templates filled from the call's variables (`Say`), the keys, digits
+and timeout it listens with (`Listen`), its webhook request (`Webhook`), and the values a
+`set` assigns. Pure: the time comes from `facts["now"]`, the clock only when it is absent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import urllib.parse
+from collections.abc import Callable, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ivr.dialplan.actions import Listen, Say, Webhook
+from ivr.dialplan.expr import compile_expr
+from ivr.dialplan.models import Dialplan
+from ivr.dialplan.nodes import Gather, Menu, Node, Prompt, pick_text
+from ivr.dialplan.recognition import choices_at
+from ivr.dialplan.state import DialogState
+
+VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")  # `{name}` or `{account.balance}`
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def lookup(data: Any, path: str) -> Any:
+    """The value at a dotted path (`account.balance`, `items.0.name`); None when absent."""
+    cur = data
+    for part in path.split("."):
+        if isinstance(cur, Mapping):
+            cur = cur.get(part)
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return None
+        if cur is None:
+            return None
+    return cur
+
+
+def spoken(value: Any) -> str:
+    """A variable's value as it is said: 12.50 -> "12.5", True -> "yes"."""
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def fill(text: str, env: Mapping[str, Any]) -> str:
+    """`text` with every `{name}` replaced by its spoken value (nothing when unset)."""
+    def sub(m: re.Match[str]) -> str:
+        value = lookup(env, m.group(1))
+        return "" if value is None else spoken(value)  # never speak "{balance}"
+
+    return VARIABLE.sub(sub, text)
+
+
+def _fill_json(value: Any, fill: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return fill(value)
+    if isinstance(value, dict):
+        return {k: _fill_json(v, fill) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_json(v, fill) for v in value]
+    return value
+
+
+class NodeRenderer:
+    """Renders the nodes of one dialplan; stateless, the call's state is an argument."""
+
+    def __init__(self, plan: Dialplan) -> None:
+        self.plan = plan
+        self._tz = ZoneInfo(plan.timezone)
+
+    def now(self, facts: Mapping[str, Any]) -> dt.datetime:
+        """The facts' time (or the clock), in the dialplan's time zone."""
+        return (facts.get("now") or utcnow()).astimezone(self._tz)
+
+    def env(self, state: DialogState, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """What conditions and `{name}` templates can read."""
+        now = self.now(facts)
+        h = state.history
+        return {
+            **state.variables,
+            "language": state.language,
+            "node": state.node,
+            "turns": {"count": h.count, "failures": h.failures, "no_match": h.no_match,
+                      "no_input": h.no_input, "last_intent": h.last_intent},
+            "emotion": dict(facts.get("emotion") or {}),
+            "now": {"hour": now.hour, "minute": now.minute, "weekday": now.isoweekday(),
+                    "date": now.date().isoformat()},
+        }
+
+    def text(self, prompt: Prompt, language: str) -> str:
+        """The prompt's text in `language`, else the dialplan's default language, else any."""
+        if isinstance(prompt, str):
+            return prompt
+        return (pick_text(prompt, language) or prompt.get(self.plan.default_language)
+                or next(iter(prompt.values())))
+
+    def say(self, state: DialogState, prompt: Prompt, node: Node,
+            facts: Mapping[str, Any] | None = None) -> Say:
+        main = node.say if node.say is not None else (node.menu or node.gather)
+        if state.soothing and node.soothing is not None and (
+                prompt is node.say or prompt is getattr(main, "prompt", None)):
+            prompt = node.soothing  # the calmer wording of this node's prompt
+        language = node.prompt_language or state.language
+        text = self.text(prompt, language)
+        dynamic = bool(VARIABLE.search(text))
+        if dynamic:
+            text = fill(text, self.env(state, facts or {}))
+        return Say(text, language, node.barge_in, state.node, dynamic=dynamic)
+
+    def listen(self, state: DialogState, node: Node) -> Listen:
+        listener: Menu | Gather = node.menu or node.gather  # type: ignore[assignment]
+        timeout = listener.timeout_s or self.plan.defaults.timeout_s
+        sensitive = bool(node.gather and node.gather.slot.sensitive)
+        if node.gather and state.confirming is None and node.gather.slot.type in (
+                "digits", "number", "amount", "phone", "id_card"):
+            slot = node.gather.slot
+            longest = 18 if slot.type == "id_card" else max(slot.max_length, 1)
+            return Listen(state.node, state.language, timeout, longest, slot.min_length,
+                          digits_slot=True, sensitive=sensitive)
+        keys = (tuple(c.dtmf for c in choices_at(self.plan, node) if c.dtmf) if node.menu
+                else ("1", "2"))
+        longest = max((len(k) for k in keys), default=1)
+        return Listen(state.node, state.language, timeout, max(1, longest), 1, dtmf_choices=keys,
+                      sensitive=sensitive)
+
+    def webhook(self, state: DialogState, node: Node, facts: Mapping[str, Any]) -> Webhook:
+        hook = node.webhook
+        assert hook is not None
+        env = self.env(state, facts)
+        url = VARIABLE.sub(
+            lambda m: urllib.parse.quote(str(lookup(env, m.group(1)) or ""), safe=""), hook.url)
+        headers = {k: fill(v, env) for k, v in hook.headers.items()}
+        body = _fill_json(hook.body, lambda s: fill(s, env)) if hook.body else None
+        return Webhook(state.node, hook.method, url, headers, body, hook.timeout_s, hook.retries)
+
+    def values(self, raw: Mapping[str, Any], state: DialogState,
+               facts: Mapping[str, Any]) -> dict[str, Any]:
+        """What a `set` assigns: `=expression` evaluated, other strings filled in."""
+        env = self.env(state, facts)
+        out: dict[str, Any] = {}
+        for name, value in raw.items():
+            if isinstance(value, str) and value.startswith("="):
+                out[name] = compile_expr(value[1:])(env)
+            elif isinstance(value, str):
+                out[name] = fill(value, env)
+            else:
+                out[name] = value
+        return out
+
+    def static_prompts(self) -> set[tuple[str, str]]:
+        """(text, language) of every prompt without variables, for pre-rendering."""
+        out: set[tuple[str, str]] = set()
+
+        def add(p: Prompt | None, node_lang: str | None = None) -> None:
+            if p is None:
+                return
+            for lang in [node_lang] if node_lang else self.plan.languages:
+                text = self.text(p, lang)
+                if text and not VARIABLE.search(text) and not text.startswith("file:"):
+                    out.add((text, lang))
+
+        d = self.plan.defaults
+        for p in (d.no_input or []) + (d.no_match or []):
+            add(p)
+        for c in self.plan.global_choices:
+            add(c.say)
+        for node in self.plan.nodes.values():
+            add(node.say, node.prompt_language)
+            for sub in (node.menu, node.gather):
+                if sub:
+                    add(sub.prompt, node.prompt_language)
+                    for p in (sub.no_input or []) + (sub.no_match or []):
+                        add(p)
+            for c in node.menu.choices if node.menu else []:
+                add(c.say)
+            add(node.transfer.say if node.transfer else None)
+            add(node.hangup.say if node.hangup else None)
+        if self.plan.consent:
+            add(self.plan.consent.prompt, self.plan.default_language)
+            add(self.plan.consent.refused_say, self.plan.default_language)
+        return out

@@ -1,0 +1,195 @@
+"""What each node verb does when a call reaches it, and the ways out of a listening node.
+
+`NodeWalker.run` walks nodes until one needs something from outside (caller input for `menu`
+and `gather`, an HTTP answer for `webhook`) or the call ends (`transfer`, `hangup`),
+collecting the actions the call must perform on the way. From a listening node the call
+leaves by a choice (`chosen`) or by too many failed attempts (`failed`); a webhook node by its
+answer (`webhook_answered`). Pure, like the engine that drives it (`engine.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from ivr.dialplan.actions import (
+    Action,
+    DialogEvent,
+    Hangup,
+    SetLanguage,
+    SetVariables,
+    Transfer,
+    Understanding,
+    WebhookResult,
+)
+from ivr.dialplan.expr import compile_expr
+from ivr.dialplan.models import Dialplan
+from ivr.dialplan.nodes import Choice, Gather, Menu, Node
+from ivr.dialplan.rendering import NodeRenderer, lookup, utcnow
+from ivr.dialplan.state import DialogState, Step, moved, succeeded
+from ivr.profiles import LanguageProfile
+
+MAX_HOPS = 200  # guards against loops that never wait for input
+
+
+class NodeWalker:
+    """Performs the verbs of one dialplan; stateless, the call's state is an argument."""
+
+    def __init__(self, plan: Dialplan, profiles: Mapping[str, LanguageProfile]) -> None:
+        self.plan = plan
+        self.profiles = profiles
+        self.render = NodeRenderer(plan)
+        self._exprs = {case.if_: compile_expr(case.if_)
+                       for node in plan.nodes.values() for case in node.branch or []}
+
+    def profile(self, state: DialogState) -> LanguageProfile | None:
+        return self.profiles.get(state.profile or state.language)
+
+    def switch(self, state: DialogState, target: str) -> tuple[DialogState, SetLanguage]:
+        """Change the call's language or profile: a dialplan language (en-US) or a profile
+        (zh-sichuan, yue) whose prompts are in one of the dialplan's languages."""
+        if target in self.plan.languages:
+            language, profile = target, target if target in self.profiles else None
+        elif target in self.profiles:
+            profile, language = target, self.profiles[target].prompt_language
+            if language not in self.plan.languages:
+                language = next((lang for lang in self.plan.languages
+                                 if lang.split("-")[0] == language.split("-")[0]),
+                                state.language)
+        else:
+            return state, SetLanguage(state.language, state.profile)
+        state = replace(state, language=language, profile=profile)
+        return state, SetLanguage(language, profile)
+
+    def run(self, state: DialogState, actions: list[Action],
+            understanding: Understanding | None, facts: Mapping[str, Any]) -> Step:
+        """Walk from `state.node` until a node waits or the call ends."""
+        render = self.render
+        for _ in range(MAX_HOPS):
+            node = self.plan.nodes[state.node]
+            verb = node.verb
+            if verb == "say":
+                if not (state.soothing and node.optional):
+                    actions.append(render.say(state, node.say, node))  # type: ignore[arg-type]
+                state = moved(state, node.next or "")
+            elif verb == "set":
+                values = render.values(node.set or {}, state, facts)
+                state = replace(state, variables={**state.variables, **values})
+                actions.append(SetVariables(values))
+                state = moved(state, node.next or "")
+            elif verb == "branch":
+                env = render.env(state, facts)
+                target = next((c.goto for c in node.branch or [] if self._exprs[c.if_].truthy(env)),
+                              node.next)
+                state = moved(state, target or "")
+            elif verb == "language":
+                state, action = self.switch(state, node.language or state.language)
+                actions.append(action)
+                state = moved(state, node.next or "")
+            elif verb == "hours":
+                assert node.hours is not None
+                now = facts.get("now") or utcnow()
+                is_open = self.plan.calendars[node.hours.calendar].is_open(now)
+                state = moved(state, node.hours.open if is_open else node.hours.closed)
+            elif verb == "flow":
+                state = replace(state, stack=(*state.stack, node.next or ""))
+                state = moved(state, node.flow or "")
+            elif verb == "return":
+                if not state.stack:
+                    actions.append(Hangup("return_outside_flow"))
+                    return Step(replace(state, ended=True), actions, understanding)
+                back = state.stack[-1]
+                state = moved(replace(state, stack=state.stack[:-1]), back)
+            elif verb == "webhook":
+                actions.append(render.webhook(state, node, facts))
+                return Step(state, actions, understanding)
+            elif verb in ("menu", "gather"):
+                listener: Menu | Gather = node.menu or node.gather  # type: ignore[assignment]
+                actions.append(render.say(state, listener.prompt, node))
+                actions.append(render.listen(state, node))
+                return Step(state, actions, understanding)
+            elif verb == "transfer":
+                assert node.transfer is not None
+                if node.transfer.say is not None:
+                    actions.append(render.say(state, node.transfer.say, node))
+                actions.append(Transfer(node.transfer.target, node.transfer.reason))
+                return Step(replace(state, ended=True), actions, understanding)
+            else:
+                assert node.hangup is not None
+                if node.hangup.say is not None:
+                    actions.append(render.say(state, node.hangup.say, node))
+                actions.append(Hangup(node.hangup.reason))
+                return Step(replace(state, ended=True), actions, understanding)
+        actions.append(Hangup("dialplan_loop"))
+        return Step(replace(state, ended=True), actions, understanding)
+
+    def chosen(self, state: DialogState, node: Node, choice: Choice,
+               understanding: Understanding, facts: Mapping[str, Any]) -> Step:
+        """The caller took `choice`: its language, variables and prompt, then its node."""
+        state = succeeded(state, understanding.intent)
+        if choice in self.plan.global_choices:
+            state = replace(state, stack=())  # a global jump leaves any sub-flow
+        actions: list[Action] = []
+        if choice.language:
+            state, action = self.switch(state, choice.language)
+            actions.append(action)
+        if choice.set:
+            values = self.render.values(choice.set, state, facts)
+            state = replace(state, variables={**state.variables, **values})
+            actions.append(SetVariables(values))
+        if choice.say is not None:
+            actions.append(self.render.say(state, choice.say, node))
+        return self.run(moved(state, choice.goto), actions, understanding, facts)
+
+    def failed(self, state: DialogState, node: Node, kind: str, facts: Mapping[str, Any],
+               understanding: Understanding | None = None) -> Step:
+        """A failed attempt (no input, no match, unintelligible): the escalating retry
+        prompt and the question again, or `on_failure` once the attempts are used up."""
+        listener: Menu | Gather = node.menu or node.gather  # type: ignore[assignment]
+        d = self.plan.defaults
+        max_attempts = listener.max_attempts or d.max_attempts or 3
+        no_input = kind == "no_input"
+        h = state.history
+        state = replace(
+            state, no_input=state.no_input + no_input, no_match=state.no_match + (not no_input),
+            confirming=None,
+            history=replace(h, count=h.count + 1, failures=h.failures + 1,
+                            no_input=h.no_input + no_input, no_match=h.no_match + (not no_input)))
+        outcome = "no_input" if no_input else kind
+        u = understanding or Understanding(outcome)  # type: ignore[arg-type]
+        if u.outcome != outcome:
+            u = replace(u, outcome=outcome)  # type: ignore[arg-type]
+        if state.no_input + state.no_match >= max_attempts:
+            target = listener.on_failure or d.on_failure
+            state = replace(state, variables={**state.variables, "failure_reason": outcome})
+            if target is None:
+                return Step(replace(state, ended=True), [Hangup("max_attempts")], u)
+            return self.run(moved(state, target), [], u, facts)
+        prompts = (listener.no_input or d.no_input) if no_input else (
+            listener.no_match or d.no_match)
+        actions: list[Action] = []
+        if prompts:
+            n = (state.no_input if no_input else state.no_match) - 1
+            actions.append(self.render.say(state, prompts[min(n, len(prompts) - 1)], node))
+        actions.append(self.render.say(state, listener.prompt, node))
+        actions.append(self.render.listen(state, node))
+        return Step(state, actions, u)
+
+    def webhook_answered(self, state: DialogState, node: Node, event: DialogEvent,
+                         facts: Mapping[str, Any]) -> Step:
+        """The webhook's answer: `save` its values and go on, or `on_failure`."""
+        hook = node.webhook
+        assert hook is not None
+        if not isinstance(event, WebhookResult):
+            return Step(state, [])
+        if event.ok:
+            values = {var: lookup(event.data, path) for var, path in hook.save.items()}
+            values["webhook_status"] = event.status
+            values["webhook_error"] = None  # a success clears an earlier failure
+            state = replace(state, variables={**state.variables, **values})
+            return self.run(moved(state, node.next or ""), [SetVariables(values)], None, facts)
+        values = {"webhook_status": event.status, "webhook_error": event.error}
+        state = replace(state, variables={**state.variables, **values})
+        target = hook.on_failure or node.next or ""
+        return self.run(moved(state, target), [SetVariables(values)], None, facts)
