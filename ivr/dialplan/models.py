@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ivr.dialplan.nodes import Choice, Node, Prompt, Retry, Scalar, StrictModel
+from ivr.dialplan.summary_phrases import SummaryPhrases
 
 PerLanguageList = list[str] | dict[str, list[str]]
 
@@ -184,6 +185,11 @@ class Dialplan(StrictModel):
         default_factory=list, description="Choices valid in every menu (e.g. 0 = agent)."
     )
     nodes: dict[str, Node]
+    summary: SummaryPhrases = Field(
+        default_factory=SummaryPhrases,
+        description="How the escalation summary names intents, slots and transfer reasons "
+        "(read only by the summary), see dialplans/README.md.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -215,6 +221,8 @@ def references(plan: Dialplan) -> Iterator[tuple[RefPath, str, str]]:
         yield ("global_choices", i, "goto"), "node", c.goto
         if c.intent:
             yield ("global_choices", i, "intent"), "intent", c.intent
+    for name in plan.summary.intents:
+        yield ("summary", "intents", name), "intent", name
     for nid, node in plan.nodes.items():
         at: RefPath = ("nodes", nid)
         if node.next:

@@ -169,7 +169,7 @@ def test_anger_escalation_stays_caller_upset_when_the_variable_says_emotion():
 def test_clinic_crisis_goes_to_the_urgent_queue():
     s = summary_of("zh_clinic_crisis")
     assert s.intent == "chest_pain"
-    assert s.intent_label == "胸痛"  # the clinic has no label: built-in name
+    assert s.intent_label == "胸痛"  # no `label` (never asked about): its `summary` name
     assert s.escalation_reason == "crisis"
     assert s.escalation_text == "紧急情况，需要立即处理"
     assert s.transfer_target == "queue:urgent"
