@@ -49,11 +49,9 @@ class Database(Protocol):
     def query(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[dict[str, Any]]:
         ...
 
-    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
-        ...
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Any: ...
 
-    def __getitem__(self, table_name: str) -> Any:
-        ...
+    def __getitem__(self, table_name: str) -> Any: ...
 
 
 def dialect(db: Any) -> Dialect:
@@ -63,8 +61,8 @@ def dialect(db: Any) -> Dialect:
 @contextlib.contextmanager
 def write_transaction(db: Any, rollback: bool = False) -> Iterator[None]:
     """One write transaction, rolled back on an error (or always, with `rollback`: a dry
-    run). SQLite takes the write lock at once (``BEGIN IMMEDIATE``); inside a transaction
-    that is already open it joins it."""
+    run). SQLite takes the write lock at once (``BEGIN IMMEDIATE``, through ``db.execute``: a
+    store's `db` first waits for its queued writes); inside an open transaction it joins it."""
     if isinstance(db, PgDatabase):
         with db.transaction(rollback=rollback):
             yield
@@ -72,7 +70,7 @@ def write_transaction(db: Any, rollback: bool = False) -> Iterator[None]:
     conn = db.conn
     own = not conn.in_transaction
     if own:
-        conn.execute("BEGIN IMMEDIATE")
+        db.execute("BEGIN IMMEDIATE")
     try:
         yield
     except BaseException:
@@ -101,10 +99,8 @@ def _ident(name: str) -> str:
 
 
 def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, (int, float)):
-        return repr(value)
+    if isinstance(value, (bool, int, float)):
+        return repr(int(value) if isinstance(value, bool) else value)
     return "'" + str(value).replace("'", "''") + "'"
 
 
@@ -134,11 +130,9 @@ def _value(v: Any) -> Any:
 
 
 def _params(params: Sequence[Any] | dict[str, Any] | None) -> list[Any] | None:
-    if params is None:
-        return None
     if isinstance(params, dict):
         raise TypeError("use ? placeholders with a list of parameters")
-    return [_value(p) for p in params]
+    return None if params is None else [_value(p) for p in params]
 
 
 class NotFoundError(KeyError):
@@ -184,8 +178,7 @@ class PgDatabase:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._lock = threading.RLock()
-        self._depth = 0
+        self._lock, self._depth = threading.RLock(), 0
         self._conn: psycopg.Connection[Any] | None = None
         self._pks: dict[str, tuple[str, bool]] = {}  # table: (primary key, is an integer)
         self._columns: dict[str, list[str]] = {}
@@ -237,10 +230,8 @@ class PgDatabase:
         return self._run(to_pg(sql) if args is not None else sql, args)
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[dict[str, Any]]:
-        args = _params(params if params is not None else [])
         with self._lock:
-            rows = self._run(to_pg(sql), args, dicts=True).fetchall()
-        return iter(rows)
+            return iter(self._run(to_pg(sql), _params(params or []), dicts=True).fetchall())
 
     def executescript(self, sql: str) -> None:
         with self._lock:

@@ -1,192 +1,37 @@
 """Call storage: one repository over SQLite (sqlite-utils, WAL) or PostgreSQL (psycopg),
 with named migrations.
 
-One connection per process: the service uses a single `CallStore` from its event loop thread;
-transactions are short (one row or a few). Several worker processes may share one store
-(`open_store` with a `database_url`): SQLite in WAL mode with a busy timeout on one machine,
-PostgreSQL across machines. The migrations and the repositories are written once against the
+One `CallStore` per process, used from its event loop thread; transactions are short. The
+call record's writes that return nothing (`call_started`, `add_event`, `update_call`,
+`update_turn`, `call_ended`) leave the event loop: the store's one writer thread applies them
+(`ivr.store_writer`: a bounded queue, small batches, order kept, read-your-writes, drops
+counted and logged, flushed by `close()`). `add_turn`, `add_callback` and `mark_interrupted`
+return a value, so they stay synchronous, after the queued writes. The named migrations are in
+`ivr.migrations`.
+Several worker processes may share one store (`open_store` with a `database_url`): SQLite in
+WAL mode with a busy timeout on one machine, PostgreSQL across machines; each process has its
+own writer. The migrations and the repositories are written once against the
 `ivr.db.Database` subset. Times are wall-clock UNIX seconds (float).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import json
-import sqlite3
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
+from ivr import store_connections, store_writer
 from ivr.db import PgDatabase, is_postgres_url, lock_table, write_transaction
+from ivr.migrations import MIGRATIONS
+from ivr.store_writer import Write
 
-Migration = Callable[[Any], None]  # takes an `ivr.db.Database`
-
-
-def _m001_initial(db: Any) -> None:
-    db["calls"].create(
-        {
-            "id": str, "sip_call_id": str, "caller": str, "callee": str, "remote_uri": str,
-            "started_at": float, "answered_at": float, "ended_at": float,
-            "status": str, "end_reason": str, "language": str,
-            "dialplan": str, "dialplan_version": str, "recording_path": str,
-            "turn_count": int, "escalated": int, "transfer_target": str,
-        },
-        pk="id",
-        not_null={"started_at", "status"},
-        defaults={"status": "active", "turn_count": 0, "escalated": 0},
-    )
-    db["calls"].create_index(["started_at"])
-    db["calls"].create_index(["caller"])
-    db["turns"].create(
-        {
-            "id": int, "call_id": str, "seq": int, "node": str, "language": str,
-            "prompt": str, "input_mode": str, "caller_text": str, "asr_confidence": float,
-            "no_speech_prob": float, "dtmf": str, "outcome": str, "intent": str,
-            "intent_score": float, "slots": str, "speech_start": float, "speech_end": float,
-            "asr_done": float, "asr_seconds": float, "reply_first_audio": float,
-            "created_at": float,
-        },
-        pk="id",
-        foreign_keys=[("call_id", "calls", "id")],
-    )
-    db["turns"].create_index(["call_id", "seq"], unique=True)
-    db["events"].create(
-        {"id": int, "call_id": str, "ts": float, "type": str, "data": str},
-        pk="id",
-        foreign_keys=[("call_id", "calls", "id")],
-    )
-    db["events"].create_index(["call_id", "ts"])
-
-
-def _m002_profile(db: Any) -> None:
-    db["calls"].add_column("profile", str)
-
-
-def _m003_emotion(db: Any) -> None:
-    db["turns"].add_column("emotion", str)  # JSON: anger, distress, arousal, label, cues
-    db["calls"].add_column("peak_anger", float)
-
-
-def _m004_agents(db: Any) -> None:
-    db["agents"].create(
-        {"id": str, "name": str, "uri": str, "queues": str, "languages": str, "topics": str,
-         "status": str, "current_call": str, "since": float},
-        pk="id", defaults={"status": "available"},
-    )
-    db["calls"].add_column("waiting_queue", str)  # set while the caller waits for an agent
-    db["calls"].add_column("waiting_since", float)
-    db["callbacks"].create(
-        {"id": int, "call_id": str, "caller": str, "number": str, "language": str,
-         "intent": str, "queue": str, "created_at": float, "status": str},
-        pk="id", defaults={"status": "pending"},
-    )
-
-
-def _m005_handover(db: Any) -> None:
-    db["calls"].add_column("agent_id", str)  # the agent who took the call
-    db["calls"].add_column("queue_wait_s", float)  # time from queueing to an agent answering
-    db["calls"].add_column("agent_outcome", str)  # marked by the agent on the desktop
-    db["calls"].add_column("agent_note", str)
-    db["callbacks"].add_column("kind", str, not_null_default="callback")  # or voicemail
-    db["callbacks"].add_column("recording_path", str)  # voicemail audio
-    db["callbacks"].add_column("reason", str)  # the escalation reason
-    db["callbacks"].add_column("transcript", str)  # a voicemail's words, as recognised
-
-
-def _m006_users(db: Any) -> None:
-    db["users"].create(
-        {"id": int, "username": str, "role": str, "password_hash": str, "agent_id": str,
-         "created_at": float, "disabled": int},
-        pk="id", not_null={"username", "role", "password_hash"}, defaults={"disabled": 0},
-    )
-    db["users"].create_index(["username"], unique=True)
-    db["api_tokens"].create(
-        {"id": int, "name": str, "role": str, "token_hash": str, "agent_id": str,
-         "created_at": float, "last_used_at": float},
-        pk="id", not_null={"name", "role", "token_hash"},
-    )
-    db["api_tokens"].create_index(["token_hash"], unique=True)
-    db["api_tokens"].create_index(["name"], unique=True)
-    db["audit_log"].create(
-        {"id": int, "ts": float, "user": str, "role": str, "action": str, "call_id": str,
-         "detail": str, "ip": str},
-        pk="id", not_null={"ts", "action"},
-    )
-    db["audit_log"].create_index(["ts"])
-    db["audit_log"].create_index(["call_id"])
-
-
-def _m007_reviews(db: Any) -> None:
-    db["reviews"].create(  # one review per call (the dashboard), tags as a JSON list
-        {"call_id": str, "reviewed": int, "reviewed_by": str, "reviewed_at": float,
-         "note": str, "tags": str},
-        pk="call_id", defaults={"reviewed": 0},
-    )
-
-
-def _m008_audit_chain(db: Any) -> None:
-    from ivr.privacy.audit import migrate  # hash chain + append-only triggers (issue 8)
-
-    migrate(db)
-
-
-def _m009_call_worker(db: Any) -> None:
-    db["calls"].add_column("worker", str)  # the SIP worker (host:port) that holds the call
-
-
-def _m010_workers(db: Any) -> None:
-    from ivr.workers import migrate  # the service's worker processes and their APIs (issue 9)
-
-    migrate(db)
-
-
-def _m011_revoked_sessions(db: Any) -> None:
-    from ivr.web.sessions import migrate  # signed-out session cookies (issue 15)
-
-    migrate(db)
-
-
-def _m012_signin_failures(db: Any) -> None:
-    from ivr.web.throttle import migrate  # failed sign-ins shared by the workers (issue 15)
-
-    migrate(db)
-
-
-BUSY_TIMEOUT_S = 10.0  # SQLite: how long a writer waits for another process's write lock
 MIGRATION_LOCK = 0x1F5_0009  # PostgreSQL advisory lock key held while migrating
-
-MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
-                                           ("002_call_profile", _m002_profile),
-                                           ("003_emotion", _m003_emotion),
-                                           ("004_agents", _m004_agents),
-                                           ("005_handover", _m005_handover),
-                                           ("006_users", _m006_users),
-                                           ("007_reviews", _m007_reviews),
-                                           ("008_audit_chain", _m008_audit_chain),
-                                           ("009_call_worker", _m009_call_worker),
-                                           ("010_workers", _m010_workers),
-                                           ("011_revoked_sessions", _m011_revoked_sessions),
-                                           ("012_signin_failures", _m012_signin_failures)]
-
-
-def _wal(conn: sqlite3.Connection) -> None:
-    """Switch a SQLite database to WAL. Changing the journal mode takes the lock without
-    waiting on the busy timeout, so workers opening a new database together could fail with
-    "database is locked" (seen in CI): retry until `BUSY_TIMEOUT_S`."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    delay = 0.01
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
 
 
 class CallStore:
@@ -195,21 +40,23 @@ class CallStore:
     worker: str | None = None  # this process's worker id, stamped on the calls it starts
     db: Any  # an `ivr.db.Database`: sqlite_utils.Database or PgDatabase
 
-    def __init__(self, path: Path | str, database_url: str | None = None) -> None:
+    def __init__(self, path: Path | str, database_url: str | None = None, *,
+                 queue_size: int = store_writer.QUEUE_SIZE,
+                 full_wait_s: float = store_writer.FULL_WAIT_S) -> None:
         """SQLite at `path`, or the PostgreSQL database of `database_url` (`path` then only
-        places files kept next to the database, such as the forget secret)."""
+        places files kept next to the database, such as the forget secret). `queue_size`
+        and `full_wait_s`: the writer's queue (`ivr.store_writer`), when this store is the
+        first of its process on this database."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.url = database_url or f"sqlite://{self.path.resolve()}"
-        if database_url is not None:
-            self.db = PgDatabase(database_url)
-        else:
-            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S,
-                                   isolation_level=None)
-            self.db = sqlite_utils.Database(conn)
-            _wal(conn)
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
+        self.writer = store_connections.acquire_writer(
+            self.url, functools.partial(store_connections.connect, self.path, database_url),
+            size=queue_size, full_wait_s=full_wait_s)  # the process's one, for this database
+        self._stop_writer = weakref.finalize(  # also when the store is dropped, or at exit
+            self, store_connections.release_writer, self.url, self.writer)
+        self.db = store_connections.connect(self.path, database_url, main=True)
+        self.db.flush_first = self.writer.flush
         self.migrate()
 
     @property
@@ -242,26 +89,49 @@ class CallStore:
             if pg:
                 self.db.execute("select pg_advisory_unlock(?)", [MIGRATION_LOCK])
 
+    def flush(self) -> bool:
+        """Wait until the writes queued so far are committed (reads do this themselves)."""
+        return self.writer.flush()
+
     def close(self) -> None:
-        self.db.conn.close()
+        """Commit every queued write (the last store of the process on this database also
+        stops the writer thread), then close the connection."""
+        self._stop_writer()
+        self.db.close()
 
     # ------------------------------------------------------------ writes
+    def _queue(self, call_id: str | None, what: str, apply: Callable[[Any], None],
+               essential: bool = True) -> None:
+        """Hand a write to the writer thread (a dropped one is counted and logged there)."""
+        self.writer.submit(Write(call_id, what, apply, essential))
+
     def call_started(self, call_id: str, **fields: Any) -> None:
-        row = {"id": call_id, "started_at": time.time(), "status": "active", **fields}
+        """Queued: the call's row (replaced if it exists)."""
+        row = {"id": call_id, "started_at": time.time(), "status": "active", **_own(fields)}
         if self.worker is not None:
             row.setdefault("worker", self.worker)
-        self.db["calls"].insert(row, replace=True)
+        self._queue(call_id, "call_started", lambda db: db["calls"].insert(row, replace=True))
 
     def update_call(self, call_id: str, **fields: Any) -> None:
-        self.db["calls"].update(call_id, fields)
+        """Queued; an unknown `call_id` is logged by the writer, not raised."""
+        fields = _own(fields)
+        self._queue(call_id, f"update_call {','.join(fields)}",
+                    lambda db: db["calls"].update(call_id, fields))
 
     def call_ended(self, call_id: str, reason: str, **fields: Any) -> None:
-        turns = self.db.execute(
-            "select count(*) from turns where call_id = ?", [call_id]).fetchone()[0]
-        self.update_call(call_id, status="ended", ended_at=time.time(), end_reason=reason,
-                         turn_count=turns, **fields)
+        """Queued: status, end time and reason, and the count of the call's turns."""
+        fields = {"status": "ended", "ended_at": time.time(), "end_reason": reason,
+                  **_own(fields)}
+
+        def end(db: Any) -> None:
+            turns = db.execute(
+                "select count(*) from turns where call_id = ?", [call_id]).fetchone()[0]
+            db["calls"].update(call_id, {**fields, "turn_count": turns})
+
+        self._queue(call_id, "call_ended", end)
 
     def add_turn(self, call_id: str, seq: int, **fields: Any) -> int:
+        """Synchronous (returns the turn's id), after the queued writes."""
         for key in ("slots", "emotion"):
             if isinstance(fields.get(key), dict):
                 fields[key] = json.dumps(fields[key], ensure_ascii=False)
@@ -269,17 +139,22 @@ class CallStore:
         return self.db["turns"].insert(row).last_pk  # type: ignore[return-value]
 
     def update_turn(self, turn_id: int, **fields: Any) -> None:
-        self.db["turns"].update(turn_id, fields)
+        """Queued."""
+        fields = _own(fields)
+        self._queue(None, f"update_turn {turn_id} {','.join(fields)}",
+                    lambda db: db["turns"].update(turn_id, fields))
 
     def add_event(self, call_id: str, type_: str, data: dict[str, Any] | None = None,
                   ts: float | None = None) -> None:
-        self.db["events"].insert({
-            "call_id": call_id, "ts": ts or time.time(), "type": type_,
-            "data": json.dumps(data or {}, ensure_ascii=False, default=str),
-        })
+        """Queued (the hot path): the first write dropped when the queue is full."""
+        row = {"call_id": call_id, "ts": ts or time.time(), "type": type_,
+               "data": json.dumps(data or {}, ensure_ascii=False, default=str)}
+        self._queue(call_id, f"event {type_}", lambda db: db["events"].insert(row),
+                    essential=False)
 
     def add_callback(self, call_id: str, **fields: Any) -> int:
-        """A callback request or a voicemail (`kind`) for the agents to work through."""
+        """A callback request or a voicemail (`kind`) for the agents to work through;
+        synchronous (returns its id), after the queued writes."""
         row = {"call_id": call_id, "created_at": time.time(), "status": "pending", **fields}
         return self.db["callbacks"].insert(row).last_pk  # type: ignore[return-value]
 
@@ -359,6 +234,12 @@ def open_store(url: str | None, default_path: Path) -> CallStore:
         return CallStore(default_path, database_url=url)
     raise ValueError(f"database_url {url!r}: expected sqlite:///ABS/PATH or "
                      "postgresql://user@host:port/db")
+
+
+def _own(fields: dict[str, Any]) -> dict[str, Any]:
+    """The values of a queued write, copied: the caller may change its dicts and lists."""
+    return {k: copy.deepcopy(v) if isinstance(v, (dict, list)) else v
+            for k, v in fields.items()}
 
 
 def _decode(row: dict[str, Any], key: str) -> dict[str, Any]:

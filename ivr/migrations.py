@@ -1,0 +1,154 @@
+"""The store's named migrations, in order: each runs once per database, in its own
+transaction (`CallStore.migrate`), written against the `ivr.db.Database` subset so that the
+same migration builds SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Migration = Callable[[Any], None]  # takes an `ivr.db.Database`
+
+
+def _m001_initial(db: Any) -> None:
+    db["calls"].create(
+        {
+            "id": str, "sip_call_id": str, "caller": str, "callee": str, "remote_uri": str,
+            "started_at": float, "answered_at": float, "ended_at": float,
+            "status": str, "end_reason": str, "language": str,
+            "dialplan": str, "dialplan_version": str, "recording_path": str,
+            "turn_count": int, "escalated": int, "transfer_target": str,
+        },
+        pk="id",
+        not_null={"started_at", "status"},
+        defaults={"status": "active", "turn_count": 0, "escalated": 0},
+    )
+    db["calls"].create_index(["started_at"])
+    db["calls"].create_index(["caller"])
+    db["turns"].create(
+        {
+            "id": int, "call_id": str, "seq": int, "node": str, "language": str,
+            "prompt": str, "input_mode": str, "caller_text": str, "asr_confidence": float,
+            "no_speech_prob": float, "dtmf": str, "outcome": str, "intent": str,
+            "intent_score": float, "slots": str, "speech_start": float, "speech_end": float,
+            "asr_done": float, "asr_seconds": float, "reply_first_audio": float,
+            "created_at": float,
+        },
+        pk="id",
+        foreign_keys=[("call_id", "calls", "id")],
+    )
+    db["turns"].create_index(["call_id", "seq"], unique=True)
+    db["events"].create(
+        {"id": int, "call_id": str, "ts": float, "type": str, "data": str},
+        pk="id",
+        foreign_keys=[("call_id", "calls", "id")],
+    )
+    db["events"].create_index(["call_id", "ts"])
+
+
+def _m002_profile(db: Any) -> None:
+    db["calls"].add_column("profile", str)
+
+
+def _m003_emotion(db: Any) -> None:
+    db["turns"].add_column("emotion", str)  # JSON: anger, distress, arousal, label, cues
+    db["calls"].add_column("peak_anger", float)
+
+
+def _m004_agents(db: Any) -> None:
+    db["agents"].create(
+        {"id": str, "name": str, "uri": str, "queues": str, "languages": str, "topics": str,
+         "status": str, "current_call": str, "since": float},
+        pk="id", defaults={"status": "available"},
+    )
+    db["calls"].add_column("waiting_queue", str)  # set while the caller waits for an agent
+    db["calls"].add_column("waiting_since", float)
+    db["callbacks"].create(
+        {"id": int, "call_id": str, "caller": str, "number": str, "language": str,
+         "intent": str, "queue": str, "created_at": float, "status": str},
+        pk="id", defaults={"status": "pending"},
+    )
+
+
+def _m005_handover(db: Any) -> None:
+    db["calls"].add_column("agent_id", str)  # the agent who took the call
+    db["calls"].add_column("queue_wait_s", float)  # time from queueing to an agent answering
+    db["calls"].add_column("agent_outcome", str)  # marked by the agent on the desktop
+    db["calls"].add_column("agent_note", str)
+    db["callbacks"].add_column("kind", str, not_null_default="callback")  # or voicemail
+    db["callbacks"].add_column("recording_path", str)  # voicemail audio
+    db["callbacks"].add_column("reason", str)  # the escalation reason
+    db["callbacks"].add_column("transcript", str)  # a voicemail's words, as recognised
+
+
+def _m006_users(db: Any) -> None:
+    db["users"].create(
+        {"id": int, "username": str, "role": str, "password_hash": str, "agent_id": str,
+         "created_at": float, "disabled": int},
+        pk="id", not_null={"username", "role", "password_hash"}, defaults={"disabled": 0},
+    )
+    db["users"].create_index(["username"], unique=True)
+    db["api_tokens"].create(
+        {"id": int, "name": str, "role": str, "token_hash": str, "agent_id": str,
+         "created_at": float, "last_used_at": float},
+        pk="id", not_null={"name", "role", "token_hash"},
+    )
+    db["api_tokens"].create_index(["token_hash"], unique=True)
+    db["api_tokens"].create_index(["name"], unique=True)
+    db["audit_log"].create(
+        {"id": int, "ts": float, "user": str, "role": str, "action": str, "call_id": str,
+         "detail": str, "ip": str},
+        pk="id", not_null={"ts", "action"},
+    )
+    db["audit_log"].create_index(["ts"])
+    db["audit_log"].create_index(["call_id"])
+
+
+def _m007_reviews(db: Any) -> None:
+    db["reviews"].create(  # one review per call (the dashboard), tags as a JSON list
+        {"call_id": str, "reviewed": int, "reviewed_by": str, "reviewed_at": float,
+         "note": str, "tags": str},
+        pk="call_id", defaults={"reviewed": 0},
+    )
+
+
+def _m008_audit_chain(db: Any) -> None:
+    from ivr.privacy.audit import migrate  # hash chain + append-only triggers (issue 8)
+
+    migrate(db)
+
+
+def _m009_call_worker(db: Any) -> None:
+    db["calls"].add_column("worker", str)  # the SIP worker (host:port) that holds the call
+
+
+def _m010_workers(db: Any) -> None:
+    from ivr.workers import migrate  # the service's worker processes and their APIs (issue 9)
+
+    migrate(db)
+
+
+def _m011_revoked_sessions(db: Any) -> None:
+    from ivr.web.sessions import migrate  # signed-out session cookies (issue 15)
+
+    migrate(db)
+
+
+def _m012_signin_failures(db: Any) -> None:
+    from ivr.web.throttle import migrate  # failed sign-ins shared by the workers (issue 15)
+
+    migrate(db)
+
+
+MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
+                                           ("002_call_profile", _m002_profile),
+                                           ("003_emotion", _m003_emotion),
+                                           ("004_agents", _m004_agents),
+                                           ("005_handover", _m005_handover),
+                                           ("006_users", _m006_users),
+                                           ("007_reviews", _m007_reviews),
+                                           ("008_audit_chain", _m008_audit_chain),
+                                           ("009_call_worker", _m009_call_worker),
+                                           ("010_workers", _m010_workers),
+                                           ("011_revoked_sessions", _m011_revoked_sessions),
+                                           ("012_signin_failures", _m012_signin_failures)]
