@@ -24,8 +24,6 @@ from ivr.call.turn_taking import Answer, TurnTaking
 from ivr.dialplan.actions import (
     CALL_RESULTS,
     BookCallback,
-    CallerInput,
-    DialogEvent,
     Hangup,
     Listen,
     MessageRecorded,
@@ -40,11 +38,7 @@ from ivr.dialplan.actions import (
     WebhookResult,
 )
 from ivr.dialplan.engine import DialogEngine, DialogState, Step
-from ivr.privacy.disclosure import disclosure_text, prompt_text
-from ivr.understanding import extract_yes_no
-
-CONSENT_KEYS = {"1": True, "2": False}
-CONSENT_ASKS = 2  # the consent question is asked at most this often
+from ivr.privacy.disclosure import disclosure_text
 
 
 class CallIO(Protocol):
@@ -166,6 +160,8 @@ class CallDriver:
                 return await self.listen(action, step)
             elif isinstance(action, RecordingConsent):
                 io.consented(action.given)
+                if not action.given:
+                    io.event("recording_declined", answer=action.answer, then=action.then)
             elif isinstance(action, BookCallback):
                 await io.book_callback(action)
             elif isinstance(action, RecordMessage):
@@ -197,8 +193,8 @@ class CallDriver:
 
     # ------------------------------------------------------------ opening
     async def opening(self) -> bool:
-        """The disclosure, then the consent question if the dialplan asks it; False when the
-        call ends (the caller refused, or hung up)."""
+        """The disclosure (the dialplan's consent question is its first node); False when the
+        caller hung up."""
         io, language = self.io, self.language
         text = disclosure_text(self.disclosure, language)
         if text:
@@ -207,34 +203,4 @@ class CallDriver:
             # dropped, so they cannot pick a menu option whose prompts are not cleared yet
             await io.wait_playout()
             io.inputs.drain()
-        consent = self.plan.consent
-        if consent is None:
-            return not io.hung_up
-        answer: bool | None = None
-        for _ in range(CONSENT_ASKS):
-            await io.say(Say(prompt_text(consent.prompt, language), language, True, "consent"))
-            result = await self.listen(Listen("consent", language, consent.timeout_s,
-                                              dtmf_choices=tuple(CONSENT_KEYS)), None)
-            if result is None:
-                return False
-            event: DialogEvent = result[0]
-            if isinstance(event, CallerInput):
-                answer = (CONSENT_KEYS.get(event.text) if event.kind == "dtmf"
-                          else extract_yes_no(event.text, language))
-            if answer is not None:
-                break
-        io.consented(answer)
-        if answer:
-            return True
-        io.event("recording_declined", answer="no" if answer is False else "none",
-                 then=consent.refuse)
-        if consent.refused_say is not None:
-            await io.say(Say(prompt_text(consent.refused_say, language), language, False,
-                             "consent"))
-        if consent.refuse == "hangup":
-            await io.wait_playout()
-            if not io.hung_up:
-                io.event("hangup_by_ivr", reason="consent_declined")
-                io.hang_up("consent_declined", None)
-            return False
-        return True
+        return not io.hung_up

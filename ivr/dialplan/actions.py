@@ -112,6 +112,8 @@ class RecordingConsent:
 
     node: str
     given: bool
+    answer: Literal["yes", "no", "none"] = "yes"
+    then: Literal["continue", "hangup"] = "continue"  # after a refusal
 
 
 @dataclass(frozen=True, slots=True)

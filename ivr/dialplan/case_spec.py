@@ -55,6 +55,16 @@ class TransferExpect(_Model):
     reason: str | None = None
 
 
+class CallbackExpect(_Model):
+    number: str | None = None
+    queue: str | None = None
+
+
+class VoicemailExpect(_Model):
+    text: str | None = None  # contained in what was recognised of the message
+    empty: bool | None = None  # true: the caller left nothing
+
+
 class WebhookExpect(_Model):
     method: str | None = None
     path: str | None = None
@@ -79,6 +89,9 @@ class Expect(_Model):
     transfer: TransferExpect | bool | None = None
     hangup: str | bool | None = None
     webhook: WebhookExpect | None = None
+    callback: CallbackExpect | bool | None = None
+    voicemail: VoicemailExpect | bool | None = None
+    recording: bool | None = None
     ended: bool | None = None
 
     @model_validator(mode="after")
@@ -135,6 +148,7 @@ class CaseSpec(_Model):
     variables: dict[str, Any] = Field(default_factory=dict)
     time: dt.datetime | None = None
     language: str | None = None
+    agents: Literal["available", "unavailable"] | None = None
     steps: list[StepSpec] = Field(min_length=1)
 
     _time = field_validator("time")(_aware)
@@ -146,6 +160,7 @@ class SuiteSpec(_Model):
     time: dt.datetime | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
     language: str | None = None
+    agents: Literal["available", "unavailable"] = "available"
     webhooks: list[FakeResponse] = Field(default_factory=list)
     tests: list[CaseSpec] = Field(min_length=1)
 

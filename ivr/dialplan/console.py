@@ -88,6 +88,13 @@ def print_turn(console: Console, turn: TurnResult, *, show_changed: bool = True)
         p(f"  node: {' -> '.join(path)}")
     if show_changed and turn.changed:
         p(f"  set: {key_values(turn.changed)}")
+    if turn.recording is not None:
+        p("  recording: " + ("the caller agreed" if turn.recording else "declined, not recorded"))
+    if turn.callback:
+        p(f"  call back booked to {turn.callback['number'] or '(no number)'} "
+          f"(queue {turn.callback['queue']})")
+    if turn.voicemail:
+        p(f"  message recorded: {turn.voicemail['seconds']} s, {turn.voicemail['text']!r}")
     if turn.transfer:
         p(f"*** transfer to {turn.transfer.target} (reason: {turn.transfer.reason}); "
           "the call has ended")

@@ -163,7 +163,7 @@ class Conversation:
     def node(self) -> str:
         if self.state is None and self.listening is not None:
             return self.listening.node  # the opening's question (consent)
-        return self.state.node if self.state else self.plan.start
+        return self.state.node if self.state else self.engine.plan.start
 
     def confirming_intent(self) -> str | None:
         """The intent of the "did you mean" question the call is waiting on, if any."""
@@ -286,7 +286,7 @@ class Conversation:
                      if k not in r.before or r.before[k] != v}
 
     def _scores(self, text: str, state: DialogState) -> list[tuple[str, float]]:
-        node = self.plan.nodes[state.node]
+        node = self.engine.plan.nodes[state.node]
         choices = (node.menu.choices if node.menu else []) + list(self.plan.global_choices)
         names = list(dict.fromkeys(c.intent for c in choices if c.intent))
         if state.confirming is not None:

@@ -19,17 +19,20 @@ from dataclasses import replace
 from typing import Any
 
 from ivr.dialplan.actions import (
+    CALL_RESULTS,
     Action,
     CallerInput,
     DialogEvent,
+    MessageRecorded,
     NoInput,
     SetLanguage,
     SetVariables,
+    TransferFailed,
     Understanding,
-    WebhookResult,
 )
 from ivr.dialplan.confirmation import INTENT, Confirmation
 from ivr.dialplan.models import Dialplan
+from ivr.dialplan.nodes import Consent, Node
 from ivr.dialplan.recognition import understand, vocabulary
 from ivr.dialplan.state import DialogState, History, Step, moved
 from ivr.dialplan.verbs import NodeWalker
@@ -43,6 +46,7 @@ class DialogEngine:
 
     def __init__(self, plan: Dialplan,
                  profiles: Mapping[str, LanguageProfile] | None = None) -> None:
+        plan = with_consent_node(plan)
         self.plan = plan
         base = dict(profiles) if profiles is not None else resolve_profiles()
         self.profiles = resolve_profiles(plan.profiles, base)
@@ -83,8 +87,15 @@ class DialogEngine:
         node = self.plan.nodes[state.node]
         if node.webhook is not None:
             return self._walker.webhook_answered(state, node, event, facts)
+        if node.consent is not None and not isinstance(event, CALL_RESULTS):
+            return self._walker.consent_answered(state, node, event, facts)
+        if node.voicemail is not None and isinstance(event, MessageRecorded):
+            return self._walker.message_recorded(state, node, event, facts)
+        if node.transfer is not None and isinstance(event, TransferFailed) and (
+                node.transfer.on_unavailable is not None):
+            return self._walker.transfer_failed(state, node, event, facts)
         listener = node.menu or node.gather
-        if listener is None or isinstance(event, WebhookResult):
+        if listener is None or isinstance(event, CALL_RESULTS):
             return Step(state, [])  # nothing is waiting for this event
         confirm = self._confirmation
         if state.confirming is not None and state.confirming[0] == INTENT:
@@ -134,6 +145,10 @@ class DialogEngine:
         """(text, language) of every prompt without variables, for pre-rendering."""
         return self._render.static_prompts()
 
+    def asks_consent(self) -> bool:
+        """A `consent` node decides whether the call is recorded (not from the answer)."""
+        return any(n.consent is not None for n in self.plan.nodes.values())
+
     def sensitive_slots(self) -> set[str]:
         """Names of the slots marked `sensitive` (their values are masked when stored)."""
         return {n.gather.slot.name for n in self.plan.nodes.values()
@@ -162,3 +177,13 @@ class DialogEngine:
     def _run(self, state: DialogState, actions: list[Action],
              understanding: Understanding | None, facts: Mapping[str, Any]) -> Step:
         return self._walker.run(state, actions, understanding, facts)
+
+
+def with_consent_node(plan: Dialplan) -> Dialplan:
+    """The dialplan-wide `consent` question as the call's first node (named `consent`, or
+    `_consent` when the dialplan has a node of that name), followed by `start`."""
+    if plan.consent is None:
+        return plan
+    nid = "consent" if "consent" not in plan.nodes else "_consent"
+    node = Node(consent=Consent.model_validate(plan.consent.model_dump()), next=plan.start)
+    return plan.model_copy(update={"nodes": {nid: node, **plan.nodes}, "start": nid})

@@ -13,7 +13,13 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivr.dialplan.case_spec import Expect, TransferExpect, WebhookExpect
+from ivr.dialplan.case_spec import (
+    CallbackExpect,
+    Expect,
+    TransferExpect,
+    VoicemailExpect,
+    WebhookExpect,
+)
 from ivr.dialplan.conversation import Conversation
 from ivr.dialplan.turn_result import SaidPrompt, TurnResult
 
@@ -120,6 +126,11 @@ def check(expect: Expect, run: CallUnderTest) -> list[str]:
                                                 "no hangup" + _end_note(conv)))
     if expect.webhook is not None:
         out += _check_webhook(expect.webhook, conv)
+    out += _check_callback(expect, conv) + _check_voicemail(expect, conv)
+    if "recording" in fields and bool(conv.recording) != expect.recording:
+        out.append(f"recording: {expect.recording}, got {bool(conv.recording)} (consent "
+                   + ("not asked)" if conv.recording is None else "refused)" if
+                      expect.recording else "given)"))
     if "ended" in fields and conv.ended != expect.ended:
         out.append(f"ended: {expect.ended}, got {conv.ended}" + _end_note(conv))
     return out
@@ -149,6 +160,42 @@ def _check_transfer(expect: Expect, conv: Conversation) -> list[str]:
             out.append(f"transfer reason {want.reason!r}, got {got.reason!r}")
         return out
     return []
+
+
+def _check_callback(expect: Expect, conv: Conversation) -> list[str]:
+    if "callback" not in expect.model_fields_set:
+        return []
+    want, got = expect.callback, (conv.callbacks[-1] if conv.callbacks else None)
+    if want is False or want is None:
+        return [] if got is None else [f"no call back, got one booked to {got['number']}"]
+    if got is None:
+        return ["a call back booked, but there was none" + _end_note(conv)]
+    out = []
+    if isinstance(want, CallbackExpect):
+        for key in ("number", "queue"):
+            value = getattr(want, key)
+            if value is not None and str(value) != got[key]:
+                out.append(f"call back {key} {value!r}, got {got[key]!r}")
+    return out
+
+
+def _check_voicemail(expect: Expect, conv: Conversation) -> list[str]:
+    if "voicemail" not in expect.model_fields_set:
+        return []
+    want, got = expect.voicemail, (conv.voicemails[-1] if conv.voicemails else None)
+    if want is False or want is None:
+        return [] if got is None else [f"no message recorded, got {got['text']!r}"]
+    if got is None:
+        return ["a message recorded, but none was" + _end_note(conv)]
+    if not isinstance(want, VoicemailExpect):
+        return [] if got["seconds"] else ["a message recorded, but it was empty"]
+    out = []
+    if want.empty is not None and want.empty != (not got["seconds"]):
+        out.append(f"an {'empty' if want.empty else 'recorded'} message, got "
+                   f"{got['seconds']} s: {got['text']!r}")
+    if want.text is not None and want.text not in got["text"]:
+        out.append(f"a message containing {want.text!r}, got {got['text']!r}")
+    return out
 
 
 def _check_webhook(want: WebhookExpect, conv: Conversation) -> list[str]:
@@ -193,6 +240,12 @@ def describe_turn(turn: TurnResult) -> str:
         bits.append(f"[{understood}]")
     if turn.prompts:
         bits.append("IVR: " + " | ".join(p.text for p in turn.prompts))
+    if turn.recording is not None:
+        bits.append("(recording consented)" if turn.recording else "(recording declined)")
+    if turn.callback:
+        bits.append(f"(call back booked to {turn.callback['number'] or '?'})")
+    if turn.voicemail:
+        bits.append(f"(message {turn.voicemail['seconds']} s: {turn.voicemail['text']!r})")
     if turn.transfer:
         bits.append(f"(transfer {turn.transfer.target}, {turn.transfer.reason})")
     if turn.hangup:

@@ -29,7 +29,8 @@ BUILTINS: dict[str, frozenset[str] | None] = {
     "turns": frozenset({"count", "failures", "no_match", "no_input", "last_intent"}),
     "now": frozenset({"hour", "minute", "weekday", "date"}),
 }
-NEXT_VERBS = ("say", "set", "branch", "webhook", "language", "flow")
+NEXT_VERBS = ("say", "set", "branch", "webhook", "language", "flow", "consent", "callback",
+              "voicemail")
 
 
 class Checker:
@@ -74,6 +75,10 @@ class Checker:
             out.append(node.webhook.on_failure)
         if node.hours:
             out += [node.hours.open, node.hours.closed]
+        if node.transfer and node.transfer.on_unavailable:
+            out.append(node.transfer.on_unavailable)
+        if node.voicemail and node.voicemail.on_empty:
+            out.append(node.voicemail.on_empty)
         return [n for n in out if n in plan.nodes]
 
     def reach(self, start: str, local: bool = False) -> set[str]:
@@ -141,10 +146,16 @@ class Checker:
             for i, c in enumerate(node.menu.choices if node.menu else []):
                 if c.say is not None:
                     yield (*at, "menu", "choices", i, "say"), c.say, langs, none
-            for verb in ("transfer", "hangup"):
+            for verb in ("transfer", "hangup", "callback"):
                 sub = getattr(node, verb)
                 if sub is not None and sub.say is not None:
                     yield (*at, verb, "say"), sub.say, langs, none
+            if node.consent is not None:
+                yield (*at, "consent", "prompt"), node.consent.prompt, langs, none
+                if node.consent.refused_say is not None:
+                    yield (*at, "consent", "refused_say"), node.consent.refused_say, langs, none
+            if node.voicemail is not None:
+                yield (*at, "voicemail", "prompt"), node.voicemail.prompt, langs, none
 
     def texts(self) -> Iterator[tuple[P, str, frozenset[str]]]:
         """(path, text) of every prompt text and other `{name}` template."""

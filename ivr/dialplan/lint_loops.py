@@ -30,7 +30,8 @@ from ivr.dialplan.loader import Issue, LoadedDialplan
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Node
 
-WALKED = frozenset({"say", "set", "branch", "language", "hours", "flow", "return"})
+WALKED = frozenset({"say", "set", "branch", "language", "hours", "flow", "return",
+                    "callback"})
 ENGINE_HOPS = 200  # ivr.dialplan.verbs.MAX_HOPS: the runtime guard this check pre-empts
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from ivr.dialplan.nodes import Choice, Node, Prompt, Retry, Scalar, StrictModel
+from ivr.dialplan.nodes import Choice, Consent, Node, Prompt, Retry, Scalar, StrictModel
 from ivr.dialplan.summary_phrases import SummaryPhrases
 
 PerLanguageList = list[str] | dict[str, list[str]]
@@ -122,21 +122,6 @@ class EmotionHandling(StrictModel):
     )
 
 
-class Consent(StrictModel):
-    """Ask the caller before recording (after the disclosure, before the first node)."""
-
-    prompt: Prompt = Field(
-        description="The question; the caller agrees with 1 or yes, refuses with 2 or no."
-    )
-    refuse: Literal["continue", "hangup"] = Field(
-        "continue", description="On refusal (or no answer): go on unrecorded, or end the call."
-    )
-    refused_say: Prompt | None = Field(
-        None, description="Said when the caller refuses (before going on or hanging up)."
-    )
-    timeout_s: float = Field(6, gt=0, description="How long to wait for the answer.")
-
-
 class Defaults(Retry):
     intent_threshold: float = Field(0.5, ge=0, le=1, description="Lowest intent score accepted.")
     confirm_threshold: float | None = Field(
@@ -243,6 +228,10 @@ def references(plan: Dialplan) -> Iterator[tuple[RefPath, str, str]]:
             yield (*at, "branch", i, "goto"), "node", case.goto
         if node.webhook and node.webhook.on_failure:
             yield (*at, "webhook", "on_failure"), "node", node.webhook.on_failure
+        if node.transfer and node.transfer.on_unavailable:
+            yield (*at, "transfer", "on_unavailable"), "node", node.transfer.on_unavailable
+        if node.voicemail and node.voicemail.on_empty:
+            yield (*at, "voicemail", "on_empty"), "node", node.voicemail.on_empty
         if node.hours:
             yield (*at, "hours", "calendar"), "calendar", node.hours.calendar
             yield (*at, "hours", "open"), "node", node.hours.open

@@ -20,7 +20,7 @@ Prompt = str | dict[str, str]
 Scalar = str | int | float | bool | None
 
 VERBS = ("say", "menu", "gather", "set", "branch", "webhook", "hours", "language", "flow",
-         "return", "transfer", "hangup")
+         "return", "consent", "callback", "voicemail", "transfer", "hangup")
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
@@ -164,6 +164,49 @@ class Transfer(StrictModel):
     say: Prompt | None = Field(None, description="Announcement before transferring.")
     target: str = Field(description="`queue:NAME` or a SIP URI of an agent.")
     reason: str = Field("dialplan", description="Why (stored as the escalation reason).")
+    on_unavailable: str | None = Field(
+        None, description="Node when no agent of the queue takes the call within "
+        "`escalation.max_wait_s` (e.g. a `callback` or `voicemail` node); unset: the service "
+        "offers its own call back or voicemail (`escalation.callback`, `.voicemail`)."
+    )
+
+
+class Consent(StrictModel):
+    """Ask the caller before recording; they agree with 1 or yes, refuse with 2 or no."""
+
+    prompt: Prompt = Field(
+        description="The question; the caller agrees with 1 or yes, refuses with 2 or no."
+    )
+    refuse: Literal["continue", "hangup"] = Field(
+        "continue", description="On refusal (or no answer): go on unrecorded, or end the call."
+    )
+    refused_say: Prompt | None = Field(
+        None, description="Said when the caller refuses (before going on or hanging up)."
+    )
+    timeout_s: float = Field(6, gt=0, description="How long to wait for the answer.")
+
+
+class Callback(StrictModel):
+    """Book a call back: an agent of `queue` calls the caller later."""
+
+    number: str = Field(
+        "{caller}", description="The number to call; `{name}` inserts a variable (e.g. a "
+        "`phone` slot); digits only are kept."
+    )
+    queue: str = Field("general", description="Queue whose agents make the call back.")
+    reason: str = Field("callback", description="Why (shown to the agent).")
+    say: Prompt | None = Field(None, description="Said once it is booked.")
+
+
+class Voicemail(StrictModel):
+    """Record a message after a beep, until '#', 4 s of silence after speech, or `max_s`."""
+
+    prompt: Prompt = Field(description="Said before the beep (e.g. how to end the message).")
+    max_s: float = Field(60, gt=0, le=600, description="Longest message, in seconds.")
+    queue: str = Field("general", description="Queue whose agents get the message.")
+    on_empty: str | None = Field(
+        None, description="Node when the caller left no message (default: `next`)."
+    )
 
 
 class Hangup(StrictModel):
@@ -190,6 +233,11 @@ class Node(StrictModel):
                              "its `return` comes back to `next`.")
     return_: bool | None = Field(None, alias="return",
                                  description="End a sub-flow: continue at the caller's `next`.")
+    consent: Consent | None = Field(
+        None, description="Ask for consent to record, then `next` (or end on refusal)."
+    )
+    callback: Callback | None = Field(None, description="Book a call back, then `next`.")
+    voicemail: Voicemail | None = Field(None, description="Record a message, then `next`.")
     transfer: Transfer | None = None
     hangup: Hangup | None = None
     soothing: Prompt | None = Field(
@@ -207,7 +255,8 @@ class Node(StrictModel):
         verbs = [v for v in VERBS if self.verb_value(v) is not None]
         if len(verbs) != 1:
             raise ValueError(f"a node needs exactly one verb ({', '.join(VERBS)}), got {verbs}")
-        if verbs[0] in ("say", "set", "branch", "webhook", "language", "flow") and not self.next:
+        if verbs[0] in ("say", "set", "branch", "webhook", "language", "flow", "consent",
+                        "callback", "voicemail") and not self.next:
             raise ValueError(f"a `{verbs[0]}` node needs `next`")
         _check_set(self.set or {})
         return self

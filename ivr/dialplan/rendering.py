@@ -184,7 +184,12 @@ class NodeRenderer:
                 add(c.say)
             add(node.transfer.say if node.transfer else None)
             add(node.hangup.say if node.hangup else None)
-        if self.plan.consent:
+            add(node.callback.say if node.callback else None)
+            add(node.voicemail.prompt if node.voicemail else None)
+            if node.consent:
+                add(node.consent.prompt, node.prompt_language)
+                add(node.consent.refused_say, node.prompt_language)
+        if self.plan.consent:  # (the engine makes it a node; a plan as written has it here)
             add(self.plan.consent.prompt, self.plan.default_language)
             add(self.plan.consent.refused_say, self.plan.default_language)
         return out

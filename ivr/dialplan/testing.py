@@ -178,7 +178,8 @@ class SuiteRunner:
             tests.dialplan, variables={**spec.variables, **case.variables},
             now=case.time or spec.time, language=case.language or spec.language,
             url_rewrite=server.rewrite, min_confidence=self.min_confidence,
-            max_no_speech_prob=self.max_no_speech_prob)
+            max_no_speech_prob=self.max_no_speech_prob,
+            agents_available=(case.agents or spec.agents) == "available")
         failure: list[str] | None = None
         try:
             run = CallUnderTest(conv)

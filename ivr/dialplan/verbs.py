@@ -15,22 +15,33 @@ from typing import Any
 
 from ivr.dialplan.actions import (
     Action,
+    BookCallback,
+    CallerInput,
     DialogEvent,
     Hangup,
+    Listen,
+    MessageRecorded,
+    NoInput,
+    RecordingConsent,
+    RecordMessage,
     SetLanguage,
     SetVariables,
     Transfer,
+    TransferFailed,
     Understanding,
     WebhookResult,
 )
 from ivr.dialplan.expr import compile_expr
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Gather, Menu, Node
-from ivr.dialplan.rendering import NodeRenderer, lookup, utcnow
+from ivr.dialplan.rendering import NodeRenderer, fill, lookup, utcnow
 from ivr.dialplan.state import DialogState, Step, moved, succeeded
 from ivr.profiles import LanguageProfile
+from ivr.understanding import extract_yes_no
 
 MAX_HOPS = 200  # guards against loops that never wait for input
+CONSENT_KEYS = {"1": True, "2": False}
+CONSENT_ASKS = 2  # a consent question is asked at most this often
 
 
 class NodeWalker:
@@ -109,12 +120,27 @@ class NodeWalker:
                 actions.append(render.say(state, listener.prompt, node))
                 actions.append(render.listen(state, node))
                 return Step(state, actions, understanding)
+            elif verb == "consent":
+                assert node.consent is not None
+                actions += [render.say(state, node.consent.prompt, node),
+                            consent_listen(state, node)]
+                return Step(state, actions, understanding)
+            elif verb == "callback":
+                state = self._book(state, node, actions, facts)
+            elif verb == "voicemail":
+                assert node.voicemail is not None
+                v = node.voicemail
+                actions += [render.say(state, v.prompt, node),
+                            RecordMessage(state.node, v.max_s, v.queue)]
+                return Step(state, actions, understanding)
             elif verb == "transfer":
                 assert node.transfer is not None
-                if node.transfer.say is not None:
-                    actions.append(render.say(state, node.transfer.say, node))
-                actions.append(Transfer(node.transfer.target, node.transfer.reason))
-                return Step(replace(state, ended=True), actions, understanding)
+                t = node.transfer
+                if t.say is not None:
+                    actions.append(render.say(state, t.say, node))
+                fallback = t.on_unavailable is not None
+                actions.append(Transfer(t.target, t.reason, fallback))
+                return Step(replace(state, ended=not fallback), actions, understanding)
             else:
                 assert node.hangup is not None
                 if node.hangup.say is not None:
@@ -193,3 +219,73 @@ class NodeWalker:
         state = replace(state, variables={**state.variables, **values})
         target = hook.on_failure or node.next or ""
         return self.run(moved(state, target), [SetVariables(values)], None, facts)
+
+    # ------------------------------------------------------------ consent, call back, message
+    def _book(self, state: DialogState, node: Node, actions: list[Action],
+              facts: Mapping[str, Any]) -> DialogState:
+        """A `callback` node: book it (digits of `number`), say so, go on."""
+        cb = node.callback
+        assert cb is not None
+        number = "".join(c for c in fill(cb.number, self.render.env(state, facts)) if c.isdigit())
+        values = {"callback_number": number}
+        state = replace(state, variables={**state.variables, **values})
+        actions += [SetVariables(values), BookCallback(state.node, number, cb.queue, cb.reason)]
+        if cb.say is not None:
+            actions.append(self.render.say(state, cb.say, node))
+        return moved(state, node.next or "")
+
+    def consent_answered(self, state: DialogState, node: Node, event: DialogEvent,
+                         facts: Mapping[str, Any]) -> Step:
+        """The answer to a `consent` question: record from now on, or not (after a refusal,
+        or no answer understood twice: `refuse` says whether the call goes on)."""
+        c = node.consent
+        assert c is not None
+        answer = None
+        if isinstance(event, CallerInput):
+            answer = (CONSENT_KEYS.get(event.text) if event.kind == "dtmf"
+                      else extract_yes_no(event.text, state.language))
+        if answer is None and state.no_match + state.no_input + 1 < CONSENT_ASKS:
+            outcome = "no_input" if isinstance(event, NoInput) else "no_match"
+            state = replace(state, no_input=state.no_input + (outcome == "no_input"),
+                            no_match=state.no_match + (outcome == "no_match"))
+            return Step(state, [self.render.say(state, c.prompt, node),
+                                consent_listen(state, node)], Understanding(outcome))
+        said = "yes" if answer else "no" if answer is False else "none"
+        u = Understanding("match" if answer is not None else "no_match",
+                          {"yes": "affirm", "no": "deny"}.get(said), 1.0 if answer is not None
+                          else 0.0)
+        actions: list[Action] = [RecordingConsent(state.node, bool(answer), said, c.refuse)]
+        state = replace(state, variables={**state.variables, "recording_consent": bool(answer)})
+        if answer:
+            return self.run(moved(state, node.next or ""), actions, u, facts)
+        if c.refused_say is not None:
+            actions.append(self.render.say(state, c.refused_say, node))
+        if c.refuse == "hangup":
+            actions.append(Hangup("consent_declined"))
+            return Step(replace(state, ended=True), actions, u)
+        return self.run(moved(state, node.next or ""), actions, u, facts)
+
+    def message_recorded(self, state: DialogState, node: Node, event: MessageRecorded,
+                         facts: Mapping[str, Any]) -> Step:
+        """A `voicemail` node's message: `next`, or `on_empty` when nothing was said."""
+        v = node.voicemail
+        assert v is not None
+        values = {"voicemail_seconds": event.seconds, "voicemail_text": event.text}
+        state = replace(state, variables={**state.variables, **values})
+        target = node.next if event.seconds > 0 else (v.on_empty or node.next)
+        return self.run(moved(state, target or ""), [SetVariables(values)], None, facts)
+
+    def transfer_failed(self, state: DialogState, node: Node, event: TransferFailed,
+                        facts: Mapping[str, Any]) -> Step:
+        """Nobody could take a transfer with `on_unavailable`: the dialplan goes on there."""
+        t = node.transfer
+        assert t is not None and t.on_unavailable is not None
+        values = {"transfer_failed": event.reason}
+        state = replace(state, variables={**state.variables, **values})
+        return self.run(moved(state, t.on_unavailable), [SetVariables(values)], None, facts)
+
+
+def consent_listen(state: DialogState, node: Node) -> Listen:
+    assert node.consent is not None
+    return Listen(state.node, state.language, node.consent.timeout_s,
+                  dtmf_choices=tuple(CONSENT_KEYS))
