@@ -10,23 +10,23 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ivr.call.events import CallEvent, RecordingFailed, RecordingPaused, RecordingResumed
+from ivr.call.events import Emit, RecordingFailed, RecordingPaused, RecordingResumed
 from ivr.recording import CallRecorder
 
 __all__ = ["CallRecording"]
 
 
 class CallRecording:
-    """One call's recording. `event(type, **data)` reports what happens to the call's record
+    """One call's recording. `emit(event)` reports what happens to the call's record
     (`RecordingFailed`, `RecordingPaused`, `RecordingResumed` of `ivr.call.events`);
     `drain()` moves the audio waiting in the media buffers into `write` first, so a pause or
     a resume takes effect at the right frame."""
 
-    def __init__(self, path: Path, sample_rate: int, event: Callable[..., None],
+    def __init__(self, path: Path, sample_rate: int, emit: Emit,
                  drain: Callable[[], None]) -> None:
         self._planned = path
         self._rate = sample_rate
-        self._event = event
+        self._emit = emit
         self._drain = drain
         self._recorder: CallRecorder | None = None
         self._paused: tuple[str, float] | None = None  # (node, since) while silenced
@@ -49,10 +49,7 @@ class CallRecording:
 
     def _failed(self, error: str) -> None:
         # logged once by the recorder; the call goes on without it, and its record says so
-        self._report(RecordingFailed(error=error))
-
-    def _report(self, event: CallEvent) -> None:
-        self._event(event.TYPE, **event.data())
+        self._emit(RecordingFailed(error=error))
 
     def pause(self, node: str) -> None:
         """Silence both channels (sensitive input is being asked for at `node`)."""
@@ -62,7 +59,7 @@ class CallRecording:
         assert self._recorder is not None
         self._recorder.paused = True
         self._paused = (node, time.monotonic())
-        self._report(RecordingPaused(reason="sensitive_input", node=node))
+        self._emit(RecordingPaused(reason="sensitive_input", node=node))
 
     def resume(self) -> None:
         if self._paused is None:
@@ -73,7 +70,7 @@ class CallRecording:
             assert self._recorder is not None
             self._recorder.paused = False
         self._paused = None
-        self._report(RecordingResumed(node=node, paused_s=round(time.monotonic() - since, 2)))
+        self._emit(RecordingResumed(node=node, paused_s=round(time.monotonic() - since, 2)))
 
     def write(self, caller: Iterable[bytes], far: Iterable[bytes]) -> None:
         """Append 20 ms frames of both directions (no-op when not recording)."""

@@ -37,7 +37,7 @@ async def english_menu(c: Call) -> None:
     await c.wait_event("listen", node="main_menu")
     c.dtmf("9")
     await c.wait_event("prompt", node="main_menu", language="en-US")
-    await c.session._wait_playout()  # the caller answers after the menu
+    await c.session.wait_playout()  # the caller answers after the menu
 
 
 def test_early_result_used_when_no_speech_follows(tmp_path):
@@ -112,7 +112,7 @@ def test_digits_short_of_the_gather_length_wait_for_the_end_reply_prerendered(tm
         tl.feed(c, silence(0.5), speech_clip(), silence(0.3))
         await asyncio.sleep(0.1)
         assert not c.events("early_commit")  # 8 digits of up to 12: maybe more to come
-        assert c.session._endpointer.in_speech
+        assert c.session._listening.in_speech
         early_requests.extend(text for text, _ in c.prompts.requests)
         tl.feed(c, silence(0.6))
         await c.wait_event("turn", count=3)
@@ -132,7 +132,7 @@ def test_yes_no_answer_commits_before_the_end_silence(tmp_path):
         await english_menu(c)
         c.dtmf("1")  # the bill, then "anything else?"
         await c.wait_event("listen", node="anything_else")
-        await c.session._wait_playout()
+        await c.session.wait_playout()
         Timeline().feed(c, silence(0.5), speech_clip(), silence(0.3))
         await c.wait_event("turn", count=3)
         c.session.on_hangup("caller_hangup")

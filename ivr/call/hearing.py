@@ -1,0 +1,203 @@
+"""How a phone call recognises one utterance: its language profile, ASR, prosody, emotion.
+
+`Hearing` is the recognising half of the listening stage (`ivr.call.listening` decides when
+and what to recognise and turns the result into caller input):
+- `hear(utterance)` recognises its audio with the recogniser of the call's language profile
+  (`ivr.recognizers`), scheduled by urgency: a speculative pass (at a pause) is worth doing
+  only until the end-of-speech silence would end the utterance anyway, a final one is ordered
+  by how long the caller has been waiting. The prosody model runs alongside;
+- the first utterance of a dialplan with `language_detection` also detects the language (a
+  confident other language a profile of the plan speaks becomes the call's profile), then
+  dialect words (`assess`); the engine adopts the `detected` profile at its next step;
+- `assess(heard)` fuses prosody and words into the caller's emotion (`EmotionTracker`, with
+  the call's `emotion`, `soothing` and `emotion_escalation` events and peak anger stored).
+
+Threads: on the call's event loop; recognition and language detection run in the ASR
+engines' executors (ordered by deadline, `audio_models/inference.py`), the prosody model in
+a worker thread. Utterances of one call are recognised one at a time, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from audio_models.inference import FINAL, SPECULATIVE, DeadlineMissed
+from audio_models.protocols import SpeechEnded, Transcript
+from audio_models.vad import SpeechPaused
+from ivr.call import events as ev
+from ivr.call.deps import SessionDeps, Spawn
+from ivr.chinese_text import to_simplified
+from ivr.emotion import EmotionPolicy, EmotionTracker
+from ivr.profiles import LanguageProfile, detect_dialect
+from ivr.recognizers import Recognition
+
+__all__ = ["FINAL_ASR_DEADLINE_S", "Heard", "Hearing"]
+
+FINAL_ASR_DEADLINE_S = 2.0  # a final recognition's deadline after the end of speech (EDF order)
+
+
+@dataclass
+class Heard:
+    """What recognition of one utterance produced, before the call acts on it."""
+
+    transcript: Transcript
+    prosody: dict[str, Any] | None
+    profile: LanguageProfile
+    detected: bool  # this pass ran language detection: dialect detection follows
+
+
+class Hearing:
+    """One call's recognition (see the module docstring). `language()` is the call's language
+    and profile id."""
+
+    def __init__(self, call_id: str, deps: SessionDeps, *, emit: ev.Emit, spawn: Spawn,
+                 language: Callable[[], tuple[str, str | None]]) -> None:
+        self.call_id = call_id
+        self.deps = deps
+        self.settings = deps.settings
+        self._emit, self._spawn, self._language = emit, spawn, language
+        e = deps.settings.emotion
+        self.tracker = EmotionTracker(EmotionPolicy(
+            angry=e.angry_threshold, soothing=e.soothing_threshold,
+            escalate_turns=e.escalate_turns, prosody_weight=e.prosody_weight,
+            dissatisfied_turns=e.dissatisfied_turns,
+            sensitivity=deps.dialplan.plan.emotion.sensitivity))
+        self._baseline = deps.emotion_model.new_baseline() if deps.emotion_model else None
+        self._asr_lock = asyncio.Lock()
+        self._profile_fixed = False  # chosen by the caller or detected: no more detection
+        self.detected: str | None = None  # a profile detected, for the engine to adopt
+
+    def language_set(self) -> None:
+        """The call's language was set (the caller chose, or a detection was adopted)."""
+        self._profile_fixed = True
+        self.detected = None
+
+    def detection_pending(self) -> bool:
+        return (self.deps.dialplan.plan.language_detection and not self._profile_fixed
+                and self.detected is None)
+
+    # ------------------------------------------------------------ recognition
+    async def hear(self, e: SpeechEnded | SpeechPaused) -> Heard:
+        """Recognise `e`'s audio (with prosody alongside); no effect on the call yet."""
+        async with self._asr_lock:  # utterances of one call are recognised in order
+            profile = self._profile()
+            detect = self.detection_pending()
+            if detect:
+                profile = await self._detect_language(e, profile)
+            rec = self._recognition(profile)
+            prosody = self._spawn(self._prosody(e), "emotion")  # alongside recognition
+            try:
+                transcript = await rec.asr.recognize(e.audio, rec.language, rec.prompt,
+                                                     **self._urgency(e))
+            except DeadlineMissed:
+                raise  # speculative work the machine had no time for: recognised again at EOS
+            except Exception as x:
+                self._emit(ev.Error(where="asr", error=str(x)))
+                transcript = Transcript("", rec.language, 0.0, -10.0, 1.0, e.audio.duration, 0.0)
+            return Heard(transcript, await prosody, profile, detect)
+
+    def _urgency(self, e: SpeechEnded | SpeechPaused) -> dict[str, Any]:
+        """Scheduling of a recognition: a speculative pass is useful only until the
+        end-of-speech silence would end the utterance anyway; a final one is ordered by how
+        long the caller has been waiting (see audio_models/inference.py)."""
+        if isinstance(e, SpeechPaused):
+            return {"priority": SPECULATIVE,
+                    "deadline": e.speech_end + self.settings.vad.end_silence_ms / 1000}
+        return {"priority": FINAL, "deadline": e.speech_end + FINAL_ASR_DEADLINE_S}
+
+    def _profile(self) -> LanguageProfile:
+        language, profile_id = self._language()
+        profiles = self.deps.engine.profiles
+        return profiles.get(profile_id or "") or profiles.get(language) or (
+            LanguageProfile(language, language.split("-")[0], language, language.split("-")[0]))
+
+    def _recognition(self, profile: LanguageProfile) -> Recognition:
+        if self.deps.recognizers is not None:
+            vocabulary = self.deps.engine.vocabulary(profile.prompt_language)
+            return self.deps.recognizers.for_profile(profile, vocabulary)
+        return Recognition(self.deps.asr, profile.whisper_language,  # type: ignore[arg-type]
+                           profile.initial_prompt or None)
+
+    # ------------------------------------------------------------ what the caller said tells
+    def assess(self, heard: Heard) -> dict[str, Any] | None:
+        """A recognised utterance about to become the caller's input: its dialect (after a
+        language detection), then the caller's emotion (None: not estimated)."""
+        if heard.detected:
+            self._detect_dialect(heard.transcript.text, heard.profile)
+        return self._fuse(heard.prosody, heard.transcript)
+
+    async def _prosody(self, e: SpeechEnded | SpeechPaused) -> dict[str, Any] | None:
+        """How the caller sounded (prosody model, off the event loop), or None."""
+        model, baseline = self.deps.emotion_model, self._baseline
+        if model is None or baseline is None or not self.settings.emotion.enabled:
+            return None
+        try:
+            est = await asyncio.to_thread(model.analyse, e.audio, baseline)
+        except Exception as x:  # a model failure costs the estimate, not the call
+            self._emit(ev.Error(where="emotion", error=str(x)))
+            return None
+        if not est.reliable:
+            return None
+        return {"anger": est.anger, "distress": est.distress, "arousal": est.arousal,
+                "label": est.label, "ms": round(est.processing_time * 1000, 1)}
+
+    def _fuse(self, prosody: dict[str, Any] | None, t: Transcript) -> dict[str, Any] | None:
+        if not self.settings.emotion.enabled or t.is_empty:
+            return None
+        was_soothing = self.tracker.soothing
+        turn = self.tracker.add(prosody, t.text)
+        data = turn.as_dict()
+        if prosody is not None:
+            data["prosody_ms"] = prosody["ms"]
+        self._emit(ev.Emotion(**data))
+        peak = max(x.anger for x in self.tracker.turns)
+        self.deps.store.update_call(self.call_id, peak_anger=round(peak, 3))
+        if self.tracker.soothing and not was_soothing:
+            self._emit(ev.Soothing(anger=data["anger"], distress=data["distress"]))
+        if self.tracker.escalate:
+            self._emit(ev.EmotionEscalation(angry_turns=self.tracker.facts()["angry_turns"]))
+        return data
+
+    # ------------------------------------------------------------ language and dialect
+    async def _detect_language(self, e: SpeechEnded | SpeechPaused, current: LanguageProfile
+                               ) -> LanguageProfile:
+        """First utterance: one language-detection pass; a confident other language that a
+        profile of this dialplan speaks becomes the call's profile."""
+        asr = self._recognition(current).asr
+        caps = getattr(asr, "capabilities", None)
+        if caps is not None and len(caps.languages) == 1 and self.deps.recognizers is not None:
+            asr = self.deps.recognizers.default  # an English-only model cannot tell languages
+        detect = getattr(asr, "detect_language", None)
+        if detect is None:
+            return current
+        try:
+            lang, prob = await detect(e.audio)
+        except Exception as x:
+            self._emit(ev.Error(where="language_detection", error=str(x)))
+            return current
+        chosen = current
+        if lang != current.whisper_language and prob >= 0.5:
+            plan_langs = self.deps.dialplan.plan.languages
+            options = [p for p in self.deps.engine.profiles.values()
+                       if p.whisper_language == lang and p.prompt_language in plan_langs]
+            options.sort(key=lambda p: p.id not in plan_langs)  # en-US before en-GB
+            if options:
+                chosen = options[0]
+                self.detected = chosen.id
+        self._emit(ev.LanguageDetected(language=lang, probability=round(prob, 2),
+                                       profile=chosen.id))
+        return chosen
+
+    def _detect_dialect(self, text: str, current: LanguageProfile) -> None:
+        """First utterance: dialect words (啥子, 嘎哈, 唔...) pick a dialect profile."""
+        same = [p for p in self.deps.engine.profiles.values()
+                if p.whisper_language == current.whisper_language and p.cues]
+        found = detect_dialect(to_simplified(text) if current.chinese else text, same)
+        if found is not None and found.id != current.id:
+            self.detected = found.id
+            self._emit(ev.DialectDetected(profile=found.id))
+        if self.detected is None:
+            self._profile_fixed = True  # nothing else found: keep the current profile

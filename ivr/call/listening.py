@@ -1,0 +1,250 @@
+"""The listening stage of a phone call: the caller's audio -> endpointer -> caller input.
+
+`Listening` feeds the caller's frames to the endpointer and acts on what it reports:
+- speech started: a barge-in request and a `SpeechBegan` input (not over a prompt that cannot
+  be interrupted: that speech is no answer, only a `speech_during_protected_prompt` event);
+- a pause: recognition starts early (speculation) while the end-of-speech silence runs; a
+  confident, complete answer to the question being asked ends the utterance there (adaptive
+  end of speech), an incomplete one pre-renders the replies it leads to. Speech resuming (or a
+  new pause) discards the early result;
+- speech ended: the utterance is recognised (`ivr.call.hearing`: the early result when it
+  covers the same audio), assessed (dialect, emotion) and handed over as a `SpeechHeard` input
+  for turn taking, after an `utterance` event (its text masked while a secret is taken).
+
+It hands its results to the call through callbacks (`put` an input, `barge_in`, `emit` an
+event, `spawn` a task the call owns) and asks it only for facts: whether the prompt playing is
+protected, whether a secret is being taken, the engine's facts (for a peek at what an early
+transcript would do), the TTS voice of a language. `answering` is set by the call while a
+question waits for its answer; `idle` tells the no-input timer whether the caller is silent.
+
+Threads: everything runs on the call's event loop, the recognition in the ASR executors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from audio_models.frames import AudioFrame
+from audio_models.inference import DeadlineMissed
+from audio_models.protocols import SpeechEnded, SpeechStarted
+from audio_models.vad import Endpointer, SpeechPaused, SpeechResumed
+from ivr.call import events as ev
+from ivr.call.deps import SessionDeps, Spawn
+from ivr.call.hearing import Heard, Hearing
+from ivr.call.inputs import CallerAction, SpeechBegan, SpeechHeard
+from ivr.dialplan.actions import CallerInput, Listen, Say
+from ivr.dialplan.engine import Step
+from ivr.input_rules import judge_speech
+from ivr.privacy import SECRET_MASK
+from ivr.understanding import extract_digits
+
+__all__ = ["Listening"]
+
+log = logging.getLogger("ivr.call")
+
+
+@dataclass
+class _Speculation:
+    """Recognition started at a pause, before the end of speech was certain."""
+
+    pause: SpeechPaused
+    task: asyncio.Task[Heard]
+
+    def covers(self, ended: SpeechEnded) -> bool:
+        """True when `ended` is the paused utterance with no voice since (same audio but
+        silence)."""
+        return (not ended.truncated and ended.speech_start == self.pause.speech_start
+                and ended.speech_end == self.pause.speech_end)
+
+
+class Listening:
+    """One call's listening (see the module docstring)."""
+
+    def __init__(self, call_id: str, deps: SessionDeps, sample_rate: int, hearing: Hearing, *,
+                 emit: ev.Emit, spawn: Spawn, put: Callable[[CallerAction], None],
+                 barge_in: Callable[[str, float | None], None],
+                 protected: Callable[[], bool], secret: Callable[[], bool],
+                 facts: Callable[[], dict[str, Any]], voice_for: Callable[[str], str],
+                 wall: Callable[[float], float | None]) -> None:
+        self.call_id = call_id
+        self.deps = deps
+        self.settings = deps.settings
+        self.hearing = hearing
+        self._emit, self._spawn, self._put, self._barge_in = emit, spawn, put, barge_in
+        self._protected, self._secret = protected, secret
+        self._facts, self._voice_for, self._wall = facts, voice_for, wall
+        vad = self.settings.vad
+        self._endpointer = Endpointer(vad.endpointer_config(), sample_rate=sample_rate,
+                                      early_silence_ms=vad.early_silence_ms)
+        self._barge_protected = False  # the utterance began over a protected prompt
+        self._speaking_since: float | None = None
+        self._recognising = 0  # utterances ended, not yet recognised: no-input waits
+        self._speculation: _Speculation | None = None  # recognition begun at a pause
+        self.answering: tuple[Listen, Step] | None = None  # what the caller is answering
+
+    # ------------------------------------------------------------ facts for the call
+    @property
+    def idle(self) -> bool:
+        """The caller is not speaking and no utterance is being recognised."""
+        return self._speaking_since is None and not self._recognising
+
+    @property
+    def in_speech(self) -> bool:
+        return self._endpointer.in_speech
+
+    # ------------------------------------------------------------ the caller's audio
+    def push(self, frames: list[AudioFrame]) -> None:
+        """The caller's latest frames, through the endpointer."""
+        for f in frames:
+            for e in self._endpointer.push_frame(f):
+                if isinstance(e, SpeechStarted):
+                    self._on_speech_started(e)
+                elif isinstance(e, SpeechEnded):
+                    self._on_speech_ended(e)
+                elif isinstance(e, SpeechPaused):
+                    self._on_speech_paused(e)
+                elif isinstance(e, SpeechResumed):
+                    self._drop_speculation("speech_resumed")
+
+    def _on_speech_started(self, e: SpeechStarted) -> None:
+        self._speaking_since = e.timestamp
+        self._barge_protected = self._protected()
+        if not self._barge_protected:
+            self._barge_in("speech", e.timestamp)
+            self._put(SpeechBegan(e.timestamp))
+
+    def _on_speech_ended(self, e: SpeechEnded) -> None:
+        self._speaking_since = None
+        if self._barge_protected:
+            self._emit(ev.SpeechDuringProtectedPrompt(seconds=round(e.audio.duration, 2)))
+            return
+        self._recognising += 1
+        self._spawn(self._recognize(e), "asr")
+
+    # ------------------------------------------------------------ speculative recognition
+    def _on_speech_paused(self, e: SpeechPaused) -> None:
+        """The caller paused: recognise what they said so far while the end-of-speech silence
+        runs (in the ASR executor). Not while language detection is pending (its result
+        changes the call) nor over a prompt that cannot be interrupted."""
+        if self._barge_protected or self.hearing.detection_pending():
+            return
+        self._drop_speculation("new_pause")
+        task = self._spawn(self.hearing.hear(e), "asr_early")
+        spec = _Speculation(e, task)
+        self._speculation = spec
+        task.add_done_callback(lambda _t: self._speculation_done(spec))
+
+    def _drop_speculation(self, why: str) -> None:
+        """Speech resumed (or a new pause came): the early result is of the wrong audio."""
+        spec, self._speculation = self._speculation, None
+        if spec is not None and not spec.task.done():
+            spec.task.cancel()  # a queued recognition never runs; a running one is ignored
+        if spec is not None:
+            self._emit(ev.AsrEarlyDiscarded(why=why))
+
+    def _speculation_done(self, spec: _Speculation) -> None:
+        """An early result arrived while the caller is still silent: when it is a complete
+        answer to the current question, end the utterance now instead of waiting for the rest
+        of the end-of-speech silence (adaptive end of speech)."""
+        if self._speculation is not spec or spec.task.cancelled() or spec.task.exception():
+            return
+        if not self._endpointer.in_speech:
+            return
+        heard = spec.task.result()
+        peek = self._peek(heard)
+        if peek is None:
+            return
+        if not self._complete(heard, peek):
+            listen = self.answering[0] if self.answering else None
+            if self.settings.tts.prerender_replies and listen and not listen.sensitive:
+                # (never for a sensitive answer: a guess would put its value in the cache)
+                self._spawn(self._prerender(peek), "prerender")
+            return
+        ended = self._endpointer.commit()
+        if ended is not None and spec.covers(ended):
+            self._emit(ev.EarlyCommit(silence_ms=round((ended.detected_at - ended.speech_end)
+                                                       * 1000)))
+            self._on_speech_ended(ended)
+        elif ended is not None:  # cannot happen: the endpointer's utterance moved on
+            self._on_speech_ended(ended)
+
+    def _peek(self, heard: Heard) -> Step | None:
+        """What the engine would do with an early transcript (the state is not changed);
+        None when it is no usable speech or nothing is being asked."""
+        t = heard.transcript
+        if self.answering is None or t.is_empty or judge_speech(
+                t, self.settings.asr.min_confidence,
+                self.settings.asr.max_no_speech_prob) != "speech":
+            return None
+        step = self.answering[1]
+        try:
+            return self.deps.engine.step(step.state, CallerInput("speech", t.text, t.confidence),
+                                         self._facts())
+        except Exception:  # a peek only: the real step reports any error
+            log.exception("call=%s early peek failed", self.call_id)
+            return None
+
+    def _complete(self, heard: Heard, peek: Step) -> bool:
+        """A confident, complete answer to what is being asked: an intent or slot the engine
+        matches with at least `dialog.early_commit_score` (a digit string of the expected
+        length, a yes/no, a menu choice)."""
+        threshold = self.settings.dialog.early_commit_score
+        if threshold <= 0 or self.answering is None:
+            return False
+        listen, t = self.answering[0], heard.transcript
+        if listen.digits_slot and len(extract_digits(t.text, t.language)) < listen.max_digits:
+            return False  # maybe more digits to come
+        u = peek.understanding
+        return u is not None and u.outcome == "match" and u.score >= threshold
+
+    async def _prerender(self, peek: Step) -> None:
+        """Render the replies the early transcript leads to (values filled in), so that the
+        reply starts from the prompt cache if the caller says no more."""
+        for say in (a for a in peek.actions if isinstance(a, Say)):
+            if say.text.startswith("file:"):
+                continue
+            try:
+                await self.deps.prompts.get(say.text, self._voice_for(say.language),
+                                            private=say.private)
+            except Exception as e:  # the real reply reports the error
+                log.warning("call=%s cannot pre-render %r: %s", self.call_id, say.text[:40], e)
+
+    # ------------------------------------------------------------ the end of an utterance
+    async def _recognize(self, e: SpeechEnded) -> None:
+        try:
+            await self._recognize_utterance(e)
+        finally:
+            self._recognising -= 1
+
+    async def _recognize_utterance(self, e: SpeechEnded) -> None:
+        spec, self._speculation = self._speculation, None
+        heard: Heard | None = None
+        if spec is not None and spec.covers(e):
+            try:
+                heard = await spec.task
+            except DeadlineMissed:
+                self._emit(ev.AsrEarlyDiscarded(why="machine_busy"))
+            except Exception as x:  # asyncio.CancelledError is not an Exception: it propagates
+                self._emit(ev.Error(where="asr_early", error=repr(x)))
+        elif spec is not None:
+            spec.task.cancel()
+        early = heard is not None
+        if heard is None:
+            heard = await self.hearing.hear(e)
+        transcript = heard.transcript
+        emotion = self.hearing.assess(heard)
+        done = time.monotonic()
+        said = SECRET_MASK if self._secret() and transcript.text else transcript.text
+        self._emit(ev.Utterance(text=said, confidence=round(transcript.confidence, 3),
+                                audio_s=round(e.audio.duration, 2),
+                                asr_ms=round(transcript.processing_time * 1000),
+                                eos_to_asr_ms=round((done - e.speech_end) * 1000), early=early))
+        self._put(SpeechHeard(transcript, {
+            "speech_start": self._wall(e.speech_start), "speech_end": self._wall(e.speech_end),
+            "asr_done": self._wall(done), "asr_seconds": round(transcript.processing_time, 3),
+            "emotion": emotion}))

@@ -1,0 +1,165 @@
+"""The playout stage of a phone call: what the caller hears, and when it started.
+
+`Playout` renders each prompt (TTS through the prompt cache, or a dialplan's audio file), queues
+it on the call's media and follows it: the `prompt` event when it starts, `prompt_end` when it
+stops, the call's `first_audio` once, and the `reply_first_audio` time of the turn it answers
+(the latency a caller feels). A barge-in (`barge_in`) clears the queued audio, unless the prompt
+playing cannot be interrupted; `protected` tells the listening stage so.
+
+Threads: `media.play` calls its `on_start` and `on_done` on pjmedia's clock thread; they only
+hand the playback over with `loop.call_soon_threadsafe`. Everything else runs on the call's
+event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ivr.call import events as ev
+from ivr.call.deps import SessionDeps
+from ivr.call_io import MediaChannel, first_of
+from ivr.dialplan.actions import Say
+
+__all__ = ["Playout"]
+
+
+@dataclass
+class _Playing:
+    say: Say
+    playback: Any
+
+    barge_default: bool = True
+    sensitive: bool = False  # asks for a sensitive value: the recording pauses when it starts
+
+    @property
+    def barge_in(self) -> bool:
+        return self.barge_default if self.say.barge_in is None else self.say.barge_in
+
+
+@dataclass
+class _TurnTiming:
+    """The turn whose reply is being played: its row gets the time the reply started."""
+
+    turn_id: int | None = None
+    waiting_first_audio: bool = False
+
+
+class Playout:
+    """One call's prompts (see the module docstring). `profile()` is the call's language
+    profile (its voice), `pause_recording(node)` silences the recording while a prompt that
+    asks for a secret plays; `wall` turns the call's monotonic times into UNIX time."""
+
+    def __init__(self, deps: SessionDeps, media: MediaChannel, *, emit: ev.Emit,
+                 answered_at: float, wall: Callable[[float], float | None],
+                 hungup: asyncio.Event, profile: Callable[[], str | None],
+                 pause_recording: Callable[[str], None]) -> None:
+        self.deps = deps
+        self.media = media
+        self._emit = emit
+        self._answered_at = answered_at
+        self._wall = wall
+        self._hungup = hungup
+        self._profile = profile
+        self._pause_recording = pause_recording
+        self._playing: list[_Playing] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._turn = _TurnTiming()
+        self._first_audio_logged = False
+
+    # ------------------------------------------------------------ facts for the other stages
+    @property
+    def busy(self) -> bool:
+        """A prompt is queued or playing."""
+        return bool(self._playing)
+
+    @property
+    def protected(self) -> bool:
+        """The prompt playing cannot be interrupted (speech over it is not an answer)."""
+        return bool(self._playing) and not self._playing[0].barge_in
+
+    @property
+    def secret_prompts_only(self) -> bool:
+        """Every prompt still queued asks for the secret being awaited (or none is queued):
+        the recording may pause now."""
+        return not any(not p.sensitive for p in self._playing)
+
+    def voice_for(self, language: str) -> str:
+        """The TTS language: a Cantonese caller hears Mandarin prompts in the Cantonese voice."""
+        profile = self.deps.engine.profiles.get(self._profile() or "")
+        if profile and profile.tts_voice == "yue" and language.startswith("zh"):
+            return "yue"
+        return language
+
+    def turn_started(self, turn_id: int, replies: bool) -> None:
+        """The caller's answer was stored as `turn_id`; `replies`: prompts answer it, the first
+        of them to start gives the turn's `reply_first_audio`."""
+        self._turn = _TurnTiming(turn_id, waiting_first_audio=replies)
+
+    # ------------------------------------------------------------ playing
+    async def say(self, say: Say, sensitive: bool = False) -> None:
+        """Render `say` and queue it (it may still be playing when this returns); a prompt
+        that cannot be rendered is an `error` event and silence, not a failed call."""
+        try:
+            if say.text.startswith("file:"):
+                path = self.deps.dialplan.base_dir / say.text[5:].strip()
+                audio = await self.deps.prompts.get_file(path)
+            else:
+                audio = await self.deps.prompts.get(say.text, self.voice_for(say.language),
+                                                    private=say.private)
+        except Exception as e:
+            self._emit(ev.Error(where="tts", text=say.text, error=str(e)))
+            return
+        entry = _Playing(say, None, self.deps.settings.dialog.barge_in, sensitive)
+        turn = self._turn
+        loop = asyncio.get_running_loop()
+
+        def started(pb: Any) -> None:  # pjmedia's clock thread
+            loop.call_soon_threadsafe(self._playback_started, pb, turn, entry)
+
+        def done(pb: Any) -> None:  # pjmedia's clock thread
+            loop.call_soon_threadsafe(self._playback_done, entry)
+
+        self._playing.append(entry)
+        self._idle.clear()
+        entry.playback = self.media.play(audio, on_start=started, on_done=done)
+
+    def _playback_started(self, playback: Any, turn: _TurnTiming, entry: _Playing) -> None:
+        started = playback.started_at
+        if entry.sensitive:
+            self._pause_recording(entry.say.node)
+        self._emit(ev.Prompt(node=entry.say.node, language=entry.say.language,
+                             text=entry.say.text[:80], barge_in=entry.barge_in))
+        if not self._first_audio_logged:
+            self._first_audio_logged = True
+            self._emit(ev.FirstAudio(answer_to_audio_ms=round(
+                (started - self._answered_at) * 1000)))
+        if turn.waiting_first_audio and turn.turn_id is not None:
+            turn.waiting_first_audio = False
+            self.deps.store.update_turn(turn.turn_id, reply_first_audio=self._wall(started))
+
+    def _playback_done(self, entry: _Playing) -> None:
+        if entry.playback is not None and entry.playback.started_at is not None:
+            self._emit(ev.PromptEnd(node=entry.say.node,
+                                    interrupted=bool(entry.playback.interrupted)))
+        with contextlib.suppress(ValueError):
+            self._playing.remove(entry)
+        if not self._playing:
+            self._idle.set()
+
+    async def wait(self) -> None:
+        """Until every queued prompt has played (or the caller hung up)."""
+        await first_of(self._idle, self._hungup)
+
+    def barge_in(self, cause: str, onset: float | None = None) -> None:
+        """Stop bargeable prompts; `onset` is when the caller's speech began (monotonic)."""
+        if self._playing and self._playing[0].barge_in:
+            self.media.clear()
+            latency = None if onset is None else round((time.monotonic() - onset) * 1000)
+            self._emit(ev.BargeIn(cause=cause, node=self._playing[0].say.node,
+                                  latency_ms=latency))
