@@ -42,6 +42,7 @@ import aiohttp
 
 from audio_models.frames import AudioFrame
 from ivr.call import events as ev
+from ivr.call import transfers
 from ivr.call.audio_pump import AudioPump, AudioTap
 from ivr.call.call_record import CallRecord
 from ivr.call.deps import SessionDeps
@@ -56,17 +57,20 @@ from ivr.call.turn_taking import TurnRules, TurnTaking
 from ivr.call_io import MediaChannel, play_and_wait
 from ivr.call_recording import CallRecording
 from ivr.dialplan.actions import (
+    BookCallback,
     DialogEvent,
     Listen,
+    MessageRecorded,
+    RecordMessage,
     Say,
     SetLanguage,
     Transfer,
+    TransferFailed,
     Webhook,
     WebhookResult,
 )
 from ivr.dialplan.engine import Step
 from ivr.files import file_in
-from ivr.handover import Handover
 from ivr.privacy import Redactor
 from ivr.webhooks import perform
 
@@ -296,24 +300,14 @@ class CallSession:
                              ms=round((time.monotonic() - started) * 1000)))
         return result
 
-    async def transfer(self, action: Transfer, step: Step) -> None:
-        self.deps.store.update_call(self.call_id, escalated=1, transfer_target=action.target)
-        self.emit(ev.Transfer(target=action.target, reason=action.reason))
-        self._summary.make(self.language)
-        if action.target.startswith("queue:") and self.deps.agents is not None:
-            topic = (self._summary.data or {}).get("intent")
-            await Handover(self, self.deps.agents).run(action.target[6:], action.reason, topic)
-        elif action.target.startswith("sip:"):
-            self.deps.control.transfer(self.call_id, action.target, {
-                "X-IVR-Call-ID": self.call_id,
-                "X-IVR-Summary-URL": f"{self.summary_base_url()}/api/calls/{self.call_id}/summary"})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._hungup.wait(), 30)
-            self._hangup_reason = self._hangup_reason or f"transferred:{action.target}"
-        else:
-            self.emit(ev.TransferUnavailable(
-                target=action.target, detail="no agent directory; call ended after announcement"))
-            self._end_by_ivr(f"transfer:{action.target}")
+    async def transfer(self, action: Transfer, step: Step) -> TransferFailed | None:
+        return await transfers.transfer(self, action)
+
+    async def book_callback(self, action: BookCallback) -> None:
+        transfers.callback(self, action)
+
+    async def record_message(self, action: RecordMessage) -> MessageRecorded:
+        return await transfers.voicemail(self, action)
 
     # ------------------------------------------------------------ for the handover
     @property
@@ -331,8 +325,16 @@ class CallSession:
     def whisper_text(self) -> str | None:
         return (self._summary.data or {}).get("whisper")
 
+    @property
+    def end_reason(self) -> str:
+        return self._hangup_reason
+
     def set_end_reason(self, reason: str) -> None:
         self._hangup_reason = reason
+
+    def make_summary(self) -> None:
+        """The agent's summary of the call so far (`summary_data`)."""
+        self._summary.make(self.language)
 
     def hang_up(self, reason: str, step: Step | None = None) -> None:
         self._end_by_ivr(reason)

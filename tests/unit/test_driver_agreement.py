@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from ivr.agents import AgentConfig, AgentDirectory
 from ivr.call.inputs import typed_transcript
 from ivr.config import Settings
 from ivr.dialplan.case_spec import CaseSpec, LoadedTests, StepSpec, load_test_file
@@ -50,6 +51,8 @@ class Seen:
     consented: bool
     transfer: str | None
     hangup: str | None
+    callback: str | None  # the number of the last call back booked
+    voicemail: str | None  # what was heard of the last message ("" when it was empty)
 
 
 def _plan(tests: LoadedTests) -> LoadedDialplan:
@@ -57,13 +60,20 @@ def _plan(tests: LoadedTests) -> LoadedDialplan:
     plan.defaults.timeout_s = None  # the service's no-input timeout applies
     if plan.consent is not None:
         plan.consent.timeout_s = TIMEOUT_S
+    for node in plan.nodes.values():
+        if node.voicemail is not None:
+            node.voicemail.max_s = 1.5  # a silent caller's message ends soon
     return LoadedDialplan(plan, tests.dialplan.path, tests.dialplan.version)
 
 
-def _settings(tmp_path: Path) -> Settings:
+def _settings(tmp_path: Path, agents_available: bool) -> Settings:
+    """An agent serves the queue when the test has agents (nobody answers before the test
+    ends); none when it has not, so a queue transfer finds nobody at once."""
+    agents = [AgentConfig(id="8001", uri="sip:8001@127.0.0.1")] if agents_available else []
     return Settings(data_dir=tmp_path, dialog={"no_input_timeout_s": TIMEOUT_S,
                                                "interdigit_timeout_s": TIMEOUT_S},
-                    tts={"prerender_replies": False})
+                    tts={"prerender_replies": False}, agents=agents,
+                    escalation={"max_wait_s": 30})
 
 
 # ---------------------------------------------------------------- ivr test's path
@@ -72,7 +82,8 @@ def run_scripted(tests: LoadedTests, case: CaseSpec, settings: Settings) -> list
     seen: list[Seen] = []
     with Conversation(loaded, variables={**tests.spec.variables, **case.variables},
                       disclosure=settings.privacy.disclosure,
-                      no_input_timeout_s=TIMEOUT_S, interdigit_timeout_s=TIMEOUT_S) as conv:
+                      no_input_timeout_s=TIMEOUT_S, interdigit_timeout_s=TIMEOUT_S,
+                      agents_available=_agents(tests, case)) as conv:
         seen.append(_seen(conv, conv.start()))
         for step in _actions(case):
             if conv.ended:
@@ -90,7 +101,12 @@ def _seen(conv: Conversation, r: Any) -> Seen:
     consented = any(t == "recording_consented" for t, _ in conv.events)
     return Seen(tuple(r.said), None if r.ended or r.listening is None else r.listening.node,
                 r.outcome, r.intent, consented, r.transfer.target if r.transfer else None,
-                r.hangup)
+                r.hangup, conv.callbacks[-1]["number"] if conv.callbacks else None,
+                conv.voicemails[-1]["text"] if conv.voicemails else None)
+
+
+def _agents(tests: LoadedTests, case: CaseSpec) -> bool:
+    return (case.agents or tests.spec.agents) == "available"
 
 
 def _actions(case: CaseSpec) -> list[StepSpec]:
@@ -104,8 +120,10 @@ async def _phone(tests: LoadedTests, case: CaseSpec, settings: Settings) -> list
     media, prompts, control = FakeMedia(speed=0.05), FakePrompts(), FakeControl()
     asr = FakeASR([typed_transcript(s.caller, loaded.plan.default_language)
                    for s in _actions(case) if s.caller is not None])
+    directory = AgentDirectory(store)
+    directory.sync(settings.agents)
     deps = SessionDeps(settings, loaded, DialogEngine(loaded.plan), asr, prompts, store,
-                       control)
+                       control, agents=directory)
     variables = {**tests.spec.variables, **case.variables}
     session = CallSession("agree-1", variables.get("caller", "1000"), "2000", media, deps)
     session._driver.variables.update(variables)
@@ -114,13 +132,13 @@ async def _phone(tests: LoadedTests, case: CaseSpec, settings: Settings) -> list
     task = asyncio.get_running_loop().create_task(session.run())
     seen: list[Seen] = []
     try:
-        marks = _Marks(session, store, prompts)
-        await marks.settled(task, 0)
+        marks = _Marks(session, store, prompts, _agents(tests, case))
+        await marks.settled(task, (0, 0, 0))
         seen.append(marks.seen(task))
         for step in _actions(case):
             if task.done():
                 break
-            asked = marks.listens()
+            asked = marks.progress()
             if step.keys is not None:
                 for k in step.keys:
                     session.on_dtmf(k, time.monotonic())
@@ -139,8 +157,10 @@ async def _phone(tests: LoadedTests, case: CaseSpec, settings: Settings) -> list
 class _Marks:
     """The phone call's observable state, step by step."""
 
-    def __init__(self, session: CallSession, store: WatchedStore, prompts: FakePrompts) -> None:
+    def __init__(self, session: CallSession, store: WatchedStore, prompts: FakePrompts,
+                 agents: bool) -> None:
         self.session, self.store, self.prompts = session, store, prompts
+        self.agents = agents  # an agent serves the queue: a transfer hands the caller over
         self._said = 0
         self._turns = 0
 
@@ -148,16 +168,21 @@ class _Marks:
         call = self.store.get_call("agree-1") or {"events": []}
         return [e["data"] for e in call["events"] if e["type"] == type_]
 
-    def listens(self) -> int:
-        return len(self._events("listen"))
+    def progress(self) -> tuple[int, int, int]:
+        """Questions asked, transfers begun, messages being recorded."""
+        return (len(self._events("listen")), len(self._events("transfer")),
+                len(self._events("voicemail_recording")))
 
-    async def settled(self, task: asyncio.Task[None], asked: int) -> None:
-        """Until the call asked a new question and waits for the caller (or ended)."""
+    async def settled(self, task: asyncio.Task[None], before: tuple[int, int, int]) -> None:
+        """Until the call waits for the caller's answer to a new question, records their
+        message, or has handed them over to the queue (or ended)."""
         s = self.session
         async with asyncio.timeout(10):
             while True:
-                if task.done() or (self.listens() > asked and s._turns.waiting
-                                   and s.inputs.pending == 0):
+                asked, transferred, recording = self.progress()
+                handed_over = self.agents and transferred > before[1]
+                if task.done() or handed_over or recording > before[2] or (
+                        asked > before[0] and s._turns.waiting and s.inputs.pending == 0):
                     return
                 await asyncio.sleep(0.01)
 
@@ -170,12 +195,22 @@ class _Marks:
         last = turns[-1] if turns else {}
         transfers = self._events("transfer")
         hangups = self._events("hangup_by_ivr")
+        callbacks = [c for c in self.store.callbacks() if c["kind"] == "callback"]
+        messages = [e.get("text", "") for e in self._events("voicemail_saved")] + [
+            "" for _ in self._events("voicemail_empty")]
         listen = self.session._turns.listen
-        return Seen(tuple(said), None if task.done() or listen is None else listen.node,
+        ended = task.done() or bool(transfers and self._handed_over())
+        return Seen(tuple(said), None if ended or listen is None else listen.node,
                     last.get("outcome"), last.get("intent"),
                     bool(self._events("recording_consented")),
-                    transfers[-1]["target"] if transfers else None,
-                    hangups[-1]["reason"] if hangups else None)
+                    transfers[-1]["target"] if transfers and self._handed_over() else None,
+                    hangups[-1]["reason"] if hangups else None,
+                    callbacks[0]["number"] if callbacks else None,  # (newest first)
+                    messages[-1] if messages else None)
+
+    def _handed_over(self) -> bool:
+        """A transfer that found nobody gave the call back to the dialplan."""
+        return self.agents
 
 
 # ---------------------------------------------------------------- the tests
@@ -188,7 +223,7 @@ def _cases() -> list[Any]:
 def test_phone_call_and_ivr_test_agree(tmp_path, path, index):
     tests = load_test_file(path)
     case = tests.spec.tests[index]
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path, _agents(tests, case))
     scripted = run_scripted(tests, case, settings)
     phone = asyncio.run(_phone(tests, case, settings))
     for n, (a, b) in enumerate(zip(scripted, phone, strict=True)):
