@@ -144,7 +144,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
 def _user_store(args: argparse.Namespace) -> Any:
     """The `UserStore` over the database of the settings (`--config`, `--data-dir`)."""
-    from ivr.storage import open_store
+    from ivr.storage.call_store import open_store
     from ivr.web.users import UserStore
 
     settings = load_settings(args.config, {"data_dir": args.data_dir})

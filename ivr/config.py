@@ -15,7 +15,6 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from ivr.agents import AgentConfig
 from ivr.config_sections import (
     AsrSettings,
     DialogSettings,
@@ -25,6 +24,7 @@ from ivr.config_sections import (
     TtsSettings,
     VadSettings,
 )
+from ivr.escalation.agents import AgentConfig
 from ivr.safe_yaml import UnsafeYaml, YamlTooLarge, read_bounded, safe_load
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

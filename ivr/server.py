@@ -23,24 +23,24 @@ from audio_models.inference import InferenceScheduler, MachineSlots, default_slo
 from audio_models.model_store import resolve_asr_model
 from audio_models.whisper_asr import WhisperASR
 from ivr import workers
-from ivr.agents import AgentDirectory
-from ivr.api import build_app
-from ivr.call_control import SipAgentLeg, SipCallControl
-from ivr.call_watchdog import reconcile_calls, record_failed_start, recording_health
+from ivr.call.control import SipAgentLeg, SipCallControl
+from ivr.call.recorder import set_recording_key
+from ivr.call.session import CallSession, SessionDeps
+from ivr.call.watchdog import reconcile_calls, record_failed_start, recording_health
 from ivr.config import Settings
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
+from ivr.escalation.agents import AgentDirectory
 from ivr.files import private_files, read_or_create
 from ivr.privacy.crypto import RecordingKeyError, load_recording_key
-from ivr.profiles import resolve_profiles
-from ivr.recognizers import Recognizers
-from ivr.recording import set_recording_key
 from ivr.reload import DialplanWatcher
 from ivr.reload import check as check_dialplan
 from ivr.service_tasks import heartbeat_loop, purge_loop
-from ivr.session import CallSession, SessionDeps
-from ivr.storage import open_store
+from ivr.storage.call_store import open_store
+from ivr.understanding.profiles import resolve_profiles
+from ivr.understanding.recognizers import Recognizers
 from ivr.voices import prompt_cache
+from ivr.web.api import build_app
 from ivr.web.auth import load_or_create_secret
 from telephony import Admission, CallInfo, CallMedia, SipConfig, SipEndpoint
 
@@ -147,7 +147,7 @@ class IvrService:
         used = [p for p in engine.profiles.values() if p.prompt_language.split("-")[0] in bases]
         await asyncio.to_thread(self.recognizers.prepare, used)
         t0 = time.monotonic()
-        from ivr.handover_words import fixed_prompts
+        from ivr.escalation.handover_words import fixed_prompts
         from ivr.privacy.disclosure import opening_prompts  # the first words of every call
 
         static = sorted(engine.static_prompts()

@@ -7,7 +7,7 @@ import logging
 
 from ivr import workers
 from ivr.config import Settings
-from ivr.storage import CallStore, open_store
+from ivr.storage.call_store import CallStore, open_store
 
 log = logging.getLogger("ivr.server")
 

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from audio_models.frames import AudioFrame
-from ivr.understanding import edit_distance  # noqa: F401 - re-exported for tests
+from ivr.understanding.intents import edit_distance  # noqa: F401 - re-exported for tests
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "audio"
 

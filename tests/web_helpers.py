@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 from ivr.web.auth import CSRF_HEADER, LOGIN_CSRF_COOKIE, User
 from ivr.web.users import UserStore
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from audio_models.frames import AudioFrame
 from ivr.call import events as ev
-from ivr.call_io import MediaChannel
-from ivr.call_recording import CallRecording
+from ivr.call.protocols import MediaChannel
+from ivr.call.recording import CallRecording
 
 __all__ = ["AGENT_BACKLOG", "AudioPump", "AudioTap"]
 

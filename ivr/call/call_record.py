@@ -23,7 +23,7 @@ from ivr.dialplan.actions import DialogEvent, Say
 from ivr.dialplan.engine import Step
 from ivr.privacy import SECRET_MASK, Redactor
 from ivr.privacy.store import RedactingStore
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 
 __all__ = ["CallRecord"]
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import aiohttp
 
-from ivr.agents import AgentDirectory
-from ivr.call_io import CallControl, PromptSource, SpeechRecognizer
+from ivr.call.protocols import CallControl, PromptSource, SpeechRecognizer
 from ivr.config import Settings
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
-from ivr.recognizers import Recognizers
-from ivr.storage import CallStore
+from ivr.escalation.agents import AgentDirectory
+from ivr.storage.call_store import CallStore
+from ivr.understanding.recognizers import Recognizers
 
 __all__ = ["SessionDeps", "Spawn"]
 

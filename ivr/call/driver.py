@@ -2,7 +2,7 @@
 
 `CallDriver.run()` says the opening (the AI disclosure, then the dialplan's consent question),
 starts the pure `DialogEngine`, performs each step's actions and feeds the caller's answers
-back to `engine.step`, until the call ends. A phone call (`ivr.session.CallSession`),
+back to `engine.step`, until the call ends. A phone call (`ivr.call.session.CallSession`),
 `ivr simulate` and `ivr test` (`ivr.dialplan.conversation.Conversation`) all run this code;
 they differ only in their `CallIO`: how a prompt is played (or collected), where caller input
 comes from (RTP and Whisper, typed lines, scripted steps on a virtual clock), and what a

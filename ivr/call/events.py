@@ -221,7 +221,8 @@ class TransferUnavailable(CallEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EscalationSummary(CallEvent):
-    """The agent's summary (`ivr.summary`: its fields, `text` and `whisper`) as stored."""
+    """The agent's summary (`ivr.escalation.summary`: its fields, `text` and `whisper`) as
+    stored."""
 
     TYPE: ClassVar[str] = "escalation_summary"
     summary: dict[str, Any]
@@ -313,7 +314,7 @@ class Utterance(CallEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpeechIgnored(CallEvent):
-    TYPE: ClassVar[str] = "speech_ignored"  # judged noise (`ivr.input_rules`)
+    TYPE: ClassVar[str] = "speech_ignored"  # judged noise (`ivr.understanding.input_rules`)
     text: str
     why: str | None = None
     no_speech_prob: float
@@ -347,8 +348,8 @@ class HandoverInput(CallEvent):
 # ---------------------------------------------------------------- emotion and language
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Emotion(CallEvent):
-    """One turn's estimate: `ivr.emotion.TurnEmotion.as_dict()`, then `prosody_ms` when the
-    voice was analysed."""
+    """One turn's estimate: `ivr.understanding.emotion.TurnEmotion.as_dict()`, then
+    `prosody_ms` when the voice was analysed."""
 
     TYPE: ClassVar[str] = "emotion"
     anger: float
@@ -389,7 +390,7 @@ class DialectDetected(CallEvent):
     profile: str
 
 
-# ---------------------------------------------------------------- the hand-over (ivr.handover)
+# ------------------------------------------------------ the hand-over (ivr.escalation.handover)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Queued(CallEvent):
     TYPE: ClassVar[str] = "queued"

@@ -1,9 +1,9 @@
 """What the agent is told about a call that is handed over: its escalation summary.
 
 `HandoverSummary.make` summarises the call when it is transferred (who, what, tried, feeling,
-why: `ivr.summary`), as stored so far plus the caller's earlier calls, renders it in the call's
-language (`text`, and the short `whisper` said to the agent), and records it as the call's
-`escalation_summary` event. When an LLM is configured, a rewritten version follows in the
+why: `ivr.escalation.summary`), as stored so far plus the caller's earlier calls, renders it in
+the call's language (`text`, and the short `whisper` said to the agent), and records it as the
+call's `escalation_summary` event. When an LLM is configured, a rewritten version follows in the
 background (`escalation_summary_llm`); the deterministic one is what the hand-over uses.
 
 Threads: on the call's event loop; the LLM request is a task the call owns (`spawn`), so it
@@ -18,7 +18,7 @@ from typing import Any
 
 from ivr.call import events as ev
 from ivr.call.deps import SessionDeps, Spawn
-from ivr.summary import render_text, summarise
+from ivr.escalation.summary import render_text, summarise
 
 __all__ = ["HandoverSummary"]
 
@@ -55,7 +55,7 @@ class HandoverSummary:
             self._spawn(self._llm_summary(call, summary), "llm_summary")
 
     async def _llm_summary(self, call: dict[str, Any], summary: Any) -> None:
-        from ivr.summary_llm import llm_text
+        from ivr.escalation.summary_llm import llm_text
 
         assert self.deps.http is not None
         started = time.monotonic()

@@ -3,9 +3,9 @@
 `Hearing` is the recognising half of the listening stage (`ivr.call.listening` decides when
 and what to recognise and turns the result into caller input):
 - `hear(utterance)` recognises its audio with the recogniser of the call's language profile
-  (`ivr.recognizers`), scheduled by urgency: a speculative pass (at a pause) is worth doing
-  only until the end-of-speech silence would end the utterance anyway, a final one is ordered
-  by how long the caller has been waiting. The prosody model runs alongside;
+  (`ivr.understanding.recognizers`), scheduled by urgency: a speculative pass (at a pause) is
+  worth doing only until the end-of-speech silence would end the utterance anyway, a final one
+  is ordered by how long the caller has been waiting. The prosody model runs alongside;
 - the first utterance of a dialplan with `language_detection` also detects the language (a
   confident other language a profile of the plan speaks becomes the call's profile), then
   dialect words (`assess`); the engine adopts the `detected` profile at its next step;
@@ -29,10 +29,10 @@ from audio_models.protocols import SpeechEnded, Transcript
 from audio_models.vad import SpeechPaused
 from ivr.call import events as ev
 from ivr.call.deps import SessionDeps, Spawn
-from ivr.chinese_text import to_simplified
-from ivr.emotion import EmotionPolicy, EmotionTracker
-from ivr.profiles import LanguageProfile, detect_dialect
-from ivr.recognizers import Recognition
+from ivr.understanding.chinese_text import to_simplified
+from ivr.understanding.emotion import EmotionPolicy, EmotionTracker
+from ivr.understanding.profiles import LanguageProfile, detect_dialect
+from ivr.understanding.recognizers import Recognition
 
 __all__ = ["FINAL_ASR_DEADLINE_S", "Heard", "Hearing"]
 

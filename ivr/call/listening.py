@@ -39,9 +39,9 @@ from ivr.call.hearing import Heard, Hearing
 from ivr.call.inputs import CallerAction, SpeechBegan, SpeechHeard
 from ivr.dialplan.actions import CallerInput, Listen, Say
 from ivr.dialplan.engine import Step
-from ivr.input_rules import judge_speech
 from ivr.privacy import SECRET_MASK
-from ivr.understanding import extract_digits
+from ivr.understanding.input_rules import judge_speech
+from ivr.understanding.intents import extract_digits
 
 __all__ = ["Listening"]
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from ivr.call import events as ev
 from ivr.call.deps import SessionDeps
-from ivr.call_io import MediaChannel, first_of
+from ivr.call.protocols import MediaChannel, first_of
 from ivr.dialplan.actions import Say
 
 __all__ = ["Playout"]

@@ -14,7 +14,7 @@ Threads: on the call's event loop.
 
 from __future__ import annotations
 
-from ivr.call_recording import CallRecording
+from ivr.call.recording import CallRecording
 from ivr.dialplan.actions import Listen
 
 __all__ = ["SensitiveInput"]

@@ -1,5 +1,5 @@
 """What a phone call does for the dialplan's hand-over verbs: `transfer` (to a queue of live
-agents through `ivr.handover`, or blind to a SIP URI), `callback` and `voicemail`.
+agents through `ivr.escalation.handover`, or blind to a SIP URI), `callback` and `voicemail`.
 
 A transfer with `on_unavailable` in the dialplan (`Transfer.fallback`) that finds nobody in
 time returns `TransferFailed`, and the dialplan goes on at that node; without it the
@@ -20,10 +20,10 @@ from ivr.dialplan.actions import (
     Transfer,
     TransferFailed,
 )
-from ivr.handover import Handover, book_callback, record_voicemail
+from ivr.escalation.handover import Handover, book_callback, record_voicemail
 
 if TYPE_CHECKING:
-    from ivr.session import CallSession
+    from ivr.call.session import CallSession
 
 REFER_WAIT_S = 30.0  # after a blind transfer, how long to wait for the caller's leg to go
 

@@ -28,8 +28,13 @@ from ivr.call.inputs import (
     SpeechHeard,
 )
 from ivr.dialplan.actions import CallerInput, DialogEvent, Listen, NoInput, Unintelligible
-from ivr.input_rules import dtmf_complete, expects_terminator, hallucination, judge_speech
 from ivr.privacy import SECRET_MASK
+from ivr.understanding.input_rules import (
+    dtmf_complete,
+    expects_terminator,
+    hallucination,
+    judge_speech,
+)
 
 EventSink = Callable[..., None]  # event(type, **data)
 Answer = tuple[DialogEvent, dict[str, Any]]  # the event for the engine, what the turn stores

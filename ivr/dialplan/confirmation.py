@@ -30,7 +30,7 @@ from ivr.dialplan.recognition import choices_at, global_match, ranked
 from ivr.dialplan.rendering import fill, spoken
 from ivr.dialplan.state import DialogState, Step, moved, succeeded
 from ivr.dialplan.verbs import NodeWalker
-from ivr.understanding import extract_yes_no
+from ivr.understanding.intents import extract_yes_no
 
 INTENT = "@intent"  # `confirming` marker: (INTENT, intent name) awaits yes/no
 CONFIRM_MARGIN = 0.1  # an unsure intent is asked about only when clearly ahead of the next

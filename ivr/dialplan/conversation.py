@@ -3,7 +3,7 @@
 `Conversation` runs the same `ivr.call.driver.CallDriver` and `TurnTaking` as a phone call,
 with a `CallIO` that collects prompts instead of playing them and caller input from
 `ivr.call.scripted.ScriptedInputs` on a virtual clock. Webhooks are performed for real over
-HTTP (`ivr.webhooks.perform`, on the conversation's own event loop); `Transfer` and `Hangup`
+HTTP (`ivr.call.webhooks.perform`, on the conversation's own event loop); `Transfer` and `Hangup`
 end the call. Each input returns a `TurnResult` telling what the IVR said and understood.
 
     with Conversation(load_dialplan("dialplans/hotline.yaml"), caller="13800138000") as conv:
@@ -48,7 +48,7 @@ from ivr.dialplan.turn_result import (
     WebhookCall,
     merge,
 )
-from ivr.understanding import match_intents
+from ivr.understanding.intents import match_intents
 
 __all__ = ["Conversation", "ConversationEnded", "SaidPrompt", "TransferInfo", "TurnResult",
            "WebhookCall", "quiet_webhook_log"]
@@ -297,7 +297,7 @@ class Conversation:
 
 @contextlib.contextmanager
 def quiet_webhook_log() -> Iterator[None]:
-    """Without configured logging, keep `ivr.webhooks` retry warnings off the terminal (the
+    """Without configured logging, keep `ivr.call.webhooks` retry warnings off the terminal (the
     tools print each webhook's outcome themselves)."""
     logger = logging.getLogger("ivr.webhook")
     if logging.getLogger().handlers:

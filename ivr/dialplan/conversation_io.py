@@ -120,7 +120,7 @@ class ConversationIO:
     async def _request(self, hook: Webhook) -> WebhookResult:
         import aiohttp
 
-        from ivr.webhooks import perform
+        from ivr.call.webhooks import perform
 
         if self.conv._http is None:
             self.conv._http = aiohttp.ClientSession()

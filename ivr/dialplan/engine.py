@@ -36,7 +36,7 @@ from ivr.dialplan.nodes import Consent, Node
 from ivr.dialplan.recognition import understand, vocabulary
 from ivr.dialplan.state import DialogState, History, Step, moved
 from ivr.dialplan.verbs import NodeWalker
-from ivr.profiles import LanguageProfile, resolve_profiles
+from ivr.understanding.profiles import LanguageProfile, resolve_profiles
 
 __all__ = ["INTENT", "DialogEngine", "DialogState", "History", "Step"]
 

@@ -18,7 +18,7 @@ from ivr.dialplan.lint_loops import input_free_loops
 from ivr.dialplan.loader import Issue, LoadedDialplan
 from ivr.dialplan.models import PerLanguageList
 from ivr.dialplan.nodes import Prompt
-from ivr.understanding import normalise, score_intent
+from ivr.understanding.intents import normalise, score_intent
 
 P = tuple[str | int, ...]
 VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")

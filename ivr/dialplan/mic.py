@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from ivr.dialplan.console import Console, print_turn
 from ivr.dialplan.conversation import Conversation
 from ivr.dialplan.turn_result import TurnResult
-from ivr.input_rules import is_noise
+from ivr.understanding.input_rules import is_noise
 
 __all__ = ["AudioDeviceError", "MicAudio", "PromptSpeaker", "Simulation", "mic_loop"]
 

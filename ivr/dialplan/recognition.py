@@ -10,9 +10,9 @@ import datetime as dt
 from ivr.dialplan.actions import CallerInput, Understanding
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
-from ivr.profiles import LanguageProfile
-from ivr.slots import extract_slot, keyed_slot
-from ivr.understanding import IntentMatch, match_intents
+from ivr.understanding.intents import IntentMatch, match_intents
+from ivr.understanding.profiles import LanguageProfile
+from ivr.understanding.slots import extract_slot, keyed_slot
 
 GLOBAL_WINS = 0.85  # a global choice scoring this high beats slot values and read-backs
 
@@ -75,7 +75,7 @@ def understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
 
 def vocabulary(plan: Dialplan, language: str) -> list[str]:
     """The dialplan's own words for `language` (keywords, then examples): hotwords."""
-    from ivr.understanding import _for_language
+    from ivr.understanding.intents import _for_language
 
     words: list[str] = []
     for intent in plan.intents.values():

@@ -39,7 +39,7 @@ from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import DialplanError, LoadedDialplan, display_path, load_dialplan
 from ivr.dialplan.mic import AudioDeviceError, MicAudio, PromptSpeaker, mic_loop
 from ivr.dialplan.turn_result import TurnResult
-from ivr.profiles import initial_prompts
+from ivr.understanding.profiles import initial_prompts
 
 HELP = """\
   text          the caller says it (e.g. 我想查一下话费, check my bill)

@@ -2,10 +2,10 @@
 agent reads before taking a call the IVR hands over, names this hotline's intents, slots and
 transfer reasons, and what it suggests the agent do first.
 
-Only the summary (`ivr/summary*.py`) reads this section; the dialog never does. That is why
-an intent's summary name is not its `label`: a `label` makes the engine ask "您是要{label}吗？"
-when the intent scores just below the threshold, so labelling an intent changes what callers
-hear, while naming it here changes only what agents read.
+Only the summary (`ivr/escalation/summary*.py`) reads this section; the dialog never does.
+That is why an intent's summary name is not its `label`: a `label` makes the engine ask
+"您是要{label}吗？" when the intent scores just below the threshold, so labelling an intent
+changes what callers hear, while naming it here changes only what agents read.
 """
 
 from __future__ import annotations

@@ -102,7 +102,7 @@ from ivr.dialplan.expectations import CallUnderTest, check, describe_turn, what_
 from ivr.dialplan.fake_webhooks import FakeWebhookServer
 from ivr.dialplan.loader import display_path
 from ivr.dialplan.turn_result import TurnResult
-from ivr.profiles import initial_prompts
+from ivr.understanding.profiles import initial_prompts
 
 __all__ = ["SuiteRunner", "collect", "run_tests"]
 

@@ -36,8 +36,8 @@ from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Gather, Menu, Node
 from ivr.dialplan.rendering import NodeRenderer, fill, lookup, utcnow
 from ivr.dialplan.state import DialogState, Step, moved, succeeded
-from ivr.profiles import LanguageProfile
-from ivr.understanding import extract_yes_no
+from ivr.understanding.intents import extract_yes_no
+from ivr.understanding.profiles import LanguageProfile
 
 MAX_HOPS = 200  # guards against loops that never wait for input
 CONSENT_KEYS = {"1": True, "2": False}

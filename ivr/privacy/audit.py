@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.db import Database, dialect, lock_table, write_transaction
+from ivr.storage.db import Database, dialect, lock_table, write_transaction
 
 GENESIS = "0" * 64
 FIELDS = ("id", "ts", "user", "role", "action", "call_id", "detail", "ip")

@@ -14,7 +14,7 @@ from ivr.config import Settings, load_settings
 
 
 def _open(args: argparse.Namespace) -> tuple[Settings, Any]:
-    from ivr.storage import open_store
+    from ivr.storage.call_store import open_store
 
     settings = load_settings(args.config, {"data_dir": args.data_dir})
     return settings, open_store(settings.database_url, settings.db_path)

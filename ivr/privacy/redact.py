@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.slots import id_card_valid
+from ivr.understanding.slots import id_card_valid
 
 SECRET_MASK = "****"
 _EN_DIGITS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",

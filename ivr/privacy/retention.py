@@ -37,13 +37,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ivr.db import write_transaction
 from ivr.privacy.audit import append
 from ivr.privacy.call_files import CallFiles
+from ivr.storage.db import write_transaction
 
 if TYPE_CHECKING:
     from ivr.config import Settings
-    from ivr.storage import CallStore
+    from ivr.storage.call_store import CallStore
 
 log = logging.getLogger("ivr.privacy")
 

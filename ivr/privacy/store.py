@@ -5,7 +5,7 @@ values of its sensitive slots, kept only in memory for the call that needs them)
 that reaches SQLite carries a personal number: turns (caller text, prompt, keys, slots), events,
 callback and voicemail transcripts. Call metadata (caller ID, queue, agent) is written as is:
 the caller's own number is what a callback needs. Masking happens on the caller's thread,
-before `CallStore` queues the write for its writer thread (`ivr.store_writer`): nothing
+before `CallStore` queues the write for its writer thread (`ivr.storage.writer`): nothing
 unmasked waits in the queue.
 """
 

@@ -1,5 +1,6 @@
-"""Web pages served next to the JSON API: the live-agent desktop (and, later, the
-supervisor dashboard), signed in with a password and a signed session cookie."""
+"""HTTP: the JSON API (`ivr.web.api`) and the web pages served next to it (the live-agent
+desktop and the supervisor dashboard), signed in with a password and a signed session
+cookie."""
 
 from __future__ import annotations
 

@@ -23,15 +23,15 @@ from ivr.call.events import (
     EscalationSummary,
     EscalationSummaryLlm,
 )
-from ivr.storage import CallStore
-from ivr.summary import render_text, summarise
+from ivr.escalation.summary import render_text, summarise
+from ivr.storage.call_store import CallStore
 
 # What the agent desktop may show of a call row (not recording paths or SIP internals).
 CALL_FIELDS = ("id", "caller", "callee", "started_at", "answered_at", "ended_at", "status",
                "end_reason", "language", "profile", "dialplan", "escalated", "transfer_target",
                "peak_anger", "waiting_queue", "waiting_since", "agent_id", "queue_wait_s",
                "agent_outcome", "agent_note", "turn_count")
-# Hand-over events the IVR stores (ivr/handover.py) and the phase each one starts.
+# Hand-over events the IVR stores (ivr/escalation/handover.py) and the phase each one starts.
 _PHASES = {AgentRefer.TYPE: "ringing", AgentRinging.TYPE: "ringing",
            AgentAnswered.TYPE: "answered", AgentConnected.TYPE: "connected",
            AgentFailed.TYPE: "failed", AgentAbandoned.TYPE: "abandoned",

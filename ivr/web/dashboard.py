@@ -40,8 +40,8 @@ from typing import Any
 from aiohttp import web
 
 from ivr.call.events import EscalationSummary
-from ivr.db import like
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
+from ivr.storage.db import like
 from ivr.web import dash_audio
 from ivr.web.auth import audit, can_see_call, require
 from ivr.web.edge import read_json

@@ -32,10 +32,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ivr.agents import AgentConfig, AgentDirectory
 from ivr.call.events import AgentOutcome
+from ivr.escalation.agents import AgentConfig, AgentDirectory
 from ivr.privacy.audit import append as audit_append
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 from ivr.web.auth import (
     SessionSigner,
     clear_session_cookie,

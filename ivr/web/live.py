@@ -37,7 +37,7 @@ from aiohttp import WSMsgType, web
 
 from ivr import workers
 from ivr.call.events import Dtmf, Emotion, Listen, Prompt, Queued, Turn, Utterance
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 from ivr.web.auth import AUTH_KEY, PAGE_HEADERS, audit, can_see_call, require
 from ivr.web.flags import flags_for
 

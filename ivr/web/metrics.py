@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ivr.call.events import FirstAudio, Transfer
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 
 TOP_INTENTS = 10
 HOURLY_UP_TO_S = 2 * 86400

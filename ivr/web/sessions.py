@@ -33,7 +33,7 @@ def token_hash(token: str) -> str:
 
 
 class SessionRevocations:
-    """Revoked session tokens in `db` (an `ivr.db.Database`)."""
+    """Revoked session tokens in `db` (an `ivr.storage.db.Database`)."""
 
     def __init__(self, db: Any, clock: Callable[[], float] = time.time) -> None:
         self.db = db

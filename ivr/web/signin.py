@@ -47,7 +47,7 @@ from ivr.web.auth import (
 from ivr.web.edge import install_security_headers, read_json
 
 if TYPE_CHECKING:
-    from ivr.storage import CallStore
+    from ivr.storage.call_store import CallStore
 
 log = logging.getLogger(__name__)
 

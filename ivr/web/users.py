@@ -17,7 +17,7 @@ import secrets
 import time
 from typing import Any
 
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 from ivr.web.auth import ROLES, User
 from ivr.web.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 

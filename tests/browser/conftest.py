@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from ivr.agents import AgentConfig
-from ivr.api import build_app
-from ivr.storage import CallStore
+from ivr.escalation.agents import AgentConfig
+from ivr.storage.call_store import CallStore
+from ivr.web.api import build_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

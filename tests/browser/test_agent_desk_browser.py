@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from ivr.agents import AgentConfig, AgentDirectory, RouteRequest
-from ivr.storage import CallStore
-from ivr.summary import render_text, summarise
+from ivr.escalation.agents import AgentConfig, AgentDirectory, RouteRequest
+from ivr.escalation.summary import render_text, summarise
+from ivr.storage.call_store import CallStore
 from ivr.web.auth import hash_password
 from tests.browser.conftest import ServedApp, serve_app
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 from tests.audio_data import load_clip
 from tests.browser.conftest import ServedApp, serve_app
 from tests.web_helpers import browser_sign_in, make_user

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 from testkit.harness import IvrProcess, ScriptedCaller
 from tests.integration.test_emotion import clip
 from tests.web_helpers import browser_sign_in, make_user

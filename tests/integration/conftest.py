@@ -91,7 +91,7 @@ def heard(text: str, phrase: str, max_word_errors: int = 1) -> bool:
     """Was `phrase` heard in `text` (both lower-case words), allowing a misheard word?
     The listener's Whisper is a second recogniser with its own errors; a phrase that was
     not said at all still fails."""
-    from ivr.understanding import edit_distance
+    from ivr.understanding.intents import edit_distance
 
     words, target = text.split(), phrase.lower().split()
     n = len(target)

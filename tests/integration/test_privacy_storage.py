@@ -14,7 +14,7 @@ import pytest
 from ivr.cli import main
 from ivr.privacy.audit import verify
 from ivr.privacy.crypto import decrypt_to_wav
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 from testkit.harness import IvrProcess, ScriptedCaller
 
 pytestmark = pytest.mark.integration

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from ivr.call_watchdog import reconcile_calls, record_failed_start, recording_health
+from ivr.call.recorder import CallRecorder, SafeWriter, write_failures
+from ivr.call.watchdog import reconcile_calls, record_failed_start, recording_health
 from ivr.config import Settings
 from ivr.files import file_in, private_files
 from ivr.privacy.crypto import encrypted_path
-from ivr.recording import CallRecorder, SafeWriter, write_failures
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 from telephony.sip_types import (
     MAX_X_HEADERS,
     PJSUA_HARD_CALL_CAP,

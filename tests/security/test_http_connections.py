@@ -14,10 +14,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from ivr.agents import AgentConfig
 from ivr.config import HttpSettings, Settings
+from ivr.escalation.agents import AgentConfig
 from ivr.server import IvrService
-from ivr.storage import open_store
+from ivr.storage.call_store import open_store
 from ivr.web.auth import hash_password
 
 TOKEN = "configured-api-token"

@@ -23,9 +23,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from ivr.agents import AgentConfig, AgentDirectory
-from ivr.api import build_app
-from ivr.storage import CallStore, open_store
+from ivr.escalation.agents import AgentConfig, AgentDirectory
+from ivr.storage.call_store import CallStore, open_store
+from ivr.web.api import build_app
 from ivr.web.auth import CSRF_HEADER, LOGIN_CSRF_COOKIE, SESSION_COOKIE, hash_password
 from ivr.web.desk import COOKIE as DESK_COOKIE
 from ivr.web.users import UserStore

@@ -31,7 +31,7 @@ from ivr.dialplan.actions import CallerInput, Say
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import load_dialplan
 from ivr.privacy.retention import DAY_S, forget, purge
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 from tests.unit.test_audio_prompt_cache import CountingTTS
 from tests.unit.test_ivr_session import Call, run_call
 

@@ -1,4 +1,4 @@
-"""In-process fakes of the protocols in `ivr.call_io`, for fast call-session tests.
+"""In-process fakes of the protocols in `ivr.call.protocols`, for fast call-session tests.
 
 They run on the event loop of the test (no threads, no SIP, no models):
 - `FakeMedia` plays prompts one after another like `telephony.CallMedia` (the next starts when
@@ -20,7 +20,7 @@ import numpy as np
 
 from audio_models.frames import SAMPLE_WIDTH, AudioFrame
 from audio_models.protocols import Transcript
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 
 RATE = 16000
 
@@ -247,7 +247,7 @@ class FakeControl:
         outcome = self.answers.get(uri)
         if outcome is None:
             await asyncio.sleep(ring_s)
-            from ivr.call_io import DialFailed
+            from ivr.call.protocols import DialFailed
 
             raise DialFailed(408, "No answer")
         if isinstance(outcome, BaseException):

@@ -17,11 +17,11 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr import cli
-from ivr.agents import AgentConfig, AgentDirectory, RouteRequest
-from ivr.api import build_app
-from ivr.storage import CallStore, open_store
-from ivr.summary import render_text, summarise
+from ivr.escalation.agents import AgentConfig, AgentDirectory, RouteRequest
+from ivr.escalation.summary import render_text, summarise
+from ivr.storage.call_store import CallStore, open_store
 from ivr.web import desk as desk_module
+from ivr.web.api import build_app
 from ivr.web.auth import (
     SessionSigner,
     SignInLimiter,

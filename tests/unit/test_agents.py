@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ivr.agents import AgentConfig, AgentDirectory, RouteRequest
-from ivr.storage import open_store
+from ivr.escalation.agents import AgentConfig, AgentDirectory, RouteRequest
+from ivr.storage.call_store import open_store
 
 AGENTS = [
     AgentConfig(id="8001", name="Li", uri="sip:8001@127.0.0.1:5070", queues=["general"],

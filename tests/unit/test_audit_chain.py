@@ -11,7 +11,7 @@ import pytest
 
 from ivr.cli import main
 from ivr.privacy import audit
-from ivr.storage import CallStore, open_store
+from ivr.storage.call_store import CallStore, open_store
 
 REFUSED = (sqlite3.IntegrityError, psycopg.errors.RaiseException)
 
@@ -87,20 +87,20 @@ def test_reordered_rows_are_detected(store: CallStore) -> None:
 
 
 def test_existing_rows_are_chained_by_the_migration(tmp_path: Path) -> None:
-    from ivr import storage
+    from ivr.storage import call_store
 
     s = CallStore.__new__(CallStore)  # a database migrated up to 007, with audit rows
     conn = sqlite3.connect(str(tmp_path / "old.sqlite"), isolation_level=None)
     import sqlite_utils
 
     s.db = sqlite_utils.Database(conn)
-    names = [name for name, _ in storage.MIGRATIONS]
+    names = [name for name, _ in call_store.MIGRATIONS]
     upto = names.index("008_audit_chain")
-    for _, fn in storage.MIGRATIONS[:upto]:
+    for _, fn in call_store.MIGRATIONS[:upto]:
         fn(s.db)
     s.db["audit_log"].insert_all([{"ts": 1.0, "action": "sign_in", "user": "a"},
                                   {"ts": 2.0, "action": "view_call", "call_id": "c"}])
-    storage.MIGRATIONS[upto][1](s.db)
+    call_store.MIGRATIONS[upto][1](s.db)
     assert audit.verify(s.db) == []
     audit.append(s.db, "purge")
     assert audit.verify(s.db) == [] and audit.head(s.db)[0] == 3

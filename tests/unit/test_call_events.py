@@ -15,7 +15,7 @@ import pytest
 
 from ivr.call import events as ev
 from ivr.call.events import EVENT_TYPES, CallEvent, parse
-from ivr.emotion import TurnEmotion
+from ivr.understanding.emotion import TurnEmotion
 
 IVR = Path(__file__).resolve().parents[2] / "ivr"
 OPEN = {ev.Variables, ev.EscalationSummary}  # an open set of keys: one dict, stored unchanged
@@ -224,8 +224,8 @@ def test_every_event_emitted_in_ivr_has_a_class_with_its_keys() -> None:
 
 
 def test_a_failed_session_start_is_stored_as_before(tmp_path: Path) -> None:
-    from ivr.call_watchdog import record_failed_start
-    from ivr.storage import CallStore
+    from ivr.call.watchdog import record_failed_start
+    from ivr.storage.call_store import CallStore
     from telephony import CallInfo
 
     store = CallStore(tmp_path / "calls.db")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ivr.storage import CallStore, open_store
+from ivr.storage.call_store import CallStore, open_store
 from ivr.web.flags import FLAG_CODES, flags_for
 from ivr.web.metrics import compute, percentile, prometheus_text
 

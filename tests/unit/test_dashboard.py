@@ -16,8 +16,8 @@ import pytest
 import soundfile as sf
 from aiohttp.test_utils import TestClient, TestServer
 
-from ivr.api import build_app
-from ivr.storage import CallStore, open_store
+from ivr.storage.call_store import CallStore, open_store
+from ivr.web.api import build_app
 from tests.web_helpers import make_user, sign_in
 
 TOKEN = "dash-test-token"

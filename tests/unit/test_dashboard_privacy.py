@@ -14,10 +14,10 @@ import pytest
 import soundfile as sf
 from aiohttp.test_utils import TestClient, TestServer
 
-from ivr.api import build_app
+from ivr.call.recorder import CallRecorder
 from ivr.privacy.audit import verify
-from ivr.recording import CallRecorder
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
+from ivr.web.api import build_app
 from tests.web_helpers import make_user, sign_in
 
 KEY = bytes(range(100, 132))

@@ -23,15 +23,15 @@ from typing import Any
 
 import pytest
 
-from ivr.agents import AgentConfig, AgentDirectory
 from ivr.call.inputs import typed_transcript
+from ivr.call.session import CallSession, SessionDeps
 from ivr.config import Settings
 from ivr.dialplan.case_spec import CaseSpec, LoadedTests, StepSpec, load_test_file
 from ivr.dialplan.conversation import Conversation
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
 from ivr.dialplan.testing import SuiteRunner
-from ivr.session import CallSession, SessionDeps
+from ivr.escalation.agents import AgentConfig, AgentDirectory
 from tests.unit.fakes import FakeASR, FakeControl, FakeMedia, FakePrompts, WatchedStore
 from tests.unit.test_ivr_session import caller_audio, speech_clip
 

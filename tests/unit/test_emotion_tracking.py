@@ -12,7 +12,7 @@ from ivr.dialplan.actions import CallerInput, Say, SetVariables, Transfer
 from ivr.dialplan.conversation import Conversation
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import load_dialplan
-from ivr.emotion import EmotionPolicy, EmotionTracker, dissatisfaction_cues, text_cues
+from ivr.understanding.emotion import EmotionPolicy, EmotionTracker, dissatisfaction_cues, text_cues
 
 HOTLINE = Path(__file__).resolve().parents[2] / "dialplans" / "hotline.yaml"
 CALM = {"anger": 0.02, "distress": 0.01, "arousal": 0.1, "label": "neutral"}

@@ -7,14 +7,14 @@ import pytest
 from ivr.config import REPO_ROOT
 from ivr.dialplan.loader import load_dialplan
 from ivr.dialplan.models import Intent
-from ivr.profiles import BUILTIN_PROFILES as P
-from ivr.understanding import (
+from ivr.understanding.intents import (
     _fuzzy_word,
     fuzzy_keyword_hit,
     match_intents,
     normalise,
     score_intent,
 )
+from ivr.understanding.profiles import BUILTIN_PROFILES as P
 
 PLAN = load_dialplan(REPO_ROOT / "dialplans" / "hotline.yaml").plan
 INTENTS = PLAN.intents

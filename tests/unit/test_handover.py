@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 import wave
 
-from ivr.agents import AgentConfig, AgentDirectory, RouteRequest
-from ivr.call_io import DialFailed
+from ivr.call.protocols import DialFailed
 from ivr.dialplan.actions import CallerInput, NoInput
-from ivr.handover_words import offer_choice, prompt, spoken_number
+from ivr.escalation.agents import AgentConfig, AgentDirectory, RouteRequest
+from ivr.escalation.handover_words import offer_choice, prompt, spoken_number
 from tests.unit.fakes import FakeControl, FakeLeg, transcript
 from tests.unit.test_ivr_session import CALL_ID, Call, run_call, speech_clip
 
@@ -243,7 +243,7 @@ def test_prompts_in_both_languages():
 
 
 def test_urgent_callers_go_first_for_agents_serving_both_queues(tmp_path):
-    from ivr.storage import CallStore
+    from ivr.storage.call_store import CallStore
 
     store = CallStore(tmp_path / "db.sqlite")
     directory = AgentDirectory(store)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audio_models.protocols import Transcript
-from ivr.input_rules import hallucination, judge_speech
+from ivr.understanding.input_rules import hallucination, judge_speech
 
 
 def tr(text: str, *, seconds: float = 2.0, conf: float = 0.8, logprob: float = -0.3,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from ivr.api import build_app, turn_timings
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
+from ivr.web.api import build_app, turn_timings
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

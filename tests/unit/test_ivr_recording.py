@@ -6,7 +6,7 @@ import wave
 
 import numpy as np
 
-from ivr.recording import CallRecorder
+from ivr.call.recorder import CallRecorder
 
 RATE = 16000
 FRAME = RATE // 50  # 20 ms

@@ -21,12 +21,12 @@ import pytest
 
 from audio_models.frames import AudioFrame, concat, split_frames
 from audio_models.resample import resample
-from ivr.agents import AgentConfig, AgentDirectory
+from ivr.call.session import CallSession, SessionDeps
 from ivr.config import REPO_ROOT, Settings
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan, load_dialplan
-from ivr.session import CallSession, SessionDeps
-from ivr.storage import CallStore
+from ivr.escalation.agents import AgentConfig, AgentDirectory
+from ivr.storage.call_store import CallStore
 from tests.audio_data import load_clip
 from tests.unit.fakes import (
     FakeASR,

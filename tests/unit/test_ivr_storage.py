@@ -9,8 +9,8 @@ import time
 import psycopg
 import pytest
 
-import ivr.storage as storage
-from ivr.storage import CallStore, open_store
+from ivr.storage import call_store
+from ivr.storage.call_store import CallStore, open_store
 
 INTEGRITY = (sqlite3.IntegrityError, psycopg.IntegrityError)
 
@@ -40,13 +40,13 @@ def test_creates_parent_dir_and_schema(tmp_path):
 
 def test_migrations_run_once(tmp_path, monkeypatch, db_url):
     runs: list[str] = []
-    original = storage.MIGRATIONS[0][1]
+    original = call_store.MIGRATIONS[0][1]
 
     def counting(db):
         runs.append("001")
         original(db)
 
-    monkeypatch.setattr(storage, "MIGRATIONS", [("001_initial", counting)])
+    monkeypatch.setattr(call_store, "MIGRATIONS", [("001_initial", counting)])
     path = tmp_path / "ivr.sqlite"
     first = open_store(db_url, path)
     assert runs == ["001"]
@@ -73,12 +73,12 @@ def test_new_migration_is_applied_on_open(tmp_path, monkeypatch, db_url):
     def m002(db):
         db["calls"].add_column("emotion", str)
 
-    monkeypatch.setattr(storage, "MIGRATIONS", [*storage.MIGRATIONS, ("002_emotion", m002)])
+    monkeypatch.setattr(call_store, "MIGRATIONS", [*call_store.MIGRATIONS, ("002_emotion", m002)])
     s = open_store(db_url, path)
     try:
         assert "emotion" in s.db["calls"].columns_dict
         assert [r["name"] for r in s.db["_migrations"].rows] == [
-            *(name for name, _ in storage.MIGRATIONS[:-1]), "002_emotion"]
+            *(name for name, _ in call_store.MIGRATIONS[:-1]), "002_emotion"]
     finally:
         s.close()
 

@@ -7,7 +7,7 @@ import pytest
 from ivr.config import REPO_ROOT
 from ivr.dialplan import load_dialplan
 from ivr.dialplan.models import Intent
-from ivr.understanding import (
+from ivr.understanding.intents import (
     extract_digits,
     extract_number,
     extract_yes_no,

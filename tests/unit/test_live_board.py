@@ -15,7 +15,7 @@ import numpy as np
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 from ivr.web.live import StereoPacker, add_live_routes, snapshot
 from ivr.web.signin import add_auth_routes
 from ivr.web.users import UserStore

@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr import workers
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 from ivr.web.live import add_live_routes, snapshot
 from ivr.web.signin import add_auth_routes
 from ivr.web.users import UserStore

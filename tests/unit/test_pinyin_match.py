@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.pinyin_match import sound_similarity, sounds_contain, syllables
+from ivr.understanding.pinyin import sound_similarity, sounds_contain, syllables
 
 # (what Whisper wrote, what the caller said)
 HOMOPHONES = [  # same syllables, same tones

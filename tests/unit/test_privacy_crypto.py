@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ivr.call.recorder import CallRecorder
 from ivr.config import Settings
 from ivr.privacy.crypto import (
     EncryptedWavWriter,
@@ -23,7 +24,6 @@ from ivr.privacy.crypto import (
     parse_key,
     read_encrypted,
 )
-from ivr.recording import CallRecorder
 
 KEY = bytes(range(32))
 RATE = 8000

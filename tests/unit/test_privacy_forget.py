@@ -11,7 +11,7 @@ import pytest
 from ivr.cli import main
 from ivr.privacy.audit import append, verify
 from ivr.privacy.retention import forget, forget_secret, number_hash
-from ivr.storage import CallStore, open_store
+from ivr.storage.call_store import CallStore, open_store
 from tests.unit.test_privacy_retention import add_call
 
 ME, OTHER = "13912345678", "13700000000"

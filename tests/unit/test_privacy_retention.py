@@ -13,7 +13,7 @@ from ivr.cli import main
 from ivr.config import Settings
 from ivr.privacy.audit import verify
 from ivr.privacy.retention import DAY_S, purge
-from ivr.storage import CallStore, open_store
+from ivr.storage.call_store import CallStore, open_store
 
 NOW = 1_800_000_000.0
 

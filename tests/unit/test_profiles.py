@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.profiles import (
+from ivr.understanding.profiles import (
     BUILTIN_PROFILES,
     CANTONESE,
     DONGBEI,

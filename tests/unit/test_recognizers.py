@@ -7,9 +7,9 @@ import logging
 import pytest
 
 from audio_models.protocols import ASRCapabilities
-from ivr.profiles import BUILTIN_PROFILES as P
-from ivr.profiles import resolve_profiles
-from ivr.recognizers import Recognizers
+from ivr.understanding.profiles import BUILTIN_PROFILES as P
+from ivr.understanding.profiles import resolve_profiles
+from ivr.understanding.recognizers import Recognizers
 
 LARGE = "/models/whisper-large-v3-ct2"
 ZH_PROMPT = "以下是普通话的句子。"

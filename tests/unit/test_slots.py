@@ -1,5 +1,5 @@
-"""Typed slot values (`ivr.slots`): amounts, dates, times, phones, ID cards, regex, yes/no,
-and values keyed on the phone pad."""
+"""Typed slot values (`ivr.understanding.slots`): amounts, dates, times, phones, ID cards,
+regex, yes/no, and values keyed on the phone pad."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ivr.dialplan.nodes import Slot
-from ivr.slots import (
+from ivr.understanding.slots import (
     extract_amount,
     extract_date,
     extract_id_card,

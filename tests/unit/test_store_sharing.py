@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from ivr import storage
-from ivr.agents import AgentConfig, AgentDirectory
 from ivr.cli import main
+from ivr.escalation.agents import AgentConfig, AgentDirectory
 from ivr.privacy import audit
-from ivr.storage import CallStore, open_store
+from ivr.storage import call_store
+from ivr.storage.call_store import CallStore, open_store
 
 CALLS_PER_WORKER = 40
 AGENTS = [AgentConfig(id=f"80{i:02d}", uri=f"sip:80{i:02d}@127.0.0.1:5070") for i in range(6)]
@@ -101,7 +101,7 @@ def test_workers_starting_together_on_a_new_database(db_url: str | None,
     with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(_open_fresh, db_url, path, str(i), 3) for i in range(3)]
         seen = [f.result(timeout=60) for f in futures]
-    assert all(sorted(names) == sorted(n for n, _ in storage.MIGRATIONS) for names in seen)
+    assert all(sorted(names) == sorted(n for n, _ in call_store.MIGRATIONS) for names in seen)
 
 
 def test_restarting_worker_closes_only_its_own_calls(db_url: str | None,

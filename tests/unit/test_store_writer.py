@@ -18,7 +18,7 @@ import psycopg
 
 from ivr.privacy.redact import Redactor
 from ivr.privacy.store import RedactingStore
-from ivr.storage import CallStore, open_store
+from ivr.storage.call_store import CallStore, open_store
 
 
 def _store(db_url: str | None, path: Path, **options: object) -> CallStore:
@@ -254,9 +254,9 @@ def test_a_stalled_writer_delays_one_read_not_every_read(tmp_path, caplog):
 
 
 def test_close_gives_up_on_a_database_locked_too_long(tmp_path, monkeypatch, caplog):
-    from ivr import store_connections
+    from ivr.storage import connections
 
-    monkeypatch.setattr(store_connections, "BUSY_TIMEOUT_S", 0.1)  # each attempt's wait
+    monkeypatch.setattr(connections, "BUSY_TIMEOUT_S", 0.1)  # each attempt's wait
     path = tmp_path / "ivr.sqlite"
     store = _store(None, path)
     try:

@@ -1,5 +1,5 @@
-"""Escalation summaries (`ivr.summary`) of recorded calls in both languages, and the optional
-LLM summariser (`ivr.summary_llm`) against a real local aiohttp server."""
+"""Escalation summaries (`ivr.escalation.summary`) of recorded calls in both languages, and the
+optional LLM summariser (`ivr.escalation.summary_llm`) against a real local aiohttp server."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestServer
 
 from ivr.dialplan.loader import load_dialplan
 from ivr.dialplan.models import Dialplan
-from ivr.summary import CallSummary, render_text, summarise
-from ivr.summary_llm import summarise_llm
+from ivr.escalation.summary import CallSummary, render_text, summarise
+from ivr.escalation.summary_llm import summarise_llm
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "summaries"

@@ -1,4 +1,4 @@
-"""`ivr.summary_llm.llm_text`: the optional LLM summary of a stored call, read from the
+"""`ivr.escalation.summary_llm.llm_text`: the optional LLM summary of a stored call, read from the
 `escalation.llm` settings, against a real local aiohttp server that speaks the OpenAI
 chat-completions JSON (a fake of the external service, on 127.0.0.1)."""
 
@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestServer
 
 from ivr.config import LlmSummarySettings
 from ivr.dialplan.loader import load_dialplan
-from ivr.summary import summarise
-from ivr.summary_llm import llm_text
+from ivr.escalation.summary import summarise
+from ivr.escalation.summary_llm import llm_text
 
 ROOT = Path(__file__).resolve().parents[2]
 CALL = json.loads((ROOT / "tests" / "fixtures" / "summaries" / "zh_bill_agent.json")

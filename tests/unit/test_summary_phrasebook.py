@@ -13,8 +13,8 @@ import pytest
 
 from ivr.dialplan.loader import DialplanError, load_dialplan
 from ivr.dialplan.models import Dialplan
-from ivr.summary import render_text, summarise
-from ivr.summary_phrasebook import GENERIC, phrasebook_for, shipped_phrasebook
+from ivr.escalation.summary import render_text, summarise
+from ivr.escalation.summary_phrasebook import GENERIC, phrasebook_for, shipped_phrasebook
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

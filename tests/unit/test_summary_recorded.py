@@ -20,7 +20,7 @@ import pytest
 
 from ivr.dialplan.loader import load_dialplan
 from ivr.dialplan.models import Dialplan
-from ivr.summary import CallSummary, render_text, summarise
+from ivr.escalation.summary import CallSummary, render_text, summarise
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "transcripts"

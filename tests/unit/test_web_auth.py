@@ -15,9 +15,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr import cli
-from ivr.agents import AgentConfig
-from ivr.api import build_app
-from ivr.storage import CallStore, open_store
+from ivr.escalation.agents import AgentConfig
+from ivr.storage.call_store import CallStore, open_store
+from ivr.web.api import build_app
 from ivr.web.auth import (
     CSRF_HEADER,
     LOGIN_CSRF_COOKIE,

@@ -1,4 +1,4 @@
-"""`ivr.webhooks.perform` against a real local aiohttp server."""
+"""`ivr.call.webhooks.perform` against a real local aiohttp server."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from ivr.call.webhooks import perform
 from ivr.dialplan.actions import Webhook, WebhookResult
-from ivr.webhooks import perform
 
 
 def hook(url: str, method: str = "GET", body=None, headers=None, timeout_s: float = 2.0,

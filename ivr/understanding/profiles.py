@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from ivr.chinese_text import to_simplified
+from ivr.understanding.chinese_text import to_simplified
 
 # Dialect and colloquial wording -> standard Mandarin. Longer entries are applied first.
 SICHUAN = {

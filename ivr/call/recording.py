@@ -1,7 +1,7 @@
 """The recording stage of a call: its stereo recording (caller left, what the caller heard
 right), opened at answer or on consent, silenced while sensitive input is taken, closed when
 the call ends. A recording that cannot be written ends the recording, never the call
-(`ivr.recording.SafeWriter`)."""
+(`ivr.call.recorder.SafeWriter`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.call.events import Emit, RecordingFailed, RecordingPaused, RecordingResumed
-from ivr.recording import CallRecorder
+from ivr.call.recorder import CallRecorder
 
 __all__ = ["CallRecording"]
 

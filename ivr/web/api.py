@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 from ivr.web.auth import AUTH_KEY, audit, can_see_call, set_user
 from ivr.web.signin import add_auth_routes
 from ivr.web.timings import turn_timings
 
 if TYPE_CHECKING:
-    from ivr.agents import AgentConfig
+    from ivr.escalation.agents import AgentConfig
 
 HealthSource = Callable[[], dict[str, Any]]
 
@@ -32,7 +32,7 @@ def agent_callbacks(store: CallStore, agent_id: str | None, status: str | None,
     """The callbacks an agent may see, newest first: those of calls they took and those
     left in a queue they serve (a callback exists because no agent took the call, so its
     queue is what ties it to an agent). Nothing for a token without an agent id."""
-    from ivr.agents import AgentDirectory
+    from ivr.escalation.agents import AgentDirectory
 
     if not agent_id:
         return []
@@ -115,7 +115,7 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
         return web.json_response({"callbacks": rows})
 
     async def get_summary(request: web.Request) -> web.Response:
-        from ivr.summary import render_text, summarise
+        from ivr.escalation.summary import render_text, summarise
 
         call = store.get_call(request.match_info["call_id"])
         if call is None or not can_see_call(request["user"], call):

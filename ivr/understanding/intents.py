@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
-from ivr.chinese_text import to_simplified
 from ivr.dialplan.models import Intent, PerLanguageList
-from ivr.pinyin_match import sound_similarity, sounds_contain
-from ivr.profiles import BUILTIN_PROFILES, LanguageProfile, normalise_for
+from ivr.understanding.chinese_text import to_simplified
+from ivr.understanding.pinyin import sound_similarity, sounds_contain
+from ivr.understanding.profiles import BUILTIN_PROFILES, LanguageProfile, normalise_for
 
 _EN_STOP = {
     "i", "a", "an", "the", "to", "my", "me", "please", "want", "would", "like", "can", "you",

@@ -1,5 +1,5 @@
 """What the handover says (bilingual prompts) and understands (the callback/wait/voicemail
-choice), apart from the queueing logic in `ivr.handover`."""
+choice), apart from the queueing logic in `ivr.escalation.handover`."""
 
 from __future__ import annotations
 

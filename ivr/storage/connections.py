@@ -7,7 +7,7 @@
   database in the same process (the retention pass, a CLI command, a test's "other worker")
   reads what the first has queued.
 - The main connection of a store (`ReadYourWritesSqlite`, `ReadYourWritesPg`: the same
-  `ivr.db.Database` subset, so every repository works unchanged) runs the reads and the
+  `ivr.storage.db.Database` subset, so every repository works unchanged) runs the reads and the
   synchronous writes: each statement outside a transaction first waits for the writes
   queued so far (`StoreWriter.flush`). Inside a transaction it does not wait: the writer may
   need the lock that transaction holds.
@@ -26,8 +26,8 @@ from typing import Any
 
 import sqlite_utils
 
-from ivr.db import PgDatabase
-from ivr.store_writer import StoreWriter
+from ivr.storage.db import PgDatabase
+from ivr.storage.writer import StoreWriter
 
 BUSY_TIMEOUT_S = 10.0  # SQLite: how long a writer waits for another process's write lock
 

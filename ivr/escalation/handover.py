@@ -27,19 +27,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from audio_models.frames import AudioFrame
-from ivr.agents import Agent, AgentDirectory, RouteRequest
 from ivr.call import events as ev
 from ivr.call.inputs import CallerHungUp, KeyPressed, SpeechBegan, SpeechHeard
-from ivr.call_io import AgentLeg, DialFailed, first_of, play_and_wait
+from ivr.call.protocols import AgentLeg, DialFailed, first_of, play_and_wait
+from ivr.call.recorder import SafeWriter, recording_file
 from ivr.dialplan.actions import CallerInput
+from ivr.escalation.agents import Agent, AgentDirectory, RouteRequest
+from ivr.escalation.handover_words import offer_choice, prompt, spoken_number
 from ivr.files import file_in
-from ivr.handover_words import offer_choice, prompt, spoken_number
-from ivr.recording import SafeWriter, recording_file
-from ivr.slots import extract_phone
-from ivr.understanding import extract_yes_no
+from ivr.understanding.intents import extract_yes_no
+from ivr.understanding.slots import extract_phone
 
 if TYPE_CHECKING:
-    from ivr.session import CallSession
+    from ivr.call.session import CallSession
 
 log = logging.getLogger("ivr.handover")
 

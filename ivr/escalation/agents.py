@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ivr.storage import CallStore
+from ivr.storage.call_store import CallStore
 
 Status = Literal["available", "busy", "offline"]
 

@@ -12,9 +12,9 @@ import re
 import unicodedata
 from typing import Any
 
-from ivr.chinese_text import to_simplified
 from ivr.dialplan.nodes import Slot
-from ivr.understanding import (
+from ivr.understanding.chinese_text import to_simplified
+from ivr.understanding.intents import (
     _zh_number,
     extract_digits,
     extract_number,

@@ -7,14 +7,14 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivr.call_io import DialFailed
+from ivr.call.protocols import DialFailed
 from telephony import CallFailed, SipEndpoint
 
 
 @dataclass(eq=False)
 class SipAgentLeg:
-    """An outbound leg (an agent's phone), the `ivr.call_io.AgentLeg` of a SIP call: its media
-    arrives from the SIP thread."""
+    """An outbound leg (an agent's phone), the `ivr.call.protocols.AgentLeg` of a SIP call: its
+    media arrives from the SIP thread."""
 
     call_id: str
     media: Any = None

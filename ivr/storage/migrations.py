@@ -1,5 +1,5 @@
 """The store's named migrations, in order: each runs once per database, in its own
-transaction (`CallStore.migrate`), written against the `ivr.db.Database` subset so that the
+transaction (`CallStore.migrate`), written against the `ivr.storage.db.Database` subset so that the
 same migration builds SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-Migration = Callable[[Any], None]  # takes an `ivr.db.Database`
+Migration = Callable[[Any], None]  # takes an `ivr.storage.db.Database`
 
 
 def _m001_initial(db: Any) -> None:

@@ -6,13 +6,13 @@ the call's event loop. Now the store's writes that return nothing (`add_event`,
 `call_started`, `update_call`, `update_turn`, `call_ended`) become a `Write` handed to this
 writer and return at once (`add_turn`, `add_callback` and `mark_interrupted` return a value
 their callers use, so they stay synchronous). One thread per process and database (shared by
-the process's stores on it: `ivr.store_connections`), with a connection of its own, applies
+the process's stores on it: `ivr.storage.connections`), with a connection of its own, applies
 the writes in the order they were submitted, committing whatever has accumulated (at most
 `BATCH`) in one short transaction; it starts with the first write. One thread, not the
 loop's executor: SQLite takes one writer at a time, and one connection keeps the order.
 
 - Read-your-writes: `flush()` returns when every write submitted before it is committed.
-  The store's `db` (`ivr.store_connections`) flushes before each statement it runs outside
+  The store's `db` (`ivr.storage.connections`) flushes before each statement it runs outside
   a transaction, so any read (the store's, the dashboard's, a test's) and any synchronous
   write of this process comes after the writes queued before it. A flush waits at most
   `FLUSH_TIMEOUT_S` (the busy timeout: as long as one write could wait before), then the
@@ -48,7 +48,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivr.db import write_transaction
+from ivr.storage.db import write_transaction
 
 log = logging.getLogger("ivr.storage")
 
@@ -108,7 +108,7 @@ class StoreWriter:
     def __init__(self, connect: Callable[[], Any], *, size: int = QUEUE_SIZE,
                  reserve: int = RESERVE, batch: int = BATCH,
                  full_wait_s: float = FULL_WAIT_S, name: str = "store-writer") -> None:
-        self._connect = connect  # opens the writer's own connection (an `ivr.db.Database`)
+        self._connect = connect  # opens the writer's own connection (an `ivr.storage.db.Database`)
         self.size, self.reserve, self.batch = size, reserve, batch
         self.full_wait_s, self.name = full_wait_s, name
         self.stats = WriterStats()

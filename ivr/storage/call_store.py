@@ -4,14 +4,14 @@ with named migrations.
 One `CallStore` per process, used from its event loop thread; transactions are short. The
 call record's writes that return nothing (`call_started`, `add_event`, `update_call`,
 `update_turn`, `call_ended`) leave the event loop: the store's one writer thread applies them
-(`ivr.store_writer`: a bounded queue, small batches, order kept, read-your-writes, drops
+(`ivr.storage.writer`: a bounded queue, small batches, order kept, read-your-writes, drops
 counted and logged, flushed by `close()`). `add_turn`, `add_callback` and `mark_interrupted`
 return a value, so they stay synchronous, after the queued writes. The named migrations are in
-`ivr.migrations`.
+`ivr.storage.migrations`.
 Several worker processes may share one store (`open_store` with a `database_url`): SQLite in
 WAL mode with a busy timeout on one machine, PostgreSQL across machines; each process has its
 own writer. The migrations and the repositories are written once against the
-`ivr.db.Database` subset. Times are wall-clock UNIX seconds (float).
+`ivr.storage.db.Database` subset. Times are wall-clock UNIX seconds (float).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ivr import store_connections, store_writer
-from ivr.db import PgDatabase, is_postgres_url, lock_table, write_transaction
-from ivr.migrations import MIGRATIONS
-from ivr.store_writer import Write
+from ivr.storage import connections
+from ivr.storage.db import PgDatabase, is_postgres_url, lock_table, write_transaction
+from ivr.storage.migrations import MIGRATIONS
+from ivr.storage.writer import FULL_WAIT_S, QUEUE_SIZE, Write
 
 MIGRATION_LOCK = 0x1F5_0009  # PostgreSQL advisory lock key held while migrating
 
@@ -38,24 +38,24 @@ class CallStore:
     """Repository of calls, turns and events."""
 
     worker: str | None = None  # this process's worker id, stamped on the calls it starts
-    db: Any  # an `ivr.db.Database`: sqlite_utils.Database or PgDatabase
+    db: Any  # an `ivr.storage.db.Database`: sqlite_utils.Database or PgDatabase
 
     def __init__(self, path: Path | str, database_url: str | None = None, *,
-                 queue_size: int = store_writer.QUEUE_SIZE,
-                 full_wait_s: float = store_writer.FULL_WAIT_S) -> None:
+                 queue_size: int = QUEUE_SIZE,
+                 full_wait_s: float = FULL_WAIT_S) -> None:
         """SQLite at `path`, or the PostgreSQL database of `database_url` (`path` then only
         places files kept next to the database, such as the forget secret). `queue_size`
-        and `full_wait_s`: the writer's queue (`ivr.store_writer`), when this store is the
+        and `full_wait_s`: the writer's queue (`ivr.storage.writer`), when this store is the
         first of its process on this database."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.url = database_url or f"sqlite://{self.path.resolve()}"
-        self.writer = store_connections.acquire_writer(
-            self.url, functools.partial(store_connections.connect, self.path, database_url),
+        self.writer = connections.acquire_writer(
+            self.url, functools.partial(connections.connect, self.path, database_url),
             size=queue_size, full_wait_s=full_wait_s)  # the process's one, for this database
         self._stop_writer = weakref.finalize(  # also when the store is dropped, or at exit
-            self, store_connections.release_writer, self.url, self.writer)
-        self.db = store_connections.connect(self.path, database_url, main=True)
+            self, connections.release_writer, self.url, self.writer)
+        self.db = connections.connect(self.path, database_url, main=True)
         self.db.flush_first = self.writer.flush
         self.migrate()
 

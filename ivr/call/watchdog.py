@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ivr.call.events import Error
-from ivr.recording import write_failures
-from ivr.storage import CallStore
+from ivr.call.recorder import write_failures
+from ivr.storage.call_store import CallStore
 from telephony import CallInfo, SipEndpoint
 
 log = logging.getLogger("ivr.server")

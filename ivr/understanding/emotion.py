@@ -76,7 +76,7 @@ def _normalised(text: str) -> str:
     """Lower-case NFKC text with straight apostrophes; Traditional Chinese as Simplified."""
     t = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("`", "'")
     if _HAN.search(t):
-        from ivr.chinese_text import to_simplified
+        from ivr.understanding.chinese_text import to_simplified
 
         t = to_simplified(t)
     return t

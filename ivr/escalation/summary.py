@@ -16,10 +16,10 @@ import copy
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
-from ivr import summary_facts as facts
-from ivr.summary_facts import EarlierCalls, EmotionPoint, SlotValue, Step
-from ivr.summary_phrasebook import GENERIC, Phrasebook, is_zh, phrasebook_for
-from ivr.summary_text import escalation_text, next_action, render_text, render_whisper
+from ivr.escalation import summary_facts as facts
+from ivr.escalation.summary_facts import EarlierCalls, EmotionPoint, SlotValue, Step
+from ivr.escalation.summary_phrasebook import GENERIC, Phrasebook, is_zh, phrasebook_for
+from ivr.escalation.summary_text import escalation_text, next_action, render_text, render_whisper
 
 if TYPE_CHECKING:
     from ivr.dialplan.models import Dialplan

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from audio_models.whisper_asr import WhisperASR
-from ivr.profiles import LanguageProfile, hotword_prompt
+from ivr.understanding.profiles import LanguageProfile, hotword_prompt
 
 log = logging.getLogger("ivr.asr")
 FALLBACK = {"yue": "zh"}  # when the model lacks the language

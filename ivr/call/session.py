@@ -1,8 +1,8 @@
 """One answered phone call: the call driver's `CallIO` on SIP media, wiring the call's stages.
 
 Each stage owns one job; the session builds them, hands each only the callbacks and facts it
-needs (no stage holds the session: the driver and `ivr.handover` use it through `CallIO` and
-its public methods) and answers the driver's hooks:
+needs (no stage holds the session: the driver and `ivr.escalation.handover` use it through
+`CallIO` and its public methods) and answers the driver's hooks:
 
     media --notify--> AudioPump --caller frames--> Listening (Hearing) --inputs--> InputQueue
                       AudioPump --both directions--> CallRecording, taps (live listen, voicemail)
@@ -14,8 +14,8 @@ its public methods) and answers the driver's hooks:
   emotion, language and dialect detection; `ivr.call.turn_taking`: whole answers;
 - `ivr.call.playout`: prompts, barge-in, first-audio and reply timing;
 - `ivr.call.call_record`: events and turns, redacted; `ivr.call.sensitive_input`: masking and
-  the recording's pauses while a secret is taken; `ivr.call_recording`: the recording;
-- `ivr.call.handover_summary`: the agent's summary; `ivr.handover`: queues and agents.
+  the recording's pauses while a secret is taken; `ivr.call.recording`: the recording;
+- `ivr.call.handover_summary`: the agent's summary; `ivr.escalation.handover`: queues and agents.
 
 The session keeps the call's lifecycle (its tasks, time limit, hang-up, the call row), its
 language, webhooks and transfers, and what the hand-over asks of a call.
@@ -52,10 +52,11 @@ from ivr.call.hearing import Hearing
 from ivr.call.inputs import CallerAction, CallerHungUp, InputQueue, KeyPressed
 from ivr.call.listening import Listening
 from ivr.call.playout import Playout
+from ivr.call.protocols import MediaChannel, play_and_wait
+from ivr.call.recording import CallRecording
 from ivr.call.sensitive_input import SensitiveInput
 from ivr.call.turn_taking import TurnRules, TurnTaking
-from ivr.call_io import MediaChannel, play_and_wait
-from ivr.call_recording import CallRecording
+from ivr.call.webhooks import perform
 from ivr.dialplan.actions import (
     BookCallback,
     DialogEvent,
@@ -72,7 +73,6 @@ from ivr.dialplan.actions import (
 from ivr.dialplan.engine import Step
 from ivr.files import file_in
 from ivr.privacy import Redactor
-from ivr.webhooks import perform
 
 __all__ = ["CallSession", "SessionDeps"]
 

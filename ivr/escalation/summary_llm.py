@@ -3,7 +3,7 @@ endpoint (`POST {base_url}/chat/completions`).
 
 Nothing leaves the process unless an endpoint is configured (a `base_url` and a `model`).
 Every failure (not configured, HTTP error, timeout, unexpected JSON, empty answer) returns
-None: the caller then shows the deterministic `ivr.summary.render_text`.
+None: the caller then shows the deterministic `ivr.escalation.summary.render_text`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from ivr.summary import CallSummary
+from ivr.escalation.summary import CallSummary
 
 if TYPE_CHECKING:
     from ivr.config import LlmSummarySettings

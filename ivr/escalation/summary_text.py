@@ -11,11 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ivr.summary_facts import UPSET, SlotValue, needs_apology
-from ivr.summary_phrasebook import GENERIC, GENERIC_ACTION, Phrasebook, is_zh, pick, pick_pair
+from ivr.escalation.summary_facts import UPSET, SlotValue, needs_apology
+from ivr.escalation.summary_phrasebook import (
+    GENERIC,
+    GENERIC_ACTION,
+    Phrasebook,
+    is_zh,
+    pick,
+    pick_pair,
+)
 
 if TYPE_CHECKING:
-    from ivr.summary import CallSummary
+    from ivr.escalation.summary import CallSummary
 
 # Escalation reasons in plain words (en, zh).
 _REASONS: dict[str, tuple[str, str]] = {
