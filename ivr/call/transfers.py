@@ -20,7 +20,8 @@ from ivr.dialplan.actions import (
     Transfer,
     TransferFailed,
 )
-from ivr.escalation.handover import Handover, book_callback, record_voicemail
+from ivr.escalation.callbacks import book_callback, record_voicemail
+from ivr.escalation.handover import Handover
 
 if TYPE_CHECKING:
     from ivr.call.session import CallSession

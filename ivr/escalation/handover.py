@@ -12,7 +12,8 @@ who does not answer is skipped (and set offline on no answer, as contact centres
 "redirect on no answer"); the next one is tried. When an agent answers, the summary is
 whispered to the agent only, then caller and agent are bridged and the recording goes on
 (caller left, IVR and agent right). After `max_wait_s` the caller is offered a callback
-(the number is read back and confirmed) or a voicemail.
+(the number is read back and confirmed) or a voicemail, which `ivr.escalation.callbacks`
+books or records.
 """
 
 from __future__ import annotations
@@ -21,20 +22,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from audio_models.frames import AudioFrame
 from ivr.call import events as ev
-from ivr.call.inputs import CallerHungUp, KeyPressed, SpeechBegan, SpeechHeard
 from ivr.call.protocols import AgentLeg, DialFailed, first_of, play_and_wait
-from ivr.call.recorder import SafeWriter, recording_file
 from ivr.dialplan.actions import CallerInput
 from ivr.escalation.agents import Agent, AgentDirectory, RouteRequest
+from ivr.escalation.callbacks import book_callback, record_voicemail
 from ivr.escalation.handover_words import offer_choice, prompt, spoken_number
-from ivr.files import file_in
 from ivr.understanding.intents import extract_yes_no
 from ivr.understanding.slots import extract_phone
 
@@ -47,7 +43,6 @@ URGENT_QUEUE = "urgent"  # waits in this queue are served first by agents who se
 POLL_S = 0.5  # how often a waiting call looks for a free agent
 NOT_ANSWERED = {408, 480}  # the agent did not pick up: set offline (redirect on no answer)
 RETRY_AGENT_S = 30.0  # an agent who failed is not rung again for this call before this
-VOICEMAIL_SILENCE_S = 4.0  # a voicemail ends this long after the caller stops speaking
 
 @dataclass
 class _Context:
@@ -347,84 +342,3 @@ class Handover:
         await s.announce(prompt(key, s.language))
         s.emit(ev.HangupByIvr(reason=reason))
         s.hang_up(reason)
-
-
-def book_callback(s: CallSession, number: str, queue: str, reason: str,
-                  topic: str | None = None) -> int:
-    """Store a call back to `number` for `queue` (the agents' list of callbacks)."""
-    summary = s.summary_data() or {}
-    row = s.deps.store.add_callback(
-        s.call_id, kind="callback", caller=s.caller, number=number, language=s.language,
-        intent=summary.get("intent") or topic, queue=queue, reason=reason)
-    s.emit(ev.CallbackRequested(number=number, queue=queue, callback_id=row))
-    return row
-
-
-async def record_voicemail(s: CallSession, max_s: float, queue: str, reason: str,
-                           topic: str | None = None) -> tuple[float, str]:
-    """A beep, then the caller's message (see `_record`), stored for `queue` with what was
-    recognised; (0.0, "") when they said nothing (the empty file is removed)."""
-    await s.announce_audio(_beep(s.media.clock_rate))
-    s.drain_inputs()  # keys pressed during the instructions
-    path = recording_file(file_in(s.settings.recordings_dir, f"{s.call_id}-voicemail.wav"))
-    seconds, said = await _record(s, path, max_s)
-    if seconds < 0.5:
-        with contextlib.suppress(OSError):
-            path.unlink()
-        s.emit(ev.VoicemailEmpty())
-        return 0.0, ""
-    summary = s.summary_data() or {}
-    row = s.deps.store.add_callback(
-        s.call_id, kind="voicemail", caller=s.caller, number=s.caller,
-        language=s.language, intent=summary.get("intent") or topic, queue=queue,
-        reason=reason, recording_path=str(path), transcript=said or None)
-    s.emit(ev.VoicemailSaved(seconds=round(seconds, 1), callback_id=row, text=said))
-    return seconds, said
-
-
-def _beep(rate: int, seconds: float = 0.4, freq: float = 1000.0) -> AudioFrame:
-    import numpy as np
-
-    t = np.arange(int(rate * seconds)) / rate
-    pcm = (0.3 * 32767 * np.sin(2 * np.pi * freq * t)).astype("<i2").tobytes()
-    return AudioFrame(pcm, rate)
-
-
-async def _record(session: CallSession, path: Path, max_s: float) -> tuple[float, str]:
-    """The caller's audio into a mono WAV until '#', hang-up, `max_s`, or 4 s of silence
-    after they spoke; returns (seconds recorded, what they said as recognised)."""
-    # encrypted under a recording key; a write failure ends the recording, not the call
-    wav = SafeWriter(path, 1, session.media.clock_rate,
-                     on_error=lambda error: session.emit(ev.RecordingFailed(error=error)))
-    written = 0.0
-
-    def tap(frame: AudioFrame) -> None:
-        nonlocal written
-        wav.writeframes(frame.pcm)
-        written += frame.duration
-
-    remove: Callable[[], None] = session.tap_caller(tap)
-    session.emit(ev.VoicemailRecording(max_s=max_s))
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + max_s
-    quiet_until: float | None = None  # after an utterance: end if nothing more by then
-    said: list[str] = []
-    try:
-        while not session.hungup.is_set():
-            now = loop.time()
-            end = deadline if quiet_until is None else min(deadline, quiet_until)
-            if now >= end:
-                break
-            item = await session.next_input(end - now)
-            if isinstance(item, CallerHungUp) or (
-                    isinstance(item, KeyPressed) and item.digit == "#"):
-                break
-            if isinstance(item, SpeechBegan):
-                quiet_until = None
-            elif isinstance(item, SpeechHeard):
-                said.append(item.transcript.text)
-                quiet_until = loop.time() + VOICEMAIL_SILENCE_S
-    finally:
-        remove()
-        wav.close()
-    return (written if said else 0.0), " ".join(t for t in said if t)
