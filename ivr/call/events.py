@@ -5,18 +5,21 @@ An event is stored as a row of the `events` table: `TYPE` (the type string) and 
 and must keep reading the same: so `TYPE` and the field names are the stored contract, and
 the fields are declared in the order the keys are stored (the JSON text is byte for byte what
 `event(type_, **data)` wrote). A key that an emitter only sometimes writes is declared with
-`_omitted(default)`: `data()` leaves it out at that default. Two events carry an open set of
+`omitted(default)`: `data()` leaves it out at that default. Two events carry an open set of
 keys (`Variables`, the dialplan's; `EscalationSummary`, the summary's): one dict field each,
 stored unchanged.
 
-`parse(row)` reads a stored row back. It never raises on what an older (or newer) version
-wrote: an unknown type is None, unknown keys are ignored, a missing key reads as its default
-(or None), and values are not checked, so a reader that compared `data.get(...)` before
+The hand-over's events (queue, agents, call backs, voicemail) are in
+`ivr.escalation.events`; `ivr.call.event_rows.parse(row)` reads a stored row of either back.
+It never raises on what an older (or newer) version wrote: an unknown type is None, unknown
+keys are ignored, a missing key reads as its default (or None), and values are not checked,
+so a reader that compared `data.get(...)` before
 compares the same values now.
 
-Adding an event: a class here, its `TYPE` the new string and its name that string in
-CamelCase (`hangup_by_ivr` -> `HangupByIvr`); `tests/unit/test_call_events.py` fails for a
-type string emitted anywhere in `ivr/` without a class, and for keys the class lacks.
+Adding an event: a class here (or in `ivr.escalation.events`), its `TYPE` the new string
+and its name that string in CamelCase (`hangup_by_ivr` -> `HangupByIvr`);
+`tests/unit/test_call_events.py` fails for a type string emitted anywhere in `ivr/` without a
+class, and for keys the class lacks.
 
 Four names are also dialplan actions and dialogue events of `ivr.dialplan.actions`
 (`Listen`, `NoInput`, `Transfer`, `Webhook`); a module that uses both imports this one
@@ -25,7 +28,6 @@ whole: `from ivr.call import events as ev`, `ev.Transfer(...)`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, Protocol, Self, TypeVar
@@ -34,7 +36,7 @@ _T = TypeVar("_T")
 _OMIT = "omitted_at_default"
 
 
-def _omitted(default: _T) -> _T:
+def omitted(default: _T) -> _T:
     """A field whose key is not stored when it has this value (as its emitter does)."""
     return field(default=default, metadata={_OMIT: True})
 
@@ -106,7 +108,7 @@ class Error(CallEvent):
 
     TYPE: ClassVar[str] = "error"
     where: str  # dialog, tts, asr, asr_early, audio, emotion, summary, bridge, ...
-    text: str | None = _omitted(None)  # only a prompt that could not be rendered (tts)
+    text: str | None = omitted(None)  # only a prompt that could not be rendered (tts)
     error: str
 
 
@@ -155,7 +157,7 @@ class Listen(CallEvent):
     TYPE: ClassVar[str] = "listen"
     node: str
     language: str
-    sensitive: bool = _omitted(False)
+    sensitive: bool = omitted(False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -360,7 +362,7 @@ class Emotion(CallEvent):
     text_anger: float
     cues: list[str]
     dissatisfied: bool
-    prosody_ms: float | None = _omitted(None)
+    prosody_ms: float | None = omitted(None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -388,162 +390,3 @@ class LanguageDetected(CallEvent):
 class DialectDetected(CallEvent):
     TYPE: ClassVar[str] = "dialect_detected"
     profile: str
-
-
-# ------------------------------------------------------ the hand-over (ivr.escalation.handover)
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Queued(CallEvent):
-    TYPE: ClassVar[str] = "queued"
-    queue: str
-    position: int
-    agents: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QueueUnavailable(CallEvent):
-    TYPE: ClassVar[str] = "queue_unavailable"
-    queue: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HoldMessage(CallEvent):
-    TYPE: ClassVar[str] = "hold_message"
-    queue: str
-    position: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QueueTimeout(CallEvent):
-    TYPE: ClassVar[str] = "queue_timeout"
-    queue: str
-    waited_s: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeepWaiting(CallEvent):
-    TYPE: ClassVar[str] = "keep_waiting"
-    queue: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AgentRefer(CallEvent):
-    TYPE: ClassVar[str] = "agent_refer"
-    agent_id: str
-    uri: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AgentRinging(CallEvent):
-    TYPE: ClassVar[str] = "agent_ringing"
-    agent_id: str
-    uri: str
-    queue: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AgentAbandoned(CallEvent):
-    TYPE: ClassVar[str] = "agent_abandoned"  # the caller hung up while the agent's phone rang
-    agent_id: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AgentFailed(CallEvent):
-    TYPE: ClassVar[str] = "agent_failed"
-    agent_id: str
-    code: int  # SIP status
-    reason: str
-    set_offline: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AgentAnswered(CallEvent):
-    TYPE: ClassVar[str] = "agent_answered"
-    agent_id: str
-    leg: str  # the agent leg's call id
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Whisper(CallEvent):
-    TYPE: ClassVar[str] = "whisper"  # the summary, said to the agent only
-    agent_leg: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AgentConnected(CallEvent):
-    TYPE: ClassVar[str] = "agent_connected"
-    agent_id: str
-    queue: str
-    wait_s: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AgentDisconnected(CallEvent):
-    TYPE: ClassVar[str] = "agent_disconnected"
-    agent_id: str
-    by: str  # agent, caller
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AgentOutcome(CallEvent):
-    TYPE: ClassVar[str] = "agent_outcome"  # marked on the agent desk (ivr.web.desk)
-    agent_id: str
-    outcome: str
-    note: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CallbackRequested(CallEvent):
-    TYPE: ClassVar[str] = "callback_requested"
-    number: str
-    queue: str
-    callback_id: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VoicemailRecording(CallEvent):
-    TYPE: ClassVar[str] = "voicemail_recording"
-    max_s: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VoicemailEmpty(CallEvent):
-    TYPE: ClassVar[str] = "voicemail_empty"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VoicemailSaved(CallEvent):
-    TYPE: ClassVar[str] = "voicemail_saved"
-    seconds: float
-    callback_id: int
-    text: str  # what the caller said, as recognised
-
-
-# ---------------------------------------------------------------- reading stored rows
-def _registry() -> dict[str, type[CallEvent]]:
-    found = [c for c in globals().values()
-             if isinstance(c, type) and issubclass(c, CallEvent) and c is not CallEvent]
-    registry = {c.TYPE: c for c in found}
-    if len(registry) != len(found):
-        raise RuntimeError("two call events have the same TYPE")
-    return registry
-
-
-EVENT_TYPES: dict[str, type[CallEvent]] = _registry()
-
-
-def parse(row: Mapping[str, Any]) -> CallEvent | None:
-    """The event of a stored row (`{"type": ..., "data": {...}}`, data a dict or its JSON);
-    None for a type no class is for."""
-    kind = row.get("type")
-    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        return None
-    data = row.get("data")
-    if isinstance(data, str | bytes):
-        try:
-            data = json.loads(data)
-        except ValueError:  # (UnicodeDecodeError too) a damaged row reads as an empty one
-            data = None
-    return cls.from_data(data if isinstance(data, Mapping) else {})

@@ -18,6 +18,7 @@ from audio_models.frames import AudioFrame
 from ivr.call import events as ev
 from ivr.call.inputs import CallerHungUp, KeyPressed, SpeechBegan, SpeechHeard
 from ivr.call.recorder import SafeWriter, recording_file
+from ivr.escalation import events as hev
 from ivr.files import file_in
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def book_callback(s: CallSession, number: str, queue: str, reason: str,
     row = s.deps.store.add_callback(
         s.call_id, kind="callback", caller=s.caller, number=number, language=s.language,
         intent=summary.get("intent") or topic, queue=queue, reason=reason)
-    s.emit(ev.CallbackRequested(number=number, queue=queue, callback_id=row))
+    s.emit(hev.CallbackRequested(number=number, queue=queue, callback_id=row))
     return row
 
 
@@ -48,14 +49,14 @@ async def record_voicemail(s: CallSession, max_s: float, queue: str, reason: str
     if seconds < 0.5:
         with contextlib.suppress(OSError):
             path.unlink()
-        s.emit(ev.VoicemailEmpty())
+        s.emit(hev.VoicemailEmpty())
         return 0.0, ""
     summary = s.summary_data() or {}
     row = s.deps.store.add_callback(
         s.call_id, kind="voicemail", caller=s.caller, number=s.caller,
         language=s.language, intent=summary.get("intent") or topic, queue=queue,
         reason=reason, recording_path=str(path), transcript=said or None)
-    s.emit(ev.VoicemailSaved(seconds=round(seconds, 1), callback_id=row, text=said))
+    s.emit(hev.VoicemailSaved(seconds=round(seconds, 1), callback_id=row, text=said))
     return seconds, said
 
 
@@ -81,7 +82,7 @@ async def _record(session: CallSession, path: Path, max_s: float) -> tuple[float
         written += frame.duration
 
     remove: Callable[[], None] = session.tap_caller(tap)
-    session.emit(ev.VoicemailRecording(max_s=max_s))
+    session.emit(hev.VoicemailRecording(max_s=max_s))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_s
     quiet_until: float | None = None  # after an utterance: end if nothing more by then

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from ivr.call import events as ev
 from ivr.call.protocols import AgentLeg, DialFailed, first_of, play_and_wait
 from ivr.dialplan.actions import CallerInput
+from ivr.escalation import events as hev
 from ivr.escalation.agents import Agent, AgentDirectory, RouteRequest
 from ivr.escalation.callbacks import book_callback, record_voicemail
 from ivr.escalation.handover_words import offer_choice, prompt, spoken_number
@@ -78,7 +79,7 @@ class Handover:
         since = time.time()
         s.deps.store.update_call(s.call_id, waiting_queue=queue, waiting_since=since)
         position = self.directory.queue_position(queue, since)
-        s.emit(ev.Queued(queue=queue, position=position, agents=len(self.directory.all())))
+        s.emit(hev.Queued(queue=queue, position=position, agents=len(self.directory.all())))
         try:
             if self.settings.mode == "refer":
                 await self._refer(ctx)
@@ -95,11 +96,11 @@ class Handover:
         s = self.session
         agent = self.directory.claim(self._request(ctx), s.call_id)
         if agent is None:
-            s.emit(ev.QueueUnavailable(queue=ctx.queue, detail="no agent available (refer)"))
+            s.emit(hev.QueueUnavailable(queue=ctx.queue, detail="no agent available (refer)"))
             await self._after_wait(ctx)
             return
         s.deps.store.update_call(s.call_id, agent_id=agent.id)
-        s.emit(ev.AgentRefer(agent_id=agent.id, uri=agent.uri))
+        s.emit(hev.AgentRefer(agent_id=agent.id, uri=agent.uri))
         try:
             s.deps.control.transfer(s.call_id, agent.uri, self._headers(ctx))
             with contextlib.suppress(TimeoutError):
@@ -114,7 +115,7 @@ class Handover:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.max_wait_s
         if not any(ctx.queue in a.queues for a in self.directory.all()):
-            s.emit(ev.QueueUnavailable(queue=ctx.queue, detail="no agent serves this queue"))
+            s.emit(hev.QueueUnavailable(queue=ctx.queue, detail="no agent serves this queue"))
             deadline = loop.time()
         while not s.hungup.is_set():
             agent = self._claim(ctx, since)
@@ -161,7 +162,7 @@ class Handover:
     async def _ring(self, agent: Agent, ctx: _Context) -> AgentLeg | None:
         """Dial the claimed agent; the answered leg, or None (agent released)."""
         s = self.session
-        s.emit(ev.AgentRinging(agent_id=agent.id, uri=agent.uri, queue=ctx.queue))
+        s.emit(hev.AgentRinging(agent_id=agent.id, uri=agent.uri, queue=ctx.queue))
         dial = asyncio.ensure_future(s.deps.control.dial(
             agent.uri, self._headers(ctx), self.settings.ring_timeout_s))
         hung = asyncio.ensure_future(s.hungup.wait())
@@ -174,7 +175,7 @@ class Handover:
             with contextlib.suppress(asyncio.CancelledError, DialFailed):
                 await dial
             self.directory.release(agent.id, s.call_id)
-            s.emit(ev.AgentAbandoned(agent_id=agent.id))
+            s.emit(hev.AgentAbandoned(agent_id=agent.id))
             return None
         try:
             leg = dial.result()
@@ -184,7 +185,7 @@ class Handover:
             offline = e.code in NOT_ANSWERED
             if offline:
                 self.directory.set_status(agent.id, "offline")
-            s.emit(ev.AgentFailed(agent_id=agent.id, code=e.code, reason=e.reason,
+            s.emit(hev.AgentFailed(agent_id=agent.id, code=e.code, reason=e.reason,
                                   set_offline=offline))
             return None
         if s.hungup.is_set():
@@ -199,7 +200,7 @@ class Handover:
         self._stop_hold()
         wait_s = round(time.time() - since, 1)
         try:
-            s.emit(ev.AgentAnswered(agent_id=agent.id, leg=leg.call_id))
+            s.emit(hev.AgentAnswered(agent_id=agent.id, leg=leg.call_id))
             s.attach_agent(leg.media)
             if self.settings.whisper:
                 await asyncio.gather(s.announce(prompt("connecting", s.language)),
@@ -211,14 +212,14 @@ class Handover:
                 return
             s.deps.store.update_call(s.call_id, agent_id=agent.id, queue_wait_s=wait_s,
                                      waiting_queue=None)
-            s.emit(ev.AgentConnected(agent_id=agent.id, queue=ctx.queue, wait_s=wait_s))
+            s.emit(hev.AgentConnected(agent_id=agent.id, queue=ctx.queue, wait_s=wait_s))
             s.bridged()
             await first_of(leg.ended, s.hungup)
             by_agent = leg.ended.is_set() and leg.by_remote
             if by_agent:
                 s.set_end_reason("agent_hangup")  # the endpoint hangs up the caller too
                 s.hang_up("agent_hangup")
-            s.emit(ev.AgentDisconnected(agent_id=agent.id,
+            s.emit(hev.AgentDisconnected(agent_id=agent.id,
                                         by="agent" if by_agent else "caller"))
         finally:
             s.detach_agent()
@@ -237,7 +238,7 @@ class Handover:
         except Exception as e:
             s.emit(ev.Error(where="whisper_tts", error=str(e)))
             return
-        s.emit(ev.Whisper(agent_leg=leg.call_id, text=text))
+        s.emit(hev.Whisper(agent_leg=leg.call_id, text=text))
         await play_and_wait(leg.media, audio, leg.ended, grace_s=5)
 
     # ------------------------------------------------------------ waiting
@@ -246,7 +247,7 @@ class Handover:
         while not s.hungup.is_set():
             position = self.directory.queue_position(ctx.queue, since)
             key = "hold_next" if position <= 1 else "hold"
-            s.emit(ev.HoldMessage(queue=ctx.queue, position=position))
+            s.emit(hev.HoldMessage(queue=ctx.queue, position=position))
             await s.announce(prompt(key, s.language, position=position))
             await asyncio.sleep(self.settings.hold_message_every_s)
 
@@ -260,7 +261,7 @@ class Handover:
         """Nobody could take the call in time: callback, voicemail, or an apology."""
         s = self.session
         cfg = self.settings
-        s.emit(ev.QueueTimeout(queue=ctx.queue, waited_s=cfg.max_wait_s))
+        s.emit(hev.QueueTimeout(queue=ctx.queue, waited_s=cfg.max_wait_s))
         if self._fallback:
             self._unavailable = True
             return
@@ -280,7 +281,7 @@ class Handover:
                 await self._callback(ctx)
                 return
             if choice == "2":
-                s.emit(ev.KeepWaiting(queue=ctx.queue))
+                s.emit(hev.KeepWaiting(queue=ctx.queue))
                 since = time.time()
                 s.deps.store.update_call(s.call_id, waiting_queue=ctx.queue,
                                          waiting_since=since)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ivr.call.events import (
+from ivr.call.events import EscalationSummary, EscalationSummaryLlm
+from ivr.escalation.events import (
     AgentAbandoned,
     AgentAnswered,
     AgentConnected,
@@ -20,8 +21,6 @@ from ivr.call.events import (
     AgentFailed,
     AgentRefer,
     AgentRinging,
-    EscalationSummary,
-    EscalationSummaryLlm,
 )
 from ivr.escalation.summary import render_text, summarise
 from ivr.storage.call_store import CallStore

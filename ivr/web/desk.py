@@ -32,8 +32,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ivr.call.events import AgentOutcome
 from ivr.escalation.agents import AgentConfig, AgentDirectory
+from ivr.escalation.events import AgentOutcome
 from ivr.privacy.audit import append as audit_append
 from ivr.storage.call_store import CallStore
 from ivr.web.auth import (

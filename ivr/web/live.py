@@ -1,12 +1,10 @@
 """Supervisor live board and live listen (issue 7).
 
-The board reads shared storage: every call with status ``active`` in the database, whatever
-worker process holds it, with its events (node, transcript, emotion) and review flags
-(`ivr.web.flags.flags_for`). Live listen needs the audio, which only the worker holding the
-call has: `/dash/api/live/{call_id}/listen` streams it from this process's sessions, or relays
-the same WebSocket from the worker that holds the call (found in the shared `workers` table,
-`ivr.workers`; the listener's cookie or token is passed on, and that worker checks and audits
-it again).
+The board reads every ``active`` call in shared storage, whichever worker holds it, with its
+events (node, transcript, emotion) and review flags (`ivr.web.flags.flags_for`). Live listen
+needs the audio, which only the worker holding the call has: `/dash/api/live/{call_id}/listen`
+streams it from this process's sessions or relays the WebSocket of the worker holding the
+call (shared `workers` table; the cookie or token is passed on, checked and audited again).
 
 Routes (supervisor or admin only):
 
@@ -36,7 +34,8 @@ import numpy as np
 from aiohttp import WSMsgType, web
 
 from ivr import workers
-from ivr.call.events import Dtmf, Emotion, Listen, Prompt, Queued, Turn, Utterance
+from ivr.call.events import Dtmf, Emotion, Listen, Prompt, Turn, Utterance
+from ivr.escalation.events import Queued
 from ivr.storage.call_store import CallStore
 from ivr.web.auth import AUTH_KEY, PAGE_HEADERS, audit, can_see_call, require
 from ivr.web.flags import flags_for

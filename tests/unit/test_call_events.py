@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from ivr.call import events as ev
-from ivr.call.events import EVENT_TYPES, CallEvent, parse
+from ivr.call.event_rows import EVENT_TYPES, parse
+from ivr.call.events import CallEvent
+from ivr.escalation import events as hev
 from ivr.understanding.emotion import TurnEmotion
 
 IVR = Path(__file__).resolve().parents[2] / "ivr"
@@ -67,7 +69,7 @@ def test_classes_are_small_frozen_values_named_after_their_type(cls: type[CallEv
 
 
 def test_the_registry_holds_every_event_class() -> None:
-    classes = {c for c in vars(ev).values()
+    classes = {c for module in (ev, hev) for c in vars(module).values()
                if isinstance(c, type) and issubclass(c, CallEvent) and c is not CallEvent}
     assert set(EVENT_TYPES.values()) == classes
     assert all(EVENT_TYPES[c.TYPE] is c for c in classes)
@@ -84,7 +86,7 @@ def test_keys_an_emitter_leaves_out_are_left_out() -> None:
     # None values an emitter does store stay stored
     assert ev.BargeIn(cause="dtmf", node="menu").data() == {"cause": "dtmf", "node": "menu",
                                                             "latency_ms": None}
-    assert ev.RecordingConsented().data() == {} and ev.VoicemailEmpty().data() == {}
+    assert ev.RecordingConsented().data() == {} and hev.VoicemailEmpty().data() == {}
 
 
 def test_stored_json_is_what_the_string_events_wrote() -> None:
