@@ -323,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--caller", default="13800138000", help="caller number")
     simulate.add_argument("--time", help="pretend it is this ISO time (for hours)")
     simulate.add_argument("--asr-model", default="base", help="ASR model for --audio/--mic")
+    simulate.add_argument("--no-agents", action="store_true",
+                          help="no agent takes a queue transfer (its on_unavailable node goes on)")
     simulate.set_defaults(func=cmd_simulate)
 
     test = sub.add_parser("test", help="run dialplan conversation tests (*.test.yaml)")

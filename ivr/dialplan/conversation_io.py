@@ -68,7 +68,8 @@ class ConversationIO:
     async def say(self, say: Say, sensitive: bool = False) -> None:
         r = self._results[-1]
         r.prompts.append(SaidPrompt(say.text, say.language, say.node, say.private))
-        visit(r, say.node)
+        if say.node != "disclosure":  # the service's opening line, not a dialplan node
+            visit(r, say.node)
 
     async def wait_playout(self) -> None:
         return None

@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,8 @@ class _Options:
     language: str | None
     min_confidence: float
     max_no_speech_prob: float
+    disclosure: dict[str, str] = field(default_factory=dict)  # as callers hear it first
+    agents_available: bool = True
 
 
 class Simulator:
@@ -86,7 +88,8 @@ class Simulator:
         o = self.options
         return Conversation(o.loaded, caller=o.caller, now=o.now, language=o.language,
                             min_confidence=o.min_confidence,
-                            max_no_speech_prob=o.max_no_speech_prob)
+                            max_no_speech_prob=o.max_no_speech_prob, disclosure=o.disclosure,
+                            agents_available=o.agents_available)
 
     def close(self) -> None:
         self.conv.close()
@@ -293,7 +296,9 @@ def _run(args: argparse.Namespace, console: Console, asr_factory: AsrFactory | N
     if use_mic:  # before anything slow: no device is a quick, clear failure
         mic = (mic_factory or MicAudio)()
     options = _Options(loaded, getattr(args, "caller", None) or "13800138000", now, language,
-                       settings.asr.min_confidence, settings.asr.max_no_speech_prob)
+                       settings.asr.min_confidence, settings.asr.max_no_speech_prob,
+                       dict(settings.privacy.disclosure),
+                       not getattr(args, "no_agents", False))
     sim = Simulator(console, options, asr_model=getattr(args, "asr_model", None) or "base",
                     asr_factory=asr_factory, initial_prompts=initial_prompts(settings.profiles))
     speaker: PromptSpeaker | None = None

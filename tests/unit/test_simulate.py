@@ -77,6 +77,7 @@ def test_scripted_session(tmp_path: Path) -> None:
     assert text.startswith("ivr simulate: xinghe-telecom-hotline (")
     assert "caller 13800138000, language zh-CN\n" in text
     expected = """\
+IVR [zh-CN]: 您好，您正在与智能语音助手通话，本次通话将被录音。
 IVR [zh-CN]: 欢迎致电星河通信客服热线。
 IVR [en-US]: For English, press 9 or say English.
 IVR [zh-CN]: <MENU>
@@ -140,11 +141,25 @@ def test_end_of_input_ctrl_c_and_quit() -> None:
     assert "IVR [zh-CN]: 您本月" not in s.text
 
 
+def test_no_agents_sends_a_transfer_to_its_fallback_and_a_message_is_left() -> None:
+    bank = str(Path(__file__).parents[1] / "fixtures" / "agreement" / "bank.yaml")
+    s = Script("#1", "#0", "#2", "我的卡丢了")
+    assert _simulate(s, bank, "--no-agents") == 0
+    assert "  recording: the caller agreed\n" in s.text
+    assert "  node: menu -> agent -> busy\n  set: transfer_failed=no_agent\n" in s.text
+    assert "  message recorded: 2.0 s, '我的卡丢了'\n" in s.text
+    s = Script("#1", "#0")
+    assert _simulate(s, bank) == 0
+    assert s.text.endswith("*** transfer to queue:general (reason: caller_request); "
+                           "the call has ended\n")
+
+
 def test_restart_starts_a_new_call() -> None:
     s = Script("#9", "/restart", "/vars")
     assert _simulate(s, str(HOTLINE)) == 0
     after = s.text.split("--- new call ---\n", 1)[1]
-    assert after.startswith("IVR [zh-CN]: 欢迎致电")
+    assert after.startswith("IVR [zh-CN]: 您好，您正在与智能语音助手通话")  # the disclosure
+    assert "\nIVR [zh-CN]: 欢迎致电" in after
     assert "language=zh-CN, node=main_menu" in after
 
 
@@ -381,7 +396,8 @@ def test_mic_conversation_with_a_fake_device() -> None:
     assert text.endswith("*** transfer to queue:general (reason: caller_request); "
                          "the call has ended\n")
     assert [t for t, _ in prompts.rendered][-1] == "好的，正在为您转接人工客服，请稍候。"
-    assert len(prompts.rendered) == 4 and len(fake.played) == 4  # 3 greeting prompts + 1
+    # the disclosure, 3 greeting prompts and the reply
+    assert len(prompts.rendered) == 5 and len(fake.played) == 5
     assert asr.languages == ["zh"]
 
 
