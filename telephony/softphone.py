@@ -35,6 +35,8 @@ __all__ = ["Baresip", "BaresipError", "prepare_caller_wav"]
 Event = dict[str, Any]
 
 
+DIAL_RESPONSE_S = 20.0  # how long baresip may take to acknowledge a 'dial' command
+
 class BaresipError(RuntimeError):
     """baresip is missing, exited, or did not answer a command."""
 
@@ -195,7 +197,9 @@ class Baresip:
         if headers:
             raise BaresipError("baresip 1.0.0 cannot add SIP headers to a call it dials "
                                "(ctrl_tcp 'dial' has no header option)")
-        return self.command("dial", uri)
+        # baresip answers 'dial' once it has built the INVITE; on a loaded 2-core machine
+        # (CI, a service and other phones busy) that took over 5 s once
+        return self.command("dial", uri, timeout=DIAL_RESPONSE_S)
 
     def send_dtmf(self, digits: str, gap: float = 0.25) -> None:
         """Send RFC 4733 digits (one `sndcode` per digit, `gap` seconds apart)."""
