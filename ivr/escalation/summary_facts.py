@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from ivr.call import events as ev
+
 if TYPE_CHECKING:
     from ivr.dialplan.models import Dialplan
     from ivr.dialplan.summary_phrases import IntentPhrases
@@ -94,10 +96,10 @@ def language_of(call: Row, turns: list[Row], events: list[Row],
     dialect = None
     for e in events:
         data = e.get("data") if isinstance(e.get("data"), dict) else {}
-        if e.get("type") == "language" and data.get("language"):
+        if e.get("type") == ev.Language.TYPE and data.get("language"):
             language = language or data["language"]
             profile = data.get("profile") or profile
-        elif e.get("type") == "dialect_detected" and data.get("profile"):
+        elif e.get("type") == ev.DialectDetected.TYPE and data.get("profile"):
             dialect = data["profile"]
     if not language and turns:
         language = turns[-1].get("language")
@@ -112,7 +114,7 @@ def variables(events: list[Row]) -> dict[str, Any]:
     """The call's variables as last reported by its `variables` events."""
     out: dict[str, Any] = {}
     for e in events:
-        if e.get("type") == "variables" and isinstance(e.get("data"), dict):
+        if e.get("type") == ev.Variables.TYPE and isinstance(e.get("data"), dict):
             out.update(e["data"])
     return out
 
@@ -172,7 +174,7 @@ def path_of(turns: list[Row], events: list[Row]) -> list[str]:
     """The nodes the call went through, each run of one node once."""
     nodes = [t["node"] for t in turns if t.get("node")]
     last_next = [e["data"].get("next") for e in events
-                 if e.get("type") == "turn" and isinstance(e.get("data"), dict)]
+                 if e.get("type") == ev.Turn.TYPE and isinstance(e.get("data"), dict)]
     if last_next and last_next[-1]:
         nodes.append(last_next[-1])
     path: list[str] = []
@@ -246,11 +248,11 @@ def escalation(call: Row, turns: list[Row], events: list[Row], crisis: frozenset
     """(reason code, the dialplan's own reason, transfer target); `crisis` are the dialplan's
     emergency intents."""
     transfers = [e["data"] for e in events
-                 if e.get("type") == "transfer" and isinstance(e.get("data"), dict)]
+                 if e.get("type") == ev.Transfer.TYPE and isinstance(e.get("data"), dict)]
     target = transfers[-1].get("target") if transfers else call.get("transfer_target")
     raw = transfers[-1].get("reason") if transfers else None
     intents = {t.get("intent") for t in turns if t.get("outcome") == "match"}
-    emotional = any(e.get("type") == "emotion_escalation" for e in events) or (
+    emotional = any(e.get("type") == ev.EmotionEscalation.TYPE for e in events) or (
         "emotion_escalation" in intents)
     if emotional and raw in (None, "caller_upset") and _emotion_why(events) == (
             "dissatisfaction"):
@@ -272,7 +274,7 @@ def _emotion_why(events: list[Row]) -> str | None:
     why = variables(events).get("escalation_reason")
     for e in events:
         data = e.get("data") if isinstance(e.get("data"), dict) else {}
-        if e.get("type") == "emotion_escalation" and data.get("why"):
+        if e.get("type") == ev.EmotionEscalation.TYPE and data.get("why"):
             why = why or data["why"]
     return str(why) if why else None
 
