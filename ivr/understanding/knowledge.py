@@ -1,0 +1,173 @@
+"""A knowledge base: answers to callers' free questions ("how do I turn off roaming?").
+
+A dialplan's knowledge lives in a folder, one YAML file per language (`zh-CN.yaml`,
+`en-US.yaml`), each a list of entries: an `id` (the same in every language), a `title`, the
+`questions` callers ask it by, the spoken `answer`, and an optional `follow_up` node.
+
+Retrieval (`KnowledgeIndex.search`) fuses two scores per entry:
+- meaning: the cosine of the question (e5 `query:` vector, as for intents) with the entry's
+  title and questions, its nearest one counting;
+- words: a BM25 score over the entry's title, questions and answer, tokenised with jieba for
+  Chinese and by words for English, scaled to 0..1 by the best entry.
+The best entry comes first; the caller of `search` decides whether it is close enough.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ivr.safe_yaml import read_bounded, safe_load
+from ivr.understanding.intents import is_chinese
+from ivr.understanding.semantic import Encoder, default_encoder, embed
+
+# of the fused score; the words' share is the rest: cosines of entries differ by hundredths,
+# the words' score spans 0..1 (0.95 was best of 0.8-1.0 on the held-out questions)
+MEANING_WEIGHT = 0.95
+BM25_K1, BM25_B = 1.2, 0.75
+_EN_WORD = re.compile(r"[a-z0-9']+")
+_ZH_SKIP = set("的了吗呢吧啊呀嘛么哦我你您们是在有和就都也要想请问一下怎么个")
+
+
+class KnowledgeError(ValueError):
+    """A knowledge file that cannot be used (the message names the file)."""
+
+
+class Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Same in every language.")
+    title: str = Field(min_length=1, description="How the entry is named (turn, summary).")
+    questions: tuple[str, ...] = Field(min_length=1, description="How callers ask it.")
+    answer: str = Field(min_length=1, description="What the IVR says.")
+    follow_up: str | None = Field(None, description="A node of the dialplan to offer next.")
+
+    @field_validator("questions")
+    @classmethod
+    def _non_empty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not q.strip() for q in v):
+            raise ValueError("an empty question")
+        return v
+
+
+class KnowledgeFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: str
+    entries: list[Entry] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry: Entry
+    score: float  # fused, 0..1
+    meaning: float  # cosine with the nearest title or question
+    words: float  # BM25 scaled by the best entry's, 0..1
+
+
+def load_knowledge(folder: Path) -> dict[str, list[Entry]]:
+    """language -> entries, from `folder/<language>.yaml`; KnowledgeError on any problem."""
+    if not folder.is_dir():
+        raise KnowledgeError(f"{folder}: no such knowledge folder")
+    out: dict[str, list[Entry]] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            data = safe_load(read_bounded(path, "knowledge files").decode("utf-8"),
+                             "knowledge files")
+            kb = KnowledgeFile.model_validate(data)
+        except (OSError, ValueError, ValidationError, yaml.YAMLError) as e:
+            raise KnowledgeError(f"{path}: {e}") from e
+        if kb.language != path.stem:
+            raise KnowledgeError(f"{path}: language {kb.language!r} differs from the file name")
+        ids = Counter(e.id for e in kb.entries)
+        if dupes := [i for i, n in ids.items() if n > 1]:
+            raise KnowledgeError(f"{path}: entry ids used twice: {', '.join(dupes)}")
+        out[kb.language] = kb.entries
+    if not out:
+        raise KnowledgeError(f"{folder}: no <language>.yaml knowledge file")
+    return out
+
+
+def tokens(text: str, language: str) -> list[str]:
+    """Words for the lexical score: jieba for Chinese (particles dropped), else lower-case
+    words."""
+    if is_chinese(language):
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        return [t for t in jieba.lcut(text) if t.strip() and not re.fullmatch(r"\W+", t)
+                and t not in _ZH_SKIP]
+    return _EN_WORD.findall(text.lower())
+
+
+class KnowledgeIndex:
+    """The entries of one language, ready to search."""
+
+    def __init__(self, entries: Sequence[Entry], language: str,
+                 encoder: Encoder | None = None) -> None:
+        self.entries = list(entries)
+        self.language = language
+        self._encoder = encoder
+        texts, owners = [], []
+        for i, e in enumerate(self.entries):
+            for t in (e.title, *e.questions):
+                texts.append(t)
+                owners.append(i)
+        self._vectors = embed(self.encoder, texts)
+        self._owners = np.array(owners)
+        self._docs = [Counter(tokens(" ".join((e.title, *e.questions, e.answer)), language))
+                      for e in self.entries]
+        self._avg_len = sum(sum(d.values()) for d in self._docs) / max(1, len(self._docs))
+        df: Counter[str] = Counter()
+        for d in self._docs:
+            df.update(d.keys())
+        n = len(self._docs)
+        self._idf = {t: math.log(1 + (n - k + 0.5) / (k + 0.5)) for t, k in df.items()}
+
+    @property
+    def encoder(self) -> Encoder:
+        return self._encoder or default_encoder()
+
+    def meaning(self, question: str) -> Any:
+        return embed(self.encoder, [question])[0]
+
+    def search(self, question: str, meaning: Any = None, k: int = 3) -> list[Hit]:
+        """The `k` best entries for `question`, best first."""
+        if not self.entries:
+            return []
+        vec = self.meaning(question) if meaning is None else np.asarray(meaning, np.float32)
+        sims = self._vectors @ vec.reshape(-1)
+        best = np.full(len(self.entries), -1.0, dtype=np.float32)
+        np.maximum.at(best, self._owners, sims)
+        words = self._bm25(tokens(question, self.language))
+        top_words = max(words) if words and max(words) > 0 else 1.0
+        hits = []
+        for i, entry in enumerate(self.entries):
+            w = words[i] / top_words
+            m = float(best[i])
+            hits.append(Hit(entry, MEANING_WEIGHT * m + (1 - MEANING_WEIGHT) * w, m, w))
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[:k]
+
+    def _bm25(self, query: list[str]) -> list[float]:
+        out = []
+        for d in self._docs:
+            length = sum(d.values())
+            s = 0.0
+            for t in set(query):
+                f = d.get(t, 0)
+                if f:
+                    s += self._idf.get(t, 0.0) * f * (BM25_K1 + 1) / (
+                        f + BM25_K1 * (1 - BM25_B + BM25_B * length / self._avg_len))
+            out.append(s)
+        return out

@@ -1,0 +1,60 @@
+"""The knowledge base: its files (validation, clear errors) and retrieval with the real e5
+model and jieba on the shipped hotline's entries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ivr.config import REPO_ROOT
+from ivr.understanding.knowledge import KnowledgeError, KnowledgeIndex, load_knowledge, tokens
+
+HOTLINE_KB = REPO_ROOT / "dialplans" / "knowledge" / "hotline"
+
+
+def test_the_shipped_knowledge_base_loads_with_the_same_entries_in_each_language() -> None:
+    kb = load_knowledge(HOTLINE_KB)
+    assert set(kb) == {"zh-CN", "en-US"}
+    ids = {lang: [e.id for e in entries] for lang, entries in kb.items()}
+    assert ids["zh-CN"] == ids["en-US"] and len(ids["zh-CN"]) >= 25
+
+
+@pytest.mark.parametrize(("language", "question", "entry"), [
+    ("zh-CN", "出国了怎么把漫游关掉", "roaming_turn_off"),
+    ("en-US", "how do I get my PUK code", "puk_code"),
+])
+def test_a_question_finds_its_entry(language: str, question: str, entry: str) -> None:
+    index = KnowledgeIndex(load_knowledge(HOTLINE_KB)[language], language)
+    hits = index.search(question)
+    assert hits[0].entry.id == entry
+    assert hits[0].score >= hits[1].score and 0 <= hits[0].words <= 1
+
+
+def test_chinese_is_cut_into_words_and_particles_dropped() -> None:
+    assert "漫游" in tokens("我想关闭漫游吗", "zh-CN") and "吗" not in tokens("漫游吗", "zh-CN")
+    assert tokens("How do I turn OFF roaming?", "en-US")[-2:] == ["off", "roaming"]
+
+
+@pytest.mark.parametrize(("name", "text", "error"), [
+    ("zh-CN.yaml", "language: zh-CN\nentries: []\n", "at least 1"),
+    ("zh-CN.yaml", "language: en-US\nentries: [{id: a, title: t, questions: [q], answer: x}]\n",
+     "differs from the file name"),
+    ("zh-CN.yaml", "language: zh-CN\nentries:\n - {id: a, title: t, questions: [q], answer: x}\n"
+     " - {id: a, title: u, questions: [r], answer: y}\n", "used twice: a"),
+    ("zh-CN.yaml", "language: zh-CN\nentries: [{id: a, title: t, answer: x}]\n", "questions"),
+    ("zh-CN.yaml", "a: &x [1]\nb: *x\n", "aliases"),
+])
+def test_bad_files_are_refused_naming_the_file(tmp_path: Path, name: str, text: str,
+                                               error: str) -> None:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=error) as e:
+        load_knowledge(tmp_path)
+    assert name in str(e.value)
+
+
+def test_a_missing_or_empty_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeError, match="no such knowledge folder"):
+        load_knowledge(tmp_path / "nope")
+    with pytest.raises(KnowledgeError, match="no <language>.yaml"):
+        load_knowledge(tmp_path)
