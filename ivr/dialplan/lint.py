@@ -1,8 +1,9 @@
 """`ivr lint`: check dialplans and report every problem as `file:line:column`.
 
 Each path is a dialplan file or a directory searched recursively for `*.yaml` (conversation
-tests `*.test.yaml` excluded). A partial file — no `name` and no `start`, only nodes, intents,
-calendars or variables — is checked as part of the dialplan that includes it; one that no
+tests `*.test.yaml` and knowledge bases under a `knowledge/` folder excluded). A partial file
+— no `name` and no `start`, only nodes, intents, calendars or variables — is checked as part
+of the dialplan that includes it; one that no
 linted dialplan includes is reported. A file is first loaded (the loader reports invalid YAML,
 duplicate keys, unknown fields, wrong types and dangling references); a file that loads is
 then checked semantically (lint_checks.py). Exit status 1 on any error (or, with --strict,
@@ -57,13 +58,17 @@ def _located(issue: Issue, path: Path) -> Issue:
                                message=issue.message.removeprefix(f"{path}: "))
 
 
+KNOWLEDGE_DIR = "knowledge"  # dialplans/knowledge/<dialplan>/<language>.yaml: not dialplans
+
+
 def _candidates(paths: Iterable[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
             out += sorted(f for f in p.rglob("*.yaml") if f.is_file()
                           and not f.name.endswith(".test.yaml")
-                          and not any(part.startswith(".") for part in f.relative_to(p).parts))
+                          and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                          and KNOWLEDGE_DIR not in f.relative_to(p).parent.parts)
         else:
             out.append(p)
     return list(dict.fromkeys(out))
