@@ -27,7 +27,7 @@ from telephony.sip_types import (
     parse_sip_message,
     uri_user,
 )
-from tests.unit.test_ivr_session import CALL_ID, Call, run_call
+from tests.unit.call_runner import CALL_ID, Call, run_call
 
 FULL = Path("/dev/full")  # every write fails with ENOSPC, like a full disk
 

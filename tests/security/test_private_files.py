@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-import tests.unit.test_ivr_session as session_harness
+import tests.unit.call_runner as session_harness
 from audio_models.frames import AudioFrame
 from audio_models.prompt_cache import CACHE_FORMAT, KEYED_DIR, PromptCache
 from audio_models.tts import TTSRouter, engine_id
@@ -32,8 +32,8 @@ from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import load_dialplan
 from ivr.privacy.retention import DAY_S, forget, purge
 from ivr.storage.call_store import CallStore
+from tests.unit.call_runner import Call, run_call
 from tests.unit.test_audio_prompt_cache import CountingTTS
-from tests.unit.test_ivr_session import Call, run_call
 
 SECRET = b"0123456789abcdef-installation"
 READ_BACK = "I have logged a broadband fault for account 12345678."

@@ -32,8 +32,8 @@ from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
 from ivr.dialplan.testing import SuiteRunner
 from ivr.escalation.agents import AgentConfig, AgentDirectory
+from tests.unit.call_runner import caller_audio, speech_clip
 from tests.unit.fakes import FakeASR, FakeControl, FakeMedia, FakePrompts, WatchedStore
-from tests.unit.test_ivr_session import caller_audio, speech_clip
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "agreement"
 SUITES = sorted(FIXTURES.glob("*.test.yaml"))

@@ -10,8 +10,8 @@ from ivr.call.protocols import DialFailed
 from ivr.dialplan.actions import CallerInput, NoInput
 from ivr.escalation.agents import AgentConfig, AgentDirectory, RouteRequest
 from ivr.escalation.handover_words import offer_choice, prompt, spoken_number
+from tests.unit.call_runner import CALL_ID, Call, run_call, speech_clip
 from tests.unit.fakes import FakeControl, FakeLeg, transcript
-from tests.unit.test_ivr_session import CALL_ID, Call, run_call, speech_clip
 
 LI = AgentConfig(id="8001", name="Li", uri="sip:8001@127.0.0.1:5071",
                  queues=["general", "urgent"], languages=["zh-CN"])

@@ -19,8 +19,8 @@ from ivr.storage.call_store import CallStore
 from ivr.web.live import StereoPacker, add_live_routes, snapshot
 from ivr.web.signin import add_auth_routes
 from ivr.web.users import UserStore
+from tests.unit.call_runner import Call, run_call
 from tests.unit.fakes import tone
-from tests.unit.test_ivr_session import Call, run_call
 
 SECRET = b"live-board-test-secret-32-bytes!"
 

@@ -8,8 +8,8 @@ import asyncio
 import time
 
 from audio_models.frames import AudioFrame, concat, split_frames
+from tests.unit.call_runner import Call, run_call, speech_clip
 from tests.unit.fakes import transcript
-from tests.unit.test_ivr_session import Call, run_call, speech_clip
 
 RATE = 16000
 AGENT = "Waiting to speak with a representative."

@@ -1,6 +1,6 @@
 """CallSession and personal data: sensitive gathers (keys masked, recording paused, values
 masked wherever stored or logged), the disclosure and the consent question. Real store, real
-recorder, fake media and ASR (tests/unit/test_ivr_session.py)."""
+recorder, fake media and ASR (tests/unit/call_runner.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.unit.call_runner import Call, run_call, speech_clip
 from tests.unit.fakes import transcript
-from tests.unit.test_ivr_session import Call, run_call, speech_clip
 
 ID_X = "11010519491231002X"  # valid checksum (computed, not a real person)
 LAST4 = "4821"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.unit.test_ivr_session import Call, run_call
+from tests.unit.call_runner import Call, run_call
 
 
 def test_a_trailing_hash_neither_interrupts_the_read_back_nor_answers_it(

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 
 from audio_models.inference import FINAL, SPECULATIVE, DeadlineMissed
+from tests.unit.call_runner import Call, run_call, speech_clip
 from tests.unit.fakes import transcript
-from tests.unit.test_ivr_session import Call, run_call, speech_clip
 from tests.unit.test_session_early import AGENT, Timeline, english_menu, silence
 
 

@@ -1,0 +1,140 @@
+"""Keys pressed during a call (CallSession on fakes, tests/unit/call_runner.py): menu choices
+and barge-in by DTMF, digits gathered up to '#' or the interdigit timeout, multi-key menu
+choices, and the timestamps of the turns they make."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tests.unit.call_runner import CALL_ID, KEYS_PLAN, Call, run_call
+
+
+def test_dtmf_english_then_bill_then_goodbye(tmp_path):
+    async def scenario(c: Call) -> None:
+        await c.wait_event("listen", node="main_menu")
+        c.dtmf("9")  # barge-in over the greeting
+        await c.wait_event("listen", node="main_menu", language="en-US")
+        c.dtmf("1")
+        await c.wait_event("listen", node="anything_else")
+        await c.wait_event("prompt_end", node="anything_else")
+        c.dtmf("2")
+
+    c = run_call(tmp_path, scenario)
+    turns = c.row()["turns"]
+    assert [(t["seq"], t["node"], t["input_mode"], t["dtmf"], t["outcome"], t["intent"])
+            for t in turns] == [
+        (1, "main_menu", "dtmf", "9", "match", "english"),
+        (2, "main_menu", "dtmf", "1", "match", "bill_enquiry"),
+        (3, "anything_else", "dtmf", "2", "match", "deny"),
+    ]
+    assert [t["language"] for t in turns] == ["zh-CN", "en-US", "en-US"]
+    assert turns[1]["prompt"] == (
+        "Your bill for this month is 98 yuan, and your current balance is 58 yuan 20.\n"
+        "Is there anything else I can help you with? Say yes or press 1, or say no or press 2.")
+    assert all(t["reply_first_audio"] is not None for t in turns)
+    assert turns[0]["reply_first_audio"] >= turns[0]["created_at"] - 1
+    row = c.row()
+    assert row["language"] == "en-US"
+    assert (row["status"], row["end_reason"], row["turn_count"]) == ("ended", "completed", 3)
+    assert c.control.hangups == [CALL_ID]
+    assert c.events("language") == [{"language": "en-US", "profile": "en-US"}]
+    assert c.events("hangup_by_ivr") == [{"reason": "completed"}]
+    assert c.events("barge_in", cause="dtmf")[0]["node"] == "welcome"
+    # the goodbye was played completely before the IVR hung up
+    goodbye = c.prompts.rendered[("Thank you for calling Xinghe Telecom. Goodbye.", "en-US")]
+    assert c.media.playback_of(goodbye).interrupted is False
+    assert c.prompts.requests[-1] == ("Thank you for calling Xinghe Telecom. Goodbye.", "en-US")
+
+
+def test_timestamps_follow_a_step_of_the_system_clock(tmp_path, monkeypatch):
+    """The system clock was stepped (NTP) an hour forward after the service started: a new
+    call's timestamps agree with the wall clock the store uses, not with the old one."""
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 3600.0)
+
+    async def scenario(c: Call) -> None:
+        await c.wait_event("listen", node="main_menu")
+        c.dtmf("9")
+        await c.wait_event("listen", node="main_menu", language="en-US")
+        c.session.on_hangup("caller_hangup")
+
+    c = run_call(tmp_path, scenario)
+    row = c.row()
+    assert abs(row["answered_at"] - (real_time() + 3600.0)) < 60
+    turn = row["turns"][0]
+    assert turn["created_at"] - 1 <= turn["reply_first_audio"] <= turn["created_at"] + 60
+
+
+def test_barge_in_disabled_by_settings(tmp_path):
+    async def scenario(c: Call) -> None:
+        await c.wait_event("prompt", node="welcome")
+        c.dtmf("9")  # acted on, but the queued prompts are not cut
+        await c.wait_event("prompt_end", count=2, node="main_menu")
+        c.session.on_hangup("caller_hangup")
+
+    c = run_call(tmp_path, scenario, barge_in=False)
+    assert c.media.clears == 0
+    assert c.events("barge_in") == []
+    assert [(e["node"], e["language"], e["barge_in"]) for e in c.events("prompt")] == [
+        ("welcome", "zh-CN", False), ("welcome_english_offer", "en-US", False),
+        ("main_menu", "zh-CN", False), ("main_menu", "en-US", False)]
+    assert [pb.interrupted for pb in c.media.playbacks] == [False] * 4
+    (turn,) = c.row()["turns"]
+    assert (turn["dtmf"], turn["intent"]) == ("9", "english")
+
+
+def test_dtmf_digits_collected_for_gather(tmp_path):
+    async def scenario(c: Call) -> None:
+        await c.wait_event("listen", node="main_menu")
+        c.dtmf("2")
+        await c.wait_event("listen", node="broadband_account")
+        c.dtmf("12345678#")
+        await c.wait_event("listen", node="anything_else")
+        c.dtmf("3")  # no such key at anything_else
+        await c.wait_event("turn", count=3)
+        c.session.on_hangup("caller_hangup")
+
+    c = run_call(tmp_path, scenario)
+    turns = c.row()["turns"]
+    assert [(t["node"], t["dtmf"], t["outcome"]) for t in turns] == [
+        ("main_menu", "2", "match"),
+        ("broadband_account", "12345678", "match"),
+        ("anything_else", "3", "no_match"),
+    ]
+    assert turns[1]["slots"] == {"account": "12345678"}
+    assert ("已为您登记宽带报修，账号12345678。维修人员将在二十四小时内与您联系。", "zh-CN") in \
+        c.prompts.requests
+
+
+def test_dtmf_digits_end_after_interdigit_timeout(tmp_path):
+    async def scenario(c: Call) -> None:
+        await c.wait_event("listen", node="main_menu")
+        c.dtmf("2")
+        await c.wait_event("listen", node="broadband_account")
+        await c.wait_event("prompt_end", node="broadband_account")
+        c.dtmf("654321")  # no '#': the 0.3 s interdigit timeout ends the entry
+        await c.wait_event("turn", count=2)
+        c.session.on_hangup("caller_hangup")
+
+    c = run_call(tmp_path, scenario)
+    second = c.row()["turns"][1]
+    assert (second["dtmf"], second["outcome"], second["slots"]) == (
+        "654321", "match", {"account": "654321"})
+
+
+def test_multi_key_menu_choice(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(KEYS_PLAN, encoding="utf-8")
+
+    async def scenario(c: Call) -> None:
+        await c.wait_event("listen", node="menu")
+        await c.wait_event("prompt_end", node="menu")
+        c.dtmf("12")
+        await c.wait_event("turn")
+        await asyncio.sleep(0.05)
+        c.session.on_hangup("caller_hangup")
+
+    c = run_call(tmp_path / "data", scenario, plan_path=plan)
+    first = c.row()["turns"][0]
+    assert (first["dtmf"], first["outcome"]) == ("12", "match")
