@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import os
 import sqlite3
@@ -98,13 +99,15 @@ def release_writer(url: str, writer: StoreWriter) -> None:
 
 
 # ------------------------------------------------------------------ read-your-writes
-class _FlushFirst:
+class _FlushFirst(abc.ABC):
     """A `Database` whose statements outside a transaction first wait for the queued writes."""
 
     flush_first: Callable[[], object] = staticmethod(lambda: True)
 
+    @abc.abstractmethod
     def _in_transaction(self) -> bool:
-        raise NotImplementedError
+        """Whether this connection is inside a transaction (then it must not wait: the writer
+        may need the lock that transaction holds)."""
 
     def _before(self) -> None:
         if not self._in_transaction():
