@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ivr.dialplan.nodes import Choice, Consent, Node, Prompt, Retry, Scalar, StrictModel
 from ivr.dialplan.summary_phrases import SummaryPhrases
+from ivr.understanding.phrases import exclude_problem, keyword_problem
 
 PerLanguageList = list[str] | dict[str, list[str]]
 
@@ -22,11 +23,28 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class Intent(StrictModel):
-    """Something a caller may want, recognised from examples and keywords."""
+    """Something a caller may want, recognised from examples and keywords.
+
+    A keyword may have gaps (`想*死`, `end * life`: up to 6 Chinese characters or 3 English
+    words between the parts, within one clause) and `exclude` lists phrases cut out of the
+    caller's text before this intent is matched (累死, "dying to"); see
+    `ivr/understanding/phrases.py`.
+    """
 
     examples: PerLanguageList = Field(default_factory=list, description="Example utterances.")
     keywords: PerLanguageList = Field(
-        default_factory=list, description="Words or phrases that alone identify the intent."
+        default_factory=list, description="Words or phrases that alone identify the intent; "
+        "`*` is a gap of up to 6 Chinese characters or 3 English words (想*死, 'end * life')."
+    )
+    exclude: PerLanguageList = Field(
+        default_factory=list, description="Phrases that are not this intent (累死, 死机, "
+        "'dying to'): cut out of the caller's text before its keywords and examples are "
+        "compared, so 累死了 does not hit 死 while 我累死了，我想自杀 still hits 自杀."
+    )
+    fuzzy: bool = Field(
+        True, description="Tolerate recognition errors: Chinese by sound (pinyin), English "
+        "misspelt words, examples by likeness. false: keywords and examples count only as "
+        "written, inside the utterance (crisis phrases: 想死 must not fire on 想四点)."
     )
     label: Prompt | None = Field(
         None, description="How to name it when asking the caller to confirm it (查询话费)."
@@ -35,6 +53,28 @@ class Intent(StrictModel):
         True, description="May be matched by meaning (see `semantic`); false: by its keywords "
         "and examples only (crisis phrases)."
     )
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, v: PerLanguageList) -> PerLanguageList:
+        for phrase in _entries(v):
+            problem = keyword_problem(phrase)
+            if problem:
+                raise ValueError(problem)
+        return v
+
+    @field_validator("exclude")
+    @classmethod
+    def _exclude(cls, v: PerLanguageList) -> PerLanguageList:
+        for phrase in _entries(v):
+            problem = exclude_problem(phrase)
+            if problem:
+                raise ValueError(problem)
+        return v
+
+
+def _entries(values: PerLanguageList) -> list[str]:
+    return values if isinstance(values, list) else [p for ps in values.values() for p in ps]
 
 
 class Calendar(StrictModel):

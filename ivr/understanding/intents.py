@@ -5,7 +5,10 @@ is first normalised for the caller's profile (dialect words, Traditional -> Simp
 compares characters and, to survive recognition errors, pinyin (a homophone such as 茶话费 for
 查话费 still matches); English compares words and tolerates misspelt keywords ("bell" for
 "bill", "broad band" for "broadband"). Every match carries a score in [0, 1]; the dialplan's
-threshold decides.
+threshold decides. Keywords may have gaps (`想*死`) and an intent may exclude phrases (累死)
+from the text it is matched on: see `phrases`. An intent with `fuzzy: false` takes its
+keywords and examples only as written (no sound, misspelling or likeness): crisis phrases,
+where 想死 must not fire on 想四点.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from ivr.dialplan.models import Intent, PerLanguageList
 from ivr.understanding.chinese_text import to_simplified
+from ivr.understanding.phrases import GAP, clauses, cut, gap_hit, gap_parts
 from ivr.understanding.pinyin import sound_similarity, sounds_contain
 from ivr.understanding.profiles import BUILTIN_PROFILES, LanguageProfile, normalise_for
 
@@ -150,12 +154,20 @@ class IntentMatch:
     evidence: str  # the example or keyword that matched
 
 
-def _keyword_score(norm: str, kw_norm: str, language: str) -> float:
+def _exact_score(kw_norm: str) -> float:
+    """An exact keyword hit: 0.85-0.99, longer is more specific ("不是" beats "是")."""
+    return min(0.99, 0.85 + 0.02 * len(kw_norm))
+
+
+def _keyword_score(norm: str, kw_norm: str, language: str, fuzzy: bool = True) -> float:
     """Keyword evidence: exact hits score 0.85-0.99 (longer is more specific: "不是" beats
-    "是"); a hit by sound (Chinese) or with misspelt words (English) a little less."""
-    exact = min(0.99, 0.85 + 0.02 * len(kw_norm))
+    "是"); a hit by sound (Chinese) or with misspelt words (English) a little less, unless
+    the intent is not `fuzzy`."""
+    exact = _exact_score(kw_norm)
     if _keyword_hit(norm, kw_norm, language):
         return exact
+    if not fuzzy:
+        return 0.0
     if is_chinese(language):
         if sounds_contain(norm, kw_norm, tones=True):  # a true homophone: 冲话费 for 充话费
             return exact - 0.005
@@ -176,22 +188,54 @@ def score_intent(text: str, intent: Intent, language: str,
     def prepared(entry: str) -> str:  # entries get the caller's text's normalisation
         return normalise(normalise_for(profile, entry) if profile else entry, language)
 
+    chinese = is_chinese(language)
+    excluded = [prepared(p) for p in _for_language(intent.exclude, language, pid)]
+    # the text left once the excluded phrases are cut out (all of it when there are none)
+    pieces = cut(norm, excluded, chinese) if excluded else [norm]
+    clause_pieces: list[str] | None = None  # the same, clause by clause, for gapped keywords
+
     best, evidence = 0.0, ""
     for kw in _for_language(intent.keywords, language, pid):
-        kw_norm = prepared(kw)
-        score = _keyword_score(norm, kw_norm, language) if kw_norm else 0.0
+        if GAP in kw:
+            if clause_pieces is None:
+                clause_pieces = [p for c in clauses(text)
+                                 for p in cut(normalise(c, language), excluded, chinese)]
+            score = _gap_score(clause_pieces, [prepared(p) for p in gap_parts(kw)], language)
+        else:
+            kw_norm = prepared(kw)
+            score = max((_keyword_score(p, kw_norm, language, intent.fuzzy) for p in pieces),
+                        default=0.0) if kw_norm else 0.0
         if score > best:
             best, evidence = score, kw
     if best:
         return best, evidence
     for ex in _for_language(intent.examples, language, pid):
         ex_norm = prepared(ex)
-        s = similarity(norm, ex_norm, language)
-        if is_chinese(language):
-            s = max(s, 0.97 * sound_similarity(norm, ex_norm))
+        s = max((_example_score(p, ex_norm, language, intent.fuzzy) for p in pieces),
+                default=0.0)
         if s > best:
             best, evidence = s, ex
     return best, evidence
+
+
+def _gap_score(pieces: list[str], parts: list[str], language: str) -> float:
+    """A keyword with gaps, heard as written in one piece of a clause: scored like the
+    keyword without its gaps."""
+    chinese = is_chinese(language)
+    if not any(gap_hit(p, parts, chinese) for p in pieces):
+        return 0.0
+    return _exact_score(("" if chinese else " ").join(parts))
+
+
+def _example_score(norm: str, ex_norm: str, language: str, fuzzy: bool) -> float:
+    if not fuzzy:  # as written: the whole utterance, or inside it
+        if not ex_norm:
+            return 0.0
+        return 1.0 if norm == ex_norm else 0.95 if _keyword_hit(norm, ex_norm, language) else 0.0
+    s = similarity(norm, ex_norm, language)
+    if is_chinese(language):
+        s = max(s, 0.97 * sound_similarity(norm, ex_norm))
+    return s
 
 
 def match_intents(
