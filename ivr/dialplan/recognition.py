@@ -108,7 +108,8 @@ def semantic_examples(plan: Dialplan) -> dict[str, list[tuple[str, str]]]:
         out[language] = [(name, text) for name, intent in plan.intents.items()
                          if intent.semantic
                          for text in [*_for_language(intent.examples, language),
-                                      *_for_language(intent.keywords, language)]]
+                                      *(k.replace("*", " ") for k in
+                                        _for_language(intent.keywords, language))]]
     return out
 
 
@@ -117,8 +118,8 @@ def vocabulary(plan: Dialplan, language: str) -> list[str]:
     from ivr.understanding.intents import _for_language
 
     words: list[str] = []
-    for intent in plan.intents.values():
-        words += _for_language(intent.keywords, language)
+    for intent in plan.intents.values():  # (a gap's parts, written together)
+        words += [k.replace("*", "") for k in _for_language(intent.keywords, language)]
     for intent in plan.intents.values():
         words += _for_language(intent.examples, language)
     return words

@@ -13,6 +13,7 @@ where 想死 must not fire on 想四点.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -35,10 +36,12 @@ _EN_STOP = {
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
+@functools.lru_cache(maxsize=256)
 def is_chinese(language: str) -> bool:
     return language.split("-")[0].lower() in {"zh", "yue", "cmn"}
 
 
+@functools.lru_cache(maxsize=65536)  # the dialplans' own texts come back at every turn
 def normalise(text: str, language: str) -> str:
     """Lower-case, NFKC, Traditional->Simplified; Chinese loses spaces and punctuation."""
     text = unicodedata.normalize("NFKC", text).lower().strip()
@@ -66,12 +69,21 @@ def similarity(a: str, b: str, language: str) -> float:
             return 0.95
         x, y = _bigrams(a), _bigrams(b)
         dice = 2 * len(x & y) / (len(x) + len(y))
-        return max(dice, SequenceMatcher(None, a, b).ratio() * 0.9)
+        return _at_least(dice, a, b, 0.9)
     if f" {b} " in f" {a} ":
         return 0.95
     x, y = _words(a), _words(b)
     dice = 2 * len(x & y) / (len(x) + len(y)) if x and y else 0.0
-    return max(dice, SequenceMatcher(None, a, b).ratio() * 0.75)
+    return _at_least(dice, a, b, 0.75)
+
+
+def _at_least(score: float, a: str, b: str, weight: float) -> float:
+    """max(score, weight * the character likeness of a and b); the likeness (slow) is
+    computed only when its cheap upper bounds could beat `score`."""
+    matcher = SequenceMatcher(None, a, b)
+    if matcher.real_quick_ratio() * weight <= score or matcher.quick_ratio() * weight <= score:
+        return score
+    return max(score, matcher.ratio() * weight)
 
 
 def _for_language(values: PerLanguageList, language: str, profile_id: str | None = None
