@@ -198,6 +198,11 @@ class Settings(Section):
         return self.data_dir / "cache"
 
     @property
+    def meaning_cache(self) -> Path:
+        """Vectors of the dialplans' texts (intent examples, knowledge questions)."""
+        return self.cache_dir / "meaning.sqlite"
+
+    @property
     def models_dir(self) -> Path:
         return self.model_dir or self.cache_dir / "models"
 

@@ -39,6 +39,7 @@ from ivr.service_tasks import heartbeat_loop, purge_loop
 from ivr.storage.call_store import open_store
 from ivr.understanding.profiles import resolve_profiles
 from ivr.understanding.recognizers import Recognizers
+from ivr.understanding.text_vectors import use_disk_cache
 from ivr.voices import prompt_cache
 from ivr.web.api import build_app
 from ivr.web.auth import load_or_create_secret
@@ -54,6 +55,7 @@ class StartupError(RuntimeError):
 class IvrService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        use_disk_cache(settings.meaning_cache)
         self.sessions: dict[str, CallSession] = {}
         self.legs: dict[str, SipAgentLeg] = {}  # outbound legs (agents' phones) by call id
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -142,7 +144,9 @@ class IvrService:
     async def _prepare(self, loaded: LoadedDialplan) -> DialogEngine:
         """An engine for `loaded`, with every static prompt rendered and the recognisers of
         its profiles loaded."""
-        engine = DialogEngine(loaded.plan, resolve_profiles(self.settings.profiles))
+        # (off the loop: a changed knowledge base embeds its new questions)
+        engine = await asyncio.to_thread(DialogEngine, loaded.plan,
+                                         resolve_profiles(self.settings.profiles))
         bases = {lang.split("-")[0] for lang in loaded.plan.languages}
         used = [p for p in engine.profiles.values() if p.prompt_language.split("-")[0] in bases]
         await asyncio.to_thread(self.recognizers.prepare, used)

@@ -272,7 +272,10 @@ def _run(args: argparse.Namespace, console: Console, asr_factory: AsrFactory | N
     from audio_models.protocols import ModelError
     from audio_models.tts import AudioFileError
     from ivr.config import load_settings
+    from ivr.understanding.text_vectors import use_disk_cache
 
+    settings = load_settings()
+    use_disk_cache(settings.meaning_cache)
     audio: list[Path] = list(getattr(args, "audio", None) or [])
     use_mic = bool(getattr(args, "mic", False))
     if audio and use_mic:
@@ -291,7 +294,6 @@ def _run(args: argparse.Namespace, console: Console, asr_factory: AsrFactory | N
         raise SimulateError(f"--language {language} is neither one of the dialplan's languages "
                             f"({', '.join(loaded.plan.languages)}) nor a profile "
                             f"({', '.join(sorted(profiles))})")
-    settings = load_settings()
     mic: MicAudio | None = None
     if use_mic:  # before anything slow: no device is a quick, clear failure
         mic = (mic_factory or MicAudio)()

