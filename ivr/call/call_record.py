@@ -68,13 +68,13 @@ class CallRecord:
             "prompt": "\n".join(says) or None,
             "outcome": u.outcome if u else None, "intent": u.intent if u else None,
             "intent_score": round(u.score, 3) if u else None, "slots": u.slots if u else None,
-            **info,
+            "answer": u.answer if u else None, **info,
         }
         turn_id = self.store.add_turn(self.call_id, self._seq, **row)
         self.emit(ev.Turn(seq=self._seq, node=before.state.node, outcome=row["outcome"],
                           intent=row["intent"], score=row["intent_score"], slots=row["slots"],
                           text=info.get("caller_text") or info.get("dtmf"),
-                          next=new.state.node))
+                          answer=row["answer"], next=new.state.node))
         return turn_id
 
     def _remember_secrets(self, new: Step, info: dict[str, Any], secret: bool) -> None:

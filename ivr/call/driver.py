@@ -144,9 +144,10 @@ class CallDriver:
             step = new
 
     async def meaning(self, event: DialogEvent, step: Step) -> Any:
-        """The vector of a spoken answer when the dialplan matches intents by meaning (in a
-        worker thread: ~15 ms of one core); None otherwise, or when the encoder fails."""
-        if self.engine.semantic is None or not (
+        """The vector of a spoken answer when the dialplan matches intents by meaning or the
+        caller asks a knowledge question (in a worker thread: ~15 ms of one core); None
+        otherwise, or when the encoder fails."""
+        if not self.engine.wants_meaning(step.state) or not (
                 isinstance(event, CallerInput) and event.kind == "speech" and event.text):
             return None
         try:

@@ -170,6 +170,7 @@ class Turn(CallEvent):
     score: float | None = None
     slots: dict[str, Any] | None = None
     text: str | None = None  # the caller's words or keys
+    answer: str | None = omitted(None)  # the knowledge entry answered (`answer` nodes)
     next: str
 
 

@@ -174,3 +174,4 @@ class Understanding:
     score: float = 0.0
     slots: dict[str, Any] = field(default_factory=dict)
     choice: str | None = None  # goto target chosen
+    answer: str | None = None  # the knowledge entry answered (its id), at an `answer` node

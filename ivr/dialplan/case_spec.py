@@ -81,6 +81,7 @@ class Expect(_Model):
     said: Texts | None = None
     not_said: Texts | None = None
     intent: str | None = None
+    answer: str | None = None  # the knowledge entry answered (its id) at an `answer` node
     confirm: str | None = None
     outcome: Literal["match", "no_match", "no_input", "unintelligible"] | None = None
     slots: dict[str, Any] | None = None

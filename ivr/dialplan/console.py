@@ -64,7 +64,9 @@ def print_turn(console: Console, turn: TurnResult, *, show_changed: bool = True)
     p = console.print
     u = turn.understanding
     if u is not None:
-        if u.outcome == "match" and u.intent:
+        if u.outcome == "match" and u.answer and not u.intent:
+            head = f"  answered from the knowledge base: {u.answer} {u.score:.2f}"
+        elif u.outcome == "match" and u.intent:
             head = f"  understood: {u.intent} {u.score:.2f}"
         elif u.outcome == "match":
             head = "  understood" + (" (slot)" if u.slots else "")

@@ -30,12 +30,14 @@ from ivr.dialplan.actions import (
     TransferFailed,
     Understanding,
 )
+from ivr.dialplan.answering import ANSWER, Answering
 from ivr.dialplan.confirmation import INTENT, Confirmation
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Consent, Node
 from ivr.dialplan.recognition import semantic_examples, understand, vocabulary
 from ivr.dialplan.state import DialogState, History, Step, moved
 from ivr.dialplan.verbs import NodeWalker
+from ivr.understanding.knowledge import KnowledgeLibrary
 from ivr.understanding.profiles import LanguageProfile, normalise_for, resolve_profiles
 from ivr.understanding.semantic import Encoder, SemanticIndex, default_encoder, embed
 
@@ -59,6 +61,9 @@ class DialogEngine:
         self.semantic = (SemanticIndex.build(semantic_examples(plan), encoder)
                          if plan.semantic.enabled else None)
         self._encoder = encoder
+        folders = [n.answer.knowledge for n in plan.nodes.values() if n.answer is not None]
+        self.knowledge = KnowledgeLibrary(folders, encoder) if folders else None
+        self._answering = Answering(self._walker, self.knowledge)
 
     # ------------------------------------------------------------ public
     def start(self, variables: dict[str, Any] | None = None,
@@ -100,10 +105,14 @@ class DialogEngine:
         if node.transfer is not None and isinstance(event, TransferFailed) and (
                 node.transfer.on_unavailable is not None):
             return self._walker.transfer_failed(state, node, event, facts)
-        listener = node.menu or node.gather
-        if listener is None or isinstance(event, CALL_RESULTS):
+        if node.listener is None or isinstance(event, CALL_RESULTS):
             return Step(state, [])  # nothing is waiting for this event
         confirm = self._confirmation
+        if state.confirming is not None and state.confirming[0] == ANSWER:
+            checked = self._answering.checked(state, node, event, facts)
+            if checked is not None:
+                return checked
+            return self.step(replace(state, confirming=None), event, facts)  # a new question
         if state.confirming is not None and state.confirming[0] == INTENT:
             answered = confirm.intent_answered(state, node, event, facts)
             if answered is not None:
@@ -119,6 +128,8 @@ class DialogEngine:
         choice, understanding = understand(self.plan, node, event, state.language,
                                            self.profile(state), self.now(facts),
                                            facts.get("meaning"), self.semantic)
+        if choice is None and node.answer is not None:
+            return self._answering.asked(state, node, event, facts, understanding)
         if choice is None and understanding.outcome == "match" and node.gather:
             return confirm.slot_filled(state, node.gather, understanding, facts)
         if choice is None:
@@ -148,15 +159,21 @@ class DialogEngine:
         """The dialplan's own words for `language` (keywords, then examples): hotwords."""
         return vocabulary(self.plan, language)
 
-    def static_prompts(self) -> set[tuple[str, str]]:
+    def static_prompts(self) -> set[tuple[str, str]]:  # (knowledge answers: said on demand)
         """(text, language) of every prompt without variables, for pre-rendering."""
         return self._render.static_prompts()
 
+    def wants_meaning(self, state: DialogState) -> bool:
+        """Does what the caller says next need its vector (the fact `meaning`): intents
+        matched by meaning, or a question at an `answer` node?"""
+        return self.semantic is not None or (
+            state.node in self.plan.nodes and self.plan.nodes[state.node].answer is not None)
+
     def meaning(self, text: str, state: DialogState) -> Any:
-        """The vector of what the caller said, for matching by meaning (the fact `meaning`);
-        None when the dialplan does not match by meaning. Costs ~15 ms of one core: the call
-        driver runs it off the event loop."""
-        if self.semantic is None:
+        """The vector of what the caller said, for matching by meaning and answering
+        questions (the fact `meaning`); None when nothing needs it. Costs ~15 ms of one core:
+        the call driver runs it off the event loop."""
+        if not self.wants_meaning(state):
             return None
         profile = self.profile(state)
         said = normalise_for(profile, text) if profile is not None else text

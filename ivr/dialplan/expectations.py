@@ -90,6 +90,11 @@ def check(expect: Expect, run: CallUnderTest) -> list[str]:
             detail = f" (score {u.score:.2f}, {u.outcome})" if u else " (nothing understood)"
             top = f", top candidate {u.intent!r}" if u and u.intent and got is None else ""
             out.append(f"intent {expect.intent!r}, got {got!r}{detail}{top}")
+    if "answer" in fields:
+        got_answer = u.answer if u else None
+        if got_answer != expect.answer:
+            detail = f" (score {u.score:.2f}, {u.outcome})" if u else " (nothing understood)"
+            out.append(f"the answer of entry {expect.answer!r}, got {got_answer!r}{detail}")
     if "confirm" in fields:
         asked = conv.confirming_intent()
         if asked != expect.confirm:
@@ -229,6 +234,8 @@ def _understood(turn: TurnResult | None) -> str:
         return ""
     u = turn.understanding
     text = f"{u.outcome}" + (f", intent {u.intent} {u.score:.2f}" if u.intent else "")
+    if u.answer:
+        text += f", answer {u.answer}" + ("" if u.intent else f" {u.score:.2f}")
     if u.slots:
         text += f", slots {json.dumps(u.slots, ensure_ascii=False)}"
     return text

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ivr.dialplan.expr import compile_expr
+from ivr.dialplan.lint_knowledge import follow_ups, knowledge_issues
 from ivr.dialplan.lint_loops import input_free_loops
 from ivr.dialplan.loader import Issue, LoadedDialplan
 from ivr.dialplan.models import PerLanguageList
@@ -61,9 +62,11 @@ class Checker:
             out.append(node.next)
         if node.flow and not local:
             out.append(node.flow)
-        listener = node.menu or node.gather
+        listener = node.listener
         if node.gather:
             out.append(node.gather.next)
+        if node.answer:
+            out += [node.answer.next, *follow_ups(node.answer.knowledge)]
         if node.menu:
             out += [c.goto for c in node.menu.choices]
         if listener is not None:
@@ -111,7 +114,7 @@ class Checker:
                 self.add(("nodes", nid, "flow"), f"sub-flow {n.flow!r} never reaches a "
                          f"`return` node, so {n.next!r} is never reached from here",
                          "flow-never-returns", "warning")
-            listener = n.menu or n.gather
+            listener = n.listener
             if listener is not None and not listener.on_failure and not plan.defaults.on_failure:
                 self.add(("nodes", nid, n.verb), "no `on_failure` here nor in defaults: after "
                          "max_attempts failures the call hangs up", "no-failure-path", "warning")
@@ -132,11 +135,13 @@ class Checker:
             langs = (node.prompt_language,) if node.prompt_language else every
             if node.say is not None:
                 yield (*at, "say"), node.say, langs, none
-            for verb in ("menu", "gather"):
+            for verb in ("menu", "gather", "answer"):
                 listener = getattr(node, verb)
                 if listener is None:
                     continue
                 yield (*at, verb, "prompt"), listener.prompt, langs, none
+                if node.answer and node.answer.check:
+                    yield (*at, verb, "check"), node.answer.check, langs, none
                 for kind in ("no_input", "no_match"):
                     for i, p in enumerate(getattr(listener, kind) or []):
                         yield (*at, verb, kind, i), p, langs, none
@@ -272,6 +277,14 @@ class Checker:
         threshold = plan.defaults.intent_threshold
         common = [c.intent for c in plan.global_choices if c.intent]
         done: set[tuple[str, P, str]] = set()
+        known: dict[tuple[str, str, str], tuple[float, str]] = {}  # menus share intents
+
+        def scored(text: str, intent: str, lang: str) -> tuple[float, str]:
+            key = (text, intent, lang)
+            if key not in known:
+                known[key] = score_intent(text, plan.intents[intent], lang)
+            return known[key]
+
         for nid, node in plan.nodes.items():
             if not node.menu:
                 continue
@@ -280,9 +293,9 @@ class Checker:
             for a in offered:
                 for lang in plan.languages:
                     for sfx, example in _phrases(plan.intents[a].examples, lang):
-                        own = score_intent(example, plan.intents[a], lang)[0]
+                        own = scored(example, a, lang)[0]
                         for b in offered:
-                            score, why = score_intent(example, plan.intents[b], lang)
+                            score, why = scored(example, b, lang)
                             if b == a or score < threshold or score <= own or (
                                     a, sfx, b) in done:
                                 continue
@@ -383,5 +396,5 @@ def _json_strings(value: Any, path: P) -> Iterator[tuple[P, str, frozenset[str]]
 
 def check_plan(loaded: LoadedDialplan) -> list[Issue]:
     """Every semantic issue of a loaded dialplan (unsorted, possibly repeated)."""
-    return Checker(loaded).run() + input_free_loops(loaded)
+    return Checker(loaded).run() + input_free_loops(loaded) + knowledge_issues(loaded)
 

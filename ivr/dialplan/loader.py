@@ -189,7 +189,38 @@ def load_dialplan(path: Path | str) -> LoadedDialplan:
                 for where, kind, name in references(plan) if not plan.has(kind, name)]
     if dangling:
         raise DialplanError(dangling)
+    plan, knowledge = _with_knowledge(plan, pos)
+    for folder in knowledge:  # the answers are part of the dialplan (version, reloads)
+        for kb in sorted(folder.glob("*.yaml")):
+            digest.update(kb.read_bytes())
+            files.append(kb.resolve())
     return LoadedDialplan(plan, path.resolve(), digest.hexdigest()[:12], pos, tuple(files))
+
+
+def _with_knowledge(plan: Dialplan, pos: Positions) -> tuple[Dialplan, list[Path]]:
+    """`plan` with each `answer` node's knowledge folder made absolute (relative to the file
+    that names it) and checked; the folders."""
+    from ivr.understanding.knowledge import KnowledgeError, load_knowledge
+
+    nodes, folders, problems = dict(plan.nodes), [], []
+    for nid, node in plan.nodes.items():
+        if node.answer is None:
+            continue
+        where = ("nodes", nid, "answer", "knowledge")
+        file = pos.locate(where)[0]
+        base = Path(file).parent if file else Path.cwd()
+        folder = (base / node.answer.knowledge).resolve()
+        try:
+            load_knowledge(folder)
+        except KnowledgeError as e:
+            problems.append(pos.issue(where, str(e), code="knowledge"))
+            continue
+        folders.append(folder)
+        nodes[nid] = node.model_copy(update={
+            "answer": node.answer.model_copy(update={"knowledge": str(folder)})})
+    if problems:
+        raise DialplanError(problems)
+    return plan.model_copy(update={"nodes": nodes}), list(dict.fromkeys(folders))
 
 
 def _merge_includes(path: Path, data: dict[str, Any], pos: Positions, problems: list[Issue],

@@ -13,7 +13,16 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from ivr.dialplan.nodes import Choice, Consent, Node, Prompt, Retry, Scalar, StrictModel
+from ivr.dialplan.nodes import (
+    Choice,
+    Consent,
+    Node,
+    Prompt,
+    Retry,
+    Scalar,
+    StrictModel,
+    per_language,
+)
 from ivr.dialplan.summary_phrases import SummaryPhrases
 from ivr.understanding.phrases import exclude_problem, keyword_problem
 
@@ -181,8 +190,7 @@ class SemanticMatching(StrictModel):
     )
 
     def threshold(self, language: str) -> float:
-        return self.min_similarity.get(language, self.min_similarity.get(
-            language.split("-")[0], 0.9))
+        return per_language(self.min_similarity, language, 0.9)
 
 
 class Defaults(Retry):
@@ -281,12 +289,13 @@ def references(plan: Dialplan) -> Iterator[tuple[RefPath, str, str]]:
             yield (*at, "next"), "node", node.next
         if node.flow:
             yield (*at, "flow"), "node", node.flow
-        for verb in ("menu", "gather"):
+        for verb in ("menu", "gather", "answer"):
             listener = getattr(node, verb)
             if listener is not None and listener.on_failure:
                 yield (*at, verb, "on_failure"), "node", listener.on_failure
-        if node.gather:
-            yield (*at, "gather", "next"), "node", node.gather.next
+        for verb in ("gather", "answer"):
+            if (listener := getattr(node, verb)) is not None:
+                yield (*at, verb, "next"), "node", listener.next
         for i, c in enumerate(node.menu.choices if node.menu else []):
             yield (*at, "menu", "choices", i, "goto"), "node", c.goto
             if c.intent:

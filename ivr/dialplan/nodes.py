@@ -19,9 +19,10 @@ from ivr.dialplan.expr import ExprError, compile_expr
 Prompt = str | dict[str, str]
 Scalar = str | int | float | bool | None
 
-VERBS = ("say", "menu", "gather", "set", "branch", "webhook", "hours", "language", "flow",
-         "return", "consent", "callback", "voicemail", "transfer", "hangup")
+VERBS = ("say", "menu", "gather", "answer", "set", "branch", "webhook", "hours", "language",
+         "flow", "return", "consent", "callback", "voicemail", "transfer", "hangup")
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+CHECK_PROMPT = {"zh": "这个回答解决您的问题了吗？", "en": "Did that answer your question?"}
 
 
 def pick_text(texts: Mapping[str, str] | str | None, language: str) -> str | None:
@@ -35,6 +36,11 @@ def pick_text(texts: Mapping[str, str] | str | None, language: str) -> str | Non
         return texts[language]
     base = language.split("-")[0]
     return next((t for k, t in texts.items() if k.split("-")[0] == base), None)
+
+
+def per_language(values: Mapping[str, float], language: str, default: float) -> float:
+    """The value for `language` (zh-CN) from values keyed by a full tag or its first part."""
+    return values.get(language, values.get(language.split("-")[0], default))
 
 
 class StrictModel(BaseModel):
@@ -132,6 +138,36 @@ class Gather(Retry):
     next: str = Field(description="Node after the slot is filled.")
 
 
+class Answer(Retry):
+    """Answer the caller's free question from a knowledge base (dialplans/README.md,
+    "Knowledge bases"): the best entry's answer is said, then `check` is asked; yes goes to the
+    entry's `follow_up` (or `next`), no and questions without a close enough entry are failed
+    attempts (the `no_match` prompts, then `on_failure`)."""
+
+    prompt: Prompt = Field(description="What the caller hears (\"What is your question?\").")
+    knowledge: str = Field(
+        pattern=r"^[^\x00]{1,300}$",
+        description="Folder of `<language>.yaml` knowledge files, relative to the file "
+        "that names it (e.g. knowledge/hotline).")
+    min_score: dict[str, float] = Field(
+        default_factory=lambda: {"zh": 0.92, "yue": 0.92, "en": 0.90},
+        description="Lowest retrieval score (0..1) of an entry that is answered, per language "
+        "(a full tag like zh-CN, or its first part); below it the question counts as not "
+        "understood.")
+    check: Prompt | None = Field(
+        None, description="Asked after the answer; default 这个回答解决您的问题了吗？/ Did that "
+        "answer your question? (1 or yes, 2 or no).")
+    next: str = Field(description="Node after a yes (unless the entry has a `follow_up`).")
+
+    def threshold(self, language: str) -> float:
+        return per_language(self.min_score, language, 0.9)
+
+    def check_prompt(self, languages: list[str]) -> Prompt:
+        """`check`, or the default question in each of `languages`."""
+        return self.check or {lang: CHECK_PROMPT["zh" if lang.startswith(("zh", "yue"))
+                                                 else "en"] for lang in languages}
+
+
 class BranchCase(StrictModel):
     if_: str = Field(alias="if", description="Condition (expression language).")
     goto: str = Field(description="Node when the condition holds.")
@@ -220,6 +256,7 @@ class Node(StrictModel):
     say: Prompt | None = Field(None, description="Play a prompt, then go to `next`.")
     menu: Menu | None = None
     gather: Gather | None = None
+    answer: Answer | None = None
     set: dict[str, Scalar] | None = Field(
         None, description="Set variables; a string starting with '=' is an expression."
     )
@@ -267,3 +304,8 @@ class Node(StrictModel):
     @property
     def verb(self) -> str:
         return next(v for v in VERBS if self.verb_value(v) is not None)
+
+    @property
+    def listener(self) -> Menu | Gather | Answer | None:
+        """The verb that waits for the caller (menu, gather or answer), if any."""
+        return self.menu or self.gather or self.answer

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from ivr.dialplan.actions import Listen, Say, Webhook
 from ivr.dialplan.expr import compile_expr
 from ivr.dialplan.models import Dialplan
-from ivr.dialplan.nodes import Gather, Menu, Node, Prompt, pick_text
+from ivr.dialplan.nodes import Node, Prompt, pick_text
 from ivr.dialplan.recognition import choices_at
 from ivr.dialplan.state import DialogState
 
@@ -105,7 +105,7 @@ class NodeRenderer:
 
     def say(self, state: DialogState, prompt: Prompt, node: Node,
             facts: Mapping[str, Any] | None = None) -> Say:
-        main = node.say if node.say is not None else (node.menu or node.gather)
+        main = node.say if node.say is not None else node.listener
         if state.soothing and node.soothing is not None and (
                 prompt is node.say or prompt is getattr(main, "prompt", None)):
             prompt = node.soothing  # the calmer wording of this node's prompt
@@ -117,7 +117,8 @@ class NodeRenderer:
         return Say(text, language, node.barge_in, state.node, dynamic=dynamic)
 
     def listen(self, state: DialogState, node: Node) -> Listen:
-        listener: Menu | Gather = node.menu or node.gather  # type: ignore[assignment]
+        listener = node.listener
+        assert listener is not None
         timeout = listener.timeout_s or self.plan.defaults.timeout_s
         sensitive = bool(node.gather and node.gather.slot.sensitive)
         if node.gather and state.confirming is None and node.gather.slot.type in (
@@ -175,11 +176,12 @@ class NodeRenderer:
             add(c.say)
         for node in self.plan.nodes.values():
             add(node.say, node.prompt_language)
-            for sub in (node.menu, node.gather):
-                if sub:
-                    add(sub.prompt, node.prompt_language)
-                    for p in (sub.no_input or []) + (sub.no_match or []):
-                        add(p)
+            if sub := node.listener:
+                add(sub.prompt, node.prompt_language)
+                for p in (sub.no_input or []) + (sub.no_match or []):
+                    add(p)
+            if node.answer:
+                add(node.answer.check_prompt(self.plan.languages), node.prompt_language)
             for c in node.menu.choices if node.menu else []:
                 add(c.say)
             add(node.transfer.say if node.transfer else None)

@@ -33,7 +33,7 @@ from ivr.dialplan.actions import (
 )
 from ivr.dialplan.expr import compile_expr
 from ivr.dialplan.models import Dialplan
-from ivr.dialplan.nodes import Choice, Gather, Menu, Node
+from ivr.dialplan.nodes import Choice, Node
 from ivr.dialplan.rendering import NodeRenderer, fill, lookup, utcnow
 from ivr.dialplan.state import DialogState, Step, moved, succeeded
 from ivr.understanding.intents import extract_yes_no
@@ -115,8 +115,9 @@ class NodeWalker:
             elif verb == "webhook":
                 actions.append(render.webhook(state, node, facts))
                 return Step(state, actions, understanding)
-            elif verb in ("menu", "gather"):
-                listener: Menu | Gather = node.menu or node.gather  # type: ignore[assignment]
+            elif verb in ("menu", "gather", "answer"):
+                listener = node.listener
+                assert listener is not None
                 actions.append(render.say(state, listener.prompt, node))
                 actions.append(render.listen(state, node))
                 return Step(state, actions, understanding)
@@ -172,7 +173,8 @@ class NodeWalker:
                understanding: Understanding | None = None) -> Step:
         """A failed attempt (no input, no match, unintelligible): the escalating retry
         prompt and the question again, or `on_failure` once the attempts are used up."""
-        listener: Menu | Gather = node.menu or node.gather  # type: ignore[assignment]
+        listener = node.listener
+        assert listener is not None
         d = self.plan.defaults
         max_attempts = listener.max_attempts or d.max_attempts or 3
         no_input = kind == "no_input"

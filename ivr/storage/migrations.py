@@ -140,6 +140,10 @@ def _m012_signin_failures(db: Any) -> None:
     migrate(db)
 
 
+def _m013_turn_answer(db: Any) -> None:
+    db["turns"].add_column("answer", str)  # the knowledge entry answered (issue 17)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("002_call_profile", _m002_profile),
                                            ("003_emotion", _m003_emotion),
@@ -151,4 +155,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("009_call_worker", _m009_call_worker),
                                            ("010_workers", _m010_workers),
                                            ("011_revoked_sessions", _m011_revoked_sessions),
-                                           ("012_signin_failures", _m012_signin_failures)]
+                                           ("012_signin_failures", _m012_signin_failures),
+                                           ("013_turn_answer", _m013_turn_answer)]

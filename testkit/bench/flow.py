@@ -23,10 +23,11 @@ def _words(value: Any, language: str) -> list[str]:
 
 
 def node_first_text(node: dict[str, Any], language: str) -> str | None:
-    """The first thing a node says: say, gather/menu prompt, or a transfer/hangup's say."""
+    """The first thing a node says: say, gather/menu/answer prompt, or a transfer/hangup's
+    say."""
     if "say" in node:
         return _text(node["say"], language)
-    for kind in ("gather", "menu"):
+    for kind in ("gather", "menu", "answer"):
         if kind in node:
             return _text(node[kind].get("prompt"), language)
     for kind in ("transfer", "hangup"):

@@ -32,6 +32,7 @@ def test_edit_applies_to_new_calls_only_and_bad_edit_is_rejected(tmp_path: Path)
     plan = tmp_path / "plan" / "hotline.yaml"
     plan.parent.mkdir()
     shutil.copy(REPO / "dialplans" / "hotline.yaml", plan)
+    (plan.parent / "knowledge").symlink_to(REPO / "dialplans" / "knowledge")
     ivr = IvrProcess(tmp_path / "data", "--dialplan", str(plan),
                      env={"IVR_DIALPLAN_RELOAD_S": "0.5"}).start()
     try:

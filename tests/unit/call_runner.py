@@ -40,10 +40,11 @@ CLIP = ("asr_en_misc", "audio/ljspeech/LJ001-0002.flac")  # "in being comparativ
 # The hotline's prompts, as the tests expect to hear them.
 WELCOME_ZH = "欢迎致电星河通信客服热线。"
 OFFER = "For English, press 9 or say English."
-MENU_ZH = ("请问您需要办理什么业务？您可以说查话费、宽带报修、充值，或者转人工。"
-           "也可以按键：查话费请按1，宽带报修请按2，充值请按3，人工服务请按0。")
-MENU_EN = ("How can I help you today? You can say check my bill, broadband fault, top up, or "
-           "agent. Or press 1 for billing, 2 for broadband, 3 to top up, or 0 for an agent.")
+MENU_ZH = ("请问您需要办理什么业务？您可以说查话费、宽带报修、充值、咨询问题，或者转人工。"
+           "也可以按键：查话费请按1，宽带报修请按2，充值请按3，咨询其他问题请按4，人工服务请按0。")
+MENU_EN = ("How can I help you today? You can say check my bill, broadband fault, top up, a "
+           "question, or agent. Or press 1 for billing, 2 for broadband, 3 to top up, 4 for "
+           "other questions, or 0 for an agent.")
 NO_INPUT_1_ZH = "不好意思，我没有听到您的声音。"
 NO_INPUT_2_ZH = "还是没有听到，请您大声一点，或者直接按键。"
 AGENT_EN = "Certainly. Connecting you to an agent, please hold."

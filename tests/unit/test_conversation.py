@@ -74,8 +74,8 @@ def test_speech_is_understood_with_scores_of_the_node_intents(conv: Conversation
     names = [n for n, _ in turn.intent_scores]
     assert names[0] == "bill_enquiry"
     # main_menu's choices plus the global choices (agent, crisis), best first
-    assert set(names) == {"bill_enquiry", "broadband_fault", "top_up", "english", "chinese",
-                          "agent", "self_harm", "chest_pain", "breathing"}
+    assert set(names) == {"bill_enquiry", "broadband_fault", "top_up", "question", "english",
+                          "chinese", "agent", "self_harm", "chest_pain", "breathing"}
     assert [s for _, s in turn.intent_scores] == sorted(
         (s for _, s in turn.intent_scores), reverse=True)
     assert "九十八元" in turn.said[0]

@@ -28,7 +28,7 @@ def test_every_setting_is_documented(path: str) -> None:
 
 DIALPLAN_MODELS: list[type[BaseModel]] = [
     models.Dialplan, nodes.Node, nodes.Menu, nodes.Gather, nodes.Choice, nodes.Slot,
-    nodes.Transfer, nodes.Hangup, models.Intent, models.Defaults, nodes.Retry,
+    nodes.Transfer, nodes.Hangup, nodes.Answer, models.Intent, models.Defaults, nodes.Retry,
     nodes.BranchCase, nodes.Webhook, nodes.Hours, models.Calendar, models.EmotionHandling,
 ]
 

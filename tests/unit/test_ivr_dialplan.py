@@ -23,16 +23,13 @@ from ivr.dialplan.actions import (
 )
 from ivr.dialplan.engine import DialogEngine, DialogState
 from ivr.dialplan.loader import yaml_load
+from tests.unit.call_runner import MENU_EN, MENU_ZH
 
 HOTLINE = REPO_ROOT / "dialplans" / "hotline.yaml"
 
 WELCOME_ZH = "欢迎致电星河通信客服热线。"
 WELCOME_EN = "Welcome to Xinghe Telecom."
 OFFER = "For English, press 9 or say English."
-MENU_ZH = ("请问您需要办理什么业务？您可以说查话费、宽带报修、充值，或者转人工。"
-           "也可以按键：查话费请按1，宽带报修请按2，充值请按3，人工服务请按0。")
-MENU_EN = ("How can I help you today? You can say check my bill, broadband fault, top up, or "
-           "agent. Or press 1 for billing, 2 for broadband, 3 to top up, or 0 for an agent.")
 BILL_ZH = "您本月的账单为九十八元，当前余额为五十八元二角。"
 ELSE_ZH = "请问还有其他可以帮您的吗？有请说是或按1，没有请说没有或按2。"
 ELSE_EN = "Is there anything else I can help you with? Say yes or press 1, or say no or press 2."
@@ -53,7 +50,7 @@ def engine() -> DialogEngine:
 
 def _menu_listen(language: str = "zh-CN") -> Listen:
     return Listen("main_menu", language, 6.0, max_digits=1, min_digits=1, digits_slot=False,
-                  dtmf_choices=("1", "2", "3", "9", "8", "0"))
+                  dtmf_choices=("1", "2", "3", "4", "9", "8", "0"))
 
 
 def _at(engine: DialogEngine, *inputs: str | CallerInput) -> DialogState:
@@ -81,7 +78,7 @@ def test_load_hotline():
     assert loaded.base_dir == HOTLINE.resolve().parent
     assert len(loaded.version) == 12 and int(loaded.version, 16) >= 0
     assert set(plan.intents) == {"self_harm", "chest_pain", "breathing",
-                                 "bill_enquiry", "broadband_fault", "top_up", "agent",
+                                 "bill_enquiry", "broadband_fault", "top_up", "question", "agent",
                                  "english", "chinese", "affirm", "deny"}
     assert plan.nodes["main_menu"].verb == "menu"
     assert plan.nodes["goodbye"].verb == "hangup"
@@ -92,6 +89,7 @@ def test_load_hotline():
 def test_version_follows_content(tmp_path):
     copy = tmp_path / "h.yaml"
     copy.write_bytes(HOTLINE.read_bytes())
+    (tmp_path / "knowledge").symlink_to(HOTLINE.parent / "knowledge")
     assert load_dialplan(copy).version == load_dialplan(HOTLINE).version
     copy.write_bytes(HOTLINE.read_bytes() + b"\n# changed\n")
     assert load_dialplan(copy).version != load_dialplan(HOTLINE).version

@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 
 from ivr.dialplan.fake_webhooks import FakeResponse, FakeWebhookServer
+from tests.unit.call_runner import MENU_ZH
 from tests.unit.simulate_console import HOTLINE, Script, simulate, write_plan
-
-MENU_ZH = ("请问您需要办理什么业务？您可以说查话费、宽带报修、充值，或者转人工。"
-           "也可以按键：查话费请按1，宽带报修请按2，充值请按3，人工服务请按0。")
 
 
 def test_scripted_session(tmp_path: Path) -> None:
@@ -30,7 +28,7 @@ IVR [zh-CN]: <MENU>
   node: welcome -> welcome_english_offer -> main_menu
 Type what the caller says; #123 presses keys; an empty line is silence; /help for more.
 caller> 我想查一下话费
-  understood: bill_enquiry 0.89    top: bill_enquiry 0.89, top_up 0.45, self_harm 0.20
+  understood: bill_enquiry 0.89    top: bill_enquiry 0.89, top_up 0.51, agent 0.36
 IVR [zh-CN]: 您本月的账单为九十八元，当前余额为五十八元二角。
 IVR [zh-CN]: 请问还有其他可以帮您的吗？有请说是或按1，没有请说没有或按2。
   node: main_menu -> bill_info -> anything_else
