@@ -199,8 +199,10 @@ class Settings(Section):
 
     @property
     def meaning_cache(self) -> Path:
-        """Vectors of the dialplans' texts (intent examples, knowledge questions)."""
-        return self.cache_dir / "meaning.sqlite"
+        """Vectors of the dialplans' texts (intent examples, knowledge questions): derived
+        from a model, so kept with the models (shared by the workers and services that share
+        them)."""
+        return self.models_dir / "meaning.sqlite"
 
     @property
     def models_dir(self) -> Path:

@@ -181,13 +181,17 @@ class SemanticMatching(StrictModel):
 
     enabled: bool = Field(False, description="Match intents by meaning when words do not.")
     min_similarity: dict[str, float] = Field(
-        default_factory=lambda: {"zh": 0.90, "yue": 0.90, "en": 0.87},
+        default_factory=lambda: {"zh": 0.92, "yue": 0.92, "en": 0.88},
         description="Least cosine of the utterance to an intent's nearest example, per language "
         "(a full tag like zh-CN, or its first part)."
     )
     margin: float = Field(
-        0.01, ge=0, le=1, description="Least lead over the runner-up intent: closer, no match."
+        0.02, ge=0, le=1, description="Least lead over the runner-up intent: closer, no match."
     )
+    off_topic: PerLanguageList = Field(
+        default_factory=list, description="Requests the dialplan does not handle (a list, or "
+        "per language): an utterance nearer to one of these than to every intent is not "
+        "matched by meaning.")
 
     def threshold(self, language: str) -> float:
         return per_language(self.min_similarity, language, 0.9)

@@ -16,6 +16,7 @@ from ivr.understanding.profiles import LanguageProfile
 from ivr.understanding.semantic import SemanticIndex, decide
 from ivr.understanding.slots import extract_slot, keyed_slot
 
+OFF_TOPIC = "@off_topic"  # the meaning index's rows of requests the dialplan does not handle
 GLOBAL_WINS = 0.85  # a global choice scoring this high beats slot values and read-backs
 
 
@@ -89,9 +90,9 @@ def by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str
     names = [c.intent for c in choices if c.intent and plan.intents[c.intent].semantic]
     cfg = plan.semantic
     floor = cfg.threshold(language)
-    decision = decide(index.scores(meaning, language, names), floor, cfg.margin)
-    if decision is None or decision.intent is None:
-        return None
+    decision = decide(index.scores(meaning, language, [*names, OFF_TOPIC]), floor, cfg.margin)
+    if decision is None or decision.intent in (None, OFF_TOPIC):
+        return None  # nothing near enough, too close a call, or nearest to an off-topic one
     threshold = plan.defaults.intent_threshold
     strength = (decision.similarity - floor) / max(1e-6, 1.0 - floor)
     score = round(min(0.99, threshold + (1.0 - threshold) * strength), 3)
@@ -100,7 +101,8 @@ def by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str
 
 
 def semantic_examples(plan: Dialplan) -> dict[str, list[tuple[str, str]]]:
-    """language -> [(intent, text)]: the examples and keywords of intents matched by meaning."""
+    """language -> [(intent, text)]: the examples and keywords of intents matched by meaning,
+    and the dialplan's off-topic requests (as `OFF_TOPIC`)."""
     from ivr.understanding.intents import _for_language
 
     out: dict[str, list[tuple[str, str]]] = {}
@@ -110,6 +112,8 @@ def semantic_examples(plan: Dialplan) -> dict[str, list[tuple[str, str]]]:
                          for text in [*_for_language(intent.examples, language),
                                       *(k.replace("*", " ") for k in
                                         _for_language(intent.keywords, language))]]
+        out[language] += [(OFF_TOPIC, text)
+                          for text in _for_language(plan.semantic.off_topic, language)]
     return out
 
 

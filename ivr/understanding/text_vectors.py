@@ -2,9 +2,9 @@
 
 A dialplan's texts are embedded once: the cache is keyed by the encoder and each text, so a
 hot reload that changed one question embeds that question only, and the other texts come from
-memory. With a disk cache (`use_disk_cache`, set by the service to
-`DATA_DIR/cache/meaning.sqlite`) a restart or another worker process embeds nothing it has seen
-before. Only texts written by integrators are cached; what callers say never is.
+memory. With a disk cache (`use_disk_cache`; the service's is `Settings.meaning_cache`, kept
+with the models) a restart or another worker process embeds nothing it has seen before. Only
+texts written by integrators are cached; what callers say never is.
 """
 
 from __future__ import annotations

@@ -347,20 +347,21 @@ def test_intent_holds_only_when_the_call_went_on_as_that_intent(tmp_path: Path) 
     up?") is not `intent: top_up`: that is `confirm: top_up` (issue 16)."""
     path = _write(tmp_path, """\
         dialplan: HOTLINE
+        language: en-US
         tests:
           - name: unsure counted as matched
             steps:
-              - caller: 我手机没钱了
+              - caller: I'm out of credit
                 expect: {intent: top_up}
           - name: unsure as a question
             steps:
-              - caller: 我手机没钱了
+              - caller: I'm out of credit
                 expect: {confirm: top_up, intent: null, outcome: no_match}
-              - caller: 是的
+              - caller: "yes"
                 expect: {intent: top_up, confirm: null, node: topup_amount}
           - name: no question asked
             steps:
-              - caller: 我想查一下话费
+              - caller: check my bill
                 expect: {confirm: top_up}
         """)
     code, out = _run(str(path))

@@ -28,7 +28,7 @@ IVR [zh-CN]: <MENU>
   node: welcome -> welcome_english_offer -> main_menu
 Type what the caller says; #123 presses keys; an empty line is silence; /help for more.
 caller> 我想查一下话费
-  understood: bill_enquiry 0.89    top: bill_enquiry 0.89, top_up 0.51, agent 0.36
+  understood: bill_enquiry 0.89    top: bill_enquiry 0.89, top_up 0.45, agent 0.36
 IVR [zh-CN]: 您本月的账单为九十八元，当前余额为五十八元二角。
 IVR [zh-CN]: 请问还有其他可以帮您的吗？有请说是或按1，没有请说没有或按2。
   node: main_menu -> bill_info -> anything_else
