@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ivr.dialplan.nodes import (
     Choice,
@@ -63,21 +63,12 @@ class Intent(StrictModel):
         "and examples only (crisis phrases)."
     )
 
-    @field_validator("keywords")
+    @field_validator("keywords", "exclude")
     @classmethod
-    def _keywords(cls, v: PerLanguageList) -> PerLanguageList:
+    def _phrases(cls, v: PerLanguageList, info: ValidationInfo) -> PerLanguageList:
+        check = keyword_problem if info.field_name == "keywords" else exclude_problem
         for phrase in _entries(v):
-            problem = keyword_problem(phrase)
-            if problem:
-                raise ValueError(problem)
-        return v
-
-    @field_validator("exclude")
-    @classmethod
-    def _exclude(cls, v: PerLanguageList) -> PerLanguageList:
-        for phrase in _entries(v):
-            problem = exclude_problem(phrase)
-            if problem:
+            if problem := check(phrase):
                 raise ValueError(problem)
         return v
 
