@@ -377,6 +377,7 @@ class Soothing(CallEvent):
 class EmotionEscalation(CallEvent):
     TYPE: ClassVar[str] = "emotion_escalation"
     angry_turns: int
+    why: str | None = omitted(None)  # anger or dissatisfaction (rows before 2026-12 lack it)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -158,7 +158,9 @@ class Hearing:
         if self.tracker.soothing and not was_soothing:
             self._emit(ev.Soothing(anger=data["anger"], distress=data["distress"]))
         if self.tracker.escalate:
-            self._emit(ev.EmotionEscalation(angry_turns=self.tracker.facts()["angry_turns"]))
+            facts = self.tracker.facts()
+            self._emit(ev.EmotionEscalation(angry_turns=facts["angry_turns"],
+                                            why=facts["escalate_why"]))
         return data
 
     # ------------------------------------------------------------ language and dialect

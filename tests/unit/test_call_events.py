@@ -87,6 +87,12 @@ def test_keys_an_emitter_leaves_out_are_left_out() -> None:
     assert ev.BargeIn(cause="dtmf", node="menu").data() == {"cause": "dtmf", "node": "menu",
                                                             "latency_ms": None}
     assert ev.RecordingConsented().data() == {} and hev.VoicemailEmpty().data() == {}
+    # why the emotion policy handed the call over; old rows without it still read
+    assert ev.EmotionEscalation(angry_turns=2, why="anger").data() == {"angry_turns": 2,
+                                                                       "why": "anger"}
+    assert parse({"type": "emotion_escalation", "data": {"angry_turns": 2}}) == (
+        ev.EmotionEscalation(angry_turns=2))
+    assert ev.Turn(seq=1, node="ask", next="ask").data().get("answer", "-") == "-"
 
 
 def test_stored_json_is_what_the_string_events_wrote() -> None:
