@@ -97,6 +97,7 @@ def summarise(call: dict[str, Any], history: list[dict[str, Any]],
 
     slots = facts.slots_of(turns, plan)
     intent = facts.main_intent(turns)
+    slots += facts.chosen_values(book.intent(intent), variables, plan)
     emotion = [facts.emotion_point(t) for t in turns if isinstance(t.get("emotion"), dict)]
     peak_anger = max([p.anger for p in emotion] + [float(call.get("peak_anger") or 0.0)])
     peak_distress = max((p.distress for p in emotion), default=0.0)

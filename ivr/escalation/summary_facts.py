@@ -184,6 +184,17 @@ def path_of(turns: list[Row], events: list[Row]) -> list[str]:
     return path
 
 
+def chosen_values(phrases: IntentPhrases | None, variables: dict[str, Any],
+                  plan: Dialplan | None) -> list[SlotValue]:
+    """Values the intent needs that no `gather` asks for but a menu choice's `set` chose (the
+    clinic's department), from the call's variables; chosen, so verified."""
+    if phrases is None or plan is None:
+        return []
+    gathered = {n.gather.slot.name for n in plan.nodes.values() if n.gather is not None}
+    return [SlotValue(name, variables[name], True) for name in phrases.needs
+            if name not in gathered and variables.get(name) not in (None, "")]
+
+
 def slots_of(turns: list[Row], plan: Dialplan | None = None) -> list[SlotValue]:
     """Each slot's last value; verified when keyed, or when a read-back was answered yes: the
     engine's own (the heard value on one turn and, once confirmed, the same value again on

@@ -349,3 +349,21 @@ def test_llm_unreachable_endpoint_returns_none():
             return await summarise_llm(summary_of("en_angry_emotion"), [], config, client)
 
     assert asyncio.run(main()) is None
+
+
+def test_a_value_chosen_in_a_menu_is_not_reported_missing():
+    """The clinic's department is set by a menu choice, not gathered: once chosen, the
+    agent's next action does not ask for it again."""
+    call = {"id": "c1", "caller": "13800138000", "dialplan": "renhe-clinic-appointments",
+            "language": "zh-CN", "end_reason": "transferred", "escalated": 1,
+            "turns": [{"seq": 1, "node": "main_menu", "intent": "book", "outcome": "match",
+                       "input_mode": "speech", "caller_text": "我想挂号"},
+                      {"seq": 2, "node": "book_department", "intent": None, "outcome": "match",
+                       "input_mode": "dtmf", "dtmf": "2"},
+                      {"seq": 3, "node": "book_date", "intent": "agent", "outcome": "match",
+                       "input_mode": "speech", "caller_text": "转人工"}],
+            "events": [{"type": "variables", "data": {"department": "paediatrics"}}]}
+    s = summarise(call, [], plan("renhe-clinic-appointments"))
+    assert slots(s)["department"] == ("paediatrics", True)
+    assert "科室" not in s.next_action
+
