@@ -1,0 +1,67 @@
+"""Building blocks of `scripts/loadtest`, by job:
+
+- `calls`: the caller, the recorded requests it speaks and one scripted call through a real
+  softphone (`run_call`), measured into a `CallResult`;
+- `audio_gaps`: holes inside the prompts the caller heard (baresip's recording);
+- `proc_usage`: CPU and memory of the service's process tree, sampled from /proc;
+- `report`: percentiles, the sweep decision, the summary of a load level and its printed form;
+- `service`: the service under load, its settings as IVR_* variables, its logs and health.
+
+The pure parts (percentiles, gap detection, the sweep decision, /proc parsing, the report) are
+unit-tested in tests/unit/test_loadtest.py; the script wires them together. Everything the
+scripts and tests use is importable from `testkit.loadtest`.
+"""
+
+from testkit.loadtest.audio_gaps import Gap, audible_seconds, find_gaps, read_wav, silence_runs
+from testkit.loadtest.calls import REQUESTS, SECOND_TURN, CallResult, Step, run_call
+from testkit.loadtest.proc_usage import (
+    CLK_TCK,
+    ROLES,
+    ProcSampler,
+    ProcStat,
+    ProcUsage,
+    all_stats,
+    descendants,
+    parse_rss_kb,
+    parse_stat,
+    process_role,
+)
+from testkit.loadtest.report import (
+    P95_LIMIT_MS,
+    format_report,
+    largest_passing,
+    percentile,
+    summarize,
+)
+from testkit.loadtest.service import service_health, service_logs, setting_env
+
+__all__ = [
+    "CLK_TCK",
+    "P95_LIMIT_MS",
+    "REQUESTS",
+    "ROLES",
+    "SECOND_TURN",
+    "CallResult",
+    "Gap",
+    "ProcSampler",
+    "ProcStat",
+    "ProcUsage",
+    "Step",
+    "all_stats",
+    "audible_seconds",
+    "descendants",
+    "find_gaps",
+    "format_report",
+    "largest_passing",
+    "parse_rss_kb",
+    "parse_stat",
+    "percentile",
+    "process_role",
+    "read_wav",
+    "run_call",
+    "service_health",
+    "service_logs",
+    "setting_env",
+    "silence_runs",
+    "summarize",
+]
