@@ -15,21 +15,9 @@ import aiohttp
 import pytest
 
 from ivr.config import HttpSettings, Settings
-from ivr.escalation.agents import AgentConfig
 from ivr.server import IvrService
 from ivr.storage.call_store import open_store
-from ivr.web.auth import hash_password
-
-TOKEN = "configured-api-token"
-SECRET = b"0123456789abcdef0123456789abcdef"
-PW = "password-123"
-STATIC = Path(__file__).resolve().parents[2] / "ivr" / "web" / "static"
-AGENTS = [
-    AgentConfig(id="8001", name="Li", uri="sip:8001@127.0.0.1:5070", queues=["general"],
-                password_hash=hash_password("li-desk-secret")),
-    AgentConfig(id="8002", name="Wang", uri="sip:8002@127.0.0.1:5071", queues=["billing"]),
-]
-
+from tests.security.web_app import TOKEN
 
 
 # ---------------------------------------------------------------- 1. connections
