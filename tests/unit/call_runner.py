@@ -133,11 +133,14 @@ def run_call(tmp_path, scenario: Callable[[Call], Awaitable[None]],
              agents: list[AgentConfig] | None = None, escalation: dict[str, Any] | None = None,
              control: FakeControl | None = None, caller: str = "1000",
              privacy: dict[str, Any] | None = None, asr_delay_s: float = 0.0,
+             asr: FakeASR | None = None, language_detection: bool | None = None,
              **dialog: Any) -> Call:
     """Run one call through `scenario`, then wait for the session to finish. With `agents`,
     queue transfers go through the real handover (agents in the real store, their phones
     scripted in `control`). The disclosure is off unless `privacy` sets it
-    (tests/unit/test_session_privacy.py covers it)."""
+    (tests/unit/test_session_privacy.py covers it). `asr` replaces the FakeASR of
+    `asr_script` (one that also scripts language detection, say); `language_detection`
+    overrides the dialplan's."""
     settings = Settings(data_dir=tmp_path, dialog={"no_input_timeout_s": 0.3,
                                                    "interdigit_timeout_s": 0.3, **dialog},
                         agents=agents or [], escalation=escalation or {},
@@ -145,25 +148,27 @@ def run_call(tmp_path, scenario: Callable[[Call], Awaitable[None]],
     loaded = load_dialplan(plan_path)
     plan = loaded.plan.model_copy(deep=True)
     plan.defaults.timeout_s = None  # use settings.dialog.no_input_timeout_s
+    if language_detection is not None:
+        plan.language_detection = language_detection
     dialplan = LoadedDialplan(plan, loaded.path, loaded.version)
 
     async def main() -> Call:
         store = WatchedStore(settings.db_path)
         _STORES.append(store)
-        media, asr, prompts = (FakeMedia(speed), FakeASR(asr_script, asr_delay_s),
-                               FakePrompts())
+        media, prompts = FakeMedia(speed), FakePrompts()
+        recognizer = asr if asr is not None else FakeASR(asr_script, asr_delay_s)
         ctl = control or FakeControl()
         directory = None
         if agents is not None:
             directory = AgentDirectory(store)
             directory.sync(agents)
-        deps = SessionDeps(settings, dialplan, DialogEngine(plan), asr, prompts, store, ctl,
-                           agents=directory)
+        deps = SessionDeps(settings, dialplan, DialogEngine(plan), recognizer, prompts, store,
+                           ctl, agents=directory)
         session = CallSession(CALL_ID, caller, "2000", media, deps, sip_call_id="sip-abc",
                               remote_uri=f"sip:{caller}@127.0.0.1")
         ctl.session = session
         media.set_notify(session.notify_audio)  # the server does this via call_soon_threadsafe
-        call = Call(session, media, asr, prompts, ctl, store, settings)
+        call = Call(session, media, recognizer, prompts, ctl, store, settings)
         call.task = asyncio.get_running_loop().create_task(session.run())
         try:
             async with asyncio.timeout(timeout):

@@ -4,44 +4,16 @@ utterance, dialect cues in its transcript, the Cantonese voice (fakes, hotline d
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-import pytest
+from audio_models.frames import AudioFrame
+from tests.unit import call_runner
+from tests.unit.call_runner import Call, speech_clip
+from tests.unit.fakes import FakeASR, transcript
 
-from audio_models.frames import AudioFrame, concat, split_frames
-from audio_models.resample import resample
-from ivr.call.session import CallSession, SessionDeps
-from ivr.config import REPO_ROOT, Settings
-from ivr.dialplan.engine import DialogEngine
-from ivr.dialplan.loader import LoadedDialplan, load_dialplan
-from ivr.storage.call_store import CallStore
-from tests.audio_data import load_clip
-from tests.unit.fakes import (
-    FakeASR,
-    FakeControl,
-    FakeMedia,
-    FakePrompts,
-    WatchedStore,
-    transcript,
-)
-
-HOTLINE = REPO_ROOT / "dialplans" / "hotline.yaml"
-CALL_ID = "call-p"
-CLIP = ("asr_en_misc", "audio/ljspeech/LJ001-0002.flac")
 BILL_ZH = "您本月的账单为九十八元，当前余额为五十八元二角。"
 BILL_EN = "Your bill for this month is 98 yuan, and your current balance is 58 yuan 20."
-MENU_ZH_START = "请问您需要办理什么业务？"
-WAIT_S = 5.0
-
-
-@cache
-def speech_clip() -> AudioFrame:
-    """Real read speech (for the real endpointer), at the 16 kHz media clock."""
-    return resample(load_clip(*CLIP), 16000)
 
 
 class DetectingASR(FakeASR):
@@ -64,103 +36,30 @@ class DetectingASR(FakeASR):
         return item
 
 
-@dataclass
-class Call:
-    session: CallSession
-    media: FakeMedia
-    asr: DetectingASR
-    prompts: FakePrompts
-    store: WatchedStore
-
-    def row(self) -> dict[str, Any]:
-        call = self.store.get_call(CALL_ID)
-        assert call is not None
-        return call
-
-    def events(self, type_: str, **match: Any) -> list[dict[str, Any]]:
-        return [e["data"] for e in self.row()["events"] if e["type"] == type_
-                and all(e["data"].get(k) == v for k, v in match.items())]
-
-    async def wait_event(self, type_: str, count: int = 1, **match: Any) -> dict[str, Any]:
-        async with asyncio.timeout(WAIT_S):
-            while len(found := self.events(type_, **match)) < count:
-                self.store.changed.clear()
-                await self.store.changed.wait()
-        return found[count - 1]
-
-    def dtmf(self, digits: str) -> None:
-        for d in digits:
-            self.session.on_dtmf(d, time.monotonic())
-
-    def say(self) -> None:
-        audio = speech_clip()
-        silence = AudioFrame.silence(1.0, audio.sample_rate)
-        whole = concat([silence, audio, silence])
-        self.media.feed(split_frames(AudioFrame(whole.pcm, whole.sample_rate,
-                                                time.monotonic() - whole.duration)))
-
-    async def hang_up_after_turn(self, count: int) -> None:
-        await self.wait_event("turn", count=count)
-        await asyncio.sleep(0.05)
-        self.session.on_hangup("caller_hangup")
-
-
-_STORES: list[CallStore] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_stores():
-    yield
-    while _STORES:
-        _STORES.pop().close()
-
-
 def run_call(tmp_path, scenario: Callable[[Call], Awaitable[None]], script: list[Any],
              detections: list[Any], detection: bool = True) -> Call:
-    settings = Settings(data_dir=tmp_path, dialog={"no_input_timeout_s": 0.3,
-                                                   "interdigit_timeout_s": 0.3},
-                        privacy={"disclosure": {}})  # prompt order as the dialplan has it
-    loaded = load_dialplan(HOTLINE)
-    plan = loaded.plan.model_copy(deep=True)
-    plan.defaults.timeout_s = None
-    plan.language_detection = detection
-    dialplan = LoadedDialplan(plan, loaded.path, loaded.version)
+    """call_runner's call on the hotline, its recogniser also scripting `detections`."""
+    return call_runner.run_call(tmp_path, scenario, asr=DetectingASR(script, detections),
+                                language_detection=detection)
 
-    async def main() -> Call:
-        store = WatchedStore(settings.db_path)
-        _STORES.append(store)
-        media, asr, prompts, control = FakeMedia(0.01), DetectingASR(script, detections), \
-            FakePrompts(), FakeControl()
-        deps = SessionDeps(settings, dialplan, DialogEngine(plan), asr, prompts, store, control)
-        session = CallSession(CALL_ID, "1000", "2000", media, deps)
-        control.session = session
-        media.set_notify(session.notify_audio)
-        call = Call(session, media, asr, prompts, store)
-        task = asyncio.get_running_loop().create_task(session.run())
-        try:
-            async with asyncio.timeout(20):
-                await scenario(call)
-                await task
-        finally:
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-        return call
 
-    return asyncio.run(main())
+async def _hang_up_after_turn(c: Call, count: int) -> None:
+    await c.wait_event("turn", count=count)
+    await asyncio.sleep(0.05)
+    c.session.on_hangup("caller_hangup")
 
 
 async def _speak_at_menu(c: Call) -> None:
     await c.wait_event("listen", node="main_menu")
     await c.wait_event("prompt_end", node="main_menu")
-    c.say()
+    c.say(speech_clip())
 
 
 # ---------------------------------------------------------------- language detection
 def test_english_first_utterance_switches_to_en_us(tmp_path):
     async def scenario(c: Call) -> None:
         await _speak_at_menu(c)
-        await c.hang_up_after_turn(1)
+        await _hang_up_after_turn(c, 1)
 
     said = "I want to check my bill"
     c = run_call(tmp_path, scenario, [transcript(said, "en")], [("en", 0.95)])
@@ -183,7 +82,7 @@ def test_english_first_utterance_switches_to_en_us(tmp_path):
 def test_unsure_detection_keeps_the_language(tmp_path):
     async def scenario(c: Call) -> None:
         await _speak_at_menu(c)
-        await c.hang_up_after_turn(1)
+        await _hang_up_after_turn(c, 1)
 
     c = run_call(tmp_path, scenario, [transcript("我想查一下话费", "zh")], [("en", 0.3)])
     assert len(c.asr.detect_calls) == 1
@@ -203,8 +102,8 @@ def test_detection_runs_once_per_call(tmp_path):
         await _speak_at_menu(c)
         await c.wait_event("listen", node="anything_else")
         await c.wait_event("prompt_end", node="anything_else")
-        c.say()
-        await c.hang_up_after_turn(2)
+        c.say(speech_clip())
+        await _hang_up_after_turn(c, 2)
 
     c = run_call(tmp_path, scenario,
                  [transcript("我想查一下话费", "zh"), transcript("没有了", "zh")],
@@ -222,8 +121,8 @@ def test_detection_once_even_after_a_switch(tmp_path):
         await _speak_at_menu(c)
         await c.wait_event("listen", node="anything_else")
         await c.wait_event("prompt_end", node="anything_else")
-        c.say()
-        await c.hang_up_after_turn(2)
+        c.say(speech_clip())
+        await _hang_up_after_turn(c, 2)
 
     c = run_call(tmp_path, scenario,
                  [transcript("check my bill", "en"), transcript("no thanks", "en")],
@@ -239,8 +138,8 @@ def test_caller_who_pressed_9_is_never_detected(tmp_path):
         await c.wait_event("listen", node="main_menu")
         c.dtmf("9")
         await c.wait_event("listen", node="main_menu", language="en-US")
-        c.say()  # over the English menu
-        await c.hang_up_after_turn(2)
+        c.say(speech_clip())  # over the English menu
+        await _hang_up_after_turn(c, 2)
 
     c = run_call(tmp_path, scenario, [transcript("check my bill", "en")], [("zh", 0.99)])
     assert c.asr.detect_calls == []
@@ -253,7 +152,7 @@ def test_caller_who_pressed_9_is_never_detected(tmp_path):
 def test_detection_off_in_the_dialplan(tmp_path):
     async def scenario(c: Call) -> None:
         await _speak_at_menu(c)
-        await c.hang_up_after_turn(1)
+        await _hang_up_after_turn(c, 1)
 
     c = run_call(tmp_path, scenario, [transcript("我想问一下啥子时候修好", "zh")],
                  [("en", 0.99)], detection=False)
@@ -268,7 +167,7 @@ def test_detection_off_in_the_dialplan(tmp_path):
 def test_detection_error_is_logged_and_the_call_goes_on(tmp_path):
     async def scenario(c: Call) -> None:
         await _speak_at_menu(c)
-        await c.hang_up_after_turn(1)
+        await _hang_up_after_turn(c, 1)
 
     c = run_call(tmp_path, scenario, [transcript("我想查一下话费", "zh")],
                  [RuntimeError("encoder failed")])
@@ -281,7 +180,7 @@ def test_detection_error_is_logged_and_the_call_goes_on(tmp_path):
 def test_sichuan_cue_adopts_the_sichuan_profile(tmp_path):
     async def scenario(c: Call) -> None:
         await _speak_at_menu(c)
-        await c.hang_up_after_turn(1)
+        await _hang_up_after_turn(c, 1)
 
     c = run_call(tmp_path, scenario, [transcript("我想问一下啥子时候修好", "zh")],
                  [("zh", 0.98)])
@@ -296,7 +195,7 @@ def test_sichuan_cue_adopts_the_sichuan_profile(tmp_path):
 def test_english_dialect_cue_after_detection(tmp_path):
     async def scenario(c: Call) -> None:
         await _speak_at_menu(c)
-        await c.hang_up_after_turn(1)
+        await _hang_up_after_turn(c, 1)
 
     said = "Kindly revert on my bill"
     c = run_call(tmp_path, scenario, [transcript(said, "en")], [("en", 0.9)])
@@ -310,7 +209,7 @@ def test_english_dialect_cue_after_detection(tmp_path):
 def test_no_cue_fixes_the_profile(tmp_path):
     async def scenario(c: Call) -> None:
         await _speak_at_menu(c)
-        await c.hang_up_after_turn(1)
+        await _hang_up_after_turn(c, 1)
 
     c = run_call(tmp_path, scenario, [transcript("我想查一下话费", "zh")], [("zh", 0.98)])
     assert c.events("dialect_detected") == []
@@ -326,7 +225,7 @@ def test_choice_after_detection_is_kept(tmp_path):
         c.dtmf("9")
         await c.wait_event("listen", node="main_menu", language="en-US")
         c.dtmf("1")
-        await c.hang_up_after_turn(3)
+        await _hang_up_after_turn(c, 3)
 
     c = run_call(tmp_path, scenario, [transcript("我想问一下啥子时候修好", "zh")],
                  [("zh", 0.98)])
@@ -340,7 +239,7 @@ def test_choice_after_detection_is_kept(tmp_path):
 def test_cantonese_profile_speaks_with_the_cantonese_voice(tmp_path):
     async def scenario(c: Call) -> None:
         await _speak_at_menu(c)
-        await c.hang_up_after_turn(1)
+        await _hang_up_after_turn(c, 1)
 
     c = run_call(tmp_path, scenario, [transcript("我想查下話費", "yue")], [("yue", 0.9)])
     assert c.asr.languages == ["yue"]
