@@ -34,7 +34,7 @@ from ivr.dialplan.answering import ANSWER, Answering
 from ivr.dialplan.confirmation import INTENT, Confirmation
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Consent, Node
-from ivr.dialplan.recognition import semantic_examples, understand, vocabulary
+from ivr.dialplan.recognition import GLOBAL_WINS, semantic_examples, understand, vocabulary
 from ivr.dialplan.state import DialogState, History, Step, moved
 from ivr.dialplan.verbs import NodeWalker
 from ivr.understanding.knowledge import KnowledgeLibrary
@@ -125,10 +125,13 @@ class DialogEngine:
             return self._walker.failed(state, node, "no_input", facts)
         if not isinstance(event, CallerInput):
             return self._walker.failed(state, node, "unintelligible", facts)
+        asking = node.answer is not None  # a free question: global choices by words only
         choice, understanding = understand(self.plan, node, event, state.language,
                                            self.profile(state), self.now(facts),
-                                           facts.get("meaning"), self.semantic)
-        if choice is None and node.answer is not None:
+                                           None if asking else facts.get("meaning"),
+                                           None if asking else self.semantic)
+        if asking and (choice is None or understanding.score < GLOBAL_WINS):
+            # only a global choice said clearly (0, 转人工, a crisis phrase) beats the question
             return self._answering.asked(state, node, event, facts, understanding)
         if choice is None and understanding.outcome == "match" and node.gather:
             return confirm.slot_filled(state, node.gather, understanding, facts)
