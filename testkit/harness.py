@@ -52,9 +52,22 @@ class IvrProcess:
 
     ready_marker = "ready:"  # the log line that says the service takes calls
 
-    def start(self, timeout: float = 180.0) -> IvrProcess:
+    def start(self, timeout: float = 180.0, attempts: int = 3) -> IvrProcess:
         """Run `ivr serve` and wait for its ready line (RuntimeError with the log if it
-        exits or is not ready within `timeout`)."""
+        exits or is not ready within `timeout`). The ports were free when picked, but another
+        socket may take one while the service loads its models: then it starts again on
+        fresh ports (at most `attempts` times)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once(timeout)
+            except RuntimeError as e:
+                if attempt == attempts or "Address already in use" not in str(e):
+                    raise
+                self.stop()  # (closes the log)
+                self.sip_port, self.http_port = free_udp_port(), free_tcp_port()
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> IvrProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "IVR_API_TOKEN": TOKEN, "IVR_MODEL_DIR": str(MODEL_DIR),
                **self.env}

@@ -63,20 +63,23 @@ def cluster(tmp_path: Path,
     env = {"IVR_SIP__MAX_CALLS": str(MAX_CALLS), "IVR_SIP__RETRY_AFTER_S": str(RETRY_AFTER),
            "IVR_DATABASE_URL": database_url}
     workers = [IvrProcess(tmp_path / f"worker{i}", env=env) for i in range(2)]
-    front = KamailioProcess(
-        free_udp_port(), [WorkerAddr("127.0.0.1", w.sip_port, f"w{i}") for i, w in
-                          enumerate(workers)],
-        workdir=tmp_path / "kamailio", probe_interval_s=1, retry_after_s=RETRY_AFTER,
-    )
+    front: KamailioProcess | None = None
     try:
         with ThreadPoolExecutor(2) as pool:  # model loading dominates: start both at once
             list(pool.map(lambda w: w.start(), workers))
+        # (after the workers: a worker that lost its port to another socket got a new one)
+        front = KamailioProcess(
+            free_udp_port(), [WorkerAddr("127.0.0.1", w.sip_port, f"w{i}") for i, w in
+                              enumerate(workers)],
+            workdir=tmp_path / "kamailio", probe_interval_s=1, retry_after_s=RETRY_AFTER,
+        )
         front.start()
         _wait(lambda: all(front.is_active(WorkerAddr("127.0.0.1", w.sip_port))
                           for w in workers), 10, "both workers probed up")
         yield front, workers
     finally:
-        front.stop()
+        if front is not None:
+            front.stop()
         for w in workers:
             w.stop()
 
