@@ -176,7 +176,9 @@ def test_agent_hears_the_whisper_then_the_caller(agent_call: dict[str, Any],
 def test_caller_hears_the_agent(agent_call: dict[str, Any], listener_asr) -> None:
     text = heard_text(listener_asr, agent_call["caller_heard"])
     assert heard(text, "certainly connecting you to an agent"), text
-    assert heard(text, "same operations with ugly ones"), text
+    # (the agent's sentence ends the recording: its last words may be cut, "ugly ones" was
+    # once heard as "ubly1")
+    assert heard(text, "in the same operations with"), text
 
 
 def test_agent_leg_is_in_the_call_recording(agent_call: dict[str, Any], listener_asr) -> None:
