@@ -73,15 +73,18 @@ def test_hours_holiday_is_a_local_date(tmp_path, utc, reason):
 
 
 # ---------------------------------------------------------------- date slots and time zone
-def test_date_slot_uses_the_callers_local_day(tmp_path):
-    e = engine(tmp_path, """
+DATE_PLAN = """
         s:
           gather:
             prompt: 哪天
             slot: {name: day, type: date}
             next: done
         done: {hangup: {}}
-    """)
+    """
+
+
+def test_date_slot_uses_the_callers_local_day(tmp_path):
+    e = engine(tmp_path, DATE_PLAN)
     first = e.start({}, FACTS)
     late = {"now": dt.datetime(2026, 11, 21, 17, 0, tzinfo=dt.UTC)}
     step = e.step(first.state, CallerInput("speech", "明天"), late)
@@ -89,14 +92,7 @@ def test_date_slot_uses_the_callers_local_day(tmp_path):
 
 
 def test_date_slot_in_engine(tmp_path):
-    e = engine(tmp_path, """
-        s:
-          gather:
-            prompt: 哪天
-            slot: {name: day, type: date}
-            next: done
-        done: {hangup: {}}
-    """)
+    e = engine(tmp_path, DATE_PLAN)
     first = e.start({}, FACTS)
     step = e.step(first.state, CallerInput("speech", "明天"), FACTS)
     assert step.state.variables == {"day": "2026-11-21"}
