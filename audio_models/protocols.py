@@ -8,6 +8,7 @@ own bounded executor (see each engine's `recognize` / `synthesize`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -40,6 +41,7 @@ class Transcript:
     no_speech_prob: float
     audio_duration: float  # seconds of audio recognised
     processing_time: float  # seconds spent in the model
+    language_probability: float = 1.0  # of `language` among those detected (1: not detected)
 
     @property
     def is_empty(self) -> bool:
@@ -51,14 +53,18 @@ class ASREngine(Protocol):
     capabilities: ASRCapabilities
 
     def transcribe_sync(
-        self, audio: AudioFrame, language: str, initial_prompt: str | None = None
+        self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
+        detect: Mapping[str, str | None] | None = None,
     ) -> Transcript:
-        """Recognise one utterance (any rate; resampled to the model's rate). Blocking."""
+        """Recognise one utterance (any rate; resampled to the model's rate). Blocking.
+        `detect` (language -> initial prompt): recognise it in the most likely of these
+        languages instead, identified from the same encoder pass."""
         ...
 
     async def recognize(
         self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
         priority: int = 0, deadline: float | None = None,
+        detect: Mapping[str, str | None] | None = None,
     ) -> Transcript:
         """Same as `transcribe_sync`, off the event loop; `priority` (0: final, 1:
         speculative) and `deadline` (monotonic) order it among the machine's model calls."""

@@ -25,7 +25,7 @@ import functools
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,7 +42,8 @@ T = TypeVar("T")
 FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s window in 10 ms mel frames
 SHORT_WINDOW_MIN_S = 1.5  # shorter utterances keep the full window (repetition hallucinations)
 SHORT_WINDOW_MAX_FILL = 0.5  # longer utterances keep the full window (8-digit strings lost digits)
-_window = threading.local()  # .frames: this thread's current recognition's window
+_window = threading.local()  # .frames: this thread's current recognition's window;
+# .encoded: an encoder output already computed for this recognition's first window
 
 
 def _install_window_hook() -> None:
@@ -61,6 +62,25 @@ def _install_window_hook() -> None:
 
     pad_or_trim.ivr_window_hook = True  # type: ignore[attr-defined]
     fwt.pad_or_trim = pad_or_trim
+
+
+def _install_encode_reuse(model: Any) -> None:
+    """Let one recognition reuse the encoder output its language detection computed: the
+    model's first `encode` call in a thread whose `_window.encoded` is set returns that output
+    (the same features, padded the same way) instead of encoding again (once per model)."""
+    original = model.encode
+    if getattr(original, "ivr_reuse_hook", False):
+        return
+
+    def encode(features):  # type: ignore[no-untyped-def]
+        done = getattr(_window, "encoded", None)
+        if done is not None:
+            _window.encoded = None
+            return done
+        return original(features)
+
+    encode.ivr_reuse_hook = True  # type: ignore[attr-defined]
+    model.encode = encode
 
 
 def _token_cap(duration_s: float) -> int:
@@ -128,6 +148,7 @@ class WhisperASR:
         self.last_window_frames = FULL_WINDOW_FRAMES  # of the last recognition (for tests)
         if short_window_s:
             _install_window_hook()
+        _install_encode_reuse(self._model)
         if self._model.model.is_multilingual:
             tok = self._model.hf_tokenizer
             langs = tuple(c for c in _LANGUAGE_CODES if tok.token_to_id(f"<|{c}|>") is not None)
@@ -165,15 +186,26 @@ class WhisperASR:
 
     # ------------------------------------------------------------ recognition
     def transcribe_sync(
-        self, audio: AudioFrame, language: str, initial_prompt: str | None = None
+        self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
+        detect: Mapping[str, str | None] | None = None,
     ) -> Transcript:
-        """Recognise one utterance in `language` (any sample rate). Blocking."""
+        """Recognise one utterance in `language` (any sample rate). Blocking.
+
+        `detect` (Whisper language -> initial prompt): identify the language among these
+        first, from the same encoder output that recognition then decodes (one encoder pass,
+        not two); the transcript is in the most likely of them and carries its probability
+        among them (`language_probability`)."""
         lang = self.check_language(language)
         if audio.samples == 0:
             return Transcript("", lang, 0.0, float("-inf"), 1.0, 0.0, 0.0)
         samples = to_float32(audio, self.capabilities.sample_rate)
         t0 = time.perf_counter()
         frames = window_frames(audio.duration, self.short_window_s)
+        probability = 1.0
+        candidates = [c for c in (detect or {}) if c in self.capabilities.languages]
+        if len(candidates) > 1:
+            lang, probability, _window.encoded = self._identify(samples, frames, candidates)
+            initial_prompt = (detect or {}).get(lang, initial_prompt)
         segments = self._transcribe(samples, lang, initial_prompt, frames, audio.duration)
         if frames < FULL_WINDOW_FRAMES and _doubtful(segments, audio.duration):
             frames = FULL_WINDOW_FRAMES  # the short window misled the decoder: do it properly
@@ -186,7 +218,8 @@ class WhisperASR:
         else:
             text = " ".join(s.text.strip() for s in segments).strip()
         if not segments:
-            return Transcript("", lang, 0.0, float("-inf"), 1.0, audio.duration, elapsed)
+            return Transcript("", lang, 0.0, float("-inf"), 1.0, audio.duration, elapsed,
+                              probability)
         weights = [max(s.end - s.start, 0.0) for s in segments]
         if sum(weights) <= 0:
             weights = [float(max(len(s.tokens), 1)) for s in segments]
@@ -200,7 +233,29 @@ class WhisperASR:
             no_speech_prob=max(s.no_speech_prob for s in segments),
             audio_duration=audio.duration,
             processing_time=elapsed,
+            language_probability=probability,
         )
+
+    def _identify(self, samples: Any, frames: int, candidates: list[str]
+                  ) -> tuple[str, float, Any]:
+        """(language, its probability among `candidates`, the encoder output) of the first
+        window of `samples`, padded exactly as recognition pads it (`frames`), so that
+        recognition can decode this encoder output instead of computing it again."""
+        from faster_whisper.audio import pad_or_trim
+
+        fe = self._model.feature_extractor
+        features = fe(samples)
+        segment = pad_or_trim(features[:, :min(features.shape[-1] - 1, fe.nb_max_frames)],
+                              frames)
+        try:
+            encoded = self._model.encode(segment)
+            ranked = self._model.model.detect_language(encoded)[0]
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"language detection failed: {exc}", retryable=True) from exc
+        probs = {token[2:-2]: p for token, p in ranked if token[2:-2] in candidates}
+        total = sum(probs.values()) or 1.0
+        best = max(candidates, key=lambda c: probs.get(c, 0.0))
+        return best, probs.get(best, 0.0) / total, encoded
 
     def _transcribe(self, samples: Any, lang: str, initial_prompt: str | None, frames: int,
                     duration_s: float) -> list[Any]:
@@ -228,15 +283,18 @@ class WhisperASR:
             raise ModelError(f"ASR '{self.name}' failed: {exc}", retryable=True) from exc
         finally:
             _window.frames = 0
+            _window.encoded = None  # never reused by another recognition
 
     async def recognize(
         self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
         priority: int = FINAL, deadline: float | None = None,
+        detect: Mapping[str, str | None] | None = None,
     ) -> Transcript:
         """`transcribe_sync` off the event loop: through the process's `InferenceScheduler`
         when there is one (`priority`, `deadline`: see audio_models/inference.py; late
         speculative work raises `DeadlineMissed`), else in this engine's own executor."""
-        call = functools.partial(self.transcribe_sync, audio, language, initial_prompt)
+        call = functools.partial(self.transcribe_sync, audio, language, initial_prompt,
+                                 detect=detect)
         return await self._off_loop(call, priority, deadline)
 
     async def detect_language(self, audio: AudioFrame) -> tuple[str, float]:

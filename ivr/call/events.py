@@ -384,8 +384,10 @@ class EmotionEscalation(CallEvent):
 class LanguageDetected(CallEvent):
     TYPE: ClassVar[str] = "language_detected"
     language: str  # Whisper's code
-    probability: float
+    probability: float  # among the dialplan's languages
     profile: str  # the profile the call goes on with
+    same_pass: bool | None = omitted(None)  # from recognition's own encoder pass (rows before
+    # 2026-12-06 lack it: a separate detection pass)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

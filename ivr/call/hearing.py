@@ -6,9 +6,10 @@ and what to recognise and turns the result into caller input):
   (`ivr.understanding.recognizers`), scheduled by urgency: a speculative pass (at a pause) is
   worth doing only until the end-of-speech silence would end the utterance anyway, a final one
   is ordered by how long the caller has been waiting. The prosody model runs alongside;
-- the first utterance of a dialplan with `language_detection` also detects the language (a
-  confident other language a profile of the plan speaks becomes the call's profile), then
-  dialect words (`assess`); the engine adopts the `detected` profile at its next step;
+- the first utterance of a dialplan with `language_detection` is recognised in the most likely
+  of the plan's languages, identified from the same encoder pass that recognition decodes (one
+  pass, speculative or final); `assess` adopts that language's profile, then looks for dialect
+  words; the engine adopts the `detected` profile at its next step;
 - `assess(heard)` fuses prosody and words into the caller's emotion (`EmotionTracker`, with
   the call's `emotion`, `soothing` and `emotion_escalation` events and peak anger stored).
 
@@ -81,23 +82,41 @@ class Hearing:
 
     # ------------------------------------------------------------ recognition
     async def hear(self, e: SpeechEnded | SpeechPaused) -> Heard:
-        """Recognise `e`'s audio (with prosody alongside); no effect on the call yet."""
+        """Recognise `e`'s audio (with prosody alongside); no effect on the call yet (a
+        language detected here is adopted by `assess`, so a speculative pass may detect too)."""
         async with self._asr_lock:  # utterances of one call are recognised in order
             profile = self._profile()
-            detect = self.detection_pending()
-            if detect:
-                profile = await self._detect_language(e, profile)
             rec = self._recognition(profile)
+            options = self._detection_options(profile) if self.detection_pending() else {}
             prosody = self._spawn(self._prosody(e), "emotion")  # alongside recognition
+            transcript = await self._recognize(e, rec, options)
+            detected = bool(options)
+            if detected:
+                profile = options.get(transcript.language, (profile, None))[0]
+            return Heard(transcript, await prosody, profile, detected)
+
+    async def _recognize(self, e: SpeechEnded | SpeechPaused, rec: Recognition,
+                         options: dict[str, tuple[LanguageProfile, str | None]]) -> Transcript:
+        """One recognition; with detection `options` (Whisper language -> profile, prompt)
+        the language is identified from the same encoder pass (multilingual model)."""
+        asr, urgency = rec.asr, self._urgency(e)
+        if options:
+            asr = self._multilingual(asr)
+            detect = {lang: prompt for lang, (_p, prompt) in options.items()}
             try:
-                transcript = await rec.asr.recognize(e.audio, rec.language, rec.prompt,
-                                                     **self._urgency(e))
+                return await asr.recognize(e.audio, rec.language, rec.prompt, detect=detect,
+                                           **urgency)
             except DeadlineMissed:
                 raise  # speculative work the machine had no time for: recognised again at EOS
-            except Exception as x:
-                self._emit(ev.Error(where="asr", error=str(x)))
-                transcript = Transcript("", rec.language, 0.0, -10.0, 1.0, e.audio.duration, 0.0)
-            return Heard(transcript, await prosody, profile, detect)
+            except Exception as x:  # the call goes on in its language, recognised plainly
+                self._emit(ev.Error(where="language_detection", error=str(x)))
+        try:
+            return await rec.asr.recognize(e.audio, rec.language, rec.prompt, **urgency)
+        except DeadlineMissed:
+            raise
+        except Exception as x:
+            self._emit(ev.Error(where="asr", error=str(x)))
+            return Transcript("", rec.language, 0.0, -10.0, 1.0, e.audio.duration, 0.0)
 
     def _urgency(self, e: SpeechEnded | SpeechPaused) -> dict[str, Any]:
         """Scheduling of a recognition: a speculative pass is useful only until the
@@ -126,6 +145,7 @@ class Hearing:
         """A recognised utterance about to become the caller's input: its dialect (after a
         language detection), then the caller's emotion (None: not estimated)."""
         if heard.detected:
+            self._adopt_language(heard)
             self._detect_dialect(heard.transcript.text, heard.profile)
         return self._fuse(heard.prosody, heard.transcript)
 
@@ -164,34 +184,43 @@ class Hearing:
         return data
 
     # ------------------------------------------------------------ language and dialect
-    async def _detect_language(self, e: SpeechEnded | SpeechPaused, current: LanguageProfile
-                               ) -> LanguageProfile:
-        """First utterance: one language-detection pass; a confident other language that a
-        profile of this dialplan speaks becomes the call's profile."""
-        asr = self._recognition(current).asr
+    def _multilingual(self, asr: Any) -> Any:
+        """`asr`, or the service's default model when `asr` knows one language only (an
+        English-only model cannot tell languages apart)."""
         caps = getattr(asr, "capabilities", None)
         if caps is not None and len(caps.languages) == 1 and self.deps.recognizers is not None:
-            asr = self.deps.recognizers.default  # an English-only model cannot tell languages
-        detect = getattr(asr, "detect_language", None)
-        if detect is None:
-            return current
-        try:
-            lang, prob = await detect(e.audio)
-        except Exception as x:
-            self._emit(ev.Error(where="language_detection", error=str(x)))
-            return current
-        chosen = current
-        if lang != current.whisper_language and prob >= 0.5:
-            plan_langs = self.deps.dialplan.plan.languages
-            options = [p for p in self.deps.engine.profiles.values()
-                       if p.whisper_language == lang and p.prompt_language in plan_langs]
-            options.sort(key=lambda p: p.id not in plan_langs)  # en-US before en-GB
-            if options:
-                chosen = options[0]
-                self.detected = chosen.id
-        self._emit(ev.LanguageDetected(language=lang, probability=round(prob, 2),
-                                       profile=chosen.id))
-        return chosen
+            return self.deps.recognizers.default
+        return asr
+
+    def _detection_options(self, current: LanguageProfile
+                           ) -> dict[str, tuple[LanguageProfile, str | None]]:
+        """The languages a first utterance may be in: Whisper language -> (the profile the
+        call would go on with, its recognition prompt), for every language of the dialplan
+        (the current profile for its own language; a plan language's own profile before a
+        variant, en-US before en-GB). Fewer than two: nothing to detect."""
+        plan_langs = self.deps.dialplan.plan.languages
+        profiles = sorted((p for p in self.deps.engine.profiles.values()
+                           if p.prompt_language in plan_langs),
+                          key=lambda p: (p.id != current.id, p.id not in plan_langs, p.id))
+        options: dict[str, tuple[LanguageProfile, str | None]] = {}
+        for p in profiles:
+            rec = self._recognition(p)
+            options.setdefault(rec.language, (p, rec.prompt))
+        return options if len(options) > 1 else {}
+
+    def switches_language(self, heard: Heard) -> bool:
+        """`heard` detected a language other than the call's."""
+        return heard.detected and heard.profile.id != self._profile().id
+
+    def _adopt_language(self, heard: Heard) -> None:
+        """A first utterance's detected language: a profile other than the call's becomes
+        the call's (the engine adopts it at its next step)."""
+        t = heard.transcript
+        if self.switches_language(heard):
+            self.detected = heard.profile.id
+        self._emit(ev.LanguageDetected(language=t.language,
+                                       probability=round(t.language_probability, 2),
+                                       profile=heard.profile.id, same_pass=True))
 
     def _detect_dialect(self, text: str, current: LanguageProfile) -> None:
         """First utterance: dialect words (啥子, 嘎哈, 唔...) pick a dialect profile."""

@@ -129,9 +129,9 @@ class Listening:
     # ------------------------------------------------------------ speculative recognition
     def _on_speech_paused(self, e: SpeechPaused) -> None:
         """The caller paused: recognise what they said so far while the end-of-speech silence
-        runs (in the ASR executor). Not while language detection is pending (its result
-        changes the call) nor over a prompt that cannot be interrupted."""
-        if self._barge_protected or self.hearing.detection_pending():
+        runs (in the ASR executor), on a first utterance too (the language it detects is
+        adopted only if the result is used). Not over a prompt that cannot be interrupted."""
+        if self._barge_protected:
             return
         self._drop_speculation("new_pause")
         task = self._spawn(self.hearing.hear(e), "asr_early")
@@ -177,6 +177,8 @@ class Listening:
         """What the engine would do with an early transcript (the state is not changed);
         None when it is no usable speech or nothing is being asked."""
         t = heard.transcript
+        if self.hearing.switches_language(heard):
+            return None  # the question was asked in another language: no guess from this
         if self.answering is None or t.is_empty or judge_speech(
                 t, self.settings.asr.min_confidence,
                 self.settings.asr.max_no_speech_prob) != "speech":

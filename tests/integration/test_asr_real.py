@@ -235,3 +235,41 @@ def test_model_dir_path_spec_points_anywhere(tmp_path):
     copy = tmp_path / "my-model"
     shutil.copytree(tiny_en_dir(), copy)
     assert resolve_asr_model(str(copy), Path("/nonexistent")) == copy.resolve()
+
+
+@pytest.mark.parametrize("short_window_s", [10.0, 0.0])
+def test_one_encoder_pass_identifies_the_language_and_recognises(base, short_window_s):
+    """`detect=`: the plan's languages are told apart from the encoder output that
+    recognition then decodes: one `encode` call per utterance (two before), the same text as
+    a recognition told the language, and the right language for Mandarin and English."""
+    asr = WhisperASR(base.model_dir, name=base.name, short_window_s=short_window_s)
+    encoded: list[tuple[int, ...]] = []
+    inner = asr._model.model.encode
+
+    class CountingModel:  # the CTranslate2 model, its encoder calls counted
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(original, name)
+
+        def encode(self, features, *args, **kwargs):  # type: ignore[no-untyped-def]
+            encoded.append(tuple(features.shape))
+            return inner(features, *args, **kwargs)
+
+    original = asr._model.model
+    asr._model.model = CountingModel()
+    plan = {"zh": ZH_PROMPT, "en": None}
+    try:
+        zh = load_clip("asr_zh_aishell", manifest("asr_zh_aishell")[1]["path"])
+        t = asr.transcribe_sync(zh, "zh", ZH_PROMPT, detect=plan)
+        assert len(encoded) == 1, encoded
+        assert t.language == "zh" and 0.5 < t.language_probability <= 1
+        encoded.clear()
+        told = asr.transcribe_sync(zh, "zh", ZH_PROMPT)
+        assert told.text == t.text
+        encoded.clear()
+        en = load_clip("asr_en_misc", THREE_SECONDS)
+        t = asr.transcribe_sync(en, "zh", ZH_PROMPT, detect=plan)  # on a Mandarin line
+        assert len(encoded) == 1 and t.language == "en" and t.language_probability > 0.5
+        assert words(t.text) == words(asr.transcribe_sync(en, "en").text)
+    finally:
+        asr._model.model = original
+        asr.close()

@@ -58,6 +58,7 @@ def test_english_caller_is_detected_without_pressing_9(ivr: IvrProcess, tmp_path
     call = ivr.wait_call_ended(c.call_id)
     detected = [e for e in call["events"] if e["type"] == "language_detected"]
     assert len(detected) == 1 and detected[0]["data"]["language"] == "en"
+    assert detected[0]["data"]["same_pass"] is True  # no separate detection pass
     assert call["profile"] == "en-US" and call["language"] == "en-US"
     speech = [t for t in call["turns"] if t["input_mode"] == "speech"][0]
     assert "representative" in speech["caller_text"].lower() and speech["intent"] == "agent"

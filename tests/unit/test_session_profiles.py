@@ -4,10 +4,12 @@ utterance, dialect cues in its transcript, the Cantonese voice (fakes, hotline d
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from audio_models.frames import AudioFrame
+from audio_models.protocols import Transcript
 from tests.unit import call_runner
 from tests.unit.call_runner import Call, speech_clip
 from tests.unit.fakes import FakeASR, transcript
@@ -17,23 +19,33 @@ BILL_EN = "Your bill for this month is 98 yuan, and your current balance is 58 y
 
 
 class DetectingASR(FakeASR):
-    """FakeASR that also answers language detection from a script of (language, probability)
-    pairs (or exceptions)."""
+    """FakeASR that also identifies the language when asked to (`detect`: the plan's
+    languages and their prompts), from a script of (language, probability among them) pairs
+    or exceptions; the transcript is then "recognised" in that language, in the same pass."""
 
     def __init__(self, script: list[Any], detections: list[Any]) -> None:
         super().__init__(script)
         self.detections = list(detections)
-        self.detect_calls: list[AudioFrame] = []
+        self.detect_calls: list[dict[str, str | None]] = []
 
-    async def detect_language(self, audio: AudioFrame) -> tuple[str, float]:
-        self.detect_calls.append(audio)
-        await asyncio.sleep(0)
+    async def recognize(self, audio: AudioFrame, language: str,
+                        initial_prompt: str | None = None, *, priority: int = 0,
+                        deadline: float | None = None,
+                        detect: Mapping[str, str | None] | None = None) -> Transcript:
+        if detect is None:
+            return await super().recognize(audio, language, initial_prompt,
+                                           priority=priority, deadline=deadline)
+        self.detect_calls.append(dict(detect))
         if not self.detections:
             raise AssertionError("DetectingASR: no scripted detection left")
         item = self.detections.pop(0)
         if isinstance(item, BaseException):
             raise item
-        return item
+        lang, prob = item
+        assert lang in detect, f"{lang} is not a language of the plan: {sorted(detect)}"
+        t = await super().recognize(audio, lang, detect[lang], priority=priority,
+                                    deadline=deadline)
+        return replace(t, language=lang, language_probability=prob)
 
 
 def run_call(tmp_path, scenario: Callable[[Call], Awaitable[None]], script: list[Any],
@@ -64,10 +76,13 @@ def test_english_first_utterance_switches_to_en_us(tmp_path):
     said = "I want to check my bill"
     c = run_call(tmp_path, scenario, [transcript(said, "en")], [("en", 0.95)])
     assert len(c.asr.detect_calls) == 1
-    assert c.asr.languages == ["en"]  # recognised as English right away
+    # the plan's languages (yue: the Cantonese profile), each with its profile's prompt
+    assert c.asr.detect_calls[0] == {"zh": "以下是普通话的句子。", "en": None,
+                                     "yue": "以下係廣東話。"}
+    assert c.asr.languages == ["en"]  # recognised as English in the same pass
     assert c.asr.calls[0][2] is None  # en-US has no initial prompt
     assert c.events("language_detected") == [
-        {"language": "en", "probability": 0.95, "profile": "en-US"}]
+        {"language": "en", "probability": 0.95, "profile": "en-US", "same_pass": True}]
     assert c.events("language") == [{"language": "en-US", "profile": "en-US"}]
     assert c.events("dialect_detected") == []
     row = c.row()
@@ -79,17 +94,18 @@ def test_english_first_utterance_switches_to_en_us(tmp_path):
     assert (BILL_ZH, "zh-CN") not in c.prompts.requests
 
 
-def test_unsure_detection_keeps_the_language(tmp_path):
+def test_mandarin_first_utterance_keeps_the_language(tmp_path):
     async def scenario(c: Call) -> None:
         await _speak_at_menu(c)
         await _hang_up_after_turn(c, 1)
 
-    c = run_call(tmp_path, scenario, [transcript("我想查一下话费", "zh")], [("en", 0.3)])
+    c = run_call(tmp_path, scenario, [transcript("我想查一下话费", "zh")], [("zh", 0.7)])
     assert len(c.asr.detect_calls) == 1
+    assert len(c.asr.calls) == 1  # one recognition: no separate detection pass
     assert c.asr.languages == ["zh"]
     assert c.asr.calls[0][2] == "以下是普通话的句子。"
     assert c.events("language_detected") == [
-        {"language": "en", "probability": 0.3, "profile": "zh-CN"}]
+        {"language": "zh", "probability": 0.7, "profile": "zh-CN", "same_pass": True}]
     assert c.events("language") == []
     row = c.row()
     assert (row["language"], row["profile"]) == ("zh-CN", "zh-CN")
@@ -172,7 +188,7 @@ def test_detection_error_is_logged_and_the_call_goes_on(tmp_path):
     c = run_call(tmp_path, scenario, [transcript("我想查一下话费", "zh")],
                  [RuntimeError("encoder failed")])
     assert c.events("error") == [{"where": "language_detection", "error": "encoder failed"}]
-    assert c.asr.languages == ["zh"]
+    assert c.asr.languages == ["zh"]  # recognised again, plainly, in the line's language
     assert c.row()["turns"][0]["intent"] == "bill_enquiry"
 
 
@@ -245,7 +261,7 @@ def test_cantonese_profile_speaks_with_the_cantonese_voice(tmp_path):
     assert c.asr.languages == ["yue"]
     assert c.asr.calls[0][2] == "以下係廣東話。"
     assert c.events("language_detected") == [
-        {"language": "yue", "probability": 0.9, "profile": "yue"}]
+        {"language": "yue", "probability": 0.9, "profile": "yue", "same_pass": True}]
     assert c.events("language") == [{"language": "zh-CN", "profile": "yue"}]
     assert c.row()["profile"] == "yue"
     assert c.row()["turns"][0]["intent"] == "bill_enquiry"
