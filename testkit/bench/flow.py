@@ -22,6 +22,12 @@ def _words(value: Any, language: str) -> list[str]:
     return [str(v) for v in value or []]
 
 
+def intent_keywords(plan: dict[str, Any], intent: str, language: str) -> list[str]:
+    """The dialplan's keywords for `intent` in `language` (a plain list serves every
+    language)."""
+    return _words(plan.get("intents", {}).get(intent, {}).get("keywords"), language)
+
+
 def node_first_text(node: dict[str, Any], language: str) -> str | None:
     """The first thing a node says: say, gather/menu/answer prompt, or a transfer/hangup's
     say."""
