@@ -1,8 +1,10 @@
-"""What our hotline would answer: intents, keywords and reply texts read from a dialplan.
+"""What our IVR would answer: intents, keywords and reply texts read from a dialplan.
 
 The Pipecat side of `scripts/bench_vs_pipecat` has no dialogue engine; it is given, per intent
 reachable from one menu node, the dialplan's keywords and the text of the node the intent
-leads to, so it says the same first reply as our IVR. Pure functions on the loaded YAML dict.
+leads to, in one dialplan language (the hotline's en-US, the news desk's zh-CN), so it says the
+same first reply as our IVR. Pure functions on the loaded YAML dict, except
+`with_traditional` (OpenCC, our side only).
 """
 
 from __future__ import annotations
@@ -54,16 +56,34 @@ def menu_replies(plan: dict[str, Any], menu_node: str, language: str
         intent = choice.get("intent")
         if not intent or "language" in choice or intent in replies:
             continue
-        words = _words(plan.get("intents", {}).get(intent, {}).get("keywords"), language)
+        words = intent_keywords(plan, intent, language)
         text = node_first_text(plan["nodes"][choice["goto"]], language)
         if words and text:
             keywords[intent], replies[intent] = words, text
     return keywords, replies
 
 
-def no_match_text(plan: dict[str, Any], language: str) -> str:
-    """The dialplan's first no-match reprompt in `language`."""
-    no_match = plan.get("defaults", {}).get("no_match")
+def no_match_text(plan: dict[str, Any], language: str, menu_node: str | None = None) -> str:
+    """What the IVR says first after a no-match at `menu_node`, in `language`: the node's own
+    first no-match prompt, else the dialplan's default one, else (no no-match prompts at all)
+    the node's question again, as the engine does."""
+    menu = plan["nodes"][menu_node]["menu"] if menu_node else {}
+    no_match = menu.get("no_match") or plan.get("defaults", {}).get("no_match")
     if isinstance(no_match, list) and no_match:
         no_match = no_match[0]
-    return _text(no_match, language) or "Sorry, I didn't understand that."
+    text = _text(no_match, language)
+    if text is None and menu_node:
+        text = _text(menu.get("prompt"), language)
+    return text or "Sorry, I didn't understand that."
+
+
+def with_traditional(keywords: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Chinese keywords plus their Traditional forms (OpenCC s2t, s2tw): Whisper writes Mandarin
+    in either script, our IVR converts its transcripts to Simplified (profile script t2s), and
+    the Pipecat side's keyword match should not fail on the script alone."""
+    import opencc
+
+    converters = [opencc.OpenCC(c) for c in ("s2t", "s2tw")]
+    return {intent: list(dict.fromkeys(v for k in words
+                                       for v in (k, *(c.convert(k) for c in converters))))
+            for intent, words in keywords.items()}

@@ -11,6 +11,8 @@ by the same code for our pipeline and for Pipecat.
 - `percentile`, `summary`, `ratio`: the figures printed.
 - `keyword_intent`: the Pipecat side's stand-in for an NLU: the intent whose keyword (from our
   dialplan) occurs in the transcript (plural/possessive endings allowed), longest first.
+  Chinese has no spaces between words: a keyword written in Han characters matches anywhere in
+  the transcript (spaces and punctuation ignored), as the news desk's clips were chosen.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def ratio(theirs: float, ours: float) -> float:
 
 
 _NON_WORD = re.compile(r"[^\w']+")
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def normalise(text: str) -> str:
@@ -120,13 +123,16 @@ def _phrase_in(words: Sequence[str], phrase: Sequence[str]) -> bool:
 
 def keyword_intent(text: str, keywords: Mapping[str, Sequence[str]]) -> str | None:
     """The intent one of whose keywords occurs in `text` (whole words, plural or possessive
-    endings allowed); the longest matching keyword wins, ties go to the earlier intent.
-    None if nothing matches."""
+    endings allowed; a keyword in Han characters anywhere); the longest matching keyword wins,
+    ties go to the earlier intent. None if nothing matches."""
     words = normalise(text).split()
+    joined = "".join(words)
     best: tuple[int, str] | None = None
     for intent, kws in keywords.items():
         for kw in kws:
             k = normalise(kw)
-            if k and _phrase_in(words, k.split()) and (best is None or len(k) > best[0]):
+            found = ("".join(k.split()) in joined if _HAN.search(k)
+                     else _phrase_in(words, k.split()))
+            if k and found and (best is None or len(k) > best[0]):
                 best = (len(k), intent)
     return best[1] if best else None

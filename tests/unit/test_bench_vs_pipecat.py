@@ -1,5 +1,6 @@
 """Pure parts of scripts/bench_vs_pipecat: speech end on a real recording, first reply sound,
-percentile/ratio maths, the keyword intent and the replies read from the shipped hotline."""
+percentile/ratio maths, the keyword intent (English words, Chinese characters) and the replies
+read from the shipped hotline and the news desk, the news desk's Mandarin clips."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 import soundfile as sf
 import yaml
 
-from testkit.bench.flow import menu_replies, no_match_text
+from testkit.bench.aishell import AISHELL, NEWS_DESK, mandarin_requests
+from testkit.bench.flow import menu_replies, no_match_text, with_traditional
 from testkit.bench.measure import (
     first_sound_s,
     keyword_intent,
@@ -111,3 +113,48 @@ def test_replies_are_the_hotline_texts() -> None:
     assert "representative" in keywords["agent"]
     assert "english" not in replies  # language switches are not replies
     assert no_match_text(plan, "en-US") == "Sorry, I didn't understand that."
+    assert no_match_text(plan, "en-US", "main_menu") == "Sorry, I didn't understand that."
+
+
+def test_replies_are_the_news_desk_mandarin_texts() -> None:
+    """The news desk has no no-match prompt: the engine asks the topic question again."""
+    plan = yaml.safe_load(NEWS_DESK.read_text(encoding="utf-8"))
+    keywords, replies = menu_replies(plan, "topic", "zh-CN")
+    assert set(replies) == {"phones", "property", "economy", "traffic", "stocks"}
+    assert replies["property"] == plan["nodes"]["property_desk"]["hangup"]["say"]["zh-CN"]
+    assert replies["economy"] == "好的，已为您转到财经组。"
+    assert "房价" in keywords["property"] and "housing" not in keywords["property"]
+    assert no_match_text(plan, "zh-CN", "topic") == plan["nodes"]["topic"]["menu"]["prompt"][
+        "zh-CN"]
+
+
+def test_keyword_intent_finds_chinese_keywords_inside_words() -> None:
+    plan = yaml.safe_load(NEWS_DESK.read_text(encoding="utf-8"))
+    keywords, _ = menu_replies(plan, "topic", "zh-CN")
+    assert keyword_intent("需求将可能难以支撑房价", keywords) == "property"
+    assert keyword_intent("需求 将 可能，难以支撑房 价。", keywords) == "property"
+    assert keyword_intent("今天天气很好", keywords) is None
+    # Whisper may write Traditional characters: with_traditional keeps both scripts
+    assert keyword_intent("需求將可能難以支撐房價", keywords) is None
+    both = with_traditional(keywords)
+    assert both["property"][0] == "房价" and "房價" in both["property"]
+    assert keyword_intent("需求將可能難以支撐房價", both) == "property"
+    assert keyword_intent("私家車司機", both) == "traffic"
+
+
+def test_mandarin_requests_name_exactly_one_news_desk_topic() -> None:
+    if not (AISHELL / "manifest.csv").exists():
+        pytest.skip(f"no shared Mandarin speech at {AISHELL}")
+    plan = yaml.safe_load(NEWS_DESK.read_text(encoding="utf-8"))
+    keywords, _ = menu_replies(plan, "topic", "zh-CN")
+    requests = mandarin_requests(NEWS_DESK)
+    assert len(requests) >= 20
+    assert {expected for _, expected in requests} == set(keywords)
+    transcripts = {r.split(",")[0]: r.rsplit(",", 1)[1] for r in
+                   (AISHELL / "manifest.csv").read_text(encoding="utf-8").splitlines()[1:]}
+    for clip, expected in requests:
+        assert clip.exists()
+        text = transcripts[str(clip.relative_to(AISHELL))]
+        assert keyword_intent(text, keywords) == expected, (clip.name, text)
+    hotline = mandarin_requests(REPO / "dialplans" / "hotline.yaml")
+    assert hotline and all(expected is None for _, expected in hotline)
