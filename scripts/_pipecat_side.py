@@ -5,7 +5,10 @@ Not for direct use. Started once by the benchmark with a JSON config file as its
     {"model_dir": ".../whisper-base", "voice_onnx": ".../en_US-joe-medium.onnx",
      "keywords": {"agent": ["agent", ...], ...}, "replies": {"agent": "Certainly. ...", ...},
      "no_match_reply": "Sorry, I didn't understand that.", "tail_silence_s": 6.0,
-     "compute_type": "int8"}
+     "compute_type": "int8", "language": "en", "tts": "piper"}
+
+or, for the Mandarin caller, `"language": "zh"` (Whisper's Language.ZH) and `"tts": "espeak",
+"espeak_gain_db": -3.0` (no voice_onnx).
 
 It prints `{"ready": true, ...parameters}` once loaded, then reads one JSON line per round
 from stdin, `{"turns": [{"wav": path, "speech_end_s": 1.93, "expected": "agent"}, ...]}`,
@@ -17,11 +20,22 @@ Each pipeline, built per turn as a Pipecat bot builds one per session:
     InputAudioRawFrames at real-time pace, then `tail_silence_s` of silence)
     -> VADProcessor(SileroVADAnalyzer())       Silero ONNX shipped in the pipecat wheel,
                                                VADParams at Pipecat's defaults
-    -> WhisperSTTService(model=<local dir>,    faster-whisper, language EN, Pipecat defaults
-                         compute_type=...)     except the compute type given (int8 = ours)
+    -> WhisperSTTService(model=<local dir>,    faster-whisper, language EN (or ZH), Pipecat
+                         compute_type=...)     defaults except the compute type given (int8 =
+                                               ours)
     -> ReplyProcessor                          transcript -> intent (our keywords) -> reply
-    -> PiperTTSService(voice=joe, local file)  in-process Piper, no download
+    -> PiperTTSService(voice=joe, local file)  in-process Piper, no download; for Mandarin
+       or EspeakTTSService                     our espeak-ng engine (below)
     -> FirstAudioSink                          timestamps the first non-silent reply sample
+
+Pipecat has no espeak-ng service, and our Mandarin voice is espeak-ng reading pypinyin's
+tone-numbered pinyin. `EspeakTTSService` is a minimal TTSService (shaped like Pipecat's own
+PiperTTSService: synthesis in a thread, `_stream_audio_frames_from_iterator` resamples to the
+output rate) around OUR `audio_models.tts_espeak.EspeakTTS` itself, imported, not copied: the
+same pinyin conversion (`mandarin_to_pinyin`), the same `espeak-ng -v cmn-latn-pinyin -s 150
+--stdout --stdin` command and the same gain (ours: tts.espeak_gain_db). `audio_models/__init__`
+imports engines this venv lacks (webrtcvad), so the package is registered bare (its
+submodules load, its __init__ does not); the venv gets pypinyin at our locked version.
 
 "End of speech" is the time the last speech sample of the recording was due on the
 real-time clock (start + speech_end_s); "first reply audio" is the arrival time of the first
@@ -34,6 +48,8 @@ import asyncio
 import json
 import sys
 import time
+import types
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +58,8 @@ import soundfile as sf
 import soxr
 from loguru import logger
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 from pipecat.audio.vad.silero import SileroVADAnalyzer  # noqa: E402
 from pipecat.audio.vad.vad_analyzer import VADParams  # noqa: E402
@@ -59,6 +76,8 @@ from pipecat.pipeline.worker import PipelineParams, PipelineWorker  # noqa: E402
 from pipecat.processors.audio.vad_processor import VADProcessor  # noqa: E402
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor  # noqa: E402
 from pipecat.services.piper.tts import PiperTTSService  # noqa: E402
+from pipecat.services.settings import TTSSettings  # noqa: E402
+from pipecat.services.tts_service import TTSService  # noqa: E402
 from pipecat.services.whisper.stt import WhisperSTTService  # noqa: E402
 from pipecat.transcriptions.language import Language  # noqa: E402
 from pipecat.workers.runner import WorkerRunner  # noqa: E402
@@ -91,6 +110,53 @@ class ReplyProcessor(FrameProcessor):
                                                                  self.no_match)))
             return
         await self.push_frame(frame, direction)
+
+
+def load_espeak_engine(voice: str, gain_db: float) -> Any:
+    """Our `EspeakTTS` (audio_models/tts_espeak.py) without `audio_models/__init__`, whose
+    imports (webrtcvad, ...) this venv does not have: the package is registered bare, so only
+    tts_espeak and what it imports (frames, languages, protocols: numpy, soundfile) load."""
+    if "audio_models" not in sys.modules:
+        package = types.ModuleType("audio_models")
+        package.__path__ = [str(REPO / "audio_models")]
+        sys.modules["audio_models"] = package
+    from audio_models.tts_espeak import EspeakTTS
+
+    return EspeakTTS(voice, gain_db=gain_db)
+
+
+class EspeakTTSService(TTSService):
+    """Our Mandarin voice in a Pipecat pipeline: `EspeakTTS.synthesize_sync` (pinyin, then one
+    espeak-ng process) in a thread, its 22.05 kHz audio resampled by TTSService to the output
+    rate, as PiperTTSService does with Piper's."""
+
+    def __init__(self, engine: Any, **kwargs: Any) -> None:
+        super().__init__(push_start_frame=True, push_stop_frames=True,
+                         settings=TTSSettings(model=None, voice=engine.voice_id, language=None),
+                         **kwargs)
+        self._engine = engine
+
+    def can_generate_metrics(self) -> bool:
+        return True
+
+    async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
+        await self.start_tts_usage_metrics(text)
+        audio = await asyncio.to_thread(self._engine.synthesize_sync, text)
+
+        async def pcm() -> AsyncIterator[bytes]:
+            yield audio.pcm
+
+        async for frame in self._stream_audio_frames_from_iterator(
+                pcm(), in_sample_rate=audio.sample_rate, context_id=context_id):
+            await self.stop_ttfb_metrics()
+            yield frame
+
+
+def make_tts(cfg: dict[str, Any]) -> TTSService:
+    if cfg.get("tts", "piper") == "espeak":
+        return EspeakTTSService(load_espeak_engine("zh", cfg.get("espeak_gain_db", -3.0)))
+    return PiperTTSService(settings=PiperTTSService.Settings(
+        voice=Path(cfg["voice_onnx"]).stem), download_dir=Path(cfg["voice_onnx"]).parent)
 
 
 class FirstAudioSink(FrameProcessor):
@@ -132,10 +198,9 @@ def load_caller_audio(path: str, tail_silence_s: float) -> np.ndarray:
 async def run_turn(cfg: dict[str, Any], turn: dict[str, Any]) -> dict[str, Any]:
     """One pipeline, one caller utterance; returns timings (ms) and the recognised intent."""
     stt = WhisperSTTService(settings=WhisperSTTService.Settings(
-        model=cfg["model_dir"], language=Language.EN),
+        model=cfg["model_dir"], language=Language(cfg.get("language", "en"))),
         compute_type=cfg.get("compute_type", "default"))
-    tts = PiperTTSService(settings=PiperTTSService.Settings(
-        voice=Path(cfg["voice_onnx"]).stem), download_dir=Path(cfg["voice_onnx"]).parent)
+    tts = make_tts(cfg)
     reply = ReplyProcessor(cfg["keywords"], cfg["replies"], cfg["no_match_reply"])
     sink = FirstAudioSink()
     pipeline = Pipeline([VADProcessor(vad_analyzer=SileroVADAnalyzer()), stt, reply, tts,
@@ -180,11 +245,15 @@ async def run_turn(cfg: dict[str, Any], turn: dict[str, Any]) -> dict[str, Any]:
 async def serve(cfg: dict[str, Any]) -> None:
     loop = asyncio.get_running_loop()
     vad = VADParams()
-    print(json.dumps({"ready": True, "vad_params": vad.model_dump(),
-                      "whisper_model": cfg["model_dir"],
-                      "whisper_compute_type": cfg.get("compute_type", "default"),
-                      "stt_trailing_silence_s": 0.5, "piper_voice": cfg["voice_onnx"],
-                      "in_rate": IN_RATE, "out_rate": OUT_RATE}), flush=True)
+    info = {"ready": True, "vad_params": vad.model_dump(), "whisper_model": cfg["model_dir"],
+            "whisper_compute_type": cfg.get("compute_type", "default"),
+            "stt_trailing_silence_s": 0.5, "piper_voice": cfg.get("voice_onnx"),
+            "in_rate": IN_RATE, "out_rate": OUT_RATE}
+    if cfg.get("tts", "piper") == "espeak":
+        del info["piper_voice"]
+        engine = load_espeak_engine("zh", cfg.get("espeak_gain_db", -3.0))
+        info.update(whisper_language=cfg.get("language"), tts_voice=engine.voice_id)
+    print(json.dumps(info), flush=True)
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line:

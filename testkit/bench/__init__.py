@@ -1,1 +1,2 @@
-"""Benchmark helpers (numpy only, so the Pipecat side can import them from its own venv)."""
+"""Benchmark helpers. `measure` is numpy only, so the Pipecat side (scripts/_pipecat_side.py)
+imports it from its own venv; `flow`, `aishell` and `pipecat_process` run on our side."""
