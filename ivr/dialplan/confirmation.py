@@ -27,7 +27,8 @@ from ivr.dialplan.actions import (
 )
 from ivr.dialplan.nodes import Choice, Gather, Node
 from ivr.dialplan.recognition import choices_at, global_match, ranked
-from ivr.dialplan.rendering import fill, spoken
+from ivr.dialplan.rendering import fill
+from ivr.dialplan.say_as import DEFAULT_FILTERS
 from ivr.dialplan.state import DialogState, Step, moved, succeeded
 from ivr.dialplan.verbs import NodeWalker
 from ivr.understanding.intents import extract_yes_no
@@ -109,9 +110,10 @@ class Confirmation:
             prompt = gather.confirm_prompt or {
                 lang: CONFIRM_PROMPT["zh" if lang.startswith(("zh", "yue")) else "en"]
                 for lang in self.plan.languages}
-            env = {**self.render.env(state, facts), "value": spoken(value)}
-            say = Say(fill(self.render.text(prompt, state.language), env), state.language,
-                      node.barge_in, state.node, dynamic=True)
+            env = {**self.render.env(state, facts), "value": value}
+            filters = {**self.render.filters, "value": DEFAULT_FILTERS.get(gather.slot.type)}
+            text = fill(self.render.text(prompt, state.language), env, state.language, filters)
+            say = Say(text, state.language, node.barge_in, state.node, dynamic=True)
             return Step(state, [say, self.render.listen(state, node)], u)
         state = replace(succeeded(state, None), variables={**state.variables, **u.slots})
         return self.walker.run(moved(state, gather.next), [SetVariables(dict(u.slots))], u,

@@ -8,7 +8,6 @@ at the most precise YAML path the loader recorded.
 from __future__ import annotations
 
 import difflib
-import re
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -19,10 +18,10 @@ from ivr.dialplan.lint_loops import input_free_loops
 from ivr.dialplan.loader import Issue, LoadedDialplan
 from ivr.dialplan.models import PerLanguageList
 from ivr.dialplan.nodes import Prompt
+from ivr.dialplan.say_as import TEMPLATE as VAR  # `{name}` and `{name|filter}`
 from ivr.understanding.intents import normalise, score_intent
 
 P = tuple[str | int, ...]
-VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 # what the engine provides besides the plan's own variables; None = any sub-field
 BUILTINS: dict[str, frozenset[str] | None] = {
     "language": None, "node": None, "caller": None, "failure_reason": None,

@@ -3,20 +3,33 @@ verbs' fields. The root `Dialplan` and its settings are in `models.py`.
 
 Prompts are one text for every language or a mapping language -> text; a text starting with
 `file:` names a recorded audio file (relative to the dialplan); `{name}` in a text is
-replaced by a call variable. Conditions use the safe expression language of `expr.py`.
+replaced by a call variable, `{name|filter}` read aloud as the say-as filter says (say_as.py;
+an unknown filter is a load error). Conditions use the safe expression language of `expr.py`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ivr.dialplan.expr import ExprError, compile_expr
+from ivr.dialplan.say_as import template_problems
 
-Prompt = str | dict[str, str]
+
+def _check_filters(prompt: str | dict[str, str]) -> str | dict[str, str]:
+    """A prompt whose `{name|filter}` templates name only known say-as filters."""
+    texts = {"": prompt} if isinstance(prompt, str) else prompt
+    problems = [f"{lang + ': ' if lang else ''}{p}" for lang, text in texts.items()
+                for p in template_problems(text)]
+    if problems:
+        raise ValueError("; ".join(problems))
+    return prompt
+
+
+Prompt = Annotated[str | dict[str, str], AfterValidator(_check_filters)]
 Scalar = str | int | float | bool | None
 
 VERBS = ("say", "menu", "gather", "answer", "set", "branch", "webhook", "hours", "language",

@@ -2,6 +2,9 @@
 language with `{name}` templates filled from the call's variables (`Say`), the keys, digits
 and timeout it listens with (`Listen`), its webhook request (`Webhook`), and the values a
 `set` assigns. Pure: the time comes from `facts["now"]`, the clock only when it is absent.
+
+In prompts a value is read aloud the way its say-as filter (`{card_last4|digits}`) or, without
+one, its slot type says (say_as.py); webhooks and `set` values get the value as written.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from ivr.dialplan.expr import compile_expr
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Node, Prompt, pick_text
 from ivr.dialplan.recognition import choices_at
+from ivr.dialplan.say_as import DEFAULT_FILTERS, say_as, spoken
+from ivr.dialplan.say_as import TEMPLATE as VARIABLE  # `{name}`, `{a.b}`, `{name|filter}`
 from ivr.dialplan.state import DialogState
-
-VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")  # `{name}` or `{account.balance}`
 
 
 def utcnow() -> dt.datetime:
@@ -42,22 +45,35 @@ def lookup(data: Any, path: str) -> Any:
     return cur
 
 
-def spoken(value: Any) -> str:
-    """A variable's value as it is said: 12.50 -> "12.5", True -> "yes"."""
-    if isinstance(value, float):
-        return f"{value:.2f}".rstrip("0").rstrip(".")
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def fill(text: str, env: Mapping[str, Any]) -> str:
-    """`text` with every `{name}` replaced by its spoken value (nothing when unset)."""
+def fill(text: str, env: Mapping[str, Any], language: str | None = None,
+         filters: Mapping[str, str | None] | None = None) -> str:
+    """`text` with every `{name}` replaced by its value (nothing when unset). With `language`
+    (a prompt) the value is read as its filter says, else as `filters[name]` (the slot type's
+    default) says; without (a webhook, a `set`) it is the value as written."""
     def sub(m: re.Match[str]) -> str:
         value = lookup(env, m.group(1))
-        return "" if value is None else spoken(value)  # never speak "{balance}"
+        if value is None:
+            return ""  # never speak "{balance}"
+        if language is None:
+            return spoken(value)
+        words = say_as(value, m.group(2) or (filters or {}).get(m.group(1)), language)
+        if not text[:m.start()].strip() or text[:m.start()].rstrip()[-1] in ".!?":
+            words = words[:1].upper() + words[1:]  # "Fifty yuan has been added."
+        return words
 
     return VARIABLE.sub(sub, text)
+
+
+def slot_filters(plan: Dialplan) -> dict[str, str | None]:
+    """Variable -> the say-as filter its `gather` slot type implies (`DEFAULT_FILTERS`); a
+    variable two slots of different readings fill gets none (said as written)."""
+    out: dict[str, str | None] = {}
+    for node in plan.nodes.values():
+        if node.gather is not None:
+            slot = node.gather.slot
+            how = DEFAULT_FILTERS.get(slot.type)
+            out[slot.name] = how if out.get(slot.name, how) == how else None
+    return out
 
 
 def _fill_json(value: Any, fill: Callable[[str], str]) -> Any:
@@ -76,6 +92,7 @@ class NodeRenderer:
     def __init__(self, plan: Dialplan) -> None:
         self.plan = plan
         self._tz = ZoneInfo(plan.timezone)
+        self.filters = slot_filters(plan)  # how a slot's variable is read without a filter
 
     def now(self, facts: Mapping[str, Any]) -> dt.datetime:
         """The facts' time (or the clock), in the dialplan's time zone."""
@@ -113,7 +130,7 @@ class NodeRenderer:
         text = self.text(prompt, language)
         dynamic = bool(VARIABLE.search(text))
         if dynamic:
-            text = fill(text, self.env(state, facts or {}))
+            text = fill(text, self.env(state, facts or {}), language, self.filters)
         return Say(text, language, node.barge_in, state.node, dynamic=dynamic)
 
     def listen(self, state: DialogState, node: Node) -> Listen:

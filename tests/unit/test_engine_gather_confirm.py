@@ -37,7 +37,7 @@ def confirming(tmp_path):
     first = e.start({}, FACTS)
     assert first.actions == [Say("请说金额", "zh-CN", None, "s"), AMOUNT_LISTEN]
     step = e.step(first.state, CallerInput("speech", "五十八块五"), FACTS)
-    assert step.actions == [Say("您说的是58.5，对吗？", "zh-CN", None, "s"), YES_NO_LISTEN]
+    assert step.actions == [Say("您说的是五十八元五角，对吗？", "zh-CN", None, "s"), YES_NO_LISTEN]
     assert step.state.confirming == ("amount", 58.5)
     assert step.state.variables == {}
     return e, step.state
@@ -47,8 +47,8 @@ def confirming(tmp_path):
 def test_confirm_yes_goes_next_with_value(confirming, event):
     e, state = confirming
     step = e.step(state, event, FACTS)
-    assert step.actions == [SetVariables({"amount": 58.5}), Say("got 58.5", "zh-CN", None, "done"),
-                            Hangup("completed")]
+    assert step.actions == [SetVariables({"amount": 58.5}),
+                            Say("got 五十八元五角", "zh-CN", None, "done"), Hangup("completed")]
     assert step.understanding == Understanding("match", None, 1.0, {"amount": 58.5})
     assert step.state.variables == {"amount": 58.5}
     assert step.state.confirming is None
@@ -65,7 +65,7 @@ def test_confirm_no_asks_again(confirming, event):
     assert step.understanding == Understanding("match", "deny", 1.0)
     # and the new value is confirmed in turn
     again = e.step(step.state, CallerInput("dtmf", "60#"), FACTS)
-    assert again.actions == [Say("您说的是60，对吗？", "zh-CN", None, "s"), YES_NO_LISTEN]
+    assert again.actions == [Say("您说的是六十元，对吗？", "zh-CN", None, "s"), YES_NO_LISTEN]
 
 
 def test_silence_during_confirmation_is_no_input(confirming):
@@ -92,7 +92,7 @@ def test_silence_during_confirmation_repeats_the_question(confirming):
     e, state = confirming
     step = e.step(state, NoInput(), FACTS)
     assert step.actions == [Say("没听到", "zh-CN", None, "s"),
-                            Say("您说的是58.5，对吗？", "zh-CN", None, "s"), YES_NO_LISTEN]
+                            Say("您说的是五十八元五角，对吗？", "zh-CN", None, "s"), YES_NO_LISTEN]
     assert step.state.confirming == ("amount", 58.5)
 
 
@@ -100,7 +100,7 @@ def test_confirm_prompt_english_default(tmp_path):
     e = engine(tmp_path, CONFIRM, DEFAULTS_HEAD)
     state = DialogState("s", "en-US")
     step = e.step(state, CallerInput("speech", "twelve dollars and fifty cents"), FACTS)
-    assert step.actions[0] == Say("I heard 12.5. Is that right?", "en-US", None, "s")
+    assert step.actions[0] == Say("I heard twelve yuan fifty. Is that right?", "en-US", None, "s")
 
 
 def test_custom_confirm_prompt(tmp_path):
@@ -116,4 +116,5 @@ def test_custom_confirm_prompt(tmp_path):
     """)
     first = e.start({"caller": "张三"}, FACTS)
     step = e.step(first.state, CallerInput("dtmf", "13800138000#"), FACTS)
-    assert step.actions == [Say("号码是13800138000，张三对吗", "zh-CN", None, "s"), YES_NO_LISTEN]
+    assert step.actions == [Say("号码是幺三八，零零幺三，八零零零，张三对吗", "zh-CN", None, "s"),
+                            YES_NO_LISTEN]
