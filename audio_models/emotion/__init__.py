@@ -3,7 +3,8 @@
     from audio_models.emotion import EmotionModel, SpeakerBaseline
     model = EmotionModel()                 # loads audio_models/emotion/model/emotion.onnx
     baseline = model.new_baseline()        # one per call
-    estimate = model.analyse(turn_audio, baseline)   # EmotionEstimate (anger, distress, arousal)
+    estimate = model.analyse(turn_audio, baseline, language="zh-CN")  # EmotionEstimate
+    # first turns are judged against calm speakers of the language (model/MODEL_CARD.md)
 
 librosa / scipy load only when features are first computed (call `warm_up()` at start-up).
 """

@@ -11,12 +11,13 @@ earlier turns, starting from population statistics when there are none yet:
     var    = (1 - w_var) * (within_var + (1 - w_mean) * between_var) + w_var * caller_var
     z      = (x - mean) / sqrt(max(var, min_var))
 
-On the first turn this is a z-score against the whole population (between-speaker plus
-within-speaker spread, since the caller's own level is unknown); as turns accumulate it
-becomes the caller's own z-score, which is what training used (`prior_turns=0` and all of a
-speaker's clips reproduce the training normalisation exactly). `min_var` (a fraction of the
-population's within-speaker variance) stops a caller with almost no spread in a feature
-from producing huge z-scores.
+On the first turn this is a z-score against the population of calm speakers of the
+caller's language (between-speaker plus within-speaker spread, since the caller's own level
+is unknown; `EmotionModel.prior_for`); as turns accumulate the mean becomes the caller's own,
+usually calm, level. Training z-scores each speaker against their own neutral clips
+(`neutral_zscores`) and against the prior, so 0 means "as calm as usual" in both.
+`min_var` (a fraction of the population's within-speaker variance) stops a caller with
+almost no spread in a feature from producing huge z-scores.
 
 One `SpeakerBaseline` per call. Not thread-safe: use it from the call's own task.
 """
@@ -108,6 +109,26 @@ def speaker_zscores(
     return z.astype(np.float32)
 
 
+def neutral_zscores(
+    features: np.ndarray, speakers: Iterable[str], reference: np.ndarray, stats: PopulationStats
+) -> np.ndarray:
+    """Training-time normalisation against calm speech: each speaker's rows minus the mean of
+    that speaker's `reference` (neutral) rows, over the pooled within-speaker spread of
+    `stats` (floored at `stats.min_var`). What a `SpeakerBaseline` gives once it has seen
+    many calm turns of a caller, so a calm turn comes out near 0 at run time as in training."""
+    x = np.asarray(features, dtype=np.float64)
+    spk = np.asarray(list(speakers))
+    ref = np.asarray(reference, dtype=bool)
+    sd = np.sqrt(np.maximum(stats.within_var, stats.min_var))
+    z = np.empty_like(x)
+    for s in set(spk.tolist()):
+        sel = spk == s
+        if not np.any(sel & ref):
+            raise ValueError(f"speaker {s!r} has no reference (neutral) rows")
+        z[sel] = (x[sel] - x[sel & ref].mean(axis=0)) / sd
+    return z.astype(np.float32)
+
+
 class SpeakerBaseline:
     """Running statistics of one caller's turns, blended with the population prior."""
 
@@ -117,6 +138,13 @@ class SpeakerBaseline:
         self.stats = stats
         self.prior_turns = float(prior_turns)
         self.reset()
+
+    def use_prior(self, stats: PopulationStats) -> None:
+        """Switch the population prior (the call's language became known); the caller's
+        turns seen so far are kept."""
+        if stats.size != self.stats.size:
+            raise ValueError(f"prior has {stats.size} features, expected {self.stats.size}")
+        self.stats = stats
 
     def reset(self) -> None:
         """Forget the caller's turns (back to the population prior)."""

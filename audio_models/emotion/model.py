@@ -3,8 +3,15 @@ and an arousal score, via onnxruntime (one intra-op thread; ~10-50 us per turn).
 
     model = EmotionModel()                    # load once per process
     baseline = model.new_baseline()           # one per call
-    est = model.analyse(turn_audio, baseline) # per caller turn
-    est.anger, est.distress, est.arousal, est.label
+    est = model.analyse(turn_audio, baseline, language="zh")  # per caller turn
+    est.anger, est.distress, est.arousal, est.label, est.prior
+
+The first turn is judged against calm speakers of the caller's `language` ("zh-CN" and
+"zh" both use the "zh" prior); a language without calm speech of its own uses the pooled
+prior "*" (`EmotionEstimate.prior` says which was used; see calibration.py and the model
+card). A turn with less than MIN_VOICED_SECONDS of voiced speech (a "yes", a digit) is not
+reliable: on single words the model flagged calm speakers (FSDD digits), so such a turn is
+scored but neither acted on (`reliable`) nor added to the baseline.
 
 `analyse` normalises the turn by the caller's *earlier* turns and only then adds it to the
 baseline: a turn normalised by statistics that include itself is pulled towards zero (with
@@ -26,12 +33,14 @@ from pathlib import Path
 import numpy as np
 
 from audio_models.emotion.baseline import PopulationStats, SpeakerBaseline
+from audio_models.emotion.calibration import FALLBACK
 from audio_models.emotion.features import FEATURE_NAMES, feature_index, prosody_features
 from audio_models.frames import AudioFrame
 from audio_models.protocols import ModelError
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 MIN_VOICED_FRACTION = 0.05  # below this a turn is not added to the caller's baseline
+MIN_VOICED_SECONDS = 0.5  # nor with less voiced speech than this (a word is no evidence)
 _VOICED = feature_index("voiced_fraction")
 
 
@@ -53,11 +62,14 @@ class EmotionEstimate:
     distress: float  # p(sad) + p(fearful)
     voiced_fraction: float = 1.0  # of the turn's speech span; ~0 means nothing to judge
     processing_time: float = 0.0  # seconds (features + model) when from `analyse`
+    voiced_seconds: float | None = None  # voiced fraction x turn length (None: not known)
+    prior: str = ""  # the first-turn prior used ("zh", "en", "de", "*": fallback)
 
     @property
     def reliable(self) -> bool:
-        """False when the turn had (almost) no voiced speech."""
-        return self.voiced_fraction >= MIN_VOICED_FRACTION
+        """False when the turn had (almost) no voiced speech, or too little of it."""
+        return self.voiced_fraction >= MIN_VOICED_FRACTION and (
+            self.voiced_seconds is None or self.voiced_seconds >= MIN_VOICED_SECONDS)
 
     def as_facts(self) -> dict[str, float]:
         """Scores for dialplan conditions (`emotion.anger >= 0.7`)."""
@@ -81,6 +93,8 @@ class EmotionModel:
             classes = tuple(meta["classes"])
             names = tuple(meta["feature_names"])
             self.population = PopulationStats.from_json(meta["population"])
+            self.priors = {k: PopulationStats.from_json(v)
+                           for k, v in meta.get("priors", {}).items()}
             self.prior_turns = float(meta["prior_turns"])
             distress = tuple(meta["distress_classes"])
         except (ValueError, KeyError, TypeError) as e:
@@ -88,7 +102,7 @@ class EmotionModel:
         if names != FEATURE_NAMES:
             raise ModelError(f"{json_path} was trained on other features than this code "
                              "computes: retrain with scripts/train_emotion")
-        if self.population.size != len(names):
+        if any(p.size != len(names) for p in [self.population, *self.priors.values()]):
             raise ModelError(f"{json_path}: population statistics do not match the features")
         try:
             import onnxruntime as ort
@@ -117,9 +131,18 @@ class EmotionModel:
             model_name=onnx_path.name,
         )
 
-    def new_baseline(self) -> SpeakerBaseline:
-        """A fresh per-call baseline with the model's population prior."""
-        return SpeakerBaseline(self.population, self.prior_turns)
+    def prior_for(self, language: str | None) -> tuple[str, PopulationStats]:
+        """The first-turn prior for a language ("zh-CN", "zh", "en"...): its own calm
+        speech if calibrated, else the pooled fallback ("*", `self.population`)."""
+        base = (language or "").split("-")[0].split("_")[0].lower()
+        if base in self.priors:
+            return base, self.priors[base]
+        return FALLBACK, self.population
+
+    def new_baseline(self, language: str | None = None) -> SpeakerBaseline:
+        """A fresh per-call baseline with the prior for `language` (None: the fallback;
+        `analyse(..., language=)` switches it once the language is known)."""
+        return SpeakerBaseline(self.prior_for(language)[1], self.prior_turns)
 
     def predict_batch(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw outputs for normalised features [N, F]: (probabilities [N, C], arousal [N])."""
@@ -148,18 +171,26 @@ class EmotionModel:
         )
 
     def analyse(
-        self, frame: AudioFrame, baseline: SpeakerBaseline, *, update: bool = True
+        self, frame: AudioFrame, baseline: SpeakerBaseline, *, update: bool = True,
+        language: str | None = None,
     ) -> EmotionEstimate:
-        """Features of one caller turn, normalised by the caller's earlier turns, then
-        predicted; afterwards the turn is added to `baseline` (if voiced and `update`)."""
+        """Features of one caller turn, normalised by the caller's earlier turns (and the
+        prior of the call's `language`, when given), then predicted; afterwards the turn is
+        added to `baseline` (if reliable and `update`)."""
         t0 = time.perf_counter()
+        prior = ""
+        if language is not None:
+            prior, stats = self.prior_for(language)
+            baseline.use_prior(stats)
         features = prosody_features(frame)
         z = baseline.normalise(features)
         voiced = float(features[_VOICED])
         est = self.estimate_sync(z, voiced)
-        if update and voiced >= MIN_VOICED_FRACTION:
+        seconds = voiced * frame.duration
+        reliable = voiced >= MIN_VOICED_FRACTION and seconds >= MIN_VOICED_SECONDS
+        if update and reliable:
             baseline.update(features)
         return EmotionEstimate(
             est.probabilities, est.label, est.arousal, est.anger, est.distress,
-            est.voiced_fraction, time.perf_counter() - t0,
+            est.voiced_fraction, time.perf_counter() - t0, seconds, prior,
         )

@@ -5,9 +5,21 @@ feature code, sorted inputs, single-threaded BLAS, lbfgs (no random state involv
 weights and a graph built with fixed names, opset and no timestamps, so a re-run on the same
 data writes the same bytes.
 
-Model: multinomial logistic regression over per-speaker z-scored features (clipped to
-+-Z_CLIP) for CLASSES, plus a binary logistic "arousal" head (high: anger, fear, happiness vs
-low: neutral, boredom, sadness) whose sigmoid is the arousal score in [0, 1].
+Model: multinomial logistic regression over z-scored features (clipped to +-Z_CLIP) for
+CLASSES, plus a binary logistic "arousal" head (high: anger, fear, happiness vs low: neutral,
+boredom, sadness) whose sigmoid is the arousal score in [0, 1]. Every EmoDB clip is in the
+training set twice, as a call sees it: against its speaker's own neutral clips
+(`neutral_zscores`, a caller after some calm turns) and against the German neutral prior alone
+(a first turn).
+
+First-turn priors per language (`calibrated_priors`): the calm calibration clips of each
+language (`calibration.load_calm`) give its statistics; real calm speech varies more from
+clip to clip than EmoDB's acted neutral sentences, so those priors are widened by one factor,
+the smallest of SPREAD_GRID whose calm calibration calls the model flags at most
+CALIBRATION_FLAG_RATE of the time (a call: CALL_TURNS clips of one speaker; flagged: a turn's
+p(angry) or p(sad) + p(fearful) reaches FLAG_P, what the default policy needs from the voice
+alone to start soothing). The German prior stays EmoDB's own. The evaluation clips are not
+used here.
 """
 
 from __future__ import annotations
@@ -25,7 +37,15 @@ from audio_models.emotion.baseline import (
     DEFAULT_PRIOR_TURNS,
     PopulationStats,
     SpeakerBaseline,
-    speaker_zscores,
+    neutral_zscores,
+)
+from audio_models.emotion.calibration import (
+    FALLBACK,
+    CalmSet,
+    calls_of,
+    language_priors,
+    pooled_prior,
+    widened,
 )
 from audio_models.emotion.features import FEATURE_NAMES, SAMPLE_RATE, prosody_features, warm_up
 from audio_models.frames import AudioFrame
@@ -39,7 +59,12 @@ AROUSAL_LOW = ("neutral", "boredom", "sadness")
 C_CLASSES = 0.1  # inverse L2 strength of the classifier (chosen a priori, see MODEL_CARD)
 C_AROUSAL = 0.1
 Z_CLIP = 5.0
-FORMAT = 1
+CALL_TURNS = 4  # turns of a simulated calm call
+FLAG_P = 0.5 / 0.75  # soothing threshold / prosody weight (ivr EmotionPolicy defaults)
+CALIBRATION_FLAG_RATE = 0.025  # half the issue's target of 5% of calm calls
+SPREAD_GRID = tuple(round(1 + 0.1 * i, 1) for i in range(21))  # 1.0 .. 3.0
+MIN_VOICED_FRACTION, MIN_VOICED_SECONDS = 0.05, 0.5  # as audio_models.emotion.model
+FORMAT = 2
 ONNX_OPSET = 17
 ONNX_IR_VERSION = 8
 
@@ -62,9 +87,11 @@ class Params:
     bias: np.ndarray  # [C] float32
     arousal_weights: np.ndarray  # [F] float32
     arousal_bias: float
-    population: PopulationStats
+    population: PopulationStats  # the fallback prior (languages without their own)
     z_clip: float = Z_CLIP
     prior_turns: float = DEFAULT_PRIOR_TURNS
+    priors: dict[str, PopulationStats] = field(default_factory=dict)  # by language
+    calm_spread: float = 1.0  # how much wider than their calm clips the priors are
 
 
 # ------------------------------------------------------------------ data
@@ -128,30 +155,79 @@ def fit(
     speakers: Sequence[str],
     classes: Sequence[str] = CLASSES,
     class_of_label: dict[str, str] | None = None,
+    calm: Sequence[CalmSet] = (),
 ) -> Params:
-    """Train both heads on per-speaker z-scores of `features`."""
+    """Train both heads (see the module docstring); `calm`: calibration sets of calm speech."""
     class_of_label = CLASS_OF_LABEL if class_of_label is None else class_of_label
     labels = np.asarray(labels)
-    pop = PopulationStats.from_speakers(features, speakers)
-    z = speaker_zscores(features, speakers, pop)
+    spk = np.asarray(list(speakers))
+    neutral = labels == "neutral"
+    german = PopulationStats.from_speakers(features[neutral], spk[neutral])
+    first = SpeakerBaseline(german, DEFAULT_PRIOR_TURNS)
+    z = np.vstack([neutral_zscores(features, spk, neutral, german), first.normalise(features)])
+    lab = np.concatenate([labels, labels])
 
-    sel = np.array([lab in class_of_label for lab in labels])
-    y = np.array([list(classes).index(class_of_label[lab]) for lab in labels[sel]])
+    sel = np.array([x in class_of_label for x in lab])
+    y = np.array([list(classes).index(class_of_label[x]) for x in lab[sel]])
     clf = _fit_logreg(z[sel], y, C_CLASSES)
     if list(clf.classes_) != list(range(len(classes))):
         raise ValueError("every class needs training clips")
 
-    sel_a = np.isin(labels, AROUSAL_HIGH + AROUSAL_LOW)
-    ya = np.isin(labels[sel_a], AROUSAL_HIGH).astype(int)
+    sel_a = np.isin(lab, AROUSAL_HIGH + AROUSAL_LOW)
+    ya = np.isin(lab[sel_a], AROUSAL_HIGH).astype(int)
     ar = _fit_logreg(z[sel_a], ya, C_AROUSAL)
-    return Params(
+    p = Params(
         tuple(classes),
         clf.coef_.T.astype(np.float32).copy(),
         clf.intercept_.astype(np.float32).copy(),
         ar.coef_[0].astype(np.float32).copy(),
         float(np.float32(ar.intercept_[0])),
-        pop,
+        german,
     )
+    p.priors, p.calm_spread = calibrated_priors(p, calm, german)
+    p.population = p.priors.pop(FALLBACK)
+    return p
+
+
+def calibrated_priors(p: Params, calm: Sequence[CalmSet], german: PopulationStats
+                      ) -> tuple[dict[str, PopulationStats], float]:
+    """({"de", calibrated languages..., FALLBACK: prior}, spread factor): see the module
+    docstring."""
+    raw = language_priors(list(calm), german.between_var)
+    spread = SPREAD_GRID[-1]
+    for factor in SPREAD_GRID:
+        if calm_flag_rate(p, calm, {k: widened(v, factor) for k, v in raw.items()}
+                          ) <= CALIBRATION_FLAG_RATE:
+            spread = factor
+            break
+    if not raw:
+        spread = 1.0
+    priors = {"de": german, **{k: widened(v, spread) for k, v in raw.items()}}
+    priors[FALLBACK] = pooled_prior(list(priors.values()))
+    return priors, spread
+
+
+def calm_flag_rate(p: Params, calm: Sequence[CalmSet], priors: dict[str, PopulationStats]
+                   ) -> float:
+    """Fraction of calm calls (CALL_TURNS clips each) with a turn whose p(angry) or distress
+    reaches FLAG_P; turns with too little voiced speech are skipped, as at run time."""
+    flagged = total = 0
+    distress = [i for i, c in enumerate(p.classes) if c not in ("neutral", "angry")]
+    voiced = FEATURE_NAMES.index("voiced_fraction")
+    for c in calm:
+        for call in calls_of(c, CALL_TURNS):
+            b = SpeakerBaseline(priors[c.language], p.prior_turns)
+            hit = False
+            for i in call:
+                v = float(c.features[i, voiced])
+                if v < MIN_VOICED_FRACTION or v * c.durations[i] < MIN_VOICED_SECONDS:
+                    continue
+                probs, _ = predict(b.normalise(c.features[i])[None], p)
+                b.update(c.features[i])
+                hit |= max(probs[0, p.classes.index("angry")], probs[0, distress].sum()) >= FLAG_P
+            flagged += hit
+            total += 1
+    return flagged / total if total else 0.0
 
 
 def predict(z: np.ndarray, p: Params) -> tuple[np.ndarray, np.ndarray]:
@@ -229,6 +305,8 @@ def params_json(p: Params) -> dict:
         "z_clip": p.z_clip,
         "prior_turns": p.prior_turns,
         "population": p.population.to_json(),
+        "calm_spread": p.calm_spread,
+        "priors": {k: v.to_json() for k, v in sorted(p.priors.items())},
     }
 
 
@@ -239,102 +317,3 @@ def save(p: Params, out_dir: Path) -> tuple[Path, Path]:
     onnx_path.write_bytes(build_onnx(p).SerializeToString(deterministic=True))
     json_path.write_text(json.dumps(params_json(p), indent=1) + "\n", encoding="utf-8")
     return onnx_path, json_path
-
-
-# ------------------------------------------------------------------ evaluation
-def uar(y_true: Sequence, y_pred: Sequence, classes: Sequence) -> float:
-    """Unweighted average recall over `classes` present in y_true."""
-    yt, yp = np.asarray(y_true), np.asarray(y_pred)
-    recalls = [np.mean(yp[yt == c] == c) for c in classes if np.any(yt == c)]
-    return float(np.mean(recalls))
-
-
-def auc(scores_pos: np.ndarray, scores_neg: np.ndarray) -> float:
-    """Area under the ROC curve (probability a positive outscores a negative; ties 1/2)."""
-    pos, neg = np.asarray(scores_pos)[:, None], np.asarray(scores_neg)[None, :]
-    return float(np.mean((pos > neg) + 0.5 * (pos == neg)))
-
-
-def confusion(y_true: Sequence, y_pred: Sequence, rows: Sequence, cols: Sequence) -> np.ndarray:
-    m = np.zeros((len(rows), len(cols)), dtype=int)
-    for t, pr in zip(y_true, y_pred, strict=True):
-        if t in rows:
-            m[list(rows).index(t), list(cols).index(pr)] += 1
-    return m
-
-
-def loso_predictions(
-    c: Corpus,
-    mode: str = "speaker",
-    classes: Sequence[str] = CLASSES,
-    class_of_label: dict[str, str] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Leave-one-speaker-out probabilities and arousal for every clip.
-
-    The held-out speaker's clips are normalised as at run time, by `mode`:
-    - "speaker": by all of that speaker's clips (the training normalisation; a caller with
-      many turns),
-    - "baseline": each clip by a SpeakerBaseline (default prior) fed the speaker's *other*
-      clips, with the prior from the training speakers only,
-    - "3turns": each clip by a SpeakerBaseline fed 3 other clips of the speaker (the next
-      three in path order, cyclically: a few turns into a call),
-    - "prior": by the training population only (a caller's first turn).
-    """
-    spk = np.asarray(c.speakers)
-    probs = np.zeros((len(spk), len(classes)))
-    arousal = np.zeros(len(spk))
-    for s in sorted(set(c.speakers)):
-        test = spk == s
-        p = fit(c.features[~test], np.asarray(c.labels)[~test].tolist(), spk[~test].tolist(),
-                classes, class_of_label)
-        x = c.features[test]
-        if mode == "speaker":
-            z = speaker_zscores(x, [s] * len(x), p.population)
-        elif mode in ("baseline", "3turns", "prior"):
-            z = np.zeros_like(x)
-            for i in range(len(x)):
-                b = SpeakerBaseline(p.population, p.prior_turns)
-                if mode == "baseline":
-                    others = [j for j in range(len(x)) if j != i]
-                elif mode == "3turns":
-                    others = [(i + k) % len(x) for k in (1, 2, 3)]
-                else:
-                    others = []
-                for j in others:
-                    b.update(x[j])
-                z[i] = b.normalise(x[i])
-        else:
-            raise ValueError(f"unknown mode {mode!r}")
-        probs[test], arousal[test] = predict(z, p)
-    return probs, arousal
-
-
-def metrics(
-    c: Corpus,
-    probs: np.ndarray,
-    arousal: np.ndarray,
-    classes: Sequence[str] = CLASSES,
-    class_of_label: dict[str, str] | None = None,
-) -> dict:
-    class_of_label = CLASS_OF_LABEL if class_of_label is None else class_of_label
-    labels = np.asarray(c.labels)
-    pred = np.asarray(classes)[probs.argmax(axis=1)]
-    sel = np.array([lab in class_of_label for lab in labels])
-    truth = [class_of_label[lab] for lab in labels[sel]]
-    angry, neutral = classes.index("angry"), classes.index("neutral")
-    an = np.isin(labels, ("anger", "neutral"))
-    an_pred = np.where(probs[an, angry] > probs[an, neutral], "anger", "neutral")
-    high, low = np.isin(labels, AROUSAL_HIGH), np.isin(labels, AROUSAL_LOW)
-    excluded = sorted(set(labels) - set(class_of_label))
-    return {
-        "n_clips": int(sel.sum()),
-        "uar_all": uar(truth, pred[sel], classes),
-        "recall": {k: float(np.mean(pred[sel][np.asarray(truth) == k] == k)) for k in classes},
-        "confusion": confusion(truth, pred[sel], classes, classes).tolist(),
-        "uar_anger_neutral": uar(labels[an], an_pred, ("anger", "neutral")),
-        "auc_anger_neutral": auc(probs[labels == "anger", angry],
-                                 probs[labels == "neutral", angry]),
-        "auc_arousal": auc(arousal[high], arousal[low]),
-        "excluded": {lab: confusion([lab] * int((labels == lab).sum()), pred[labels == lab],
-                                    [lab], classes)[0].tolist() for lab in excluded},
-    }
