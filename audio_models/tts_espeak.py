@@ -1,7 +1,8 @@
 """Mandarin and Cantonese TTS through Debian's espeak-ng (robotic but intelligible, ~20 ms).
 
 `-v cmn` reads Chinese characters wrongly, so Mandarin text is first turned into
-tone-numbered pinyin (pypinyin TONE3, "v" for u-umlaut) and read with `-v cmn-latn-pinyin`.
+tone-numbered pinyin (pypinyin TONE3, "v" for u-umlaut) and read with `-v cmn-latn-pinyin`;
+IVR words pypinyin reads wrongly (还款 huan2, 重听 chong2) come from `pinyin_phrases.py`.
 Numbers of up to four digits are read as quantities (100 -> 一百), longer ones and years digit
 by digit (phone and account numbers). Latin words are left alone: espeak switches to English
 for them. Cantonese (`-v yue`) reads characters and digits itself.
@@ -19,6 +20,7 @@ import soundfile as sf
 
 from audio_models.frames import AudioFrame
 from audio_models.languages import language_key
+from audio_models.pinyin_phrases import phrase_chunks
 from audio_models.protocols import ModelError, TTSCapabilities
 
 _VOICES = {"zh": "cmn-latn-pinyin", "yue": "yue"}
@@ -70,8 +72,12 @@ def mandarin_to_pinyin(text: str) -> str:
     from pypinyin import Style, lazy_pinyin
 
     text = _NUMBER.sub(_read_number, text)
+    items: list[str] = []
+    for piece, reading in phrase_chunks(text):
+        items += reading.split() if reading else lazy_pinyin(
+            piece, style=Style.TONE3, neutral_tone_with_five=True)
     words: list[str] = []
-    for item in lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True):
+    for item in items:
         for piece in re.findall(r"[a-zA-Z]+\d?|\S", item):
             if piece in _PUNCT:
                 words.append(_PUNCT[piece])
