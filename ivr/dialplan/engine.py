@@ -58,7 +58,8 @@ class DialogEngine:
         self._render = self._walker.render
         self._confirmation = Confirmation(self._walker)
         # the intents' examples as vectors (embedded once per dialplan content)
-        self.semantic = (SemanticIndex.build(semantic_examples(plan), encoder)
+        self.semantic = (SemanticIndex.build(semantic_examples(plan), encoder,
+                                             plan.semantic.method == "classifier")
                          if plan.semantic.enabled else None)
         self._encoder = encoder
         folders = [n.answer.knowledge for n in plan.nodes.values() if n.answer is not None]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -173,15 +173,28 @@ class SemanticMatching(StrictModel):
     enabled: bool = Field(False, description="Match intents by meaning when words do not.")
     min_similarity: dict[str, float] = Field(
         default_factory=lambda: {"zh": 0.92, "yue": 0.92, "en": 0.88},
-        description="Least cosine of the utterance to an intent's nearest example, per language "
-        "(a full tag like zh-CN, or its first part)."
+        description="nearest: least cosine of the utterance to an intent's nearest example, per "
+        "language (a full tag like zh-CN, or its first part)."
     )
+    method: Literal["classifier", "nearest"] = Field(
+        "classifier", description="classifier: a per-language logistic regression trained on "
+        "the examples, keywords and off-topic requests gives each intent a probability; "
+        "nearest: the cosine of an intent's nearest example.")
     margin: float = Field(
-        0.02, ge=0, le=1, description="Least lead over the runner-up intent: closer, no match."
+        0.02, ge=0, le=1, description="nearest: least lead over the runner-up intent's "
+        "similarity; closer, no match."
     )
+    min_probability: float = Field(
+        0.5, ge=0, le=1, description="classifier: least probability of the intent meant.")
+    probability_margin: float = Field(
+        0.1, ge=0, le=1, description="classifier: least lead over the runner-up's probability.")
+    overrule_words_below: float | None = Field(
+        0.9, ge=0, le=1, description="classifier: words matching an intent with a score below "
+        "this give way when the meaning puts another of the node's intents at 0.8 or more "
+        "(never the words of a `semantic: false` intent); null: words always win.")
     off_topic: PerLanguageList = Field(
         default_factory=list, description="Requests the dialplan does not handle (a list, or "
-        "per language): an utterance nearer to one of these than to every intent is not "
+        "per language): an utterance meaning one of these rather than an intent is not "
         "matched by meaning.")
 
     def threshold(self, language: str) -> float:

@@ -13,11 +13,12 @@ from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
 from ivr.understanding.intents import IntentMatch, match_intents
 from ivr.understanding.profiles import LanguageProfile
-from ivr.understanding.semantic import SemanticIndex, decide
+from ivr.understanding.semantic import Decision, SemanticIndex, decide
 from ivr.understanding.slots import extract_slot, keyed_slot
 
 OFF_TOPIC = "@off_topic"  # the meaning index's rows of requests the dialplan does not handle
 GLOBAL_WINS = 0.85  # a global choice scoring this high beats slot values and read-backs
+OVERRULE = 0.8  # the least probability of a meaning that overrules weak words
 
 
 def choices_at(plan: Dialplan, node: Node) -> list[Choice]:
@@ -72,6 +73,10 @@ def understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
                                        slots={node.gather.slot.name: value})
     if matches and matches[0].score >= threshold:
         best = matches[0]
+        if meaning is not None and index is not None and not node.gather:
+            overruled = overruled_by_meaning(plan, index, meaning, language, choices, best)
+            if overruled is not None:
+                return overruled
         choice = next(c for c in choices if c.intent == best.intent)
         return choice, Understanding("match", best.intent, best.score, choice=choice.goto)
     if meaning is not None and index is not None and not node.gather:
@@ -87,17 +92,53 @@ def by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str
                choices: list[Choice]) -> tuple[Choice, Understanding] | None:
     """The choice whose intent the utterance means, clearly ahead of the others; intents
     marked `semantic: false` (crisis phrases) are never reached this way."""
-    names = [c.intent for c in choices if c.intent and plan.intents[c.intent].semantic]
+    decision = meant(plan, index, meaning, language, choices)
+    if decision is None or decision.intent is None:
+        return None
     cfg = plan.semantic
-    floor = cfg.threshold(language)
-    decision = decide(index.scores(meaning, language, [*names, OFF_TOPIC]), floor, cfg.margin)
-    if decision is None or decision.intent in (None, OFF_TOPIC):
-        return None  # nothing near enough, too close a call, or nearest to an off-topic one
+    floor = cfg.min_probability if cfg.method == "classifier" else cfg.threshold(language)
     threshold = plan.defaults.intent_threshold
     strength = (decision.similarity - floor) / max(1e-6, 1.0 - floor)
     score = round(min(0.99, threshold + (1.0 - threshold) * strength), 3)
     choice = next(c for c in choices if c.intent == decision.intent)
     return choice, Understanding("match", decision.intent, score, choice=choice.goto)
+
+
+def meant(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
+          choices: list[Choice]) -> Decision | None:
+    """What the meaning decides among the choices' intents matched by meaning (None, or a
+    Decision whose `intent` is None: nothing near enough, too close a call, an off-topic
+    request, or with the classifier an intent not offered here)."""
+    names = [c.intent for c in choices if c.intent and plan.intents[c.intent].semantic]
+    cfg = plan.semantic
+    if cfg.method == "classifier" and index.classifiers:
+        decision = decide(index.probabilities(meaning, language), cfg.min_probability,
+                          cfg.probability_margin)
+    else:
+        decision = decide(index.scores(meaning, language, [*names, OFF_TOPIC]),
+                          cfg.threshold(language), cfg.margin)
+    if decision is None or decision.intent in (None, OFF_TOPIC) or decision.intent not in names:
+        return None
+    return decision
+
+
+def overruled_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
+                         choices: list[Choice], words: IntentMatch,
+                         ) -> tuple[Choice, Understanding] | None:
+    """Another intent the caller clearly means (probability >= OVERRULE) when the words'
+    match is weak (below `semantic.overrule_words_below`): "手机没钱了，整点话费" matches the
+    bill's keyword 话费 (0.89) but means a top-up. The words of intents never matched by
+    meaning (crisis phrases) are never overruled."""
+    cfg = plan.semantic
+    below = cfg.overrule_words_below
+    if (cfg.method != "classifier" or below is None or words.score >= below
+            or not plan.intents[words.intent].semantic):
+        return None
+    decision = meant(plan, index, meaning, language, choices)
+    if decision is None or decision.intent in (None, words.intent) or (
+            decision.similarity < OVERRULE):
+        return None
+    return by_meaning(plan, index, meaning, language, choices)
 
 
 def semantic_examples(plan: Dialplan) -> dict[str, list[tuple[str, str]]]:

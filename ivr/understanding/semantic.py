@@ -7,8 +7,11 @@ utterance with an intent's nearest example is that intent's meaning score. Both 
 embedded as `query:` (short texts on both sides match best, ../shared/FIELD_NOTES.md).
 
 Wrong intents can score as high as right ones (0.79-0.95), so the decision is made on the
-margin to the runner-up, not a threshold alone (`decide`). Intents marked `semantic: false`
-(crisis phrases) are never reached by meaning: they keep their keyword rules.
+margin to the runner-up, not a threshold alone (`decide`). With `semantic.method: classifier`
+(the default) a per-language logistic regression trained on all the examples
+(`intent_classifier`) gives each intent a probability instead, decided the same way. Intents
+marked `semantic: false` (crisis phrases) are never reached by meaning: they keep their keyword
+rules.
 
 The examples are embedded once per text (`SemanticIndex.build` through `text_vectors`: a
 reload, another test or another worker reuses them); the utterance is
@@ -20,11 +23,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
+from ivr.understanding.intent_classifier import IntentClassifier, train
 from ivr.understanding.text_vectors import embed, embed_texts
 
 __all__ = ["Decision", "Encoder", "SemanticIndex", "decide", "default_encoder", "embed"]
@@ -64,20 +68,34 @@ class SemanticIndex:
 
     vectors: dict[str, np.ndarray]  # language -> (n, dim)
     owners: dict[str, list[str]]  # language -> the intent of each row
+    classifiers: dict[str, IntentClassifier] = field(default_factory=dict)  # per language
 
     @classmethod
     def build(cls, examples: dict[str, list[tuple[str, str]]],
-              encoder: Encoder | None = None) -> SemanticIndex:
-        """`examples`: language -> [(intent, text)]. Embeds what is not cached yet."""
+              encoder: Encoder | None = None, classify: bool = False) -> SemanticIndex:
+        """`examples`: language -> [(intent, text)]. Embeds what is not cached yet; with
+        `classify`, also trains each language's classifier (cached by its examples)."""
         enc = encoder or default_encoder()
-        vectors, owners = {}, {}
+        vectors, owners, classifiers = {}, {}, {}
         for language, pairs in examples.items():
             if not pairs:
                 continue
             texts = [t for _, t in pairs]
             vectors[language] = embed_texts(enc, texts)
             owners[language] = [i for i, _ in pairs]
-        return cls(vectors, owners)
+            if classify and len(set(owners[language])) > 1:
+                classifiers[language] = train(vectors[language], owners[language])
+        return cls(vectors, owners, classifiers)
+
+    def probabilities(self, meaning: np.ndarray, language: str) -> list[tuple[str, float]]:
+        """(intent, probability) of every class of `language`'s classifier, best first
+        (empty without one). Not restricted to a node's choices: a caller meaning something
+        not offered here leaves that mass outside them."""
+        model = self.classifiers.get(language)
+        if model is None:
+            return []
+        probs = model.probabilities(meaning)
+        return sorted(probs.items(), key=lambda kv: kv[1], reverse=True)
 
     def scores(self, meaning: np.ndarray, language: str,
                candidates: Iterable[str]) -> list[tuple[str, float]]:
