@@ -21,7 +21,9 @@ ANGER_CUES: dict[str, float] = {
     "投诉": 0.7, "举报": 0.6, "多次联系": 0.6, "都没解决": 0.7, "还没解决": 0.6, "一直没解决": 0.7,
     "太差": 0.6, "什么破": 0.7, "垃圾": 0.8, "骗子": 0.8, "欺骗": 0.7, "气死": 0.8, "受够了": 0.8,
     "搞什么": 0.6, "有没有人管": 0.7, "退钱": 0.5, "赔偿": 0.4, "太过分": 0.7, "无语": 0.5,
-    "混蛋": 0.9, "妈的": 0.9, "他妈": 0.9, "靠": 0.4,
+    "混蛋": 0.9, "妈的": 0.9, "他妈": 0.9, "我靠": 0.5,
+    "你们怎么回事": 0.6, "怎么搞的": 0.5, "坑人": 0.7, "太离谱": 0.6, "凭什么": 0.5,
+    "忍无可忍": 0.8, "乱扣费": 0.6, "乱收费": 0.6, "黑心": 0.7,
     "ridiculous": 0.7, "unacceptable": 0.7, "complaint": 0.6, "complain": 0.6,
     "fed up": 0.7, "sick of": 0.7, "useless": 0.6, "scam": 0.7, "rip off": 0.7, "ripoff": 0.7,
     "furious": 0.8, "angry": 0.6, "still not fixed": 0.7, "three times": 0.4,
@@ -96,9 +98,16 @@ def dissatisfaction_cues(text: str) -> list[str]:
     return [cue for cue in DISSATISFACTION_CUES if _has(cue, t, han)]
 
 
+# Ordinary words that contain an anger cue, removed before matching: a trash bin or sorting
+# (垃圾箱, 垃圾分类) and spam as a topic (垃圾短信 "I want to report spam texts" is a request;
+# its 举报 still counts). A bare 靠 is not a cue: 依靠, 靠近, 靠谱, "靠小猴子挣钱" (AISHELL read
+# news) mean "rely on, near"; the expletive is kept as 我靠.
+_NOT_ANGRY = re.compile(r"垃圾(?:箱|桶|袋|站|车|场|堆|分类|处理|回收|短信|电话|邮件)")
+
+
 def text_cues(text: str) -> tuple[float, float, list[str]]:
     """(anger, distress, cue words found) from the words of a turn."""
-    t = _normalised(text)
+    t = _NOT_ANGRY.sub(" ", _normalised(text))
     han = re.sub(r"\s+", "", t)
     found: list[str] = []
     anger = distress = 0.0

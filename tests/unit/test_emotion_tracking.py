@@ -26,10 +26,30 @@ FURIOUS = {"anger": 0.97, "distress": 0.02, "arousal": 1.0, "label": "angry"}
     ("救命，我好害怕", 0.0, 0.96),
     ("我想查一下话费", 0.0, 0.0),
     ("shell company", 0.0, 0.0),  # "hell" only as a word
+    ("我要投诉你们", 0.7, 0.0),
+    ("你们怎么回事，又乱扣费", 0.84, 0.0),
+    ("什么破服务，气死我了", 0.94, 0.0),
+    ("太过分了，搞什么", 0.88, 0.0),
+    ("凭什么扣我的钱，坑人", 0.85, 0.0),
+    ("我靠，又断网了", 0.5, 0.0),
 ])
 def test_text_cues(text: str, anger: float, distress: float) -> None:
     a, d, _cues = text_cues(text)
     assert (round(a, 2), round(d, 2)) == (anger, distress)
+
+
+@pytest.mark.parametrize("text", [
+    "我想查一下话费", "帮我查一下流量还剩多少", "我要办理宽带", "这个套餐靠谱吗",
+    "离我家最近的营业厅在哪里", "靠近地铁站的营业厅几点关门", "我想举报垃圾短信",
+    "小区门口的垃圾箱被撤走了", "请问这是怎么回事，网络断了", "我要转人工",
+    "几个外地人靠小猴子卖萌挣钱",  # AISHELL read news: 靠 is "rely on"
+])
+def test_calm_mandarin_requests_are_not_anger(text: str) -> None:
+    anger, _distress, cues = text_cues(text)
+    if "举报" in text:  # reporting spam is a cue of its own (0.6), the spam is not
+        assert cues == ["举报"]
+    else:
+        assert anger == 0.0, cues
 
 
 def test_voice_or_words_alone_can_carry_a_turn_and_together_add_up() -> None:
