@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ivr.call import events as ev
+from ivr.dialplan.say_as import TEMPLATE
 
 if TYPE_CHECKING:
     from ivr.dialplan.models import Dialplan
@@ -29,7 +30,7 @@ AGENT_INTENTS = frozenset({"agent", "callback"})
 MAX_KEY_UTTERANCES = 5
 SAID_CHARS = 60  # an IVR prompt is shortened to about this many characters
 UPSET = 0.5  # anger (or distress) from which a turn counts as emotional
-VAR = re.compile(r"\{[A-Za-z_][A-Za-z0-9_.]*\}")  # a `{name}` in a dialplan prompt
+VAR = re.compile(r"\{[A-Za-z_][A-Za-z0-9_.]*(?:\|[^{}]*)?\}")  # `{name}`, `{name|filter}`
 
 Row = dict[str, Any]  # a turn or event row of the call store
 
@@ -233,8 +234,8 @@ def _read_back(plan: Dialplan | None, node_id: str | None, prev: Row) -> list[st
     node = plan.nodes.get(node_id or "") if plan is not None else None
     if not taken or node is None or node.menu is None:
         return []
-    prompt = " ".join(_texts(node.menu.prompt))
-    return [name for name in taken if "{" + name + "}" in prompt]
+    read = {m.group(1) for m in TEMPLATE.finditer(" ".join(_texts(node.menu.prompt)))}
+    return [name for name in taken if name in read]  # `{amount}` or `{amount|money}`
 
 
 def main_intent(turns: list[Row]) -> str | None:

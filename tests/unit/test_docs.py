@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from ivr.config import iter_setting_paths, render_defaults
 from ivr.dialplan import models, nodes
+from ivr.dialplan.say_as import FILTERS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,6 +53,15 @@ def test_every_verb_has_a_section_with_an_example(verb: str) -> None:
     section = doc.split(heading, 1)
     assert len(section) == 2, f"no section for {verb}"
     assert "```yaml" in section[1].split("###", 1)[0], f"no example for {verb}"
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_every_say_as_filter_is_documented_with_examples(name: str) -> None:
+    doc = (REPO / "dialplans" / "README.md").read_text(encoding="utf-8")
+    section = doc.split("### Say-as", 1)[1].split("\n## ", 1)[0]
+    row = next((line for line in section.splitlines() if line.startswith(f"| `{name}` |")), "")
+    assert row.count("|") == 6 and all(cell.strip() for cell in row.split("|")[1:-1]), (
+        f"say-as filter {name!r} has no row (use, value, zh-CN, en-US) in dialplans/README.md")
 
 
 def test_readme_starts_with_the_two_commands_and_ci_runs_the_test_one() -> None:

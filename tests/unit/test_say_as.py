@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from audio_models.tts_espeak import mandarin_to_pinyin
+from ivr.dialplan.lint import lint_file
 from ivr.dialplan.loader import DialplanError, load_dialplan
 from ivr.dialplan.rendering import NodeRenderer, fill, slot_filters
 from ivr.dialplan.say_as import FILTERS, say_as, speech_language, template_problems
@@ -226,6 +227,48 @@ def test_template_problems():
     assert [p.split(":")[0] for p in template_problems("{a|Digits} {b|} {c| money}")] == [
         "unknown say-as filter 'Digits' in '{a|Digits}'", "unknown say-as filter '' in '{b|}'",
         "unknown say-as filter ' money' in '{c| money}'"]
+
+
+LINT_PLAN = """
+name: t
+languages: [zh-CN, en-US]
+default_language: zh-CN
+start: a
+variables: {bal: 1}
+nodes:
+  a:
+    gather:
+      prompt: 金额
+      slot: {name: amount, type: amount}
+      confirm: true
+      confirm_prompt: {zh-CN: "您要充值{value}元吗", en-US: "Top up {value|number} yuan?"}
+      on_failure: e
+      next: b
+  b:
+    say:
+      zh-CN: 余额{bal|money}，充值{amount}块
+      en-US: Balance {bal} yuan, top-up {amount|money}
+    next: c
+  c:
+    webhook: {url: "https://x.example/{amount|money}", body: {a: "{bal}"}}
+    next: d
+  d:
+    set: {x: "{bal|digits}", y: "{bal}"}
+    next: e
+  e:
+    hangup: {}
+"""
+
+
+def test_lint_warns_of_currency_said_twice_and_filters_that_do_nothing(tmp_path):
+    issues = [(i.line, i.code, i.message.split(" ")[0]) for i in lint_file(
+        _plan(tmp_path, LINT_PLAN))]
+    assert issues == [
+        (13, "say-as-currency", "{value}"),  # a read-back of an amount slot: money
+        (18, "say-as-currency", "{amount}"),
+        (22, "say-as-ignored", "say-as"),
+        (25, "say-as-ignored", "say-as"),
+    ]
 
 
 # ---------------------------------------------------------------- what espeak-ng is given
