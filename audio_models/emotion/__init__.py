@@ -11,7 +11,12 @@ librosa / scipy load only when features are first computed (call `warm_up()` at 
 
 from audio_models.emotion.baseline import SpeakerBaseline
 from audio_models.emotion.features import FEATURE_NAMES, N_FEATURES, prosody_features, warm_up
-from audio_models.emotion.model import EmotionCapabilities, EmotionEstimate, EmotionModel
+from audio_models.emotion.model import (
+    EmotionCapabilities,
+    EmotionEstimate,
+    EmotionModel,
+    TurnProsody,
+)
 
 __all__ = [
     "FEATURE_NAMES",
@@ -20,6 +25,7 @@ __all__ = [
     "EmotionEstimate",
     "EmotionModel",
     "SpeakerBaseline",
+    "TurnProsody",
     "prosody_features",
     "warm_up",
 ]

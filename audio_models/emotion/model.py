@@ -54,6 +54,20 @@ class EmotionCapabilities:
 
 
 @dataclass(frozen=True, slots=True)
+class TurnProsody:
+    """A turn's features (`EmotionModel.measure`, the costly part), to be judged once the
+    call's language is known (`EmotionModel.judge`)."""
+
+    features: np.ndarray
+    duration: float  # seconds of audio
+    processing_time: float = 0.0  # seconds to compute the features
+
+    @property
+    def voiced_seconds(self) -> float:
+        return float(self.features[_VOICED]) * self.duration
+
+
+@dataclass(frozen=True, slots=True)
 class EmotionEstimate:
     probabilities: dict[str, float]  # per class, sums to 1
     label: str  # the most probable class
@@ -170,27 +184,41 @@ class EmotionModel:
             voiced_fraction=float(voiced_fraction),
         )
 
-    def analyse(
-        self, frame: AudioFrame, baseline: SpeakerBaseline, *, update: bool = True,
+    def measure(self, frame: AudioFrame) -> TurnProsody:
+        """The features of one caller turn (~5-15 ms: run it off the event loop)."""
+        t0 = time.perf_counter()
+        features = prosody_features(frame)
+        return TurnProsody(features, frame.duration, time.perf_counter() - t0)
+
+    def judge(
+        self, turn: TurnProsody, baseline: SpeakerBaseline, *, update: bool = True,
         language: str | None = None,
     ) -> EmotionEstimate:
-        """Features of one caller turn, normalised by the caller's earlier turns (and the
-        prior of the call's `language`, when given), then predicted; afterwards the turn is
-        added to `baseline` (if reliable and `update`)."""
+        """`turn` normalised by the caller's earlier turns (and the prior of the call's
+        `language`, when given), then predicted (~50 us); afterwards the turn is added to
+        `baseline` (if reliable and `update`)."""
         t0 = time.perf_counter()
         prior = ""
         if language is not None:
             prior, stats = self.prior_for(language)
             baseline.use_prior(stats)
-        features = prosody_features(frame)
-        z = baseline.normalise(features)
-        voiced = float(features[_VOICED])
+        z = baseline.normalise(turn.features)
+        voiced = float(turn.features[_VOICED])
         est = self.estimate_sync(z, voiced)
-        seconds = voiced * frame.duration
-        reliable = voiced >= MIN_VOICED_FRACTION and seconds >= MIN_VOICED_SECONDS
-        if update and reliable:
-            baseline.update(features)
+        seconds = turn.voiced_seconds
+        if update and voiced >= MIN_VOICED_FRACTION and seconds >= MIN_VOICED_SECONDS:
+            baseline.update(turn.features)
         return EmotionEstimate(
             est.probabilities, est.label, est.arousal, est.anger, est.distress,
-            est.voiced_fraction, time.perf_counter() - t0, seconds, prior,
+            est.voiced_fraction, turn.processing_time + time.perf_counter() - t0, seconds,
+            prior,
         )
+
+    def analyse(
+        self, frame: AudioFrame, baseline: SpeakerBaseline, *, update: bool = True,
+        language: str | None = None,
+    ) -> EmotionEstimate:
+        """`measure` then `judge`: one caller turn, normalised by the caller's earlier turns
+        (and the prior of the call's `language`, when given), then predicted; afterwards the
+        turn is added to `baseline` (if reliable and `update`)."""
+        return self.judge(self.measure(frame), baseline, update=update, language=language)

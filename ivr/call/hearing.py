@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from audio_models.emotion.model import TurnProsody
 from audio_models.inference import FINAL, SPECULATIVE, DeadlineMissed
 from audio_models.protocols import SpeechEnded, Transcript
 from audio_models.vad import SpeechPaused
@@ -45,7 +46,7 @@ class Heard:
     """What recognition of one utterance produced, before the call acts on it."""
 
     transcript: Transcript
-    prosody: dict[str, Any] | None
+    prosody: TurnProsody | None  # features; judged in `assess`, in the call's language
     profile: LanguageProfile
     detected: bool  # this pass ran language detection: dialect detection follows
 
@@ -147,16 +148,29 @@ class Hearing:
         if heard.detected:
             self._adopt_language(heard)
             self._detect_dialect(heard.transcript.text, heard.profile)
-        return self._fuse(heard.prosody, heard.transcript)
+        return self._fuse(self._judge(heard), heard.transcript)
 
-    async def _prosody(self, e: SpeechEnded | SpeechPaused) -> dict[str, Any] | None:
-        """How the caller sounded (prosody model, off the event loop), or None."""
-        model, baseline = self.deps.emotion_model, self._baseline
-        if model is None or baseline is None or not self.settings.emotion.enabled:
+    async def _prosody(self, e: SpeechEnded | SpeechPaused) -> TurnProsody | None:
+        """The utterance's prosody features (off the event loop), or None."""
+        model = self.deps.emotion_model
+        if model is None or self._baseline is None or not self.settings.emotion.enabled:
             return None
         try:
-            est = await asyncio.to_thread(model.analyse, e.audio, baseline)
+            return await asyncio.to_thread(model.measure, e.audio)
         except Exception as x:  # a model failure costs the estimate, not the call
+            self._emit(ev.Error(where="emotion", error=str(x)))
+            return None
+
+    def _judge(self, heard: Heard) -> dict[str, Any] | None:
+        """How the caller sounded, against their earlier turns and, for a first turn, calm
+        speakers of the call's language (known now, after any detection); None: no audio
+        estimate or too little voiced speech to judge. ~50 us, on the loop."""
+        model, baseline = self.deps.emotion_model, self._baseline
+        if heard.prosody is None or model is None or baseline is None:
+            return None
+        try:
+            est = model.judge(heard.prosody, baseline, language=heard.profile.whisper_language)
+        except Exception as x:
             self._emit(ev.Error(where="emotion", error=str(x)))
             return None
         if not est.reliable:
