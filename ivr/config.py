@@ -124,6 +124,11 @@ class PrivacySettings(Section):
         description="Opening line played before the dialplan, by language (zh, en, or a "
         "dialplan language such as zh-CN); {} to leave disclosure to the dialplan.",
     )
+    disclosure_languages: list[str] = Field(
+        default_factory=list,
+        description="The languages the disclosure is said in, in this order, when the caller's "
+        "is not known (e.g. [zh-CN, en-US]); [] = the dialplan's languages, its default first.",
+    )
     redact: bool = Field(
         True, description="Mask phone, ID-card, bank-card numbers, e-mails and sensitive slots "
         "in everything stored and logged."

@@ -155,7 +155,8 @@ class IvrService:
         from ivr.privacy.disclosure import opening_prompts  # the first words of every call
 
         static = sorted(engine.static_prompts()
-                        | set(opening_prompts(self.settings.privacy.disclosure, loaded.plan))
+                        | set(opening_prompts(self.settings.privacy.disclosure, loaded.plan,
+                                              self.settings.privacy.disclosure_languages))
                         | set(fixed_prompts(loaded.plan.languages)))
         await asyncio.to_thread(self.prompts.warm, static)
         log.info("%d static prompts ready in %.1f s", len(static), time.monotonic() - t0)

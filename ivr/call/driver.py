@@ -17,7 +17,7 @@ transfer does (a live agent, or a note in the test's result).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from ivr.call.inputs import InputSource
@@ -41,7 +41,7 @@ from ivr.dialplan.actions import (
     WebhookResult,
 )
 from ivr.dialplan.engine import DialogEngine, DialogState, Step
-from ivr.privacy.disclosure import disclosure_text
+from ivr.privacy.disclosure import disclosure_languages, disclosure_lines
 
 
 class CallIO(Protocol):
@@ -106,7 +106,8 @@ class CallDriver:
 
     def __init__(self, engine: DialogEngine, io: CallIO, turns: TurnTaking, *,
                  variables: Mapping[str, Any] | None = None, language: str | None = None,
-                 disclosure: Mapping[str, str] | None = None) -> None:
+                 disclosure: Mapping[str, str] | None = None,
+                 disclosure_order: Sequence[str] = ()) -> None:
         self.engine = engine
         self.plan = engine.plan
         self.io = io
@@ -114,6 +115,7 @@ class CallDriver:
         self.variables = dict(variables or {})
         self.start_language = language
         self.disclosure = dict(disclosure or {})
+        self.disclosure_order = tuple(disclosure_order)  # privacy.disclosure_languages
         self.step: Step | None = None  # the dialogue's current step
         self.language = self._first_language()
 
@@ -211,11 +213,16 @@ class CallDriver:
     # ------------------------------------------------------------ opening
     async def opening(self) -> bool:
         """The disclosure (the dialplan's consent question is its first node); False when the
-        caller hung up."""
-        io, language = self.io, self.language
-        text = disclosure_text(self.disclosure, language)
-        if text:
+        caller hung up. It is said in the caller's language when that is known (the call
+        started in one), else in each of `disclosure_order` or the dialplan's languages,
+        default first."""
+        io = self.io
+        languages = ([self.language] if self.start_language
+                     else disclosure_languages(self.plan, self.disclosure_order))
+        lines = disclosure_lines(self.disclosure, languages)
+        for text, language in lines:
             await io.say(Say(text, language, False, "disclosure"))
+        if lines:
             # heard in full before the conversation starts: keys pressed over it are
             # dropped, so they cannot pick a menu option whose prompts are not cleared yet
             await io.wait_playout()

@@ -132,7 +132,8 @@ class CallSession:
         if self.settings.recording.enabled and not deps.engine.asks_consent():
             self._recording.start()
         self._driver = CallDriver(deps.engine, self, self._turns, variables={"caller": caller},
-                                  disclosure=self.settings.privacy.disclosure)
+                                  disclosure=self.settings.privacy.disclosure,
+                                  disclosure_order=self.settings.privacy.disclosure_languages)
         deps.store.call_started(
             call_id, sip_call_id=sip_call_id, caller=caller, callee=callee,
             remote_uri=remote_uri, answered_at=self.wall(self.answered_at), language=self.language,
@@ -232,8 +233,7 @@ class CallSession:
 
     # ------------------------------------------------------------ events
     def event(self, type_: str, **data: Any) -> None:
-        """Store and log an event named by its type string (`CallIO.event`: the driver's and
-        turn taking's); the call's own events are typed (`emit`)."""
+        """Store and log an event named by its type (`CallIO.event`; the call's own: `emit`)."""
         self._record.event(type_, **data)
 
     def emit(self, event: ev.CallEvent) -> None:

@@ -17,8 +17,9 @@ takes keys up to `#` or its maximum length, a '#' after a slot answer complete b
 is dropped, keys left over go to the next question, keys then silence are judged after the
 interdigit timeout); typed text and `hear(transcript)` are judged like recognised speech
 (noise ignored, too low a confidence = not understood). The dialplan's consent question and
-the service's disclosure (`disclosure=`) come first, as on a call. Used by `ivr simulate` and
-`ivr test`.
+the service's disclosure (`disclosure=`, in the languages of `disclosure_order` or the
+dialplan's, or only in `language=` when given) come first, as on a call. Used by
+`ivr simulate` and `ivr test`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import contextlib
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,7 @@ class Conversation:
         min_confidence: float = 0.25,
         max_no_speech_prob: float = 0.7,
         disclosure: Mapping[str, str] | None = None,
+        disclosure_order: Sequence[str] = (),
         no_input_timeout_s: float = 6.0,
         interdigit_timeout_s: float = 3.0,
         agents_available: bool = True,
@@ -117,7 +119,7 @@ class Conversation:
         self.io = ConversationIO(self)
         self.driver = CallDriver(self.engine, self.io, self.turns,
                                  variables=self.initial_variables, language=language,
-                                 disclosure=disclosure)
+                                 disclosure=disclosure, disclosure_order=disclosure_order)
         self._results: list[TurnResult] = []  # of the input being handled
         self._pending_label = False
         self._task: asyncio.Task[None] | None = None

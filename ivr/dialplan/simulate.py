@@ -68,6 +68,7 @@ class _Options:
     max_no_speech_prob: float
     disclosure: dict[str, str] = field(default_factory=dict)  # as callers hear it first
     agents_available: bool = True
+    disclosure_order: tuple[str, ...] = ()  # privacy.disclosure_languages
 
 
 class Simulator:
@@ -89,6 +90,7 @@ class Simulator:
         return Conversation(o.loaded, caller=o.caller, now=o.now, language=o.language,
                             min_confidence=o.min_confidence,
                             max_no_speech_prob=o.max_no_speech_prob, disclosure=o.disclosure,
+                            disclosure_order=o.disclosure_order,
                             agents_available=o.agents_available)
 
     def close(self) -> None:
@@ -300,7 +302,8 @@ def _run(args: argparse.Namespace, console: Console, asr_factory: AsrFactory | N
     options = _Options(loaded, getattr(args, "caller", None) or "13800138000", now, language,
                        settings.asr.min_confidence, settings.asr.max_no_speech_prob,
                        dict(settings.privacy.disclosure),
-                       not getattr(args, "no_agents", False))
+                       not getattr(args, "no_agents", False),
+                       tuple(settings.privacy.disclosure_languages))
     sim = Simulator(console, options, asr_model=getattr(args, "asr_model", None) or "base",
                     asr_factory=asr_factory, initial_prompts=initial_prompts(settings.profiles))
     speaker: PromptSpeaker | None = None

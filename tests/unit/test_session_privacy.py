@@ -163,8 +163,8 @@ def test_consent_given_starts_the_recording(tmp_path) -> None:
     row = c.row()
     assert row["recording_path"] and Path(row["recording_path"]).exists()
     assert "recording_consented" in c.event_types()
-    nodes = [e["node"] for e in c.events("prompt")]
-    assert nodes[:2] == ["disclosure", "consent"]
+    said = [(e["node"], e["language"]) for e in c.events("prompt")]
+    assert said[:3] == [("disclosure", "zh-CN"), ("disclosure", "en-US"), ("consent", "zh-CN")]
 
 
 @pytest.mark.parametrize(("key", "refuse", "end"), [

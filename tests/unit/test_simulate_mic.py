@@ -150,8 +150,8 @@ def test_mic_conversation_with_a_fake_device() -> None:
     assert text.endswith("*** transfer to queue:general (reason: caller_request); "
                          "the call has ended\n")
     assert [t for t, _ in prompts.rendered][-1] == "好的，正在为您转接人工客服，请稍候。"
-    # the disclosure, 3 greeting prompts and the reply
-    assert len(prompts.rendered) == 5 and len(fake.played) == 5
+    # the disclosure (Mandarin, English), 3 greeting prompts and the reply
+    assert len(prompts.rendered) == 6 and len(fake.played) == 6
     assert asr.languages == ["zh"]
 
 

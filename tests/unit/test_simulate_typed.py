@@ -22,6 +22,7 @@ def test_scripted_session(tmp_path: Path) -> None:
     assert "caller 13800138000, language zh-CN\n" in text
     expected = """\
 IVR [zh-CN]: 您好，您正在与智能语音助手通话，本次通话将被录音。
+IVR [en-US]: Hello, you are speaking with an automated assistant, and this call is recorded.
 IVR [zh-CN]: 欢迎致电星河通信客服热线。
 IVR [en-US]: For English, press 9 or say English.
 IVR [zh-CN]: <MENU>
