@@ -47,7 +47,7 @@ class CalmResult:
 
 
 def run_calls(sets: list[CalmSet], prior_for: Callable[[str], PopulationStats],
-              scores: Scores, prior_turns: float) -> list[CalmResult]:
+              scores: Scores, prior_turns: float, turns: int = CALL_TURNS) -> list[CalmResult]:
     """Calm calls of every set (see the module docstring)."""
     policy = EmotionPolicy()
     out = []
@@ -61,10 +61,10 @@ def run_calls(sets: list[CalmSet], prior_for: Callable[[str], PopulationStats],
                 if _reliable(c, i):
                     anger, distress, _ = scores(SpeakerBaseline(prior).normalise(c.features[i]))
                     res.first_turn_flags += _fused_flag(policy, anger, distress)
-            for start in range(0, len(idx), CALL_TURNS):
+            for start in range(0, len(idx), turns):
                 tracker = EmotionTracker(EmotionPolicy())
                 baseline = SpeakerBaseline(prior, prior_turns)
-                for i in idx[start:start + CALL_TURNS]:
+                for i in idx[start:start + turns]:
                     prosody = None
                     if _reliable(c, i):
                         anger, distress, arousal = scores(baseline.normalise(c.features[i]))
