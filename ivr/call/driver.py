@@ -215,7 +215,9 @@ class CallDriver:
         """The disclosure (the dialplan's consent question is its first node); False when the
         caller hung up. It is said in the caller's language when that is known (the call
         started in one), else in each of `disclosure_order` or the dialplan's languages,
-        default first."""
+        default first. It cannot be interrupted and is heard in full before the
+        conversation starts; what the caller says or keys over it is kept: the answer to the
+        first question asked (the prompts before that question are cut, `ivr.call.playout`)."""
         io = self.io
         languages = ([self.language] if self.start_language
                      else disclosure_languages(self.plan, self.disclosure_order))
@@ -223,8 +225,5 @@ class CallDriver:
         for text, language in lines:
             await io.say(Say(text, language, False, "disclosure"))
         if lines:
-            # heard in full before the conversation starts: keys pressed over it are
-            # dropped, so they cannot pick a menu option whose prompts are not cleared yet
             await io.wait_playout()
-            io.inputs.drain()
         return not io.hung_up

@@ -280,7 +280,9 @@ class BargeIn(CallEvent):
     TYPE: ClassVar[str] = "barge_in"
     cause: str  # dtmf, speech
     node: str
-    latency_ms: int | None = None  # from the start of speech; None for keys
+    latency_ms: int | None = None  # from the start of speech; None for keys and deferred
+    deferred: bool = omitted(False)  # the input came over a protected prompt: this cut, at
+    # its end, the prompts queued behind it (see ivr.call.playout)
 
 
 # ---------------------------------------------------------------- what the caller does
@@ -327,6 +329,8 @@ class SpeechIgnored(CallEvent):
 class SpeechDuringProtectedPrompt(CallEvent):
     TYPE: ClassVar[str] = "speech_during_protected_prompt"
     seconds: float
+    kept: bool = omitted(False)  # recognised and answered once the prompt ended (issue 18);
+    # rows without it are from before, when such speech was dropped
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

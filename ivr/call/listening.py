@@ -1,8 +1,10 @@
 """The listening stage of a phone call: the caller's audio -> endpointer -> caller input.
 
 `Listening` feeds the caller's frames to the endpointer and acts on what it reports:
-- speech started: a barge-in request and a `SpeechBegan` input (not over a prompt that cannot
-  be interrupted: that speech is no answer, only a `speech_during_protected_prompt` event);
+- speech started: a barge-in request and a `SpeechBegan` input. Over a prompt that cannot be
+  interrupted the barge-in waits for its end (`ivr.call.playout`) and the utterance is kept:
+  recognised as usual, a `speech_during_protected_prompt` event (kept), then the answer to the
+  question the call asks once the prompt has ended;
 - a pause: recognition starts early (speculation) while the end-of-speech silence runs; a
   confident, complete answer to the question being asked ends the utterance there (adaptive
   end of speech), an incomplete one pre-renders the replies it leads to. Speech resuming (or a
@@ -113,16 +115,15 @@ class Listening:
 
     def _on_speech_started(self, e: SpeechStarted) -> None:
         self._speaking_since = e.timestamp
-        self._barge_protected = self._protected()
-        if not self._barge_protected:
-            self._barge_in("speech", e.timestamp)
-            self._put(SpeechBegan(e.timestamp))
+        self._barge_protected = self._protected()  # (the barge-in then waits for its end)
+        self._barge_in("speech", e.timestamp)
+        self._put(SpeechBegan(e.timestamp))
 
     def _on_speech_ended(self, e: SpeechEnded) -> None:
         self._speaking_since = None
         if self._barge_protected:
-            self._emit(ev.SpeechDuringProtectedPrompt(seconds=round(e.audio.duration, 2)))
-            return
+            self._emit(ev.SpeechDuringProtectedPrompt(seconds=round(e.audio.duration, 2),
+                                                      kept=True))
         self._recognising += 1
         self._spawn(self._recognize(e), "asr")
 

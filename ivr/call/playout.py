@@ -3,8 +3,15 @@
 `Playout` renders each prompt (TTS through the prompt cache, or a dialplan's audio file), queues
 it on the call's media and follows it: the `prompt` event when it starts, `prompt_end` when it
 stops, the call's `first_audio` once, and the `reply_first_audio` time of the turn it answers
-(the latency a caller feels). A barge-in (`barge_in`) clears the queued audio, unless the prompt
-playing cannot be interrupted; `protected` tells the listening stage so.
+(the latency a caller feels). A barge-in (`barge_in`) clears the queued audio; `protected` tells
+the listening stage that the prompt playing cannot be interrupted.
+
+Input over a protected prompt is not lost (issue 18): its barge-in is deferred. The protected
+prompt plays to its end; the prompts queued behind it were made obsolete by the input and are
+cut when it ends (or when the turn taking the input begins, whichever comes later), while the
+replies to that turn, said meanwhile, are held back and queued after the cut:
+
+    [notice (protected), menu]  key 1  ->  turn: reply held  ->  notice ends: menu cut, reply
 
 Threads: `media.play` calls its `on_start` and `on_done` on pjmedia's clock thread; they only
 hand the playback over with `loop.call_soon_threadsafe`. Everything else runs on the call's
@@ -35,10 +42,22 @@ class _Playing:
 
     barge_default: bool = True
     sensitive: bool = False  # asks for a sensitive value: the recording pauses when it starts
+    held: Any = None  # its audio, kept back until a protected prompt ends (`_Deferred`)
+    cut: bool = False  # cleared from the media (its `on_done` may not have come yet)
 
     @property
     def barge_in(self) -> bool:
         return self.barge_default if self.say.barge_in is None else self.say.barge_in
+
+
+@dataclass
+class _Deferred:
+    """A barge-in asked for over a protected prompt (a key, speech): it waits for the
+    protection to end and for the turn that takes the input (`answered`: prompts said since are
+    held back; what was queued before is obsolete)."""
+
+    cause: str
+    answered: bool = False
 
 
 @dataclass
@@ -71,6 +90,7 @@ class Playout:
         self._idle.set()
         self._turn = _TurnTiming()
         self._first_audio_logged = False
+        self._deferred: _Deferred | None = None
 
     # ------------------------------------------------------------ facts for the other stages
     @property
@@ -98,8 +118,18 @@ class Playout:
 
     def turn_started(self, turn_id: int, replies: bool) -> None:
         """The caller's answer was stored as `turn_id`; `replies`: prompts answer it, the first
-        of them to start gives the turn's `reply_first_audio`."""
+        of them to start gives the turn's `reply_first_audio`. A barge-in deferred over a
+        protected prompt acts now: what is queued is obsolete (cut now, or when the protected
+        prompt playing ends; the replies wait for that)."""
         self._turn = _TurnTiming(turn_id, waiting_first_audio=replies)
+        deferred = self._deferred
+        if deferred is None or deferred.answered:
+            return
+        if self.protected:
+            deferred.answered = True
+        else:
+            self._deferred = None
+            self._cut(deferred.cause, deferred=True)
 
     # ------------------------------------------------------------ playing
     async def say(self, say: Say, sensitive: bool = False) -> None:
@@ -125,8 +155,15 @@ class Playout:
         def done(pb: Any) -> None:  # pjmedia's clock thread
             loop.call_soon_threadsafe(self._playback_done, entry)
 
+        entry.held = (audio, started, done)
         self._playing.append(entry)
         self._idle.clear()
+        if self._deferred is None or not self._deferred.answered:
+            self._play(entry)
+
+    def _play(self, entry: _Playing) -> None:
+        audio, started, done = entry.held
+        entry.held = None
         entry.playback = self.media.play(audio, on_start=started, on_done=done)
 
     def _playback_started(self, playback: Any, turn: _TurnTiming, entry: _Playing) -> None:
@@ -149,17 +186,50 @@ class Playout:
                                     interrupted=bool(entry.playback.interrupted)))
         with contextlib.suppress(ValueError):
             self._playing.remove(entry)
+        if not entry.barge_in and not entry.cut and self._deferred is not None:
+            self._protection_ended(self._deferred)
         if not self._playing:
             self._idle.set()
+
+    def _protection_ended(self, deferred: _Deferred) -> None:
+        """A protected prompt ended with a barge-in deferred over it. Answered: the prompts
+        queued before the turn are cut and the held replies queued. Not yet answered (the
+        caller still speaks, the call is not listening yet): it acts like input arriving now
+        (cuts a bargeable prompt, waits behind another protected one) and stays deferred
+        until the turn."""
+        if deferred.answered:
+            self._deferred = None
+            held = [p for p in self._playing if p.held is not None]
+            self._cut(deferred.cause, deferred=True)
+            for entry in held:
+                self._play(entry)
+        elif self._playing and self._playing[0].barge_in:
+            self._cut(deferred.cause, deferred=True)
 
     async def wait(self) -> None:
         """Until every queued prompt has played (or the caller hung up)."""
         await first_of(self._idle, self._hungup)
 
     def barge_in(self, cause: str, onset: float | None = None) -> None:
-        """Stop bargeable prompts; `onset` is when the caller's speech began (monotonic)."""
-        if self._playing and self._playing[0].barge_in:
-            self.media.clear()
-            latency = None if onset is None else round((time.monotonic() - onset) * 1000)
-            self._emit(ev.BargeIn(cause=cause, node=self._playing[0].say.node,
-                                  latency_ms=latency))
+        """Stop bargeable prompts; `onset` is when the caller's speech began (monotonic). Over
+        a protected prompt the barge-in is deferred (see the module docstring)."""
+        if not self._playing:
+            return
+        if not self._playing[0].barge_in:
+            if self._deferred is None:
+                self._deferred = _Deferred(cause)
+            return
+        latency = None if onset is None else round((time.monotonic() - onset) * 1000)
+        self._cut(cause, latency_ms=latency)
+
+    def _cut(self, cause: str, latency_ms: int | None = None, deferred: bool = False) -> None:
+        """Clear the media's queue: every prompt playing or queued stops (`prompt_end`
+        interrupted, on its `on_done`)."""
+        playing = [p for p in self._playing if p.held is None and not p.cut]
+        if not playing:
+            return
+        for p in playing:
+            p.cut = True
+        self.media.clear()
+        self._emit(ev.BargeIn(cause=cause, node=playing[0].say.node, latency_ms=latency_ms,
+                              **({"deferred": True} if deferred else {})))

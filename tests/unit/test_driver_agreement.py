@@ -4,8 +4,10 @@ Every case of tests/fixtures/agreement/*.test.yaml runs twice:
 - through `Conversation`, what `ivr test` and `ivr simulate` run (scripted input, virtual clock);
 - through a phone call's code path: `CallSession` on fake media (tests/unit/fakes.py) with the
   real endpointer on real speech audio, keys through `on_dtmf`, prompts that take time to
-  play. Keys are pressed as soon as the call asks its next question, while its prompts still
-  play (over the non-interruptible notice too); the caller speaks once the prompts have played.
+  play. The caller acts once the call asks its next question and its prompts have played;
+  in the cases named "over the notice: ..." as soon as the question is asked while a prompt
+  that cannot be interrupted still plays (issue 18: the input is kept, answers that question,
+  and the prompts queued behind the notice are cut when it ends).
 
 After each step both must show the same: the prompts said, the question now waited for, the
 outcome and intent of the last turn, a consent answer, a transfer or a hang-up. The
@@ -38,6 +40,7 @@ from tests.unit.fakes import FakeASR, FakeControl, FakeMedia, FakePrompts, Watch
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "agreement"
 SUITES = sorted(FIXTURES.glob("*.test.yaml"))
 TIMEOUT_S = 0.3  # the phone's no-input and interdigit timeouts (the script's are virtual)
+OVER_PROTECTED = "over the notice: "  # the name of a case whose caller acts over the notice
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,8 @@ def _actions(case: CaseSpec) -> list[StepSpec]:
 async def _phone(tests: LoadedTests, case: CaseSpec, settings: Settings) -> list[Seen]:
     loaded = _plan(tests)
     store = WatchedStore(settings.db_path)
-    media, prompts, control = FakeMedia(speed=0.05), FakePrompts(), FakeControl()
+    over = case.name.startswith(OVER_PROTECTED)  # (prompts then play long enough to act)
+    media, prompts, control = FakeMedia(speed=0.5 if over else 0.05), FakePrompts(), FakeControl()
     asr = FakeASR([typed_transcript(s.caller, loaded.plan.default_language)
                    for s in _actions(case) if s.caller is not None])
     directory = AgentDirectory(store)
@@ -132,7 +136,7 @@ async def _phone(tests: LoadedTests, case: CaseSpec, settings: Settings) -> list
     task = asyncio.get_running_loop().create_task(session.run())
     seen: list[Seen] = []
     try:
-        marks = _Marks(session, store, prompts, _agents(tests, case))
+        marks = _Marks(session, store, prompts, _agents(tests, case), over)
         await marks.settled(task, (0, 0, 0))
         seen.append(marks.seen(task))
         for step in _actions(case):
@@ -158,9 +162,10 @@ class _Marks:
     """The phone call's observable state, step by step."""
 
     def __init__(self, session: CallSession, store: WatchedStore, prompts: FakePrompts,
-                 agents: bool) -> None:
+                 agents: bool, over_protected: bool = False) -> None:
         self.session, self.store, self.prompts = session, store, prompts
         self.agents = agents  # an agent serves the queue: a transfer hands the caller over
+        self.over_protected = over_protected  # act while a protected prompt plays
         self._said = 0
         self._turns = 0
 
@@ -174,15 +179,18 @@ class _Marks:
                 len(self._events("voicemail_recording")))
 
     async def settled(self, task: asyncio.Task[None], before: tuple[int, int, int]) -> None:
-        """Until the call waits for the caller's answer to a new question, records their
-        message, or has handed them over to the queue (or ended)."""
+        """Until the call waits for the caller's answer to a new question (over the notice:
+        or asks it while a protected prompt still plays), records their message, or has
+        handed them over to the queue (or ended)."""
         s = self.session
         async with asyncio.timeout(10):
             while True:
                 asked, transferred, recording = self.progress()
                 handed_over = self.agents and transferred > before[1]
+                ready = s._turns.waiting or (self.over_protected and s._playout.protected
+                                             and s._turns.listen is not None)
                 if task.done() or handed_over or recording > before[2] or (
-                        asked > before[0] and s._turns.waiting and s.inputs.pending == 0):
+                        asked > before[0] and ready and s.inputs.pending == 0):
                     return
                 await asyncio.sleep(0.01)
 

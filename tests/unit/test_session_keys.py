@@ -67,19 +67,24 @@ def test_timestamps_follow_a_step_of_the_system_clock(tmp_path, monkeypatch):
 
 
 def test_barge_in_disabled_by_settings(tmp_path):
+    """No prompt is interrupted; a key is acted on, and the prompts still queued that it made
+    obsolete (the offer and the Mandarin menu) are cut when the one playing has ended."""
     async def scenario(c: Call) -> None:
-        await c.wait_event("prompt", node="welcome")
-        c.dtmf("9")  # acted on, but the queued prompts are not cut
-        await c.wait_event("prompt_end", count=2, node="main_menu")
+        await c.wait_event("listen", node="main_menu")
+        assert c.session._playout.protected and len(c.media.playbacks) == 3
+        c.dtmf("9")
+        await c.wait_event("prompt_end", node="main_menu", interrupted=False)
         c.session.on_hangup("caller_hangup")
 
-    c = run_call(tmp_path, scenario, barge_in=False)
-    assert c.media.clears == 0
-    assert c.events("barge_in") == []
-    assert [(e["node"], e["language"], e["barge_in"]) for e in c.events("prompt")] == [
-        ("welcome", "zh-CN", False), ("welcome_english_offer", "en-US", False),
-        ("main_menu", "zh-CN", False), ("main_menu", "en-US", False)]
-    assert [pb.interrupted for pb in c.media.playbacks] == [False] * 4
+    c = run_call(tmp_path, scenario, barge_in=False, speed=0.2)
+    assert c.events("barge_in") == [{"cause": "dtmf", "node": "welcome_english_offer",
+                                     "latency_ms": None, "deferred": True}]
+    played = [(e["node"], e["language"]) for e in c.events("prompt")]
+    assert played[0] == ("welcome", "zh-CN") and played[-1] == ("main_menu", "en-US")
+    welcome, offer, menu_zh, menu_en = c.media.playbacks
+    assert not welcome.interrupted and not menu_en.interrupted
+    # cut as the welcome ended (the offer had just been started by the media clock)
+    assert offer.interrupted and menu_zh.interrupted and menu_zh.started_at is None
     (turn,) = c.row()["turns"]
     assert (turn["dtmf"], turn["intent"]) == ("9", "english")
 

@@ -181,15 +181,20 @@ def test_consent_refused_means_no_recording(tmp_path, key: str | None, refuse: s
     assert "recording_paused" not in c.event_types()
 
 
-def test_keys_pressed_over_the_disclosure_are_dropped(tmp_path) -> None:
+def test_a_key_pressed_over_the_disclosure_answers_the_first_question(tmp_path) -> None:
+    """No caller input is lost (issue 18): the disclosure plays to its end, then the key is
+    the answer to the consent question, whose prompt it cuts."""
     async def scenario(c: Call) -> None:
         await c.wait_event("prompt", node="disclosure")
-        c.dtmf("1")  # over the disclosure: ignored, the caller has not been asked anything
+        c.dtmf("1")  # over the disclosure: kept for the first question, the consent
         await key_in_both(c)
 
-    c = run_call(tmp_path, scenario, plan_path=plan(tmp_path), privacy={"disclosure": DISCLOSURE})
-    types = c.event_types()
-    assert types.index("prompt_end") < types.index("listen")  # the disclosure played out first
-    assert c.events("listen")[0]["node"] == "ask_id"
-    assert [t["node"] for t in c.row()["turns"]][:1] == ["ask_id"]
+    c = run_call(tmp_path, scenario, plan_path=plan(tmp_path, "continue"),
+                 privacy={"disclosure": DISCLOSURE}, speed=0.2)
+    assert [e["interrupted"] for e in c.events("prompt_end", node="disclosure")] == [False] * 2
+    assert [t["node"] for t in c.row()["turns"]][:2] == ["consent", "ask_id"]
+    assert c.row()["turns"][0]["dtmf"] == "1"
+    assert "recording_consented" in c.event_types()
+    assert c.events("barge_in", deferred=True) == [
+        {"cause": "dtmf", "node": "consent", "latency_ms": None, "deferred": True}]
     assert c.row()["end_reason"] == "done"
