@@ -108,10 +108,11 @@ def meant(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
           choices: list[Choice]) -> Decision | None:
     """What the meaning decides among the choices' intents matched by meaning (None, or a
     Decision whose `intent` is None: nothing near enough, too close a call, an off-topic
-    request, or with the classifier an intent not offered here)."""
+    request, or with the classifier an intent not offered here). A language without a
+    classifier (its examples name a single intent) is decided by its nearest example."""
     names = [c.intent for c in choices if c.intent and plan.intents[c.intent].semantic]
     cfg = plan.semantic
-    if cfg.method == "classifier" and index.classifiers:
+    if cfg.method == "classifier" and language in index.classifiers:
         decision = decide(index.probabilities(meaning, language), cfg.min_probability,
                           cfg.probability_margin)
     else:

@@ -15,9 +15,16 @@ from ivr.dialplan.conversation import Conversation
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import load_dialplan
 from ivr.dialplan.models import Dialplan
-from ivr.dialplan.recognition import OFF_TOPIC, by_meaning, choices_at, overruled_by_meaning
+from ivr.dialplan.recognition import (
+    OFF_TOPIC,
+    by_meaning,
+    choices_at,
+    meant,
+    overruled_by_meaning,
+)
 from ivr.understanding import intent_classifier
 from ivr.understanding.intents import IntentMatch
+from ivr.understanding.semantic import SemanticIndex
 
 HOTLINE = REPO_ROOT / "dialplans" / "hotline.yaml"
 
@@ -125,3 +132,12 @@ def test_crisis_words_are_never_overruled() -> None:
     assert over is not None and over[1].intent == "top_up"
     strong = IntentMatch("bill_enquiry", 0.95, "查话费")
     assert overruled_by_meaning(plan, engine.semantic, meaning, "zh-CN", choices, strong) is None
+
+
+def test_a_language_with_a_single_intent_is_decided_by_its_nearest_example() -> None:
+    plan = engine_for("classifier").plan
+    rows = np.eye(3, dtype=np.float32)[:2]
+    index = SemanticIndex({"en-US": rows}, {"en-US": ["top_up", "top_up"]})  # no classifier
+    choices = choices_at(plan, plan.nodes["main_menu"])
+    decision = meant(plan, index, rows[1], "en-US", choices)
+    assert decision is not None and decision.intent == "top_up"
