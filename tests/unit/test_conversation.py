@@ -97,7 +97,7 @@ def test_keys_are_cut_like_a_call_cuts_them(conv: Conversation) -> None:
     assert turn.node_before == "main_menu" and turn.node_after == "anything_else"
     assert turn.slots == {"account": "12345678"}
     assert turn.changed == {"account": "12345678"}
-    assert any("账号12345678" in s for s in turn.said)
+    assert any("账号幺二三四五六七八" in s for s in turn.said)
     assert turn.input == "keys: 2 + keys: 12345678"
 
 
@@ -116,9 +116,9 @@ def test_topup_with_confirmation_and_variables(conv: Conversation) -> None:
     conv.press("3")
     turn = conv.say_text("五十")
     assert turn.slots == {"amount": 50} and turn.node_after == "topup_confirm"
-    assert turn.said == ["您要充值50元，确认请说是或按1，取消请说不或按2。"]
+    assert turn.said == ["您要充值五十元，确认请说是或按1，取消请说不或按2。"]
     turn = conv.say_text("是的")
-    assert turn.intent == "affirm" and turn.said[0] == "充值成功，50元已到账。"
+    assert turn.intent == "affirm" and turn.said[0] == "充值成功，五十元已到账。"
     assert conv.variables["amount"] == 50
 
 

@@ -64,7 +64,7 @@ def test_keyword_filter_and_verbose_steps() -> None:
     assert code == 0
     assert "::top-up cancelled by voice\n" in out
     assert "step 2 (line " in out and "caller: 一百块 -> topup_confirm" in out
-    assert "expect: {said: 您要充值100元} ok" in out
+    assert "expect: {said: 您要充值一百元} ok" in out
     assert "1 passed, 0 failed" in out
 
 

@@ -192,7 +192,7 @@ def test_gather_digits_by_dtmf(engine):
     assert step.understanding == Understanding("match", None, 1.0, {"account": "12345678"})
     assert step.actions[0] == SetVariables({"account": "12345678"})
     assert step.actions[1] == Say(
-        "已为您登记宽带报修，账号12345678。维修人员将在二十四小时内与您联系。",
+        "已为您登记宽带报修，账号幺二三四五六七八。维修人员将在二十四小时内与您联系。",
         "zh-CN", None, "broadband_logged")
     assert step.state.variables == {"caller": "1000", "account": "12345678"}
     assert step.state.node == "anything_else"
@@ -209,8 +209,8 @@ def test_gather_digits_by_english_speech(engine):
     step = engine.step(state, speech("one two three four five six"))
     assert step.understanding.slots == {"account": "123456"}
     assert step.actions[1] == Say(
-        "I have logged a broadband fault for account 123456. An engineer will contact you "
-        "within 24 hours.", "en-US", None, "broadband_logged")
+        "I have logged a broadband fault for account one two three four five six. An engineer "
+        "will contact you within 24 hours.", "en-US", None, "broadband_logged")
 
 
 @pytest.mark.parametrize("event", [CallerInput("dtmf", "123#"), speech("一二三"),
@@ -233,19 +233,19 @@ def test_number_slot_chinese(engine):
     assert step.understanding.slots == {"amount": 50}
     assert step.actions == [
         SetVariables({"amount": 50}),
-        Say("您要充值50元，确认请说是或按1，取消请说不或按2。", "zh-CN", None, "topup_confirm"),
+        Say("您要充值五十元，确认请说是或按1，取消请说不或按2。", "zh-CN", None, "topup_confirm"),
         Listen("topup_confirm", "zh-CN", 6.0, 1, 1, False, ("1", "2", "0")),
     ]
     done = engine.step(step.state, speech("是的"))
-    assert done.actions[0] == Say("充值成功，50元已到账。", "zh-CN", None, "topup_done")
+    assert done.actions[0] == Say("充值成功，五十元已到账。", "zh-CN", None, "topup_done")
 
 
 def test_number_slot_english(engine):
     step = engine.step(_at(engine, "9", "3"), speech("one hundred"))
     assert step.understanding.slots == {"amount": 100}
     assert step.actions[1] == Say(
-        "You want to top up 100 yuan. Say yes or press 1 to confirm, or say no or press 2 to "
-        "cancel.", "en-US", None, "topup_confirm")
+        "You want to top up one hundred yuan. Say yes or press 1 to confirm, or say no or "
+        "press 2 to cancel.", "en-US", None, "topup_confirm")
 
 
 def test_number_slot_keyed_in(engine):
