@@ -67,7 +67,7 @@ def test_slots_variables_and_transfer_are_shown() -> None:
     text = s.text
     assert "caller 10086," in text
     assert ("caller> #12345678#\n  understood (slot)\n  slots: account=12345678\n"
-            "IVR [zh-CN]: 已为您登记宽带报修，账号12345678。") in text
+            "IVR [zh-CN]: 已为您登记宽带报修，账号幺二三四五六七八。") in text
     assert "  node: broadband_account -> broadband_logged -> anything_else\n" \
            "  set: account=12345678\n" in text
     assert text.endswith("*** transfer to queue:general (reason: caller_request); "
