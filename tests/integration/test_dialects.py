@@ -68,8 +68,11 @@ def test_english_caller_is_detected_without_pressing_9(ivr: IvrProcess, tmp_path
 
 
 def test_real_mandarin_request_reaches_the_right_intent(tmp_path: Path) -> None:
+    """A Mandarin caller's first utterance on a Mandarin-first line that also speaks English:
+    the language is identified from the recognition's own encoder pass (no extra pass), the
+    request reaches its intent, and a calm reader is not soothed."""
     # "其手机市场份额锐减" (its share of the phone market fell sharply): the phones desk
-    plan = REPO / "tests" / "fixtures" / "dialplans" / "calls" / "news_desk.yaml"
+    plan = REPO / "benchmarks" / "dialplans" / "news_desk.yaml"
     ivr = IvrProcess(tmp_path / "data", "--dialplan", str(plan)).start()
     try:
         with ScriptedCaller(ivr, tmp_path / "caller") as c:
@@ -83,3 +86,7 @@ def test_real_mandarin_request_reaches_the_right_intent(tmp_path: Path) -> None:
     speech = [t for t in call["turns"] if t["input_mode"] == "speech"][0]
     assert "手机" in speech["caller_text"], speech
     assert speech["intent"] == "phones" and call["end_reason"] == "phones"
+    detected = [e["data"] for e in call["events"] if e["type"] == "language_detected"]
+    assert detected == [{"language": "zh", "probability": detected[0]["probability"],
+                         "profile": "zh-CN", "same_pass": True}]
+    assert not [e for e in call["events"] if e["type"] == "soothing"]
