@@ -2,8 +2,9 @@
 
 pypinyin picks a polyphone's reading from its phrase dictionary, else the character's most
 common reading; these are IVR words it reads wrongly (checked against pypinyin 0.55: 还款 ->
-hai2 kuan3, 重听 -> zhong4 ting1, 长时间 -> zhang3, 支行 -> xing2, 出血 -> xie3). Words it already
-reads right (还钱, 还清, 重新, 重复, 银行, 分行, 不行, 行吗, 调整, 转账) are not repeated here.
+hai2 kuan3, 重听 -> zhong4 ting1, 长时间 -> zhang3, 支行 -> xing2, 出血 -> xie3, 余额为 ->
+wei4). Words it already reads right (还钱, 还清, 重新, 重复, 银行, 分行, 不行, 行吗, 调整, 转账)
+are not repeated here.
 `phrase_chunks` cuts a text at these words (提前还款日 -> 提前, 还款, 日) so the TTS reads them
 from here and the rest with pypinyin. pypinyin's own dictionary is left alone: the caller's
 words are matched by sound with it (ivr/understanding/pinyin.py), and a table loaded into it
@@ -29,6 +30,11 @@ PHRASES: dict[str, str] = {
     "支行": "zhi1 hang2",
     # 血 xue4 in standard speech (pypinyin: colloquial xie3)
     "出血": "chu1 xue4", "流血": "liu2 xue4",
+    # 为 wei2 "is" before a value (pypinyin: wei4 "for"): 余额为八十八元
+    "余额为": "yu2 e2 wei2", "金额为": "jin1 e2 wei2", "额度为": "e2 du4 wei2",
+    "号码为": "hao4 ma3 wei2", "时间为": "shi2 jian1 wei2", "日期为": "ri4 qi1 wei2",
+    "分别为": "fen1 bie2 wei2", "更改为": "geng1 gai3 wei2", "变更为": "bian4 geng1 wei2",
+    "修改为": "xiu1 gai3 wei2", "设置为": "she4 zhi4 wei2",
 }  # fmt: skip
 
 _WORDS = re.compile("|".join(re.escape(w) for w in sorted(PHRASES, key=len, reverse=True)))

@@ -285,6 +285,14 @@ def test_mandarin_pinyin_sent_to_espeak():
         "xia4 wu3 liang3 dian3 san1 shi2 fen1.")
 
 
+def test_mandarin_pinyin_of_a_balance():
+    text = fill("您尾号{card|digits}的银行卡当前可用余额为{balance|money}。",
+                {"card": "1234", "balance": "3256.80"}, "zh-CN")
+    assert mandarin_to_pinyin(text) == (
+        "nin2 wei3 hao4 yao1 er4 san1 si4 de5 yin2 hang2 ka3 dang1 qian2 ke3 yong4 yu2 e2 wei2 "
+        "san1 qian1 liang3 bai3 wu3 shi2 liu4 yuan2 ba1 jiao3.")
+
+
 def test_mandarin_pinyin_leaves_right_readings_alone():
     assert mandarin_to_pinyin("还有别的吗？重新输入，银行不行，还钱") == (
         "hai2 you3 bie2 de5 ma5? chong2 xin1 shu1 ru4, yin2 hang2 bu4 xing2, huan2 qian2")
