@@ -4,24 +4,24 @@ A TTS reads what it is given: "尾号4821" becomes 四千八百二十一 and "88
 filter turns the value into words the TTS reads one way only (Chinese characters for the
 Mandarin espeak-ng/pypinyin path, English words for Piper), in the prompt's language:
 
-========  ===========================  ================================  =====================
-filter    value                        zh (Mandarin; Cantonese: 一 for 1)  en
-========  ===========================  ================================  =====================
-digits    4821, BK1284, 11010519...X   四八二一, B K 幺二八四             four eight two one
-phone     13800138000                  幺三八，零零幺三，八零零零          one three eight, ...
-money     88, 88.5, "88.00" (yuan)     八十八元, 八十八元五角              eighty-eight yuan fifty
-number    12, 3.14, -3 (a quantity)    十二, 三点一四, 负三                 twelve, three point ...
-ordinal   3                            第三                              third
-date      2026-12-06                   二零二六年十二月六日                December sixth, twenty...
-time      14:30                        下午两点三十分                     two thirty PM
-plain     anything                     as written (no say-as)            as written
-========  ===========================  ================================  =====================
+- `digits`  4821, BK1284, 11010519...X -> 四八二幺, B K 幺二八四 / four eight two one
+- `phone`   13800138000 -> 幺三八，零零幺三，八零零零 / one three eight, zero zero one three, ...
+- `money`   88, 88.5, "88.00" (yuan) -> 八十八元, 八十八元五角 / eighty-eight yuan fifty
+- `number`  12, 3.14, -3 (a quantity) -> 十二, 三点一四, 负三 / twelve, three point one four
+- `ordinal` 3 -> 第三 / third
+- `date`    2026-12-06 -> 二零二六年十二月六日 / December sixth, twenty twenty-six
+- `time`    14:30 -> 下午两点三十分 / two thirty PM
+- `plain`   as written (no say-as; turns a slot type's default off)
+
+Mandarin reads 1 as 幺 digit by digit (`digits`, `phone`), as Chinese carriers and banks do;
+Cantonese (`yue`, `zh-HK`) says 一 and otherwise follows the Mandarin readings.
 
 Without a filter a variable filled by a `gather` slot is read by its slot type
 (`DEFAULT_FILTERS`: a `digits` slot digit by digit, an `amount` as money, ...); any other
 variable is said as written, as before filters existed. A value a filter cannot read (text
-given to `money`, a negative amount, a date that is no date, a number beyond 10^15) is said
-as written too: a prompt never fails because of its data. Pure functions, no I/O.
+given to `money`, a negative amount, a date that is no date, a number from 10^16 on, 10^15
+in English) is said as written too: a prompt never fails because of its data. Pure functions,
+no I/O.
 """
 
 from __future__ import annotations
@@ -109,7 +109,9 @@ def say_as(value: Any, how: str | None, language: str) -> str:
 # ---------------------------------------------------------------- readers
 def _decimal(value: Any) -> Decimal | None:
     """A finite number from an int, float or numeric string ("1,234.50"); None otherwise."""
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, float):
+        number = Decimal(str(round(value, 6)))  # 0.1 + 0.2 is 0.3, not 0.30000000000000004
+    elif isinstance(value, int | Decimal):
         number = Decimal(str(value))
     elif isinstance(value, str):
         text = value.strip()

@@ -57,6 +57,7 @@ CASES = [
     (100000001, "number", "一亿零一", "one hundred million one"),
     ("3.14", "number", "三点一四", "three point one four"),
     (12.5, "number", "十二点五", "twelve point five"),
+    (0.1 + 0.2, "number", "零点三", "zero point three"),
     ("88.00", "number", "八十八", "eighty-eight"),
     (-3, "number", "负三", "minus three"),
     (3, "ordinal", "第三", "third"),
