@@ -7,8 +7,9 @@ Not for direct use. Started once by the benchmark with a JSON config file as its
      "no_match_reply": "Sorry, I didn't understand that.", "tail_silence_s": 6.0,
      "compute_type": "int8", "language": "en", "tts": "piper"}
 
-or, for the Mandarin caller, `"language": "zh"` (Whisper's Language.ZH) and `"tts": "espeak",
-"espeak_gain_db": -3.0` (no voice_onnx).
+or, for the Mandarin caller, `"language": "zh"` (Whisper's Language.ZH), `"tts": "espeak",
+"espeak_gain_db": -3.0` (no voice_onnx) and `"vad_stop_secs": 0.7` (VADParams.stop_secs; absent:
+Pipecat's default 0.2).
 
 It prints `{"ready": true, ...parameters}` once loaded, then reads one JSON line per round
 from stdin, `{"turns": [{"wav": path, "speech_end_s": 1.93, "expected": "agent"}, ...]}`,
@@ -19,7 +20,8 @@ Each pipeline, built per turn as a Pipecat bot builds one per session:
     caller audio (the same 8 kHz recording, resampled to 16 kHz, queued in 20 ms
     InputAudioRawFrames at real-time pace, then `tail_silence_s` of silence)
     -> VADProcessor(SileroVADAnalyzer())       Silero ONNX shipped in the pipecat wheel,
-                                               VADParams at Pipecat's defaults
+                                               VADParams at Pipecat's defaults (but
+                                               stop_secs if given)
     -> WhisperSTTService(model=<local dir>,    faster-whisper, language EN (or ZH), Pipecat
                          compute_type=...)     defaults except the compute type given (int8 =
                                                ours)
@@ -152,6 +154,14 @@ class EspeakTTSService(TTSService):
             yield frame
 
 
+def vad_params(cfg: dict[str, Any]) -> VADParams:
+    """Pipecat's default VADParams, but `vad_stop_secs` when given: the pipeline has no turn
+    analyzer, so the VAD's stop is the end of the caller's turn (see bench_vs_pipecat)."""
+    if cfg.get("vad_stop_secs") is None:
+        return VADParams()
+    return VADParams(stop_secs=float(cfg["vad_stop_secs"]))
+
+
 def make_tts(cfg: dict[str, Any]) -> TTSService:
     if cfg.get("tts", "piper") == "espeak":
         return EspeakTTSService(load_espeak_engine("zh", cfg.get("espeak_gain_db", -3.0)))
@@ -203,7 +213,8 @@ async def run_turn(cfg: dict[str, Any], turn: dict[str, Any]) -> dict[str, Any]:
     tts = make_tts(cfg)
     reply = ReplyProcessor(cfg["keywords"], cfg["replies"], cfg["no_match_reply"])
     sink = FirstAudioSink()
-    pipeline = Pipeline([VADProcessor(vad_analyzer=SileroVADAnalyzer()), stt, reply, tts,
+    vad = SileroVADAnalyzer(params=vad_params(cfg))
+    pipeline = Pipeline([VADProcessor(vad_analyzer=vad), stt, reply, tts,
                          sink])
     worker = PipelineWorker(pipeline, params=PipelineParams(
         audio_in_sample_rate=IN_RATE, audio_out_sample_rate=OUT_RATE),
@@ -244,7 +255,7 @@ async def run_turn(cfg: dict[str, Any], turn: dict[str, Any]) -> dict[str, Any]:
 
 async def serve(cfg: dict[str, Any]) -> None:
     loop = asyncio.get_running_loop()
-    vad = VADParams()
+    vad = vad_params(cfg)
     info = {"ready": True, "vad_params": vad.model_dump(), "whisper_model": cfg["model_dir"],
             "whisper_compute_type": cfg.get("compute_type", "default"),
             "stt_trailing_silence_s": 0.5, "piper_voice": cfg.get("voice_onnx"),
