@@ -117,7 +117,8 @@ class ReplyProcessor(FrameProcessor):
 def load_espeak_engine(voice: str, gain_db: float) -> Any:
     """Our `EspeakTTS` (audio_models/tts_espeak.py) without `audio_models/__init__`, whose
     imports (webrtcvad, ...) this venv does not have: the package is registered bare, so only
-    tts_espeak and what it imports (frames, languages, protocols: numpy, soundfile) load."""
+    tts_espeak and the light modules it imports (frames, languages, pinyin_phrases,
+    protocols: numpy, soundfile, pypinyin) load."""
     if "audio_models" not in sys.modules:
         package = types.ModuleType("audio_models")
         package.__path__ = [str(REPO / "audio_models")]
