@@ -2,7 +2,10 @@
 
 - the stores of the calls `call_runner.run_call` ran are closed after each test;
 - ``desk_store`` and ``desk_worker``: the live-agent desk's database (tests/unit/desk_app.py)
-  and a second connection to it, as the IVR worker handling the call has.
+  and a second connection to it, as the IVR worker handling the call has;
+- the vectors of dialplan texts (intent examples, knowledge questions) are cached on disk
+  where the service keeps them (`Settings.meaning_cache`), so the hotline's ~1,300 texts are
+  embedded once per machine, not once per test session (about 25 s).
 
 Every unit test loads this file: it imports the call runner (about 1 s: the whole session)
 and the desk (aiohttp, two password hashes) only where a test uses them.
@@ -18,6 +21,14 @@ import pytest
 
 from ivr.escalation.agents import AgentDirectory
 from ivr.storage.call_store import CallStore, open_store
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shared_meaning_cache() -> None:
+    from ivr.config import load_settings
+    from ivr.understanding.text_vectors import use_disk_cache
+
+    use_disk_cache(load_settings().meaning_cache)
 
 
 @pytest.fixture(autouse=True)

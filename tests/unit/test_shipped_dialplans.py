@@ -25,6 +25,11 @@ def test_shipped_dialplans_pass_their_conversation_tests(capsys: pytest.CaptureF
                                         asr_model="base"))
     out = capsys.readouterr().out
     assert code == 0, out
-    assert " 0 failed" in out.splitlines()[-1]
-    for name in ("hotline.test.yaml", "bank.test.yaml", "clinic.test.yaml"):
-        assert f"PASSED {DIALPLANS / name}::" in out or f"{name}::" in out
+    lines = out.splitlines()
+    results = [ln for ln in lines if ln.startswith(("PASSED", "FAILED"))]
+    assert all(ln.startswith("PASSED ") for ln in results)
+    assert lines[-1].startswith(f"{len(results)} passed, 0 failed in "), lines[-1]
+    for name, at_least in (("hotline.test.yaml", 40), ("bank.test.yaml", 5),
+                           ("clinic.test.yaml", 5)):
+        ran = [ln for ln in results if f"dialplans/{name}::" in ln]
+        assert len(ran) >= at_least, (name, len(ran))

@@ -29,10 +29,15 @@ class Counting:
 
 @pytest.fixture(autouse=True)
 def fresh_cache() -> Iterator[None]:
+    """An empty cache for the test; the session's (the hotline's vectors, the disk file) is
+    put back afterwards, so later tests do not embed the hotline again."""
+    memory, disk = text_vectors._memory.copy(), text_vectors._disk
     text_vectors._memory.clear()
-    yield
     use_disk_cache(None)
+    yield
     text_vectors._memory.clear()
+    text_vectors._memory.update(memory)
+    use_disk_cache(disk)
 
 
 def test_each_text_is_embedded_once_and_rows_keep_the_order() -> None:
