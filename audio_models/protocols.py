@@ -54,17 +54,18 @@ class ASREngine(Protocol):
 
     def transcribe_sync(
         self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
-        detect: Mapping[str, str | None] | None = None,
+        detect: Mapping[str, str | None] | None = None, full_window: bool = False,
     ) -> Transcript:
         """Recognise one utterance (any rate; resampled to the model's rate). Blocking.
         `detect` (language -> initial prompt): recognise it in the most likely of these
-        languages instead, identified from the same encoder pass."""
+        languages instead, identified from the same encoder pass. `full_window`: no shortened
+        encoder window (a digit string)."""
         ...
 
     async def recognize(
         self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
         priority: int = 0, deadline: float | None = None,
-        detect: Mapping[str, str | None] | None = None,
+        detect: Mapping[str, str | None] | None = None, full_window: bool = False,
     ) -> Transcript:
         """Same as `transcribe_sync`, off the event loop; `priority` (0: final, 1:
         speculative) and `deadline` (monotonic) order it among the machine's model calls."""

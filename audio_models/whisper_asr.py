@@ -9,11 +9,15 @@ releases the GIL.
 Short encoder window (`short_window_s`): Whisper encodes a 30 s window however short the
 utterance, and the encoder is most of a recognition's cost. An utterance of
 `SHORT_WINDOW_MIN_S` up to half of `short_window_s` is encoded in a `short_window_s` window
-instead (about 3x faster for 10 s). Measured on the shared real-speech sets through 8 kHz
+instead (about 3x faster for 10 s), a longer one in a window it fills at most half of (5-15 s
+of Mandarin read speech, 65 AISHELL clips: CER 20.4% against 21.0% in 30 s, 366 ms against
+784 ms per clip). Measured on the shared real-speech sets through 8 kHz
 (docs/latency_levers.md): English WER and Mandarin CER unchanged with 10 s; single words
-(< 1 s) hallucinate repetitions in a short window, 8-digit strings of 5-7 s lost digits, and a
-window barely longer than the speech collapses, hence the bounds. A result that looks wrong
-(repetitive, unsure, or running into a token cap) is redone in the full window. faster-whisper pads
+(< 1 s) hallucinate repetitions in a short window, and a window barely longer than the speech
+collapses, hence the bounds. Spoken digit strings lose digits in a short window (tiny.en, 120
+FSDD strings: 4 digits 85% -> 70% exact, 8 digits 75% -> 72%), so a recognition that expects
+digits asks for the full window (`full_window`). A result that looks wrong (repetitive,
+unsure, or running into a token cap) is redone in the full window. faster-whisper pads
 every segment with `pad_or_trim(segment)` (30 s); `_install_window_hook` wraps that function
 so that the length applies per call (thread-local: each recognition runs in one thread).
 """
@@ -98,12 +102,14 @@ def _doubtful(segments: list[Any], duration_s: float) -> bool:
 
 
 def window_frames(duration_s: float, short_window_s: float) -> int:
-    """Encoder window (mel frames) for an utterance of `duration_s`: the short window when
-    it is on and the utterance fills at most half of it, else Whisper's full 30 s."""
-    if (short_window_s <= 0 or duration_s < SHORT_WINDOW_MIN_S
-            or duration_s > short_window_s * SHORT_WINDOW_MAX_FILL):
+    """Encoder window (mel frames) for an utterance of `duration_s` when the short window is
+    on: `short_window_s`, or for a longer utterance the whole seconds it fills at most half
+    of (a 7 s request: 14 s), up to Whisper's full 30 s; off, or under
+    `SHORT_WINDOW_MIN_S`: the full 30 s."""
+    if short_window_s <= 0 or duration_s < SHORT_WINDOW_MIN_S:
         return FULL_WINDOW_FRAMES
-    return min(FULL_WINDOW_FRAMES, round(short_window_s * 100))
+    seconds = max(short_window_s, math.ceil(duration_s / SHORT_WINDOW_MAX_FILL - 1e-9))
+    return min(FULL_WINDOW_FRAMES, round(seconds * 100))
 
 _SCRIPT_NORMALISED = frozenset({"zh"})  # Whisper flips between Traditional and Simplified
 
@@ -167,6 +173,11 @@ class WhisperASR:
         self._t2s = None
 
     # ------------------------------------------------------------ languages
+    @property
+    def identifies_languages(self) -> bool:
+        """Can tell its languages apart (`transcribe_sync(detect=...)`): a multilingual model."""
+        return len(self.capabilities.languages) > 1
+
     def supports_language(self, code: str) -> bool:
         """True when the model has a language token for `code` ("zh-CN" counts as "zh")."""
         return language_key(code) in self.capabilities.languages
@@ -187,9 +198,12 @@ class WhisperASR:
     # ------------------------------------------------------------ recognition
     def transcribe_sync(
         self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
-        detect: Mapping[str, str | None] | None = None,
+        detect: Mapping[str, str | None] | None = None, full_window: bool = False,
     ) -> Transcript:
         """Recognise one utterance in `language` (any sample rate). Blocking.
+
+        `full_window`: Whisper's 30 s window whatever the length (a digit string: the short
+        window lost digits of spoken 4- and 8-digit strings).
 
         `detect` (Whisper language -> initial prompt): identify the language among these
         first, from the same encoder output that recognition then decodes (one encoder pass,
@@ -200,7 +214,8 @@ class WhisperASR:
             return Transcript("", lang, 0.0, float("-inf"), 1.0, 0.0, 0.0)
         samples = to_float32(audio, self.capabilities.sample_rate)
         t0 = time.perf_counter()
-        frames = window_frames(audio.duration, self.short_window_s)
+        frames = (FULL_WINDOW_FRAMES if full_window
+                  else window_frames(audio.duration, self.short_window_s))
         probability = 1.0
         candidates = [c for c in (detect or {}) if c in self.capabilities.languages]
         if len(candidates) > 1:
@@ -288,13 +303,13 @@ class WhisperASR:
     async def recognize(
         self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
         priority: int = FINAL, deadline: float | None = None,
-        detect: Mapping[str, str | None] | None = None,
+        detect: Mapping[str, str | None] | None = None, full_window: bool = False,
     ) -> Transcript:
         """`transcribe_sync` off the event loop: through the process's `InferenceScheduler`
         when there is one (`priority`, `deadline`: see audio_models/inference.py; late
         speculative work raises `DeadlineMissed`), else in this engine's own executor."""
         call = functools.partial(self.transcribe_sync, audio, language, initial_prompt,
-                                 detect=detect)
+                                 detect=detect, full_window=full_window)
         return await self._off_loop(call, priority, deadline)
 
     async def detect_language(self, audio: AudioFrame) -> tuple[str, float]:

@@ -48,7 +48,8 @@ class Heard:
     transcript: Transcript
     prosody: TurnProsody | None  # features; judged in `assess`, in the call's language
     profile: LanguageProfile
-    detected: bool  # this pass ran language detection: dialect detection follows
+    detected: bool  # a first utterance: its language (if `identified`), then dialect words
+    identified: bool = False  # the language was identified in this pass
 
 
 class Hearing:
@@ -82,25 +83,31 @@ class Hearing:
                 and self.detected is None)
 
     # ------------------------------------------------------------ recognition
-    async def hear(self, e: SpeechEnded | SpeechPaused) -> Heard:
+    async def hear(self, e: SpeechEnded | SpeechPaused, *, digits: bool = False) -> Heard:
         """Recognise `e`'s audio (with prosody alongside); no effect on the call yet (a
-        language detected here is adopted by `assess`, so a speculative pass may detect too)."""
+        language detected here is adopted by `assess`, so a speculative pass may detect too).
+        `digits`: a digit string is expected (Whisper's full encoder window: a short one
+        lost digits)."""
         async with self._asr_lock:  # utterances of one call are recognised in order
             profile = self._profile()
             rec = self._recognition(profile)
-            options = self._detection_options(profile) if self.detection_pending() else {}
+            first = self.detection_pending()
+            options = self._detection_options(profile, rec) if first else {}
             prosody = self._spawn(self._prosody(e), "emotion")  # alongside recognition
-            transcript = await self._recognize(e, rec, options)
-            detected = bool(options)
-            if detected:
-                profile = options.get(transcript.language, (profile, None))[0]
-            return Heard(transcript, await prosody, profile, detected)
+            transcript = await self._recognize(e, rec, options, digits)
+            identified = bool(options) and transcript.language in options
+            if identified:
+                profile = options[transcript.language][0]
+            return Heard(transcript, await prosody, profile, first, identified)
 
     async def _recognize(self, e: SpeechEnded | SpeechPaused, rec: Recognition,
-                         options: dict[str, tuple[LanguageProfile, str | None]]) -> Transcript:
+                         options: dict[str, tuple[LanguageProfile, str | None]],
+                         digits: bool) -> Transcript:
         """One recognition; with detection `options` (Whisper language -> profile, prompt)
         the language is identified from the same encoder pass (multilingual model)."""
         asr, urgency = rec.asr, self._urgency(e)
+        if digits:
+            urgency["full_window"] = True
         if options:
             asr = self._multilingual(asr)
             detect = {lang: prompt for lang, (_p, prompt) in options.items()}
@@ -145,8 +152,9 @@ class Hearing:
     def assess(self, heard: Heard) -> dict[str, Any] | None:
         """A recognised utterance about to become the caller's input: its dialect (after a
         language detection), then the caller's emotion (None: not estimated)."""
-        if heard.detected:
+        if heard.identified:
             self._adopt_language(heard)
+        if heard.detected:
             self._detect_dialect(heard.transcript.text, heard.profile)
         return self._fuse(self._judge(heard), heard.transcript)
 
@@ -206,12 +214,15 @@ class Hearing:
             return self.deps.recognizers.default
         return asr
 
-    def _detection_options(self, current: LanguageProfile
+    def _detection_options(self, current: LanguageProfile, rec: Recognition
                            ) -> dict[str, tuple[LanguageProfile, str | None]]:
         """The languages a first utterance may be in: Whisper language -> (the profile the
         call would go on with, its recognition prompt), for every language of the dialplan
         (the current profile for its own language; a plan language's own profile before a
-        variant, en-US before en-GB). Fewer than two: nothing to detect."""
+        variant, en-US before en-GB). Fewer than two, or a recogniser that cannot tell
+        languages apart: nothing to identify."""
+        if not getattr(self._multilingual(rec.asr), "identifies_languages", False):
+            return {}
         plan_langs = self.deps.dialplan.plan.languages
         profiles = sorted((p for p in self.deps.engine.profiles.values()
                            if p.prompt_language in plan_langs),
@@ -224,7 +235,7 @@ class Hearing:
 
     def switches_language(self, heard: Heard) -> bool:
         """`heard` detected a language other than the call's."""
-        return heard.detected and heard.profile.id != self._profile().id
+        return heard.identified and heard.profile.id != self._profile().id
 
     def _adopt_language(self, heard: Heard) -> None:
         """A first utterance's detected language: a profile other than the call's becomes

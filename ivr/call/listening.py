@@ -135,10 +135,14 @@ class Listening:
         if self._barge_protected:
             return
         self._drop_speculation("new_pause")
-        task = self._spawn(self.hearing.hear(e), "asr_early")
+        task = self._spawn(self.hearing.hear(e, digits=self._digits_expected()), "asr_early")
         spec = _Speculation(e, task)
         self._speculation = spec
         task.add_done_callback(lambda _t: self._speculation_done(spec))
+
+    def _digits_expected(self) -> bool:
+        """The question being answered collects a digit string (account, PIN, phone)."""
+        return self.answering is not None and self.answering[0].digits_slot
 
     def _drop_speculation(self, why: str) -> None:
         """Speech resumed (or a new pause came): the early result is of the wrong audio."""
@@ -238,7 +242,7 @@ class Listening:
             spec.task.cancel()
         early = heard is not None
         if heard is None:
-            heard = await self.hearing.hear(e)
+            heard = await self.hearing.hear(e, digits=self._digits_expected())
         transcript = heard.transcript
         emotion = self.hearing.assess(heard)
         done = time.monotonic()

@@ -73,7 +73,7 @@ class CallControl(Protocol):
 class SpeechRecognizer(Protocol):
     async def recognize(
         self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
-        priority: int = 0, deadline: float | None = None,
+        priority: int = 0, deadline: float | None = None, full_window: bool = False,
     ) -> Transcript: ...
 
 

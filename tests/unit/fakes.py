@@ -170,6 +170,7 @@ class FakeASR:
         self.delay_s = delay_s  # how long each recognition takes (a busy machine)
         self.calls: list[tuple[AudioFrame, str, str | None]] = []
         self.urgency: list[tuple[int, float | None]] = []  # (priority, deadline) per call
+        self.full_windows: list[bool] = []  # per call: asked for Whisper's full window
 
     @property
     def languages(self) -> list[str]:
@@ -177,9 +178,11 @@ class FakeASR:
 
     async def recognize(self, audio: AudioFrame, language: str,
                         initial_prompt: str | None = None, *, priority: int = 0,
-                        deadline: float | None = None) -> Transcript:
+                        deadline: float | None = None, full_window: bool = False
+                        ) -> Transcript:
         self.calls.append((audio, language, initial_prompt))
         self.urgency.append((priority, deadline))
+        self.full_windows.append(full_window)
         await asyncio.sleep(self.delay_s)
         if not self.script:
             raise AssertionError(f"FakeASR: no scripted result left for call {len(self.calls)}")

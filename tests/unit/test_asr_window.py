@@ -21,7 +21,10 @@ from audio_models.whisper_asr import (
     (2.5, 10.0, 1000),  # a typical request
     (SHORT_WINDOW_MIN_S, 10.0, 1000),
     (10.0 * SHORT_WINDOW_MAX_FILL, 10.0, 1000),  # fills half the window
-    (5.01, 10.0, FULL_WINDOW_FRAMES),  # e.g. an 8-digit string: lost digits in 10 s
+    (5.01, 10.0, 1100),  # e.g. an 8-digit string (lost digits filling 10 s): half of 11 s
+    (7.0, 10.0, 1400),  # a long request: a window it fills half of
+    (14.9, 10.0, FULL_WINDOW_FRAMES),
+    (20.0, 10.0, FULL_WINDOW_FRAMES),  # never more than Whisper's 30 s
     (0.6, 10.0, FULL_WINDOW_FRAMES),  # a single word: repetitions in a short window
     (2.5, 0.0, FULL_WINDOW_FRAMES),  # off
     (2.5, 30.0, FULL_WINDOW_FRAMES),  # the full window anyway

@@ -23,6 +23,8 @@ class DetectingASR(FakeASR):
     languages and their prompts), from a script of (language, probability among them) pairs
     or exceptions; the transcript is then "recognised" in that language, in the same pass."""
 
+    identifies_languages = True
+
     def __init__(self, script: list[Any], detections: list[Any]) -> None:
         super().__init__(script)
         self.detections = list(detections)
@@ -30,11 +32,12 @@ class DetectingASR(FakeASR):
 
     async def recognize(self, audio: AudioFrame, language: str,
                         initial_prompt: str | None = None, *, priority: int = 0,
-                        deadline: float | None = None,
+                        deadline: float | None = None, full_window: bool = False,
                         detect: Mapping[str, str | None] | None = None) -> Transcript:
         if detect is None:
             return await super().recognize(audio, language, initial_prompt,
-                                           priority=priority, deadline=deadline)
+                                           priority=priority, deadline=deadline,
+                                           full_window=full_window)
         self.detect_calls.append(dict(detect))
         if not self.detections:
             raise AssertionError("DetectingASR: no scripted detection left")
@@ -44,7 +47,7 @@ class DetectingASR(FakeASR):
         lang, prob = item
         assert lang in detect, f"{lang} is not a language of the plan: {sorted(detect)}"
         t = await super().recognize(audio, lang, detect[lang], priority=priority,
-                                    deadline=deadline)
+                                    deadline=deadline, full_window=full_window)
         return replace(t, language=lang, language_probability=prob)
 
 

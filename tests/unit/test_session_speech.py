@@ -175,3 +175,25 @@ def test_low_confidence_speech_is_unintelligible(tmp_path):
     assert (turn["input_mode"], turn["caller_text"], turn["outcome"]) == (
         "speech", "我想查", "unintelligible")
     assert turn["prompt"].startswith("抱歉，我没有听懂。\n")
+
+
+# ---------------------------------------------------------------- a digit string
+def test_a_spoken_digit_string_is_recognised_in_whispers_full_window(tmp_path):
+    """Where the question collects digits the recogniser is asked for Whisper's full encoder
+    window (a short one lost digits of spoken account numbers); a request is not."""
+    async def scenario(c: Call) -> None:
+        await c.wait_event("listen", node="main_menu")
+        await c.wait_event("prompt_end", node="main_menu")
+        c.say(speech_clip())  # "报修宽带"
+        await c.wait_event("listen", node="broadband_account")
+        await c.wait_event("prompt_end", node="broadband_account")
+        c.say(speech_clip())  # the account number
+        await c.wait_event("turn", count=2)
+        c.session.on_hangup("caller_hangup")
+
+    c = run_call(tmp_path, scenario, asr_script=[transcript("宽带坏了", "zh"),
+                                                 transcript("12345678", "zh")])
+    assert c.asr.full_windows[0] is False and c.asr.full_windows[-1] is True
+    turns = c.row()["turns"]
+    assert [t["node"] for t in turns] == ["main_menu", "broadband_account"]
+    assert turns[1]["slots"] == {"account": "12345678"}
