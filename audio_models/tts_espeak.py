@@ -18,41 +18,19 @@ import subprocess
 import numpy as np
 import soundfile as sf
 
+from audio_models.chinese_numbers import DIGITS as _DIGITS
+from audio_models.chinese_numbers import cardinal
 from audio_models.frames import AudioFrame
 from audio_models.languages import language_key
 from audio_models.pinyin_phrases import phrase_chunks
 from audio_models.protocols import ModelError, TTSCapabilities
 
 _VOICES = {"zh": "cmn-latn-pinyin", "yue": "yue"}
-_DIGITS = "零一二三四五六七八九"
-_UNITS = ("", "十", "百", "千")
 _NUMBER = re.compile(r"(\d+)(?:\.(\d+))?(年)?")
 _PUNCT = {
     "，": ",", "、": ",", "；": ",", "：": ",", ",": ",", ";": ",", ":": ",",
     "。": ".", ".": ".", "！": "!", "!": "!", "？": "?", "?": "?", "…": ".",
 }  # fmt: skip
-
-
-def _cardinal(digits: str) -> str:
-    """Chinese reading of a 1-4 digit quantity without leading zeros: 1024 -> 一千零二十四."""
-    out: list[str] = []
-    zero = False
-    n = len(digits)
-    for i, ch in enumerate(digits):
-        d = int(ch)
-        place = n - 1 - i
-        if d == 0:
-            zero = bool(out)
-            continue
-        if zero:
-            out.append("零")
-            zero = False
-        if d == 2 and place >= 2:
-            out.append("两")
-        elif not (d == 1 and place == 1 and not out):  # 十五, not 一十五
-            out.append(_DIGITS[d])
-        out.append(_UNITS[place])
-    return "".join(out) or "零"
 
 
 def _read_number(match: re.Match[str]) -> str:
@@ -61,7 +39,7 @@ def _read_number(match: re.Match[str]) -> str:
     if year or len(whole) > 4 or (len(whole) > 1 and whole.startswith("0")):
         text = spell
     else:
-        text = _cardinal(whole)
+        text = cardinal(int(whole))
     if frac:
         text += "点" + "".join(_DIGITS[int(c)] for c in frac)
     return text + (year or "")
