@@ -41,6 +41,7 @@ from audio_models.protocols import ModelError
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 MIN_VOICED_FRACTION = 0.05  # below this a turn is not added to the caller's baseline
 MIN_VOICED_SECONDS = 0.5  # nor with less voiced speech than this (a word is no evidence)
+CALM_BELOW = 0.5  # nor a turn read as angry or distressed: the baseline is the caller's calm level
 _VOICED = feature_index("voiced_fraction")
 
 
@@ -196,7 +197,9 @@ class EmotionModel:
     ) -> EmotionEstimate:
         """`turn` normalised by the caller's earlier turns (and the prior of the call's
         `language`, when given), then predicted (~50 us); afterwards the turn is added to
-        `baseline` (if reliable and `update`)."""
+        `baseline` if reliable, calm (anger and distress under `CALM_BELOW`: the model was
+        trained on z-scores against each speaker's neutral speech, so an angry turn in the
+        baseline would make the next angry turn look calm) and `update`."""
         t0 = time.perf_counter()
         prior = ""
         if language is not None:
@@ -206,8 +209,9 @@ class EmotionModel:
         voiced = float(turn.features[_VOICED])
         est = self.estimate_sync(z, voiced)
         seconds = turn.voiced_seconds
-        if update and voiced >= MIN_VOICED_FRACTION and seconds >= MIN_VOICED_SECONDS:
-            baseline.update(turn.features)
+        calm = est.anger < CALM_BELOW and est.distress < CALM_BELOW
+        if update and calm and voiced >= MIN_VOICED_FRACTION and seconds >= MIN_VOICED_SECONDS:
+            baseline.update(turn.features)  # the caller's calm level, as training normalised
         return EmotionEstimate(
             est.probabilities, est.label, est.arousal, est.anger, est.distress,
             est.voiced_fraction, turn.processing_time + time.perf_counter() - t0, seconds,

@@ -38,7 +38,7 @@ def test_real_mandarin_amount_fills_the_top_up_slot(ivr: IvrProcess, tmp_path: P
     spoken = [t for t in call["turns"] if t["input_mode"] == "speech"][0]
     assert "两千" in spoken["caller_text"] or "2000" in spoken["caller_text"], spoken
     assert spoken["slots"] == {"amount": 2000}, (turn, spoken)
-    assert "2000" in spoken["prompt"]  # the read-back question names the amount
+    assert "两千元" in spoken["prompt"]  # the read-back question says the amount (say-as money)
     assert call["profile"] == "zh-CN"
 
 
