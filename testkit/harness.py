@@ -151,8 +151,21 @@ class IvrProcess:
                 if e.code != 404:
                     raise
             if time.monotonic() > deadline:
-                raise TimeoutError(f"call {call_id}: no matching event in {timeout} s")
+                raise TimeoutError(f"call {call_id}: no matching event in {timeout} s; "
+                                   f"since then: {self._event_digest(call_id, after)}")
             time.sleep(0.1)
+
+    def _event_digest(self, call_id: str, after: int) -> str:
+        """The call's events after `after`, one short line each (for timeout messages)."""
+        try:
+            events = [ev for ev in self.call(call_id)["events"] if ev["id"] > after]
+        except (OSError, urllib.error.HTTPError) as e:
+            return f"(events unreadable: {e})"
+        keys = ("node", "intent", "outcome", "text", "interrupted", "reason", "anger")
+        return "; ".join(
+            ev["type"] + " " + " ".join(f"{k}={ev['data'][k]!r}" for k in keys
+                                        if k in ev["data"])
+            for ev in events[-25:]) or "(none)"
 
     def wait_call_ended(self, call_id: str, timeout: float = 60.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
