@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from audio_models.frames import AudioFrame
+from audio_models.grammar import Grammar, GrammarResult
 
 
 class ModelError(RuntimeError):
@@ -42,6 +43,7 @@ class Transcript:
     audio_duration: float  # seconds of audio recognised
     processing_time: float  # seconds spent in the model
     language_probability: float = 1.0  # of `language` among those detected (1: not detected)
+    grammar: GrammarResult | None = None  # asked with a `grammar`: what it recognised
 
     @property
     def is_empty(self) -> bool:
@@ -55,17 +57,20 @@ class ASREngine(Protocol):
     def transcribe_sync(
         self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
         detect: Mapping[str, str | None] | None = None, full_window: bool = False,
+        grammar: Grammar | None = None,
     ) -> Transcript:
         """Recognise one utterance (any rate; resampled to the model's rate). Blocking.
         `detect` (language -> initial prompt): recognise it in the most likely of these
         languages instead, identified from the same encoder pass. `full_window`: no shortened
-        encoder window (a digit string)."""
+        encoder window (a digit string). `grammar`: also recognise it under this grammar from
+        the same encoder output (`Transcript.grammar`)."""
         ...
 
     async def recognize(
         self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
         priority: int = 0, deadline: float | None = None,
         detect: Mapping[str, str | None] | None = None, full_window: bool = False,
+        grammar: Grammar | None = None,
     ) -> Transcript:
         """Same as `transcribe_sync`, off the event loop; `priority` (0: final, 1:
         speculative) and `deadline` (monotonic) order it among the machine's model calls."""
