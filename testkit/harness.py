@@ -24,6 +24,7 @@ from typing import Any
 
 from telephony.ports import free_tcp_port, free_udp_port, free_udp_range
 from telephony.softphone import Baresip, prepare_caller_wav
+from testkit import prompt_seed
 
 REPO = Path(__file__).resolve().parents[1]
 IVR_BIN = REPO / ".venv" / "bin" / "ivr"
@@ -51,6 +52,7 @@ class IvrProcess:
         return f"sip:hotline@127.0.0.1:{self.sip_port}"
 
     ready_marker = "ready:"  # the log line that says the service takes calls
+    shared_prompts = True  # start from the session's rendered prompts (testkit.prompt_seed)
 
     def start(self, timeout: float = 180.0, attempts: int = 3) -> IvrProcess:
         """Run `ivr serve` and wait for its ready line (RuntimeError with the log if it
@@ -69,6 +71,8 @@ class IvrProcess:
 
     def _start_once(self, timeout: float) -> IvrProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.shared_prompts:
+            prompt_seed.seed(self.data_dir)
         env = {**os.environ, "IVR_API_TOKEN": TOKEN, "IVR_MODEL_DIR": str(MODEL_DIR),
                **self.env}
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
@@ -87,6 +91,8 @@ class IvrProcess:
                 self.stop()
                 raise RuntimeError(f"ivr serve not ready in {timeout} s:\n{self.log()[-4000:]}")
             time.sleep(0.2)
+        if self.shared_prompts:
+            prompt_seed.keep(self.data_dir)
         return self
 
     def log(self) -> str:

