@@ -35,11 +35,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from audio_models.frames import AudioFrame
+from audio_models.grammar import DigitGrammar, Grammar
 from audio_models.inference import FINAL, InferenceScheduler
 from audio_models.languages import language_key
 from audio_models.model_store import validate_model_dir
 from audio_models.protocols import ASRCapabilities, ModelError, Transcript
 from audio_models.resample import to_float32
+from audio_models.whisper_grammar import GrammarRecogniser
 
 T = TypeVar("T")
 
@@ -171,6 +173,7 @@ class WhisperASR:
         self._closed = False
         self._t2s_lock = threading.Lock()
         self._t2s = None
+        self._grammars = GrammarRecogniser(self._model, path)
 
     # ------------------------------------------------------------ languages
     @property
@@ -199,11 +202,15 @@ class WhisperASR:
     def transcribe_sync(
         self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
         detect: Mapping[str, str | None] | None = None, full_window: bool = False,
+        grammar: Grammar | None = None,
     ) -> Transcript:
         """Recognise one utterance in `language` (any sample rate). Blocking.
 
         `full_window`: Whisper's 30 s window whatever the length (a digit string: the short
-        window lost digits of spoken 4- and 8-digit strings).
+        window lost digits of spoken 4- and 8-digit strings; a `DigitGrammar` implies it).
+
+        `grammar`: also recognise the utterance under this grammar, from the encoder output
+        the free transcript decodes (`Transcript.grammar`; see audio_models/whisper_grammar.py).
 
         `detect` (Whisper language -> initial prompt): identify the language among these
         first, from the same encoder output that recognition then decodes (one encoder pass,
@@ -214,13 +221,18 @@ class WhisperASR:
             return Transcript("", lang, 0.0, float("-inf"), 1.0, 0.0, 0.0)
         samples = to_float32(audio, self.capabilities.sample_rate)
         t0 = time.perf_counter()
+        full_window = full_window or isinstance(grammar, DigitGrammar)
         frames = (FULL_WINDOW_FRAMES if full_window
                   else window_frames(audio.duration, self.short_window_s))
         probability = 1.0
         candidates = [c for c in (detect or {}) if c in self.capabilities.languages]
+        encoded = None
         if len(candidates) > 1:
-            lang, probability, _window.encoded = self._identify(samples, frames, candidates)
+            lang, probability, encoded = self._identify(samples, frames, candidates)
             initial_prompt = (detect or {}).get(lang, initial_prompt)
+        elif grammar is not None:
+            encoded = self._encode(samples, frames)
+        _window.encoded = encoded  # the free transcript decodes this encoder output
         segments = self._transcribe(samples, lang, initial_prompt, frames, audio.duration)
         if frames < FULL_WINDOW_FRAMES and _doubtful(segments, audio.duration):
             frames = FULL_WINDOW_FRAMES  # the short window misled the decoder: do it properly
@@ -232,9 +244,13 @@ class WhisperASR:
             text = self._to_simplified(text)
         else:
             text = " ".join(s.text.strip() for s in segments).strip()
+        heard = None
+        if grammar is not None and encoded is not None:
+            heard = self._grammars.recognise(encoded, lang, grammar, text, segments)
+            elapsed = time.perf_counter() - t0
         if not segments:
             return Transcript("", lang, 0.0, float("-inf"), 1.0, audio.duration, elapsed,
-                              probability)
+                              probability, heard)
         weights = [max(s.end - s.start, 0.0) for s in segments]
         if sum(weights) <= 0:
             weights = [float(max(len(s.tokens), 1)) for s in segments]
@@ -249,6 +265,7 @@ class WhisperASR:
             audio_duration=audio.duration,
             processing_time=elapsed,
             language_probability=probability,
+            grammar=heard,
         )
 
     def _identify(self, samples: Any, frames: int, candidates: list[str]
@@ -256,14 +273,8 @@ class WhisperASR:
         """(language, its probability among `candidates`, the encoder output) of the first
         window of `samples`, padded exactly as recognition pads it (`frames`), so that
         recognition can decode this encoder output instead of computing it again."""
-        from faster_whisper.audio import pad_or_trim
-
-        fe = self._model.feature_extractor
-        features = fe(samples)
-        segment = pad_or_trim(features[:, :min(features.shape[-1] - 1, fe.nb_max_frames)],
-                              frames)
+        encoded = self._encode(samples, frames)
         try:
-            encoded = self._model.encode(segment)
             ranked = self._model.model.detect_language(encoded)[0]
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"language detection failed: {exc}", retryable=True) from exc
@@ -271,6 +282,20 @@ class WhisperASR:
         total = sum(probs.values()) or 1.0
         best = max(candidates, key=lambda c: probs.get(c, 0.0))
         return best, probs.get(best, 0.0) / total, encoded
+
+    def _encode(self, samples: Any, frames: int) -> Any:
+        """Encoder output of the first window of `samples`, padded exactly as recognition
+        pads it (`frames`), for recognition to decode instead of computing it again."""
+        from faster_whisper.audio import pad_or_trim
+
+        fe = self._model.feature_extractor
+        features = fe(samples)
+        segment = pad_or_trim(features[:, :min(features.shape[-1] - 1, fe.nb_max_frames)],
+                              frames)
+        try:
+            return self._model.encode(segment)
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"ASR '{self.name}' failed: {exc}", retryable=True) from exc
 
     def _transcribe(self, samples: Any, lang: str, initial_prompt: str | None, frames: int,
                     duration_s: float) -> list[Any]:
@@ -304,12 +329,13 @@ class WhisperASR:
         self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
         priority: int = FINAL, deadline: float | None = None,
         detect: Mapping[str, str | None] | None = None, full_window: bool = False,
+        grammar: Grammar | None = None,
     ) -> Transcript:
         """`transcribe_sync` off the event loop: through the process's `InferenceScheduler`
         when there is one (`priority`, `deadline`: see audio_models/inference.py; late
         speculative work raises `DeadlineMissed`), else in this engine's own executor."""
         call = functools.partial(self.transcribe_sync, audio, language, initial_prompt,
-                                 detect=detect, full_window=full_window)
+                                 detect=detect, full_window=full_window, grammar=grammar)
         return await self._off_loop(call, priority, deadline)
 
     async def detect_language(self, audio: AudioFrame) -> tuple[str, float]:

@@ -1,0 +1,129 @@
+"""Closed answers (`ChoiceGrammar`: yes/no, menu choices, intents' examples) recognised on
+Whisper's encoder output: which expected phrasing did the caller say, and how sure is that
+against "none of these" (issue 19).
+
+How: one beam search over the encoder output the free transcript already has, where only
+the tokens of the phrasings (any case, with or without a leading space), punctuation and the
+end of text may be produced. With at least as many beams as phrasings (up to `MAX_BEAM`),
+the finished hypotheses hold the phrasings the decoder finds likely, each with its log-
+probability; a hypothesis that is not a phrasing (a mix of their tokens) is dropped. Why not
+score every phrasing by forced decoding (`align`) instead: CTranslate2 computes the decoder's
+cross-attention keys and values once per batch item, about 40 ms each for whisper-base's full
+window, so 20-60 phrasings would cost more than the whole free recognition; beams share them.
+
+Confidence: a softmax over the choices' log-probabilities (each the log-sum-exp of its
+phrasings' hypotheses) plus one "something else" alternative, the free transcript's own
+log-probability when it is none of the phrasings (the decoder's best unconstrained guess: a
+caller who said something else makes it far likelier than any phrasing). `CHOICE_TEMPERATURE`
+flattens it to the accuracy measured (see `tests/unit/test_whisper_grammar.py`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from audio_models.grammar import ChoiceGrammar, GrammarResult
+
+__all__ = ["CHOICE_TEMPERATURE", "choice_key", "choice_posteriors", "phrasing_forms",
+           "recognise_choice"]
+
+CHOICE_TEMPERATURE = 1.0
+MAX_BEAM = 16
+OTHER = ""  # the "something else" alternative's id in `choice_posteriors`
+_PUNCTUATION = [".", ",", "!", "?", "。", "，", "！", "？", "、", " "]
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def choice_key(text: str) -> str:
+    """What two spellings of one phrasing share: lower case, no spaces or punctuation
+    ("Yes." and " yes" -> "yes"; "是的。" -> "是的")."""
+    return _NOT_WORD.sub("", text.lower())
+
+
+def phrasing_forms(phrasing: str) -> list[str]:
+    """Surface forms Whisper may write a phrasing in: as given, lower case and capitalised,
+    each with and without the leading space Whisper puts before a word."""
+    base = phrasing.strip()
+    forms = {base, base.lower(), base[:1].upper() + base[1:]}
+    return sorted({f for form in forms for f in (form, " " + form)})
+
+
+def choice_posteriors(scores: dict[str, float], other: float | None,
+                      temperature: float = CHOICE_TEMPERATURE) -> dict[str, float]:
+    """Probability of each choice id (and of `OTHER`, "something else", when `other`, its
+    log-probability, is given) from log-probabilities, largest first."""
+    logits = dict(scores)
+    if other is not None:
+        logits[OTHER] = max(other, logits.get(OTHER, -math.inf))
+    if not logits:
+        return {}
+    top = max(logits.values())
+    weights = {k: math.exp((v - top) / temperature) for k, v in logits.items()}
+    total = sum(weights.values())
+    return dict(sorted(((k, w / total) for k, w in weights.items()),
+                       key=lambda kv: kv[1], reverse=True))
+
+
+def _logsumexp(values: Iterable[float]) -> float:
+    vals = list(values)
+    top = max(vals)
+    return top + math.log(sum(math.exp(v - top) for v in vals))
+
+
+def recognise_choice(decoder: Any, encoded: Any, prompt: list[int], grammar: ChoiceGrammar,
+                     free_text: str, free_logp: float | None) -> GrammarResult:
+    """The choice of `grammar` said in the utterance whose encoder output is `encoded`.
+
+    `decoder`: a `whisper_grammar.GrammarDecoder` (model, tokenizer, end of text);
+    `free_text`, `free_logp`: the free transcript of the same output and its cumulative
+    log-probability (None: no transcript). `value` is the choice id ("" when the grammar has
+    no phrasing), `text` its phrasing heard, `alternatives` the other choices."""
+    t0 = time.perf_counter()
+    owner: dict[str, tuple[str, str]] = {}  # phrasing key -> (choice id, phrasing)
+    allowed: set[int] = {decoder.eot}
+    longest = 1
+    for cid, phrasings in grammar.choices:
+        for phrasing in phrasings:
+            key = choice_key(phrasing)
+            if not key:
+                continue
+            owner.setdefault(key, (cid, phrasing))
+            for form in phrasing_forms(phrasing):
+                ids = decoder.encode_text(form)
+                allowed.update(ids)
+                longest = max(longest, len(ids))
+    if not owner:
+        return GrammarResult("", "", 0.0, (), time.perf_counter() - t0)
+    for mark in _PUNCTUATION:
+        allowed.update(decoder.encode_text(mark))
+    suppress = [i for i in range(decoder.vocab_size) if i not in allowed]
+    beam = max(4, min(MAX_BEAM, len(owner)))
+    result = decoder.model.generate(
+        encoded, [prompt], beam_size=beam, num_hypotheses=beam, return_scores=True,
+        suppress_tokens=suppress, max_length=longest + 4)[0]
+    found: dict[str, list[float]] = {}
+    heard: dict[str, tuple[float, str]] = {}
+    for ids, score in zip(result.sequences_ids, result.scores, strict=True):
+        key = choice_key(decoder.hf.decode(ids))
+        if key not in owner:
+            continue
+        cid, phrasing = owner[key]
+        logp = score * max(len(ids), 1)
+        found.setdefault(cid, []).append(logp)
+        if logp > heard.get(cid, (-math.inf, ""))[0]:
+            heard[cid] = (logp, phrasing)
+    scores = {cid: _logsumexp(v) for cid, v in found.items()}
+    other = None
+    if free_logp is not None and choice_key(free_text) not in owner:
+        other = free_logp
+    ranked = [(k, p) for k, p in choice_posteriors(scores, other).items() if k != OTHER]
+    if not ranked:  # the decoder found no phrasing at all: something else was said
+        return GrammarResult("", "", 0.0, (), time.perf_counter() - t0)
+    value, confidence = ranked[0]
+    return GrammarResult(value, heard[value][1], round(confidence, 4),
+                         tuple((k, round(p, 4)) for k, p in ranked[1:]),
+                         time.perf_counter() - t0)

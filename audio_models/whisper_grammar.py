@@ -1,0 +1,275 @@
+"""Recognition by grammar on the encoder output Whisper already computed for the free
+transcript (issue 19): digits by constrained decoding, closed answers by scoring.
+
+Why: free transcription with whisper-base drops and merges repeated digits ('69832548' ->
+'683548') and turns a lone "three" into "Thank you."; an IVR that knows the answer is a digit
+string or one of a few choices can ask the decoder only about those. CTranslate2's Whisper
+`generate` and `align` accept the output of `encode`, so the grammar costs decoder time only.
+
+- Digits (`DigitGrammar`): beam search where every token that is not a digit, a digit word
+  (English and Mandarin), a separator or the end of text is suppressed; the n-best
+  hypotheses, read as digit strings, are ranked with the expected length (`min_len` ..
+  `max_len`): Whisper's n-best usually holds the right count of a repeated digit when its best
+  guess has one too many or too few. When none of them has the expected length, variants
+  that double (or undouble) one digit are scored by forced decoding (`align`).
+- Closed answers (`ChoiceGrammar`): see `whisper_choices.py`.
+
+Pure helpers (token sets, normalisation, variants, calibration) are separate from the model
+calls so that they are tested without a model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from audio_models.grammar import ChoiceGrammar, DigitGrammar, Grammar, GrammarResult
+from audio_models.protocols import ModelError
+
+__all__ = [
+    "DIGIT_TEMPERATURE", "GrammarDecoder", "GrammarRecogniser", "allowed_digit_tokens",
+    "digit_variants", "posteriors", "spoken_digits",
+]
+
+_EN_DIGITS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3",
+              "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_ZH_DIGITS = {"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "两": "2", "兩": "2",
+              "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_REPEATS = {"double": 2, "triple": 3}
+_SEPARATORS = " ,.-、，。"
+_ALLOWED_WORD = re.compile(
+    r"(\d+|" + "|".join(sorted([*_EN_DIGITS, *_REPEATS], key=len, reverse=True))
+    + r"|[" + "".join(_ZH_DIGITS) + r"]+|[" + re.escape(_SEPARATORS) + r"]+)")
+_PIECE = re.compile(r"\d|[a-z]+|[" + "".join(_ZH_DIGITS) + "]")
+
+DIGIT_TEMPERATURE = 1.0  # scales n-best log-probabilities into the reported confidence
+DIGIT_BEAM = 5
+MAX_VARIANTS = 24  # forced-decoding candidates when no hypothesis has the expected length
+
+
+def spoken_digits(text: str) -> str:
+    """The digit string in `text` as a caller says it: "6 9 8", "six nine eight",
+    "double five" (55), "triple oh" (000), 幺三八 (138), 两 (2). Anything else is ignored."""
+    out: list[str] = []
+    repeat = 1
+    for piece in _PIECE.findall(text.lower()):
+        if piece in _REPEATS:
+            repeat = _REPEATS[piece]
+            continue
+        digit = _EN_DIGITS.get(piece) or _ZH_DIGITS.get(piece)
+        if digit is None and piece.isdigit():
+            digit = piece
+        if digit is None:
+            repeat = 1  # "double" must be followed by its digit
+            continue
+        out.append(digit * repeat)
+        repeat = 1
+    return "".join(out)
+
+
+def allowed_digit_tokens(texts: Sequence[str], word_pieces: Iterable[int], eot: int
+                         ) -> frozenset[int]:
+    """Ids of the tokens a digit string may be decoded with: `texts[i]` is the text of
+    regular token i (below `eot`); a token is allowed when its text, without surrounding
+    spaces and case, is digits, a digit word or separators. `word_pieces` adds the
+    tokens of digit words that the tokenizer splits (" two" is " " + "two", 零 two byte
+    pieces). The end of text is allowed."""
+    allowed = {eot, *word_pieces}
+    for i, text in enumerate(texts[:eot]):
+        word = text.strip().lower()
+        if (word == "" and text) or (word and _ALLOWED_WORD.fullmatch(word)):
+            allowed.add(i)
+    return frozenset(allowed)
+
+
+def digit_word_forms() -> list[str]:
+    """The surface forms whose tokens `allowed_digit_tokens` adds as word pieces."""
+    words = [*_EN_DIGITS, *_REPEATS]
+    forms = [f for w in words for f in (w, " " + w, w.capitalize(), " " + w.capitalize())]
+    return forms + [f for c in _ZH_DIGITS for f in (c, " " + c)]
+
+
+def digit_variants(digits: str, min_len: int, max_len: int, limit: int = MAX_VARIANTS
+                   ) -> list[str]:
+    """Digit strings of the expected length that Whisper's habit of merging or splitting a
+    repeated digit may have turned into `digits`: one or two digits doubled when it is too
+    short ('683548' -> '6683548', '6833548'...), one of a doubled pair undone when too long.
+    Doubling a digit next to its twin gives the same string once."""
+    out: dict[str, None] = {}
+    if len(digits) < min_len:
+        need = min_len - len(digits)
+        if need > 2:
+            return []
+        for where in itertools.combinations_with_replacement(range(len(digits)), need):
+            s = "".join(d * (1 + where.count(i)) for i, d in enumerate(digits))
+            out[s] = None
+    elif len(digits) > max_len:
+        if len(digits) - max_len > 1:
+            return []
+        for i in range(1, len(digits)):
+            if digits[i] == digits[i - 1]:
+                out[digits[:i] + digits[i + 1:]] = None
+    return list(out)[:limit]
+
+
+def posteriors(scores: dict[str, float], temperature: float = 1.0) -> dict[str, float]:
+    """Softmax of log-scores (`temperature` > 1 flattens it), largest first."""
+    if not scores:
+        return {}
+    top = max(scores.values())
+    weights = {k: math.exp((v - top) / temperature) for k, v in scores.items()}
+    total = sum(weights.values())
+    return dict(sorted(((k, w / total) for k, w in weights.items()),
+                       key=lambda kv: kv[1], reverse=True))
+
+
+def _logsumexp(values: Iterable[float]) -> float:
+    vals = list(values)
+    top = max(vals)
+    return top + math.log(sum(math.exp(v - top) for v in vals))
+
+
+class GrammarDecoder:
+    """Decodes one encoder output under a grammar, with one Whisper model's tokenizer.
+    Built once per model (the allowed token sets take ~50 ms to compute)."""
+
+    def __init__(self, model: Any, tokenizer: Any, vocab_size: int) -> None:
+        """`model`: the `ctranslate2.models.Whisper`; `tokenizer`: faster-whisper's
+        `Tokenizer` (its `tokenizer` attribute is the Hugging Face tokenizer);
+        `vocab_size`: the model's vocabulary (timestamps included)."""
+        self.model = model
+        self.hf = tokenizer.tokenizer if hasattr(tokenizer, "tokenizer") else tokenizer
+        self.eot = tokenizer.eot
+        self.vocab_size = vocab_size
+        texts = [self.hf.decode([i]) for i in range(self.eot)]
+        self.texts = texts
+        pieces = {t for f in digit_word_forms()
+                  for t in self.hf.encode(f, add_special_tokens=False).ids}
+        allowed = allowed_digit_tokens(texts, pieces, self.eot)
+        self.digit_tokens = allowed
+        self.digit_suppress = [i for i in range(vocab_size) if i not in allowed]
+
+    def encode_text(self, text: str) -> list[int]:
+        return list(self.hf.encode(text, add_special_tokens=False).ids)
+
+    def digits(self, encoded: Any, prompt: list[int], grammar: DigitGrammar
+               ) -> GrammarResult:
+        """The digit string in the utterance whose encoder output is `encoded` (batch 1),
+        decoded after `prompt` (start of transcript, language, task, no timestamps)."""
+        t0 = time.perf_counter()
+        result = self.model.generate(
+            encoded, [prompt], beam_size=DIGIT_BEAM, num_hypotheses=DIGIT_BEAM,
+            return_scores=True, suppress_tokens=self.digit_suppress,
+            max_length=3 * grammar.max_len + 8)[0]
+        hyps: dict[str, list[float]] = {}
+        for ids, score in zip(result.sequences_ids, result.scores, strict=True):
+            value = spoken_digits(self.hf.decode(ids))
+            hyps.setdefault(value, []).append(score * max(len(ids), 1))  # cumulative log-p
+        scores = {v: _logsumexp(s) for v, s in hyps.items()}
+        fitting = {v: s for v, s in scores.items()
+                   if grammar.min_len <= len(v) <= grammar.max_len}
+        if not fitting:
+            fitting = self._variants(encoded, prompt, scores, grammar)
+        if not fitting:
+            best = max(scores, key=lambda v: scores[v]) if scores else ""
+            return GrammarResult(best, best, 0.0, (),
+                                 time.perf_counter() - t0)
+        ranked = list(posteriors(scores | fitting, DIGIT_TEMPERATURE).items())
+        ranked = [(v, p) for v, p in ranked if v in fitting]
+        value, confidence = ranked[0]
+        return GrammarResult(value, value, round(confidence, 4), tuple(ranked[1:5]),
+                             time.perf_counter() - t0)
+
+    def _variants(self, encoded: Any, prompt: list[int], scores: dict[str, float],
+                  grammar: DigitGrammar) -> dict[str, float]:
+        """Forced-decoding scores of the expected-length variants of the hypotheses
+        (`digit_variants`), with the hypotheses themselves scored the same way so that
+        the two are comparable."""
+        cands: dict[str, None] = {}
+        for value in sorted(scores, key=lambda v: -scores[v]):
+            for v in digit_variants(value, grammar.min_len, grammar.max_len):
+                cands[v] = None
+        if not cands:
+            return {}
+        texts = list(cands)[:MAX_VARIANTS]
+        forced = self.score_texts(encoded, prompt, [" " + " ".join(v) for v in texts])
+        return dict(zip(texts, forced, strict=True))
+
+    def score_texts(self, encoded: Any, prompt: list[int], texts: Sequence[str]
+                    ) -> list[float]:
+        """Log-probability of each text (its tokens; `align` has no end of text) given the
+        utterance: teacher-forced decoding of the whole batch in one `align` call."""
+        import ctranslate2
+        import numpy as np
+
+        tokens = [self.encode_text(t) for t in texts]  # align gives no end-of-text probability
+        batch = encoded
+        if len(tokens) > 1:
+            batch = ctranslate2.StorageView.from_array(
+                np.repeat(np.asarray(encoded), len(tokens), axis=0))
+        frames = int(encoded.shape[1])
+        aligned = self.model.align(batch, prompt, tokens, frames)
+        return [float(np.sum(np.log(np.maximum(a.text_token_probs, 1e-12))))
+                for a in aligned]
+
+
+class GrammarRecogniser:
+    """The grammar side of one `WhisperASR`: builds its `GrammarDecoder` on first use and
+    recognises an encoder output under a grammar in the language recognised."""
+
+    def __init__(self, model: Any, model_dir: Path) -> None:
+        """`model`: the faster-whisper `WhisperModel`; `model_dir`: its directory (the
+        vocabulary size is the length of its vocabulary file)."""
+        self._fw = model
+        self._model_dir = Path(model_dir)
+        self._lock = threading.Lock()
+        self._decoder: GrammarDecoder | None = None
+
+    def decoder(self) -> GrammarDecoder:
+        with self._lock:
+            if self._decoder is None:
+                from faster_whisper.tokenizer import Tokenizer
+
+                vocab = [p for p in (self._model_dir / "vocabulary.txt",
+                                     self._model_dir / "vocabulary.json") if p.exists()]
+                text = vocab[0].read_text(encoding="utf-8") if vocab else ""
+                size = (text.count('",') + 1 if vocab[0].suffix == ".json"
+                        else len(text.splitlines())) if vocab else 51865
+                tok = Tokenizer(self._fw.hf_tokenizer, self._fw.model.is_multilingual,
+                                task="transcribe", language="en")
+                self._decoder = GrammarDecoder(self._fw.model, tok, size)
+            return self._decoder
+
+    def prompt(self, lang: str) -> list[int]:
+        """Start of transcript, language and task (multilingual models), no timestamps."""
+        from faster_whisper.tokenizer import Tokenizer
+
+        multilingual = self._fw.model.is_multilingual
+        tok = Tokenizer(self._fw.hf_tokenizer, multilingual, task="transcribe",
+                        language=lang if multilingual else None)
+        return [*tok.sot_sequence, tok.no_timestamps]
+
+    def recognise(self, encoded: Any, lang: str, grammar: Grammar, text: str,
+                  segments: Sequence[Any]) -> GrammarResult:
+        """`grammar` applied to `encoded` (batch 1); `text` and `segments` are the free
+        transcript of the same encoder output (a choice is weighed against it)."""
+        decoder = self.decoder()
+        prompt = self.prompt(lang)
+        try:
+            if isinstance(grammar, DigitGrammar):
+                return decoder.digits(encoded, prompt, grammar)
+            if isinstance(grammar, ChoiceGrammar):
+                from audio_models.whisper_choices import recognise_choice
+
+                free = sum(s.avg_logprob * (len(s.tokens) + 1) for s in segments)
+                return recognise_choice(decoder, encoded, prompt, grammar, text,
+                                        free if segments else None)
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"recognition by grammar failed: {exc}", retryable=True) from exc
+        raise TypeError(f"not a grammar: {grammar!r}")
