@@ -16,15 +16,22 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Any
 
 from ivr.dialplan.models import Intent, PerLanguageList
 from ivr.understanding.chinese_text import to_simplified
+from ivr.understanding.fuzzy import edit_distance as edit_distance  # (re-exported)
+from ivr.understanding.fuzzy import (
+    fuzzy_keyword_hit,
+    fuzzy_word,
+    heard_as_word,
+    joined_compound,
+    masked,
+    plan_words,
+)
 from ivr.understanding.phrases import GAP, clauses, cut, gap_hit, gap_parts
-from ivr.understanding.pinyin import sound_similarity, sounds_contain
+from ivr.understanding.pinyin import sound_similarity, sound_spans, sounds_contain
 from ivr.understanding.profiles import BUILTIN_PROFILES, LanguageProfile, normalise_for
 
 _EN_STOP = {
@@ -34,6 +41,7 @@ _EN_STOP = {
     "have", "has", "im", "get", "just", "tell", "know", "hi", "hello", "so", "and", "in", "on",
 }
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+_fuzzy_word = fuzzy_word  # (the older private name)
 
 
 @functools.lru_cache(maxsize=256)
@@ -58,8 +66,10 @@ def _words(s: str) -> set[str]:
     return {w for w in s.split() if w not in _EN_STOP}
 
 
-def similarity(a: str, b: str, language: str) -> float:
-    """Similarity of two normalised texts in [0, 1]."""
+def similarity(a: str, b: str, language: str, vocabulary: frozenset[str] = frozenset()
+               ) -> float:
+    """Similarity of two normalised texts in [0, 1]. In English the likeness of characters
+    counts only in words of `a` that `b` has or that are no real words (see `fuzzy`)."""
     if not a or not b:
         return 0.0
     if a == b:
@@ -74,7 +84,7 @@ def similarity(a: str, b: str, language: str) -> float:
         return 0.95
     x, y = _words(a), _words(b)
     dice = 2 * len(x & y) / (len(x) + len(y)) if x and y else 0.0
-    return _at_least(dice, a, b, 0.75)
+    return _at_least(dice, masked(a, b, vocabulary, language), b, 0.75)
 
 
 def _at_least(score: float, a: str, b: str, weight: float) -> float:
@@ -103,56 +113,6 @@ def _for_language(values: PerLanguageList, language: str, profile_id: str | None
     return out
 
 
-def edit_distance(a: Sequence[Any], b: Sequence[Any]) -> int:
-    """Levenshtein distance between two sequences (characters, words...)."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def _fuzzy_word(a: str, b: str) -> bool:
-    """Two English words a recogniser may confuse: one edit apart ("bell"/"bill",
-    "biling"/"billing"), two for long words; same first letter, 4+ letters."""
-    if a == b:
-        return True
-    if min(len(a), len(b)) < 4 or a[0] != b[0]:
-        return False
-    return edit_distance(a, b) <= (2 if min(len(a), len(b)) >= 8 else 1)
-
-
-def fuzzy_keyword_hit(text: str, keyword: str) -> bool:
-    """Is `keyword` (normalised English) in `text`, allowing misspelt words and split or
-    joined compounds ("broad band", "topup")?"""
-    words, kw = text.split(), keyword.split()
-    n = len(kw)
-    if any(all(_fuzzy_word(w, k) for w, k in zip(words[i : i + n], kw, strict=True))
-           for i in range(len(words) - n + 1)):
-        return True
-    return joined_compound(text, keyword)
-
-
-def joined_compound(text: str, keyword: str) -> bool:
-    """`keyword` written as a run of whole words of `text` with the spaces moved:
-    "broad band" for "broadband", "topup" for "top up" (not "personal" for "person")."""
-    joined = keyword.replace(" ", "")
-    if len(joined) < 5:
-        return False
-    words = text.split()
-    for i in range(len(words)):
-        run = ""
-        for w in words[i:]:
-            run += w
-            if run == joined:
-                return True
-            if len(run) >= len(joined):
-                break
-    return False
-
-
 def _keyword_hit(text: str, keyword: str, language: str) -> bool:
     if is_chinese(language):
         return keyword in text
@@ -171,27 +131,38 @@ def _exact_score(kw_norm: str) -> float:
     return min(0.99, 0.85 + 0.02 * len(kw_norm))
 
 
-def _keyword_score(norm: str, kw_norm: str, language: str, fuzzy: bool = True) -> float:
+def _keyword_score(norm: str, kw_norm: str, language: str, fuzzy: bool = True,
+                   vocabulary: frozenset[str] = frozenset()) -> float:
     """Keyword evidence: exact hits score 0.85-0.99 (longer is more specific: "不是" beats
     "是"); a hit by sound (Chinese) or with misspelt words (English) a little less, unless
-    the intent is not `fuzzy`."""
+    the intent is not `fuzzy` or what was heard is another real word (花费 is not 话费,
+    "last" is not "lost": see `fuzzy`)."""
     exact = _exact_score(kw_norm)
     if _keyword_hit(norm, kw_norm, language):
         return exact
     if not fuzzy:
         return 0.0
     if is_chinese(language):
-        if sounds_contain(norm, kw_norm, tones=True):  # a true homophone: 冲话费 for 充话费
-            return exact - 0.005
-        return min(0.93, 0.80 + 0.02 * len(kw_norm)) if sounds_contain(norm, kw_norm) else 0.0
+        for tones, score in ((True, exact - 0.005),  # a true homophone: 冲值 for 充值
+                             (False, min(0.93, 0.80 + 0.02 * len(kw_norm)))):
+            if sounds_contain(norm, kw_norm, tones) and not heard_as_word(
+                    sound_spans(norm, kw_norm, tones), kw_norm, vocabulary):
+                return score
+        return 0.0
     if joined_compound(norm, kw_norm):
         return exact - 0.005  # a compound split or joined: "broad band", "topup"
-    return min(0.9, 0.75 + 0.01 * len(kw_norm)) if fuzzy_keyword_hit(norm, kw_norm) else 0.0
+    hit = fuzzy_keyword_hit(norm, kw_norm, vocabulary, language)
+    return min(0.9, 0.75 + 0.01 * len(kw_norm)) if hit else 0.0
 
 
 def score_intent(text: str, intent: Intent, language: str,
-                 profile: LanguageProfile | None = None) -> tuple[float, str]:
-    """Best evidence that `text` asks for `intent`: (score, the keyword or example)."""
+                 profile: LanguageProfile | None = None,
+                 vocabulary: frozenset[str] | None = None) -> tuple[float, str]:
+    """Best evidence that `text` asks for `intent`: (score, the keyword or example).
+    `vocabulary`: the dialplan's words (`plan_words`), real words that never match another
+    keyword fuzzily; default: the intent's own."""
+    if vocabulary is None:
+        vocabulary = plan_words(intent, language)
     if profile is not None:
         text = normalise_for(profile, text)
     pid = profile.id if profile else None
@@ -215,7 +186,8 @@ def score_intent(text: str, intent: Intent, language: str,
             score = _gap_score(clause_pieces, [prepared(p) for p in gap_parts(kw)], language)
         else:
             kw_norm = prepared(kw)
-            score = max((_keyword_score(p, kw_norm, language, intent.fuzzy) for p in pieces),
+            score = max((_keyword_score(p, kw_norm, language, intent.fuzzy, vocabulary)
+                          for p in pieces),
                         default=0.0) if kw_norm else 0.0
         if score > best:
             best, evidence = score, kw
@@ -223,8 +195,8 @@ def score_intent(text: str, intent: Intent, language: str,
         return best, evidence
     for ex in _for_language(intent.examples, language, pid):
         ex_norm = prepared(ex)
-        s = max((_example_score(p, ex_norm, language, intent.fuzzy) for p in pieces),
-                default=0.0)
+        s = max((_example_score(p, ex_norm, language, intent.fuzzy, vocabulary)
+                 for p in pieces), default=0.0)
         if s > best:
             best, evidence = s, ex
     return best, evidence
@@ -239,12 +211,13 @@ def _gap_score(pieces: list[str], parts: list[str], language: str) -> float:
     return _exact_score(("" if chinese else " ").join(parts))
 
 
-def _example_score(norm: str, ex_norm: str, language: str, fuzzy: bool) -> float:
+def _example_score(norm: str, ex_norm: str, language: str, fuzzy: bool,
+                   vocabulary: frozenset[str] = frozenset()) -> float:
     if not fuzzy:  # as written: the whole utterance, or inside it
         if not ex_norm:
             return 0.0
         return 1.0 if norm == ex_norm else 0.95 if _keyword_hit(norm, ex_norm, language) else 0.0
-    s = similarity(norm, ex_norm, language)
+    s = similarity(norm, ex_norm, language, vocabulary)
     if is_chinese(language):
         s = max(s, 0.97 * sound_similarity(norm, ex_norm))
     return s
@@ -256,7 +229,9 @@ def match_intents(
 ) -> list[IntentMatch]:
     """Scores of `candidates` (default: all intents), best first."""
     names = candidates if candidates is not None else list(intents)
-    scored = [IntentMatch(n, *score_intent(text, intents[n], language, profile)) for n in names]
+    words = plan_words(intents, language)
+    scored = [IntentMatch(n, *score_intent(text, intents[n], language, profile, words))
+              for n in names]
     return sorted(scored, key=lambda m: m.score, reverse=True)
 
 

@@ -69,3 +69,16 @@ def sounds_contain(text: str, keyword: str, tones: bool = False) -> bool:
     of 2+ syllables (single syllables are too ambiguous)?"""
     k = syllables(keyword, tones)
     return len(k) >= 2 and _sounds_within(readings(text, tones), k)
+
+
+def sound_spans(text: str, keyword: str, tones: bool = False) -> list[str]:
+    """The stretches of `text`'s Chinese characters that sound like `keyword` (2+
+    syllables), as `sounds_contain` finds them: 花费 in 查花费 for 话费."""
+    k = syllables(keyword, tones)
+    n = len(k)
+    if n < 2:
+        return []
+    chars = "".join(ch for ch in text if "\u4e00" <= ch <= "\u9fff")
+    hay = readings(text, tones)
+    return [chars[i : i + n] for i in range(len(hay) - n + 1)
+            if all(k[j] in hay[i + j] for j in range(n))]

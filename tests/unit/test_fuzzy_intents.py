@@ -48,8 +48,11 @@ def test_threshold():
     ("转人公", "agent", 0.885, "人工"),
     ("宽待坏了", "broadband_fault", 0.885, "宽带"),
     # near homophones (another tone): 0.80 + 0.02 per character
-    ("查花费", "bill_enquiry", 0.84, "话费"),
-    ("我家款待坏了", "broadband_fault", 0.84, "宽带"),
+    ("我要查话飞", "bill_enquiry", 0.84, "话费"),
+    # heard as another common word (花费 spending, 款待 to treat): not the keyword by sound,
+    # still the example by sound (0.97 * 0.85)
+    ("查花费", "bill_enquiry", 0.825, "查话费"),
+    ("我家款待坏了", "broadband_fault", 0.825, "宽带坏了"),
 ])
 def test_mandarin_recognition_errors(heard, intent, score, evidence):
     assert best(heard, "zh-CN") == (intent, score, evidence)
@@ -109,16 +112,17 @@ def test_english_dialect_wording(text, profile, intent, score):
 
 
 def test_english_lexicon_reaches_an_example():
-    # "wanna" -> "want to": the example "I want to add credit" is then close enough
-    assert best("I wanna pay", "en-US")[0] == "agent"
-    assert scores("I wanna pay", "en-US")["top_up"] < THRESHOLD
-    assert best("I wanna pay", "en-US", "en-US") == ("top_up", 0.5, "I want to add credit")
+    # "wanna" -> "want to": the example "I want to add credit" is then closer
+    assert best("I wanna pay", "en-US", "en-US")[::2] == ("top_up", "I want to add credit")
+    assert scores("I wanna pay", "en-US", "en-US")["top_up"] > scores("I wanna pay", "en-US")[
+        "top_up"]
 
 
 # ---------------------------------------------------------------- English fuzzy words
 @pytest.mark.parametrize(("text", "intent", "score", "evidence"), [
-    ("check my bell", "bill_enquiry", 0.79, "bill"),  # one edit: 0.75 + 0.01 * 4
-    ("biling question", "bill_enquiry", 0.82, "billing"),
+    # "bell" is a word, never the keyword "bill": only the example's words "check my"
+    ("check my bell", "bill_enquiry", 0.519, "check my bill"),
+    ("biling question", "bill_enquiry", 0.82, "billing"),  # one edit: 0.75 + 0.01 * 7
     ("my ballance", "bill_enquiry", 0.82, "balance"),
     ("operater", "agent", 0.83, "operator"),
     ("represenative", "agent", 0.89, "representative"),  # 2 edits allowed for 8+ letters
@@ -131,8 +135,9 @@ def test_english_misrecognitions(text, intent, score, evidence):
 
 
 @pytest.mark.parametrize(("a", "b", "expected"), [
-    ("bell", "bill", True),
-    ("bill", "bell", True),
+    ("bell", "bill", False),  # a real word is not a misspelling
+    ("bill", "bell", False),
+    ("bills", "bill", True),  # a plural is the same word
     ("biling", "billing", True),
     ("bill", "bill", True),
     ("represenative", "representative", True),
@@ -150,8 +155,10 @@ def test_fuzzy_word(a, b, expected):
 
 
 @pytest.mark.parametrize(("text", "keyword", "expected"), [
-    ("i have a bell question", "bill", True),
-    ("the last coll i made", "last call", True),
+    ("i have a bell question", "bill", False),  # "bell" is a word
+    ("i have a bil question", "bill", False),  # under 4 letters
+    ("the last calll i made", "last call", True),
+    ("the last coll i made", "last call", False),  # "coll" is common enough (Zipf 3.0)
     ("broad band is down", "broadband", True),
     ("topup please", "top up", True),
     ("i am in prison", "person", False),

@@ -1,0 +1,196 @@
+"""Fuzzy matching that cannot turn one real word into another.
+
+A recogniser's misspelling ("biling" for "billing", 冲值 for 充值) is worth forgiving; a real
+word is not a misspelling. One-edit matching once heard "last" and "list" as the keyword
+`lost` and sent a balance enquiry into card blocking at 0.79 (issue 19). The rule: a caller's
+word that is itself a real word — a word of the dialplan's vocabulary in that language (every
+intent's keywords and examples) or one of the language's common words — never matches a
+*different* keyword by spelling (English) or by sound (a Chinese keyword: 花费 is a word, not
+话费; 冲值 is none, it may be 充值), nor lends its letters to the likeness of an English
+example; a plural is the same word ("credits"). "last", "list" and "lust" are words: never
+`lost`; "biling" is no word: it may still be "billing". (Chinese examples are still compared
+by sound as a whole: a sentence is rarely another sentence.)
+
+The common words come from `wordfreq` 3.1.1 (its data ships inside the package): every word
+said at least once per million words (Zipf frequency >= 3): 28,338 English words of letters
+and 36,343 Chinese words, loaded once (~1 s) and kept as sets: a check is a set lookup.
+`warm` loads them when a dialplan's engine is built, not on the first utterance.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ivr.dialplan.models import Intent
+
+COMMON_ZIPF = 3.0  # at least one in a million words: a word a caller may well say
+_LETTERS = re.compile(r"[a-z]+")
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+_CACHED_PLANS = 16  # vocabularies kept (dialplans in use, hot reloads)
+
+
+@functools.cache
+def common_words(language: str) -> frozenset[str]:
+    """The language's common words (Zipf >= 3 in wordfreq): English words of letters, Chinese
+    words (Simplified); an empty set for a language wordfreq does not know."""
+    from wordfreq import get_frequency_dict  # 0.3 s to import: only when first needed
+
+    base = language.split("-")[0].lower()
+    chinese = base in {"zh", "yue", "cmn"}
+    try:
+        freqs = get_frequency_dict("zh" if chinese else base)
+    except (LookupError, ValueError):
+        return frozenset()
+    floor = 10 ** (COMMON_ZIPF - 9)
+    shape = _HAN if chinese else _LETTERS
+    return frozenset(w for w, f in freqs.items() if f >= floor and shape.fullmatch(w))
+
+
+def _is_chinese(language: str) -> bool:
+    return language.split("-")[0].lower() in {"zh", "yue", "cmn"}
+
+
+def _entries(values: Any, language: str) -> Iterable[str]:
+    """Every entry of a per-language list written in `language` or a variant or dialect of
+    it (zh-CN also takes zh-sichuan and yue lists)."""
+    if isinstance(values, list):
+        yield from values
+        return
+    chinese = _is_chinese(language)
+    base = language.split("-")[0].lower()
+    for lang, items in values.items():
+        if (_is_chinese(lang) if chinese else lang.split("-")[0].lower() == base):
+            yield from items
+
+
+def _words_of(text: str, language: str) -> set[str]:
+    """English: the words of a keyword or example; Chinese: the keyword or example whole
+    (the language's words come from the common words)."""
+    from ivr.understanding.intents import normalise
+
+    norm = normalise(text.replace("*", " "), language)
+    return {norm} if _is_chinese(language) else set(norm.split())
+
+
+_plans: dict[tuple[int, str], tuple[object, frozenset[str]]] = {}
+
+
+def plan_words(intents: Mapping[str, Intent] | Intent, language: str) -> frozenset[str]:
+    """The dialplan's vocabulary in `language`: the words of every intent's keywords and
+    examples (English), or its keywords and examples (Chinese); of one intent when given
+    one. Cached per object (a dialplan's intents never change once
+    loaded)."""
+    key = (id(intents), language)
+    hit = _plans.get(key)
+    if hit is not None and hit[0] is intents:
+        return hit[1]
+    items = list(intents.values()) if isinstance(intents, Mapping) else [intents]
+    words: set[str] = set()
+    for intent in items:
+        for text in [*_entries(intent.keywords, language), *_entries(intent.examples, language)]:
+            words |= _words_of(text, language)
+    result = frozenset(words)
+    if len(_plans) >= _CACHED_PLANS:
+        _plans.pop(next(iter(_plans)))
+    _plans[key] = (intents, result)
+    return result
+
+
+def is_word(word: str, language: str, vocabulary: frozenset[str] = frozenset()) -> bool:
+    """Is `word` (normalised) a real word: of the dialplan's vocabulary or common?"""
+    return word in vocabulary or word in common_words(language)
+
+
+# ---------------------------------------------------------------- English: spelling
+def edit_distance(a: Sequence[Any], b: Sequence[Any]) -> int:
+    """Levenshtein distance between two sequences (characters, words...)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def same_word(a: str, b: str) -> bool:
+    """The same English word, or its plural ("credits" for "credit", "charges")."""
+    return a == b or a in (b + "s", b + "es") or b in (a + "s", a + "es")
+
+
+def fuzzy_word(a: str, b: str, vocabulary: frozenset[str] = frozenset(),
+               language: str = "en") -> bool:
+    """May the caller's word `a` stand for the keyword's word `b`? The same word or its
+    plural; or a misspelling a recogniser may write: not a real word itself ("biling", not
+    "last"), one edit apart, two for long words, with the same first letter, 4+ letters."""
+    if same_word(a, b):
+        return True
+    if min(len(a), len(b)) < 4 or a[0] != b[0]:
+        return False
+    if edit_distance(a, b) > (2 if min(len(a), len(b)) >= 8 else 1):
+        return False
+    return not is_word(a, language, vocabulary)
+
+
+def fuzzy_keyword_hit(text: str, keyword: str, vocabulary: frozenset[str] = frozenset(),
+                      language: str = "en") -> bool:
+    """Is `keyword` (normalised English) in `text`, allowing misspelt words (that are no real
+    words) and split or joined compounds ("broad band", "topup")?"""
+    words, kw = text.split(), keyword.split()
+    n = len(kw)
+    if any(all(fuzzy_word(w, k, vocabulary, language)
+               for w, k in zip(words[i : i + n], kw, strict=True))
+           for i in range(len(words) - n + 1)):
+        return True
+    return joined_compound(text, keyword)
+
+
+def joined_compound(text: str, keyword: str) -> bool:
+    """`keyword` written as a run of whole words of `text` with the spaces moved:
+    "broad band" for "broadband", "topup" for "top up" (not "personal" for "person")."""
+    joined = keyword.replace(" ", "")
+    if len(joined) < 5:
+        return False
+    words = text.split()
+    for i in range(len(words)):
+        run = ""
+        for w in words[i:]:
+            run += w
+            if run == joined:
+                return True
+            if len(run) >= len(joined):
+                break
+    return False
+
+
+def masked(text: str, example: str, vocabulary: frozenset[str] = frozenset(),
+           language: str = "en") -> str:
+    """`text` (normalised English) for a likeness of characters with `example`: its real
+    words that the example does not have (nor their plural) become `#`s of the same length,
+    so that only misspellings can be like the example's words ("my last bill" is not like
+    "I lost my card"; "biling question" is like "billing question")."""
+    theirs = set(example.split())
+    return " ".join(w if w in theirs or not is_word(w, language, vocabulary)
+                    or any(same_word(w, t) for t in theirs) else "#" * len(w)
+                    for w in text.split())
+
+
+# ---------------------------------------------------------------- Chinese: sound
+def heard_as_word(heard: Iterable[str], keyword: str, vocabulary: frozenset[str]) -> bool:
+    """Were all the stretches of the caller's text that sound like `keyword` other real
+    words (花费 for 话费, 款待 for 宽带)? Then the sound is no evidence for the keyword."""
+    common = common_words("zh")
+    spans = [s for s in heard if s != keyword]
+    return bool(spans) and all(s in vocabulary or s in common for s in spans)
+
+
+def warm(intents: Mapping[str, Intent], languages: Iterable[str]) -> None:
+    """Load the common words and the dialplan's vocabulary of `languages` now (about 1 s the
+    first time), so that no caller waits for them."""
+    for language in languages:
+        common_words(language)
+        plan_words(intents, language)
