@@ -233,10 +233,13 @@ class WhisperASR:
         elif grammar is not None:
             encoded = self._encode(samples, frames)
         _window.encoded = encoded  # the free transcript decodes this encoder output
-        segments = self._transcribe(samples, lang, initial_prompt, frames, audio.duration)
+        capped = grammar is not None
+        segments = self._transcribe(samples, lang, initial_prompt, frames, audio.duration,
+                                    capped=capped)
         if frames < FULL_WINDOW_FRAMES and _doubtful(segments, audio.duration):
             frames = FULL_WINDOW_FRAMES  # the short window misled the decoder: do it properly
-            segments = self._transcribe(samples, lang, initial_prompt, frames, audio.duration)
+            segments = self._transcribe(samples, lang, initial_prompt, frames, audio.duration,
+                                        capped=capped)
         self.last_window_frames = frames
         elapsed = time.perf_counter() - t0
         if lang in _SCRIPT_NORMALISED:
@@ -298,13 +301,14 @@ class WhisperASR:
             raise ModelError(f"ASR '{self.name}' failed: {exc}", retryable=True) from exc
 
     def _transcribe(self, samples: Any, lang: str, initial_prompt: str | None, frames: int,
-                    duration_s: float) -> list[Any]:
-        """One decoding in a `frames` window. In a short window: greedy at temperature 0
-        only, at most `_token_cap` tokens (a doubtful result is redone in the full window
-        rather than resampled in the short one)."""
+                    duration_s: float, *, capped: bool = False) -> list[Any]:
+        """One decoding in a `frames` window. In a short window, or `capped` (a grammar
+        decides the answer): greedy at temperature 0 only, at most `_token_cap` tokens (a
+        doubtful short-window result is redone in the full window rather than resampled;
+        under a grammar the free transcript is not worth a repetition loop's 20 s)."""
         short = frames < FULL_WINDOW_FRAMES
-        extra: dict[str, Any] = (
-            {"temperature": 0.0, "max_new_tokens": _token_cap(duration_s)} if short else {})
+        extra: dict[str, Any] = ({"temperature": 0.0, "max_new_tokens": _token_cap(duration_s)}
+                                 if short or capped else {})
         _window.frames = frames if short else 0
         try:
             segments, _info = self._model.transcribe(

@@ -27,9 +27,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from audio_models.grammar import ChoiceGrammar, GrammarResult
+from audio_models.whisper_grammar import DIGIT_PIECE as _DIGIT_PIECE
+from audio_models.whisper_grammar import spoken_digits
 
-__all__ = ["CHOICE_TEMPERATURE", "choice_key", "choice_posteriors", "phrasing_forms",
-           "recognise_choice"]
+__all__ = ["CHOICE_TEMPERATURE", "choice_key", "choice_posteriors", "in_grammar",
+           "phrasing_forms", "recognise_choice"]
 
 CHOICE_TEMPERATURE = 1.0
 MAX_BEAM = 16
@@ -66,6 +68,18 @@ def choice_posteriors(scores: dict[str, float], other: float | None,
     total = sum(weights.values())
     return dict(sorted(((k, w / total) for k, w in weights.items()),
                        key=lambda kv: kv[1], reverse=True))
+
+
+def _is_phrasing(text: str, owner: dict[str, tuple[str, str]]) -> bool:
+    """`text` says one of the phrasings (keyed by `choice_key`); a text of nothing but
+    digits is compared as digits ("5" says "five", "幺" says "一")."""
+    key = choice_key(text)
+    if key in owner:
+        return True
+    if not key or _DIGIT_PIECE.sub("", key):
+        return False
+    digits = spoken_digits(key)
+    return any(not _DIGIT_PIECE.sub("", k) and spoken_digits(k) == digits for k in owner)
 
 
 def _logsumexp(values: Iterable[float]) -> float:
@@ -106,7 +120,7 @@ def recognise_choice(decoder: Any, encoded: Any, prompt: list[int], grammar: Cho
         encoded, [prompt], beam_size=beam, num_hypotheses=beam, return_scores=True,
         suppress_tokens=suppress, max_length=longest + 4)[0]
     found: dict[str, list[float]] = {}
-    heard: dict[str, tuple[float, str]] = {}
+    heard: dict[str, tuple[float, str, list[int]]] = {}
     for ids, score in zip(result.sequences_ids, result.scores, strict=True):
         key = choice_key(decoder.hf.decode(ids))
         if key not in owner:
@@ -114,16 +128,42 @@ def recognise_choice(decoder: Any, encoded: Any, prompt: list[int], grammar: Cho
         cid, phrasing = owner[key]
         logp = score * max(len(ids), 1)
         found.setdefault(cid, []).append(logp)
-        if logp > heard.get(cid, (-math.inf, ""))[0]:
-            heard[cid] = (logp, phrasing)
-    scores = {cid: _logsumexp(v) for cid, v in found.items()}
-    other = None
-    if free_logp is not None and choice_key(free_text) not in owner:
-        other = free_logp
-    ranked = [(k, p) for k, p in choice_posteriors(scores, other).items() if k != OTHER]
+        if logp > heard.get(cid, (-math.inf, "", []))[0]:
+            heard[cid] = (logp, phrasing, list(ids))
+    ranked = list(choice_posteriors(
+        {cid: _logsumexp(v) for cid, v in found.items()}, None).items())
     if not ranked:  # the decoder found no phrasing at all: something else was said
         return GrammarResult("", "", 0.0, (), time.perf_counter() - t0)
-    value, confidence = ranked[0]
-    return GrammarResult(value, heard[value][1], round(confidence, 4),
-                         tuple((k, round(p, 4)) for k, p in ranked[1:]),
+    value, share = ranked[0]
+    inside = 1.0
+    if free_logp is not None and not _is_phrasing(free_text, owner):
+        inside = _said_in_grammar(decoder, encoded, prompt, heard[value][2], free_text,
+                                  free_logp)
+    return GrammarResult(value, heard[value][1], round(share * inside, 4),
+                         tuple((k, round(p * inside, 4)) for k, p in ranked[1:]),
                          time.perf_counter() - t0)
+
+
+def in_grammar(choice_logp: float, free_logp: float,
+               temperature: float = CHOICE_TEMPERATURE) -> float:
+    """Probability that the caller said the best choice rather than the free transcript's
+    something else, from both texts' log-probabilities under the same decoder."""
+    z = (choice_logp - free_logp) / temperature
+    return 1.0 / (1.0 + math.exp(-z)) if z > -50 else 0.0
+
+
+def _said_in_grammar(decoder: Any, encoded: Any, prompt: list[int], choice_ids: list[int],
+                     free_text: str, free_logp: float) -> float:
+    """`in_grammar` for a free transcript that is none of the phrasings. The beam's scores
+    are renormalised over the allowed tokens (CTranslate2 suppresses before the softmax), so
+    the best choice and the free text are scored again, unconstrained, by forced decoding
+    (one `align` batch of two); an empty free transcript keeps its own log-probability
+    (the end of text at once). The free transcript arrives stripped: words get their
+    leading space back, as Whisper decoded them."""
+    text = free_text.strip()
+    if text[:1].isascii():
+        text = " " + text  # as Whisper writes it: a word starts with its space
+    free_ids = decoder.encode_text(text) if text.strip() else []
+    batch = [choice_ids, free_ids] if free_ids else [choice_ids]
+    scores = decoder.score_ids(encoded, prompt, batch)
+    return in_grammar(scores[0], scores[1] if free_ids else free_logp)

@@ -47,6 +47,9 @@ _ALLOWED_WORD = re.compile(
     r"(\d+|" + "|".join(sorted([*_EN_DIGITS, *_REPEATS], key=len, reverse=True))
     + r"|[" + "".join(_ZH_DIGITS) + r"]+|[" + re.escape(_SEPARATORS) + r"]+)")
 _PIECE = re.compile(r"\d|[a-z]+|[" + "".join(_ZH_DIGITS) + "]")
+DIGIT_PIECE = re.compile(  # a digit or digit word, e.g. to tell whether a text is only those
+    r"\d|" + "|".join(sorted([*_EN_DIGITS, *_REPEATS], key=len, reverse=True))
+    + "|[" + "".join(_ZH_DIGITS) + "]")
 
 DIGIT_TEMPERATURE = 1.0  # scales n-best log-probabilities into the reported confidence
 DIGIT_BEAM = 5
@@ -205,16 +208,22 @@ class GrammarDecoder:
                     ) -> list[float]:
         """Log-probability of each text (its tokens; `align` has no end of text) given the
         utterance: teacher-forced decoding of the whole batch in one `align` call."""
+        return self.score_ids(encoded, prompt, [self.encode_text(t) for t in texts])
+
+    def score_ids(self, encoded: Any, prompt: list[int], tokens: Sequence[Sequence[int]]
+                  ) -> list[float]:
+        """`score_texts` of token ids (without the end of text: `align` gives none).
+        Each batch item costs its own cross-attention keys and values (~40 ms for
+        whisper-base's full window): keep batches small."""
         import ctranslate2
         import numpy as np
 
-        tokens = [self.encode_text(t) for t in texts]  # align gives no end-of-text probability
         batch = encoded
         if len(tokens) > 1:
             batch = ctranslate2.StorageView.from_array(
                 np.repeat(np.asarray(encoded), len(tokens), axis=0))
         frames = int(encoded.shape[1])
-        aligned = self.model.align(batch, prompt, tokens, frames)
+        aligned = self.model.align(batch, prompt, [list(t) for t in tokens], frames)
         return [float(np.sum(np.log(np.maximum(a.text_token_probs, 1e-12))))
                 for a in aligned]
 

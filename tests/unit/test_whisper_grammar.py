@@ -16,6 +16,7 @@ from audio_models.whisper_choices import (
     OTHER,
     choice_key,
     choice_posteriors,
+    in_grammar,
     phrasing_forms,
     recognise_choice,
 )
@@ -125,10 +126,20 @@ class _Model:
         return [SimpleNamespace(sequences_ids=ids, scores=[s for _, s in self.hyps])]
 
 
-def _decoder(hyps: list[tuple[str, float]]) -> Any:
+def _decoder(hyps: list[tuple[str, float]], forced: dict[str, float] | None = None) -> Any:
+    """A fake `GrammarDecoder`: `forced` maps a text to its unconstrained log-probability
+    (`score_ids`, which records the texts it was asked about)."""
     model = _Model(hyps)
+    asked: list[str] = []
+
+    def score_ids(encoded: Any, prompt: list[int], batch: list[list[int]]) -> list[float]:
+        texts = [_Tokenizer().decode(ids) for ids in batch]
+        asked.extend(texts)
+        return [(forced or {}).get(t, -1.0) for t in texts]
+
     return SimpleNamespace(model=model, hf=_Tokenizer(), eot=0, vocab_size=70000,
-                           encode_text=lambda t: _Tokenizer().encode(t).ids)
+                           encode_text=lambda t: _Tokenizer().encode(t).ids,
+                           score_ids=score_ids, asked=asked)
 
 
 YES_NO = ChoiceGrammar((("yes", ("yes", "yeah", "correct")), ("no", ("no", "nope"))))
@@ -148,9 +159,27 @@ def test_choice_picks_the_best_phrasing_and_sums_a_choice() -> None:
 
 
 def test_choice_said_nothing_of_the_grammar_has_low_confidence() -> None:
-    dec = _decoder([(" yes", -3.0), (" no", -3.5)])  # 4 tokens each: -12, -10.5 in all
-    r = recognise_choice(dec, None, [1], YES_NO, " I want an agent", -2.0)
-    assert r.value in {"yes", "no"} and r.confidence < 0.01
+    dec = _decoder([(" yes", -0.1), (" no", -0.5)],  # renormalised over the phrasings' tokens
+                   forced={" yes": -12.0, " I want an agent": -2.0})
+    r = recognise_choice(dec, None, [1], YES_NO, "I want an agent", -2.5)
+    assert r.value == "yes" and r.confidence < 0.01
+    assert dec.asked == [" yes", " I want an agent"]  # both rescored, the space put back
+    assert all(p < 0.01 for _, p in r.alternatives)
+
+
+def test_choice_a_free_transcript_that_is_a_phrasing_is_not_rescored() -> None:
+    dec = _decoder([(" five", -0.1), (" nine", -2.0)])
+    menu = ChoiceGrammar((("5", ("five",)), ("9", ("nine",))))
+    r = recognise_choice(dec, None, [1], menu, "5.", -0.3)  # digits say the digit word
+    assert r.value == "5" and r.confidence > 0.8 and dec.asked == []
+    r = recognise_choice(dec, None, [1], menu, "Bye.", -0.3)  # misheard: rescored
+    assert dec.asked == [" five", " Bye."] and r.confidence == pytest.approx(0.5, abs=0.2)
+
+
+def test_in_grammar() -> None:
+    assert in_grammar(-1.0, -1.0) == pytest.approx(0.5)
+    assert in_grammar(-1.0, -9.0) > 0.99 and in_grammar(-9.0, -1.0) < 0.01
+    assert in_grammar(-500.0, 0.0) == 0.0
 
 
 def test_choice_nothing_found() -> None:
