@@ -2,7 +2,9 @@
 
 - "Did you mean ...?": an intent heard below `intent_threshold` but at least
   `confirm_threshold`, clearly ahead of the next one and with a `label`, is asked about
-  rather than failed; yes takes its choice, no counts as a failed attempt.
+  rather than failed; yes takes its choice, no counts as a failed attempt. An intent with
+  `confirm: always` is asked about whenever it is heard in speech, whatever its score (also
+  said during a read-back); `confirm: never` is never asked about.
 - A `gather` with `confirm` reads the value back ("您说的是…，对吗？"); yes stores it, no asks
   for it again, and a global choice said clearly ("0", "转人工") still wins.
 
@@ -26,11 +28,12 @@ from ivr.dialplan.actions import (
     Understanding,
 )
 from ivr.dialplan.nodes import Choice, Gather, Node
-from ivr.dialplan.recognition import choices_at, global_match, ranked
+from ivr.dialplan.recognition import choices_at, global_match, needs_confirming, ranked
 from ivr.dialplan.rendering import fill
 from ivr.dialplan.say_as import DEFAULT_FILTERS
 from ivr.dialplan.state import DialogState, Step, moved, succeeded
 from ivr.dialplan.verbs import NodeWalker
+from ivr.understanding.fuzzy import warm
 from ivr.understanding.intents import extract_yes_no
 
 INTENT = "@intent"  # `confirming` marker: (INTENT, intent name) awaits yes/no
@@ -52,15 +55,22 @@ class Confirmation:
         self.walker = walker
         self.plan = walker.plan
         self.render = walker.render
+        # the words that tell a safe fuzzy match, loaded now rather than at the first caller
+        warm(self.plan.intents, self.plan.languages)
 
     # ------------------------------------------------------------ did you mean
     def unsure_intent(self, u: Understanding, event: CallerInput, state: DialogState,
                       node: Node) -> str | None:
-        """The intent to ask about: scored below the threshold but at least
-        confirm_threshold, clearly ahead of the next one, and labelled."""
+        """The intent to ask about: one with `confirm: always` heard well enough (which
+        `understand` held back), or one scored below the threshold but at least
+        confirm_threshold, clearly ahead of the next one, and labelled (not `never`)."""
         d = self.plan.defaults
-        if not (event.kind == "speech" and u.outcome == "no_match" and u.intent
-                and d.confirm_threshold is not None
+        if not (event.kind == "speech" and u.outcome == "no_match" and u.intent):
+            return None
+        confirm = self.plan.intents[u.intent].confirm
+        if confirm == "always" and u.score >= d.intent_threshold:
+            return u.intent
+        if not (confirm != "never" and d.confirm_threshold is not None
                 and d.confirm_threshold <= u.score < d.intent_threshold
                 and self.plan.intents[u.intent].label is not None):
             return None
@@ -134,6 +144,9 @@ class Confirmation:
                 glob = global_match(self.plan, ranked(
                     self.plan, event.text, state.language, self.walker.profile(state),
                     list(self.plan.global_choices)))
+            if glob is not None and needs_confirming(self.plan, glob.intent, event):
+                u = Understanding("no_match", glob.intent, 1.0)
+                return self.ask_intent(replace(state, confirming=None), node, glob.intent, u)
             if glob is not None:  # "0", "转人工", "我胸口疼" during a read-back
                 u = Understanding("match", glob.intent, 1.0, choice=glob.goto)
                 return self.walker.chosen(replace(state, confirming=None), node, glob, u, facts)

@@ -62,6 +62,20 @@ class Intent(StrictModel):
         True, description="May be matched by meaning (see `semantic`); false: by its keywords "
         "and examples only (crisis phrases)."
     )
+    confirm: Literal["auto", "always", "never"] = Field(
+        "auto", description="Ask \"did you mean {label}?\" before acting on it. auto: only "
+        "when it scores below `intent_threshold` but at least `confirm_threshold`; always: "
+        "whenever it is recognised from speech, whatever the score (irreversible actions: "
+        "blocking a card, cancelling; needs a `label`); never: not even when unsure. A key "
+        "press is never asked about."
+    )
+
+    @model_validator(mode="after")
+    def _confirm_needs_label(self) -> Intent:
+        if self.confirm == "always" and self.label is None:
+            raise ValueError("confirm: always needs a `label` to ask about it "
+                             "(\"您是要{label}吗？\" / \"Did you want to {label}?\")")
+        return self
 
     @field_validator("keywords", "exclude")
     @classmethod

@@ -201,6 +201,16 @@ class Webhook(StrictModel):
         default_factory=dict, description="Variable -> dotted path in the JSON response."
     )
     on_failure: str | None = Field(None, description="Node when every attempt failed.")
+    irreversible: bool | None = Field(
+        None, description="Does the request change something the caller cannot undo by "
+        "calling again (block a card, cancel, pay)? null: every method but GET does. `ivr "
+        "lint` warns when an intent leads here without `confirm: always`."
+    )
+
+    @property
+    def is_irreversible(self) -> bool:
+        """Irreversible as declared, else by method (any but GET)."""
+        return self.method != "GET" if self.irreversible is None else self.irreversible
 
 
 class Hours(StrictModel):

@@ -1,6 +1,8 @@
 """What the caller chose at a listening node: a key, an intent said clearly enough, or a
 slot value. The node's own choices and the dialplan's global ones (agent, crisis) compete;
-a global choice said clearly ("转人工", "我胸口疼") wins over a slot value. Pure.
+a global choice said clearly ("转人工", "我胸口疼") wins over a slot value. An intent with
+`confirm: always` heard in speech is never taken at once: it comes back unsure (a no-match
+naming it) for the caller to confirm (confirmation.py). Pure.
 """
 
 from __future__ import annotations
@@ -43,13 +45,32 @@ def global_match(plan: Dialplan, matches: list[IntentMatch]) -> Choice | None:
     return None
 
 
+def needs_confirming(plan: Dialplan, intent: str | None, event: CallerInput) -> bool:
+    """Must the caller confirm this intent before it is acted on (`confirm: always`, heard
+    in speech)?"""
+    return (event.kind == "speech" and intent is not None
+            and plan.intents[intent].confirm == "always")
+
+
 def understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
                profile: LanguageProfile | None, now: dt.datetime,
                meaning: Any = None, index: SemanticIndex | None = None,
                ) -> tuple[Choice | None, Understanding]:
     """The choice taken (None: a slot value, or nothing understood) and what was heard.
     `meaning` (the utterance's vector) and `index` (the dialplan's) add matching by meaning
-    when no intent's words match well enough."""
+    when no intent's words match well enough. An intent to be confirmed first comes back as
+    a no-match naming it, with its score (except at an `answer` node, whose question would
+    take it instead)."""
+    choice, u = _understand(plan, node, event, language, profile, now, meaning, index)
+    if choice is not None and node.answer is None and needs_confirming(plan, u.intent, event):
+        return None, Understanding("no_match", u.intent, u.score)
+    return choice, u
+
+
+def _understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
+                profile: LanguageProfile | None, now: dt.datetime,
+                meaning: Any = None, index: SemanticIndex | None = None,
+                ) -> tuple[Choice | None, Understanding]:
     choices = choices_at(plan, node)
     if event.kind == "dtmf":
         for c in choices:
