@@ -249,7 +249,7 @@ class WhisperASR:
             text = " ".join(s.text.strip() for s in segments).strip()
         heard = None
         if grammar is not None and encoded is not None:
-            heard = self._grammars.recognise(encoded, lang, grammar, text, segments)
+            heard = self._grammars.recognise(encoded, lang, grammar, text)
             elapsed = time.perf_counter() - t0
         if not segments:
             return Transcript("", lang, 0.0, float("-inf"), 1.0, audio.duration, elapsed,

@@ -264,10 +264,10 @@ class GrammarRecogniser:
                         language=lang if multilingual else None)
         return [*tok.sot_sequence, tok.no_timestamps]
 
-    def recognise(self, encoded: Any, lang: str, grammar: Grammar, text: str,
-                  segments: Sequence[Any]) -> GrammarResult:
-        """`grammar` applied to `encoded` (batch 1); `text` and `segments` are the free
-        transcript of the same encoder output (a choice is weighed against it)."""
+    def recognise(self, encoded: Any, lang: str, grammar: Grammar, text: str
+                  ) -> GrammarResult:
+        """`grammar` applied to `encoded` (batch 1); `text` is the free transcript of the
+        same encoder output (a choice is weighed against it)."""
         decoder = self.decoder()
         prompt = self.prompt(lang)
         try:
@@ -276,9 +276,7 @@ class GrammarRecogniser:
             if isinstance(grammar, ChoiceGrammar):
                 from audio_models.whisper_choices import recognise_choice
 
-                free = sum(s.avg_logprob * (len(s.tokens) + 1) for s in segments)
-                return recognise_choice(decoder, encoded, prompt, grammar, text,
-                                        free if segments else None)
+                return recognise_choice(decoder, encoded, prompt, grammar, text)
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"recognition by grammar failed: {exc}", retryable=True) from exc
         raise TypeError(f"not a grammar: {grammar!r}")

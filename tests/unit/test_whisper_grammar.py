@@ -13,6 +13,7 @@ import pytest
 
 from audio_models.grammar import ChoiceGrammar, DigitGrammar
 from audio_models.whisper_choices import (
+    EMPTY_TRANSCRIPT_IN_GRAMMAR,
     OTHER,
     choice_key,
     choice_posteriors,
@@ -147,7 +148,7 @@ YES_NO = ChoiceGrammar((("yes", ("yes", "yeah", "correct")), ("no", ("no", "nope
 
 def test_choice_picks_the_best_phrasing_and_sums_a_choice() -> None:
     dec = _decoder([(" Yes.", -0.1), (" no", -1.0), (" nope", -1.0), (" yes no", -0.05)])
-    r = recognise_choice(dec, None, [1], YES_NO, " Yes.", -0.5)
+    r = recognise_choice(dec, None, [1], YES_NO, " Yes.")
     assert (r.value, r.text) == ("yes", "yes")
     assert r.alternatives and r.alternatives[0][0] == "no"
     assert r.confidence > 0.5
@@ -161,7 +162,7 @@ def test_choice_picks_the_best_phrasing_and_sums_a_choice() -> None:
 def test_choice_said_nothing_of_the_grammar_has_low_confidence() -> None:
     dec = _decoder([(" yes", -0.1), (" no", -0.5)],  # renormalised over the phrasings' tokens
                    forced={" yes": -12.0, " I want an agent": -2.0})
-    r = recognise_choice(dec, None, [1], YES_NO, "I want an agent", -2.5)
+    r = recognise_choice(dec, None, [1], YES_NO, "I want an agent")
     assert r.value == "yes" and r.confidence < 0.01
     assert dec.asked == [" yes", " I want an agent"]  # both rescored, the space put back
     assert all(p < 0.01 for _, p in r.alternatives)
@@ -170,9 +171,9 @@ def test_choice_said_nothing_of_the_grammar_has_low_confidence() -> None:
 def test_choice_a_free_transcript_that_is_a_phrasing_is_not_rescored() -> None:
     dec = _decoder([(" five", -0.1), (" nine", -2.0)])
     menu = ChoiceGrammar((("5", ("five",)), ("9", ("nine",))))
-    r = recognise_choice(dec, None, [1], menu, "5.", -0.3)  # digits say the digit word
+    r = recognise_choice(dec, None, [1], menu, "5.")  # digits say the digit word
     assert r.value == "5" and r.confidence > 0.8 and dec.asked == []
-    r = recognise_choice(dec, None, [1], menu, "Bye.", -0.3)  # misheard: rescored
+    r = recognise_choice(dec, None, [1], menu, "Bye.")  # misheard: rescored
     assert dec.asked == [" five", " Bye."] and r.confidence == pytest.approx(0.5, abs=0.2)
 
 
@@ -183,10 +184,18 @@ def test_in_grammar() -> None:
 
 
 def test_choice_nothing_found() -> None:
-    r = recognise_choice(_decoder([(" yesno", -0.2)]), None, [1], YES_NO, "", None)
+    r = recognise_choice(_decoder([(" yesno", -0.2)]), None, [1], YES_NO, "")
     assert (r.value, r.confidence) == ("", 0.0)
-    empty = recognise_choice(_decoder([]), None, [1], ChoiceGrammar((("a", ("",)),)), "", None)
+    empty = recognise_choice(_decoder([]), None, [1], ChoiceGrammar((("a", ("",)),)), "")
     assert empty.value == ""
+
+
+def test_choice_with_an_empty_free_transcript_is_even_odds() -> None:
+    dec = _decoder([(" no", -0.01)])
+    r = recognise_choice(dec, None, [1], YES_NO, "")
+    assert r.value == "no" and r.confidence == pytest.approx(EMPTY_TRANSCRIPT_IN_GRAMMAR,
+                                                             abs=0.01)
+    assert dec.asked == []
 
 
 class _DigitModel(_Model):
