@@ -97,4 +97,5 @@ def test_a_menu_choice_on_tiny_en(tiny: WhisperASR) -> None:
     three = telephone_channel(load_clip("asr_en_digits", "audio/nicolas/3_nicolas_20.flac"))
     t = tiny.transcribe_sync(three, "en", grammar=menu)
     assert t.grammar is not None and (t.grammar.value, t.grammar.text) == ("agent", "three")
-    assert t.grammar.confidence >= 0.5
+    # tiny.en's free transcript of this "three" is empty (even odds of something else)
+    assert t.grammar.confidence > 2 * max((p for _, p in t.grammar.alternatives), default=0)
