@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ivr.safe_yaml import read_bounded, safe_load
 from ivr.understanding.intents import is_chinese
 from ivr.understanding.semantic import Encoder, default_encoder, embed
-from ivr.understanding.text_vectors import embed_texts
+from ivr.understanding.text_vectors import embed_texts, model_id
 
 # of the fused score; the words' share is the rest: cosines of entries differ by hundredths,
 # the words' score spans 0..1 (0.95 was best of 0.7-0.95, leaving each of the hotline's own
@@ -99,6 +100,37 @@ def load_knowledge(folder: Path) -> dict[str, list[Entry]]:
     if not out:
         raise KnowledgeError(f"{folder}: no <language>.yaml knowledge file")
     return out
+
+
+_BOOKS: OrderedDict[tuple[Any, ...], dict[str, KnowledgeIndex]] = OrderedDict()
+_BOOKS_KEPT = 8  # folders x encoders: a reload and a few test engines
+_books_lock = threading.Lock()
+
+
+def _book(folder: Path, encoder: Encoder | None) -> dict[str, KnowledgeIndex]:
+    """language -> index of a knowledge folder, shared by the engines built from the same
+    files (a reload that changed nothing, many test conversations: parsing and indexing a
+    folder costs ~0.5 s). An edited file (size or mtime) is read again; an encoder without a
+    stable model id is never shared."""
+    model = model_id(encoder) if encoder is not None else "default"
+    try:
+        stats = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                      for p in sorted(folder.glob("*.yaml")))
+    except OSError:
+        stats = None
+    key = (str(folder.resolve()), model, stats) if model and stats is not None else None
+    with _books_lock:
+        if key is not None and key in _BOOKS:
+            _BOOKS.move_to_end(key)
+            return _BOOKS[key]
+    book = {lang: KnowledgeIndex(items, lang, encoder)
+            for lang, items in load_knowledge(folder).items()}
+    if key is not None:
+        with _books_lock:
+            _BOOKS[key] = book
+            while len(_BOOKS) > _BOOKS_KEPT:
+                _BOOKS.popitem(last=False)
+    return book
 
 
 def tokens(text: str, language: str) -> list[str]:
@@ -187,9 +219,7 @@ class KnowledgeLibrary:
     def __init__(self, folders: Sequence[str], encoder: Encoder | None = None) -> None:
         self._books: dict[str, dict[str, KnowledgeIndex]] = {}
         for folder in dict.fromkeys(folders):
-            entries = load_knowledge(Path(folder))
-            self._books[folder] = {lang: KnowledgeIndex(items, lang, encoder)
-                                   for lang, items in entries.items()}
+            self._books[folder] = _book(Path(folder), encoder)
         if any(is_chinese(lang) for book in self._books.values() for lang in book):
             tokens("预热", "zh-CN")  # jieba builds its dictionary now, not on the first caller
 

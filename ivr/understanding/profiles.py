@@ -75,6 +75,10 @@ class LanguageProfile:
     lexicon: Mapping[str, str] = field(default_factory=dict)
     script: str | None = "t2s"  # Traditional -> Simplified for Chinese
     cues: tuple[str, ...] = ()
+    # normalise_for's results: every intent example and keyword is normalised for every
+    # utterance (~450 texts a turn on the hotline); not compared, not copied by `replace`
+    _normalised: dict[str, str] = field(default_factory=dict, init=False, repr=False,
+                                        compare=False)
 
     @property
     def chinese(self) -> bool:
@@ -186,16 +190,26 @@ def resolve_profiles(overrides: Mapping[str, Mapping[str, object]] | None = None
     return profiles
 
 
+NORMALISED_KEPT = 20_000  # texts remembered per profile (~2 MB)
+
+
 def normalise_for(profile: LanguageProfile, text: str) -> str:
     """Dialect and colloquial wording to standard text, Traditional to Simplified.
 
     The lexicon runs before and after script conversion: some dialect words only exist in
     Traditional form (係), others are written in Simplified by the recogniser.
     """
-    text = apply_lexicon(text, profile.lexicon, profile.chinese)
+    memo = profile._normalised
+    done = memo.get(text)
+    if done is not None:
+        return done
+    out = apply_lexicon(text, profile.lexicon, profile.chinese)
     if profile.script == "t2s" and profile.chinese:
-        text = apply_lexicon(to_simplified(text), profile.lexicon, True)
-    return text
+        out = apply_lexicon(to_simplified(out), profile.lexicon, True)
+    if len(memo) >= NORMALISED_KEPT:  # bounded: callers' texts rarely repeat
+        memo.clear()
+    memo[text] = out
+    return out
 
 
 def initial_prompts(overrides: Mapping[str, Mapping[str, object]] | None = None
