@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -181,7 +181,22 @@ def _number(value: Any, language: str) -> str | None:
     number = _decimal(value)
     if number is None:
         return None
-    return en.number(number) if language == "en" else zh.number(number)
+    if language == "en":
+        return _quantity(number, en.cardinal, en.ONES, " point ", "minus ", " ")
+    return _quantity(number, zh.cardinal, zh.DIGITS, "点", "负", "")
+
+
+def _quantity(value: Decimal, cardinal: Callable[[int], str | None], digits: Sequence[str],
+              point: str, minus: str, joiner: str) -> str | None:
+    """A quantity in words: 12 -> twelve / 十二, 3.14 -> three point one four / 三点一四,
+    -3 -> minus three / 负三, 88.00 -> eighty-eight / 八十八 (trailing zeros are not said)."""
+    whole, _, frac = format(abs(value), "f").partition(".")
+    words = cardinal(int(whole))
+    if words is None:
+        return None
+    if frac := frac.rstrip("0"):
+        words += point + joiner.join(digits[int(c)] for c in frac)
+    return (minus if value < 0 else "") + words
 
 
 def _money(value: Any, language: str) -> str | None:

@@ -7,8 +7,6 @@ None for a value it cannot read; `say_as` then says the value as written.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 LARGEST = 10**15  # "nine hundred ninety-nine trillion ...": beyond it, as written
 ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
@@ -53,19 +51,6 @@ def cardinal(n: int) -> str | None:
 def digit_string(chars: str) -> str:
     """Digits and letters one by one: "BK1284" -> "B K one two eight four"."""
     return " ".join(ONES[int(c)] if c.isdigit() else c.upper() for c in chars)
-
-
-def number(value: Decimal) -> str | None:
-    """A quantity: 12 -> "twelve", 3.14 -> "three point one four", -3 -> "minus three"."""
-    text = format(abs(value), "f")
-    whole, _, frac = text.partition(".")
-    frac = frac.rstrip("0")
-    words = cardinal(int(whole))
-    if words is None:
-        return None
-    if frac:
-        words += " point " + " ".join(ONES[int(c)] for c in frac)
-    return ("minus " if value < 0 else "") + words
 
 
 def money(fen: int) -> str | None:

@@ -19,8 +19,6 @@ Readings follow Chinese bank and carrier IVRs:
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from audio_models.chinese_numbers import DIGITS, LARGEST, cardinal
 
 __all__ = ["DIGITS", "LARGEST", "cardinal", "digit", "digit_string"]
@@ -44,20 +42,6 @@ def digit_string(chars: str, *, yao: bool = True) -> str:
                 out.append(" ")
             out.append(ch.upper())
     return "".join(out)
-
-
-def number(value: Decimal) -> str | None:
-    """A quantity: 12 -> 十二, 3.14 -> 三点一四, -3 -> 负三, 88.00 -> 八十八."""
-    sign = "负" if value < 0 else ""
-    text = format(abs(value), "f")
-    whole, _, frac = text.partition(".")
-    frac = frac.rstrip("0")
-    words = cardinal(int(whole))
-    if words is None:
-        return None
-    if frac:
-        words += "点" + "".join(DIGITS[int(c)] for c in frac)
-    return sign + words
 
 
 def money(fen: int) -> str | None:
