@@ -127,7 +127,7 @@ def recognise_choice(decoder: Any, encoded: Any, prompt: list[int], grammar: Cho
     beam = max(4, min(MAX_BEAM, len(owner)))
     result = decoder.model.generate(
         encoded, [prompt], beam_size=beam, num_hypotheses=beam, return_scores=True,
-        suppress_tokens=suppress, max_length=longest + 4)[0]
+        suppress_tokens=suppress, max_length=len(prompt) + longest + 4)[0]  # prompt counts
     found: dict[str, list[float]] = {}
     heard: dict[str, tuple[float, str, list[int]]] = {}
     for ids, score in zip(result.sequences_ids, result.scores, strict=True):
