@@ -20,6 +20,9 @@ digits asks for the full window (`full_window`). A result that looks wrong (repe
 unsure, or running into a token cap) is redone in the full window. faster-whisper pads
 every segment with `pad_or_trim(segment)` (30 s); `_install_window_hook` wraps that function
 so that the length applies per call (thread-local: each recognition runs in one thread).
+
+`grammar=` (issue 19): the same encoder output is also decoded under a digit or choice
+grammar (audio_models/whisper_grammar.py, whisper_choices.py), decoder time only.
 """
 
 from __future__ import annotations
