@@ -21,6 +21,14 @@ How (deterministic; the result is cached in var/cache/bench/aligned_cuts_v1.json
    digit and are kept; 两 is not a digit string reading and is left out.
 Mandarin digit strings are then joined from these cuts like the English ones
 (`digit_sets.build_strings`: 150-300 ms silences, one speaker since AISHELL here is one).
+
+As built (v1, 163 utterances aligned, about 9 min on 2 busy cores): 170 digit cuts, 121 kept
+(零 12, 一 39, 二 6, 三 30, 四 7, 五 9, 六 7, 七 3, 八 3, 九 5: every digit, 七 and 八 thin;
+cuts 0.16-1.02 s, mean 0.39 s: a cut much longer than a syllable is a doubtful alignment);
+yes/no words 59, kept 38 yes (对 17, 是 13, 好 5, 可以 3) and 13 no (不 6, 没有 5, 不是 1,
+不用 1); English "no": 2 (LJ001-0012, vm-nomore). All Mandarin cuts are one speaker (S0150),
+syllables of continuous read news (coarticulated with their neighbours), not digits read as a
+digit string: a harder and different task than a caller reading an account number.
 """
 
 from __future__ import annotations
