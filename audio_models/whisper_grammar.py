@@ -10,9 +10,18 @@ string or one of a few choices can ask the decoder only about those. CTranslate2
   (English and Mandarin), a separator or the end of text is suppressed; the n-best
   hypotheses, read as digit strings, are ranked with the expected length (`min_len` ..
   `max_len`): Whisper's n-best usually holds the right count of a repeated digit when its best
-  guess has one too many or too few. When none of them has the expected length, variants
-  that double (or undouble) one digit are scored by forced decoding (`align`).
+  guess has one too many or too few. When none of them has the expected length: a 16-beam
+  search, then variants that double (or undouble) a digit scored by forced decoding
+  (`align`). A lone digit (`max_len` 1) is a choice among ten instead
+  (`single_digit_choices`).
 - Closed answers (`ChoiceGrammar`): see `whisper_choices.py`.
+
+Confidence of digits: the softmax, over the n-best read as digit strings, of the chosen
+string's summed log-probability (out-of-length strings count in the denominator). Measured
+(FSDD strings of one speaker, 150-300 ms pauses, mu-law; 60 strings each model): every
+result at >= 0.9 was exact (base 41 of 41, tiny.en 38 of 38). In the fallbacks the scores
+come from different searches (renormalised beam scores against unconstrained forced ones),
+which keeps the confidence low there: a reprompt, as intended.
 
 Pure helpers (token sets, normalisation, variants, calibration) are separate from the model
 calls so that they are tested without a model.
