@@ -4,12 +4,18 @@ agents through `ivr.escalation.handover`, or blind to a SIP URI), `callback` and
 A transfer with `on_unavailable` in the dialplan (`Transfer.fallback`) that finds nobody in
 time returns `TransferFailed`, and the dialplan goes on at that node; without it the
 hand-over makes the service's own call-back or voicemail offer, as before.
+
+The escalation reason stored (the `transfer` event, the agent's `X-IVR-Reason`, a booked
+callback) is the dialplan's, corrected by the path that reached the transfer node
+(`transfer_reason`, `ivr.storage.outcomes.escalation_reason`): the `caller_request` node
+reached through `on_failure` is a `repeated_failure`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ivr.call import events as ev
@@ -17,11 +23,14 @@ from ivr.dialplan.actions import (
     BookCallback,
     MessageRecorded,
     RecordMessage,
+    SetVariables,
     Transfer,
     TransferFailed,
 )
+from ivr.dialplan.engine import Step
 from ivr.escalation.callbacks import book_callback, record_voicemail
 from ivr.escalation.handover import Handover
+from ivr.storage.outcomes import FAILED_TURNS, Path, escalation_reason
 
 if TYPE_CHECKING:
     from ivr.call.session import CallSession
@@ -29,9 +38,36 @@ if TYPE_CHECKING:
 REFER_WAIT_S = 30.0  # after a blind transfer, how long to wait for the caller's leg to go
 
 
-async def transfer(s: CallSession, action: Transfer) -> TransferFailed | None:
-    """Hand the call over (returns when the call is over or handed away)."""
-    s.deps.store.update_call(s.call_id, escalated=1, transfer_target=action.target)
+def step_path(step: Step | None) -> Path:
+    """How the dialogue reached the step that transfers: the caller's understood request,
+    exhausted attempts (`on_failure`), the emotion policy, a failed webhook, or unknown."""
+    if step is None:
+        return None
+    u = step.understanding
+    if u is None:
+        failed = any(isinstance(a, SetVariables) and a.values.get("webhook_error")
+                     for a in step.actions)
+        return "webhook_failure" if failed else None
+    if u.intent == "emotion_escalation":
+        return "emotion"
+    if u.outcome in FAILED_TURNS:
+        return "failure"
+    return "request" if u.outcome == "match" else None
+
+
+def transfer_reason(action: Transfer, step: Step | None) -> str:
+    """The escalation reason of `action` reached by `step` (see the module docstring)."""
+    why = step.state.variables.get("escalation_reason") if step is not None else None
+    return escalation_reason(action.reason, step_path(step), why)
+
+
+async def transfer(s: CallSession, action: Transfer,
+                   step: Step | None = None) -> TransferFailed | None:
+    """Hand the call over (returns when the call is over or handed away); `step`: the one
+    whose action this is, for the escalation reason."""
+    action = replace(action, reason=transfer_reason(action, step))
+    s.deps.store.update_call(s.call_id, escalated=1, transfer_target=action.target,
+                             escalation_reason=action.reason)
     s.emit(ev.Transfer(target=action.target, reason=action.reason))
     s.make_summary()
     if action.target.startswith("queue:") and s.deps.agents is not None:

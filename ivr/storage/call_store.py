@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ivr.storage import connections
+from ivr.storage import connections, counters
 from ivr.storage.db import PgDatabase, is_postgres_url, lock_table, write_transaction
 from ivr.storage.migrations import MIGRATIONS
 from ivr.storage.writer import FULL_WAIT_S, QUEUE_SIZE, Write
@@ -119,7 +119,9 @@ class CallStore:
                     lambda db: db["calls"].update(call_id, fields))
 
     def call_ended(self, call_id: str, reason: str, **fields: Any) -> None:
-        """Queued: status, end time and reason, and the count of the call's turns."""
+        """Queued: status, end time and reason, the count of the call's turns; then, in the
+        same transaction, the call's outcome and escalation reason, added to the durable
+        counters (`ivr.storage.counters`)."""
         fields = {"status": "ended", "ended_at": time.time(), "end_reason": reason,
                   **_own(fields)}
 
@@ -127,6 +129,7 @@ class CallStore:
             turns = db.execute(
                 "select count(*) from turns where call_id = ?", [call_id]).fetchone()[0]
             db["calls"].update(call_id, {**fields, "turn_count": turns})
+            counters.count_ended(db, call_id)
 
         self._queue(call_id, "call_ended", end)
 
@@ -168,14 +171,27 @@ class CallStore:
     def mark_interrupted(self, worker: str | None = None) -> int:
         """Calls left `active` by a crashed process are closed as `service_restart` at
         start-up: with `worker`, only that worker's calls (and calls of no known worker), so
-        a restarting worker never closes the live calls of the others sharing the store."""
-        sql = ("update calls set status = 'ended', end_reason = 'service_restart', "
-               "ended_at = ? where status = 'active'")
-        args: list[Any] = [time.time()]
+        a restarting worker never closes the live calls of the others sharing the store.
+        Each is given its outcome and counted."""
+        where, args = "status = 'active'", []
         if worker is not None:
-            sql += " and (worker = ? or worker is null)"
+            where += " and (worker = ? or worker is null)"
             args.append(worker)
-        return self.db.execute(sql, args).rowcount
+        with write_transaction(self.db):
+            ids = [r["id"] for r in self.db.query(f"select id from calls where {where}", args)]
+            for call_id in ids:
+                self.db["calls"].update(call_id, {"status": "ended", "ended_at": time.time(),
+                                                  "end_reason": "service_restart"})
+                counters.count_ended(self.db, call_id)
+        return len(ids)
+
+    def call_counters(self, since: float | None = None,
+                      until: float | None = None) -> dict[str, float]:
+        """The durable counters (`ivr.storage.counters`) of the calls started in
+        ``[since, until)`` (whole hours), or of all calls, summed by name."""
+        if since is None or until is None:
+            return counters.totals(self.db)
+        return counters.read(self.db, since, until)
 
     # ------------------------------------------------------------ reads
     def list_calls(self, limit: int = 50, offset: int = 0, status: str | None = None,

@@ -144,6 +144,13 @@ def _m013_turn_answer(db: Any) -> None:
     db["turns"].add_column("answer", str)  # the knowledge entry answered (issue 17)
 
 
+def _m014_call_outcomes(db: Any) -> None:
+    from ivr.storage import counters  # outcomes, escalation reasons, durable counters (issue 21)
+
+    counters.create(db)
+    counters.backfill(db)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("002_call_profile", _m002_profile),
                                            ("003_emotion", _m003_emotion),
@@ -156,4 +163,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("010_workers", _m010_workers),
                                            ("011_revoked_sessions", _m011_revoked_sessions),
                                            ("012_signin_failures", _m012_signin_failures),
-                                           ("013_turn_answer", _m013_turn_answer)]
+                                           ("013_turn_answer", _m013_turn_answer),
+                                           ("014_call_outcomes", _m014_call_outcomes)]

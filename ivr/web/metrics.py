@@ -1,21 +1,41 @@
-"""Contact-centre metrics from the call store, for the dashboard charts and for Prometheus.
+"""Contact-centre metrics for the dashboard and for Prometheus, with their definitions.
 
-Definitions (over the calls *started* in the chosen period):
+Counts and rates come from the durable counters (`ivr.storage.counters`), added when each
+call ends, so `ivr purge` and `ivr forget` (which delete call rows) never lower them. A
+period means the calls *started* in it, widened to whole UTC hours. Every ended call has one
+outcome (`ivr.storage.outcomes`: how each is derived):
 
-- **ended**: calls whose status is ``ended``.
-- **abandoned**: ended calls the caller left before the IVR handled anything: never answered,
-  or no caller turn at all and not escalated.
-- **escalated**: ``escalated`` set, a ``transfer_target`` or a ``transfer`` event.
-- **containment rate** = ended calls neither escalated nor abandoned / (ended - abandoned):
-  the share of handled calls the IVR finished on its own.
-- **escalation rate** = escalated / (ended - abandoned); reasons are the ``transfer`` event
-  reasons (``unknown`` when none was stored).
-- **average handle time**: mean of ``ended_at - (answered_at or started_at)`` over ended calls.
+- **outcomes**: ``contained`` + ``escalated_answered`` + ``escalated_unanswered`` +
+  ``abandoned_in_queue`` + ``abandoned_in_ivr`` + ``callback_booked`` + ``failed`` =
+  **ended** calls; every rate below is of that same total, so the outcome rates add up to 1.
+  Grouped for the page: **contained**; **escalated** = escalated_answered +
+  escalated_unanswered; **abandoned** = abandoned_in_queue + abandoned_in_ivr;
+  **callback_booked**; **failed** (these five add up to ended too).
+- **containment rate** = contained / ended: the calls the IVR finished on its own.
+- **abandonment rate** = (abandoned_in_queue + abandoned_in_ivr) / ended: the callers who
+  hung up before being served (``queue_abandonment_rate``: abandoned_in_queue / the calls
+  that reached the queue, i.e. escalated_answered + escalated_unanswered +
+  abandoned_in_queue).
+- **escalation rate** = calls handed over to a person (a ``transfer``, whatever became of it)
+  / ended; by reason: the escalation reason of each (corrected by the path that led there).
+- **ASA**, average speed of answer = mean of ``queue_wait_s`` (queueing to an agent
+  answering) over the escalated_answered calls that waited in a queue (REFER and blind
+  transfers have no measured wait); abandoned calls are not in it.
+- **AHT**, average handle time = mean of ``ended_at - answered_at`` (the whole call: IVR and
+  agent) over ended calls; **average agent time** = mean time from an agent's answer to the
+  end, over the calls an agent answered in a queue.
+- **FCR**, first-contact resolution = (resolved - repeat) / resolved, where resolved =
+  contained + escalated_answered and repeat = the resolved calls whose number (not
+  anonymous) called again within `FCR_WINDOW_S` (24 h) of their end. Provisional for the
+  calls of the last 24 h, which may still be repeated; a repeat is only seen while the
+  earlier call's row is kept (retention of a day or more).
+
+From the call rows still stored (descriptive: they thin out as calls are purged):
 - **answer to first prompt**: the ``first_audio`` event's ``answer_to_audio_ms``.
 - **end of speech to reply**: ``reply_first_audio - speech_end`` of each turn.
 - **recognition confidence**: ``asr_confidence`` of speech turns (mean and 10th percentile).
-- **emotion trend**: mean and peak caller anger of the turns, per hour when the period is two
-  days or shorter, per day otherwise (UTC buckets).
+- **top intents**, **dialect mix**, **emotion trend**: mean and peak caller anger of the
+  turns, per hour when the period is two days or shorter, per day otherwise (UTC buckets).
 """
 
 from __future__ import annotations
@@ -28,8 +48,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ivr.call.events import FirstAudio, Transfer
+from ivr.call.events import FirstAudio
 from ivr.storage.call_store import CallStore
+from ivr.storage.counters import FCR_WINDOW_S
+from ivr.storage.outcomes import ABANDONED, OUTCOMES, RESOLVED
 
 TOP_INTENTS = 10
 HOURLY_UP_TO_S = 2 * 86400
@@ -63,15 +85,6 @@ def _in(ids: Sequence[str]) -> str:
     return ",".join("?" * len(ids))
 
 
-def _escalated(call: dict[str, Any], reasons: list[str]) -> bool:
-    return bool(call.get("escalated") or call.get("transfer_target") or reasons)
-
-
-def _abandoned(call: dict[str, Any], turns: int, escalated: bool) -> bool:
-    return call.get("status") == "ended" and not escalated and (
-        call.get("answered_at") is None or turns == 0)
-
-
 def _round(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -86,48 +99,57 @@ def _bucket(ts: float, hourly: bool) -> str:
     return moment.strftime("%Y-%m-%dT%H:00Z" if hourly else "%Y-%m-%d")
 
 
+def _ratio(num: float, den: float, digits: int = 3) -> float | None:
+    return round(num / den, digits) if den else None
+
+
+def outcome_metrics(c: dict[str, float]) -> dict[str, Any]:
+    """Counts and rates from summed counters (`CallStore.call_counters`): see the module
+    docstring for the definitions."""
+    ended = int(c.get("ended", 0))
+    outcomes = {o: int(c.get(f"outcome:{o}", 0)) for o in OUTCOMES}
+    abandoned = sum(outcomes[o] for o in ABANDONED)
+    escalated = outcomes["escalated_answered"] + outcomes["escalated_unanswered"]
+    queued = escalated + outcomes["abandoned_in_queue"]
+    reasons = {k.split(":", 1)[1]: int(v) for k, v in c.items() if k.startswith("escalation:")}
+    resolved = sum(outcomes[o] for o in RESOLVED)
+    repeat = int(c.get("repeat", 0))
+    return {
+        "ended": ended, "outcomes": outcomes,
+        "outcome_rates": {o: _ratio(n, ended) for o, n in outcomes.items()},
+        "contained": outcomes["contained"], "escalated": escalated, "abandoned": abandoned,
+        "callback_booked": outcomes["callback_booked"], "failed": outcomes["failed"],
+        "containment_rate": _ratio(outcomes["contained"], ended),
+        "abandonment_rate": _ratio(abandoned, ended),
+        "queue_abandonment_rate": _ratio(outcomes["abandoned_in_queue"], queued),
+        "escalation_rate": _ratio(sum(reasons.values()), ended),
+        "escalation_reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "asa_s": _ratio(c.get("queue_wait_s", 0.0), c.get("answered_waits", 0.0), 1),
+        "avg_handle_time_s": _ratio(c.get("handle_s", 0.0), c.get("handled", 0.0), 1),
+        "avg_agent_time_s": _ratio(c.get("agent_s", 0.0), c.get("agent_calls", 0.0), 1),
+        "fcr": _ratio(resolved - repeat, resolved), "fcr_resolved": resolved,
+        "fcr_repeat": repeat, "fcr_window_h": FCR_WINDOW_S / 3600,
+    }
+
+
 def compute(store: CallStore, since: float, until: float) -> dict[str, Any]:
     """All dashboard metrics for calls started in ``[since, until)`` (UNIX seconds)."""
-    calls = _rows(store, "select * from calls where started_at >= ? and started_at < ? "
-                  "order by started_at", [since, until])
+    counts = outcome_metrics(store.call_counters(since, until))
+    calls = _rows(store, "select id, started_at, profile, status from calls where "
+                  "started_at >= ? and started_at < ? order by started_at", [since, until])
     ids = [c["id"] for c in calls]
     turns: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    events: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    first_prompt: list[float] = []
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
         for t in _rows(store, f"select * from turns where call_id in ({_in(chunk)}) "
                        "order by seq", chunk):
             turns[t["call_id"]].append(t)
-        for e in _rows(store, f"select call_id, type, data from events where call_id in "
-                       f"({_in(chunk)}) and type in (?, ?) order by ts",
-                       [*chunk, Transfer.TYPE, FirstAudio.TYPE]):
-            events[e["call_id"]].append(e)
-
-    ended = abandoned = contained = escalated = 0
-    reasons: Counter[str] = Counter()
-    handle: list[float] = []
-    first_prompt: list[float] = []
-    for call in calls:
-        cid = call["id"]
-        why = [str((_loads(e["data"]) or {}).get("reason") or "unknown")
-               for e in events[cid] if e["type"] == Transfer.TYPE]
-        for e in events[cid]:
+        for e in _rows(store, f"select data from events where call_id in ({_in(chunk)}) "
+                       "and type = ? order by ts", [*chunk, FirstAudio.TYPE]):
             ms = (_loads(e["data"]) or {}).get("answer_to_audio_ms")
-            if e["type"] == FirstAudio.TYPE and isinstance(ms, (int, float)):
+            if isinstance(ms, (int, float)):
                 first_prompt.append(float(ms))
-        if call.get("status") != "ended":
-            continue
-        ended += 1
-        esc = _escalated(call, why)
-        if call.get("ended_at") is not None:
-            handle.append(call["ended_at"] - (call.get("answered_at") or call["started_at"]))
-        if _abandoned(call, len(turns[cid]), esc):
-            abandoned += 1
-        elif esc:
-            escalated += 1
-            reasons.update(why or ["unknown"])
-        else:
-            contained += 1
-    handled = ended - abandoned
+    active = sum(1 for c in calls if c.get("status") == "active")
 
     all_turns = [t for cid in ids for t in turns[cid]]
     eos = [(t["reply_first_audio"] - t["speech_end"]) * 1000 for t in all_turns
@@ -149,12 +171,8 @@ def compute(store: CallStore, since: float, until: float) -> dict[str, Any]:
              for b, v in sorted(anger.items())]
 
     return {
-        "since": since, "until": until, "calls": len(calls), "ended": ended,
-        "abandoned": abandoned, "contained": contained, "escalated": escalated,
-        "containment_rate": _round(contained / handled if handled else None),
-        "escalation_rate": _round(escalated / handled if handled else None),
-        "escalation_reasons": dict(reasons.most_common()),
-        "avg_handle_time_s": _round(sum(handle) / len(handle) if handle else None, 1),
+        "since": since, "until": until, "calls": counts["ended"] + active, "active": active,
+        **counts,
         "answer_to_first_prompt": _latency(first_prompt),
         "eos_to_reply": _latency(eos),
         "top_intents": [{"intent": k, "count": n} for k, n in intents.most_common(TOP_INTENTS)],
@@ -180,12 +198,24 @@ def _histogram(name: str, help_: str, values: list[float]) -> list[str]:
     return lines
 
 
+def _counter(name: str, help_: str, label: str, values: dict[str, float]) -> list[str]:
+    lines = [f"# HELP {name} {help_}", f"# TYPE {name} counter"]
+    return lines + [f'{name}{{{label}="{_label(k)}"}} {_num(v)}'
+                    for k, v in sorted(values.items())]
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:.3f}"
+
+
+def _by(c: dict[str, float], prefix: str) -> dict[str, float]:
+    return {k[len(prefix):]: v for k, v in c.items() if k.startswith(prefix)}
+
+
 def prometheus_text(store: CallStore, active_calls: int | None = None) -> str:
-    """Counters, gauges and latency histograms over all stored calls (text format 0.0.4)."""
-    ends = _rows(store, "select coalesce(end_reason, 'unknown') as r, count(*) as n from calls "
-                 "where status = 'ended' group by r order by r", [])
-    esc = Counter(str((_loads(e["data"]) or {}).get("reason") or "unknown") for e in _rows(
-        store, "select data from events where type = 'transfer'", []))
+    """Counters (durable: they survive purges), gauges and latency histograms (over the
+    stored rows) of all calls (text format 0.0.4)."""
+    c = store.call_counters()
     if active_calls is None:
         active_calls = _rows(store, "select count(*) as n from calls where status = 'active'",
                              [])[0]["n"]
@@ -195,11 +225,23 @@ def prometheus_text(store: CallStore, active_calls: int | None = None) -> str:
     first = [float(ms) / 1000 for e in _rows(
         store, "select data from events where type = 'first_audio'", [])
         if isinstance(ms := (_loads(e["data"]) or {}).get("answer_to_audio_ms"), (int, float))]
-    lines = ["# HELP ivr_calls_total Ended calls by end reason.", "# TYPE ivr_calls_total counter"]
-    lines += [f'ivr_calls_total{{end_reason="{_label(r["r"])}"}} {r["n"]}' for r in ends]
-    lines += ["# HELP ivr_escalations_total Transfers to a person by reason.",
-              "# TYPE ivr_escalations_total counter"]
-    lines += [f'ivr_escalations_total{{reason="{_label(k)}"}} {n}' for k, n in sorted(esc.items())]
+    lines = _counter("ivr_calls_total", "Ended calls by end reason.", "end_reason",
+                     _by(c, "end_reason:"))
+    lines += _counter("ivr_call_outcomes_total", "Ended calls by outcome.", "outcome",
+                      {o: c.get(f"outcome:{o}", 0.0) for o in OUTCOMES})
+    lines += _counter("ivr_escalations_total", "Transfers to a person by reason.", "reason",
+                      _by(c, "escalation:"))
+    for name, key, help_ in (
+            ("ivr_queue_wait_seconds", "queue_wait_s", "Queue wait of calls an agent answered."),
+            ("ivr_handle_seconds", "handle_s", "Answer to end of ended calls."),
+            ("ivr_agent_talk_seconds", "agent_s", "Agent answer to end of the call.")):
+        count = {"queue_wait_s": "answered_waits", "handle_s": "handled",
+                 "agent_s": "agent_calls"}[key]
+        lines += [f"# HELP {name} {help_}", f"# TYPE {name} summary",
+                  f"{name}_sum {c.get(key, 0.0):.3f}", f"{name}_count {_num(c.get(count, 0.0))}"]
+    lines += ["# HELP ivr_repeat_calls_total Resolved calls followed by a call of the same "
+              "number within the FCR window.", "# TYPE ivr_repeat_calls_total counter",
+              f"ivr_repeat_calls_total {_num(c.get('repeat', 0.0))}"]
     lines += ["# HELP ivr_active_calls Calls in progress.", "# TYPE ivr_active_calls gauge",
               f"ivr_active_calls {active_calls}"]
     lines += _histogram("ivr_eos_to_reply_seconds",

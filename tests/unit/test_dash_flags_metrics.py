@@ -63,7 +63,8 @@ def test_crisis_comes_first_with_its_escalation() -> None:
 
 
 def seed(store: CallStore) -> None:
-    """Four calls: contained, escalated (crisis), escalated (caller_request), abandoned."""
+    """Four calls: contained, escalated (crisis) and escalated (caller_request), both hung
+    up before an agent answered (abandoned in the queue), abandoned in the IVR (no turn)."""
     day = 86400
     for i, (cid, profile, esc, reason) in enumerate([
             ("c1", "zh-sichuan", False, None), ("c2", "zh-CN", True, "crisis"),
@@ -80,8 +81,7 @@ def seed(store: CallStore) -> None:
         if esc:
             store.update_call(cid, escalated=1, transfer_target="queue:x")
             store.add_event(cid, "transfer", {"target": "queue:x", "reason": reason})
-        store.call_ended(cid, "caller_hangup")
-        store.update_call(cid, ended_at=start + 61)
+        store.call_ended(cid, "caller_hangup", ended_at=start + 61)
     store.call_started("live", caller="1", started_at=NOW - 5)
 
 
@@ -96,9 +96,11 @@ def store(tmp_path: Path, db_url: str | None) -> Iterator[CallStore]:
 def test_compute_metrics_over_a_period(store: CallStore) -> None:
     m = compute(store, NOW - 1.5 * 86400, NOW + 1)
     assert (m["calls"], m["ended"], m["abandoned"], m["contained"], m["escalated"]) == (
-        5, 4, 1, 1, 2)
-    assert m["containment_rate"] == pytest.approx(1 / 3, abs=1e-3)
-    assert m["escalation_rate"] == pytest.approx(2 / 3, abs=1e-3)
+        5, 4, 3, 1, 0)
+    assert m["outcomes"]["abandoned_in_queue"] == 2 and m["outcomes"]["abandoned_in_ivr"] == 1
+    assert m["containment_rate"] == pytest.approx(1 / 4, abs=1e-3)
+    assert m["abandonment_rate"] == pytest.approx(3 / 4, abs=1e-3)
+    assert m["escalation_rate"] == pytest.approx(2 / 4, abs=1e-3)
     assert m["escalation_reasons"] == {"crisis": 1, "caller_request": 1}
     assert m["avg_handle_time_s"] == pytest.approx(60.0)
     assert m["answer_to_first_prompt"] == {"count": 4, "p50_ms": 550.0, "p95_ms": 685.0}
