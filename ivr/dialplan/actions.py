@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from audio_models.grammar import Grammar
+
 
 # ---------------------------------------------------------------- events
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,14 @@ class Say:
 
 @dataclass(frozen=True, slots=True)
 class Listen:
-    """Wait for caller input at `node` (always the last action of a step)."""
+    """Wait for caller input at `node` (always the last action of a step).
+
+    `grammar` is what the question expects, for recognition by grammar (issue 19): digits of a
+    length (a digit slot), yes or no (a read-back, a consent, "did that answer it?"), or one
+    of the choices reachable from a menu; None for an open question (free transcription
+    only). The call asks the recogniser for it and decides which to believe
+    (`ivr.call.grammar_fusion`). Pure data; not part of equality (it is what the recogniser
+    is told, not what the dialogue waits for)."""
 
     node: str
     language: str
@@ -91,6 +100,7 @@ class Listen:
     digits_slot: bool = False  # collect several digits ('#' ends early)
     dtmf_choices: tuple[str, ...] = ()  # a menu's key sequences: input ends on a full match
     sensitive: bool = False  # a `sensitive` slot (or its read-back): keys masked, recording paused
+    grammar: Grammar | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,9 +106,7 @@ class Answering:
 
     def _check(self, state: DialogState, node: Node) -> list[Any]:
         prompt = self._spec(node).check_prompt(self.plan.languages)
-        listen = replace(self.render.listen(state, node), dtmf_choices=("1", "2"),
-                         max_digits=1, digits_slot=False)
-        return [self.render.say(state, prompt, node), listen]
+        return [self.render.say(state, prompt, node), self.render.yes_no_listen(state, node)]
 
     @staticmethod
     def _spec(node: Node) -> Answer:

@@ -13,11 +13,14 @@ import datetime as dt
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from audio_models.grammar import Grammar
 from ivr.dialplan.actions import Listen, Say, Webhook
 from ivr.dialplan.expr import compile_expr
+from ivr.dialplan.grammars import MenuGrammars, digit_grammar, yes_no_grammar
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Node, Prompt, pick_text
 from ivr.dialplan.recognition import choices_at
@@ -93,6 +96,7 @@ class NodeRenderer:
         self.plan = plan
         self._tz = ZoneInfo(plan.timezone)
         self.filters = slot_filters(plan)  # how a slot's variable is read without a filter
+        self.menus = MenuGrammars(plan)
 
     def now(self, facts: Mapping[str, Any]) -> dt.datetime:
         """The facts' time (or the clock), in the dialplan's time zone."""
@@ -134,21 +138,42 @@ class NodeRenderer:
         return Say(text, language, node.barge_in, state.node, dynamic=dynamic)
 
     def listen(self, state: DialogState, node: Node) -> Listen:
+        """What `node` waits for: keys, digits, its timeout, and the grammar its answer is
+        recognised under (`grammar`)."""
         listener = node.listener
         assert listener is not None
         timeout = listener.timeout_s or self.plan.defaults.timeout_s
         sensitive = bool(node.gather and node.gather.slot.sensitive)
+        grammar = self.grammar(state, node)
         if node.gather and state.confirming is None and node.gather.slot.type in (
                 "digits", "number", "amount", "phone", "id_card"):
             slot = node.gather.slot
             longest = 18 if slot.type == "id_card" else max(slot.max_length, 1)
             return Listen(state.node, state.language, timeout, longest, slot.min_length,
-                          digits_slot=True, sensitive=sensitive)
+                          digits_slot=True, sensitive=sensitive, grammar=grammar)
         keys = (tuple(c.dtmf for c in choices_at(self.plan, node) if c.dtmf) if node.menu
                 else ("1", "2"))
         longest = max((len(k) for k in keys), default=1)
         return Listen(state.node, state.language, timeout, max(1, longest), 1, dtmf_choices=keys,
-                      sensitive=sensitive)
+                      sensitive=sensitive, grammar=grammar)
+
+    def grammar(self, state: DialogState, node: Node) -> Grammar | None:
+        """What the answer to `node`'s question may be (`ivr.dialplan.grammars`): yes or no
+        while a read-back (or any yes/no question) is open, a digit slot's digits, a menu's
+        choices; None: an open question, recognised freely only."""
+        if state.confirming is not None or (node.gather and node.gather.slot.type == "yes_no"):
+            return yes_no_grammar(state.language)
+        if node.gather:
+            return digit_grammar(node.gather.slot)
+        if node.menu:
+            return self.menus.for_node(state.node, node, state.language, state.profile)
+        return None
+
+    def yes_no_listen(self, state: DialogState, node: Node) -> Listen:
+        """A yes/no question asked at `node` ("did you mean ...?", "did that answer your
+        question?"): key 1 or 2, or yes or no said (the yes/no grammar)."""
+        return replace(self.listen(state, node), dtmf_choices=("1", "2"), max_digits=1,
+                       digits_slot=False, grammar=yes_no_grammar(state.language))
 
     def webhook(self, state: DialogState, node: Node, facts: Mapping[str, Any]) -> Webhook:
         hook = node.webhook

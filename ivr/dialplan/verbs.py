@@ -32,6 +32,7 @@ from ivr.dialplan.actions import (
     WebhookResult,
 )
 from ivr.dialplan.expr import compile_expr
+from ivr.dialplan.grammars import yes_no_grammar
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
 from ivr.dialplan.rendering import NodeRenderer, fill, lookup, utcnow
@@ -288,6 +289,7 @@ class NodeWalker:
 
 
 def consent_listen(state: DialogState, node: Node) -> Listen:
+    """The consent question waits for key 1 or 2, or yes or no (the yes/no grammar)."""
     assert node.consent is not None
     return Listen(state.node, state.language, node.consent.timeout_s,
-                  dtmf_choices=tuple(CONSENT_KEYS))
+                  dtmf_choices=tuple(CONSENT_KEYS), grammar=yes_no_grammar(state.language))
