@@ -104,6 +104,27 @@ class AsrSettings(Section):
         "tiny.en has about half the encoder time of base at the same English accuracy "
         '(docs/latency_levers.md); null or "" : asr.model serves English too.'
     )
+    grammar: bool = Field(
+        True, description="Recognition by grammar (issue 19): where a question expects digits "
+        "(a digit slot), yes or no (a read-back, a consent) or one of a menu's choices, the "
+        "recogniser also decodes the answer under that grammar from the same encoder output, "
+        "and the call believes it as grammar_digits_confidence and grammar_choice_confidence "
+        "say; a request for an agent or a crisis phrase the free transcript says clearly always "
+        "wins. false: free transcription only."
+    )
+    grammar_digits_confidence: float = Field(
+        0.6, ge=0, le=1, description="A digit string of the expected length decoded under a "
+        "digit slot's grammar replaces the free transcript from this confidence on. Below it, "
+        "when the free transcript's digits differ, the utterance's confidence drops to at most "
+        "1 - the grammar's (the dialogue's read-back or reprompt decides)."
+    )
+    grammar_choice_confidence: float = Field(
+        0.7, ge=0, le=1, description="A yes/no or menu answer scored under the question's "
+        "grammar becomes what the dialogue hears (the choice's first phrasing) from this "
+        "confidence on, when the free transcript is a short answer that says no choice itself. "
+        "When the free transcript says another choice, its confidence drops to at most 1 - the "
+        "grammar's (below asr.min_confidence: asked again)."
+    )
 
 
 class TtsSettings(Section):

@@ -1,29 +1,23 @@
 """What happens during a call, as small frozen values: one class per event type.
 
-An event is stored as a row of the `events` table: `TYPE` (the type string) and `data()`
-(a JSON object). Rows written before these classes existed hold the same strings and keys,
-and must keep reading the same: so `TYPE` and the field names are the stored contract, and
-the fields are declared in the order the keys are stored (the JSON text is byte for byte what
-`event(type_, **data)` wrote). A key that an emitter only sometimes writes is declared with
-`omitted(default)`: `data()` leaves it out at that default. Two events carry an open set of
-keys (`Variables`, the dialplan's; `EscalationSummary`, the summary's): one dict field each,
-stored unchanged.
+An event is stored as a row of the `events` table: `TYPE` (the type string) and `data()` (a
+JSON object). Rows written before these classes existed hold the same strings and keys, and must
+keep reading the same: so `TYPE` and the field names are the stored contract, and the fields are
+declared in the order the keys are stored (the JSON text is byte for byte what `event(type_,
+**data)` wrote). A key an emitter only sometimes writes is declared with `omitted(default)`:
+`data()` leaves it out at that default. Two events carry an open set of keys (`Variables`, the
+dialplan's; `EscalationSummary`, the summary's): one dict field each, stored unchanged.
 
-The hand-over's events (queue, agents, call backs, voicemail) are in
-`ivr.escalation.events`; `ivr.call.event_rows.parse(row)` reads a stored row of either back.
-It never raises on what an older (or newer) version wrote: an unknown type is None, unknown
-keys are ignored, a missing key reads as its default (or None), and values are not checked,
-so a reader that compared `data.get(...)` before
-compares the same values now.
+The hand-over's events (queue, agents, call backs, voicemail) are in `ivr.escalation.events`;
+`ivr.call.event_rows.parse(row)` reads a stored row of either back, never raising on what an older
+(or newer) version wrote: an unknown type is None, unknown keys are ignored, a missing key reads
+as its default (or None); values are not checked (a reader compares what it compared before).
 
-Adding an event: a class here (or in `ivr.escalation.events`), its `TYPE` the new string
-and its name that string in CamelCase (`hangup_by_ivr` -> `HangupByIvr`);
-`tests/unit/test_call_events.py` fails for a type string emitted anywhere in `ivr/` without a
-class, and for keys the class lacks.
-
-Four names are also dialplan actions and dialogue events of `ivr.dialplan.actions`
-(`Listen`, `NoInput`, `Transfer`, `Webhook`); a module that uses both imports this one
-whole: `from ivr.call import events as ev`, `ev.Transfer(...)`.
+Adding an event: a class here (or in `ivr.escalation.events`), its `TYPE` the new string and its
+name that string in CamelCase (`hangup_by_ivr` -> `HangupByIvr`); `tests/unit/test_call_events.py`
+fails for a type string emitted anywhere in `ivr/` without a class, and for keys the class lacks.
+Four names are also in `ivr.dialplan.actions` (`Listen`, `NoInput`, `Transfer`, `Webhook`): a
+module using both imports this one whole (`from ivr.call import events as ev`, `ev.Transfer`).
 """
 
 from __future__ import annotations
@@ -59,7 +53,7 @@ class CallEvent:
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Self:
         """The event of a stored object: unknown keys ignored, missing ones at their default
-        (None for a field without one: an old row is read, not validated)."""
+        or None (an old row is read, not validated)."""
         return cls(**{f.name: data.get(f.name, None if f.default is MISSING else f.default)
                       for f in fields(cls)})
 
@@ -68,8 +62,7 @@ Emit = Callable[[CallEvent], None]  # a callback that records a call's event
 
 
 class Emitter(Protocol):
-    """Where a call's events go: `CallSession.emit(event)` logs and stores `event.TYPE` with
-    `event.data()`, redacted as its `event(type_, **data)` does."""
+    """Where a call's events go: `CallSession.emit` logs and stores `TYPE`, `data()` redacted."""
 
     def emit(self, event: CallEvent) -> None: ...
 
@@ -105,7 +98,6 @@ class HangupByIvr(CallEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Error(CallEvent):
     """A failure the call survived (or the failed start of its session)."""
-
     TYPE: ClassVar[str] = "error"
     where: str  # dialog, tts, asr, asr_early, audio, emotion, summary, bridge, ...
     text: str | None = omitted(None)  # only a prompt that could not be rendered (tts)
@@ -184,7 +176,6 @@ class Language(CallEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Variables(CallEvent):
     """The dialplan's `set` values, stored as its keys."""
-
     TYPE: ClassVar[str] = "variables"
     values: dict[str, Any]
 
@@ -224,9 +215,7 @@ class TransferUnavailable(CallEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EscalationSummary(CallEvent):
-    """The agent's summary (`ivr.escalation.summary`: its fields, `text` and `whisper`) as
-    stored."""
-
+    """The agent's summary (`ivr.escalation.summary`: fields, `text`, `whisper`) as stored."""
     TYPE: ClassVar[str] = "escalation_summary"
     summary: dict[str, Any]
 
@@ -334,6 +323,19 @@ class SpeechDuringProtectedPrompt(CallEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class GrammarResult(CallEvent):
+    TYPE: ClassVar[str] = "grammar_result"  # recognition by grammar (ivr.call.grammar_fusion)
+    node: str
+    kind: str  # digits, yes_no, menu
+    value: str  # the digits or the choice's id; masked while a secret is taken
+    confidence: float
+    used: bool  # believed: the dialogue was given it (else the free transcript)
+    why: str  # agree, confident, unsure, disagree, global, other_choice, long, no_speech...
+    free_text: str  # the free transcript; masked while a secret is taken
+    ms: int  # the grammar's time beyond the free transcript
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EarlyCommit(CallEvent):
     TYPE: ClassVar[str] = "early_commit"
     silence_ms: int
@@ -355,9 +357,7 @@ class HandoverInput(CallEvent):
 # ---------------------------------------------------------------- emotion and language
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Emotion(CallEvent):
-    """One turn's estimate: `ivr.understanding.emotion.TurnEmotion.as_dict()`, then
-    `prosody_ms` when the voice was analysed."""
-
+    """One turn's estimate (`TurnEmotion.as_dict()`), then `prosody_ms` if the voice was heard."""
     TYPE: ClassVar[str] = "emotion"
     anger: float
     distress: float

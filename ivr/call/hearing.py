@@ -5,7 +5,9 @@ and what to recognise and turns the result into caller input):
 - `hear(utterance)` recognises its audio with the recogniser of the call's language profile
   (`ivr.understanding.recognizers`), scheduled by urgency: a speculative pass (at a pause) is
   worth doing only until the end-of-speech silence would end the utterance anyway, a final one
-  is ordered by how long the caller has been waiting. The prosody model runs alongside;
+  is ordered by how long the caller has been waiting; with the question's grammar (issue 19)
+  the recogniser also decodes the answer under it from the same encoder output. The prosody
+  model runs alongside;
 - the first utterance of a dialplan with `language_detection` is recognised in the most likely
   of the plan's languages, identified from the same encoder pass that recognition decodes (one
   pass, speculative or final); `assess` adopts that language's profile, then looks for dialect
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from audio_models.emotion.model import TurnProsody
+from audio_models.grammar import Grammar
 from audio_models.inference import FINAL, SPECULATIVE, DeadlineMissed
 from audio_models.protocols import SpeechEnded, Transcript
 from audio_models.vad import SpeechPaused
@@ -83,18 +86,21 @@ class Hearing:
                 and self.detected is None)
 
     # ------------------------------------------------------------ recognition
-    async def hear(self, e: SpeechEnded | SpeechPaused, *, digits: bool = False) -> Heard:
+    async def hear(self, e: SpeechEnded | SpeechPaused, *, digits: bool = False,
+                   grammar: Grammar | None = None) -> Heard:
         """Recognise `e`'s audio (with prosody alongside); no effect on the call yet (a
         language detected here is adopted by `assess`, so a speculative pass may detect too).
         `digits`: a digit string is expected (Whisper's full encoder window: a short one
-        lost digits)."""
+        lost digits). `grammar`: what the question expects, also recognised from the same
+        encoder output (`Transcript.grammar`); not while the language is being identified
+        (the grammar is in the call's language)."""
         async with self._asr_lock:  # utterances of one call are recognised in order
             profile = self._profile()
             rec = self._recognition(profile)
             first = self.detection_pending()
             options = self._detection_options(profile, rec) if first else {}
             prosody = self._spawn(self._prosody(e), "emotion")  # alongside recognition
-            transcript = await self._recognize(e, rec, options, digits)
+            transcript = await self._recognize(e, rec, options, digits, grammar)
             identified = bool(options) and transcript.language in options
             if identified:
                 profile = options[transcript.language][0]
@@ -102,7 +108,7 @@ class Hearing:
 
     async def _recognize(self, e: SpeechEnded | SpeechPaused, rec: Recognition,
                          options: dict[str, tuple[LanguageProfile, str | None]],
-                         digits: bool) -> Transcript:
+                         digits: bool, grammar: Grammar | None = None) -> Transcript:
         """One recognition; with detection `options` (Whisper language -> profile, prompt)
         the language is identified from the same encoder pass (multilingual model)."""
         asr, urgency = rec.asr, self._urgency(e)
@@ -118,6 +124,8 @@ class Hearing:
                 raise  # speculative work the machine had no time for: recognised again at EOS
             except Exception as x:  # the call goes on in its language, recognised plainly
                 self._emit(ev.Error(where="language_detection", error=str(x)))
+        if grammar is not None:  # (only when asked: a recogniser may not know grammars)
+            urgency["grammar"] = grammar
         try:
             return await rec.asr.recognize(e.audio, rec.language, rec.prompt, **urgency)
         except DeadlineMissed:

@@ -13,6 +13,15 @@
   covers the same audio), assessed (dialect, emotion) and handed over as a `SpeechHeard` input
   for turn taking, after an `utterance` event (its text masked while a secret is taken).
 
+Recognition by grammar (issue 19, `asr.grammar`): every pass, speculative or final, asks the
+recogniser for the grammar of the question being answered (`Listen.grammar`: digits, yes/no,
+a menu's choices); the speculative pass too, because its result usually is the final one (a
+pass without the grammar would leave the final result without it). `GrammarFusion` then
+decides what the dialogue gets, the free transcript or the grammar's answer; the early peek
+sees the same. A `grammar_result` event says what the grammar heard and whether it was
+believed (value and free text masked while a secret is taken); the `utterance` event keeps
+the free transcript, what the recogniser heard.
+
 It hands its results to the call through callbacks (`put` an input, `barge_in`, `emit` an
 event, `spawn` a task the call owns) and asks it only for facts: whether the prompt playing is
 protected, whether a secret is being taken, the engine's facts (for a peek at what an early
@@ -27,16 +36,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
 from typing import Any
 
 from audio_models.frames import AudioFrame
+from audio_models.grammar import Grammar
 from audio_models.inference import DeadlineMissed
 from audio_models.protocols import SpeechEnded, SpeechStarted
 from audio_models.vad import Endpointer, SpeechPaused, SpeechResumed
 from ivr.call import events as ev
 from ivr.call.deps import SessionDeps, Spawn
+from ivr.call.grammar_fusion import GrammarFusion, GrammarRules
 from ivr.call.hearing import Heard, Hearing
 from ivr.call.inputs import CallerAction, SpeechBegan, SpeechHeard
 from ivr.dialplan.actions import CallerInput, Listen, Say
@@ -56,6 +67,7 @@ class _Speculation:
 
     pause: SpeechPaused
     task: asyncio.Task[Heard]
+    listen: Listen | None  # the question it answers
 
     def covers(self, ended: SpeechEnded) -> bool:
         """True when `ended` is the paused utterance with no voice since (same audio but
@@ -88,6 +100,7 @@ class Listening:
         self._recognising = 0  # utterances ended, not yet recognised: no-input waits
         self._speculation: _Speculation | None = None  # recognition begun at a pause
         self.answering: tuple[Listen, Step] | None = None  # what the caller is answering
+        self._fusion = GrammarFusion(deps.dialplan.plan, GrammarRules.from_settings(self.settings))
 
     # ------------------------------------------------------------ facts for the call
     @property
@@ -135,14 +148,43 @@ class Listening:
         if self._barge_protected:
             return
         self._drop_speculation("new_pause")
-        task = self._spawn(self.hearing.hear(e, digits=self._digits_expected()), "asr_early")
-        spec = _Speculation(e, task)
+        listen = self._listen()
+        task = self._spawn(self._hear(e, listen), "asr_early")
+        spec = _Speculation(e, task, listen)
         self._speculation = spec
         task.add_done_callback(lambda _t: self._speculation_done(spec))
 
-    def _digits_expected(self) -> bool:
-        """The question being answered collects a digit string (account, PIN, phone)."""
-        return self.answering is not None and self.answering[0].digits_slot
+    def _listen(self) -> Listen | None:
+        """The question being answered, if any."""
+        return self.answering[0] if self.answering is not None else None
+
+    def _hear(self, e: SpeechEnded | SpeechPaused, listen: Listen | None
+              ) -> Coroutine[Any, Any, Heard]:
+        """Recognition of `e` as the answer to `listen`: the full encoder window for a digit
+        string (account, PIN, phone), the question's grammar (`asr.grammar`)."""
+        grammar: Grammar | None = None
+        if listen is not None and self.settings.asr.grammar:
+            grammar = listen.grammar
+        return self.hearing.hear(e, digits=listen is not None and listen.digits_slot,
+                                 grammar=grammar)
+
+    def _believe(self, heard: Heard, listen: Listen | None, *, report: bool) -> Heard:
+        """`heard` with what the dialogue is to be given (`GrammarFusion`); `report`: emit
+        the `grammar_result` event."""
+        if not self.settings.asr.grammar:
+            return heard
+        belief = self._fusion.believe(heard.transcript, listen, heard.profile)
+        if belief is None or listen is None:
+            return heard
+        if report:
+            secret = listen.sensitive or self._secret()
+            r = belief.result
+            self._emit(ev.GrammarResult(
+                node=listen.node, kind=belief.kind, value=SECRET_MASK if secret else r.value,
+                confidence=round(r.confidence, 3), used=belief.used, why=belief.why,
+                free_text=SECRET_MASK if secret and heard.transcript.text
+                else heard.transcript.text, ms=round(r.processing_time * 1000)))
+        return replace(heard, transcript=belief.transcript)
 
     def _drop_speculation(self, why: str) -> None:
         """Speech resumed (or a new pause came): the early result is of the wrong audio."""
@@ -160,7 +202,7 @@ class Listening:
             return
         if not self._endpointer.in_speech:
             return
-        heard = spec.task.result()
+        heard = self._believe(spec.task.result(), spec.listen, report=False)
         peek = self._peek(heard)
         if peek is None:
             return
@@ -231,7 +273,9 @@ class Listening:
     async def _recognize_utterance(self, e: SpeechEnded) -> None:
         spec, self._speculation = self._speculation, None
         heard: Heard | None = None
+        listen = self._listen()
         if spec is not None and spec.covers(e):
+            listen = spec.listen
             try:
                 heard = await spec.task
             except DeadlineMissed:
@@ -242,8 +286,8 @@ class Listening:
             spec.task.cancel()
         early = heard is not None
         if heard is None:
-            heard = await self.hearing.hear(e, digits=self._digits_expected())
-        transcript = heard.transcript
+            heard = await self._hear(e, listen)
+        transcript = heard.transcript  # the free transcript: what was said, for the record
         emotion = self.hearing.assess(heard)
         done = time.monotonic()
         said = SECRET_MASK if self._secret() and transcript.text else transcript.text
@@ -251,7 +295,8 @@ class Listening:
                                 audio_s=round(e.audio.duration, 2),
                                 asr_ms=round(transcript.processing_time * 1000),
                                 eos_to_asr_ms=round((done - e.speech_end) * 1000), early=early))
-        self._put(SpeechHeard(transcript, {
+        believed = self._believe(heard, listen, report=True).transcript
+        self._put(SpeechHeard(believed, {
             "speech_start": self._wall(e.speech_start), "speech_end": self._wall(e.speech_end),
             "asr_done": self._wall(done), "asr_seconds": round(transcript.processing_time, 3),
             "emotion": emotion}))

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from audio_models.frames import SAMPLE_WIDTH, AudioFrame
+from audio_models.grammar import Grammar
 from audio_models.protocols import Transcript
 from ivr.storage.call_store import CallStore
 
@@ -171,6 +172,7 @@ class FakeASR:
         self.calls: list[tuple[AudioFrame, str, str | None]] = []
         self.urgency: list[tuple[int, float | None]] = []  # (priority, deadline) per call
         self.full_windows: list[bool] = []  # per call: asked for Whisper's full window
+        self.grammars: list[Grammar | None] = []  # per call: the grammar asked for
 
     @property
     def languages(self) -> list[str]:
@@ -178,9 +180,10 @@ class FakeASR:
 
     async def recognize(self, audio: AudioFrame, language: str,
                         initial_prompt: str | None = None, *, priority: int = 0,
-                        deadline: float | None = None, full_window: bool = False
-                        ) -> Transcript:
+                        deadline: float | None = None, full_window: bool = False,
+                        grammar: Grammar | None = None) -> Transcript:
         self.calls.append((audio, language, initial_prompt))
+        self.grammars.append(grammar)
         self.urgency.append((priority, deadline))
         self.full_windows.append(full_window)
         await asyncio.sleep(self.delay_s)

@@ -33,11 +33,12 @@ class DetectingASR(FakeASR):
     async def recognize(self, audio: AudioFrame, language: str,
                         initial_prompt: str | None = None, *, priority: int = 0,
                         deadline: float | None = None, full_window: bool = False,
-                        detect: Mapping[str, str | None] | None = None) -> Transcript:
+                        detect: Mapping[str, str | None] | None = None,
+                        grammar: Any = None) -> Transcript:
         if detect is None:
             return await super().recognize(audio, language, initial_prompt,
                                            priority=priority, deadline=deadline,
-                                           full_window=full_window)
+                                           full_window=full_window, grammar=grammar)
         self.detect_calls.append(dict(detect))
         if not self.detections:
             raise AssertionError("DetectingASR: no scripted detection left")
