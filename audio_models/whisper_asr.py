@@ -213,7 +213,8 @@ class WhisperASR:
         window lost digits of spoken 4- and 8-digit strings; a `DigitGrammar` implies it).
 
         `grammar`: also recognise the utterance under this grammar, from the encoder output
-        the free transcript decodes (`Transcript.grammar`; see audio_models/whisper_grammar.py).
+        the free transcript decodes (`Transcript.grammar`, None for empty audio; see
+        audio_models/whisper_grammar.py). The free decode is then greedy with a token cap.
 
         `detect` (Whisper language -> initial prompt): identify the language among these
         first, from the same encoder output that recognition then decodes (one encoder pass,
