@@ -64,11 +64,15 @@ def test_no_phrase_of_a_shipped_dialplan_is_left_in_code() -> None:
 
 def test_intents_named_for_the_summary_are_not_asked_about() -> None:
     """A `label` makes the engine ask "您是要{label}吗？": the bank's and the clinic's
-    intents are named in `summary` only, so their callers hear what they heard before."""
+    intents are named in `summary` only, so their callers hear what they heard before;
+    only those that must always be confirmed (`confirm: always`: blocking a card,
+    cancelling) have a label to ask with."""
     for name in ("bank", "clinic"):
         plan = shipped(name)
         named = [i for i, p in plan.summary.intents.items() if p.label is not None]
-        assert named and all(plan.intents[i].label is None for i in named), name
+        assert named and all(plan.intents[i].label is None or plan.intents[i].confirm
+                             == "always" for i in named), name
+        assert any(plan.intents[i].label is None for i in named), name
 
 
 # ------------------------------------------------------------------ a new dialplan's own words
