@@ -69,6 +69,22 @@ nodes:
 """
 
 
+ACCOUNT_SLOT = "slot: {name: account, type: digits, min_length: 8, max_length: 8}"
+
+
+def hotline_variable_account(tmp_path: Path) -> Path:
+    """The shipped hotline with an account of 6-12 digits (the shipped one is exactly 8), for
+    behaviour only a variable length shows: a digit string that may go on, the interdigit
+    timeout ending an entry shorter than the longest."""
+    text = HOTLINE.read_text(encoding="utf-8")
+    assert ACCOUNT_SLOT in text
+    plan = tmp_path / "hotline_variable_account.yaml"
+    plan.write_text(text.replace(ACCOUNT_SLOT, ACCOUNT_SLOT.replace(
+        "min_length: 8, max_length: 8", "min_length: 6, max_length: 12")), encoding="utf-8")
+    (tmp_path / "knowledge").symlink_to(HOTLINE.parent / "knowledge")
+    return plan
+
+
 @cache
 def speech_clip() -> AudioFrame:
     """A real 8 kHz read-speech clip, resampled to the 16 kHz media clock."""

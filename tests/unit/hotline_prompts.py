@@ -19,6 +19,7 @@ NO_INPUT_2_ZH = "还是没有听到，请您大声一点，或者直接按键。
 NO_MATCH_1_ZH = "抱歉，我没有听懂。"
 NO_MATCH_2_ZH = "抱歉，还是没有听懂，您也可以直接按键选择。"
 NO_MATCH_1_EN = "Sorry, I didn't understand that."
-ACCOUNT_EN = ("Please say or key in your 8-digit broadband account number, then press the hash key.")
+ACCOUNT_EN = ("Please say or key in your 8-digit broadband account number, "
+              "then press the hash key.")
 ACCOUNT_ZH = "请说出或输入您的八位宽带账号，按井号键结束。"
 TOPUP_ZH = "请说出或输入充值金额，十元到五千元，按井号键结束。"

@@ -8,7 +8,7 @@ import asyncio
 import time
 
 from audio_models.frames import AudioFrame, concat, split_frames
-from tests.unit.call_runner import Call, run_call, speech_clip
+from tests.unit.call_runner import Call, hotline_variable_account, run_call, speech_clip
 from tests.unit.fakes import transcript
 
 RATE = 16000
@@ -118,7 +118,8 @@ def test_digits_short_of_the_gather_length_wait_for_the_end_reply_prerendered(tm
         await c.wait_event("turn", count=3)
         c.session.on_hangup("caller_hangup")
 
-    c = run_call(tmp_path, scenario, asr_script=[transcript(digits)], speed=0.01)
+    c = run_call(tmp_path, scenario, asr_script=[transcript(digits)], speed=0.01,
+                 plan_path=hotline_variable_account(tmp_path))
     assert not c.events("early_commit")
     turn = c.row()["turns"][2]
     assert (turn["node"], turn["slots"]) == ("broadband_account", {"account": "12345678"})

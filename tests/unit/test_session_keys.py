@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.unit.call_runner import CALL_ID, KEYS_PLAN, Call, run_call
+from tests.unit.call_runner import CALL_ID, KEYS_PLAN, Call, hotline_variable_account, run_call
 
 
 def test_dtmf_english_then_bill_then_goodbye(tmp_path):
@@ -122,7 +122,7 @@ def test_dtmf_digits_end_after_interdigit_timeout(tmp_path):
         await c.wait_event("turn", count=2)
         c.session.on_hangup("caller_hangup")
 
-    c = run_call(tmp_path, scenario)
+    c = run_call(tmp_path, scenario, plan_path=hotline_variable_account(tmp_path))
     second = c.row()["turns"][1]
     assert (second["dtmf"], second["outcome"], second["slots"]) == (
         "654321", "match", {"account": "654321"})
