@@ -301,7 +301,7 @@ class CallSession:
         return result
 
     async def transfer(self, action: Transfer, step: Step) -> TransferFailed | None:
-        return await transfers.transfer(self, action)
+        return await transfers.transfer(self, action, step)
 
     async def book_callback(self, action: BookCallback) -> None:
         transfers.callback(self, action)
