@@ -200,6 +200,8 @@ def test_supervisor_reviews_a_recorded_call(chromium: Any, served: ServedApp,
         expect(page.locator(".kpi").first).to_contain_text("25")
         expect(page.locator("#trend svg path")).to_have_count(2)
         expect(page.locator("#intents svg rect")).to_have_count(5)
+        expect(page.locator("#kpis")).to_contain_text("First-contact resolution")
+        expect(page.locator("#outcomes")).to_contain_text("%)")  # each outcome with its rate
         shot(page, "dash_metrics.png", tmp_path)
 
         page.click("#signout")

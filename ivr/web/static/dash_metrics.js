@@ -24,7 +24,11 @@ function render(m) {
   const kpis = [
     ["Calls", m.calls], ["Containment rate", pct(m.containment_rate)],
     ["Escalation rate", pct(m.escalation_rate)],
+    ["Abandonment rate", pct(m.abandonment_rate)],
+    [`First-contact resolution (${num(m.fcr_window_h, " h")})`, pct(m.fcr)],
+    ["Avg speed of answer", num(m.asa_s, " s")],
     ["Avg handle time", num(m.avg_handle_time_s, " s")],
+    ["Avg agent time", num(m.avg_agent_time_s, " s")],
     ["Answer → first prompt p50 / p95",
      `${num(m.answer_to_first_prompt.p50_ms)} / ${num(m.answer_to_first_prompt.p95_ms)} ms`],
     ["End of speech → reply p50 / p95",
@@ -64,9 +68,11 @@ function render(m) {
   ].filter((x) => x.value != null);
   document.getElementById("latency").innerHTML =
     Dash.barChart(lat, {color: "#1a7f37", fmt: (v) => `${Math.round(v)} ms`});
-  document.getElementById("outcomes").innerHTML = Dash.barChart([
-    {label: "contained", value: m.contained}, {label: "escalated", value: m.escalated},
-    {label: "abandoned", value: m.abandoned}].filter((x) => x.value > 0));
+  // every ended call has exactly one outcome: the bars add up to the ended calls
+  const rates = m.outcome_rates || {};
+  document.getElementById("outcomes").innerHTML = Dash.barChart(
+    Object.entries(m.outcomes || {}).filter(([, n]) => n > 0).map(([o, n]) => (
+      {label: `${o.replaceAll("_", " ")} (${pct(rates[o])})`, value: n})));
 }
 
 async function load() {
