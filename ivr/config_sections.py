@@ -125,6 +125,13 @@ class AsrSettings(Section):
         "When the free transcript says another choice, its confidence drops to at most 1 - the "
         "grammar's (below asr.min_confidence: asked again)."
     )
+    grammar_choice_max_s: float = Field(
+        3.0, ge=0, le=30, description="A yes/no or menu grammar is scored only for utterances "
+        "of at most this many seconds of speech: a longer one is a sentence, which the free "
+        "transcript and the intents read (the grammar is believed for short answers only), "
+        "and scoring every phrasing of a menu for it would only add to the reply's latency. "
+        "Digit grammars have no such bound."
+    )
 
 
 class TtsSettings(Section):

@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from audio_models.frames import AudioFrame
-from audio_models.grammar import Grammar
+from audio_models.grammar import ChoiceGrammar, Grammar
 from audio_models.inference import DeadlineMissed
 from audio_models.protocols import SpeechEnded, SpeechStarted
 from audio_models.vad import Endpointer, SpeechPaused, SpeechResumed
@@ -165,6 +165,9 @@ class Listening:
         grammar: Grammar | None = None
         if listen is not None and self.settings.asr.grammar:
             grammar = listen.grammar
+            if isinstance(grammar, ChoiceGrammar) and (
+                    e.speech_end - e.speech_start > self.settings.asr.grammar_choice_max_s):
+                grammar = None  # a sentence: the free transcript and the intents read it
         return self.hearing.hear(e, digits=listen is not None and listen.digits_slot,
                                  grammar=grammar)
 

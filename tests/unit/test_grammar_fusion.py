@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from audio_models.grammar import DigitGrammar, GrammarResult
+from audio_models.grammar import ChoiceGrammar, DigitGrammar, GrammarResult
 from audio_models.protocols import Transcript
 from ivr.call.grammar_fusion import GrammarFusion, GrammarRules
 from ivr.config import Settings
@@ -241,3 +241,24 @@ def test_with_asr_grammar_off_the_recogniser_is_not_asked(tmp_path, monkeypatch)
     assert c.asr.grammars == [None]
     assert c.events("grammar_result") == []
     assert c.row()["end_reason"] == "done"
+
+
+@pytest.mark.parametrize(("max_s", "asked"), [(30.0, True), (0.5, False)])
+def test_a_menu_grammar_only_for_a_short_answer(tmp_path, monkeypatch, max_s: float,
+                                                asked: bool) -> None:
+    """A sentence at a menu (longer than asr.grammar_choice_max_s) is read by the free
+    transcript and the intents only: scoring every phrasing would add to the reply."""
+    def with_bound(**kw):  # type: ignore[no-untyped-def]
+        return Settings(**kw, asr={"grammar_choice_max_s": max_s})
+
+    async def scenario(c: Call) -> None:
+        await c.wait_event("listen", node="main_menu")
+        c.say(speech_clip())  # a read sentence of a few seconds
+        await c.wait_event("turn")
+        c.session.on_hangup("caller_hangup")
+
+    monkeypatch.setattr(call_runner, "Settings", with_bound)
+    c = run_call(tmp_path, scenario, asr_script=[transcript("我要查话费")])
+    grammars = [g for g in c.asr.grammars if g is not None]
+    assert bool(grammars) is asked, c.asr.grammars
+    assert all(isinstance(g, ChoiceGrammar) for g in grammars)
