@@ -49,7 +49,7 @@ def grammar_at(p, node: str, language: str = "en-US", **state):  # type: ignore[
 
 # ---------------------------------------------------------------- digit slots
 @pytest.mark.parametrize(("name", "node", "expected"), [
-    ("hotline", "broadband_account", DigitGrammar(6, 12)),  # digits, 6-12
+    ("hotline", "broadband_account", DigitGrammar(8, 8)),  # digits, exactly 8
     ("bank", "verify_card_last4", DigitGrammar(4, 4)),  # a card's last 4
     ("bank", "verify_id_number", DigitGrammar(18, 18)),  # id_card
     ("clinic", "book_phone", DigitGrammar(11, 11)),  # phone
