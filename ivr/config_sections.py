@@ -188,3 +188,11 @@ class DialogSettings(Section):
         "(0 turns it off)."
     )
     max_call_s: float = Field(1800.0, gt=0, description="Hard limit on a call's length.")
+    history_days: int = Field(
+        30, ge=0, le=3650, description="Caller memory: when a call from a phone number starts "
+        "(not an anonymous, withheld or non-numeric caller ID), that number's calls to the "
+        "dialplan that ended within this many days are looked up and become the dialplan's "
+        "`history.*` variables (last intent, outcome, days since, count, open callback; "
+        "dialplans/README.md). Only stored calls count: retention and `ivr forget` remove "
+        "history with them. 0: no lookup, every caller is a first-time caller."
+    )

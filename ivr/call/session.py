@@ -41,8 +41,8 @@ from typing import Any
 import aiohttp
 
 from audio_models.frames import AudioFrame
+from ivr.call import caller_history, transfers
 from ivr.call import events as ev
-from ivr.call import transfers
 from ivr.call.audio_pump import AudioPump, AudioTap
 from ivr.call.call_record import CallRecord
 from ivr.call.deps import SessionDeps
@@ -131,7 +131,7 @@ class CallSession:
         self._summary = HandoverSummary(call_id, caller, deps, emit=self.emit, spawn=self._spawn)
         if self.settings.recording.enabled and not deps.engine.asks_consent():
             self._recording.start()
-        self._driver = CallDriver(deps.engine, self, self._turns, variables={"caller": caller},
+        self._driver = CallDriver(deps.engine, self, self._turns, variables=caller_history.of(self),
                                   disclosure=self.settings.privacy.disclosure,
                                   disclosure_order=self.settings.privacy.disclosure_languages)
         deps.store.call_started(

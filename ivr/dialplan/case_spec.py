@@ -27,6 +27,7 @@ from ivr.dialplan.loader import (
 )
 
 __all__ = [
+    "CallerHistorySpec",
     "CaseSpec",
     "Expect",
     "LoadedTests",
@@ -144,9 +145,22 @@ class StepSpec(_Model):
         return next((a for a in _ACTIONS if getattr(self, a) is not None), None)
 
 
+class CallerHistorySpec(_Model):
+    """A returning caller: the call's `history` variable as the service would find it in
+    the store (`ivr.call.caller_history`; the same keys). Unset in a test: the dialplan's own
+    `history` variable, if it declares one (a first-time caller)."""
+
+    calls: int = Field(1, ge=0)
+    last_intent: str | None = None
+    last_outcome: str | None = None
+    last_call_days: int | None = Field(None, ge=0)
+    open_callback: bool = False
+
+
 class CaseSpec(_Model):
     name: str = Field(min_length=1)
     variables: dict[str, Any] = Field(default_factory=dict)
+    caller_history: CallerHistorySpec | None = None
     time: dt.datetime | None = None
     language: str | None = None
     agents: Literal["available", "unavailable"] | None = None
@@ -243,6 +257,12 @@ def load_test_file(path: Path) -> LoadedTests:
             issues.append(Issue(str(path), ln, col, f"language {lang!r} is neither one of the "
                                 f"dialplan's ({', '.join(langs)}) nor a profile "
                                 f"({', '.join(sorted(profiles))})"))
+    for i, case in enumerate(spec.tests):
+        known = case.caller_history and case.caller_history.last_intent
+        if known and known not in loaded.plan.intents:
+            _f, ln, col = pos.locate(("tests", i, "caller_history", "last_intent"))
+            issues.append(Issue(str(path), ln, col, f"caller_history.last_intent {known!r} is "
+                                f"not an intent of the dialplan"))
     if issues:
         raise MalformedTestFile(issues)
     return LoadedTests(path, spec, loaded, pos, data)

@@ -16,6 +16,8 @@ tests:
   - name: bill enquiry by voice     # unique in the file
     variables: {vip: true}          # optional, merged over the file's (also `time`,
                                     # `language`)
+    # caller_history: {last_intent: broadband_fault, last_call_days: 2}   # optional: a
+                                    # returning caller's `history.*` (calls: 1 unless given)
     steps:
       - expect: {node: main_menu, said: 请问您需要}   # the greeting and menu prompts
       - caller: 我想查一下话费        # speech (optional `confidence: 0.2` beside it)
@@ -174,8 +176,10 @@ class SuiteRunner:
         ident = f"{shown}::{case.name}"
         if self.verbose:
             self._print(ident)
+        history = ({"history": case.caller_history.model_dump()} if case.caller_history
+                   else {})  # a returning caller (`ivr.call.caller_history`)
         conv = Conversation(
-            tests.dialplan, variables={**spec.variables, **case.variables},
+            tests.dialplan, variables={**spec.variables, **history, **case.variables},
             now=case.time or spec.time, language=case.language or spec.language,
             url_rewrite=server.rewrite, min_confidence=self.min_confidence,
             max_no_speech_prob=self.max_no_speech_prob,

@@ -54,7 +54,8 @@ def test_start_says_the_welcome_and_waits_at_the_main_menu(conv: Conversation) -
     assert turn.said[2].startswith(MENU_ZH)
     assert turn.visited == ["welcome", "welcome_english_offer", "main_menu"]
     assert turn.listening is not None and turn.listening.node == "main_menu"
-    assert turn.variables == {"caller": "13800138000"} and turn.language == "zh-CN"
+    assert turn.variables == {"caller": "13800138000", "history": False}  # a first-time caller
+    assert turn.language == "zh-CN"
     assert not turn.ended and turn.understanding is None
     with pytest.raises(RuntimeError, match="already started"):
         conv.start()
@@ -178,7 +179,7 @@ def test_start_language_option(hotline) -> None:  # type: ignore[no-untyped-def]
 
 def test_path_and_variables_options() -> None:
     with Conversation(HOTLINE, variables={"vip": True}, caller="10086") as c:
-        assert c.start().variables == {"vip": True, "caller": "10086"}
+        assert c.start().variables == {"vip": True, "caller": "10086", "history": False}
 
 
 # ---------------------------------------------------------------- inline plans
