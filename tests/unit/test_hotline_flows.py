@@ -69,7 +69,9 @@ def test_start_actions(engine):
         Say(MENU_ZH, "zh-CN", None, "main_menu"),
         _menu_listen(),
     ]
-    assert step.state == DialogState("main_menu", "zh-CN", {"caller": "1000"}, profile="zh-CN")
+    # `history: false`: the hotline's first-time caller (a returning one has their calls)
+    assert step.state == DialogState("main_menu", "zh-CN", {"history": False, "caller": "1000"},
+                                     profile="zh-CN")
     assert step.understanding is None
 
 
@@ -194,7 +196,7 @@ def test_gather_digits_by_dtmf(engine):
     assert step.actions[1] == Say(
         "已为您登记宽带报修，账号幺二三四五六七八。维修人员将在二十四小时内与您联系。",
         "zh-CN", None, "broadband_logged")
-    assert step.state.variables == {"caller": "1000", "account": "12345678"}
+    assert step.state.variables == {"history": False, "caller": "1000", "account": "12345678"}
     assert step.state.node == "anything_else"
 
 

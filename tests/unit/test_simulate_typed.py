@@ -34,7 +34,7 @@ IVR [zh-CN]: 您本月的账单为九十八元，当前余额为五十八元二�
 IVR [zh-CN]: 请问还有其他可以帮您的吗？有请说是或按1，没有请说没有或按2。
   node: main_menu -> bill_info -> anything_else
 caller> /vars
-  caller=13800138000
+  history=False, caller=13800138000
   language=zh-CN, node=anything_else
 caller> /emotion anger=0.8 calm=0.1
   emotion: anger=0.8, calm=0.1
