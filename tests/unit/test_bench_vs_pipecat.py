@@ -109,7 +109,7 @@ def test_replies_are_the_hotline_texts() -> None:
     keywords, replies = menu_replies(plan, "main_menu", "en-US")
     assert replies["agent"] == plan["nodes"]["agent"]["transfer"]["say"]["en-US"]
     assert replies["bill_enquiry"] == plan["nodes"]["bill_info"]["say"]["en-US"]
-    assert replies["broadband_fault"].startswith("Please say or key in your broadband")
+    assert replies["broadband_fault"].startswith("Please say or key in your 8-digit broadband")
     assert "representative" in keywords["agent"]
     assert "english" not in replies  # language switches are not replies
     assert no_match_text(plan, "en-US") == "Sorry, I didn't understand that."

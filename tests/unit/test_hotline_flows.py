@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from audio_models.grammar import DigitGrammar
 from ivr.dialplan import load_dialplan
 from ivr.dialplan.actions import (
     CallerInput,
@@ -203,16 +204,17 @@ def test_gather_digits_by_dtmf(engine):
 def test_gather_listen_asks_for_digits(engine):
     step = engine.step(_at(engine), CallerInput("dtmf", "2"))
     assert step.actions == [Say(ACCOUNT_ZH, "zh-CN", None, "broadband_account"),
-                            Listen("broadband_account", "zh-CN", 6.0, 12, 6, True)]
+                            Listen("broadband_account", "zh-CN", 6.0, 8, 8, True,
+                                   grammar=DigitGrammar(8, 8))]
 
 
 def test_gather_digits_by_english_speech(engine):
     state = _at(engine, "9", "2")
-    step = engine.step(state, speech("one two three four five six"))
-    assert step.understanding.slots == {"account": "123456"}
+    step = engine.step(state, speech("one two three four five six seven eight"))
+    assert step.understanding.slots == {"account": "12345678"}
     assert step.actions[1] == Say(
-        "I have logged a broadband fault for account one two three four five six. An engineer "
-        "will contact you within 24 hours.", "en-US", None, "broadband_logged")
+        "I have logged a broadband fault for account one two three four five six seven eight. "
+        "An engineer will contact you within 24 hours.", "en-US", None, "broadband_logged")
 
 
 @pytest.mark.parametrize("event", [CallerInput("dtmf", "123#"), speech("一二三"),
@@ -223,7 +225,8 @@ def test_gather_digits_wrong_length_is_no_match(engine, event):
     assert step.understanding.outcome == "no_match"
     assert step.actions == [Say(NO_MATCH_1_ZH, "zh-CN", None, "broadband_account"),
                             Say(ACCOUNT_ZH, "zh-CN", None, "broadband_account"),
-                            Listen("broadband_account", "zh-CN", 6.0, 12, 6, True)]
+                            Listen("broadband_account", "zh-CN", 6.0, 8, 8, True,
+                                   grammar=DigitGrammar(8, 8))]
     assert step.state.no_match == 1
     assert "account" not in step.state.variables
 
