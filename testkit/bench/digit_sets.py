@@ -31,6 +31,7 @@ import numpy as np
 import soundfile as sf
 
 from audio_models.frames import AudioFrame
+from ivr.understanding.fuzzy import edit_distance
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
@@ -200,13 +201,7 @@ def en_digit_strings(n: int, length: int, seed: int = 19, data: Path = DATA
 def digit_errors(ref: str, hyp: str) -> int:
     """Levenshtein distance between two digit strings, digit by digit ("69832548" vs
     "683548": 2 deletions)."""
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i]
-        for j, h in enumerate(hyp, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h)))
-        prev = cur
-    return prev[-1]
+    return edit_distance(ref, hyp)
 
 
 def score_digits(pairs: Sequence[tuple[str, str]]) -> dict[str, float]:
