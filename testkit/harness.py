@@ -194,10 +194,11 @@ class ScriptedCaller:
     """A baresip caller whose audio source is switched per utterance."""
 
     def __init__(self, ivr: IvrProcess, workdir: Path, *,
-                 jitter_buffer: tuple[int, int] | None = None) -> None:
+                 jitter_buffer: tuple[int, int] | None = None, user: str = "caller") -> None:
         self.ivr = ivr
         self.workdir = workdir
-        self.phone = Baresip(record_dir=workdir / "rec", jitter_buffer=jitter_buffer)
+        self.phone = Baresip(record_dir=workdir / "rec", jitter_buffer=jitter_buffer,
+                             user=user)  # `user`: the caller ID the IVR sees
         self.call_id = ""  # the IVR's id of the call
         self.sip_call_id = ""  # the phone's SIP Call-ID
         self._n = 0
