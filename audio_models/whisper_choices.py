@@ -32,7 +32,7 @@ from typing import Any
 
 from audio_models.grammar import ChoiceGrammar, GrammarResult
 from audio_models.whisper_grammar import DIGIT_PIECE as _DIGIT_PIECE
-from audio_models.whisper_grammar import spoken_digits
+from audio_models.whisper_grammar import posteriors, spoken_digits
 
 __all__ = ["CHOICE_TEMPERATURE", "choice_key", "choice_posteriors", "in_grammar",
            "phrasing_forms", "recognise_choice"]
@@ -70,13 +70,7 @@ def choice_posteriors(scores: dict[str, float], other: float | None,
     logits = dict(scores)
     if other is not None:
         logits[OTHER] = max(other, logits.get(OTHER, -math.inf))
-    if not logits:
-        return {}
-    top = max(logits.values())
-    weights = {k: math.exp((v - top) / temperature) for k, v in logits.items()}
-    total = sum(weights.values())
-    return dict(sorted(((k, w / total) for k, w in weights.items()),
-                       key=lambda kv: kv[1], reverse=True))
+    return posteriors(logits, temperature)
 
 
 def _is_phrasing(text: str, owner: dict[str, tuple[str, str]]) -> bool:
