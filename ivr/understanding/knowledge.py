@@ -114,8 +114,8 @@ def _book(folder: Path, encoder: Encoder | None) -> dict[str, KnowledgeIndex]:
     stable model id is never shared."""
     model = model_id(encoder) if encoder is not None else "default"
     try:
-        stats = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size)
-                      for p in sorted(folder.glob("*.yaml")))
+        stats = tuple((p.name, st.st_mtime_ns, st.st_size)
+                      for p in sorted(folder.glob("*.yaml")) for st in (p.stat(),))
     except OSError:
         stats = None
     key = (str(folder.resolve()), model, stats) if model and stats is not None else None
