@@ -64,5 +64,9 @@ def test_the_prompts_it_made_obsolete_are_cut(call: dict[str, Any]) -> None:
     assert [d["node"] for _, d in before] in ([], ["welcome"]), before
     assert all(d["interrupted"] for _, d in events(call, "prompt_end")
                if d["node"] in ("welcome", "welcome_english_offer"))
-    after = [e["data"] for e in call["events"][cut_at:] if e["type"] == "prompt"]
+    # The greeting may have started on the media clock just before the cut cleared it: its
+    # `prompt` event then arrives after the `barge_in`. It played once, cut, and never again.
+    assert [d["node"] for _, d in events(call, "prompt")].count("welcome") <= 1
+    after = [e["data"] for e in call["events"][cut_at:]
+             if e["type"] == "prompt" and e["data"]["node"] != "welcome"]
     assert after and after[0]["node"] == "main_menu", after  # the reply to the turn
