@@ -6,13 +6,15 @@ import argparse
 import asyncio
 import contextlib
 import faulthandler
-import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivr import __version__
 from ivr.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from ivr.logs import LogFormat
 
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
@@ -20,12 +22,15 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dialplan", type=Path, help="dialplan YAML to serve")
     p.add_argument("--sip-host", help="address SIP/RTP binds to (default 127.0.0.1)")
     p.add_argument("--sip-port", type=int, help="UDP SIP port (default 5060)")
+    p.add_argument("--http-host", help="address the HTTP API binds to (default 127.0.0.1)")
     p.add_argument("--http-port", type=int, help="HTTP API port (default 8080, 0 = off)")
     p.add_argument("--data-dir", type=Path, help="database, recordings and caches (default var)")
     p.add_argument("--database-url", help="sqlite:///ABS/PATH or postgresql://... (default: "
                    "SQLite in the data dir)")
     p.add_argument("--asr-model", help='"base", "tiny.en" or a CTranslate2 Whisper directory')
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--log-format", choices=["text", "json"],
+                   help="log lines on stderr: text (default) or json, one object per line")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -33,25 +38,23 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "dialplan": args.dialplan, "sip.host": args.sip_host, "sip.port": args.sip_port,
         "http.port": args.http_port, "data_dir": args.data_dir, "asr.model": args.asr_model,
         "log_level": args.log_level, "database_url": args.database_url,
+        "http.host": args.http_host, "log_format": args.log_format,
     }
     return load_settings(args.config, flags)
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, stream=sys.stderr,
-        format="%(asctime)s.%(msecs)03d %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("faster_whisper").setLevel(logging.WARNING)
+def setup_logging(level: str, fmt: LogFormat = "text") -> None:
+    """Dated (ISO-8601 UTC) text or JSON lines on stderr, with call ids (`ivr.logs`)."""
+    from ivr.logs import setup_logging as configure
+
+    configure(level, fmt)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ivr.server import run_service  # heavy imports only when serving
 
     settings = settings_from_args(args)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     # A crash in native code (pjsua, CTranslate2, onnxruntime) prints every thread's Python
     # stack to the log instead of ending the process without a word.
     faulthandler.enable(sys.stderr, all_threads=True)
@@ -69,7 +72,9 @@ def _serve_cluster(args: argparse.Namespace, settings: Settings) -> int:
 
     forwarded = [x for flag, value in (("--config", args.config), ("--dialplan", args.dialplan),
                                        ("--asr-model", args.asr_model),
-                                       ("--log-level", args.log_level)) if value
+                                       ("--log-level", args.log_level),
+                                       ("--http-host", args.http_host),
+                                       ("--log-format", settings.log_format)) if value
                  for x in (flag, str(value))]
     return serve_cluster(forwarded, args.workers, settings.sip.port,
                          public_host=settings.sip.host, data_dir=Path(settings.data_dir),

@@ -168,6 +168,10 @@ class Settings(Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of the service."
     )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines on stderr: `text`, or `json` (one object per line: "
+        "time in ISO-8601 UTC, level, logger, message, call_id) for journald/log shippers."
+    )
     profiles: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Language/dialect profiles to adjust or add, by id (zh-CN, zh-sichuan, "

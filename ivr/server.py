@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import secrets
 import signal
@@ -32,6 +33,7 @@ from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
 from ivr.escalation.agents import AgentDirectory
 from ivr.files import private_files, read_or_create
+from ivr.logs import current_call
 from ivr.privacy.crypto import RecordingKeyError, load_recording_key
 from ivr.reload import DialplanWatcher
 from ivr.reload import check as check_dialplan
@@ -337,7 +339,10 @@ class IvrService:
         loop = asyncio.get_running_loop()
         media.set_notify(lambda: loop.call_soon_threadsafe(session.notify_audio))
         self.sessions[call.call_id] = session
-        task = loop.create_task(session.run(), name=f"call:{call.call_id}")
+        # every line the call's task (and the tasks it starts) logs carries its id
+        context = contextvars.copy_context()
+        context.run(current_call.set, call.call_id)
+        task = loop.create_task(session.run(), name=f"call:{call.call_id}", context=context)
         self._tasks[call.call_id] = task
         task.add_done_callback(lambda _t, cid=call.call_id: self._session_done(cid))
 

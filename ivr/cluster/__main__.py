@@ -16,6 +16,7 @@ from pathlib import Path
 from ivr.cluster.kamailio import KamailioError
 from ivr.cluster.kamailio_config import WorkerAddr
 from ivr.cluster.supervisor import serve_cluster
+from ivr.logs import LOG_FORMATS, setup_logging
 
 
 def _remote(value: str) -> WorkerAddr:
@@ -40,13 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-after", type=int, default=30, help="Retry-After on the front's 503")
     p.add_argument("--drain-timeout", type=float, default=600.0,
                    help="on SIGTERM, wait this long for calls in progress")
+    p.add_argument("--log-format", choices=LOG_FORMATS, default="text",
+                   help="text or json lines, here and in every worker's log")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args, serve_args = build_parser().parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    setup_logging(logging.INFO, args.log_format)  # the front's supervisor, like its workers
+    serve_args += ["--log-format", args.log_format]
     try:
         return serve_cluster(
             serve_args, args.workers, args.sip_port, public_host=args.sip_host,
