@@ -11,8 +11,9 @@ Every turn prints what the IVR understood (intent and the top scores, slots), it
 transfer or hangup. Webhooks are real HTTP requests, as in a call.
 
 `--audio` transcribes each file in turn with the real Whisper model in the call's current
-language and feeds the transcript as speech; then the session goes on interactively when the
-terminal is interactive, else it stops. `--mic` listens through pyaudio (16 kHz mono): the
+language and feeds the transcript as speech (under the question's grammar, fused as in a
+call, when `asr.grammar` is on: `Simulator.transcribe`); then the session goes on
+interactively when the terminal is interactive, else it stops. `--mic` listens through pyaudio (16 kHz mono): the
 real endpointer cuts the caller's speech, Whisper transcribes it, and prompts are rendered
 by the service's TTS (cached like the service's) and played on the speakers.
 
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ivr.call.grammar_fusion import GrammarFusion, GrammarRules
 from ivr.dialplan.console import Console, key_values, print_turn
 from ivr.dialplan.conversation import (
     Conversation,
@@ -69,6 +71,7 @@ class _Options:
     disclosure: dict[str, str] = field(default_factory=dict)  # as callers hear it first
     agents_available: bool = True
     disclosure_order: tuple[str, ...] = ()  # privacy.disclosure_languages
+    grammar: GrammarRules | None = None  # asr.grammar on: recognise under each question's grammar
 
 
 class Simulator:
@@ -119,8 +122,23 @@ class Simulator:
         return self._asr
 
     def transcribe(self, audio: Any) -> Any:
+        """What the caller said, as the call would hear it: under the question's grammar
+        (digits, yes/no, menu choices) when `asr.grammar` is on, the grammar's answer and the
+        free transcript fused as in a call (`ivr.call.grammar_fusion`), the decision printed."""
         lang = self.conv.language.split("-")[0]
-        return self.asr().transcribe_sync(audio, lang, self.initial_prompts.get(lang))
+        prompt = self.initial_prompts.get(lang)
+        listen = self.conv.listening
+        rules = self.options.grammar
+        if rules is None or listen is None or listen.grammar is None:
+            return self.asr().transcribe_sync(audio, lang, prompt)
+        transcript = self.asr().transcribe_sync(audio, lang, prompt, grammar=listen.grammar)
+        belief = GrammarFusion(self.options.loaded.plan, rules).believe(transcript, listen)
+        if belief is None:
+            return transcript
+        self.console.print(f"  grammar ({belief.kind}): {belief.result.value or '-'} "
+                           f"[confidence {belief.result.confidence:.2f}] "
+                           f"{'used' if belief.used else 'not used'} ({belief.why})")
+        return belief.transcript
 
     def feed_audio(self, path: Path) -> TurnResult:
         from audio_models.tts import load_audio_file
@@ -303,7 +321,8 @@ def _run(args: argparse.Namespace, console: Console, asr_factory: AsrFactory | N
                        settings.asr.min_confidence, settings.asr.max_no_speech_prob,
                        dict(settings.privacy.disclosure),
                        not getattr(args, "no_agents", False),
-                       tuple(settings.privacy.disclosure_languages))
+                       tuple(settings.privacy.disclosure_languages),
+                       GrammarRules.from_settings(settings) if settings.asr.grammar else None)
     sim = Simulator(console, options, asr_model=getattr(args, "asr_model", None) or "base",
                     asr_factory=asr_factory, initial_prompts=initial_prompts(settings.profiles))
     speaker: PromptSpeaker | None = None

@@ -58,15 +58,18 @@ def write_plan(tmp_path: Path, text: str) -> str:
 
 class ScriptedASR:
     """Answers each utterance with the next of `texts` (confidence 0.87) in the language
-    asked for, and remembers the languages."""
+    asked for, and remembers the languages (and the grammars asked for: it recognises
+    nothing under them)."""
 
     def __init__(self, *texts: str) -> None:
         self.texts = list(texts)
         self.languages: list[str] = []
         self.closed = False
+        self.grammars: list[object] = []
 
-    def transcribe_sync(self, audio, language, prompt=None):  # type: ignore[no-untyped-def]
+    def transcribe_sync(self, audio, language, prompt=None, grammar=None):  # type: ignore[no-untyped-def]
         self.languages.append(language)
+        self.grammars.append(grammar)
         return Transcript(self.texts.pop(0), language, 0.87, -0.14, 0.01, audio.duration, 0.1)
 
     def close(self) -> None:
