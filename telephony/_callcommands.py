@@ -14,6 +14,7 @@ import pjsua2 as pj
 from telephony import _pj
 from telephony._callevents import CallEvents, Entry
 from telephony.sip_types import CallInfo, new_call_id, refer_to_uri, uri_user
+from telephony.trunks import Trunks
 
 log = logging.getLogger("telephony.endpoint")
 
@@ -22,6 +23,7 @@ class CallCommands(CallEvents):
     """Mixin: what other threads ask of the SIP thread, on top of the call events."""
 
     _acc: Any
+    _trunks: Trunks
 
     def _cmd_hangup(self, call_id: str, code: int) -> bool:
         entry = self._calls.get(call_id)
@@ -51,8 +53,14 @@ class CallCommands(CallEvents):
         headers: dict[str, str] | None,
         timeout: float,
         fut: Future[CallInfo],
+        trunk: str | None = None,
     ) -> CallInfo:
-        call = _pj.Call(self._acc, pj.PJSUA_INVALID_ID, self)
+        acc, caller, via = self._acc, self.config.account_user, ""
+        routed = self._trunks.account(trunk) if trunk != "" else None
+        if routed is not None:  # through the trunk: its number, its registrar, its credentials
+            acc, config = routed
+            uri, caller, via = config.target(uri), config.aor_user, config.name
+        call = _pj.Call(acc, pj.PJSUA_INVALID_ID, self)
         try:
             call.makeCall(uri, _pj.call_op(headers=headers))
         except pj.Error as exc:
@@ -66,7 +74,7 @@ class CallCommands(CallEvents):
             call_id=new_call_id(),
             sip_call_id=ci.callIdString,
             remote_uri=ci.remoteUri or uri,
-            caller=self.config.account_user,
+            caller=caller,
             callee=uri_user(uri),
             remote_contact="",
             started_at=now,
@@ -75,7 +83,8 @@ class CallCommands(CallEvents):
         )
         entry = Entry(call, info, admitted=True, future=fut, answer_deadline=now + timeout)
         self._calls[info.call_id] = entry
-        log.info("calling %s (call %s, headers %s)", uri, info.call_id, sorted(info.headers))
+        log.info("calling %s%s (call %s, headers %s)", uri, f" via trunk {via}" if via else "",
+                 info.call_id, sorted(info.headers))
         return info
 
     def _cmd_bridge(self, call_a: str, call_b: str, hangup_together: bool) -> bool:

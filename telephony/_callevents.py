@@ -24,6 +24,7 @@ from telephony.sip_types import (
 )
 
 if TYPE_CHECKING:
+    from telephony.sip_sources import AllowList, RefusalLog
     from telephony.sip_types import CallListener, SipConfig
 
 log = logging.getLogger("telephony.endpoint")
@@ -68,6 +69,8 @@ class CallEvents:
     listener: CallListener
     _calls: dict[str, Entry]
     _graveyard: list[Any]
+    _allow: AllowList
+    _refusals: RefusalLog
 
     # ---- listener plumbing ----------------------------------------------------------------
     def _notify(self, name: str, *args: Any) -> Any:
@@ -87,7 +90,10 @@ class CallEvents:
         return None
 
     # ---- pjsua callbacks ------------------------------------------------------------------
-    def _on_incoming(self, call: Any, whole_msg: str) -> None:
+    def _on_incoming(self, call: Any, whole_msg: str, source: str = "") -> None:
+        if not self._allow.allows(source):
+            self._refuse_source(call, source)
+            return
         try:
             ci = call.getInfo()
             request_uri, core, extra = parse_sip_message(whole_msg)
@@ -142,6 +148,15 @@ class CallEvents:
         except pj.Error as exc:
             log.error("rejecting %s failed: %s", info.call_id, _pj.error_text(exc))
         self._notify("on_rejected", info.remote_uri, verdict.code, verdict.reason)
+
+    def _refuse_source(self, call: Any, source: str) -> None:
+        """403 to an INVITE from a source not in the allow-list; logged once per source per
+        minute (`RefusalLog`), never per packet."""
+        refused = Entry(call, CallInfo(new_call_id(), "", "", "", "", time.monotonic()))
+        self._calls[refused.info.call_id] = refused  # freed when pjsua says it ended
+        self._refusals.refused(source, 403, "Forbidden", time.monotonic())
+        with contextlib.suppress(pj.Error):
+            call.answer(_pj.call_op(403, "Forbidden"))
 
     def admitted_calls(self) -> int:
         """Calls holding a pjsua slot that we admitted or dialled and that pjsua has not yet

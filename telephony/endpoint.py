@@ -24,7 +24,9 @@ import pjsua2 as pj
 from telephony import _pj, media_port
 from telephony._callcommands import CallCommands
 from telephony._callevents import Entry, _resolve
+from telephony.sip_sources import AllowList, RefusalLog
 from telephony.sip_types import PJSUA_HARD_CALL_CAP, CallInfo, CallListener, SipConfig
+from telephony.trunks import SourceAccount, TrunkConfig, Trunks, TrunkStatus
 
 __all__ = ["SipEndpoint", "SipEndpointError"]
 
@@ -45,9 +47,18 @@ class SipEndpoint(CallCommands):
     _process_lock = threading.Lock()
     _process_used = False
 
-    def __init__(self, config: SipConfig, listener: CallListener) -> None:
+    def __init__(self, config: SipConfig, listener: CallListener, *,
+                 trunks: tuple[TrunkConfig, ...] | list[TrunkConfig] = (),
+                 allow_from: tuple[str, ...] | list[str] = ()) -> None:
+        """`trunks`: registrars to register with (`telephony.trunks`); `allow_from`: IPs and
+        networks whose INVITEs are answered (empty: anyone; the trunks' registrars always),
+        others get 403, logged once per source per minute (`telephony.sip_sources`)."""
         self.config = config
         self.listener = listener
+        self._trunks = Trunks(trunks)
+        self._allow = AllowList(allow_from)
+        self._allow.extra = self._trunks.registrar_addresses  # one set, grown at run time
+        self._refusals = RefusalLog()
         self._commands: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = (
             queue.SimpleQueue()
         )
@@ -105,6 +116,14 @@ class SipEndpoint(CallCommands):
         self.stop()
 
     # ---- commands (any thread) ------------------------------------------------------------
+    def trunk_statuses(self) -> tuple[TrunkStatus, ...]:
+        """Registration state of every configured trunk (immutable snapshot)."""
+        return self._trunks.statuses()
+
+    def refused_invites(self) -> int:
+        """INVITEs refused because of their source address since start."""
+        return self._refusals.total
+
     def active_calls(self) -> int:
         """Number of admitted calls not yet disconnected (recounted from the SIP thread's call
         table after every poll, so it cannot drift from what pjsua reports)."""
@@ -130,9 +149,15 @@ class SipEndpoint(CallCommands):
         return self._submit(lambda: self._cmd_transfer(call_id, uri, hangup_on_success, headers))
 
     def make_call(
-        self, uri: str, headers: dict[str, str] | None = None, timeout: float = 30.0
+        self, uri: str, headers: dict[str, str] | None = None, timeout: float = 30.0, *,
+        trunk: str | None = None,
     ) -> Future[CallInfo]:
         """Dial `uri` (e.g. an agent) with extra INVITE `headers` (e.g. `X-IVR-Call-ID`).
+
+        With a trunk marked `outbound` (or `trunk="name"`), the call goes out through that
+        trunk's account: From is its registered number, the INVITE is routed via its
+        registrar, digest challenges are answered with its credentials, and a bare number
+        (`+15551234`, `tel:` URI) is dialled at the registrar. `trunk=""` dials directly.
 
         The future resolves with the outbound leg's `CallInfo` (`direction="outbound"`) once
         it is answered; the listener then gets `on_media_ready` and later `on_disconnected`,
@@ -142,7 +167,7 @@ class SipEndpoint(CallCommands):
         pjsua limit of 4 calls per process (and `active_calls()`), not towards admission.
         """
         outer: Future[CallInfo] = Future()
-        cmd = self._submit(lambda: self._cmd_make_call(uri, headers, timeout, outer))
+        cmd = self._submit(lambda: self._cmd_make_call(uri, headers, timeout, outer, trunk))
 
         def relay(f: Future[Any]) -> None:
             exc = f.exception()
@@ -201,7 +226,9 @@ class SipEndpoint(CallCommands):
             while not self._stopping.is_set():
                 self._ep.libHandleEvents(10)
                 self._drain_commands()
-                self._check_timeouts(time.monotonic())
+                now = time.monotonic()
+                self._check_timeouts(now)
+                self._trunks.tick(now)
                 self._graveyard.clear()
                 self._active = self.admitted_calls()
                 _collect_garbage()
@@ -258,8 +285,13 @@ class SipEndpoint(CallCommands):
             rtp.port, rtp.portRange = cfg.rtp_port, cfg.rtp_port_range
         else:
             rtp.port, rtp.portRange, rtp.randomizePort = 20000, cfg.rtp_port_range, True
-        self._acc = _pj.Account(self)
+        self._acc = SourceAccount(self)
         self._acc.create(acfg, True)
+        self._trunks.start(self, tid, rtp, cfg.public_host)
+
+    def _on_reg_state(self, name: str, code: int, reason: str, expiration: int,
+                      source: str) -> None:
+        self._trunks.on_reg_state(name, code, reason, expiration, source)
 
     def _set_codec_priorities(self) -> None:
         preferred = [c.lower() for c in self.config.codec_priorities]
@@ -347,6 +379,7 @@ class SipEndpoint(CallCommands):
                 fut.set_exception(SipEndpointError("SIP endpoint stopped"))
 
     def _destroy(self) -> None:
+        self._trunks.shutdown()
         if self._acc is not None:
             with contextlib.suppress(Exception):
                 self._acc.shutdown()
