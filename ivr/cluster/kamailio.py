@@ -22,6 +22,7 @@ from ivr.cluster.kamailio_config import (
     render_config,
     render_dispatcher_list,
 )
+from ivr.cluster.sip_edge import SipEdge, render_address_file, render_tls_config
 from ivr.cluster.sip_probe import sip_request
 
 __all__ = [
@@ -57,6 +58,7 @@ class KamailioProcess:
         listen_host: str = "127.0.0.1",
         workdir: Path | None = None,
         binary: str = "kamailio",
+        edge: SipEdge | None = None,
         **config_options: object,
     ) -> None:
         self.listen_host = listen_host
@@ -64,9 +66,12 @@ class KamailioProcess:
         self.workers = list(workers)
         self.binary = binary
         self.config_options = config_options
+        self.edge = edge or SipEdge()
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="kamailio-"))
         self.cfg_path = self.workdir / "kamailio.cfg"
         self.list_path = self.workdir / "dispatcher.list"
+        self.address_path = self.workdir / "address.list"
+        self.tls_config_path = self.workdir / "tls.cfg"
         self.rpc_socket = self.workdir / "ctl.sock"
         self.log_path = self.workdir / "kamailio.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -75,14 +80,27 @@ class KamailioProcess:
     def uri(self) -> str:
         return f"sip:hotline@{self.listen_host}:{self.listen_port}"
 
+    @property
+    def tls_uri(self) -> str:
+        """Where to call the front over TLS (ValueError without a TLS port)."""
+        if self.edge.tls_port is None:
+            raise ValueError("the front has no TLS port")
+        return f"sip:hotline@{self.listen_host}:{self.edge.tls_port};transport=tls"
+
     def write_config(self) -> Path:
         """Write kamailio.cfg and dispatcher.list into the work directory; check them."""
         exe = self._exe()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.list_path.write_text(render_dispatcher_list(self.workers))
-        self.cfg_path.write_text(render_config(
+        if self.edge.allow:
+            self.address_path.write_text(render_address_file(self.edge))
+        if self.edge.tls is not None:
+            self.tls_config_path.write_text(render_tls_config(self.edge))
+        _write_private(self.cfg_path, render_config(  # holds digest HA1s: owner only
             self.listen_host, self.listen_port, self.workers, list_file=self.list_path,
-            rpc_socket=self.rpc_socket, mpath=module_dir(), **self.config_options,  # type: ignore[arg-type]
+            rpc_socket=self.rpc_socket, mpath=module_dir(), edge=self.edge,
+            address_file=self.address_path, tls_config=self.tls_config_path,
+            **self.config_options,  # type: ignore[arg-type]
         ))
         check = subprocess.run([exe, "-c", "-f", str(self.cfg_path)], capture_output=True,
                                text=True, timeout=30)
@@ -173,3 +191,11 @@ class KamailioProcess:
         if exe is None:
             raise KamailioError("kamailio is not installed (Debian: apt-get install kamailio)")
         return exe
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path`, readable by its owner only (created so, never widened)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)

@@ -13,7 +13,9 @@ The front is a transaction-stateful proxy (tm) with the dispatcher module:
   left it answers 503 with `Retry-After` itself, so nothing hangs;
 - `record_route()` keeps ACK, BYE and re-INVITEs on the front, so the call load is released.
 
-Loopback by default, no authentication, no registrar: it only routes calls to workers.
+Who may call, how fast, and over which transports is the SIP edge (`sip_edge.py`,
+rendered by `kamailio_edge.py`): by default any source may call over UDP, rate-limited per
+source by `pike`. No registrar: it only routes calls to workers.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from ivr.cluster.kamailio_edge import (
+    edge_listeners,
+    edge_modparams,
+    edge_modules,
+    edge_routes,
+)
+from ivr.cluster.sip_edge import SipEdge
 
 __all__ = [
     "DISPATCH_SET",
@@ -81,20 +91,30 @@ def render_config(
     mpath: Path | None = None,
     children: int = 2,
     log_level: int = 2,
+    edge: SipEdge | None = None,
+    address_file: Path | None = None,
+    tls_config: Path | None = None,
 ) -> str:
     """A kamailio.cfg routing calls for `listen_host:listen_port` to `workers`.
 
     `list_file` is where `render_dispatcher_list(workers)` will be written. `reply_timeout_ms`
     bounds how long a worker may stay silent (OPTIONS probe or INVITE before 100 Trying)
     before it counts as failed; `rpc_socket` enables `kamcmd -s unix:<path> dispatcher.list`.
+    `edge` (default: open, UDP, pike on) may need `address_file` (allow-list) and
+    `tls_config` (TLS), where the caller writes what `sip_edge` renders for them.
     """
     if not workers:
         raise ValueError("at least one worker is needed")
     if probe_interval_s < 1:
         raise ValueError("probe_interval_s must be >= 1 (dispatcher timer granularity)")
     alg = _ALGORITHM_IDS[algorithm]
+    edge = edge or SipEdge()
+    stream = edge.tcp or edge.tls_port is not None
     load_tracking = alg == 10
     modules = ["tm", "tmx", "sl", "rr", "pv", "maxfwd", "siputils", "textops", "xlog", "dispatcher"]
+    modules += edge_modules(edge)
+    if "tls" in modules:  # first: it must set up OpenSSL before the TCP engine forks
+        modules.insert(0, modules.pop(modules.index("tls")))
     if rpc_socket is not None:
         modules.append("ctl")
     out: list[str] = [
@@ -104,7 +124,6 @@ def render_config(
         "log_stderror=yes",
         "fork=yes",
         f"children={children}",
-        "disable_tcp=yes",
         "auto_aliases=no",
         "dns=no",
         "rev_dns=no",
@@ -112,7 +131,7 @@ def render_config(
         "sip_warning=no",
         "server_header=\"Server: ivr-front\"",
         "user_agent_header=\"User-Agent: ivr-front\"",
-        f"listen=udp:{listen_host}:{listen_port}",
+        *edge_listeners(edge, listen_host, listen_port),
         "",
     ]
     if mpath is not None:
@@ -141,6 +160,7 @@ def render_config(
         out += ['modparam("dispatcher", "ds_hash_size", 9)']
     if rpc_socket is not None:
         out += [f'modparam("ctl", "binrpc", "unix:{rpc_socket}")']
+    out += edge_modparams(edge, address_file=address_file, tls_config=tls_config)
     out.append(_ROUTES.format(
         set=DISPATCH_SET, alg=alg, retry_after=retry_after_s,
         load_bye="ds_load_update();" if load_tracking else "",
@@ -148,12 +168,23 @@ def render_config(
         load_unset="ds_load_unset();" if load_tracking else "",
         load_reply=_LOAD_REPLY if load_tracking else "",
         onreply="t_on_reply(\"DISPATCH_REPLY\");" if load_tracking else "",
+        contact_alias=_CONTACT_ALIAS if stream else "",
+        ruri_alias=_RURI_ALIAS if stream else "",
     ))
+    out.append(edge_routes(edge))
     return "\n".join(out) + "\n"
 
 
 _LOAD_BYE = """if (is_method("BYE")) {
             ds_load_update();
+        }"""
+
+_CONTACT_ALIAS = """if (proto != UDP) {
+        add_contact_alias();  # requests from the worker go back over this connection
+    }"""
+
+_RURI_ALIAS = """if ($ru =~ ";alias=") {
+            handle_ruri_alias();
         }"""
 
 _LOAD_REPLY = """
@@ -169,6 +200,9 @@ request_route {{
     if (!mf_process_maxfwd_header("10")) {{
         sl_send_reply("483", "Too Many Hops");
         exit;
+    }}
+    if (!ds_is_from_list("{set}")) {{
+        route(EDGE_RATE);  # a source over its rate: 503 + Retry-After
     }}
     if (is_method("OPTIONS") && uri == myself && $rU == $null) {{
         sl_send_reply("200", "ivr-front alive");
@@ -196,6 +230,8 @@ request_route {{
         sl_send_reply("405", "Only calls are routed here");
         exit;
     }}
+    route(EDGE_ADMIT);  # not allowed: 403, or a 407 digest challenge
+    {contact_alias}
     record_route();
     route(DISPATCH);
 }}
@@ -205,6 +241,7 @@ route[WITHINDLG] {{
         return;
     }}
     if (loose_route()) {{
+        {ruri_alias}
         {load_bye_in_dialog}
         route(RELAY);
     }}
