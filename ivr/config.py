@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from ivr.config_sections import (
     AsrSettings,
     DialogSettings,
+    EchoSettings,
     HttpSettings,
     Section,
     SipSettings,
@@ -183,6 +184,7 @@ class Settings(Section):
     asr: AsrSettings = Field(default_factory=AsrSettings)
     tts: TtsSettings = Field(default_factory=TtsSettings)
     vad: VadSettings = Field(default_factory=VadSettings)
+    echo: EchoSettings = Field(default_factory=EchoSettings)
     dialog: DialogSettings = Field(default_factory=DialogSettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
     emotion: EmotionSettings = Field(default_factory=EmotionSettings)

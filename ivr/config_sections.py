@@ -3,11 +3,14 @@ and dialogue timing (`ivr.config.Settings` puts them together with the rest)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
+from audio_models.echo import EchoConfig
 from audio_models.protocols import EndpointerConfig
 
-__all__ = ["AsrSettings", "DialogSettings", "HttpSettings", "SipSettings", "TtsSettings",
+__all__ = ["AsrSettings", "DialogSettings", "EchoSettings", "HttpSettings", "SipSettings", "TtsSettings",
            "VadSettings"]
 
 
@@ -173,6 +176,34 @@ class VadSettings(Section):
             max_utterance_s=self.max_utterance_s, min_utterance_ms=self.min_utterance_ms,
             tail_drop_db=self.tail_drop_db,
         )
+
+
+class EchoSettings(Section):
+    """Echo on the line (README "Echo on the line"): the IVR's own prompt returned by the
+    caller's line is not speech and does not barge in."""
+
+    mode: Literal["gate", "off"] = Field(
+        "gate", description="gate: caller audio explained by the IVR's own audio played "
+        "0..max_delay_ms earlier (correlation with what was sent, estimated echo return loss) "
+        "reaches the endpointer as silence while prompts play; off: no echo handling."
+    )
+    max_delay_ms: int = Field(
+        500, ge=20, le=1000, description="Longest echo delay searched (round trip of the "
+        "line and the jitter buffers)."
+    )
+    margin_db: float = Field(
+        6.0, ge=0, le=30, description="A frame at most this much louder than the echo the "
+        "line's path predicts counts as echo; a caller's voice louder than that barges in."
+    )
+    min_correlation: float = Field(
+        0.6, gt=0, lt=1, description="Normalised correlation with the played audio from which "
+        "received audio is taken as an echo of it (finds the echo path: delay and loss)."
+    )
+
+    def gate_config(self) -> EchoConfig:
+        """These settings as the echo gate's configuration."""
+        return EchoConfig(enabled=self.mode != "off", max_delay_ms=self.max_delay_ms,
+                          margin_db=self.margin_db, min_correlation=self.min_correlation)
 
 
 class DialogSettings(Section):

@@ -2,7 +2,8 @@
 
 When the media says caller audio is waiting (`notify`), `AudioPump` drains it and hands it on:
 - the caller's frames to the listening stage (`hear`), until caller and agent are bridged
-  (then nobody recognises the caller any more);
+  (then nobody recognises the caller any more), with what the IVR sent meanwhile (one frame
+  per clock tick, as received frames come: the echo gate's reference, `audio_models.echo`);
 - both directions to the call's recording: the caller left, what the caller heard right (the
   IVR's prompts as sent, mixed with the agent's leg while one is attached);
 - to taps: `tap_caller` (every caller frame: voicemail) and `tap_audio` (batches of both
@@ -40,7 +41,7 @@ class AudioPump:
     when draining fails: never a deaf call that nobody ends."""
 
     def __init__(self, call_id: str, media: MediaChannel, recording: CallRecording, *,
-                 hear: Callable[[list[AudioFrame]], None], emit: ev.Emit,
+                 hear: Callable[[list[AudioFrame], list[bytes]], None], emit: ev.Emit,
                  failed: Callable[[], None]) -> None:
         self.call_id = call_id
         self.media = media
@@ -76,12 +77,13 @@ class AudioPump:
         frames: list[AudioFrame] = self.media.read_frames()
         agent = self._agent_media.read_frames() if self._agent_media is not None else []
         recording = self._recording.active
+        sent = self.media.read_sent()  # drained every time: the echo reference stays aligned
         far: list[bytes] = []  # what the caller heard: the IVR's audio with the agent's
         if recording or self._audio_taps:
             self._agent_pending += [f.pcm for f in agent]
             del self._agent_pending[:-AGENT_BACKLOG]  # bounded: a stalled clock cannot grow it
             far = [_mix(pcm, self._agent_pending.pop(0)) if self._agent_pending else pcm
-                   for pcm in self.media.read_sent()]
+                   for pcm in sent]
         if recording:
             self._recording.write((f.pcm for f in frames), far)
         for tap in list(self._taps):
@@ -93,7 +95,7 @@ class AudioPump:
                 audio_tap(caller, far)
         if final or self.bridged:
             return
-        self._hear(frames)
+        self._hear(frames, sent)
 
     # ------------------------------------------------------------ consumers and the agent leg
     def tap_caller(self, tap: Any) -> Any:

@@ -22,6 +22,11 @@ sees the same. A `grammar_result` event says what the grammar heard and whether 
 believed (value and free text masked while a secret is taken); the `utterance` event keeps
 the free transcript, what the recogniser heard.
 
+On a line that echoes, the IVR's own prompt comes back in the caller's audio: frames explained
+by what the IVR sent (`audio_models.echo.EchoGate`, `echo.*` settings) reach the endpointer
+as silence, so the echo neither barges in nor becomes an utterance; the caller's voice over it
+still does.
+
 It hands its results to the call through callbacks (`put` an input, `barge_in`, `emit` an
 event, `spawn` a task the call owns) and asks it only for facts: whether the prompt playing is
 protected, whether a secret is being taken, the engine's facts (for a peek at what an early
@@ -40,6 +45,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
+from audio_models.echo import ANALYSIS_RATE, EchoGate, EchoPath
 from audio_models.frames import AudioFrame
 from audio_models.grammar import ChoiceGrammar, Grammar
 from audio_models.inference import DeadlineMissed
@@ -95,6 +101,10 @@ class Listening:
         vad = self.settings.vad
         self._endpointer = Endpointer(vad.endpointer_config(), sample_rate=sample_rate,
                                       early_silence_ms=vad.early_silence_ms)
+        echo = self.settings.echo.gate_config()
+        self._echo = EchoGate(echo, sample_rate) if echo.enabled and not (
+            sample_rate % ANALYSIS_RATE) else None  # the IVR's own prompt returned by the line
+        self._echo_told: EchoPath | None = None  # the echo path last logged
         self._barge_protected = False  # the utterance began over a protected prompt
         self._speaking_since: float | None = None
         self._recognising = 0  # utterances ended, not yet recognised: no-input waits
@@ -113,8 +123,14 @@ class Listening:
         return self._endpointer.in_speech
 
     # ------------------------------------------------------------ the caller's audio
-    def push(self, frames: list[AudioFrame]) -> None:
-        """The caller's latest frames, through the endpointer."""
+    def push(self, frames: list[AudioFrame], sent: list[bytes] | None = None) -> None:
+        """The caller's latest frames, through the echo gate (with `sent`, what the IVR sent
+        meanwhile) and the endpointer."""
+        if self._echo is not None:
+            self._echo.played(sent or [])
+            frames = self._echo.process(frames)
+            if self._echo.path is not None and self._echo.path != self._echo_told:
+                self._tell_echo(self._echo.path)
         for f in frames:
             for e in self._endpointer.push_frame(f):
                 if isinstance(e, SpeechStarted):
@@ -125,6 +141,17 @@ class Listening:
                     self._on_speech_paused(e)
                 elif isinstance(e, SpeechResumed):
                     self._drop_speculation("speech_resumed")
+
+    def _tell_echo(self, path: EchoPath) -> None:
+        """Log the line's echo path when found, and when its delay moves by 10 ms or more
+        (not per refinement of its gain: a few lines per call)."""
+        told, self._echo_told = self._echo_told, path
+        if told is None or abs(told.delay_ms - path.delay_ms) >= 10:
+            log.info("call=%s echo on the line: delay %.0f ms, echo return loss %.1f dB "
+                     "(correlation %.2f); its frames are silence to the endpointer",
+                     self.call_id, path.delay_ms, path.erl_db, path.correlation)
+        else:
+            self._echo_told = told
 
     def _on_speech_started(self, e: SpeechStarted) -> None:
         self._speaking_since = e.timestamp
