@@ -3,21 +3,62 @@ and dialogue timing (`ivr.config.Settings` puts them together with the rest)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from audio_models.echo import EchoConfig
 from audio_models.protocols import EndpointerConfig
 
-__all__ = ["AsrSettings", "DialogSettings", "EchoSettings", "HttpSettings", "SipSettings", "TtsSettings",
-           "VadSettings"]
+__all__ = ["AsrSettings", "DialogSettings", "EchoSettings", "HttpSettings", "SipSettings",
+           "TrunkSettings", "TtsSettings", "VadSettings"]
 
 
 class Section(BaseModel):
     """A group of settings; unknown keys are errors (a typo must not pass silently)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class TrunkSettings(Section):
+    """One upstream registrar (PBX or carrier) the hotline's number registers with."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$", description="Trunk name (health, "
+                      "metrics, logs).")
+    registrar: str = Field(description="Registrar URI, sip:HOST[:PORT].")
+    username: str = Field(min_length=1, max_length=128, description="Digest user name.")
+    password: str | None = Field(None, repr=False, description="Digest password (or "
+                                 "password_file).")
+    password_file: Path | None = Field(None, description="File holding the digest password.")
+    realm: str = Field("*", description="Digest realm (* answers any).")
+    user: str | None = Field(None, max_length=64, description="Number/user registered "
+                             "(default username).")
+    domain: str | None = Field(None, description="AOR domain (default the registrar host).")
+    expires_s: int = Field(300, ge=10, le=86400, description="Registration lifetime asked.")
+    outbound: bool = Field(False, description="Outbound calls go through this trunk.")
+    retry_s: float = Field(5.0, gt=0, le=3600, description="First retry after a failure.")
+    retry_max_s: float = Field(300.0, gt=0, le=86400, description="Longest retry delay.")
+
+    @field_validator("registrar")
+    @classmethod
+    def _registrar(cls, v: str) -> str:
+        from telephony.trunks import parse_registrar
+
+        parse_registrar(v)
+        return v
+
+    @model_validator(mode="after")
+    def _one_password(self) -> TrunkSettings:
+        if (self.password is None) == (self.password_file is None):
+            raise ValueError(f"trunk {self.name}: set exactly one of password, password_file")
+        return self
+
+    def secret(self) -> str:
+        """The digest password (read from password_file when that is set)."""
+        if self.password_file is None:
+            return self.password or ""
+        return self.password_file.read_text(encoding="utf-8").strip()
 
 
 class SipSettings(Section):
@@ -53,6 +94,46 @@ class SipSettings(Section):
         "the sessions: an answered call with no session is hung up, a session whose call is "
         "gone ends (each after two checks in a row)."
     )
+    rtp_port_min: int = Field(
+        0, ge=0, le=65535, description="First UDP port for RTP/RTCP (two per call; open "
+        "rtp_port_min..rtp_port_max in the firewall). 0: a random range from 20000."
+    )
+    rtp_port_max: int = Field(
+        0, ge=0, le=65535, description="Last UDP port for RTP/RTCP (0 with rtp_port_min 0)."
+    )
+    allow_from: list[str] = Field(
+        default_factory=list, description="IPs and networks (CIDR) whose INVITEs this worker "
+        "answers; others get 403, logged once per source per minute. [] : anyone. The trunks' "
+        "registrars are always allowed."
+    )
+    trunks: list[TrunkSettings] = Field(
+        default_factory=list, description="Registrars to register the hotline's number with "
+        "(README \"Trunks and PBXs\"): name, registrar (sip:HOST:PORT), username, password or "
+        "password_file, realm, user (the number), domain, expires_s, outbound, retry_s, "
+        "retry_max_s."
+    )
+
+    @field_validator("allow_from")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        from telephony.sip_sources import parse_networks
+
+        parse_networks(v)
+        return v
+
+    @model_validator(mode="after")
+    def _edge(self) -> SipSettings:
+        if (self.rtp_port_min == 0) != (self.rtp_port_max == 0):
+            raise ValueError("set both rtp_port_min and rtp_port_max (or neither)")
+        if self.rtp_port_min and self.rtp_port_max - self.rtp_port_min + 1 < 2 * 4:
+            raise ValueError("rtp_port_min..rtp_port_max must hold at least 8 ports "
+                             "(RTP and RTCP for the 4 calls of a worker)")
+        names = [t.name for t in self.trunks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"trunk names must be unique: {names}")
+        if sum(t.outbound for t in self.trunks) > 1:
+            raise ValueError("at most one trunk may be outbound")
+        return self
 
 
 class HttpSettings(Section):

@@ -38,6 +38,7 @@ from ivr.privacy.crypto import RecordingKeyError, load_recording_key
 from ivr.reload import DialplanWatcher
 from ivr.reload import check as check_dialplan
 from ivr.service_tasks import heartbeat_loop, purge_loop
+from ivr.sip_edge import build_endpoint, edge_health, endpoint_metrics
 from ivr.storage.call_store import open_store
 from ivr.understanding.profiles import resolve_profiles
 from ivr.understanding.recognizers import Recognizers
@@ -45,7 +46,8 @@ from ivr.understanding.text_vectors import use_disk_cache
 from ivr.voices import prompt_cache
 from ivr.web.api import build_app
 from ivr.web.auth import load_or_create_secret
-from telephony import Admission, CallInfo, CallMedia, SipConfig, SipEndpoint
+from ivr.web.dashboard import SIP_EDGE_METRICS
+from telephony import Admission, CallInfo, CallMedia, SipEndpoint
 
 log = logging.getLogger("ivr.server")
 
@@ -124,10 +126,10 @@ class IvrService:
         self.engine = engine
         self.http = aiohttp.ClientSession()  # webhooks of every call share its pool
         await self._start_http()
-        self.endpoint = SipEndpoint(SipConfig(
-            bind_host=s.sip.host, port=s.sip.port, public_host=s.sip.public_host,
-            max_calls=s.sip.max_calls, codec_priorities=tuple(s.sip.codecs),
-            retry_after=s.sip.retry_after_s, media_timeout_s=s.sip.media_timeout_s), self)
+        try:  # trunks, allow-list and RTP range too (README "Trunks and PBXs")
+            self.endpoint = build_endpoint(s.sip, self)
+        except (OSError, ValueError) as e:
+            raise StartupError(f"SIP settings: {e}") from None
         await asyncio.to_thread(self.endpoint.start)
         if s.dialplan_reload_s > 0:
             self.watcher = DialplanWatcher(self.dialplan, self._reloaded, s.dialplan_reload_s)
@@ -188,6 +190,7 @@ class IvrService:
         app = build_app(self.store, token, self.health, desk_agents=s.agents,
                         desk_secret=load_or_create_secret(s.data_dir / "web_secret"),
                         sessions=lambda: self.sessions, recording_key=self.recording_key)
+        app[SIP_EDGE_METRICS] = lambda: endpoint_metrics(self.endpoint)  # trunks on /metrics
         from ivr.web.limits import raise_open_files_limit, serve_http
 
         raise_open_files_limit()  # room for RTP sockets even with HTTP at its connection cap
@@ -214,7 +217,7 @@ class IvrService:
             "asr_model": self.settings.asr.model,
             "sip": f"{self.settings.sip.host}:{self.settings.sip.port}",
             "sip_calls": self.endpoint.active_calls() if self.endpoint else 0,
-            "recording": recording_health(),
+            "recording": recording_health(), **edge_health(self.endpoint),
         }
 
     async def stop(self) -> None:

@@ -107,6 +107,15 @@ request_route {{
         }}
         if (is_method("ACK") && t_check_trans()) {{
             t_relay();
+            exit;
+        }}
+        # a far end that ignores Record-Route (SIPp's built-in uac): to the registered contact
+        if (lookup("location")) {{
+            t_relay();
+            exit;
+        }}
+        if (!is_method("ACK")) {{
+            sl_send_reply("404", "Not here");
         }}
         exit;
     }}

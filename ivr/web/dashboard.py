@@ -49,6 +49,8 @@ from ivr.web.flags import FLAG_CODES, flags_for
 from ivr.web.metrics import compute, prometheus_text
 
 STATIC_DIR = Path(__file__).parent / "static"
+# Prometheus lines of the worker's SIP edge (`ivr.sip_edge.endpoint_metrics`), set by `ivr serve`
+SIP_EDGE_METRICS: web.AppKey[Callable[[], str]] = web.AppKey("sip_edge_metrics")
 SCAN_LIMIT = 5000  # calls scanned per list request when filtering by computed flags
 MAX_NOTE = 4000
 MAX_TAGS = 20
@@ -294,9 +296,12 @@ class Dashboard:
             return _error(400, "from must be before to")
         return web.json_response(compute(self.store, since, until))
 
-    async def prometheus(self, _: web.Request) -> web.Response:
+    async def prometheus(self, request: web.Request) -> web.Response:
         active = self.active_calls() if self.active_calls else None
-        return web.Response(text=prometheus_text(self.store, active),
+        text = prometheus_text(self.store, active)
+        if (sip_edge := request.app.get(SIP_EDGE_METRICS)) is not None:  # trunks, allow-list
+            text += sip_edge()
+        return web.Response(text=text,
                             content_type="text/plain", charset="utf-8",
                             headers={"X-Content-Type-Options": "nosniff"})
 

@@ -1,0 +1,129 @@
+"""The IVR on a PBX: it registers with a real Kamailio registrar (digest auth), a carrier-side
+SIPp calls the hotline's number at the PBX and the IVR answers; its own allow-list refuses an
+INVITE sent straight to it from a source it does not know (403, logged once).
+
+One `ivr serve` for the module (the models load once), configured with two trunks at the
+same registrar: `main` with the right password, `sales` with a wrong one.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ivr.cluster.sip_probe import sip_request
+from telephony.ports import free_udp_port, free_udp_range
+from testkit.harness import TOKEN, IvrProcess
+from testkit.pbx import PbxProcess
+from tests.integration.conftest import serve_checked
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("kamailio") is None and not Path("/usr/sbin/kamailio").exists(),
+                       reason="kamailio not installed"),
+    pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (sip-tester) not installed"),
+]
+
+STRANGER = "127.0.0.2"  # a loopback source outside the allow-list
+RTP_PORTS = 20
+
+
+class Edge:
+    def __init__(self, ivr: IvrProcess, pbx: PbxProcess, rtp_min: int) -> None:
+        self.ivr, self.pbx, self.rtp_min = ivr, pbx, rtp_min
+
+    def trunks(self) -> dict[str, dict[str, Any]]:
+        return {t["name"]: t for t in self.ivr.api("/api/health", token=None)["trunks"]}
+
+    def wait_trunks(self, pred: Any, timeout: float = 15.0) -> dict[str, dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            trunks = self.trunks()
+            if pred(trunks):
+                return trunks
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"trunks: {trunks}\nPBX log:\n{self.pbx.log()[-2000:]}")
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
+    work = tmp_path_factory.mktemp("trunk")
+    pbx = PbxProcess(free_udp_port(), {"hotline": "right-secret", "sales": "sales-secret"},
+                     workdir=work / "pbx")
+    pbx.start()
+    rtp_min = free_udp_range(RTP_PORTS)
+    (work / "main.pw").write_text("right-secret\n")
+    config = work / "ivr.yaml"
+    config.write_text(yaml.safe_dump({"sip": {
+        "allow_from": ["127.0.0.5"],  # nobody we use: only the registrar may send INVITEs
+        "rtp_port_min": rtp_min, "rtp_port_max": rtp_min + RTP_PORTS - 1,
+        "trunks": [
+            {"name": "main", "registrar": pbx.registrar, "username": "hotline",
+             "password_file": str(work / "main.pw"), "expires_s": 60},
+            {"name": "sales", "registrar": pbx.registrar, "username": "sales",
+             "password": "wrong", "expires_s": 60, "retry_s": 30},
+        ]}}))
+    try:
+        for ivr in serve_checked(IvrProcess(work / "ivr", "--config", str(config))):
+            yield Edge(ivr, pbx, rtp_min)
+    finally:
+        pbx.stop()
+
+
+def test_registers_with_the_right_password_and_shows_the_wrong_one(edge: Edge) -> None:
+    trunks = edge.wait_trunks(lambda t: t["main"]["state"] == "registered"
+                              and t["sales"]["state"] == "failed")
+    assert trunks["main"]["code"] == 200 and trunks["main"]["expires_s"] > 0
+    assert trunks["sales"]["code"] == 401 and trunks["sales"]["next_retry_in_s"] > 0
+    assert edge.pbx.contacts("hotline") == [
+        f"sip:hotline@127.0.0.1:{edge.ivr.sip_port};ob"]  # where the PBX will send calls
+    assert edge.pbx.contacts("sales") == []
+    log = edge.ivr.log()
+    assert log.count("trunk sales: registration at") == 1  # once per outcome, not per try
+    req = urllib.request.Request(f"http://127.0.0.1:{edge.ivr.http_port}/metrics",
+                                 headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        metrics = resp.read().decode()
+    assert 'ivr_trunk_registered{trunk="main"} 1' in metrics
+    assert 'ivr_trunk_registered{trunk="sales"} 0' in metrics
+    assert 'ivr_trunk_last_sip_code{trunk="sales"} 401' in metrics
+
+
+def test_call_routed_by_the_registrar_is_answered(edge: Edge, tmp_path: Path) -> None:
+    edge.wait_trunks(lambda t: t["main"]["state"] == "registered")
+    trace = tmp_path / "sipp_messages.log"
+    sipp = subprocess.run(
+        ["sipp", "-sn", "uac", "-s", "hotline", f"127.0.0.1:{edge.pbx.listen_port}",
+         "-i", "127.0.0.1", "-p", str(free_udp_port()), "-m", "1", "-l", "1", "-d", "4000",
+         "-timeout", "40s", "-timeout_error", "-trace_msg", "-message_file", str(trace),
+         "-nostdin"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    messages = trace.read_text(errors="replace") if trace.exists() else ""
+    assert sipp.returncode == 0, f"{sipp.stdout[-1500:]}\n{messages[-3000:]}"
+    calls = edge.ivr.api("/api/calls?limit=5")["calls"]
+    call = next(c for c in calls if c.get("caller") == "sipp")
+    events = edge.ivr.call(call["id"])["events"]
+    assert any(e["type"] == "prompt" for e in events), [e["type"] for e in events]
+    ok = messages.split("SIP/2.0 200 OK", 1)[1]  # the IVR's answer as the carrier got it
+    port = int(re.search(r"m=audio (\d+)", ok).group(1))  # type: ignore[union-attr]
+    assert edge.rtp_min <= port < edge.rtp_min + RTP_PORTS  # sip.rtp_port_min..max
+
+
+def test_stranger_refused_while_the_registrar_is_allowed(edge: Edge) -> None:
+    replies = [sip_request("127.0.0.1", edge.ivr.sip_port, "INVITE", "hotline",
+                           local_host=STRANGER, timeout=5) for _ in range(3)]
+    assert [r.status for r in replies] == [403, 403, 403]
+    assert edge.ivr.api("/api/health", token=None)["sip_refused_sources"] >= 3
+    lines = [ln for ln in edge.ivr.log().splitlines()
+             if "refused INVITE from " + STRANGER in ln]
+    assert len(lines) == 1, lines  # once per source per minute, not per packet
