@@ -35,9 +35,10 @@ from ivr.escalation.agents import AgentDirectory
 from ivr.files import private_files, read_or_create
 from ivr.logs import current_call
 from ivr.privacy.crypto import RecordingKeyError, load_recording_key
+from ivr.readiness import Readiness
 from ivr.reload import DialplanWatcher
 from ivr.reload import check as check_dialplan
-from ivr.service_tasks import heartbeat_loop, purge_loop
+from ivr.service_tasks import callback_dialler, heartbeat_loop, purge_loop
 from ivr.sip_edge import build_endpoint, edge_health, endpoint_metrics
 from ivr.storage.call_store import open_store
 from ivr.understanding.profiles import resolve_profiles
@@ -142,6 +143,12 @@ class IvrService:
             heartbeat_loop(self.store))
         self._watchdog_task = asyncio.get_running_loop().create_task(
             reconcile_calls(self.endpoint, self.sessions, s.sip.watchdog_s))
+        if s.callbacks.enabled:  # booked callbacks are called back (issue 21)
+            try:
+                dialler = callback_dialler(self)
+            except ValueError as e:
+                raise StartupError(str(e)) from None
+            self._callback_task = asyncio.get_running_loop().create_task(dialler.run())
         log.info("ready: SIP udp %s:%d, HTTP %s, data %s", s.sip.host, s.sip.port,
                  f"{s.http.host}:{s.http.port}" if s.http.port else "off", s.data_dir)
 
@@ -189,7 +196,8 @@ class IvrService:
         token = s.api_token or self._stored_token()
         app = build_app(self.store, token, self.health, desk_agents=s.agents,
                         desk_secret=load_or_create_secret(s.data_dir / "web_secret"),
-                        sessions=lambda: self.sessions, recording_key=self.recording_key)
+                        sessions=lambda: self.sessions, recording_key=self.recording_key,
+                        ready=Readiness(self))
         app[SIP_EDGE_METRICS] = lambda: endpoint_metrics(self.endpoint)  # trunks on /metrics
         from ivr.web.limits import raise_open_files_limit, serve_http
 
@@ -208,6 +216,11 @@ class IvrService:
             log.warning("no api_token configured: generated one in %s", path)
         return token
 
+    @property
+    def draining(self) -> bool:
+        """New calls are refused (SIGTERM): `/api/ready` says so to load balancers."""
+        return self._draining
+
     def health(self) -> dict[str, Any]:
         plan = self.dialplan.plan
         return {
@@ -222,7 +235,8 @@ class IvrService:
 
     async def stop(self) -> None:
         self._draining = True
-        for name in ("_watch_task", "_purge_task", "_heartbeat_task", "_watchdog_task"):
+        for name in ("_watch_task", "_purge_task", "_heartbeat_task", "_watchdog_task",
+                     "_callback_task"):
             if task := getattr(self, name, None):
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

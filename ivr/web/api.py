@@ -1,17 +1,18 @@
 """HTTP JSON API (aiohttp): health, calls, one call with turns, timings and events.
 
-Every `/api` route but `/api/health` needs `Authorization: Bearer <token>`: the configured
+Every `/api` route but `/api/health`, `/api/ready` and `/api/openapi.json` (described by
+`ivr.web.openapi`) needs `Authorization: Bearer <token>`: the configured
 `api_token` (an admin) or a token of `ivr token add` with its role; an agent's token sees only
 the calls that agent took, and every view of a call is written to the audit log. The web pages
 (`/login`, `/auth/*`, `/dash`, `/desk`, `ivr.web.auth`) sign in with session cookies, so the
-bearer token is not asked there.
+bearer token is not asked there; `/` sends a browser to `/login`.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from ivr.escalation.agents import AgentConfig
 
 HealthSource = Callable[[], dict[str, Any]]
+ReadySource = Callable[[], Awaitable[dict[str, Any]]]  # `ivr.readiness.Readiness`
+PUBLIC_PATHS = frozenset({"/", "/api/health", "/api/ready", "/api/openapi.json"})
 
 
 def agent_callbacks(store: CallStore, agent_id: str | None, status: str | None,
@@ -60,15 +63,17 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
               desk_secret: bytes | None = None,
               auth_secret: bytes | None = None,
               sessions: Callable[[], Mapping[str, Any] | None] | None = None,
-              recording_key: bytes | None = None
+              recording_key: bytes | None = None,
+              ready: ReadySource | None = None
               ) -> web.Application:
     """The API app with sign-in (`ivr.web.auth`); with `desk_secret`, the agent desktop for
     `desk_agents` too. Session cookies are signed with `auth_secret` (default `desk_secret`;
-    without either a random key, so sessions end with the process)."""
+    without either a random key, so sessions end with the process). `ready` reports the
+    readiness checks of `/api/ready` (without it the app is never ready)."""
 
     @web.middleware
     async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path != "/api/health" and not _cookie_signed(request.path):
+        if request.path not in PUBLIC_PATHS and not _cookie_signed(request.path):
             user = request.app[AUTH_KEY].bearer_user(request.headers.get("Authorization", ""))
             if user is None:
                 return web.json_response(
@@ -79,6 +84,24 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
 
     async def get_health(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "time": time.time(), **health()})
+
+    async def get_ready(_: web.Request) -> web.Response:
+        """200 when every check passes, else 503 naming the failed ones (no token: load
+        balancers and systemd probe it; the answer holds no secret)."""
+        report = await ready() if ready is not None else {
+            "ready": False, "failed": ["service"],
+            "checks": {"service": {"ok": False, "detail": "no readiness source"}}}
+        return web.json_response(report, status=200 if report["ready"] else 503,
+                                 headers={"Cache-Control": "no-store"})
+
+    async def get_openapi(_: web.Request) -> web.Response:
+        from ivr import __version__
+        from ivr.web.openapi import openapi_document
+
+        return web.json_response(openapi_document(__version__))
+
+    async def to_sign_in(_: web.Request) -> web.Response:
+        raise web.HTTPFound("/login")
 
     async def list_calls(request: web.Request) -> web.Response:
         q = request.query
@@ -136,7 +159,10 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
     from ivr.web.edge import MAX_BODY_BYTES
 
     app = web.Application(middlewares=[auth], client_max_size=MAX_BODY_BYTES)
+    app.router.add_get("/", to_sign_in)
     app.router.add_get("/api/health", get_health)
+    app.router.add_get("/api/ready", get_ready)
+    app.router.add_get("/api/openapi.json", get_openapi)
     app.router.add_get("/api/workers", list_workers)
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{call_id}", get_call)
