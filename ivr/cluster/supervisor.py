@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ivr.cluster.kamailio import KamailioError, KamailioProcess
 from ivr.cluster.kamailio_config import WorkerAddr
+from ivr.cluster.sip_edge import SipEdge
 
 __all__ = ["Worker", "WorkerPool", "serve_cluster", "worker_env"]
 
@@ -219,8 +220,12 @@ def serve_cluster(
     drain_timeout_s: float = 600.0,
     stop_event: threading.Event | None = None,
     database_url: str | None = None,
+    edge: SipEdge | None = None,
 ) -> int:
     """Run `workers` local workers (+ remote ones) behind Kamailio until SIGINT/SIGTERM.
+
+    `edge` is the front's admission policy and transports (default: open, UDP, pike on);
+    local workers answer only the front's address (`sip.allow_from`).
 
     Returns 0 after a clean drain and stop. `stop_event` lets a caller (or a test) stop it
     without a signal; signal handlers are installed only in the main thread.
@@ -232,18 +237,22 @@ def serve_cluster(
     pool = WorkerPool(
         workers, serve_args=serve_args, data_dir=data_dir, sip_host=public_host,
         sip_base_port=sip_base_port or public_port + 10, http_base_port=http_base_port,
-        env=worker_env(data_dir, database_url, drain_timeout_s),
+        env=worker_env(data_dir, database_url, drain_timeout_s, front_host=public_host),
     )
     front = KamailioProcess(
         public_port, pool.addrs + list(remote_workers or []), listen_host=public_host,
         workdir=data_dir / "kamailio", probe_interval_s=probe_interval_s,
-        retry_after_s=retry_after_s,
+        retry_after_s=retry_after_s, edge=edge,
     )
     try:
         front.write_config()  # a rejected config fails before any worker loads its models
         pool.start()
         front.start()
-        log.info("cluster ready: SIP udp %s:%d -> %s", public_host, public_port,
+        e = front.edge
+        log.info("cluster ready: SIP udp%s %s:%d%s (%s, pike %s) -> %s",
+                 "+tcp" if e.tcp else "", public_host, public_port,
+                 f", tls {e.tls_port}" if e.tls_port else "", e.policy,
+                 f"{e.pike_requests}/{e.pike_window_s}s" if e.rate_limited else "off",
                  ", ".join(a.uri for a in front.workers))
         while not stop.wait(0.5):
             pool.poll()
@@ -261,9 +270,19 @@ def serve_cluster(
         front.stop()
 
 
-def worker_env(data_dir: Path, database_url: str | None,
-               drain_timeout_s: float) -> dict[str, str]:
+def worker_env(data_dir: Path, database_url: str | None, drain_timeout_s: float,
+               front_host: str | None = None) -> dict[str, str]:
     """Environment of every local worker: one shared database (the configured URL, else the
-    SQLite file in the shared data directory) and drain-on-SIGTERM."""
+    SQLite file in the shared data directory), drain-on-SIGTERM, and, with `front_host`,
+    INVITEs answered only from the front (the worker's own allow-list, `sip.allow_from`):
+    a worker binds the front's address, so without it anyone reaching that address could
+    call the worker directly and skip the front's allow-list, digest and rate limit."""
+    from ivr.config_sections import SipSettings
+
     url = database_url or f"sqlite:///{(Path(data_dir) / 'ivr.sqlite').resolve()}"
-    return {"IVR_DATABASE_URL": url, "IVR_SIP__DRAIN_TIMEOUT_S": str(drain_timeout_s)}
+    env = {"IVR_DATABASE_URL": url, "IVR_SIP__DRAIN_TIMEOUT_S": str(drain_timeout_s)}
+    if front_host is not None and "allow_from" in SipSettings.model_fields:
+        # a front on a wildcard address reaches local workers from loopback
+        source = "127.0.0.1" if front_host in ("0.0.0.0", "") else front_host  # noqa: S104
+        env["IVR_SIP__ALLOW_FROM"] = json.dumps([source])
+    return env
