@@ -139,9 +139,11 @@ request_route {{
     }}
     if (is_present_hf("Proxy-Authorization") || $fU =~ "^hotline" ) {{
         if (!proxy_authenticate("{realm}", "subscriber")) {{
+            xlog("L_INFO", "pbx: INVITE from $fU challenged or refused\\n");
             proxy_challenge("{realm}", "0");
             exit;
         }}
+        xlog("L_INFO", "pbx: INVITE from $fU authenticated as $au\\n");
         consume_credentials();
     }}
     record_route();

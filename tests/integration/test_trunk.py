@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -33,13 +34,14 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (sip-tester) not installed"),
 ]
 
+ROOT = Path(__file__).resolve().parents[2]
 STRANGER = "127.0.0.2"  # a loopback source outside the allow-list
 RTP_PORTS = 20
 
 
 class Edge:
-    def __init__(self, ivr: IvrProcess, pbx: PbxProcess, rtp_min: int) -> None:
-        self.ivr, self.pbx, self.rtp_min = ivr, pbx, rtp_min
+    def __init__(self, ivr: IvrProcess, pbx: PbxProcess, rtp_min: int, carrier: int) -> None:
+        self.ivr, self.pbx, self.rtp_min, self.carrier_port = ivr, pbx, rtp_min, carrier
 
     def trunks(self) -> dict[str, dict[str, Any]]:
         return {t["name"]: t for t in self.ivr.api("/api/health", token=None)["trunks"]}
@@ -58,8 +60,9 @@ class Edge:
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
     work = tmp_path_factory.mktemp("trunk")
+    carrier = free_udp_port()  # where the PBX sends numbers nobody registered (SIPp uas)
     pbx = PbxProcess(free_udp_port(), {"hotline": "right-secret", "sales": "sales-secret"},
-                     workdir=work / "pbx")
+                     workdir=work / "pbx", carrier=f"127.0.0.1:{carrier}")
     pbx.start()
     rtp_min = free_udp_range(RTP_PORTS)
     (work / "main.pw").write_text("right-secret\n")
@@ -75,7 +78,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
         ]}}))
     try:
         for ivr in serve_checked(IvrProcess(work / "ivr", "--config", str(config))):
-            yield Edge(ivr, pbx, rtp_min)
+            yield Edge(ivr, pbx, rtp_min, carrier)
     finally:
         pbx.stop()
 
@@ -127,3 +130,56 @@ def test_stranger_refused_while_the_registrar_is_allowed(edge: Edge) -> None:
     lines = [ln for ln in edge.ivr.log().splitlines()
              if "refused INVITE from " + STRANGER in ln]
     assert len(lines) == 1, lines  # once per source per minute, not per packet
+
+
+# An outbound call through the trunk, from a SipEndpoint in its own process (pjsua is a
+# process singleton; `ivr serve` dials agents and callbacks through the same make_call).
+_DIALLER = """
+import sys, time
+from telephony import Admission, SipConfig, SipEndpoint
+from telephony.trunks import TrunkConfig
+
+class Quiet:
+    def on_incoming(self, call): return Admission.rejected(603, "not here")
+    def on_media_ready(self, call, media): pass
+    def on_dtmf(self, call, digit, ts): pass
+    def on_disconnected(self, call, code, reason, by_remote): pass
+    def on_rejected(self, uri, code, reason): pass
+
+registrar, sip_port = sys.argv[1], int(sys.argv[2])
+trunk = TrunkConfig("main", registrar, "hotline", "right-secret", expires_s=60, outbound=True)
+ep = SipEndpoint(SipConfig(port=sip_port), Quiet(), trunks=[trunk])
+ep.start()
+try:
+    call = ep.make_call("5550100", timeout=15).result(20)
+    print("ANSWERED", call.callee, call.caller, flush=True)
+    time.sleep(1.0)
+    ep.hangup(call.call_id).result(5)
+    time.sleep(0.5)
+finally:
+    ep.stop()
+"""
+
+
+def test_outbound_call_goes_through_the_trunk(edge: Edge, tmp_path: Path) -> None:
+    carrier = subprocess.Popen(
+        ["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(edge.carrier_port), "-m", "1",
+         "-timeout", "30s", "-trace_msg", "-message_file", str(tmp_path / "carrier.log"),
+         "-nostdin"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        time.sleep(0.3)  # SIPp binds its port
+        dial = subprocess.run(
+            [sys.executable, "-c", _DIALLER, edge.pbx.registrar, str(free_udp_port())],
+            capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert "ANSWERED 5550100 hotline" in dial.stdout, dial.stderr[-3000:]
+        assert carrier.wait(30) == 0  # the carrier got the call, and its BYE
+    finally:
+        if carrier.poll() is None:
+            carrier.kill()
+            carrier.wait(5)
+    invite = (tmp_path / "carrier.log").read_text(errors="replace")
+    assert "INVITE sip:5550100@127.0.0.1:" in invite  # a bare number, dialled at the registrar
+    assert re.search(r"^From: .*sip:hotline@127\.0\.0\.1[;>]", invite, re.M), invite[:2000]
+    pbx_log = edge.pbx.log()  # the PBX challenged the IVR (407); its credentials passed
+    assert "pbx: INVITE from hotline challenged or refused" in pbx_log
+    assert "pbx: INVITE from hotline authenticated as hotline" in pbx_log
