@@ -27,6 +27,7 @@ import pytest
 from ivr.cluster.kamailio import KamailioProcess, module_dir
 from ivr.cluster.kamailio_config import WorkerAddr
 from ivr.cluster.sip_edge import SipEdge, TlsFiles, digest_ha1
+from ivr.cluster.supervisor import worker_env
 from telephony.ports import free_tcp_port, free_udp_port
 from telephony.softphone import Baresip
 from testkit.harness import IvrProcess
@@ -71,7 +72,10 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
     _require_tools()
     tmp = tmp_path_factory.mktemp("sip_edge")
     cert, key = _self_signed(tmp)
-    worker = IvrProcess(tmp / "worker")
+    # as `ivr serve --workers` starts its workers: INVITEs answered only from the front
+    env = {k: v for k, v in worker_env(tmp, None, 0, front_host="127.0.0.1").items()
+           if k == "IVR_SIP__ALLOW_FROM"}
+    worker = IvrProcess(tmp / "worker", env=env)
     fronts: list[KamailioProcess] = []
     try:
         worker.start()
@@ -119,6 +123,14 @@ def test_a_source_not_allowed_is_refused_with_403_logged_once(edge: Edge) -> Non
     assert run.ok and run.statuses == {403: 3}, (run.statuses, run.output[-2000:])
     assert not _relayed(front, "127.0.0.2")  # no worker saw it
     assert len(_refusals(front, "127.0.0.2", "source not in the allow-list")) == 1, front.log()
+
+
+def test_the_worker_refuses_a_caller_that_skips_the_front(edge: Edge) -> None:
+    if "IVR_SIP__ALLOW_FROM" not in edge.worker.env:
+        pytest.skip("this tree has no worker allow-list (sip.allow_from)")
+    run = run_sipp(f"127.0.0.1:{edge.worker.sip_port}", invite_refused_scenario((403,)),
+                   local_ip="127.0.0.2", workdir=edge.tmp / "sipp_direct")
+    assert run.ok and run.statuses[403] == 1, (run.statuses, run.output[-2000:])
 
 
 def test_a_flood_is_rate_limited_while_a_real_call_goes_through(edge: Edge) -> None:
