@@ -67,7 +67,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _serve_cluster(args: argparse.Namespace, settings: Settings) -> int:
     """`ivr serve --workers N`: the workers share the command's settings, data directory and
-    database; the supervisor gives each its own SIP and HTTP port."""
+    database; the supervisor gives each its own SIP and HTTP port. The front's SIP edge
+    (allow-list, digest users, pike, TCP/TLS) comes from the `front` settings."""
+    from ivr.cluster.front_settings import sip_edge
     from ivr.cluster.supervisor import serve_cluster
 
     forwarded = [x for flag, value in (("--config", args.config), ("--dialplan", args.dialplan),
@@ -76,10 +78,15 @@ def _serve_cluster(args: argparse.Namespace, settings: Settings) -> int:
                                        ("--http-host", args.http_host),
                                        ("--log-format", settings.log_format)) if value
                  for x in (flag, str(value))]
+    try:
+        edge = sip_edge(settings.front)
+    except (OSError, ValueError) as e:
+        print(f"ivr serve: front: {e}", file=sys.stderr)
+        return 2
     return serve_cluster(forwarded, args.workers, settings.sip.port,
                          public_host=settings.sip.host, data_dir=Path(settings.data_dir),
                          http_base_port=(settings.http.port or 8080) + 1,
-                         database_url=settings.database_url)
+                         database_url=settings.database_url, edge=edge)
 
 
 def cmd_call(args: argparse.Namespace) -> int:
@@ -347,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ivr.privacy.commands import add_privacy_parsers
 
     add_privacy_parsers(sub, _store_args)  # purge, forget, audit verify, recording decrypt
+
+    from ivr.backup import add_backup_parser
+
+    add_backup_parser(sub, _store_args)  # ivr backup DEST
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)
