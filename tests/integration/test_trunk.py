@@ -107,7 +107,7 @@ def test_call_routed_by_the_registrar_is_answered(edge: Edge, tmp_path: Path) ->
     trace = tmp_path / "sipp_messages.log"
     sipp = subprocess.run(
         ["sipp", "-sn", "uac", "-s", "hotline", f"127.0.0.1:{edge.pbx.listen_port}",
-         "-i", "127.0.0.1", "-p", str(free_udp_port()), "-m", "1", "-l", "1", "-d", "4000",
+         "-i", "127.0.0.1", "-p", str(free_udp_port()), "-m", "1", "-l", "1", "-d", "2000",
          "-timeout", "40s", "-timeout_error", "-trace_msg", "-message_file", str(trace),
          "-nostdin"],
         capture_output=True, text=True, timeout=60, cwd=tmp_path)
@@ -183,3 +183,50 @@ def test_outbound_call_goes_through_the_trunk(edge: Edge, tmp_path: Path) -> Non
     pbx_log = edge.pbx.log()  # the PBX challenged the IVR (407); its credentials passed
     assert "pbx: INVITE from hotline challenged or refused" in pbx_log
     assert "pbx: INVITE from hotline authenticated as hotline" in pbx_log
+
+
+_PUBLIC = """
+import sys, time
+from telephony import Admission, SipConfig, SipEndpoint
+from telephony.trunks import TrunkConfig
+
+class Answer:
+    def on_incoming(self, call): return Admission.accepted()
+    def on_media_ready(self, call, media): pass
+    def on_dtmf(self, call, digit, ts): pass
+    def on_disconnected(self, call, code, reason, by_remote): pass
+    def on_rejected(self, uri, code, reason): pass
+
+registrar, sip_port, rtp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+trunk = TrunkConfig("nat", registrar, "hotline", "right-secret", expires_s=60)
+cfg = SipConfig(port=sip_port, public_host="127.0.0.9", rtp_port=rtp, rtp_port_range=8)
+with SipEndpoint(cfg, Answer(), trunks=[trunk]) as ep:
+    print("READY", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_public_host_in_contact_sdp_and_registration(edge: Edge) -> None:
+    """sip.public_host (a NAT's public address) is what Contact, SDP and the registered
+    contact say, while the sockets stay bound to 127.0.0.1."""
+    port, rtp = free_udp_port(), free_udp_range(8)
+    proc = subprocess.Popen([sys.executable, "-c", _PUBLIC, edge.pbx.registrar, str(port),
+                             str(rtp)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    err = ""
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "READY"
+        deadline = time.monotonic() + 10
+        while f"sip:hotline@127.0.0.9:{port};ob" not in edge.pbx.contacts("hotline"):
+            assert time.monotonic() < deadline, edge.pbx.contacts("hotline")
+            time.sleep(0.2)
+        reply = sip_request("127.0.0.1", port, "INVITE", "hotline", timeout=5)
+        assert reply.status == 200
+        assert "@127.0.0.9:" in reply.headers["contact"]
+        assert "c=IN IP4 127.0.0.9" in reply.raw
+        media_port = int(re.search(r"m=audio (\d+)", reply.raw).group(1))  # type: ignore[union-attr]
+        assert rtp <= media_port < rtp + 8
+    finally:
+        if proc.poll() is None:
+            err = proc.communicate("\n", timeout=20)[1]  # stops it, un-REGISTERing
+    assert proc.returncode == 0, err[-3000:]
