@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from ivr.cluster.front_settings import FrontSettings
 from ivr.config_sections import (
     AsrSettings,
     DialogSettings,
@@ -26,6 +27,7 @@ from ivr.config_sections import (
     VadSettings,
 )
 from ivr.escalation.agents import AgentConfig
+from ivr.escalation.callback_settings import CallbackSettings
 from ivr.safe_yaml import UnsafeYaml, YamlTooLarge, read_bounded, safe_load
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -180,6 +182,7 @@ class Settings(Section):
         "model, initial_prompt, lexicon, cues.",
     )
     sip: SipSettings = Field(default_factory=SipSettings)
+    front: FrontSettings = Field(default_factory=FrontSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     asr: AsrSettings = Field(default_factory=AsrSettings)
     tts: TtsSettings = Field(default_factory=TtsSettings)
@@ -189,6 +192,7 @@ class Settings(Section):
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
     emotion: EmotionSettings = Field(default_factory=EmotionSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     agents: list[AgentConfig] = Field(
         default_factory=list,

@@ -3,13 +3,15 @@ or a voicemail to record (`record_voicemail`). Both become rows of the agents' l
 callbacks (`CallStore.add_callback`, kind "callback" or "voicemail") and events of the call.
 
 Used by the hand-over after the queue's `max_wait_s` (`ivr.escalation.handover`) and by the
-dialplan's `callback` and `voicemail` verbs (`ivr.call.transfers`).
+dialplan's `callback` and `voicemail` verbs (`ivr.call.transfers`). A booked call back is
+then made by the service itself (`ivr.escalation.callback_dialler`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,11 +31,15 @@ VOICEMAIL_SILENCE_S = 4.0  # a voicemail ends this long after the caller stops s
 
 def book_callback(s: CallSession, number: str, queue: str, reason: str,
                   topic: str | None = None) -> int:
-    """Store a call back to `number` for `queue` (the agents' list of callbacks)."""
+    """Store a call back to `number` for `queue` (the agents' list of callbacks), with the
+    caller's window (`callbacks.window_h` from now) in which the service's dialler
+    (`ivr.escalation.callback_dialler`) may call them back."""
     summary = s.summary_data() or {}
+    now = time.time()
     row = s.deps.store.add_callback(
         s.call_id, kind="callback", caller=s.caller, number=number, language=s.language,
-        intent=summary.get("intent") or topic, queue=queue, reason=reason)
+        intent=summary.get("intent") or topic, queue=queue, reason=reason,
+        not_before=now, not_after=now + s.settings.callbacks.window_h * 3600, attempts=0)
     s.emit(hev.CallbackRequested(number=number, queue=queue, callback_id=row))
     return row
 

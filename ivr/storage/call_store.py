@@ -157,8 +157,10 @@ class CallStore:
 
     def add_callback(self, call_id: str, **fields: Any) -> int:
         """A callback request or a voicemail (`kind`) for the agents to work through;
-        synchronous (returns its id), after the queued writes."""
-        row = {"call_id": call_id, "created_at": time.time(), "status": "pending", **fields}
+        synchronous (returns its id), after the queued writes. A call back's window is
+        `not_before`..`not_after` (`ivr.storage.callback_queue`: the dialler's queue)."""
+        row = {"call_id": call_id, "created_at": time.time(), "status": "pending",
+               "attempts": 0, **fields}
         return self.db["callbacks"].insert(row).last_pk  # type: ignore[return-value]
 
     def callbacks(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -151,6 +151,21 @@ def _m014_call_outcomes(db: Any) -> None:
     counters.backfill(db)
 
 
+def _m016_callback_attempts(db: Any) -> None:
+    """The automatic call back (issue 21, `ivr.escalation.callback_dialler`): the caller's
+    window, the attempts made and their last result, and which worker holds a dialling one.
+    `status`: pending -> dialling -> done | failed (or pending again for a retry). Requests
+    booked before this migration get the default window of 24 h from their booking."""
+    for column, type_ in (("not_before", float), ("not_after", float), ("attempts", int),
+                          ("last_result", str), ("last_attempt_at", float),
+                          ("next_attempt_at", float), ("claimed_by", str),
+                          ("claimed_at", float), ("agent_id", str), ("completed_at", float)):
+        db["callbacks"].add_column(column, type_)
+    db.execute("update callbacks set attempts = 0, not_before = created_at, "
+               "not_after = created_at + 86400 where not_after is null")
+    db["callbacks"].create_index(["status", "next_attempt_at"])
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("002_call_profile", _m002_profile),
                                            ("003_emotion", _m003_emotion),
@@ -164,4 +179,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("011_revoked_sessions", _m011_revoked_sessions),
                                            ("012_signin_failures", _m012_signin_failures),
                                            ("013_turn_answer", _m013_turn_answer),
-                                           ("014_call_outcomes", _m014_call_outcomes)]
+                                           ("014_call_outcomes", _m014_call_outcomes),
+                                           ("016_callback_attempts", _m016_callback_attempts)]

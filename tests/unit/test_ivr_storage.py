@@ -33,7 +33,8 @@ def test_creates_parent_dir_and_schema(tmp_path):
             "001_initial", "002_call_profile", "003_emotion", "004_agents", "005_handover",
             "006_users", "007_reviews",
             "008_audit_chain", "009_call_worker", "010_workers", "011_revoked_sessions",
-            "012_signin_failures", "013_turn_answer", "014_call_outcomes"]
+            "012_signin_failures", "013_turn_answer", "014_call_outcomes",
+            "016_callback_attempts"]
     finally:
         s.close()
 
