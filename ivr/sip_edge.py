@@ -19,11 +19,16 @@ __all__ = ["build_endpoint", "edge_health", "edge_metrics", "endpoint_metrics", 
 
 
 def sip_config(s: SipSettings) -> SipConfig:
-    """`SipConfig` from the `sip` settings (RTP range: rtp_port_min..rtp_port_max)."""
+    """`SipConfig` from the `sip` settings (RTP range: rtp_port_min..rtp_port_max).
+
+    pjsua gives calls RTP ports from `port` upwards in steps of 2 while they are at most
+    `port + portRange` (then it wraps to `port`), and each RTCP port is RTP + 1: measured
+    with SIPp, portRange 8 from 31200 used 31200..31208 (RTCP 31209). So the range passed
+    is max - min - 1, keeping RTCP of the last pair at rtp_port_max."""
     rtp: dict[str, int] = {}
     if s.rtp_port_min:
         rtp = {"rtp_port": s.rtp_port_min,
-               "rtp_port_range": s.rtp_port_max - s.rtp_port_min + 1}
+               "rtp_port_range": s.rtp_port_max - s.rtp_port_min - 1}
     return SipConfig(bind_host=s.host, port=s.port, public_host=s.public_host,
                      max_calls=s.max_calls, codec_priorities=tuple(s.codecs),
                      retry_after=s.retry_after_s, media_timeout_s=s.media_timeout_s, **rtp)

@@ -199,7 +199,7 @@ class Answer:
 
 registrar, sip_port, rtp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 trunk = TrunkConfig("nat", registrar, "hotline", "right-secret", expires_s=60)
-cfg = SipConfig(port=sip_port, public_host="127.0.0.9", rtp_port=rtp, rtp_port_range=8)
+cfg = SipConfig(port=sip_port, public_host="127.0.0.9", rtp_port=rtp, rtp_port_range=6)
 with SipEndpoint(cfg, Answer(), trunks=[trunk]) as ep:
     print("READY", flush=True)
     sys.stdin.readline()
