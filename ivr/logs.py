@@ -8,8 +8,9 @@ a call, that call's id:
 - `call_scope(call_id)` binds the id in a context variable; `asyncio` copies the context
   into every task created inside it (`IvrService` starts each call's task in such a context),
   so whatever the call's stages log carries the id without passing it around;
-- lines logged elsewhere (the SIP thread, executors) that follow the project's convention of
-  starting with ``call=<id>`` get it from the message;
+- lines logged elsewhere (the SIP thread, executors) that follow the project's conventions,
+  ``log.info("call=%s ...", call_id)`` or telephony's ``log.info("call %s ...", call_id)``,
+  get it from their first argument (or a literal ``call=<id>`` prefix);
 - ``extra={"call_id": ...}`` wins over both.
 
 `--log-format json` writes one JSON object per line (`time`, `level`, `logger`, `message`,
@@ -59,12 +60,20 @@ class CallIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "call_id", None) is None:
-            call = current_call.get()
-            if call is None and isinstance(record.msg, str) and record.msg.startswith("call="):
-                m = _CALL_PREFIX.match(record.getMessage())
-                call = m.group(1) if m else None
-            record.call_id = call
+            record.call_id = current_call.get() or _named_call(record)
         return True
+
+
+def _named_call(record: logging.LogRecord) -> str | None:
+    """The call a line names first: ``"call=%s ..."`` / ``"call %s ..."`` with the id as the
+    first argument, or a literal ``call=<id>`` prefix."""
+    msg = record.msg
+    if not isinstance(msg, str) or not msg.startswith("call"):
+        return None
+    if msg.startswith(("call=%s", "call %s")) and isinstance(record.args, tuple) and record.args:
+        return str(record.args[0])[:128]
+    m = _CALL_PREFIX.match(msg)
+    return m.group(1) if m else None
 
 
 class TextFormatter(logging.Formatter):

@@ -49,16 +49,18 @@ def test_json_lines_have_time_level_logger_message_and_call_id(root_restored) ->
         with call_scope("c-7"):
             log.info("a stage of the call")
         log.info("with extra", extra={"call_id": "c-9"})
+        logging.getLogger("telephony.endpoint").info("call %s ended: %d", "c-3", 200)
+        log.info("calling %s (call %s)", "sip:a", "c-4")  # not the convention: no id
         log.debug("below the level")
 
     docs = [json.loads(line) for line in _lines("json", emit)]
     assert [d["message"] for d in docs] == [
         "plain line", "call=c-42 incoming from sip:1000@127.0.0.1", "a stage of the call",
-        "with extra"]
+        "with extra", "call c-3 ended: 200", "calling sip:a (call c-4)"]
     assert all(ISO_UTC.match(d["time"]) for d in docs)
-    assert [d["level"] for d in docs] == ["INFO", "WARNING", "INFO", "INFO"]
-    assert {d["logger"] for d in docs} == {"ivr.test"}
-    assert [d.get("call_id") for d in docs] == [None, "c-42", "c-7", "c-9"]
+    assert [d["level"] for d in docs] == ["INFO", "WARNING", "INFO", "INFO", "INFO", "INFO"]
+    assert {d["logger"] for d in docs} == {"ivr.test", "telephony.endpoint"}
+    assert [d.get("call_id") for d in docs] == [None, "c-42", "c-7", "c-9", "c-3", None]
     assert current_call.get() is None  # the scope ended
 
 
