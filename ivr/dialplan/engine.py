@@ -36,6 +36,7 @@ from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Consent, Node
 from ivr.dialplan.recognition import GLOBAL_WINS, semantic_examples, understand, vocabulary
 from ivr.dialplan.state import DialogState, History, Step, moved
+from ivr.dialplan.survey import Surveying
 from ivr.dialplan.verbs import NodeWalker
 from ivr.understanding.knowledge import KnowledgeLibrary
 from ivr.understanding.profiles import LanguageProfile, normalise_for, resolve_profiles
@@ -65,6 +66,7 @@ class DialogEngine:
         folders = [n.answer.knowledge for n in plan.nodes.values() if n.answer is not None]
         self.knowledge = KnowledgeLibrary(folders, encoder) if folders else None
         self._answering = Answering(self._walker, self.knowledge)
+        self._surveying = Surveying(self._walker)
 
     # ------------------------------------------------------------ public
     def start(self, variables: dict[str, Any] | None = None,
@@ -101,6 +103,8 @@ class DialogEngine:
             return self._walker.webhook_answered(state, node, event, facts)
         if node.consent is not None and not isinstance(event, CALL_RESULTS):
             return self._walker.consent_answered(state, node, event, facts)
+        if node.survey is not None and not isinstance(event, CALL_RESULTS):
+            return self._surveying.answered(state, node, event, facts)
         if node.voicemail is not None and isinstance(event, MessageRecorded):
             return self._walker.message_recorded(state, node, event, facts)
         if node.transfer is not None and isinstance(event, TransferFailed) and (

@@ -30,7 +30,7 @@ BUILTINS: dict[str, frozenset[str] | None] = {
     "now": frozenset({"hour", "minute", "weekday", "date"}),
 }
 NEXT_VERBS = ("say", "set", "branch", "webhook", "language", "flow", "consent", "callback",
-              "voicemail")
+              "voicemail", "survey")
 
 
 class Checker:

@@ -33,7 +33,7 @@ Prompt = Annotated[str | dict[str, str], AfterValidator(_check_filters)]
 Scalar = str | int | float | bool | None
 
 VERBS = ("say", "menu", "gather", "answer", "set", "branch", "webhook", "hours", "language",
-         "flow", "return", "consent", "callback", "voicemail", "transfer", "hangup")
+         "flow", "return", "consent", "callback", "voicemail", "survey", "transfer", "hangup")
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 CHECK_PROMPT = {"zh": "这个回答解决您的问题了吗？", "en": "Did that answer your question?"}
 
@@ -268,6 +268,30 @@ class Voicemail(StrictModel):
     )
 
 
+class Survey(StrictModel):
+    """A satisfaction question at the end of a call (`ivr.dialplan.survey`): a score from 1 to
+    5 by key or by voice (五 / 非常满意, five / "very satisfied"), then an optional spoken
+    comment; stored with the call and counted (the metrics page's satisfaction). A caller
+    who gives no score after `max_attempts` is thanked and the call goes on at `next`."""
+
+    name: str = Field("satisfaction", pattern=_NAME, description="Survey name, stored with "
+                      "each answer (a dialplan may ask more than one survey).")
+    question: Prompt = Field(description="The question, naming the scale (1 very "
+                             "dissatisfied .. 5 very satisfied).")
+    comment: Prompt | None = Field(
+        None, description="Asked after the score: a spoken comment, transcribed with the "
+        "call's recognition and stored with the answer ('#' or silence skips it); null: none.")
+    thanks: Prompt | None = Field(None, description="Said after the answer (or the last "
+                                  "attempt), before `next`.")
+    no_input: list[Prompt] | None = Field(None, description="Escalating prompts after silence.")
+    no_match: list[Prompt] | None = Field(
+        None, description="Escalating prompts after an answer that is not a score.")
+    max_attempts: int = Field(2, ge=1, le=5, description="Questions asked before giving up.")
+    timeout_s: float | None = Field(None, gt=0, description="Seconds of silence = no input.")
+    comment_timeout_s: float = Field(8.0, gt=0, le=60, description="Silence before the "
+                                     "comment counts as none.")
+
+
 class Hangup(StrictModel):
     say: Prompt | None = Field(None, description="Goodbye prompt.")
     reason: str = Field("completed", description="End reason stored with the call.")
@@ -298,6 +322,8 @@ class Node(StrictModel):
     )
     callback: Callback | None = Field(None, description="Book a call back, then `next`.")
     voicemail: Voicemail | None = Field(None, description="Record a message, then `next`.")
+    survey: Survey | None = Field(None, description="Ask for a satisfaction score (1-5) and "
+                                  "an optional comment, then `next`.")
     transfer: Transfer | None = None
     hangup: Hangup | None = None
     soothing: Prompt | None = Field(
@@ -316,7 +342,7 @@ class Node(StrictModel):
         if len(verbs) != 1:
             raise ValueError(f"a node needs exactly one verb ({', '.join(VERBS)}), got {verbs}")
         if verbs[0] in ("say", "set", "branch", "webhook", "language", "flow", "consent",
-                        "callback", "voicemail") and not self.next:
+                        "callback", "voicemail", "survey") and not self.next:
             raise ValueError(f"a `{verbs[0]}` node needs `next`")
         _check_set(self.set or {})
         return self

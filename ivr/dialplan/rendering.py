@@ -230,6 +230,10 @@ class NodeRenderer:
             add(node.hangup.say if node.hangup else None)
             add(node.callback.say if node.callback else None)
             add(node.voicemail.prompt if node.voicemail else None)
+            if sv := node.survey:
+                for p in [sv.question, sv.comment, sv.thanks, *(sv.no_input or []),
+                          *(sv.no_match or [])]:
+                    add(p, node.prompt_language)
             if node.consent:
                 add(node.consent.prompt, node.prompt_language)
                 add(node.consent.refused_say, node.prompt_language)

@@ -37,6 +37,7 @@ from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
 from ivr.dialplan.rendering import NodeRenderer, fill, lookup, utcnow
 from ivr.dialplan.state import DialogState, Step, moved, succeeded
+from ivr.dialplan.survey import ask as survey_ask
 from ivr.understanding.intents import extract_yes_no
 from ivr.understanding.profiles import LanguageProfile
 
@@ -134,6 +135,10 @@ class NodeWalker:
                 v = node.voicemail
                 actions += [render.say(state, v.prompt, node),
                             RecordMessage(state.node, v.max_s, v.queue)]
+                return Step(state, actions, understanding)
+            elif verb == "survey":
+                state, asked = survey_ask(render, state, node)
+                actions += asked
                 return Step(state, actions, understanding)
             elif verb == "transfer":
                 assert node.transfer is not None

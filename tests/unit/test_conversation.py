@@ -141,9 +141,10 @@ def test_no_input_escalates_then_transfers(conv: Conversation) -> None:
 def test_hangup_reason_and_end(conv: Conversation) -> None:
     conv.start()
     conv.press("1")
-    turn = conv.press("2")
+    assert conv.press("2").hangup is None  # the satisfaction survey comes first
+    turn = conv.press("5")
     assert turn.hangup == "completed" == conv.hangup and turn.ended
-    assert turn.said == ["感谢您的来电，再见。"] and turn.transfer is None
+    assert turn.said == ["谢谢您的评价。", "感谢您的来电，再见。"] and turn.transfer is None
 
 
 def test_low_confidence_speech_is_not_understood(conv: Conversation) -> None:

@@ -107,10 +107,12 @@ def test_speech_bill_enquiry_then_deny_hangs_up(engine):
     ]
     assert step.state.node == "anything_else"
 
-    bye = engine.step(step.state, speech("不是"))
-    assert bye.understanding.intent == "deny"
-    assert bye.actions == [Say("感谢您的来电，再见。", "zh-CN", None, "goodbye"),
-                           Hangup("completed")]
+    survey = engine.step(step.state, speech("不是"))
+    assert survey.understanding.intent == "deny" and survey.state.node == "satisfaction"
+    bye = engine.step(survey.state, CallerInput("dtmf", "5"))
+    assert bye.actions[1:] == [Say("谢谢您的评价。", "zh-CN", None, "satisfaction"),
+                               Say("感谢您的来电，再见。", "zh-CN", None, "goodbye"),
+                               Hangup("completed")]
     assert bye.state.ended is True
     assert bye.state.node == "goodbye"
     # an ended dialogue ignores further input
@@ -120,9 +122,12 @@ def test_speech_bill_enquiry_then_deny_hangs_up(engine):
 def test_english_goodbye(engine):
     state = _at(engine, "9", "1")
     assert state.node == "anything_else"
-    bye = engine.step(state, speech("no thanks"))
-    assert bye.actions == [Say("Thank you for calling Xinghe Telecom. Goodbye.", "en-US", None,
-                               "goodbye"), Hangup("completed")]
+    survey = engine.step(state, speech("no thanks"))
+    assert survey.state.node == "satisfaction"
+    bye = engine.step(survey.state, speech("five"))
+    assert bye.actions[1:] == [Say("Thank you for your feedback.", "en-US", None, "satisfaction"),
+                               Say("Thank you for calling Xinghe Telecom. Goodbye.", "en-US",
+                                   None, "goodbye"), Hangup("completed")]
 
 
 def test_no_input_escalates_prompts_then_transfers(engine):
@@ -277,5 +282,5 @@ def test_unknown_dtmf_in_menu_is_no_match(engine):
 
 def test_deny_beats_affirm_at_anything_else(engine):
     state = _at(engine, "1")
-    assert engine.step(state, speech("不是")).state.node == "goodbye"
+    assert engine.step(state, speech("不是")).state.node == "satisfaction"
     assert engine.step(state, speech("是的")).state.node == "main_menu"

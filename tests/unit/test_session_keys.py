@@ -19,6 +19,8 @@ def test_dtmf_english_then_bill_then_goodbye(tmp_path):
         await c.wait_event("listen", node="anything_else")
         await c.wait_event("prompt_end", node="anything_else")
         c.dtmf("2")
+        await c.wait_event("listen", node="satisfaction")
+        c.dtmf("5")  # the survey after a contained call
 
     c = run_call(tmp_path, scenario)
     turns = c.row()["turns"]
@@ -27,8 +29,9 @@ def test_dtmf_english_then_bill_then_goodbye(tmp_path):
         (1, "main_menu", "dtmf", "9", "match", "english"),
         (2, "main_menu", "dtmf", "1", "match", "bill_enquiry"),
         (3, "anything_else", "dtmf", "2", "match", "deny"),
+        (4, "satisfaction", "dtmf", "5", "match", None),
     ]
-    assert [t["language"] for t in turns] == ["zh-CN", "en-US", "en-US"]
+    assert [t["language"] for t in turns] == ["zh-CN", "en-US", "en-US", "en-US"]
     assert turns[1]["prompt"] == (
         "Your bill for this month is 98 yuan, and your current balance is 58 yuan 20.\n"
         "Is there anything else I can help you with? Say yes or press 1, or say no or press 2.")
@@ -36,7 +39,7 @@ def test_dtmf_english_then_bill_then_goodbye(tmp_path):
     assert turns[0]["reply_first_audio"] >= turns[0]["created_at"] - 1
     row = c.row()
     assert row["language"] == "en-US"
-    assert (row["status"], row["end_reason"], row["turn_count"]) == ("ended", "completed", 3)
+    assert (row["status"], row["end_reason"], row["turn_count"]) == ("ended", "completed", 4)
     assert c.control.hangups == [CALL_ID]
     assert c.events("language") == [{"language": "en-US", "profile": "en-US"}]
     assert c.events("hangup_by_ivr") == [{"reason": "completed"}]

@@ -15,7 +15,7 @@ from tests.unit.simulate_console import HOTLINE, Script, simulate, write_plan
 
 def test_scripted_session(tmp_path: Path) -> None:
     s = Script("我想查一下话费", "/vars", "/emotion anger=0.8 calm=0.1", "/emotion", "",
-               "#x", "/nope", "/help", "#2")
+               "#x", "/nope", "/help", "#2", "#5")
     assert simulate(s, str(HOTLINE)) == 0
     text = s.text
     assert text.startswith("ivr simulate: xinghe-telecom-hotline (")
@@ -54,8 +54,16 @@ caller> /help
     assert text.endswith("""\
 caller> #2
   understood: deny 1.00
+IVR [zh-CN]: 请您为本次服务打分，一到五分，五分为非常满意，一分为非常不满意。请说出分数或按键。
+  node: anything_else -> satisfaction
+  set: survey=satisfaction, survey_status=offered, survey_score=None
+caller> #5
+  understood (slot)
+  slots: survey_score=5
+IVR [zh-CN]: 谢谢您的评价。
 IVR [zh-CN]: 感谢您的来电，再见。
-  node: anything_else -> goodbye
+  node: satisfaction -> goodbye
+  set: survey_status=answered, survey_score=5, survey_answered_by=dtmf
 *** the IVR hung up (reason: completed); the call has ended
 """)
     assert s.err.getvalue() == ""
