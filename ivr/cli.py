@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import faulthandler
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,7 @@ def _serve_cluster(args: argparse.Namespace, settings: Settings) -> int:
     from ivr.cluster.front_settings import sip_edge
     from ivr.cluster.supervisor import serve_cluster
 
+    os.environ.pop("NOTIFY_SOCKET", None)  # a worker's READY=1 is not the unit's readiness
     forwarded = [x for flag, value in (("--config", args.config), ("--dialplan", args.dialplan),
                                        ("--asr-model", args.asr_model),
                                        ("--log-level", args.log_level),

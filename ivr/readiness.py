@@ -15,12 +15,18 @@ The endpoint needs no token, so it must be cheap and say nothing secret: one pro
 `PROBE_EVERY_S` at most whatever the request rate (concurrent requests share the result),
 and failures are reported by check name and error class, never with paths, URLs or messages
 that could carry a DSN.
+
+Under systemd (`config/systemd/ivr.service`, ``Type=notify``) `notify_systemd` says
+``READY=1`` once the service is up, so `systemctl start` returns and units ordered after it
+start only when calls can be answered, and ``STOPPING=1`` when it drains.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -121,3 +127,22 @@ class Readiness:
             "accepting_calls": Check(not s.draining, "draining" if s.draining else ""),
             "database": await self.db.check(),
         })
+
+
+def notify_systemd(state: str, environ: dict[str, str] | None = None) -> bool:
+    """sd_notify(3) without libsystemd: one datagram to ``$NOTIFY_SOCKET`` (a path, or an
+    abstract socket written ``@name``). False when not started by systemd or unreachable (a
+    service must never fail because its supervisor is not listening)."""
+    address = (os.environ if environ is None else environ).get("NOTIFY_SOCKET", "")
+    if not address:
+        return False
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(address)
+            sock.sendall(state.encode())
+    except OSError as e:
+        log.warning("cannot notify systemd (%s): %s", state.split("\n")[0], e.strerror)
+        return False
+    return True

@@ -35,7 +35,7 @@ from ivr.escalation.agents import AgentDirectory
 from ivr.files import private_files, read_or_create
 from ivr.logs import current_call
 from ivr.privacy.crypto import RecordingKeyError, load_recording_key
-from ivr.readiness import Readiness
+from ivr.readiness import Readiness, notify_systemd
 from ivr.reload import DialplanWatcher
 from ivr.reload import check as check_dialplan
 from ivr.service_tasks import callback_dialler, heartbeat_loop, purge_loop
@@ -151,6 +151,7 @@ class IvrService:
             self._callback_task = asyncio.get_running_loop().create_task(dialler.run())
         log.info("ready: SIP udp %s:%d, HTTP %s, data %s", s.sip.host, s.sip.port,
                  f"{s.http.host}:{s.http.port}" if s.http.port else "off", s.data_dir)
+        notify_systemd("READY=1")  # Type=notify units: `systemctl start` returns now
 
     async def _prepare(self, loaded: LoadedDialplan) -> DialogEngine:
         """An engine for `loaded`, with every static prompt rendered and the recognisers of
@@ -273,6 +274,7 @@ class IvrService:
         if watcher := getattr(self, "watcher", None):
             loop.add_signal_handler(signal.SIGHUP, watcher.poke)
         await signals.get()
+        notify_systemd("STOPPING=1")
         await self.drain(self.settings.sip.drain_timeout_s, interrupt=signals.get)
 
     async def drain(self, timeout_s: float,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args, serve_args = build_parser().parse_known_args(argv)
     setup_logging(logging.INFO, args.log_format)  # the front's supervisor, like its workers
     serve_args += ["--log-format", args.log_format]
+    os.environ.pop("NOTIFY_SOCKET", None)  # a worker's READY=1 is not the unit's readiness
     try:
         edge = sip_edge(front_settings(args))
     except (ValidationError, ValueError, OSError) as e:

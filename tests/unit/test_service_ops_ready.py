@@ -130,3 +130,26 @@ def test_ready_without_a_source_is_503(store) -> None:
 def test_root_redirects_to_sign_in(store) -> None:
     status, headers, _ = _get(store, None, "/")
     assert status == 302 and headers["Location"] == "/login"
+
+
+@pytest.mark.parametrize("abstract", [False, True])
+def test_notify_systemd_sends_one_datagram(tmp_path, abstract) -> None:
+    import socket
+
+    from ivr.readiness import notify_systemd
+
+    name = f"ivr-test-{tmp_path.name}"
+    address = "\0" + name if abstract else str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(address)
+        server.settimeout(5)
+        env = {"NOTIFY_SOCKET": "@" + name if abstract else address}
+        assert notify_systemd("READY=1", env)
+        assert server.recv(256) == b"READY=1"
+
+
+def test_notify_systemd_without_systemd_or_listener(tmp_path) -> None:
+    from ivr.readiness import notify_systemd
+
+    assert notify_systemd("READY=1", {}) is False
+    assert notify_systemd("READY=1", {"NOTIFY_SOCKET": str(tmp_path / "gone")}) is False

@@ -96,10 +96,10 @@ def test_exec_start_parses_and_hardening_is_there(unit: Path) -> None:
     assert svc["Restart"] == ["on-failure"] and int(svc["LimitNOFILE"][0]) >= 65536
     assert svc["NoNewPrivileges"] == ["yes"] and svc["UMask"] == ["0077"]
     assert svc["CapabilityBoundingSet"] == [""]
-    if unit.name == "ivr-cluster.service":
-        assert args.workers > 1 and svc["KillMode"] == ["mixed"]
+    if unit.name == "ivr-cluster.service":  # the supervisor does not notify: exec
+        assert args.workers > 1 and svc["KillMode"] == ["mixed"] and svc["Type"] == ["exec"]
     else:
-        assert args.workers == 1
+        assert args.workers == 1 and svc["Type"] == ["notify"]  # `ivr serve` sends READY=1
 
 
 def test_units_parse_as_ini() -> None:
