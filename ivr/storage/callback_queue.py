@@ -86,11 +86,15 @@ def record_attempt(db: Any, callback_id: int, result: str, *, retry_at: float | 
 
 
 def expire(db: Any, now: float) -> int:
-    """Pending call backs whose window has closed fail (``window_passed``); how many."""
+    """Pending call backs whose window has closed fail (``window_passed``); how many. (A
+    read first: the write lock is only taken when there is something to expire, since every
+    worker runs this on every poll.)"""
+    sql = ("select id, created_at from callbacks where kind = 'callback' and "
+           "status = 'pending' and not_after is not null and not_after <= ?")
+    if not list(db.query(sql, [now])):
+        return 0
     with write_transaction(db):
-        rows = list(db.query(
-            "select id, created_at from callbacks where kind = 'callback' and "
-            "status = 'pending' and not_after is not null and not_after <= ?", [now]))
+        rows = list(db.query(sql, [now]))
         for row in rows:
             _update(db, row["id"], {"status": "failed", "last_result": "window_passed",
                                     "completed_at": now, "next_attempt_at": None})

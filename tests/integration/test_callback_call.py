@@ -147,7 +147,10 @@ def test_customer_hears_who_is_calling_then_the_agent(callback: dict[str, Any],
     assert text.find("automated") < text.find("operations"), text
 
 
-def test_agent_hears_the_summary_before_the_customer(callback: dict[str, Any],
+def test_agent_hears_the_booking_calls_summary(callback: dict[str, Any],
                                                      listener_asr) -> None:
     text = heard_text(listener_asr, callback["agent_heard"])
-    assert heard(text, "broadband fault"), text
+    # "Call back. Broadband fault, second call." (whisper-base once heard "broadband fault"
+    # as "we're up in full": the two plain phrases say the whisper was played)
+    assert heard(text, "call back"), text
+    assert heard(text, "second call"), text

@@ -139,3 +139,21 @@ def test_a_forgotten_request_is_not_recreated(stores: list[CallStore]) -> None:
     store.db.execute("delete from callbacks where id = ?", [cb])
     assert queue.record_attempt(store.db, cb, "completed", retry_at=None) == "gone"
     assert queue.get(store.db, cb) is None
+
+
+def test_requests_booked_before_the_migration_get_a_day(tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from ivr.storage.migrations import MIGRATIONS
+
+    db = sqlite_utils.Database(tmp_path / "old.sqlite")
+    steps = dict(MIGRATIONS)
+    for name, migration in MIGRATIONS:
+        if name != "016_callback_attempts":
+            migration(db)
+    db["callbacks"].insert({"call_id": "old", "number": "13800138000", "queue": "general",
+                            "created_at": NOW, "status": "pending", "kind": "callback"})
+    steps["016_callback_attempts"](db)
+    row = next(iter(db["callbacks"].rows))
+    assert (row["not_before"], row["not_after"], row["attempts"]) == (NOW, NOW + 86400, 0)
+    assert [r["id"] for r in queue.due(db, NOW + 1)] == [row["id"]]
