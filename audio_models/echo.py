@@ -47,7 +47,8 @@ __all__ = ["EchoConfig", "EchoGate", "EchoPath"]
 ANALYSIS_RATE = 8000
 WINDOW_MS = 200  # received audio correlated by a search
 SLACK_MS = 40  # negative delays searched: the sent and received taps may differ by a tick
-SEARCH_EVERY = 5  # frames between searches while there is audio to judge (100 ms)
+SEARCH_EVERY = 10  # frames between searches while there is audio to judge (200 ms: one window)
+STALE_SEARCHES = 10  # a path not confirmed for this many searches yields to a weaker one
 FRAME_CORRELATION = 0.8  # one frame this correlated with the reference: echo dominates it
 SILENT_DBFS = -50.0  # below this nothing is gated (the endpointer ignores it anyway)
 _SILENT = (32768.0 * 10 ** (SILENT_DBFS / 20)) ** 2  # mean square at SILENT_DBFS
@@ -97,6 +98,7 @@ class EchoGate:
         self._gain = 0.0
         self.path: EchoPath | None = None
         self._since_search = SEARCH_EVERY
+        self._confirmed = 0  # the search that last found (or confirmed) the path
         # counters (for the call's stats and the tests)
         self.frames = 0
         self.gated = 0
@@ -204,8 +206,14 @@ class EchoGate:
             return
         gain = float(corr[k] / ref_energy[k])
         delay = dmax - k
-        if self._delay is not None and abs(delay - self._delay) <= self._step * 8:
-            gain = 0.7 * self._gain + 0.3 * gain  # the same path: smooth its gain
+        if self._delay is not None and abs(delay - self._delay) <= ANALYSIS_RATE // 200:
+            gain = 0.7 * self._gain + 0.3 * gain  # the same path (within 5 ms): smooth its gain
+            self._confirmed = self.searches
+        elif (self.path is not None and rho[k] < self.path.correlation - 0.15
+              and self.searches - self._confirmed < STALE_SEARCHES):
+            return  # a window straddling a jitter-buffer step: keep the better, recent path
+        else:
+            self._confirmed = self.searches
         self._delay, self._gain = delay, max(gain, 1e-4)
         self.path = EchoPath(delay * 1000 / ANALYSIS_RATE, -20 * np.log10(self._gain),
                              float(rho[k]))

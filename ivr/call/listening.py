@@ -147,9 +147,12 @@ class Listening:
         (not per refinement of its gain: a few lines per call)."""
         told, self._echo_told = self._echo_told, path
         if told is None or abs(told.delay_ms - path.delay_ms) >= 10:
+            stats = self._echo.stats() if self._echo is not None else {}
             log.info("call=%s echo on the line: delay %.0f ms, echo return loss %.1f dB "
-                     "(correlation %.2f); its frames are silence to the endpointer",
-                     self.call_id, path.delay_ms, path.erl_db, path.correlation)
+                     "(correlation %.2f); its frames are silence to the endpointer "
+                     "(gated %d of %d frames, %.0f us per frame)", self.call_id,
+                     path.delay_ms, path.erl_db, path.correlation, stats.get("gated", 0),
+                     stats.get("frames", 0), stats.get("cost_us_mean", 0.0))
         else:
             self._echo_told = told
 
