@@ -78,12 +78,12 @@ def _named_call(record: logging.LogRecord) -> str | None:
 
 class TextFormatter(logging.Formatter):
     """``2026-12-07T01:33:28.123Z INFO    ivr.server: message``; ``[call=ID]`` is added when
-    the record belongs to a call whose id the message does not already start with."""
+    the record belongs to a call the message does not already start by naming."""
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
         call = getattr(record, "call_id", None)
-        if call and not message.startswith(f"call={call}"):
+        if call and not message.startswith((f"call={call}", f"call {call}")):
             message = f"[call={call}] {message}"
         line = f"{iso_utc(record.created)} {record.levelname:<7} {record.name}: {message}"
         if record.exc_info:

@@ -82,12 +82,14 @@ def test_text_lines_are_dated_and_name_the_call(root_restored) -> None:
         with call_scope("c-5"):
             log.info("turn %d", 3)
             log.info("call=c-5 already says it")
+        logging.getLogger("telephony.endpoint").info("call %s ended", "c-6")
 
-    first, second = _lines("text", emit)
+    first, second, third = _lines("text", emit)
     stamp, level, rest = first.split(" ", 2)
     assert ISO_UTC.match(stamp) and level == "INFO"
     assert rest.strip() == "ivr.test: [call=c-5] turn 3"
     assert second.endswith("ivr.test: call=c-5 already says it")
+    assert third.endswith("telephony.endpoint: call c-6 ended")
 
 
 def test_tasks_started_in_a_call_context_inherit_the_call(root_restored) -> None:
