@@ -12,7 +12,9 @@ password in no log); OPTIONS over TCP and TLS; a TLS call answered by the worker
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -230,3 +232,23 @@ def test_tcp_and_tls_listeners_and_a_tls_call_answered_by_the_worker(edge: Edge)
         phone.stop()
     assert "SIP/2.0/TLS" in trace and "200 OK" in trace
     assert f"ivr-front: INVITE {call_id} -> sip:127.0.0.1:{edge.worker.sip_port}" in front.log()
+
+
+def test_the_worker_hanging_up_reaches_a_tls_caller(edge: Edge) -> None:
+    """The worker's BYE goes front -> caller over the caller's own TLS connection (Contact
+    alias). Ends the module's worker: keep this test last."""
+    tls_port = edge.open_front.edge.tls_port
+    phone = Baresip(record_dir=edge.tmp / "phone_tls_bye", sip_trace=True).start()
+    try:
+        phone.dial(edge.open_front.tls_uri)
+        phone.wait_event("CALL_ESTABLISHED", 15)
+        assert edge.worker.proc is not None
+        edge.worker.proc.send_signal(signal.SIGTERM)  # drain 0: it hangs up every call
+        phone.wait_event("CALL_CLOSED", 10)  # baresip reports a BYE as "Connection reset"
+        trace = phone.log_text()
+    finally:
+        phone.stop()
+        edge.worker.stop()
+    # the BYE came in over TLS from the front's TLS port, and baresip answered it
+    assert re.search(rf"TLS 127\.0\.0\.1:{tls_port} -> \S+\s*\nBYE sip:caller", trace), trace
+    assert re.search(r"SIP/2\.0 200 OK\r?\n(?:.*\n){0,8}?CSeq: \d+ BYE", trace), trace
