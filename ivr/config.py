@@ -21,6 +21,7 @@ from ivr.config_sections import (
     DialogSettings,
     EchoSettings,
     HttpSettings,
+    MetricsSettings,
     Section,
     SipSettings,
     TtsSettings,
@@ -194,6 +195,7 @@ class Settings(Section):
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     agents: list[AgentConfig] = Field(
         default_factory=list,
         description="Live agents: id, name, uri (sip:...), queues, languages, topics, "

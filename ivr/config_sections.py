@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from audio_models.echo import EchoConfig
 from audio_models.protocols import EndpointerConfig
 
-__all__ = ["AsrSettings", "DialogSettings", "EchoSettings", "HttpSettings", "SipSettings",
-           "TrunkSettings", "TtsSettings", "VadSettings"]
+__all__ = ["AsrSettings", "DialogSettings", "EchoSettings", "HttpSettings", "MetricsSettings",
+           "SipSettings", "TrunkSettings", "TtsSettings", "VadSettings"]
 
 
 class Section(BaseModel):
@@ -307,4 +307,13 @@ class DialogSettings(Section):
         "`history.*` variables (last intent, outcome, days since, count, open callback; "
         "dialplans/README.md). Only stored calls count: retention and `ivr forget` remove "
         "history with them. 0: no lookup, every caller is a first-time caller."
+    )
+
+
+class MetricsSettings(Section):
+    fcr_window_h: float = Field(
+        24.0, gt=0, le=24 * 90, description="First-contact resolution: a resolved call "
+        "(contained, or answered by an agent) whose number calls again within this many hours "
+        "of its end counts as a repeat, not resolved at the first contact. Applied when the "
+        "later call ends (the counters are durable: a change counts from then on)."
     )

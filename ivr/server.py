@@ -84,6 +84,7 @@ class IvrService:
         set_recording_key(self.recording_key)  # every recorder of this process encrypts
         self.store = open_store(s.database_url, s.db_path)
         self.store.worker = f"{s.sip.public_host or s.sip.host}:{s.sip.port}"
+        self.store.fcr_window_s = s.metrics.fcr_window_h * 3600  # repeats counted at call end
         if n := self.store.mark_interrupted(self.store.worker):
             log.warning("closed %d call(s) left active by an earlier run", n)
         self.agents = AgentDirectory(self.store)

@@ -101,6 +101,7 @@ def _delete_calls(tx: _Tx, ids: list[str], counts: dict[str, int], files: CallFi
         f"delete from reviews where call_id in ({m})", ids)
     counts["callbacks"] = counts.get("callbacks", 0) + tx.run(
         f"delete from callbacks where call_id in ({m})", ids)
+    tx.run(f"delete from surveys where call_id in ({m})", ids)  # (a comment is the caller's)
     counts["calls"] = counts.get("calls", 0) + tx.run(f"delete from calls where id in ({m})", ids)
 
 

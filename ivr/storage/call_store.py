@@ -38,6 +38,7 @@ class CallStore:
     """Repository of calls, turns and events."""
 
     worker: str | None = None  # this process's worker id, stamped on the calls it starts
+    fcr_window_s: float = counters.DEFAULT_FCR_WINDOW_S  # setting metrics.fcr_window_h
     db: Any  # an `ivr.storage.db.Database`: sqlite_utils.Database or PgDatabase
 
     def __init__(self, path: Path | str, database_url: str | None = None, *,
@@ -129,7 +130,7 @@ class CallStore:
             turns = db.execute(
                 "select count(*) from turns where call_id = ?", [call_id]).fetchone()[0]
             db["calls"].update(call_id, {**fields, "turn_count": turns})
-            counters.count_ended(db, call_id)
+            counters.count_ended(db, call_id, self.fcr_window_s)
 
         self._queue(call_id, "call_ended", end)
 
@@ -184,7 +185,7 @@ class CallStore:
             for call_id in ids:
                 self.db["calls"].update(call_id, {"status": "ended", "ended_at": time.time(),
                                                   "end_reason": "service_restart"})
-                counters.count_ended(self.db, call_id)
+                counters.count_ended(self.db, call_id, self.fcr_window_s)
         return len(ids)
 
     def call_counters(self, since: float | None = None,

@@ -11,8 +11,11 @@ of its hours. Names (see `ivr.web.metrics` for the definitions built on them):
 - ``queue_wait_s`` / ``answered_waits``: queue waits of the calls an agent answered;
 - ``agent_s`` / ``agent_calls``: seconds from an agent's answer to the end of the call;
 - ``repeat``: resolved calls (contained or answered by an agent) after which the same
-  number called again within `FCR_WINDOW_S`, counted in the hour of the resolved call when
-  the later call ends.
+  number called again within the FCR window (setting `metrics.fcr_window_h`, 24 h; the store
+  is given it as `CallStore.fcr_window_s`), counted in the hour of the resolved call when
+  the later call ends;
+- ``survey:*`` and ``survey_by:*``: the satisfaction surveys of the call
+  (`ivr.storage.surveys`).
 
 `count_ended` runs in the transaction that ends the call (the store's writer), once per call
 (the ``outcome`` column says it was counted). Written once for SQLite and PostgreSQL (an
@@ -25,14 +28,15 @@ import logging
 from collections import defaultdict
 from typing import Any
 
+from ivr.storage import surveys
 from ivr.storage.outcomes import RESOLVED, derive
 
 log = logging.getLogger("ivr.storage")
 
 # First-contact resolution: a resolved call whose number calls again within this many
-# seconds (from its end to the next call's start) was not resolved at the first contact.
-# The lead adds the setting `metrics.fcr_window_h` (24); until then, this constant.
-FCR_WINDOW_S = 24 * 3600.0
+# seconds (from its end to the next call's start) was not resolved at the first contact:
+# the default of the setting `metrics.fcr_window_h` (the service passes the setting).
+DEFAULT_FCR_WINDOW_S = 24 * 3600.0
 HOUR_S = 3600
 ANONYMOUS = frozenset({"", "anonymous", "unknown", "restricted", "unavailable"})
 
@@ -61,7 +65,8 @@ def add(db: Any, hour: int, values: dict[str, float]) -> None:
             db.execute(_ADD, [hour, name, float(value)])
 
 
-def count_ended(db: Any, call_id: str, window_s: float = FCR_WINDOW_S) -> str | None:
+def count_ended(db: Any, call_id: str,
+                window_s: float = DEFAULT_FCR_WINDOW_S) -> str | None:
     """Derive the ended call's outcome and escalation reason into its row and add it to the
     counters (once: a call already given an outcome is left alone); the outcome, None for
     an unknown or still active call."""
@@ -73,8 +78,10 @@ def count_ended(db: Any, call_id: str, window_s: float = FCR_WINDOW_S) -> str | 
     assert found is not None
     db["calls"].update(call_id, {"outcome": found.outcome,
                                  "escalation_reason": found.escalation_reason})
-    add(db, hour_of(call["started_at"]), _values({**call, "outcome": found.outcome,
-                                                  "escalation_reason": found.escalation_reason}))
+    hour = hour_of(call["started_at"])
+    add(db, hour, _values({**call, "outcome": found.outcome,
+                           "escalation_reason": found.escalation_reason}))
+    add(db, hour, surveys.record_ended(db, call, found.outcome, call.get("ended_at") or 0.0))
     _repeats(db, call, window_s)
     return found.outcome
 
@@ -115,7 +122,7 @@ def _repeats(db: Any, call: dict[str, Any], window_s: float) -> None:
         add(db, hour_of(row["started_at"]), {"repeat": 1})
 
 
-def backfill(db: Any, window_s: float = FCR_WINDOW_S) -> int:
+def backfill(db: Any, window_s: float = DEFAULT_FCR_WINDOW_S) -> int:
     """Give every ended call still stored its outcome and count it (a migration: the calls
     purged before it are lost to the counters); the number of calls counted."""
     ids = [r["id"] for r in db.query(

@@ -151,6 +151,12 @@ def _m014_call_outcomes(db: Any) -> None:
     counters.backfill(db)
 
 
+def _m015_surveys(db: Any) -> None:
+    from ivr.storage import surveys  # satisfaction survey answers (issue 21)
+
+    surveys.create(db)
+
+
 def _m016_callback_attempts(db: Any) -> None:
     """The automatic call back (issue 21, `ivr.escalation.callback_dialler`): the caller's
     window, the attempts made and their last result, and which worker holds a dialling one.
@@ -180,4 +186,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("012_signin_failures", _m012_signin_failures),
                                            ("013_turn_answer", _m013_turn_answer),
                                            ("014_call_outcomes", _m014_call_outcomes),
+                                           ("015_surveys", _m015_surveys),
                                            ("016_callback_attempts", _m016_callback_attempts)]

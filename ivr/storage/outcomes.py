@@ -25,6 +25,10 @@ like one who gave up in the queue. The outcomes, tried in this order:
 - ``abandoned_in_ivr``: the caller hung up in the IVR before being served (during the
   greeting or the first menu, or right after a failed attempt), or refused the recording.
 
+The turns of a satisfaction survey (from the ``variables`` event that offered it, `ivr.dialplan
+.survey`) are not the service: a caller who hangs up during the survey, or fails to answer
+it, was served all the same.
+
 The escalation reason: a dialplan's `transfer` names a reason (``caller_request``...), but a
 node can be reached several ways: `on_failure: agent` reaches the ``caller_request`` node
 after three failures. `escalation_reason` corrects the generic reasons by the path that led
@@ -140,6 +144,12 @@ def derive(db: Any, call_id: str) -> CallOutcome | None:
     call = rows[0]
     turns = list(db.query("select outcome, intent, answer, created_at from turns "
                           "where call_id = ? order by seq", [call_id]))
+    variables = [_data(e) | {"ts": e["ts"]} for e in db.query(
+        "select data, ts from events where call_id = ? and type = 'variables' "
+        "order by ts, id", [call_id])]
+    surveyed = next((v["ts"] for v in variables if v.get("survey_status") == "offered"), None)
+    if surveyed is not None:  # the survey's answers are not the service (nor its failures)
+        turns = [t for t in turns if (t.get("created_at") or 0) < surveyed]
     events = list(db.query(
         "select type, data, ts from events where call_id = ? and type in "
         "('transfer', 'agent_connected', 'webhook') order by ts, id", [call_id]))
@@ -150,9 +160,8 @@ def derive(db: Any, call_id: str) -> CallOutcome | None:
     if transfers:
         declared = str(_data(transfers[0]).get("reason") or "dialplan")
         why = None
-        for e in db.query("select data from events where call_id = ? and type = "
-                          "'variables' order by ts, id", [call_id]):
-            why = _data(e).get("escalation_reason") or why
+        for v in variables:
+            why = v.get("escalation_reason") or why
         reason = escalation_reason(declared, _path(turns, events, transfers[0]["ts"]), why)
     elif call.get("escalated") or call.get("transfer_target"):
         reason = "unknown"  # the transfer event was not stored

@@ -26,9 +26,14 @@ outcome (`ivr.storage.outcomes`: how each is derived):
   end, over the calls an agent answered in a queue.
 - **FCR**, first-contact resolution = (resolved - repeat) / resolved, where resolved =
   contained + escalated_answered and repeat = the resolved calls whose number (not
-  anonymous) called again within `FCR_WINDOW_S` (24 h) of their end. Provisional for the
-  calls of the last 24 h, which may still be repeated; a repeat is only seen while the
-  earlier call's row is kept (retention of a day or more).
+  anonymous) called again within the FCR window (setting `metrics.fcr_window_h`, 24 h) of
+  their end. Provisional for the calls of the last window, which may still be repeated; a
+  repeat is only seen while the earlier call's row is kept (retention of a day or more).
+- **satisfaction rate** = satisfied / answered surveys, where answered = the surveys
+  (`survey` verb) given a score 1-5 and satisfied = those scored 4 or 5; offered surveys
+  without a score count in neither (``survey_response_rate`` = answered / offered). Also
+  the mean score, the count of each score, and the same per intent (the call's main service
+  intent), per agent and per queue (`ivr.storage.surveys`).
 
 From the call rows still stored (descriptive: they thin out as calls are purged):
 - **answer to first prompt**: the ``first_audio`` event's ``answer_to_audio_ms``.
@@ -50,8 +55,9 @@ from typing import Any
 
 from ivr.call.events import FirstAudio
 from ivr.storage.call_store import CallStore
-from ivr.storage.counters import FCR_WINDOW_S
+from ivr.storage.counters import DEFAULT_FCR_WINDOW_S
 from ivr.storage.outcomes import ABANDONED, OUTCOMES, RESOLVED
+from ivr.storage.surveys import DIMENSIONS
 
 TOP_INTENTS = 10
 HOURLY_UP_TO_S = 2 * 86400
@@ -103,9 +109,36 @@ def _ratio(num: float, den: float, digits: int = 3) -> float | None:
     return round(num / den, digits) if den else None
 
 
-def outcome_metrics(c: dict[str, float]) -> dict[str, Any]:
+def satisfaction(c: dict[str, float]) -> dict[str, Any]:
+    """The surveys' figures from summed counters (see the module docstring)."""
+    answered, satisfied = int(c.get("survey:answered", 0)), int(c.get("survey:satisfied", 0))
+    offered = int(c.get("survey:offered", 0))
+    by: dict[str, dict[str, dict[str, float]]] = {d: defaultdict(dict) for d in DIMENSIONS}
+    for key, value in c.items():
+        parts = key.split(":", 3)
+        if parts[0] == "survey_by" and len(parts) == 4 and parts[1] in by:
+            by[parts[1]][parts[3]][parts[2]] = value
+    return {
+        "offered": offered, "answered": answered, "satisfied": satisfied,
+        "satisfaction_rate": _ratio(satisfied, answered),
+        "response_rate": _ratio(answered, offered),
+        "mean_score": _ratio(c.get("survey:score_sum", 0.0), answered, 2),
+        "scores": {str(n): int(c.get(f"survey:score:{n}", 0)) for n in range(1, 6)},
+        "comments": int(c.get("survey:comments", 0)),
+        **{f"by_{dim}": sorted(({
+            dim: name, "answered": int(v.get("answered", 0)),
+            "satisfied": int(v.get("satisfied", 0)),
+            "satisfaction_rate": _ratio(v.get("satisfied", 0), v.get("answered", 0)),
+            "mean_score": _ratio(v.get("score_sum", 0), v.get("answered", 0), 2)}
+            for name, v in rows.items()), key=lambda r: (-r["answered"], r[dim]))
+           for dim, rows in by.items()},
+    }
+
+
+def outcome_metrics(c: dict[str, float],
+                    fcr_window_s: float = DEFAULT_FCR_WINDOW_S) -> dict[str, Any]:
     """Counts and rates from summed counters (`CallStore.call_counters`): see the module
-    docstring for the definitions."""
+    docstring for the definitions; `fcr_window_s`: the window repeats were counted with."""
     ended = int(c.get("ended", 0))
     outcomes = {o: int(c.get(f"outcome:{o}", 0)) for o in OUTCOMES}
     abandoned = sum(outcomes[o] for o in ABANDONED)
@@ -128,13 +161,14 @@ def outcome_metrics(c: dict[str, float]) -> dict[str, Any]:
         "avg_handle_time_s": _ratio(c.get("handle_s", 0.0), c.get("handled", 0.0), 1),
         "avg_agent_time_s": _ratio(c.get("agent_s", 0.0), c.get("agent_calls", 0.0), 1),
         "fcr": _ratio(resolved - repeat, resolved), "fcr_resolved": resolved,
-        "fcr_repeat": repeat, "fcr_window_h": FCR_WINDOW_S / 3600,
+        "fcr_repeat": repeat, "fcr_window_h": round(fcr_window_s / 3600, 3),
+        "satisfaction": satisfaction(c),
     }
 
 
 def compute(store: CallStore, since: float, until: float) -> dict[str, Any]:
     """All dashboard metrics for calls started in ``[since, until)`` (UNIX seconds)."""
-    counts = outcome_metrics(store.call_counters(since, until))
+    counts = outcome_metrics(store.call_counters(since, until), store.fcr_window_s)
     calls = _rows(store, "select id, started_at, profile, status from calls where "
                   "started_at >= ? and started_at < ? order by started_at", [since, until])
     ids = [c["id"] for c in calls]
@@ -212,6 +246,26 @@ def _by(c: dict[str, float], prefix: str) -> dict[str, float]:
     return {k[len(prefix):]: v for k, v in c.items() if k.startswith(prefix)}
 
 
+def _survey_lines(c: dict[str, float]) -> list[str]:
+    """Satisfaction surveys: offered, the answers by score, and by intent, agent and queue."""
+    lines = ["# HELP ivr_surveys_offered_total Satisfaction surveys offered.",
+             "# TYPE ivr_surveys_offered_total counter",
+             f"ivr_surveys_offered_total {_num(c.get('survey:offered', 0.0))}"]
+    lines += _counter("ivr_survey_answers_total", "Satisfaction surveys answered, by score "
+                      "(1-5; 4 and 5 are satisfied).", "score",
+                      {str(n): c.get(f"survey:score:{n}", 0.0) for n in range(1, 6)})
+    name = "ivr_survey_results_total"
+    lines += [f"# HELP {name} Surveys answered and satisfied (4-5) by the call's intent, "
+              "agent or queue.", f"# TYPE {name} counter"]
+    for key, value in sorted(c.items()):
+        parts = key.split(":", 3)
+        if parts[0] == "survey_by" and len(parts) == 4 and parts[2] in ("answered",
+                                                                        "satisfied"):
+            lines.append(f'{name}{{by="{_label(parts[1])}",value="{_label(parts[3])}",'
+                         f'result="{parts[2]}"}} {_num(value)}')
+    return lines
+
+
 def prometheus_text(store: CallStore, active_calls: int | None = None) -> str:
     """Counters (durable: they survive purges), gauges and latency histograms (over the
     stored rows) of all calls (text format 0.0.4)."""
@@ -242,6 +296,7 @@ def prometheus_text(store: CallStore, active_calls: int | None = None) -> str:
     lines += ["# HELP ivr_repeat_calls_total Resolved calls followed by a call of the same "
               "number within the FCR window.", "# TYPE ivr_repeat_calls_total counter",
               f"ivr_repeat_calls_total {_num(c.get('repeat', 0.0))}"]
+    lines += _survey_lines(c)
     lines += ["# HELP ivr_active_calls Calls in progress.", "# TYPE ivr_active_calls gauge",
               f"ivr_active_calls {active_calls}"]
     lines += _histogram("ivr_eos_to_reply_seconds",

@@ -26,6 +26,8 @@ function render(m) {
     ["Escalation rate", pct(m.escalation_rate)],
     ["Abandonment rate", pct(m.abandonment_rate)],
     [`First-contact resolution (${num(m.fcr_window_h, " h")})`, pct(m.fcr)],
+    ["Satisfaction (4-5 of answered surveys)", m.satisfaction && m.satisfaction.answered ?
+      `${pct(m.satisfaction.satisfaction_rate)} of ${m.satisfaction.answered}` : "–"],
     ["Avg speed of answer", num(m.asa_s, " s")],
     ["Avg handle time", num(m.avg_handle_time_s, " s")],
     ["Avg agent time", num(m.avg_agent_time_s, " s")],
@@ -73,6 +75,31 @@ function render(m) {
   document.getElementById("outcomes").innerHTML = Dash.barChart(
     Object.entries(m.outcomes || {}).filter(([, n]) => n > 0).map(([o, n]) => (
       {label: `${o.replaceAll("_", " ")} (${pct(rates[o])})`, value: n})));
+  renderSatisfaction(m.satisfaction);
+}
+
+// the survey answers: each score's count, then the rate per intent, agent and queue
+function renderSatisfaction(s) {
+  const box = document.getElementById("satisfaction");
+  if (!box) return;
+  if (!s || !s.offered) {
+    box.innerHTML = '<p class="muted">No survey offered in this period</p>';
+    return;
+  }
+  const esc = Dash.esc;
+  const bars = Dash.barChart(["5", "4", "3", "2", "1"].map((n) => (
+    {label: `score ${n}`, value: s.scores[n] || 0})), {color: "#1a7f37"});
+  const rows = [["intent", s.by_intent], ["agent", s.by_agent], ["queue", s.by_queue]]
+    .flatMap(([dim, list]) => (list || []).map((r) =>
+      `<tr><td>${esc(dim)}</td><td>${esc(r[dim])}</td><td>${esc(r.answered)}</td>` +
+      `<td>${esc(pct(r.satisfaction_rate))}</td><td>${esc(r.mean_score ?? "–")}</td></tr>`));
+  box.innerHTML =
+    `<p>${esc(s.answered)} answered of ${esc(s.offered)} offered ` +
+    `(${esc(pct(s.response_rate))}), mean score ${esc(s.mean_score ?? "–")}, ` +
+    `${esc(s.comments)} comment(s)</p>` + bars +
+    (rows.length ? "<table><thead><tr><th>by</th><th></th><th>answered</th>" +
+      "<th>satisfied</th><th>mean</th></tr></thead><tbody>" + rows.join("") +
+      "</tbody></table>" : "");
 }
 
 async function load() {
