@@ -157,3 +157,10 @@ def test_trunk_settings_map_to_the_endpoint(tmp_path) -> None:  # type: ignore[n
 def test_bad_sip_edge_settings_are_refused(tree: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(flags={"sip": tree}, environ={})
+
+
+def test_unreadable_password_file_stops_the_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sip = _sip({"trunks": [{"name": "pbx", "registrar": REG, "username": "u",
+                            "password_file": str(tmp_path / "missing")}]})
+    with pytest.raises(OSError):
+        trunk_configs(sip)  # type: ignore[arg-type]
