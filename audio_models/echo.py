@@ -11,13 +11,20 @@ by what was played `delay` ago?
 - a *search* correlates the last `WINDOW_MS` of received audio with the played reference over
   every delay from -`SLACK_MS` to `max_delay_ms` (one FFT cross-correlation, normalised per
   lag). A peak of at least `min_correlation` gives the echo path: its delay and its gain
-  (least squares; echo return loss = -20 log10 gain). The path is kept for the call (a line's
-  echo path is stable) and refreshed every `SEARCH_EVERY` frames while there is audio to judge;
-- a frame is *explained* when the reference `delay` ago was playing and either its energy is
-  within `margin_db` of the echo the path predicts (the loudest reference frame within +-1
-  frame of the delay, times the gain squared), or the frame alone correlates with that
-  reference at `FRAME_CORRELATION` or more (the echo dominates it);
-- an explained frame reaches the endpointer as silence; every other frame passes unchanged.
+  (least squares; echo return loss = -20 log10 gain). Searches run only on loud frames while
+  the reference is playing: every `SEARCH_UNLOCKED` frames until a path is found (the first
+  loud frame searches at once), then every `SEARCH_EVERY` to follow it (jitter buffers move
+  the delay by 10-20 ms steps during a call). A weaker peak elsewhere does not replace a path
+  confirmed within `STALE_SEARCHES` searches (a window straddling such a step);
+- with a path, while the reference `delay` ago (+-1 frame) was playing, a received frame is
+  *explained* when it is quiet (below -50 dBFS: webrtcvad adapts to the silence of gated
+  frames and would call the echo's faint tails voiced), when its energy is within `margin_db`
+  of the echo the path predicts (the loudest reference frame within +-1 frame of the delay,
+  times the gain squared), or when it alone correlates with that reference at
+  `FRAME_CORRELATION` or more (the echo dominates it);
+- an explained frame reaches the endpointer as silence (and so the recogniser: the utterance
+  is cut from the same frames); every other frame passes unchanged. The recording and the
+  live-listen taps get the line's audio as it came.
 
 So the gate acts only while the IVR's own audio is playing (or its echo can still arrive) and
 the received audio is explained by it; a caller speaking over the echo barges in when their
@@ -28,9 +35,9 @@ speakerphone's own processing) correlates less and is gated less; a caller much 
 the echo is not heard until the prompt ends.
 
 Cost: on the call's event loop, numpy only. Analysis runs at 8 kHz (16 kHz audio is halved by
-averaging sample pairs); a frame with the reference silent or the caller below -50 dBFS costs
-a few microseconds, a judged frame two dot products, a search three 8192-point real FFTs
-(see the README section "Echo on the line" for the measured figures).
+averaging sample pairs); a frame with the reference silent costs a few tens of microseconds,
+a judged frame a few dot products, a search three 8192-point real FFTs (~0.3 ms of CPU).
+`stats()` keeps the CPU time per frame; the README section "Echo on the line" has the figures.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ ANALYSIS_RATE = 8000
 WINDOW_MS = 200  # received audio correlated by a search
 SLACK_MS = 40  # negative delays searched: the sent and received taps may differ by a tick
 SEARCH_EVERY = 10  # frames between searches while there is audio to judge (200 ms: one window)
+SEARCH_UNLOCKED = 3  # the same before an echo path is known (the first loud frame searches)
 STALE_SEARCHES = 10  # a path not confirmed for this many searches yields to a weaker one
 FRAME_CORRELATION = 0.8  # one frame this correlated with the reference: echo dominates it
 SILENT_DBFS = -50.0  # below this nothing is gated (the endpointer ignores it anyway)
@@ -133,7 +141,7 @@ class EchoGate:
 
     # ------------------------------------------------------------ one frame
     def _frame(self, frame: AudioFrame) -> AudioFrame:
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         x = np.frombuffer(frame.pcm, "<i2").astype(np.float32)
         m = self._analysis(x)
         n = len(m)
@@ -145,7 +153,8 @@ class EchoGate:
         if self._playing(end - n, end):
             if loud:
                 self._since_search += 1
-                if self._delay is None or self._since_search >= SEARCH_EVERY:
+                if self._since_search >= (SEARCH_EVERY if self._delay is not None
+                                          else SEARCH_UNLOCKED):
                     self._search(end)
             # With an echo on the line, its quiet parts are silence too: webrtcvad adapts
             # to the zeros of gated frames and would call the echo's faint tails voiced.
@@ -155,7 +164,7 @@ class EchoGate:
         if gated:
             self.gated += 1
             frame = AudioFrame(bytes(len(frame.pcm)), frame.sample_rate, frame.timestamp)
-        cost = time.perf_counter() - t0
+        cost = time.thread_time() - t0  # CPU time: a busy machine's preemption is not ours
         self.cost_s += cost
         self.max_cost_s = max(self.max_cost_s, cost)
         return frame
