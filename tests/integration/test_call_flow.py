@@ -49,7 +49,8 @@ def call_agent_by_speech(ivr: IvrProcess, work: Path) -> dict[str, Any]:
 
 
 def call_keys_and_silence(ivr: IvrProcess, work: Path) -> dict[str, Any]:
-    """Key 9, key 1 (bill), silence at 'anything else?' (no-input reprompt), key 2 (goodbye)."""
+    """Key 9, key 1 (bill), silence at 'anything else?' (no-input reprompt), key 2, key 5 to
+    the satisfaction survey (goodbye)."""
     with ScriptedCaller(ivr, work) as c:
         c.dial()
         c.wait("prompt_end", node="welcome_english_offer", interrupted=False)
@@ -60,6 +61,8 @@ def call_keys_and_silence(ivr: IvrProcess, work: Path) -> dict[str, Any]:
         c.wait("no_input", node="anything_else", timeout=20)
         c.wait("prompt_end", node="anything_else", interrupted=False, timeout=40)
         c.press("2")
+        c.wait("listen", node="satisfaction", timeout=30)
+        c.press("5")
         c.wait_closed(40)
         return {"call_id": c.call_id, "heard": c.recordings()[0]}
 
@@ -148,6 +151,7 @@ def test_dtmf_menu_and_no_input_reprompt(conversations: dict[str, Any], listener
         ("dtmf", "1", "match", "bill_enquiry"),
         ("none", None, "no_input", None),
         ("dtmf", "2", "match", "deny"),
+        ("dtmf", "5", "match", None),  # the satisfaction survey
     ]
     assert call["end_reason"] == "completed"
     heard = heard_text(listener_asr, r["heard"])

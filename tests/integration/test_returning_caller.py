@@ -25,7 +25,9 @@ def report_a_fault(ivr: IvrProcess, work: Path) -> str:
         c.wait("listen", node="broadband_account", timeout=20)
         c.press("55203318")
         c.wait("listen", node="anything_else", timeout=30)
-        c.press("2")  # nothing else: goodbye
+        c.press("2")  # nothing else: the satisfaction survey, then goodbye
+        c.wait("listen", node="satisfaction", timeout=30)
+        c.press("5")
         c.wait_closed(40)
     ivr.wait_call_ended(c.call_id, 30)
     return c.call_id
