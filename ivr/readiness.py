@@ -95,7 +95,8 @@ class DbWriteProbe:
         writer = self.store.writer
         try:
             if not writer.submit(Write(None, "ready_probe", touch)):
-                return Check(False, "the store writer's queue is full")
+                return Check(False, "the store writer refused the write (queue full or "
+                             "closed)")
             if not await asyncio.to_thread(writer.flush, self.timeout_s):
                 return Check(False, f"writes not committed within {self.timeout_s:g} s")
             rows = list(self.store.db.query("select seen_at from workers where id = ?",
