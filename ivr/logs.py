@@ -6,7 +6,7 @@ machine's local time zone and NTP steps are not the reader's problem) and, when 
 a call, that call's id:
 
 - `call_scope(call_id)` binds the id in a context variable; `asyncio` copies the context
-  into every task created inside it (`IvrService` starts each call's task in such a context),
+  into every task created inside it (`IvrService` starts each call's task with `call_task`),
   so whatever the call's stages log carries the id without passing it around;
 - lines logged elsewhere (the SIP thread, executors) that follow the project's conventions,
   ``log.info("call=%s ...", call_id)`` or telephony's ``log.info("call %s ...", call_id)``,
@@ -21,15 +21,17 @@ README "Running as a service").
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 LogFormat = Literal["text", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
@@ -47,6 +49,15 @@ def call_scope(call_id: str) -> Iterator[None]:
         yield
     finally:
         current_call.reset(token)
+
+
+def call_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None],
+              call_id: str) -> asyncio.Task[None]:
+    """The call's task (named ``call:<id>``), run in a context where `current_call` is
+    `call_id`: it and every task it creates log with the call's id."""
+    context = contextvars.copy_context()
+    context.run(current_call.set, call_id)
+    return loop.create_task(coro, name=f"call:{call_id}", context=context)
 
 
 def iso_utc(created: float) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import secrets
 import signal
@@ -33,7 +32,7 @@ from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
 from ivr.escalation.agents import AgentDirectory
 from ivr.files import private_files, read_or_create
-from ivr.logs import current_call
+from ivr.logs import call_task
 from ivr.privacy.crypto import RecordingKeyError, load_recording_key
 from ivr.readiness import Readiness, notify_systemd
 from ivr.reload import DialplanWatcher
@@ -359,10 +358,7 @@ class IvrService:
         loop = asyncio.get_running_loop()
         media.set_notify(lambda: loop.call_soon_threadsafe(session.notify_audio))
         self.sessions[call.call_id] = session
-        # every line the call's task (and the tasks it starts) logs carries its id
-        context = contextvars.copy_context()
-        context.run(current_call.set, call.call_id)
-        task = loop.create_task(session.run(), name=f"call:{call.call_id}", context=context)
+        task = call_task(loop, session.run(), call.call_id)  # its log lines carry the call id
         self._tasks[call.call_id] = task
         task.add_done_callback(lambda _t, cid=call.call_id: self._session_done(cid))
 

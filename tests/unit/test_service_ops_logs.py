@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import io
 import json
 import logging
@@ -14,7 +13,7 @@ import pytest
 
 from ivr.cli import build_parser, settings_from_args
 from ivr.config import load_settings
-from ivr.logs import call_scope, current_call, iso_utc, setup_logging
+from ivr.logs import call_scope, call_task, current_call, iso_utc, setup_logging
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -93,7 +92,7 @@ def test_text_lines_are_dated_and_name_the_call(root_restored) -> None:
 
 
 def test_tasks_started_in_a_call_context_inherit_the_call(root_restored) -> None:
-    """What `IvrService._start_session` does: the call's task runs in a copied context."""
+    """`call_task`, as `IvrService._start_session` starts a call."""
     out = io.StringIO()
     setup_logging("INFO", "json", stream=out)
 
@@ -105,9 +104,9 @@ def test_tasks_started_in_a_call_context_inherit_the_call(root_restored) -> None
         logging.getLogger("ivr.call").info("child task")
 
     async def main() -> None:
-        context = contextvars.copy_context()
-        context.run(current_call.set, "c-11")
-        await asyncio.get_running_loop().create_task(stage(), context=context)
+        task = call_task(asyncio.get_running_loop(), stage(), "c-11")
+        assert task.get_name() == "call:c-11"
+        await task
         logging.getLogger("ivr.server").info("service line")
 
     asyncio.run(main())
