@@ -9,6 +9,7 @@ stops it."""
 from __future__ import annotations
 
 import time
+from functools import cache
 
 import numpy as np
 import pytest
@@ -29,16 +30,25 @@ PROMPT = ("Welcome to the service hotline. For your bill, say bill or press one.
 SPEECH = ("asr_en_misc", "audio/ljspeech/LJ001-0002.flac")  # "in being comparatively modern."
 
 
-@pytest.fixture(scope="module")
-def prompt() -> np.ndarray:
+@cache
+def prompt_audio() -> np.ndarray:
     """The prompt as the IVR plays it (Piper, resampled once to the clock rate)."""
     audio = PiperTTS().synthesize_sync(PROMPT, "en")
     return _i16(resample(audio, RATE))
 
 
+def speech_audio() -> np.ndarray:
+    return _i16(resample(load_clip(*SPEECH), RATE))
+
+
+@pytest.fixture(scope="module")
+def prompt() -> np.ndarray:
+    return prompt_audio()
+
+
 @pytest.fixture(scope="module")
 def speech() -> np.ndarray:
-    return _i16(resample(load_clip(*SPEECH), RATE))
+    return speech_audio()
 
 
 def _i16(frame: AudioFrame) -> np.ndarray:
