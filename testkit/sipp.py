@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["SippError", "SippRun", "digest_call_scenario", "invite_refused_scenario",
-           "run_sipp"]
+           "received_statuses", "run_sipp"]
 
 SIPP = "sipp"
 _STATUS = re.compile(r"^SIP/2\.0 (\d{3}) ", re.MULTILINE)
@@ -194,10 +194,16 @@ def run_sipp(
     except subprocess.TimeoutExpired as e:
         raise SippError(f"sipp did not end within {timeout_s + 10} s") from e
     text = messages.read_text(errors="replace") if messages.exists() else ""
-    received = [block for block in text.split("-----") if "message received" in block]
-    statuses = collections.Counter(int(m.group(1)) for block in received
-                                   for m in _STATUS.finditer(block))
-    return SippRun(res.returncode, statuses, text, res.stdout + res.stderr)
+    return SippRun(res.returncode, received_statuses(text), text, res.stdout + res.stderr)
+
+
+def received_statuses(trace: str) -> collections.Counter[int]:
+    """Status codes of the replies SIPp received, from its `-trace_msg` log (entries are
+    separated by dashed lines; sent messages and requests are not counted)."""
+    received = [entry for entry in re.split(r"^-{10,}.*$", trace, flags=re.MULTILINE)
+                if "message received" in entry]
+    return collections.Counter(int(m.group(1)) for entry in received
+                               for m in _STATUS.finditer(entry))
 
 
 def _free_port(host: str, kind: socket.SocketKind) -> int:

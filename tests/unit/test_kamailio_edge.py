@@ -28,7 +28,7 @@ from ivr.cluster.sip_edge import (
 )
 from ivr.cluster.supervisor import worker_env
 from ivr.config_sections import SipSettings
-from testkit.sipp import digest_call_scenario, invite_refused_scenario
+from testkit.sipp import digest_call_scenario, invite_refused_scenario, received_statuses
 
 WORKERS = [WorkerAddr("127.0.0.1", 5070)]
 HA1 = digest_ha1("alice", "ivr", "pw")
@@ -203,3 +203,20 @@ def test_sipp_scenarios_are_well_formed_xml() -> None:
     digest = ET.fromstring(digest_call_scenario(250))
     assert any(r.get("auth") == "true" for r in digest.iter("recv"))
     assert "[authentication]" in ET.tostring(digest, encoding="unicode")
+
+
+def test_sipp_trace_counts_received_replies_only() -> None:
+    trace = (
+        "----------------------------------------------- 2026-12-07 01:36:32.162703\n"
+        "UDP message sent (463 bytes):\n\nINVITE sip:hotline@127.0.0.1:5060 SIP/2.0\n"
+        "Via: SIP/2.0/UDP 127.0.0.2:5062\n\n"
+        "----------------------------------------------- 2026-12-07 01:36:32.163351\n"
+        "UDP message received [304] bytes :\n\nSIP/2.0 407 Proxy Authentication Required\n"
+        "Via: SIP/2.0/UDP 127.0.0.2:5062\n\n"
+        "----------------------------------------------- 2026-12-07 01:36:32.163400\n"
+        "UDP message received [300] bytes :\n\nSIP/2.0 503 Rate limit exceeded\n"
+        "Retry-After: 4\n\n"
+        "----------------------------------------------- 2026-12-07 01:36:32.163406\n"
+        "UDP message sent (318 bytes):\n\nSIP/2.0 200 OK\n\n"
+    )
+    assert received_statuses(trace) == {407: 1, 503: 1}
