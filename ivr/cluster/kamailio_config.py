@@ -203,6 +203,7 @@ request_route {{
     }}
     if (!ds_is_from_list("{set}")) {{
         route(EDGE_RATE);  # a source over its rate: 503 + Retry-After
+        route(EDGE_SANITY);  # a malformed request: 400 (sanity module)
     }}
     if (is_method("OPTIONS") && uri == myself && $rU == $null) {{
         sl_send_reply("200", "ivr-front alive");

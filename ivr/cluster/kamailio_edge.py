@@ -30,7 +30,7 @@ def edge_listeners(edge: SipEdge, host: str, port: int) -> list[str]:
 
 
 def edge_modules(edge: SipEdge) -> list[str]:
-    mods = ["htable"]
+    mods = ["htable", "sanity"]
     if edge.tls_port is not None:
         mods.insert(0, "tls")  # first: it must initialise before the TCP engine forks
     if edge.rate_limited:
@@ -73,9 +73,10 @@ def edge_modparams(edge: SipEdge, *, address_file: Path | None,
 
 
 def edge_routes(edge: SipEdge) -> str:
-    """route[EDGE_RATE] (any request from a non-worker), route[EDGE_ADMIT] (initial
-    INVITE), route[EDGE_LOG_ONCE], and the start-up fill of the digest users."""
-    out = [_LOG_ONCE.format(seconds=LOG_ONCE_S)]
+    """route[EDGE_RATE] and route[EDGE_SANITY] (any request from a non-worker),
+    route[EDGE_ADMIT] (initial INVITE), route[EDGE_LOG_ONCE], and the start-up fill of the
+    digest users."""
+    out = [_LOG_ONCE.format(seconds=LOG_ONCE_S), _SANITY]
     out.append(_RATE.format(retry_after=edge.retry_after_s) if edge.rate_limited
                else "route[EDGE_RATE] {\n    return;\n}\n")
     admit: list[str] = []
@@ -103,6 +104,18 @@ _LOG_ONCE = """route[EDGE_LOG_ONCE] {{
              "further refusals of this source for it are not logged for {seconds} s\\n");
     }}
 }}
+"""
+
+# Kamailio's default checks (17895): request-URI version, scheme and parse, required
+# headers, CSeq method and value, Content-Length, Expires, Proxy-Require; Via (7). The
+# module answers 400 (or 420/501) itself; ACKs and CANCELs are not answered.
+_SANITY = """route[EDGE_SANITY] {
+    if (!sanity_check("17895", "7")) {
+        $var(refused) = "malformed request";
+        route(EDGE_LOG_ONCE);
+        exit;
+    }
+}
 """
 
 _RATE = """route[EDGE_RATE] {{

@@ -127,6 +127,25 @@ def test_a_source_not_allowed_is_refused_with_403_logged_once(edge: Edge) -> Non
     assert len(_refusals(front, "127.0.0.2", "source not in the allow-list")) == 1, front.log()
 
 
+def test_a_malformed_request_is_answered_400_and_not_relayed(edge: Edge) -> None:
+    front = edge.open_front
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.sendto((  # an allowed source, but the CSeq names another method
+            f"INVITE sip:hotline@127.0.0.1:{front.listen_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKbad{port}\r\n"
+            "Max-Forwards: 70\r\nFrom: <sip:x@127.0.0.1>;tag=1\r\n"
+            f"To: <sip:hotline@127.0.0.1>\r\nCall-ID: malformed-{port}@127.0.0.1\r\n"
+            "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode(),
+            ("127.0.0.1", front.listen_port))
+        sock.settimeout(5)
+        reply = sock.recv(4096).decode(errors="replace")
+    assert reply.startswith("SIP/2.0 400"), reply
+    assert f"malformed-{port}" not in "\n".join(
+        line for line in front.log().splitlines() if "ivr-front: INVITE" in line)
+
+
 def test_the_worker_refuses_a_caller_that_skips_the_front(edge: Edge) -> None:
     if "IVR_SIP__ALLOW_FROM" not in edge.worker.env:
         pytest.skip("this tree has no worker allow-list (sip.allow_from)")

@@ -94,6 +94,7 @@ def test_default_edge_is_open_udp_with_pike(tmp_path: Path) -> None:
     assert "route[EDGE_ADMIT] {\n    return;\n}" in cfg
     assert 'if (!ds_is_from_list("1")) {\n        route(EDGE_RATE);' in cfg  # workers exempt
     assert 'append_to_reply("Retry-After: 4\\r\\n");' in cfg
+    assert 'route(EDGE_SANITY);' in cfg and 'sanity_check("17895", "7")' in cfg
 
 
 def test_allow_list_only_answers_403_and_logs_once(tmp_path: Path) -> None:
