@@ -16,7 +16,9 @@ row every `poll_s` seconds. Routes (`/desk/api/*` answer 401 JSON without a vali
     GET  /desk/api/events              text/event-stream: status, call, update, keepalive
     GET  /desk/api/calls/{id}          the call card (own calls only)
     POST /desk/api/calls/{id}/outcome  {outcome, note}
-    GET  /desk/api/history             the calls this agent took, newest first
+    GET  /desk/api/history             My calls: the calls this agent took or picked up,
+                                       newest first (`ivr.web.desk_calls`); each opens
+                                       with the outcome form, to record or change it
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from ivr.web.auth import (
     verify_password,
 )
 from ivr.web.card import call_card, call_state
+from ivr.web.desk_calls import answered_by, intent_labels, my_calls
 from ivr.web.edge import install_security_headers, read_json
 from ivr.web.sessions import SessionRevocations
 from ivr.web.throttle import SignInThrottle
@@ -229,28 +232,13 @@ class AgentDesk:
         return web.json_response(self.me_dict(agent_id))
 
     async def history(self, _: web.Request, agent_id: str) -> web.Response:
-        calls = list(self.store.db.query(
-            "select id, caller, started_at, ended_at, status, end_reason, language, "
-            "queue_wait_s, peak_anger, agent_outcome, agent_note from calls "
-            "where agent_id = ? order by started_at desc limit ?", [agent_id, HISTORY_LIMIT]))
-        labels = self._intent_labels([c["id"] for c in calls])
+        """My calls: the agent's calls (`ivr.web.desk_calls`), each openable to record or
+        change its outcome."""
+        calls = my_calls(self.store, agent_id, HISTORY_LIMIT)
+        labels = intent_labels(self.store, [c["id"] for c in calls])
         for c in calls:
             c["intent_label"] = labels.get(c["id"])
         return web.json_response({"calls": calls})
-
-    def _intent_labels(self, call_ids: list[str]) -> dict[str, str]:
-        if not call_ids:
-            return {}
-        marks = ",".join("?" * len(call_ids))
-        out: dict[str, str] = {}
-        for row in self.store.db.query(
-                f"select call_id, data from events where type = 'escalation_summary' "
-                f"and call_id in ({marks}) order by ts, id", call_ids):
-            with contextlib.suppress(ValueError, TypeError):
-                label = json.loads(row["data"]).get("intent_label")
-                if label:
-                    out[row["call_id"]] = str(label)
-        return out
 
     # ------------------------------------------------------------ calls
     def _access(self, agent_id: str, call_id: str) -> web.Response | None:
@@ -263,6 +251,8 @@ class AgentDesk:
         agent = self.directory.get(agent_id)
         if agent is not None and agent.current_call == call_id:
             return None
+        if rows[0]["agent_id"] is None and answered_by(self.store, call_id, agent_id):
+            return None  # picked up, never bridged: still theirs to mark (desk_calls.py)
         return _error(403, "not your call")
 
     async def get_call(self, request: web.Request, agent_id: str) -> web.Response:

@@ -86,6 +86,7 @@
   async function signOut() {
     await api("POST", "/desk/logout", {});
     state.card = null;
+    state.phase = null;  // a stale "ended" must not outlive the session
     $("card").hidden = true;
     $("transcript-box").hidden = true;
     $("outcome-form").hidden = true;
@@ -348,11 +349,15 @@
     const r = await api("GET", "/desk/api/history");
     if (!r.ok) return;
     const calls = r.data.calls || [];
+    // every call opens its card with the outcome form: record it, or change it
     fill($("my-calls"), calls.map((c) => {
-      const item = el("li", { "data-call": c.id },
+      const item = el("li", { "data-call": c.id,
+                              class: c.agent_outcome ? "" : "pending",
+                              title: c.agent_outcome ? "Change the outcome" : "Record the outcome" },
         el("div", { text: (c.caller || "unknown") + " \u2014 " + when(c.started_at) }),
         el("div", { class: "muted", text: (c.intent_label || "") +
-          (c.agent_outcome ? " \u00B7 " + c.agent_outcome : " \u00B7 no outcome yet") }));
+          (c.agent_outcome ? " \u00B7 " + c.agent_outcome + " (change)"
+            : " \u00B7 no outcome yet: record it") }));
       item.addEventListener("click", () => openCall(c.id));
       return item;
     }));
@@ -366,6 +371,8 @@
     r.data.phase = "history";
     showCard(r.data, true);
     setBanner(null, null);
+    $("outcome-msg").textContent = r.data.call.agent_outcome
+      ? "Recorded: " + r.data.call.agent_outcome + ". Choose another to change it." : "";
   }
 
   // ------------------------------------------------------------ start
