@@ -71,6 +71,8 @@ class CallEvents:
     _graveyard: list[Any]
     _allow: AllowList
     _refusals: RefusalLog
+    _refusals_due: list[tuple[Entry, int, str, dict[str, str]]]
+    _cap_rejections: tuple[float | None, int]  # (last logged, not logged since)
 
     # ---- listener plumbing ----------------------------------------------------------------
     def _notify(self, name: str, *args: Any) -> Any:
@@ -112,8 +114,7 @@ class CallEvents:
             log.exception("undecodable INVITE: refusing it with 400")
             refused = Entry(call, CallInfo(new_call_id(), "", "", "", "", time.monotonic()))
             self._calls[refused.info.call_id] = refused  # freed when pjsua says it ended
-            with contextlib.suppress(pj.Error):
-                call.answer(_pj.call_op(400, "Bad Request"))
+            self._refuse_later(refused, 400, "Bad Request")
             return
         entry = Entry(call, info)
         self._calls[info.call_id] = entry
@@ -143,10 +144,7 @@ class CallEvents:
             verdict.code,
             verdict.reason,
         )
-        try:  # answer(), not hangup(): a deferred hangup would drop our extra headers
-            call.answer(_pj.call_op(verdict.code, verdict.reason, verdict.headers))
-        except pj.Error as exc:
-            log.error("rejecting %s failed: %s", info.call_id, _pj.error_text(exc))
+        self._refuse_later(entry, verdict.code, verdict.reason, verdict.headers)
         self._notify("on_rejected", info.remote_uri, verdict.code, verdict.reason)
 
     def _refuse_source(self, call: Any, source: str) -> None:
@@ -155,8 +153,29 @@ class CallEvents:
         refused = Entry(call, CallInfo(new_call_id(), "", "", "", "", time.monotonic()))
         self._calls[refused.info.call_id] = refused  # freed when pjsua says it ended
         self._refusals.refused(source, 403, "Forbidden", time.monotonic())
-        with contextlib.suppress(pj.Error):
-            call.answer(_pj.call_op(403, "Forbidden"))
+        self._refuse_later(refused, 403, "Forbidden")
+
+    def _refuse_later(self, entry: Entry, code: int, reason: str,
+                      headers: dict[str, str] | None = None) -> None:
+        """Queue a final error answer for after the incoming-call callback returns.
+
+        pjsua aborts the process (`pjsip_rx_data_free_cloned: Assertion 'rdata' failed`)
+        when an INVITE without SDP (a late offer) gets a non-2xx final answer from inside
+        onIncomingCall: one such INVITE from anyone, at capacity or from a refused source,
+        was enough. Answered from the poll loop instead, it is an ordinary rejection.
+        """
+        self._refusals_due.append((entry, code, reason, dict(headers or {})))
+
+    def _send_refusals(self) -> None:
+        """Send the queued error answers (SIP thread, after each poll)."""
+        due, self._refusals_due = self._refusals_due, []
+        for entry, code, reason, headers in due:
+            if entry.call is None:  # cancelled and gone meanwhile
+                continue
+            try:  # answer(), not hangup(): a deferred hangup would drop our extra headers
+                entry.call.answer(_pj.call_op(code, reason, headers))
+            except pj.Error as exc:
+                log.error("rejecting %s failed: %s", entry.info.call_id, _pj.error_text(exc))
 
     def admitted_calls(self) -> int:
         """Calls holding a pjsua slot that we admitted or dialled and that pjsua has not yet
@@ -179,13 +198,19 @@ class CallEvents:
         return 403
 
     def _on_pjsua_rejected(self, remote_uri: str, code: int, reason: str) -> None:
+        """pjsua's own 486 at its 4-call cap: reported once a minute, with the count of the
+        ones in between (a burst of INVITEs must not become a burst of log lines)."""
+        now = time.monotonic()
+        last, unlogged = self._cap_rejections
+        if last is not None and now - last < 60.0:
+            self._cap_rejections = (last, unlogged + 1)
+            return
+        self._cap_rejections = (now, 0)
         log.warning(
             "pjsua itself rejected an INVITE from %s: %d %s (the wheel allows %d concurrent "
-            "calls per process; add SIP workers for more)",
-            remote_uri,
-            code,
-            reason,
-            4,
+            "calls per process; add SIP workers for more)%s",
+            clean_text(remote_uri, 128), code, reason, 4,
+            f"; {unlogged} more since the last line" if unlogged else "",
         )
         self._notify("on_rejected", remote_uri, code, reason)
 

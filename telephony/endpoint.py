@@ -59,6 +59,8 @@ class SipEndpoint(CallCommands):
         self._allow = AllowList(allow_from)
         self._allow.extra = self._trunks.registrar_addresses  # one set, grown at run time
         self._refusals = RefusalLog()
+        self._refusals_due = []  # final error answers sent after the callback (_callevents)
+        self._cap_rejections = (None, 0)  # pjsua's own 486s: last logged, not logged since
         self._commands: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = (
             queue.SimpleQueue()
         )
@@ -225,6 +227,7 @@ class SipEndpoint(CallCommands):
         try:
             while not self._stopping.is_set():
                 self._ep.libHandleEvents(10)
+                self._send_refusals()
                 self._drain_commands()
                 now = time.monotonic()
                 self._check_timeouts(now)

@@ -9,7 +9,9 @@ same registrar: `main` with the right password, `sales` with a wrong one.
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -127,10 +129,32 @@ def test_stranger_refused_while_the_registrar_is_allowed(edge: Edge) -> None:
     replies = [sip_request("127.0.0.1", edge.ivr.sip_port, "INVITE", "hotline",
                            local_host=STRANGER, timeout=5) for _ in range(3)]
     assert [r.status for r in replies] == [403, 403, 403]
+    # a late offer (no SDP) refused from inside pjsua's callback used to abort the process
+    assert late_offer_invite(STRANGER, edge.ivr.sip_port).startswith("SIP/2.0 403")
+    assert edge.ivr.api("/api/health", token=None)["status"] == "ok"  # still serving
     assert edge.ivr.api("/api/health", token=None)["sip_refused_sources"] >= 3
     lines = [ln for ln in edge.ivr.log().splitlines()
              if "refused INVITE from " + STRANGER in ln]
     assert len(lines) == 1, lines  # once per source per minute, not per packet
+
+
+def late_offer_invite(source: str, port: int) -> str:
+    """Status line of the final reply to an INVITE without SDP sent from `source`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        lport, tag = sock.getsockname()[1], secrets.token_hex(6)
+        sock.sendto((
+            f"INVITE sip:hotline@127.0.0.1:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {source}:{lport};branch=z9hG4bK{tag};rport\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:late@{source}>;tag={tag}\r\n"
+            f"To: <sip:hotline@127.0.0.1>\r\nCall-ID: {tag}\r\nCSeq: 1 INVITE\r\n"
+            f"Contact: <sip:late@{source}:{lport}>\r\nContent-Length: 0\r\n\r\n").encode(),
+            ("127.0.0.1", port))
+        sock.settimeout(5)
+        while True:
+            line = sock.recv(65535).decode(errors="replace").split("\r\n", 1)[0]
+            if not line.startswith("SIP/2.0 1"):
+                return line
 
 
 # An outbound call through the trunk, from a SipEndpoint in its own process (pjsua is a

@@ -43,12 +43,16 @@ class Edge(CallEvents):
         self._graveyard = []
         self._allow = AllowList(allow)
         self._refusals = RefusalLog()
+        self._refusals_due = []
+        self._cap_rejections = (None, 0)
 
 
 def test_source_outside_the_list_gets_403_and_never_reaches_the_listener() -> None:
     edge = Edge(["10.0.0.0/8"])
     call = FakeCall()
     edge._on_incoming(call, INVITE, "192.0.2.9:5060")
+    assert call.answers == []  # never from inside pjsua's callback (late offers abort pjsip)
+    edge._send_refusals()
     assert call.answers == [403]
     assert edge.listener.offered == []  # type: ignore[attr-defined]
     assert edge.admitted_calls() == 0 and edge._refusals.total == 1
@@ -71,3 +75,23 @@ def test_no_list_keeps_the_old_behaviour_even_without_a_source() -> None:
     call = FakeCall()
     edge._on_incoming(call, INVITE, "")
     assert call.answers == [180, 200]
+
+
+def test_listener_rejection_is_also_sent_after_the_callback() -> None:
+    edge = Edge([])
+    edge.listener.on_incoming = lambda call: Admission.rejected(503, "busy", 30)  # type: ignore[method-assign]
+    call = FakeCall()
+    edge._on_incoming(call, INVITE, "10.0.0.1:5060")
+    assert call.answers == []
+    edge._send_refusals()
+    assert call.answers == [503]
+
+
+def test_pjsua_cap_rejections_are_reported_once_a_minute() -> None:
+    edge = Edge([])
+    seen: list[int] = []
+    edge.listener.on_rejected = lambda uri, code, reason: seen.append(code)  # type: ignore[attr-defined]
+    for _ in range(50):
+        edge._on_pjsua_rejected("sip:flood@192.0.2.1", 486, "Busy Here")
+    assert seen == [486]
+    assert edge._cap_rejections[1] == 49
