@@ -24,7 +24,9 @@ from telephony.sip_types import (
 )
 
 if TYPE_CHECKING:
-    from telephony.sip_sources import AllowList, RefusalLog
+    from collections.abc import Callable
+
+    from telephony.sip_sources import AllowList
     from telephony.sip_types import CallListener, SipConfig
 
 log = logging.getLogger("telephony.endpoint")
@@ -70,9 +72,8 @@ class CallEvents:
     _calls: dict[str, Entry]
     _graveyard: list[Any]
     _allow: AllowList
-    _refusals: RefusalLog
-    _refusals_due: list[tuple[Entry, int, str, dict[str, str]]]
-    _cap_rejections: tuple[float | None, int]  # (last logged, not logged since)
+    _refuse_source: Callable[[Any, str], None]  # `Refusals` (telephony/_refusals.py)
+    _refuse_later: Callable[..., None]
 
     # ---- listener plumbing ----------------------------------------------------------------
     def _notify(self, name: str, *args: Any) -> Any:
@@ -147,36 +148,6 @@ class CallEvents:
         self._refuse_later(entry, verdict.code, verdict.reason, verdict.headers)
         self._notify("on_rejected", info.remote_uri, verdict.code, verdict.reason)
 
-    def _refuse_source(self, call: Any, source: str) -> None:
-        """403 to an INVITE from a source not in the allow-list; logged once per source per
-        minute (`RefusalLog`), never per packet."""
-        refused = Entry(call, CallInfo(new_call_id(), "", "", "", "", time.monotonic()))
-        self._calls[refused.info.call_id] = refused  # freed when pjsua says it ended
-        self._refusals.refused(source, 403, "Forbidden", time.monotonic())
-        self._refuse_later(refused, 403, "Forbidden")
-
-    def _refuse_later(self, entry: Entry, code: int, reason: str,
-                      headers: dict[str, str] | None = None) -> None:
-        """Queue a final error answer for after the incoming-call callback returns.
-
-        pjsua aborts the process (`pjsip_rx_data_free_cloned: Assertion 'rdata' failed`)
-        when an INVITE without SDP (a late offer) gets a non-2xx final answer from inside
-        onIncomingCall: one such INVITE from anyone, at capacity or from a refused source,
-        was enough. Answered from the poll loop instead, it is an ordinary rejection.
-        """
-        self._refusals_due.append((entry, code, reason, dict(headers or {})))
-
-    def _send_refusals(self) -> None:
-        """Send the queued error answers (SIP thread, after each poll)."""
-        due, self._refusals_due = self._refusals_due, []
-        for entry, code, reason, headers in due:
-            if entry.call is None:  # cancelled and gone meanwhile
-                continue
-            try:  # answer(), not hangup(): a deferred hangup would drop our extra headers
-                entry.call.answer(_pj.call_op(code, reason, headers))
-            except pj.Error as exc:
-                log.error("rejecting %s failed: %s", entry.info.call_id, _pj.error_text(exc))
-
     def admitted_calls(self) -> int:
         """Calls holding a pjsua slot that we admitted or dialled and that pjsua has not yet
         reported disconnected: derived from the call table, never a separate counter."""
@@ -196,23 +167,6 @@ class CallEvents:
         log.warning("call %s: refused the caller's REFER to %r",
                     entry.info.call_id if entry else "?", clean_text(target, 128))
         return 403
-
-    def _on_pjsua_rejected(self, remote_uri: str, code: int, reason: str) -> None:
-        """pjsua's own 486 at its 4-call cap: reported once a minute, with the count of the
-        ones in between (a burst of INVITEs must not become a burst of log lines)."""
-        now = time.monotonic()
-        last, unlogged = self._cap_rejections
-        if last is not None and now - last < 60.0:
-            self._cap_rejections = (last, unlogged + 1)
-            return
-        self._cap_rejections = (now, 0)
-        log.warning(
-            "pjsua itself rejected an INVITE from %s: %d %s (the wheel allows %d concurrent "
-            "calls per process; add SIP workers for more)%s",
-            clean_text(remote_uri, 128), code, reason, 4,
-            f"; {unlogged} more since the last line" if unlogged else "",
-        )
-        self._notify("on_rejected", remote_uri, code, reason)
 
     def _on_call_state(self, call: Any) -> None:
         entry = self._entry(call)

@@ -24,9 +24,9 @@ import pjsua2 as pj
 from telephony import _pj, media_port
 from telephony._callcommands import CallCommands
 from telephony._callevents import Entry, _resolve
-from telephony.sip_sources import AllowList, RefusalLog
+from telephony._refusals import Refusals
 from telephony.sip_types import PJSUA_HARD_CALL_CAP, CallInfo, CallListener, SipConfig
-from telephony.trunks import SourceAccount, TrunkConfig, Trunks, TrunkStatus
+from telephony.trunks import SourceAccount, TrunkConfig
 
 __all__ = ["SipEndpoint", "SipEndpointError"]
 
@@ -37,7 +37,7 @@ class SipEndpointError(RuntimeError):
     """The endpoint could not start (e.g. the SIP port is in use) or is not running."""
 
 
-class SipEndpoint(CallCommands):
+class SipEndpoint(CallCommands, Refusals):
     """Answers SIP calls and reports them to a `CallListener`.
 
     pjsua is a process singleton that cannot be re-created reliably: one `SipEndpoint` may be
@@ -55,12 +55,7 @@ class SipEndpoint(CallCommands):
         others get 403, logged once per source per minute (`telephony.sip_sources`)."""
         self.config = config
         self.listener = listener
-        self._trunks = Trunks(trunks)
-        self._allow = AllowList(allow_from)
-        self._allow.extra = self._trunks.registrar_addresses  # one set, grown at run time
-        self._refusals = RefusalLog()
-        self._refusals_due = []  # final error answers sent after the callback (_callevents)
-        self._cap_rejections = (None, 0)  # pjsua's own 486s: last logged, not logged since
+        self._init_refusals(trunks, allow_from)
         self._commands: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = (
             queue.SimpleQueue()
         )
@@ -118,14 +113,6 @@ class SipEndpoint(CallCommands):
         self.stop()
 
     # ---- commands (any thread) ------------------------------------------------------------
-    def trunk_statuses(self) -> tuple[TrunkStatus, ...]:
-        """Registration state of every configured trunk (immutable snapshot)."""
-        return self._trunks.statuses()
-
-    def refused_invites(self) -> int:
-        """INVITEs refused because of their source address since start."""
-        return self._refusals.total
-
     def active_calls(self) -> int:
         """Number of admitted calls not yet disconnected (recounted from the SIP thread's call
         table after every poll, so it cannot drift from what pjsua reports)."""
@@ -291,10 +278,6 @@ class SipEndpoint(CallCommands):
         self._acc = SourceAccount(self)
         self._acc.create(acfg, True)
         self._trunks.start(self, tid, rtp, cfg.public_host)
-
-    def _on_reg_state(self, name: str, code: int, reason: str, expiration: int,
-                      source: str) -> None:
-        self._trunks.on_reg_state(name, code, reason, expiration, source)
 
     def _set_codec_priorities(self) -> None:
         preferred = [c.lower() for c in self.config.codec_priorities]

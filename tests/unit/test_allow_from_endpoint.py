@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from telephony._callevents import CallEvents
-from telephony.sip_sources import AllowList, RefusalLog
+from telephony._refusals import Refusals
 from telephony.sip_types import Admission, CallInfo, SipConfig
 
 INVITE = ("INVITE sip:hotline@127.0.0.1:5060 SIP/2.0\r\nFrom: <sip:1001@pbx>;tag=1\r\n"
@@ -35,16 +35,15 @@ class Listener:
         return Admission.accepted()
 
 
-class Edge(CallEvents):
+class Edge(CallEvents, Refusals):
+    """`SipEndpoint`'s two SIP-thread mixins without the SIP stack."""
+
     def __init__(self, allow: list[str]) -> None:
         self.config = SipConfig()
         self.listener = Listener()  # type: ignore[assignment]
         self._calls = {}
         self._graveyard = []
-        self._allow = AllowList(allow)
-        self._refusals = RefusalLog()
-        self._refusals_due = []
-        self._cap_rejections = (None, 0)
+        self._init_refusals([], allow)
 
 
 def test_source_outside_the_list_gets_403_and_never_reaches_the_listener() -> None:
