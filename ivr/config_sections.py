@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from audio_models.echo import EchoConfig
 from audio_models.protocols import EndpointerConfig
@@ -28,8 +28,8 @@ class TrunkSettings(Section):
                       "metrics, logs).")
     registrar: str = Field(description="Registrar URI, sip:HOST[:PORT].")
     username: str = Field(min_length=1, max_length=128, description="Digest user name.")
-    password: str | None = Field(None, repr=False, description="Digest password (or "
-                                 "password_file).")
+    password: SecretStr | None = Field(None, description="Digest password (or "
+                                       "password_file; never printed by `ivr config`).")
     password_file: Path | None = Field(None, description="File holding the digest password.")
     realm: str = Field("*", description="Digest realm (* answers any).")
     user: str | None = Field(None, max_length=64, description="Number/user registered "
@@ -57,7 +57,7 @@ class TrunkSettings(Section):
     def secret(self) -> str:
         """The digest password (read from password_file when that is set)."""
         if self.password_file is None:
-            return self.password or ""
+            return self.password.get_secret_value() if self.password else ""
         return self.password_file.read_text(encoding="utf-8").strip()
 
 

@@ -164,3 +164,10 @@ def test_unreadable_password_file_stops_the_start(tmp_path) -> None:  # type: ig
                             "password_file": str(tmp_path / "missing")}]})
     with pytest.raises(OSError):
         trunk_configs(sip)  # type: ignore[arg-type]
+
+
+def test_trunk_password_is_never_printed() -> None:
+    settings = load_settings(flags={"sip": {"trunks": [
+        {"name": "pbx", "registrar": REG, "username": "u", "password": "hunter2"}]}}, environ={})
+    assert "hunter2" not in settings.model_dump_json() and "hunter2" not in repr(settings)
+    assert trunk_configs(settings.sip)[0].password == "hunter2"
