@@ -21,6 +21,10 @@ from ivr.understanding.slots import extract_slot, keyed_slot
 OFF_TOPIC = "@off_topic"  # the meaning index's rows of requests the dialplan does not handle
 GLOBAL_WINS = 0.85  # a global choice scoring this high beats slot values and read-backs
 OVERRULE = 0.8  # the least probability of a meaning that overrules weak words
+VETO_WORDS_BELOW = 0.6  # words this weak give way to a clearly off-topic meaning (asked)
+WORDS_TIE = 0.03  # two intents' words this close: the meaning decides between them
+AGREE_WORDS = 0.3  # words and meaning agreeing: the least words' score ...
+AGREE_PROBABILITY = 0.3  # ... and the least probability (the meaning's top class)
 
 
 def choices_at(plan: Dialplan, node: Node) -> list[Choice]:
@@ -92,18 +96,33 @@ def _understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
             score = event.confidence if node.gather.slot.type == "text" else 1.0
             return None, Understanding("match", score=score,
                                        slots={node.gather.slot.name: value})
+    sense = meaning is not None and index is not None and not node.gather
     if matches and matches[0].score >= threshold:
         best = matches[0]
-        if meaning is not None and index is not None and not node.gather:
-            overruled = overruled_by_meaning(plan, index, meaning, language, choices, best)
-            if overruled is not None:
-                return overruled
+        if sense:
+            assert index is not None
+            tie = tie_broken_by_meaning(plan, index, meaning, language, choices, matches)
+            if tie is not None:
+                best = tie
+            else:
+                overruled = overruled_by_meaning(plan, index, meaning, language, choices, best)
+                if overruled is not None:
+                    return overruled
+                if vetoed_as_off_topic(plan, index, meaning, language, best):
+                    # not taken; asked about ("did you mean ...?") when it has a label
+                    unsure = min(best.score, threshold - 0.001)
+                    return None, Understanding("no_match", best.intent, round(unsure, 3))
         choice = next(c for c in choices if c.intent == best.intent)
         return choice, Understanding("match", best.intent, best.score, choice=choice.goto)
-    if meaning is not None and index is not None and not node.gather:
+    if sense:
+        assert index is not None
         meant = by_meaning(plan, index, meaning, language, choices)
         if meant is not None:
             return meant
+        together = agreed(plan, index, meaning, language, choices, matches[0]) if (
+            matches) else None
+        if together is not None:
+            return together
     top = matches[0] if matches else None
     return None, Understanding("no_match", top.intent if top else None,
                                top.score if top else 0.0)
@@ -161,6 +180,75 @@ def overruled_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, lan
             decision.similarity < OVERRULE):
         return None
     return by_meaning(plan, index, meaning, language, choices)
+
+
+def _probability(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str
+                 ) -> dict[str, float]:
+    """intent -> the classifier's probability (empty: no classifier for `language`)."""
+    if plan.semantic.method != "classifier":
+        return {}
+    return dict(index.probabilities(meaning, language))
+
+
+def tie_broken_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
+                          choices: list[Choice], matches: list[IntentMatch]
+                          ) -> IntentMatch | None:
+    """When the words hear two intents about equally (within WORDS_TIE: 话费 names the bill,
+    预存 asks for a top-up, both 0.89), the meaning decides between those two: the runner-up
+    is taken when its probability leads by `semantic.probability_margin`. None: the words'
+    order stands. Never between intents not matched by meaning (crisis phrases)."""
+    if len(matches) < 2 or matches[1].score < matches[0].score - WORDS_TIE:
+        return None
+    first, second = matches[0], matches[1]
+    if not (plan.intents[first.intent].semantic and plan.intents[second.intent].semantic):
+        return None
+    p = _probability(plan, index, meaning, language)
+    if p.get(second.intent, 0.0) - p.get(first.intent, 0.0) >= plan.semantic.probability_margin:
+        return second
+    return None
+
+
+def vetoed_as_off_topic(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
+                        words: IntentMatch) -> bool:
+    """Weak words (below VETO_WORDS_BELOW: a partial likeness to an example) are not taken
+    when the meaning is clearly one of the dialplan's off-topic requests (probability >=
+    OVERRULE): "帮我查一下明天的航班" is like "帮我查一下账单" by its characters only. The
+    caller is asked instead (a misheard "can you check my pill" looks the same). Never for
+    an intent not matched by meaning; not with `overrule_words_below: null`."""
+    if (plan.semantic.overrule_words_below is None or words.score >= VETO_WORDS_BELOW
+            or not plan.intents[words.intent].semantic):
+        return False
+    return _probability(plan, index, meaning, language).get(OFF_TOPIC, 0.0) >= OVERRULE
+
+
+def agreed(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
+           choices: list[Choice], words: IntentMatch
+           ) -> tuple[Choice | None, Understanding] | None:
+    """Words and meaning each too weak alone but pointing the same way: the words' best
+    intent (at least AGREE_WORDS) is also the meaning's most probable class, at
+    AGREE_PROBABILITY or more ("给我闺女手机冲个五十": the words 0.38 and the meaning 0.35
+    both say top_up). Ahead of the runner-up class (often the off-topic one) by
+    `semantic.probability_margin`, it is taken (scored as the mean of the two, at least the
+    threshold); closer, the caller is asked "did you mean ...?" (a no-match naming it, at
+    the mean, at least `confirm_threshold`)."""
+    if words.score < AGREE_WORDS or not plan.intents[words.intent].semantic:
+        return None
+    ranked_meaning = index.probabilities(meaning, language) if (
+        plan.semantic.method == "classifier") else []
+    if not ranked_meaning or ranked_meaning[0][0] != words.intent or (
+            ranked_meaning[0][1] < AGREE_PROBABILITY):
+        return None
+    choice = next((c for c in choices if c.intent == words.intent), None)
+    if choice is None:
+        return None
+    d = plan.defaults
+    mean = (words.score + ranked_meaning[0][1]) / 2
+    runner_up = ranked_meaning[1][1] if len(ranked_meaning) > 1 else 0.0
+    if ranked_meaning[0][1] - runner_up < plan.semantic.probability_margin:
+        unsure = min(max(mean, d.confirm_threshold or 0.0), d.intent_threshold - 0.001)
+        return None, Understanding("no_match", words.intent, round(unsure, 3))
+    score = round(max(d.intent_threshold, mean), 3)
+    return choice, Understanding("match", words.intent, score, choice=choice.goto)
 
 
 def semantic_examples(plan: Dialplan) -> dict[str, list[tuple[str, str]]]:

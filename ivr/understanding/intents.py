@@ -30,6 +30,7 @@ from ivr.understanding.fuzzy import (
     masked,
     plan_words,
 )
+from ivr.understanding.negation import heard_plainly, negated_at
 from ivr.understanding.phrases import GAP, clauses, cut, gap_hit, gap_parts
 from ivr.understanding.pinyin import sound_similarity, sound_spans, sounds_contain
 from ivr.understanding.profiles import BUILTIN_PROFILES, LanguageProfile, normalise_for
@@ -113,7 +114,11 @@ def _for_language(values: PerLanguageList, language: str, profile_id: str | None
     return out
 
 
-def _keyword_hit(text: str, keyword: str, language: str) -> bool:
+def _keyword_hit(text: str, keyword: str, language: str, negatable: bool = False) -> bool:
+    """Is `keyword` in `text`? With `negatable`, only where no negation comes right
+    before it (`negation`: 我不是想自杀, "not suicidal")."""
+    if negatable:
+        return heard_plainly(text, keyword, is_chinese(language))
     if is_chinese(language):
         return keyword in text
     return f" {keyword} " in f" {text} "
@@ -132,14 +137,17 @@ def _exact_score(kw_norm: str) -> float:
 
 
 def _keyword_score(norm: str, kw_norm: str, language: str, fuzzy: bool = True,
-                   vocabulary: frozenset[str] = frozenset()) -> float:
+                   vocabulary: frozenset[str] = frozenset(), negatable: bool = False
+                   ) -> float:
     """Keyword evidence: exact hits score 0.85-0.99 (longer is more specific: "不是" beats
     "是"); a hit by sound (Chinese) or with misspelt words (English) a little less, unless
     the intent is not `fuzzy` or what was heard is another real word (花费 is not 话费,
     "last" is not "lost": see `fuzzy`)."""
     exact = _exact_score(kw_norm)
-    if _keyword_hit(norm, kw_norm, language):
+    if _keyword_hit(norm, kw_norm, language, negatable):
         return exact
+    if negatable and _keyword_hit(norm, kw_norm, language):
+        return 0.0  # heard, but negated
     if not fuzzy:
         return 0.0
     if is_chinese(language):
@@ -172,6 +180,7 @@ def score_intent(text: str, intent: Intent, language: str,
         return normalise(normalise_for(profile, entry) if profile else entry, language)
 
     chinese = is_chinese(language)
+    negatable = not intent.semantic  # phrase rules (crisis): a negated phrase is no evidence
     excluded = [prepared(p) for p in _for_language(intent.exclude, language, pid)]
     # the text left once the excluded phrases are cut out (all of it when there are none)
     pieces = cut(norm, excluded, chinese) if excluded else [norm]
@@ -183,10 +192,12 @@ def score_intent(text: str, intent: Intent, language: str,
             if clause_pieces is None:
                 clause_pieces = [p for c in clauses(text)
                                  for p in cut(normalise(c, language), excluded, chinese)]
-            score = _gap_score(clause_pieces, [prepared(p) for p in gap_parts(kw)], language)
+            score = _gap_score(clause_pieces, [prepared(p) for p in gap_parts(kw)], language,
+                               negatable)
         else:
             kw_norm = prepared(kw)
-            score = max((_keyword_score(p, kw_norm, language, intent.fuzzy, vocabulary)
+            score = max((_keyword_score(p, kw_norm, language, intent.fuzzy, vocabulary,
+                                        negatable)
                           for p in pieces),
                         default=0.0) if kw_norm else 0.0
         if score > best:
@@ -195,28 +206,32 @@ def score_intent(text: str, intent: Intent, language: str,
         return best, evidence
     for ex in _for_language(intent.examples, language, pid):
         ex_norm = prepared(ex)
-        s = max((_example_score(p, ex_norm, language, intent.fuzzy, vocabulary)
+        s = max((_example_score(p, ex_norm, language, intent.fuzzy, vocabulary, negatable)
                  for p in pieces), default=0.0)
         if s > best:
             best, evidence = s, ex
     return best, evidence
 
 
-def _gap_score(pieces: list[str], parts: list[str], language: str) -> float:
+def _gap_score(pieces: list[str], parts: list[str], language: str,
+               negatable: bool = False) -> float:
     """A keyword with gaps, heard as written in one piece of a clause: scored like the
-    keyword without its gaps."""
+    keyword without its gaps (with `negatable`, not where a negation comes right before it)."""
     chinese = is_chinese(language)
-    if not any(gap_hit(p, parts, chinese) for p in pieces):
+    if not any(gap_hit(p, parts, chinese,
+                       (lambda i, p=p: not negated_at(p, i, chinese)) if negatable else None)
+               for p in pieces):
         return 0.0
     return _exact_score(("" if chinese else " ").join(parts))
 
 
 def _example_score(norm: str, ex_norm: str, language: str, fuzzy: bool,
-                   vocabulary: frozenset[str] = frozenset()) -> float:
+                   vocabulary: frozenset[str] = frozenset(), negatable: bool = False) -> float:
     if not fuzzy:  # as written: the whole utterance, or inside it
         if not ex_norm:
             return 0.0
-        return 1.0 if norm == ex_norm else 0.95 if _keyword_hit(norm, ex_norm, language) else 0.0
+        return 1.0 if norm == ex_norm else 0.95 if _keyword_hit(
+            norm, ex_norm, language, negatable) else 0.0
     s = similarity(norm, ex_norm, language, vocabulary)
     if is_chinese(language):
         s = max(s, 0.97 * sound_similarity(norm, ex_norm))

@@ -17,7 +17,7 @@ Both work on normalised text (`intents.normalise`): Chinese as characters, Engli
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 GAP = "*"
 GAP_CHARS = 6  # Chinese: most characters one `*` stands for
@@ -92,9 +92,11 @@ def _cut_one(text: str, phrase: str, chinese: bool) -> list[str]:
     return out
 
 
-def gap_hit(text: str, parts: Sequence[str], chinese: bool) -> bool:
+def gap_hit(text: str, parts: Sequence[str], chinese: bool,
+            first_ok: Callable[[int], bool] | None = None) -> bool:
     """Are the normalised `parts` in normalised `text` (one clause) in order, each at most
-    a gap after the end of the one before?"""
+    a gap after the end of the one before? `first_ok(start)`: may the first part start
+    there (not negated: `negation`)?"""
     if not parts or not all(parts):
         return False
     if chinese:
@@ -103,7 +105,8 @@ def gap_hit(text: str, parts: Sequence[str], chinese: bool) -> bool:
         gap = GAP_CHARS
     else:
         seq, needles, gap = text.split(), [p.split() for p in parts], GAP_WORDS
-    ends = {end for _, end in _occurrences(seq, needles[0])}
+    ends = {end for start, end in _occurrences(seq, needles[0])
+            if first_ok is None or first_ok(start)}
     for needle in needles[1:]:
         if not ends:
             return False

@@ -341,11 +341,11 @@ def test_intent_holds_only_when_the_call_went_on_as_that_intent(tmp_path: Path) 
         tests:
           - name: unsure counted as matched
             steps:
-              - caller: I'm out of credit
+              - caller: I'm low on money
                 expect: {intent: top_up}
           - name: unsure as a question
             steps:
-              - caller: I'm out of credit
+              - caller: I'm low on money
                 expect: {confirm: top_up, intent: null, outcome: no_match}
               - caller: "yes"
                 expect: {intent: top_up, confirm: null, node: topup_amount}
