@@ -14,8 +14,11 @@ by what was played `delay` ago?
   (least squares; echo return loss = -20 log10 gain). Searches run only on loud frames while
   the reference is playing: every `SEARCH_UNLOCKED` frames until a path is found (the first
   loud frame searches at once), then every `SEARCH_EVERY` to follow it (jitter buffers move
-  the delay by 10-20 ms steps during a call). A weaker peak elsewhere does not replace a path
-  confirmed within `STALE_SEARCHES` searches (a window straddling such a step);
+  the delay by 10-20 ms steps during a call). A delay counts once two searches in a row find
+  it (one window of the caller's speech can resemble the prompt by chance: seen on a real
+  call, 0.82 at 329 ms), and never with a gain over `MAX_GAIN` (received audio louder than
+  what was played is the caller). A weaker peak elsewhere does not replace a path confirmed
+  within `STALE_SEARCHES` searches (a window straddling a jitter-buffer step);
 - with a path, while the reference `delay` ago (+-1 frame) was playing, a received frame is
   *explained* when it is quiet (below -50 dBFS: webrtcvad adapts to the silence of gated
   frames and would call the echo's faint tails voiced), when its energy is within `margin_db`
@@ -57,6 +60,8 @@ SLACK_MS = 40  # negative delays searched: the sent and received taps may differ
 SEARCH_EVERY = 10  # frames between searches while there is audio to judge (200 ms: one window)
 SEARCH_UNLOCKED = 3  # the same before an echo path is known (the first loud frame searches)
 STALE_SEARCHES = 10  # a path not confirmed for this many searches yields to a weaker one
+PHAT_WEIGHT = 0.8  # whitening of the delay search (1: full GCC-PHAT, 0: plain correlation)
+MAX_GAIN = 2.0  # an echo path never amplifies by more than 6 dB
 FRAME_CORRELATION = 0.8  # one frame this correlated with the reference: echo dominates it
 SILENT_DBFS = -50.0  # below this nothing is gated (the endpointer ignores it anyway)
 _SILENT = (32768.0 * 10 ** (SILENT_DBFS / 20)) ** 2  # mean square at SILENT_DBFS
@@ -107,10 +112,12 @@ class EchoGate:
         self.path: EchoPath | None = None
         self._since_search = SEARCH_EVERY
         self._confirmed = 0  # the search that last found (or confirmed) the path
+        self._candidate: int | None = None  # a delay found by the last search, to be confirmed
         # counters (for the call's stats and the tests)
         self.frames = 0
         self.gated = 0
         self.searches = 0
+        self.unconfirmed = 0  # delays found once and not (yet) confirmed
         self.cost_s = 0.0
         self.max_cost_s = 0.0
 
@@ -136,6 +143,7 @@ class EchoGate:
 
     def stats(self) -> dict[str, float]:
         return {"frames": self.frames, "gated": self.gated, "searches": self.searches,
+                "unconfirmed": self.unconfirmed,
                 "cost_us_mean": self.cost_s / self.frames * 1e6 if self.frames else 0.0,
                 "cost_us_max": self.max_cost_s * 1e6}
 
@@ -201,23 +209,36 @@ class EchoGate:
             return
         ref = self._ref_slice(end - w - dmax, end + slack)  # k = dmax - delay
         nfft = self._nfft
-        corr = np.fft.irfft(np.conj(np.fft.rfft(mic, nfft)) * np.fft.rfft(ref, nfft), nfft)
+        cross = np.conj(np.fft.rfft(mic, nfft)) * np.fft.rfft(ref, nfft)
         lags = len(ref) - w + 1
-        corr = corr[:lags]
+        corr = np.fft.irfft(cross, nfft)[:lags]
+        # The delay is where the whitened cross-correlation peaks (GCC-PHAT, weighted): a
+        # delayed copy peaks sharply there, while two voiced sounds of a similar pitch (the
+        # caller's voice and a prompt in a similar voice) correlate broadly at many lags.
+        whitened = np.fft.irfft(cross / (np.abs(cross) ** PHAT_WEIGHT + 1e-9), nfft)[:lags]
         c2 = np.concatenate(([0.0], np.cumsum(ref.astype(np.float64) ** 2)))
         ref_energy = c2[w:w + lags] - c2[:lags]
         valid = ref_energy > mic_energy * 1e-3  # an echo is never 30 dB above its source
         if not np.any(valid):
             return
-        rho = np.where(valid, corr / np.sqrt(np.maximum(ref_energy, 1e-9) * mic_energy), 0.0)
-        k = int(np.argmax(rho))
+        k = int(np.argmax(np.where(valid, whitened, -np.inf)))
+        rho = corr / np.sqrt(np.maximum(ref_energy, 1e-9) * mic_energy)
         if rho[k] < self.config.min_correlation:
+            self._candidate = None
             return
         gain = float(corr[k] / ref_energy[k])
         delay = dmax - k
-        if self._delay is not None and abs(delay - self._delay) <= ANALYSIS_RATE // 200:
-            gain = 0.7 * self._gain + 0.3 * gain  # the same path (within 5 ms): smooth its gain
+        if gain > MAX_GAIN:  # louder than what was played: the caller, not its echo
+            self._candidate = None
+            return
+        tolerance = ANALYSIS_RATE // 200  # 5 ms
+        if self._delay is not None and abs(delay - self._delay) <= tolerance:
+            gain = 0.7 * self._gain + 0.3 * gain  # the same path: smooth its gain
             self._confirmed = self.searches
+        elif self._candidate is None or abs(delay - self._candidate) > tolerance:
+            self._candidate = delay  # a new delay counts when the next search finds it too:
+            self.unconfirmed += 1  # one window of speech can resemble the prompt by chance,
+            return  # twice in a row it does not
         elif (self.path is not None and rho[k] < self.path.correlation - 0.15
               and self.searches - self._confirmed < STALE_SEARCHES):
             return  # a window straddling a jitter-buffer step: keep the better, recent path
