@@ -7,7 +7,7 @@ of the dialplan that includes it; one that no
 linted dialplan includes is reported. A file is first loaded (the loader reports invalid YAML,
 duplicate keys, unknown fields, wrong types and dangling references); a file that loads is
 then checked semantically (lint_checks.py, lint_say_as.py, lint_confirm.py,
-lint_survey.py). Exit status 1
+lint_survey.py, lint_phrases.py). Exit status 1
 on any error (or, with --strict, any warning).
 """
 
@@ -24,6 +24,7 @@ import yaml
 
 from ivr.dialplan.lint_checks import check_plan
 from ivr.dialplan.lint_confirm import confirm_issues
+from ivr.dialplan.lint_phrases import phrase_issues
 from ivr.dialplan.lint_say_as import say_as_issues
 from ivr.dialplan.lint_survey import survey_issues
 from ivr.dialplan.loader import DialplanError, Issue, LoadedDialplan, load_dialplan, yaml_load
@@ -41,7 +42,7 @@ def _sorted(issues: Iterable[Issue]) -> list[Issue]:
 def lint_loaded(loaded: LoadedDialplan) -> list[Issue]:
     """Semantic issues of a dialplan that loaded, sorted by file and position."""
     return _sorted([*check_plan(loaded), *say_as_issues(loaded), *confirm_issues(loaded),
-                    *survey_issues(loaded)])
+                    *survey_issues(loaded), *phrase_issues(loaded)])
 
 
 def lint_file(path: Path | str) -> list[Issue]:
