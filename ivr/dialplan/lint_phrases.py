@@ -4,10 +4,7 @@
 - `keyword-excluded` (warning): a keyword that contains one of its own intent's excluded
   phrases can never be heard: the exclusion cuts it before the keywords are searched
   (keyword 气死人 with `exclude: [气死]`).
-- `keyword-shared` (warning): the same keyword (normalised) listed by two intents matched by
-  meaning: every caller saying it ties the two, and only the meaning (or the order of the
-  intents) decides. Give each intent its own words; an action verb (充值, "top up") and a
-  noun (话费, "bill") belong to different intents on purpose and are not the same keyword.
+(One keyword in two intents is the `intent-collision` error of lint_checks.py.)
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ from collections import defaultdict
 from ivr.dialplan.loader import Issue, LoadedDialplan
 from ivr.dialplan.models import PerLanguageList
 from ivr.understanding.intents import is_chinese, normalise
-from ivr.understanding.phrases import GAP, gap_parts
+from ivr.understanding.phrases import gap_parts
 
 
 def _per_language(values: PerLanguageList, languages: list[str]
@@ -33,7 +30,6 @@ def _per_language(values: PerLanguageList, languages: list[str]
 def phrase_issues(loaded: LoadedDialplan) -> list[Issue]:
     plan, pos = loaded.plan, loaded.positions
     out: list[Issue] = []
-    owners: dict[tuple[str, str], list[tuple[str, tuple[str | int, ...]]]] = defaultdict(list)
     for name, intent in plan.intents.items():
         keywords = _per_language(intent.keywords, plan.languages)
         excluded: dict[str, list[str]] = defaultdict(list)
@@ -49,15 +45,6 @@ def phrase_issues(loaded: LoadedDialplan) -> list[Issue]:
                                          f"{name} excludes: it can never be heard", "warning",
                                          "keyword-excluded"))
                     break
-            if intent.semantic and GAP not in kw:
-                owners[(lang, parts[0])].append((name, where))
-    for (lang, kw), named in owners.items():
-        intents = sorted({n for n, _ in named})
-        if len(intents) > 1:
-            for _, where in named:
-                out.append(pos.issue(where, f"keyword {kw!r} ({lang}) is listed by "
-                                     f"{' and '.join(intents)}: a caller saying it ties them",
-                                     "warning", "keyword-shared"))
     return out
 
 

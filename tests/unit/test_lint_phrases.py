@@ -1,5 +1,5 @@
 """`ivr lint` on the intents' phrase rules (ivr/dialplan/lint_phrases.py): a keyword its own
-`exclude` cuts, and a keyword two intents share."""
+`exclude` cuts."""
 
 from __future__ import annotations
 
@@ -39,12 +39,6 @@ def test_a_keyword_its_own_exclude_cuts_is_never_heard(tmp_path) -> None:
     got = _issues(tmp_path, INTENTS.replace("[充值, 预存]", "[充值卡充值, 预存]"))
     assert [c for c, _ in got] == ["keyword-excluded"]
     assert "充值卡充值" in got[0][1] and "never be heard" in got[0][1]
-
-
-def test_a_keyword_two_intents_share_ties_them(tmp_path) -> None:
-    got = _issues(tmp_path, INTENTS.replace("[充值, 预存]", "[充值, 话费]"))
-    assert [c for c, _ in got] == ["keyword-shared", "keyword-shared"]
-    assert "bill and top_up" in got[0][1]
 
 
 def test_english_exclusions_are_whole_words(tmp_path) -> None:
