@@ -153,8 +153,11 @@ class EchoGate:
         x = np.frombuffer(frame.pcm, "<i2").astype(np.float32)
         m = self._analysis(x)
         n = len(m)
-        self._mic[:-n] = self._mic[n:]
-        self._mic[-n:] = m
+        if n >= len(self._mic):  # (a frame longer than the window: not from the media clock)
+            self._mic[:] = m[-len(self._mic):]
+        elif n:
+            self._mic[:-n] = self._mic[n:]
+            self._mic[-n:] = m
         end = self._mic_end = self._mic_end + n
         gated = False
         loud = float(np.dot(x, x)) / max(len(x), 1) > _SILENT  # as the endpointer measures

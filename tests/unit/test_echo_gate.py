@@ -206,3 +206,14 @@ def test_a_callers_speech_over_the_menu_is_no_echo_path():
         starts, gate = run(played, received, EchoGate(EchoConfig(), RATE))
         assert gate is not None and gate.path is None and gate.gated == 0, (onset, gate.path)
         assert starts and onset <= starts[0] <= onset + 0.5, (onset, starts)
+
+
+def test_frames_of_any_length_pass_without_error(prompt):
+    """The gate is fed 20 ms frames by the media clock; anything else (a whole clip, an empty
+    frame, an odd number of samples at 16 kHz) must not break the call's listening."""
+    gate = EchoGate(EchoConfig(), RATE)
+    gate.played([prompt[:RATE].astype("<i2").tobytes()])
+    odd = AudioFrame(np.ones(321, "<i2").tobytes(), RATE)
+    clip = AudioFrame(prompt[:2 * RATE].astype("<i2").tobytes(), RATE)
+    out = gate.process([AudioFrame(b"", RATE), odd, clip])
+    assert [len(f.pcm) for f in out] == [0, 642, 4 * RATE]
