@@ -60,8 +60,9 @@ class SipCallControl:
             raise DialFailed(488, "agent leg has no audio") from None
         return leg
 
-    async def bridge(self, call_a: str, call_b: str) -> bool:
-        return bool(await asyncio.wrap_future(self.endpoint.bridge(call_a, call_b)))
+    async def bridge(self, call_a: str, call_b: str, hangup_together: bool = True) -> bool:
+        return bool(await asyncio.wrap_future(
+            self.endpoint.bridge(call_a, call_b, hangup_together)))
 
     def release_leg(self, call_id: str) -> None:
         leg = self.legs.pop(call_id, None)

@@ -24,6 +24,7 @@ from ivr.call.inputs import InputSource
 from ivr.call.turn_taking import Answer, TurnTaking
 from ivr.dialplan.actions import (
     CALL_RESULTS,
+    AgentLeft,
     BookCallback,
     CallerInput,
     DialogEvent,
@@ -83,9 +84,11 @@ class CallIO(Protocol):
 
     async def webhook(self, hook: Webhook) -> WebhookResult: ...
 
-    async def transfer(self, action: Transfer, step: Step) -> TransferFailed | None:
+    async def transfer(self, action: Transfer,
+                       step: Step) -> TransferFailed | AgentLeft | None:
         """Hand the call over (returns when the call is over or handed away); with
-        `action.fallback`, `TransferFailed` when nobody could take it."""
+        `action.fallback`, `TransferFailed` when nobody could take it; with
+        `action.after_agent`, `AgentLeft` when the agent hung up first."""
         ...
 
     async def book_callback(self, action: BookCallback) -> None: ...

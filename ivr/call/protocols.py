@@ -61,8 +61,9 @@ class CallControl(Protocol):
         """Call `uri`; the answered leg with its media, or `DialFailed`."""
         ...
 
-    async def bridge(self, call_a: str, call_b: str) -> bool:
-        """Connect two calls' audio both ways (each hung up when the other ends)."""
+    async def bridge(self, call_a: str, call_b: str, hangup_together: bool = True) -> bool:
+        """Connect two calls' audio both ways (with `hangup_together`, each hung up when the
+        other ends; without, the session decides: a survey after the agent)."""
         ...
 
     def release_leg(self, call_id: str) -> None:

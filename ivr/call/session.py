@@ -66,7 +66,6 @@ from ivr.dialplan.actions import (
     Say,
     SetLanguage,
     Transfer,
-    TransferFailed,
     Webhook,
     WebhookResult,
 )
@@ -300,7 +299,7 @@ class CallSession:
                              ms=round((time.monotonic() - started) * 1000)))
         return result
 
-    async def transfer(self, action: Transfer, step: Step) -> TransferFailed | None:
+    async def transfer(self, action: Transfer, step: Step) -> DialogEvent | None:
         return await transfers.transfer(self, action, step)
 
     async def book_callback(self, action: BookCallback) -> None:
@@ -392,9 +391,10 @@ class CallSession:
     def detach_agent(self) -> None:
         self._pump.detach_agent()
 
-    def bridged(self) -> None:
-        """Caller and agent are talking: stop recognising, lift the call's time limit."""
-        self._pump.bridged = True
-        if self._limit is not None:
+    def bridged(self, talking: bool = True) -> None:
+        """Caller and agent talk: no recognition, no time limit (False: the agent left first
+        and the caller stays for a survey: recognise again)."""
+        self._pump.bridged = talking
+        if talking and self._limit is not None:
             self._limit.reschedule(None)
 

@@ -3,7 +3,9 @@ agents through `ivr.escalation.handover`, or blind to a SIP URI), `callback` and
 
 A transfer with `on_unavailable` in the dialplan (`Transfer.fallback`) that finds nobody in
 time returns `TransferFailed`, and the dialplan goes on at that node; without it the
-hand-over makes the service's own call-back or voicemail offer, as before.
+hand-over makes the service's own call-back or voicemail offer, as before. A transfer with
+`after_agent` (`Transfer.after_agent`) whose agent hangs up first returns `AgentLeft`: the
+caller stays on the line and the dialplan goes on there (a satisfaction survey).
 
 The escalation reason stored (the `transfer` event, the agent's `X-IVR-Reason`, a booked
 callback) is the dialplan's, corrected by the path that reached the transfer node
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from ivr.call import events as ev
 from ivr.dialplan.actions import (
+    AgentLeft,
     BookCallback,
     MessageRecorded,
     RecordMessage,
@@ -62,7 +65,7 @@ def transfer_reason(action: Transfer, step: Step | None) -> str:
 
 
 async def transfer(s: CallSession, action: Transfer,
-                   step: Step | None = None) -> TransferFailed | None:
+                   step: Step | None = None) -> TransferFailed | AgentLeft | None:
     """Hand the call over (returns when the call is over or handed away); `step`: the one
     whose action this is, for the escalation reason."""
     action = replace(action, reason=transfer_reason(action, step))
@@ -72,8 +75,11 @@ async def transfer(s: CallSession, action: Transfer,
     s.make_summary()
     if action.target.startswith("queue:") and s.deps.agents is not None:
         topic = (s.summary_data() or {}).get("intent")
-        taken = await Handover(s, s.deps.agents).run(action.target[6:], action.reason, topic,
-                                                     fallback=action.fallback)
+        handover = Handover(s, s.deps.agents, keep_caller=action.after_agent)
+        taken = await handover.run(action.target[6:], action.reason, topic,
+                                   fallback=action.fallback)
+        if handover.agent_left:
+            return AgentLeft()  # the dialplan's `after_agent` node (a survey)
         return None if taken else TransferFailed("no_agent")
     if action.target.startswith("sip:"):
         s.deps.control.transfer(s.call_id, action.target, {

@@ -56,9 +56,16 @@ class TransferFailed:
     reason: str = "no_agent"
 
 
+@dataclass(frozen=True, slots=True)
+class AgentLeft:
+    """The agent of a bridged `Transfer` with `after_agent` hung up first: the caller is still
+    on the line, back in the dialplan (a satisfaction survey)."""
+
+
 DialogEvent = (CallerInput | NoInput | Unintelligible | WebhookResult | MessageRecorded
-               | TransferFailed)
-CALL_RESULTS = (WebhookResult, MessageRecorded, TransferFailed)  # results of actions, not input
+               | TransferFailed | AgentLeft)
+# results of actions, not input
+CALL_RESULTS = (WebhookResult, MessageRecorded, TransferFailed, AgentLeft)
 
 
 # ---------------------------------------------------------------- actions
@@ -114,6 +121,7 @@ class Transfer:
     target: str
     reason: str
     fallback: bool = False  # nobody reachable: `TransferFailed` goes back to the dialplan
+    after_agent: bool = False  # the agent hangs up first: the caller stays, `AgentLeft`
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from typing import Any
 from ivr.dialplan.actions import (
     CALL_RESULTS,
     Action,
+    AgentLeft,
     CallerInput,
     DialogEvent,
     MessageRecorded,
@@ -107,6 +108,9 @@ class DialogEngine:
             return self._surveying.answered(state, node, event, facts)
         if node.voicemail is not None and isinstance(event, MessageRecorded):
             return self._walker.message_recorded(state, node, event, facts)
+        if node.transfer is not None and isinstance(event, AgentLeft) and (
+                node.transfer.after_agent is not None):
+            return self._walker.agent_left(state, node, facts)
         if node.transfer is not None and isinstance(event, TransferFailed) and (
                 node.transfer.on_unavailable is not None):
             return self._walker.transfer_failed(state, node, event, facts)

@@ -77,8 +77,8 @@ class Checker:
             out.append(node.webhook.on_failure)
         if node.hours:
             out += [node.hours.open, node.hours.closed]
-        if node.transfer and node.transfer.on_unavailable:
-            out.append(node.transfer.on_unavailable)
+        if node.transfer:  # (nobody in time; the agent hung up first)
+            out += [n for n in (node.transfer.on_unavailable, node.transfer.after_agent) if n]
         if node.voicemail and node.voicemail.on_empty:
             out.append(node.voicemail.on_empty)
         return [n for n in out if n in plan.nodes]

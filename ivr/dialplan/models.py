@@ -328,6 +328,8 @@ def references(plan: Dialplan) -> Iterator[tuple[RefPath, str, str]]:
             yield (*at, "webhook", "on_failure"), "node", node.webhook.on_failure
         if node.transfer and node.transfer.on_unavailable:
             yield (*at, "transfer", "on_unavailable"), "node", node.transfer.on_unavailable
+        if node.transfer and node.transfer.after_agent:
+            yield (*at, "transfer", "after_agent"), "node", node.transfer.after_agent
         if node.voicemail and node.voicemail.on_empty:
             yield (*at, "voicemail", "on_empty"), "node", node.voicemail.on_empty
         if node.hours:

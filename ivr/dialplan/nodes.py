@@ -228,6 +228,11 @@ class Transfer(StrictModel):
         "`escalation.max_wait_s` (e.g. a `callback` or `voicemail` node); unset: the service "
         "offers its own call back or voicemail (`escalation.callback`, `.voicemail`)."
     )
+    after_agent: str | None = Field(
+        None, description="Node when the agent hangs up first and the caller is still on the "
+        "line (a queue's bridged call), e.g. a `survey`; unset: the caller is hung up with "
+        "the agent."
+    )
 
 
 class Consent(StrictModel):

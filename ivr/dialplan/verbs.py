@@ -145,9 +145,10 @@ class NodeWalker:
                 t = node.transfer
                 if t.say is not None:
                     actions.append(render.say(state, t.say, node))
-                fallback = t.on_unavailable is not None
-                actions.append(Transfer(t.target, t.reason, fallback))
-                return Step(replace(state, ended=not fallback), actions, understanding)
+                fallback, after = t.on_unavailable is not None, t.after_agent is not None
+                actions.append(Transfer(t.target, t.reason, fallback, after))
+                return Step(replace(state, ended=not (fallback or after)), actions,
+                            understanding)
             else:
                 assert node.hangup is not None
                 if node.hangup.say is not None:
@@ -282,6 +283,15 @@ class NodeWalker:
         state = replace(state, variables={**state.variables, **values})
         target = node.next if event.seconds > 0 else (v.on_empty or node.next)
         return self.run(moved(state, target or ""), [SetVariables(values)], None, facts)
+
+    def agent_left(self, state: DialogState, node: Node, facts: Mapping[str, Any]) -> Step:
+        """The agent hung up first on a transfer with `after_agent`: the caller goes on
+        there (a survey), with the variable `agent_left`."""
+        t = node.transfer
+        assert t is not None and t.after_agent is not None
+        values = {"agent_left": True}
+        state = replace(state, variables={**state.variables, **values})
+        return self.run(moved(state, t.after_agent), [SetVariables(values)], None, facts)
 
     def transfer_failed(self, state: DialogState, node: Node, event: TransferFailed,
                         facts: Mapping[str, Any]) -> Step:

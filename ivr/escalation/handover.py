@@ -11,7 +11,10 @@ SIP headers (`X-IVR-Call-ID`, `X-IVR-Summary-URL`, `X-IVR-Queue`, `X-IVR-Reason`
 who does not answer is skipped (and set offline on no answer, as contact centres do:
 "redirect on no answer"); the next one is tried. When an agent answers, the summary is
 whispered to the agent only, then caller and agent are bridged and the recording goes on
-(caller left, IVR and agent right). After `max_wait_s` the caller is offered a callback
+(caller left, IVR and agent right). With `keep_caller` (the dialplan's `after_agent`), an
+agent who hangs up first leaves the caller on the line: `agent_left` is set and the dialplan
+goes on (a satisfaction survey); otherwise the caller is hung up with the agent. After
+`max_wait_s` the caller is offered a callback
 (the number is read back and confirmed) or a voicemail, which `ivr.escalation.callbacks`
 books or records.
 """
@@ -57,9 +60,12 @@ class _Context:
 class Handover:
     """One call's way to a person (see the module docstring)."""
 
-    def __init__(self, session: CallSession, directory: AgentDirectory) -> None:
+    def __init__(self, session: CallSession, directory: AgentDirectory,
+                 keep_caller: bool = False) -> None:
         self.session = session
         self.directory = directory
+        self.keep_caller = keep_caller  # the agent hanging up first does not end the call
+        self.agent_left = False  # ... and did: the caller is back in the dialplan
         self.settings = session.settings.escalation
         self._failed: dict[str, float] = {}  # agent id -> when they failed for this call
         self._hold: asyncio.Task[None] | None = None
@@ -207,7 +213,8 @@ class Handover:
                                      self._whisper(leg))
             if s.hungup.is_set() or leg.ended.is_set():
                 return
-            if not await s.deps.control.bridge(s.call_id, leg.call_id):
+            if not await s.deps.control.bridge(s.call_id, leg.call_id,
+                                               hangup_together=not self.keep_caller):
                 s.emit(ev.Error(where="bridge", error="the calls could not be bridged"))
                 return
             s.deps.store.update_call(s.call_id, agent_id=agent.id, queue_wait_s=wait_s,
@@ -216,7 +223,11 @@ class Handover:
             s.bridged()
             await first_of(leg.ended, s.hungup)
             by_agent = leg.ended.is_set() and leg.by_remote
-            if by_agent:
+            if leg.ended.is_set() and self.keep_caller and not s.hungup.is_set():
+                self.agent_left = True  # the caller is still here: back to the dialplan
+                s.bridged(False)
+                s.drain_inputs()  # keys pressed talking to the agent
+            elif by_agent:
                 s.set_end_reason("agent_hangup")  # the endpoint hangs up the caller too
                 s.hang_up("agent_hangup")
             s.emit(hev.AgentDisconnected(agent_id=agent.id,

@@ -260,8 +260,9 @@ class FakeControl:
             raise outcome
         return outcome
 
-    async def bridge(self, call_a: str, call_b: str) -> bool:
+    async def bridge(self, call_a: str, call_b: str, hangup_together: bool = True) -> bool:
         self.bridges.append((call_a, call_b))
+        self.hangup_together = hangup_together
         return True
 
     def release_leg(self, call_id: str) -> None:

@@ -114,10 +114,10 @@ def test_repeated_anger_escalates_to_the_dialplans_node(engine: DialogEngine) ->
     start = engine.start({"caller": "1"})
     step = engine.step(start.state, CallerInput("speech", "查话费"),
                        {"emotion": {"escalate": True}})
-    assert step.state.node == "upset_caller" and step.state.ended
+    assert step.state.node == "upset_caller"  # (not ended: after_agent, the survey)
     assert step.state.variables["escalation_reason"] == "emotion"
     assert step.understanding.intent == "emotion_escalation"
-    assert step.actions[-1] == Transfer("queue:general", "caller_upset")
+    assert step.actions[-1] == Transfer("queue:general", "caller_upset", after_agent=True)
 
 
 # ---------------------------------------------------------------- dissatisfaction
@@ -207,11 +207,11 @@ def test_dissatisfaction_escalates_with_its_own_reason(engine: DialogEngine) -> 
     start = engine.start({"caller": "1"})
     step = engine.step(start.state, CallerInput("speech", "说了半天你们这什么服务"),
                        {"emotion": {"escalate": True, "escalate_why": "dissatisfaction"}})
-    assert step.state.node == "upset_caller" and step.state.ended
+    assert step.state.node == "upset_caller"  # (not ended: after_agent, the survey)
     assert step.state.variables["escalation_reason"] == "dissatisfaction"
     assert SetVariables({"escalation_reason": "dissatisfaction"}) in step.actions
     assert step.understanding.intent == "emotion_escalation"
-    assert step.actions[-1] == Transfer("queue:general", "caller_upset")
+    assert step.actions[-1] == Transfer("queue:general", "caller_upset", after_agent=True)
     again = engine.step(step.state, CallerInput("speech", "喂"),
                         {"emotion": {"escalate": True, "escalate_why": "dissatisfaction"}})
     assert again.actions == []  # handed over once

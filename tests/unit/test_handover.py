@@ -43,7 +43,9 @@ def test_agent_gets_context_headers_whisper_then_bridge(tmp_path):
         c.dtmf("0")
         await c.wait_event("agent_connected")
         assert agent_status(c, "8001") == ("busy", CALL_ID)
-        legs["8001"].hang_up()  # the agent ends the call
+        legs["8001"].hang_up()  # the agent ends the call: the caller stays for the survey
+        await c.wait_event("listen", node="satisfaction")
+        c.dtmf("4")
 
     c = run_call(tmp_path, scenario, agents=[LI, WANG], escalation=FAST, control=control)
     (uri, headers), = control.dialled
@@ -63,7 +65,8 @@ def test_agent_gets_context_headers_whisper_then_bridge(tmp_path):
     types = c.event_types()
     assert types.index("whisper") < types.index("agent_connected")
     row = c.row()
-    assert (row["agent_id"], row["end_reason"], row["escalated"]) == ("8001", "agent_hangup", 1)
+    # the hotline's `after_agent: satisfaction`: the survey, then the dialplan's goodbye
+    assert (row["agent_id"], row["end_reason"], row["escalated"]) == ("8001", "completed", 1)
     assert row["queue_wait_s"] is not None and row["queue_wait_s"] < 5
     assert row["waiting_queue"] is None
     assert agent_status(c, "8001") == ("available", None)  # released at the end

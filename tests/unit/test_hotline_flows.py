@@ -145,10 +145,10 @@ def test_no_input_escalates_prompts_then_transfers(engine):
     third = engine.step(second.state, NoInput())  # max_attempts: 3 -> on_failure: escalate
     assert third.actions == [
         Say("抱歉没能帮到您，正在为您转接人工客服，请稍候。", "zh-CN", None, "escalate"),
-        Transfer("queue:general", "repeated_failure"),
+        Transfer("queue:general", "repeated_failure", after_agent=True),
     ]
     assert third.state.node == "escalate"
-    assert third.state.ended is True
+    assert third.state.ended is False  # after_agent: the survey may follow the agent
     assert third.state.variables["failure_reason"] == "no_input"
 
 
@@ -161,7 +161,7 @@ def test_no_match_and_no_input_share_the_attempt_budget(engine):
     assert s2.understanding.outcome == "unintelligible"
     assert s2.actions[0] == Say(NO_MATCH_2_ZH, "zh-CN", None, "main_menu")
     s3 = engine.step(s2.state, NoInput())
-    assert s3.actions[-1] == Transfer("queue:general", "repeated_failure")
+    assert s3.actions[-1] == Transfer("queue:general", "repeated_failure", after_agent=True)
     assert s3.state.variables["failure_reason"] == "no_input"
 
 
@@ -178,10 +178,10 @@ def test_global_agent_choice(engine):
         step = engine.step(state, CallerInput("dtmf", "0"))
         assert step.actions == [
             Say("好的，正在为您转接人工客服，请稍候。", "zh-CN", None, "agent"),
-            Transfer("queue:general", "caller_request"),
+            Transfer("queue:general", "caller_request", after_agent=True),
         ]
         assert step.understanding == Understanding("match", "agent", 1.0, choice="agent")
-        assert step.state.ended
+        assert not step.state.ended  # after_agent: the survey may follow
 
 
 def test_agent_by_english_speech(engine):
@@ -189,7 +189,7 @@ def test_agent_by_english_speech(engine):
     assert step.understanding.intent == "agent"
     assert step.actions == [
         Say("Certainly. Connecting you to an agent, please hold.", "en-US", None, "agent"),
-        Transfer("queue:general", "caller_request"),
+        Transfer("queue:general", "caller_request", after_agent=True),
     ]
 
 

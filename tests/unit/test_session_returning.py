@@ -19,13 +19,16 @@ QUESTION_ZH = ("您上次来电是关于宽带故障，是同一个问题吗？�
 
 
 async def _broadband_fault(c: Call) -> None:
-    """The first call: key 2 (broadband), the account, then 2 (nothing else): hung up."""
+    """The first call: key 2 (broadband), the account, then 2 (nothing else), 5 to the
+    satisfaction survey: hung up."""
     await c.wait_event("listen", node="main_menu")
     c.dtmf("2")
     await c.wait_event("listen", node="broadband_account")
     c.dtmf("12345678#")
     await c.wait_event("listen", node="anything_else")
     c.dtmf("2")
+    await c.wait_event("listen", node="satisfaction")
+    c.dtmf("5")
     await c.wait_event("hangup_by_ivr")
 
 
