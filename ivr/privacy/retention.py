@@ -155,6 +155,8 @@ def purge(store: CallStore, settings: Settings, now: float | None = None,
                 f"({active})", [c, SUMMARY_TYPES])
             tx.run(f"update callbacks set transcript = null where created_at < ? and "
                    f"transcript is not null and coalesce(call_id, '') not in ({active})", [c])
+            tx.run(f"update surveys set comment = null where created_at < ? and comment is not "
+                   f"null and call_id not in ({active})", [c])  # a survey's spoken comment
         if (c := cutoff(r.summaries_days)) is not None:
             counts["summaries"] = tx.run(
                 f"delete from events where ts < ? and type like ? and call_id not in "

@@ -146,3 +146,10 @@ def test_fcr_window_setting_decides_what_is_a_repeat(tmp_path: Path) -> None:
         m = compute(s, BASE - H, NOW)
         assert (m["fcr_repeat"], m["fcr_window_h"]) == (repeats, window_h)
         s.close()
+
+
+def test_transcript_retention_clears_the_comments_only(store: CallStore) -> None:
+    settings = Settings.model_validate({"privacy": {"retention": {"transcripts_days": 1}}})
+    purge(store, settings)
+    rows = {r["call_id"]: r for r in store.db.query("select * from surveys")}
+    assert len(rows) == 6 and rows["s2"]["comment"] is None and rows["s2"]["score"] == 4
