@@ -94,6 +94,11 @@ class SipSettings(Section):
         "the sessions: an answered call with no session is hung up, a session whose call is "
         "gone ends (each after two checks in a row)."
     )
+    srtp: Literal["off", "optional", "mandatory"] = Field(
+        "off", description="SDES-SRTP to callers: off, optional (encrypted when the caller "
+        "offers it) or mandatory (plain RTP refused, 488). The keys travel in the SDP: use it "
+        "with TLS at the Kamailio front (front.tls_port) or on a trusted network."
+    )
     rtp_port_min: int = Field(
         0, ge=0, le=65535, description="First UDP port for RTP/RTCP (two per call; open "
         "rtp_port_min..rtp_port_max in the firewall). 0: a random range from 20000."

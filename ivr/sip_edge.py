@@ -31,7 +31,8 @@ def sip_config(s: SipSettings) -> SipConfig:
                "rtp_port_range": s.rtp_port_max - s.rtp_port_min - 1}
     return SipConfig(bind_host=s.host, port=s.port, public_host=s.public_host,
                      max_calls=s.max_calls, codec_priorities=tuple(s.codecs),
-                     retry_after=s.retry_after_s, media_timeout_s=s.media_timeout_s, **rtp)
+                     retry_after=s.retry_after_s, media_timeout_s=s.media_timeout_s,
+                     srtp=s.srtp, **rtp)
 
 
 def trunk_configs(s: SipSettings) -> list[TrunkConfig]:

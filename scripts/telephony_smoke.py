@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dtmf-to-caller", default="", help="send these digits after answering")
     ap.add_argument("--dtmf-after", type=float, default=1.0)
     ap.add_argument("--max-calls", type=int, default=4)
+    ap.add_argument("--srtp", choices=["off", "optional", "mandatory"], default="off")
     ap.add_argument("--pj-log-level", type=int, default=1)
     ap.add_argument(
         "--record-dir",
@@ -180,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         max_calls=args.max_calls,
         pj_log_level=args.pj_log_level,
+        srtp=args.srtp,
     )
     ep = SipEndpoint(cfg, Listener(events))
     stop = threading.Event()

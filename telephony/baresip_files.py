@@ -21,8 +21,12 @@ def write_config(
     user: str,
     auto_answer: bool,
     jitter_buffer: tuple[int, int] | None = None,
+    media_encryption: str | None = None,
 ) -> None:
     """Write `config` and `accounts` for a loopback-only baresip (PCMU first).
+
+    `media_encryption`: baresip's `mediaenc` account parameter (`srtp`: offered, `srtp-mand`:
+    required; SDES keys in the SDP), None for plain RTP.
 
     `jitter_buffer` is the playout buffer's (min, max) in 20 ms frames; None keeps baresip's
     default (5-10 frames: a heard sound reaches the `*-dec.wav` 100-200 ms after it arrived).
@@ -51,8 +55,14 @@ def write_config(
         if not 1 <= low <= high:
             raise ValueError(f"jitter buffer must be 1 <= min <= max frames, got {jitter_buffer}")
         lines.append(f"jitter_buffer_delay {low}-{high}")
+    if media_encryption is not None:
+        if media_encryption not in ("srtp", "srtp-mand", "srtp-mandf"):
+            raise ValueError(f"unknown baresip media encryption {media_encryption!r}")
+        lines.append("module srtp.so")
     (config_dir / "config").write_text("\n".join(lines) + "\n")
     params = ";regint=0;audio_codecs=PCMU/8000/1,PCMA/8000/1"
+    if media_encryption is not None:
+        params += f";mediaenc={media_encryption}"
     if auto_answer:
         params += ";answermode=auto"
     (config_dir / "accounts").write_text(f"<sip:{user}@127.0.0.1>{params}\n")

@@ -28,6 +28,9 @@ DEFAULT_CODECS = ("PCMU/8000", "PCMA/8000", "G722/16000")
 PJSUA_HARD_CALL_CAP = 4  # the pjsua2-python wheel refuses a 5th concurrent call (486)
 
 
+SRTP_MODES = ("off", "optional", "mandatory")  # SDES-SRTP offered/required to callers
+
+
 @dataclass
 class SipConfig:
     """How the SIP endpoint listens and negotiates media."""
@@ -45,6 +48,7 @@ class SipConfig:
     retry_after: int = 30  # seconds, in our own 503 rejections
     account_user: str = "ivr"
     media_timeout_s: float = 20.0  # an answered call with no media by then is hung up
+    srtp: str = "off"  # off | optional | mandatory: SDES-SRTP to callers (see SRTP_USE)
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_calls <= PJSUA_HARD_CALL_CAP:
@@ -52,6 +56,8 @@ class SipConfig:
                 f"max_calls must be 1..{PJSUA_HARD_CALL_CAP} (pjsua2 wheel hard cap), "
                 f"got {self.max_calls}; run more SIP worker processes for more calls"
             )
+        if self.srtp not in SRTP_MODES:
+            raise ValueError(f"srtp must be one of {', '.join(SRTP_MODES)}, got {self.srtp!r}")
         if self.clock_rate not in (8000, 16000):
             raise ValueError(f"clock_rate must be 8000 or 16000, got {self.clock_rate}")
 

@@ -54,8 +54,10 @@ class Baresip:
         binary: str = "baresip",
         sip_trace: bool = False,
         jitter_buffer: tuple[int, int] | None = None,
+        media_encryption: str | None = None,
     ) -> None:
         self.play = Path(play) if play else None
+        self.media_encryption = media_encryption  # baresip `mediaenc`: srtp, srtp-mand
         self.jitter_buffer = jitter_buffer  # (min, max) 20 ms frames; None: baresip's 5-10
         self.auto_answer = auto_answer
         self.user = user
@@ -100,6 +102,7 @@ class Baresip:
                 user=self.user,
                 auto_answer=self.auto_answer,
                 jitter_buffer=self.jitter_buffer,
+                media_encryption=self.media_encryption,
             )
             try:
                 self._launch(exe, timeout)

@@ -619,3 +619,33 @@ def test_blind_transfer_with_context_headers(procs: list[Any]) -> None:
     request_line = invite.splitlines()[0]
     print(request_line)
     assert "X-IVR-Call-ID=abc-123" in request_line
+
+
+def test_srtp_mandatory_call_carries_audio_both_ways(procs: list[Any], speech_wav: Path) -> None:
+    """`sip.srtp: mandatory`: a baresip caller offering SDES-SRTP (`mediaenc=srtp-mand`) is
+    answered with encrypted media both ways (baresip reports it active; the tone is heard and
+    the caller's speech is voiced at the IVR); a caller offering plain RTP is refused."""
+    smoke = start(procs, Smoke("--srtp", "mandatory", "--greeting-seconds", "2"))
+    phone = start(procs, Baresip(play=speech_wav, media_encryption="srtp-mand", sip_trace=True))
+    phone.dial(smoke.uri)
+    phone.wait_event("CALL_ESTABLISHED", 5)
+    smoke.wait("playback_done", timeout=6)
+    time.sleep(1.0)
+    phone.hangup()
+    phone.wait_event("CALL_CLOSED", 5)
+    ev = smoke.wait("disconnected")[0]
+    assert ev["audio"]["voiced_frames"] > 20, ev["audio"]  # the caller's speech, decrypted
+    heard, _sent = phone.recordings()
+    x, rate = sf.read(heard)
+    x = x if x.ndim == 1 else x[:, 0]
+    loud = np.flatnonzero(np.abs(x) > 0.05)
+    assert len(loud) > rate * 1.5, "caller heard less than 1.5 s of tone"
+    assert abs(peak_hz(x[loud[0] + rate // 4: loud[0] + rate // 4 + rate // 2], rate) - 440) < 10
+    # the IVR's answer carries its own SDES key (the offer's and the answer's crypto lines)
+    assert phone.log_text().count("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:") >= 2
+
+    plain = start(procs, Baresip(play=speech_wav))
+    plain.dial(smoke.uri)
+    closed = plain.wait_event("CALL_CLOSED", 10)
+    assert closed["param"].startswith("488"), closed  # plain RTP refused
+    assert not any(e.get("type") == "CALL_ESTABLISHED" for e in plain.events)

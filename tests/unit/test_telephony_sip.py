@@ -133,3 +133,20 @@ def test_baresip_playout_delay_is_set_only_when_asked(tmp_path: Path) -> None:
     assert "jitter_buffer_delay 1-4" in (tmp_path / "config").read_text()
     with pytest.raises(ValueError, match="jitter buffer"):
         write_config(tmp_path, **common, jitter_buffer=(3, 2))
+
+
+def test_srtp_modes_reach_baresip_and_the_endpoint_config(tmp_path: Path) -> None:
+    common = dict(sip_port=5070, ctrl_port=5071, rtp_base=40000, rtp_count=10,
+                  source=tmp_path / "a.wav", record_dir=tmp_path, user="caller",
+                  auto_answer=False)
+    write_config(tmp_path, **common, media_encryption="srtp-mand")  # type: ignore[arg-type]
+    assert "module srtp.so" in (tmp_path / "config").read_text()
+    assert ";mediaenc=srtp-mand" in (tmp_path / "accounts").read_text()
+    write_config(tmp_path, **common)  # type: ignore[arg-type]
+    assert "srtp.so" not in (tmp_path / "config").read_text()
+    assert "mediaenc" not in (tmp_path / "accounts").read_text()
+    with pytest.raises(ValueError, match="media encryption"):
+        write_config(tmp_path, **common, media_encryption="zrtp")  # type: ignore[arg-type]
+    assert SipConfig(srtp="mandatory").srtp == "mandatory"
+    with pytest.raises(ValueError, match="srtp must be one of"):
+        SipConfig(srtp="required")
