@@ -1,5 +1,5 @@
 """Stored event rows read back as typed events, whichever module defines them
-(`ivr.call.events`, `ivr.escalation.events`)."""
+(`ivr.call.events`, `ivr.escalation.events`, `ivr.escalation.callback_events`)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from typing import Any
 
 from ivr.call import events as call_events
 from ivr.call.events import CallEvent
+from ivr.escalation import callback_events
 from ivr.escalation import events as handover_events
 
 
 def _registry() -> dict[str, type[CallEvent]]:
-    found = [c for module in (call_events, handover_events) for c in vars(module).values()
+    modules = (call_events, handover_events, callback_events)
+    found = [c for module in modules for c in vars(module).values()
              if isinstance(c, type) and issubclass(c, CallEvent) and c is not CallEvent
              and c.__module__ == module.__name__]
     registry = {c.TYPE: c for c in found}

@@ -69,7 +69,9 @@ def test_classes_are_small_frozen_values_named_after_their_type(cls: type[CallEv
 
 
 def test_the_registry_holds_every_event_class() -> None:
-    classes = {c for module in (ev, hev) for c in vars(module).values()
+    from ivr.escalation import callback_events
+
+    classes = {c for module in (ev, hev, callback_events) for c in vars(module).values()
                if isinstance(c, type) and issubclass(c, CallEvent) and c is not CallEvent}
     assert set(EVENT_TYPES.values()) == classes
     assert all(EVENT_TYPES[c.TYPE] is c for c in classes)
