@@ -37,7 +37,7 @@ from ivr.privacy.crypto import RecordingKeyError, load_recording_key
 from ivr.readiness import Readiness, notify_systemd
 from ivr.reload import DialplanWatcher
 from ivr.reload import check as check_dialplan
-from ivr.service_tasks import callback_dialler, heartbeat_loop, purge_loop
+from ivr.service_tasks import agent_transcript_loop, callback_dialler, heartbeat_loop, purge_loop
 from ivr.sip_edge import build_endpoint, edge_health, endpoint_metrics
 from ivr.storage.call_store import open_store
 from ivr.understanding.profiles import resolve_profiles
@@ -149,6 +149,8 @@ class IvrService:
             except ValueError as e:
                 raise StartupError(str(e)) from None
             self._callback_task = asyncio.get_running_loop().create_task(dialler.run())
+        self._transcript_task = asyncio.get_running_loop().create_task(  # agent legs (issue 21)
+            agent_transcript_loop(self))
         log.info("ready: SIP udp %s:%d, HTTP %s, data %s", s.sip.host, s.sip.port,
                  f"{s.http.host}:{s.http.port}" if s.http.port else "off", s.data_dir)
         notify_systemd("READY=1")  # Type=notify units: `systemctl start` returns now
@@ -237,7 +239,7 @@ class IvrService:
     async def stop(self) -> None:
         self._draining = True
         for name in ("_watch_task", "_purge_task", "_heartbeat_task", "_watchdog_task",
-                     "_callback_task"):
+                     "_callback_task", "_transcript_task"):
             if task := getattr(self, name, None):
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

@@ -1,10 +1,11 @@
-"""The service's background work: retention purges, the worker heartbeat and the call-back
-dialler."""
+"""The service's background work: retention purges, the worker heartbeat, the call-back
+dialler and the agent legs' transcription."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from ivr import workers
@@ -82,3 +83,77 @@ def callback_dialler(service: Any) -> CallbackDialler:
 
     return CallbackDialler(s.callbacks, store, service.agents, call,
                            worker=store.worker or "", can_dial=can_dial, calendar=calendar)
+
+
+AGENT_LEG_POLL_S = 10.0  # how often the store is asked for an agent leg to transcribe
+AGENT_LEG_BACKLOG_S = 7 * 86400.0  # calls ended longer ago than this at start-up are left
+AGENT_LEG_CLEAN_S = 600.0  # how often lines of purged or forgotten calls are deleted
+
+
+async def agent_transcript_loop(service: Any, every_s: float = AGENT_LEG_POLL_S) -> None:
+    """Transcribe the agent legs of ended calls from their recordings
+    (`ivr.escalation.agent_transcript`), one call at a time, at background priority; agent-leg
+    lines whose call was purged or forgotten, or older than `privacy.retention.
+    transcripts_days`, are deleted on the way (`service`: the `IvrService`)."""
+    from ivr.storage import transcript
+
+    store: CallStore = service.store
+    transcriber = agent_transcriber(service)
+    since = time.time() - AGENT_LEG_BACKLOG_S
+    days = service.settings.privacy.retention.transcripts_days
+    cleaned = 0.0
+    while True:
+        try:
+            if await transcribe_next_leg(store, transcriber, since):
+                continue  # more may be waiting: the scheduler keeps calls first
+            if time.monotonic() - cleaned >= AGENT_LEG_CLEAN_S:
+                cleaned = time.monotonic()
+                transcript.forget_orphans(store.db,
+                                          time.time() - days * 86400 if days else None)
+        except Exception:  # noqa: BLE001 - retried next period; the calls go on
+            log.exception("agent leg transcription failed")
+        await asyncio.sleep(every_s)
+
+
+async def transcribe_next_leg(store: CallStore, transcriber: Any, since: float) -> str | None:
+    """Transcribe one pending agent leg (`transcriber`: an `AgentLegTranscriber`) and store
+    its lines; the call's id, or None when none is waiting (or another worker took it)."""
+    from ivr.storage import transcript
+
+    pending = transcript.pending_agent_legs(store.db, 1, since)
+    if not pending or not transcript.claim_agent_leg(store.db, pending[0]["id"],
+                                                      store.worker or ""):
+        return None
+    call_id = pending[0]["id"]
+    call = store.get_call(call_id)
+    if call is None:
+        return None
+    started = time.monotonic()
+    lines, status, detail = await transcriber.transcribe(call)
+    transcript.save_agent_leg(store.db, call_id, lines, status, detail)
+    log.info("call=%s agent leg transcribed: %s, %d line(s) in %.1f s%s", call_id, status,
+             len(lines), time.monotonic() - started, f" ({detail})" if detail else "")
+    return str(call_id)
+
+
+def agent_transcriber(service: Any) -> Any:
+    """The service's `AgentLegTranscriber`: each call's language profile picks the model,
+    language and prompt (as its recognition did), through the process's inference
+    scheduler; masked with the privacy settings; `.wav.enc` read with the recording key."""
+    from ivr.escalation.agent_transcript import AgentLegTranscriber, background_recognizer
+    from ivr.privacy import Redactor
+    from ivr.understanding.profiles import BUILTIN_PROFILES, resolve_profiles
+
+    s: Settings = service.settings
+    profiles = resolve_profiles(s.profiles)
+    redactor = Redactor(s.privacy.redact)
+
+    def recognizer(call: Any) -> Any:
+        profile = (profiles.get(call.get("profile") or "") or profiles.get(call.get("language")
+                   or "") or BUILTIN_PROFILES["zh-CN"])
+        rec = service.recognizers.for_profile(profile)
+        return background_recognizer(rec.asr, rec.language, rec.prompt,
+                                     getattr(service, "inference", None), asyncio.to_thread)
+
+    return AgentLegTranscriber(recognizer, redactor.redact_text,
+                               getattr(service, "recording_key", None), asyncio.to_thread)

@@ -172,6 +172,12 @@ def _m016_callback_attempts(db: Any) -> None:
     db["callbacks"].create_index(["status", "next_attempt_at"])
 
 
+def _m017_transcript_lines(db: Any) -> None:
+    from ivr.storage import transcript  # the agent leg's transcript lines (issue 21)
+
+    transcript.create(db)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("002_call_profile", _m002_profile),
                                            ("003_emotion", _m003_emotion),
@@ -187,4 +193,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
                                            ("013_turn_answer", _m013_turn_answer),
                                            ("014_call_outcomes", _m014_call_outcomes),
                                            ("015_surveys", _m015_surveys),
-                                           ("016_callback_attempts", _m016_callback_attempts)]
+                                           ("016_callback_attempts", _m016_callback_attempts),
+                                           ("017_transcript_lines", _m017_transcript_lines)]

@@ -34,7 +34,7 @@ def test_creates_parent_dir_and_schema(tmp_path):
             "006_users", "007_reviews",
             "008_audit_chain", "009_call_worker", "010_workers", "011_revoked_sessions",
             "012_signin_failures", "013_turn_answer", "014_call_outcomes",
-            "015_surveys", "016_callback_attempts"]
+            "015_surveys", "016_callback_attempts", "017_transcript_lines"]
     finally:
         s.close()
 
