@@ -20,6 +20,7 @@ from ivr.escalation import summary_facts as facts
 from ivr.escalation.summary_facts import EarlierCalls, EmotionPoint, SlotValue, Step
 from ivr.escalation.summary_phrasebook import GENERIC, Phrasebook, is_zh, phrasebook_for
 from ivr.escalation.summary_text import escalation_text, next_action, render_text, render_whisper
+from ivr.storage.transcript import with_played_prompts
 
 if TYPE_CHECKING:
     from ivr.dialplan.models import Dialplan
@@ -90,7 +91,7 @@ def summarise(call: dict[str, Any], history: list[dict[str, Any]],
     `plan`, the dialplan's words come from the shipped dialplan of the call's `dialplan`."""
     book = phrasebook_for(plan, call.get("dialplan"))
     crisis = book.crisis_intents
-    turns = sorted(call.get("turns") or [], key=lambda t: t.get("seq") or 0)
+    turns = with_played_prompts(call)  # what the IVR said after each turn (issue 21)
     events = call.get("events") or []
     language, profile, dialect = facts.language_of(call, turns, events, plan)
     variables = facts.variables(events)

@@ -114,8 +114,15 @@ async def summarise_llm(summary: CallSummary, transcript: Sequence[Any], endpoin
 
 async def llm_text(call: Mapping[str, Any], summary: CallSummary, settings: LlmSummarySettings,
                    client: aiohttp.ClientSession) -> str | None:
-    """The LLM summary of a stored call (`CallStore.get_call`: its turns make the transcript),
-    or None; nothing is sent unless `settings` (`escalation.llm`) name an endpoint."""
+    """The LLM summary of a stored call (`CallStore.get_call`), or None; nothing is sent
+    unless `settings` (`escalation.llm`) name an endpoint. The transcript is the call's
+    complete one (`ivr.storage.transcript`: every prompt played and every caller turn, in
+    order); a call stored without prompt events falls back to its turns."""
+    from ivr.storage.transcript import build, text_lines
+
+    lines = build(call)
+    if any(line.speaker == "ivr" for line in lines):
+        return await summarise_llm(summary, text_lines(lines), settings, client)
     turns = sorted((t for t in call.get("turns") or [] if isinstance(t, Mapping)),
                    key=lambda t: t.get("seq") or 0)
     return await summarise_llm(summary, turns, settings, client)

@@ -33,7 +33,7 @@ from ivr.storage.db import write_transaction
 
 __all__ = ["SPEAKERS", "TranscriptLine", "agent_leg_lines", "agent_leg_state", "build",
            "claim_agent_leg", "create", "for_call", "forget_orphans", "pending_agent_legs",
-           "save_agent_leg", "text_lines"]
+           "save_agent_leg", "text_lines", "with_played_prompts"]
 
 SPEAKERS = ("ivr", "caller", "agent")
 LABELS = {"ivr": "IVR", "caller": "Caller", "agent": "Agent"}
@@ -166,6 +166,27 @@ def text_lines(lines: Iterable[TranscriptLine]) -> list[str]:
     """``IVR: …`` / ``Caller: …`` / ``Agent: …`` lines (the LLM summary's transcript)."""
     return [f"{LABELS.get(line.speaker, line.speaker)}: {line.text}"
             + (" [interrupted]" if line.interrupted else "") for line in lines if line.text]
+
+
+def with_played_prompts(call: Row) -> list[dict[str, Any]]:
+    """The call's turns in order, a turn that stored no `prompt` given what the IVR then
+    played until the caller's next turn (a webhook's answer is played by a later step, so its
+    turn stored none). A stored prompt is kept as it is (whole, where a played one is cut at
+    80 characters); prompts of the hand-over (hold messages) are left to the hand-over. For
+    the agent's summary (`ivr.escalation.summary`)."""
+    turns = sorted((dict(t) for t in call.get("turns") or [] if isinstance(t, Mapping)),
+                   key=lambda t: t.get("seq") or 0)
+    played: dict[int, list[str]] = {}
+    current: int | None = None
+    for line in build(call):
+        if line.kind == "turn":
+            current = line.seq
+        elif line.kind == "prompt" and current is not None and line.node != "handover":
+            played.setdefault(current, []).append(line.text)
+    for t in turns:
+        if not t.get("prompt") and played.get(t.get("seq") or -1):
+            t["prompt"] = "\n".join(played[t["seq"]])
+    return turns
 
 
 # ---------------------------------------------------------------- the agent leg's rows

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ivr.storage import transcript
 from ivr.storage.call_store import CallStore
 from ivr.web.auth import AUTH_KEY, audit, can_see_call, set_user
 from ivr.web.signin import add_auth_routes
@@ -123,6 +124,8 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
         audit(request, "view_call", call["id"], via="api")
         for turn in call["turns"]:
             turn["timings"] = turn_timings(turn)
+        call["transcript"] = transcript.for_call(store.db, call)  # in time order (issue 21)
+        call["agent_transcript"] = transcript.agent_leg_state(store.db, call["id"])
         return web.json_response(call)
 
     async def list_callbacks(request: web.Request) -> web.Response:

@@ -12,8 +12,9 @@ JSON (session cookie; POST needs the ``X-CSRF-Token`` from ``GET /auth/me``):
     GET  /dash/api/calls?from=&to=&flag=&intent=&dialect=&escalated=&agent=&reviewed=&q=
                         &limit=&offset=         calls with their flags, newest first
     GET  /dash/api/calls/{id}                   call, turns with timings, events, flags,
-                                                summary, review (audited: view_call,
-                                                view_transcript)
+                                                summary, review, the complete transcript
+                                                (`ivr.storage.transcript`; audited:
+                                                view_call, view_transcript)
     GET  /dash/api/calls/{id}/recording?channel=caller|ivr|mixed
                                                 mono WAV, HTTP Range aware (play_recording)
     POST /dash/api/calls/{id}/review            {reviewed, note, tags} (review_call)
@@ -40,6 +41,7 @@ from typing import Any
 from aiohttp import web
 
 from ivr.call.events import EscalationSummary
+from ivr.storage import transcript
 from ivr.storage.call_store import CallStore
 from ivr.storage.db import like
 from ivr.web import dash_audio
@@ -211,6 +213,8 @@ class Dashboard:
         call["summary"] = summaries[-1] if summaries else None
         call["review"] = self._reviews([call["id"]]).get(call["id"])
         call["has_recording"] = _recording(call) is not None
+        call["transcript"] = transcript.for_call(self.store.db, call)  # issue 21
+        call["agent_transcript"] = transcript.agent_leg_state(self.store.db, call["id"])
         call.pop("recording_path", None)  # a server path is none of the browser's business
         audit(request, "view_call", call["id"])
         audit(request, "view_transcript", call["id"], turns=len(call["turns"]))

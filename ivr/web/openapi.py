@@ -80,7 +80,23 @@ _SCHEMAS: dict[str, Any] = {
     "CallDetail": {"allOf": [_ref("Call"), {"type": "object", "properties": {
         "turns": {"type": "array", "items": _OBJECT,
                   "description": "Turns in order, each with `timings` (ms)."},
-        "events": {"type": "array", "items": _OBJECT}}}]},
+        "events": {"type": "array", "items": _OBJECT},
+        "transcript": {"type": "array", "items": _ref("TranscriptLine"),
+                       "description": "The complete transcript in time order: every prompt "
+                       "played, every caller turn, and the conversation with the agent "
+                       "(transcribed from the recording after the call)."},
+        "agent_transcript": {"type": ["object", "null"], "description": "The agent leg's "
+                             "transcription: `status` (running, done, no_speech, failed), "
+                             "`lines`, `detail`, `finished_at`; null when it has not run."}}}]},
+    "TranscriptLine": {"type": "object", "required": ["at", "speaker", "text", "kind"],
+                       "properties": {
+        "at": {"type": "number", "description": "UNIX time the line began"},
+        "offset_s": {"type": "number", "description": "seconds from the answer"},
+        "speaker": {"type": "string", "enum": ["ivr", "caller", "agent"]},
+        "text": {"type": "string", "description": "as stored: personal numbers masked"},
+        "kind": {"type": "string", "enum": ["prompt", "turn", "handover_input", "agent_leg"]},
+        "node": {"type": ["string", "null"]}, "seq": {"type": ["integer", "null"]},
+        "interrupted": {"type": "boolean", "description": "a prompt the caller cut"}}},
     "CallList": {"type": "object", "required": ["calls", "limit", "offset"], "properties": {
         "calls": {"type": "array", "items": _ref("Call")},
         "limit": {"type": "integer"}, "offset": {"type": "integer"}}},
@@ -117,7 +133,8 @@ _PATHS: dict[str, Any] = {
         more={"400": {"description": "limit or offset is not an integer.",
                       "content": {_JSON: {"schema": _ref("Error")}}}}),
     "/api/calls/{call_id}": _get(
-        "One call with turns (and their timings) and events; audited as `view_call`.",
+        "One call with turns (and their timings), events and its complete `transcript`; "
+        "audited as `view_call`.",
         _ok("The call.", _ref("CallDetail")), params=[_CALL_ID], more=_NOT_FOUND),
     "/api/calls/{call_id}/summary": _get(
         "The hand-over summary of a call, as facts and as text; audited.",
