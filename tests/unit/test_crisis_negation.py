@@ -57,3 +57,24 @@ def test_negation_looks_only_right_before_the_phrase() -> None:
     assert negated_at("i don t want to die", 3, False)  # n't, then the filler "want"
     assert not heard_plainly("i m not suicidal", "suicidal", False)
     assert heard_plainly("not suicidal but i feel suicidal", "suicidal", False)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("我刚才吞了好多片药", "self_harm"), ("我把家里的药都攒起来了", "self_harm"),
+    ("我不想再拖累家人了", "self_harm"),
+    ("I just swallowed a bunch of sleeping pills", "self_harm"),
+    ("I'm standing on the bridge right now", "self_harm"),
+    ("I'm going to top myself", "self_harm"),
+    ("老人摔倒了一动不动", "breathing"),
+])
+def test_round_3_crisis_wording(plan: Dialplan, text: str, intent: str) -> None:
+    language = "zh-CN" if any("\u4e00" <= c <= "\u9fff" for c in text) else "en-US"
+    assert score_intent(text, plan.intents[intent], language)[0] >= 0.85
+
+
+@pytest.mark.parametrize("text", [
+    "我吞了一片维生素", "攒钱买药", "I nearly choked on my tea",
+    "I'm suffocating under these bills", "that view took my breath away",
+])
+def test_round_3_everyday_wording_is_no_crisis(plan: Dialplan, text: str) -> None:
+    assert crisis_score(plan, text) < plan.defaults.confirm_threshold  # type: ignore[operator]
