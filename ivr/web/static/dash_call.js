@@ -1,59 +1,98 @@
-// One call: transcript that follows the recording, emotion timeline, events and review.
+// One call: the complete transcript (prompts, caller, agent) that follows the recording,
+// emotion timeline, readable events and review.
 "use strict";
 
 const callId = decodeURIComponent(location.pathname.split("/").pop());
-let turnStarts = [];  // seconds from the recording's start, one per turn
-let activeTurn = -1;
+const LABELS = {ivr: "IVR", caller: "Caller", agent: "Agent"};
+let lineStarts = [];  // seconds from the recording's start, one per transcript line
+let activeLine = -1;
 
-function offsetOf(turn, origin) {
-  const at = turn.speech_start ?? turn.created_at;
-  return at == null ? null : Math.max(0, at - origin);
+function turnMeta(t) {
+  if (!t) return [];
+  const tm = t.timings || {};
+  return [t.intent && `intent ${t.intent}`,
+    t.asr_confidence != null && `conf ${Number(t.asr_confidence).toFixed(2)}`,
+    tm.speech_ms != null && `speech ${tm.speech_ms} ms`,
+    tm.eos_to_reply_audio_ms != null && `reply ${tm.eos_to_reply_audio_ms} ms`,
+    t.emotion && t.emotion.label && `emotion ${t.emotion.label}`].filter(Boolean);
 }
 
-function renderTranscript(call, origin) {
+function agentLegNote(call) {
+  const state = call.agent_transcript;
+  if (!call.agent_id) return "";
+  if (!state || state.status === "running") {
+    return "The conversation with the agent is transcribed from the recording after the call.";
+  }
+  if (state.status === "failed") return `The agent leg could not be transcribed: ${state.detail || "error"}.`;
+  if (state.status === "no_speech") return "Nothing was said on the agent leg.";
+  return "";
+}
+
+function renderTranscript(call) {
   const esc = Dash.esc;
-  turnStarts = call.turns.map((t) => offsetOf(t, origin));
-  document.getElementById("transcript").innerHTML = call.turns.map((t, i) => {
-    const said = t.caller_text || (t.dtmf ? `DTMF ${t.dtmf}` : `(${t.outcome || "no input"})`);
-    const tm = t.timings || {};
-    const parts = [`#${t.seq}`, t.node, t.intent && `intent ${t.intent}`,
-      t.asr_confidence != null && `conf ${Number(t.asr_confidence).toFixed(2)}`,
-      tm.speech_ms != null && `speech ${tm.speech_ms} ms`,
-      tm.eos_to_reply_audio_ms != null && `reply ${tm.eos_to_reply_audio_ms} ms`,
-      t.emotion && t.emotion.label && `emotion ${t.emotion.label}`].filter(Boolean);
-    const at = turnStarts[i] == null ? "" : `${turnStarts[i].toFixed(1)} s · `;
-    return `<div class="turn" data-i="${i}">` +
-      (t.prompt ? `<div class="ivr">IVR: ${esc(t.prompt)}</div>` : "") +
-      `<div class="caller">Caller: ${esc(said)}</div>` +
-      `<div class="meta">${esc(at + parts.join(" · "))}</div></div>`;
-  }).join("") || '<p class="muted">No turns.</p>';
+  const lines = call.transcript || [];
+  const bySeq = new Map(call.turns.map((t) => [t.seq, t]));
+  lineStarts = lines.map((l) => (l.offset_s == null ? null : Number(l.offset_s)));
+  const html = lines.map((l, i) => {
+    const meta = [`${Number(l.offset_s || 0).toFixed(1)} s`, l.node,
+      l.kind === "turn" && l.seq != null && `#${l.seq}`,
+      l.interrupted && "interrupted",
+      l.kind === "agent_leg" && "from the recording",
+      ...(l.kind === "turn" ? turnMeta(bySeq.get(l.seq)) : [])].filter(Boolean);
+    const cls = `line ${l.speaker}${l.kind === "turn" ? " turn" : ""}${l.interrupted ? " cut" : ""}`;
+    return `<div class="${esc(cls)}" data-i="${i}" ` +
+      `data-speaker="${esc(l.speaker)}"><span class="who">${esc(LABELS[l.speaker] || l.speaker)}` +
+      `</span><span class="said">${esc(l.text)}</span>` +
+      `<span class="meta">${esc(meta.join(" · "))}</span></div>`;
+  }).join("");
+  const note = agentLegNote(call);
+  document.getElementById("transcript").innerHTML = (html || '<p class="muted">Nothing said.</p>') +
+    (note ? `<p class="muted" id="agent-leg-note">${esc(note)}</p>` : "");
 }
 
 function follow(time) {
   let current = -1;
-  // 50 ms of slack: a seek to a turn's start may land a hair before it
-  turnStarts.forEach((start, i) => { if (start != null && start <= time + 0.05) current = i; });
-  if (current === activeTurn) return;
-  activeTurn = current;
-  for (const el of document.querySelectorAll(".turn")) {
+  // 50 ms of slack: a seek to a line's start may land a hair before it
+  lineStarts.forEach((start, i) => { if (start != null && start <= time + 0.05) current = i; });
+  if (current === activeLine) return;
+  activeLine = current;
+  for (const el of document.querySelectorAll("#transcript .line")) {
     const on = Number(el.dataset.i) === current;
     el.classList.toggle("active", on);
     if (on) el.scrollIntoView({block: "nearest"});
   }
 }
 
+function emotionPoints(call, origin) {
+  // the turns' estimates; a call whose turns lack them (older rows, or estimates made outside
+  // a turn) falls back to its `emotion` events
+  const fromTurns = call.turns.filter((t) => t.emotion && typeof t.emotion === "object")
+    .map((t) => ({x: Math.max(0, (t.speech_start ?? t.created_at) - origin),
+                  anger: Number(t.emotion.anger || 0), distress: Number(t.emotion.distress || 0)}));
+  if (fromTurns.length) return fromTurns;
+  return call.events.filter((e) => e.type === "emotion" && e.data)
+    .map((e) => ({x: Math.max(0, e.ts - origin), anger: Number(e.data.anger || 0),
+                  distress: Number(e.data.distress || 0)}));
+}
+
 function renderEmotion(call, origin) {
-  const pts = call.turns.map((t, i) => ({t, x: turnStarts[i] ?? i}))
-    .filter((p) => p.t.emotion && typeof p.t.emotion === "object");
+  const pts = emotionPoints(call, origin);
+  const el = document.getElementById("emotion");
+  if (!pts.length) {
+    el.innerHTML = '<p class="muted">No emotion estimate for this call (no speech long ' +
+      "enough to judge, or emotion detection is off).</p>";
+    return;
+  }
   const series = [
-    {name: "anger", color: "#d1352b",
-     points: pts.map((p) => ({x: p.x, y: Number(p.t.emotion.anger || 0)}))},
-    {name: "distress", color: "#7b4fc9",
-     points: pts.map((p) => ({x: p.x, y: Number(p.t.emotion.distress || 0)}))},
+    {name: "anger", color: "#d1352b", points: pts.map((p) => ({x: p.x, y: p.anger}))},
+    {name: "distress", color: "#7b4fc9", points: pts.map((p) => ({x: p.x, y: p.distress}))},
   ];
-  const ticks = pts.map((p) => p.x);
-  document.getElementById("emotion").innerHTML = Dash.lineChart(series, {
-    width: 460, height: 180, yMax: 1, ticks, xLabel: (x) => `${Math.round(x)}s`});
+  const peak = pts.reduce((a, p) => (p.anger > a.anger ? p : a), pts[0]);
+  el.innerHTML = Dash.lineChart(series, {
+    width: 460, height: 180, yMax: 1, ticks: pts.map((p) => p.x),
+    xLabel: (x) => `${Math.round(x)}s`}) +
+    `<p class="muted" id="emotion-peak">${pts.length} estimate(s); peak anger ` +
+    `${peak.anger.toFixed(2)} at ${Math.round(peak.x)} s</p>`;
 }
 
 function renderFacts(call) {
@@ -75,14 +114,25 @@ function renderFacts(call) {
   }
 }
 
+const EVENT_SKIP = new Set(["whisper", "summary"]);  // the summary has its own panel
+
+function eventValue(v) {
+  if (v == null) return "";
+  const text = typeof v === "object" ? JSON.stringify(v) : String(v);
+  return text.length > 160 ? text.slice(0, 159) + "…" : text;
+}
+
 function renderEvents(call, origin) {
   const esc = Dash.esc;
   document.getElementById("events").innerHTML = call.events.map((e) => {
-    const data = {...e.data};
-    delete data.text; delete data.whisper;
-    return `<tr><td>${esc((e.ts - origin).toFixed(1))} s</td><td>${esc(e.type)}</td>` +
-      `<td>${esc(JSON.stringify(data))}</td></tr>`;
-  }).join("");
+    const fields = Object.entries(e.data || {}).filter(([k, v]) => !EVENT_SKIP.has(k) &&
+      v != null && v !== "" && !(Array.isArray(v) && !v.length));
+    const details = fields.map(([k, v]) =>
+      `<span class="kv-item"><span class="k">${esc(k)}</span> ${esc(eventValue(v))}</span>`)
+      .join("");
+    return `<tr data-type="${esc(e.type)}"><td class="t">${esc((e.ts - origin).toFixed(1))} s` +
+      `</td><td class="type">${esc(e.type)}</td><td class="details">${details}</td></tr>`;
+  }).join("") || '<tr><td class="muted">No events.</td></tr>';
   if (call.summary) {
     const s = document.getElementById("summary");
     s.classList.remove("muted");
@@ -123,8 +173,8 @@ function setupPlayer(call) {
   audio.addEventListener("timeupdate", () => follow(audio.currentTime));
   audio.addEventListener("seeked", () => follow(audio.currentTime));
   document.getElementById("transcript").addEventListener("click", (ev) => {
-    const el = ev.target.closest(".turn");
-    const start = el && turnStarts[Number(el.dataset.i)];
+    const el = ev.target.closest(".line");
+    const start = el && lineStarts[Number(el.dataset.i)];
     if (start != null) { audio.currentTime = start; follow(start); }
   });
 }
@@ -141,7 +191,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const origin = call.answered_at ?? call.started_at;
   document.getElementById("title").textContent = `Call ${call.caller || ""} · ${call.id}`;
   renderFacts(call);
-  renderTranscript(call, origin);
+  renderTranscript(call);
   renderEmotion(call, origin);
   renderEvents(call, origin);
   renderReview(call);
