@@ -35,6 +35,10 @@ class CallResult:
     turns: list[dict[str, Any]] = field(default_factory=list)  # speech turns: timings, intents
     gaps: list[Gap] = field(default_factory=list)
     heard_s: float = 0.0
+    mix: str = "en"
+    speech_s: float = 0.0  # seconds of recorded caller speech played into the call
+    stages: dict[str, float] = field(default_factory=dict)  # per-stage ms the IVR stored
+    language: str | None = None  # the first turn's detected language, if detection ran
 
 
 class Step:
