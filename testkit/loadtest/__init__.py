@@ -5,10 +5,16 @@
 - `audio_gaps`: holes inside the prompts the caller heard (baresip's recording);
 - `proc_usage`: CPU and memory of the service's process tree, sampled from /proc;
 - `report`: percentiles, the sweep decision, the summary of a load level and its printed form;
-- `service`: the service under load, its settings as IVR_* variables, its logs and health.
+- `service`: the service under load, its settings as IVR_* variables, its logs and health;
+- `mixes`: the caller mixes (English Allison prompts with key 9; Mandarin AISHELL clips that
+  name a hotline intent, no key) and the intent each request should reach;
+- `profiles`: the aggressive and realistic traffic profiles, a call's seeded `CallPlan`;
+- `scripted_call`: one call played from its plan (`run_planned_call`), with the stage times
+  and language detection the IVR stored;
+- `breakdown`: memory per worker and per call, stage times and CPU per call, the sweep table.
 
 The pure parts (percentiles, gap detection, the sweep decision, /proc parsing, the report) are
-unit-tested in tests/unit/test_loadtest.py; the script wires them together. Everything the
+unit-tested in tests/unit/test_loadtest.py and test_loadtest_*.py; the script wires them together. Everything the
 scripts and tests use is importable from `testkit.loadtest`.
 """
 
