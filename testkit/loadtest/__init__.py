@@ -13,9 +13,10 @@
   and language detection the IVR stored;
 - `breakdown`: memory per worker and per call, stage times and CPU per call, the sweep table.
 
-The pure parts (percentiles, gap detection, the sweep decision, /proc parsing, the report) are
-unit-tested in tests/unit/test_loadtest.py and test_loadtest_*.py; the script wires them together. Everything the
-scripts and tests use is importable from `testkit.loadtest`.
+The pure parts (percentiles, gap detection, the sweep decision, /proc parsing, the report,
+profile sampling, mix selection) are unit-tested in tests/unit/test_loadtest.py and
+test_loadtest_*.py; the script wires them together. Everything the scripts and tests use is
+importable from `testkit.loadtest` (the issue-22 modules from their own names).
 """
 
 from testkit.loadtest.audio_gaps import Gap, audible_seconds, find_gaps, read_wav, silence_runs
