@@ -106,12 +106,12 @@ def _doubtful(segments: list[Any], duration_s: float) -> bool:
         s.compression_ratio > 2.4 or s.avg_logprob < -1.0 for s in segments)
 
 
-def window_frames(duration_s: float, short_window_s: float) -> int:
+def window_frames(duration_s: float, short_window_s: float, full: bool = False) -> int:
     """Encoder window (mel frames) for an utterance of `duration_s` when the short window is
     on: `short_window_s`, or for a longer utterance the whole seconds it fills at most half
     of (a 7 s request: 14 s), up to Whisper's full 30 s; off, or under
-    `SHORT_WINDOW_MIN_S`: the full 30 s."""
-    if short_window_s <= 0 or duration_s < SHORT_WINDOW_MIN_S:
+    `SHORT_WINDOW_MIN_S`, or `full`: the full 30 s."""
+    if full or short_window_s <= 0 or duration_s < SHORT_WINDOW_MIN_S:
         return FULL_WINDOW_FRAMES
     seconds = max(short_window_s, math.ceil(duration_s / SHORT_WINDOW_MAX_FILL - 1e-9))
     return min(FULL_WINDOW_FRAMES, round(seconds * 100))
@@ -225,17 +225,16 @@ class WhisperASR:
             return Transcript("", lang, 0.0, float("-inf"), 1.0, 0.0, 0.0)
         samples = to_float32(audio, self.capabilities.sample_rate)
         t0 = time.perf_counter()
-        full_window = full_window or isinstance(grammar, DigitGrammar)
-        frames = (FULL_WINDOW_FRAMES if full_window
-                  else window_frames(audio.duration, self.short_window_s))
+        frames = window_frames(audio.duration, self.short_window_s,
+                               full_window or isinstance(grammar, DigitGrammar))
         probability = 1.0
         candidates = [c for c in (detect or {}) if c in self.capabilities.languages]
         encoded = None
         if len(candidates) > 1:
             lang, probability, encoded = self._identify(samples, frames, candidates)
             initial_prompt = (detect or {}).get(lang, initial_prompt)
-        elif grammar is not None:
-            encoded = self._encode(samples, frames)
+        elif grammar is not None or getattr(_window, "encoded", None) is not None:
+            encoded = self._encode(samples, frames)  # (or the batch's: inference_batch.py)
         _window.encoded = encoded  # the free transcript decodes this encoder output
         capped = grammar is not None
         segments = self._transcribe(samples, lang, initial_prompt, frames, audio.duration,

@@ -178,6 +178,30 @@ class AsrSettings(Section):
         "all workers sharing the data directory (flock slots); unset: cores / cpu_threads; "
         "0: no machine-wide limit. Final recognitions go before speculative ones either way."
     )
+    service: Literal["auto", "local", "shared"] = Field(
+        "auto", description="Where recognition runs. local: in each SIP worker (its own copy "
+        "of the models); shared: in the machine's one inference server (python -m "
+        "ivr.inference_service; models loaded once for every worker, one queue, oldest caller "
+        "first, batched encoder calls); auto: local for a single `ivr serve`, shared for "
+        "`ivr serve --workers N`, whose supervisor starts and restarts the server."
+    )
+    service_socket: Path | None = Field(
+        None, description="Unix socket of the shared inference server (mode 0600); unset: "
+        "<data_dir>/inference.sock."
+    )
+    service_retry_s: float = Field(
+        20.0, ge=0, le=300, description="shared: how long a worker waits for the inference "
+        "server to come back (restart) before a recognition in flight is reported as an ASR "
+        "error (the call reprompts); a final recognition lost with the server is sent once more."
+    )
+    batch_window_ms: float = Field(
+        20.0, ge=0, le=200, description="shared: the head of the recognition queue waits this "
+        "long (from its arrival) for other utterances of the same model and encoder window, "
+        "encoded together in one CTranslate2 call; 0: no waiting."
+    )
+    max_batch: int = Field(
+        8, ge=1, le=64, description="shared: at most this many utterances per encoder call."
+    )
     min_confidence: float = Field(
         0.25, ge=0, le=1, description="Below this an utterance counts as not understood."
     )

@@ -19,8 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from audio_models.inference import InferenceScheduler, MachineSlots, default_slots
-from audio_models.model_store import resolve_asr_model
+from audio_models.inference_client import RemoteWhisper
 from audio_models.whisper_asr import WhisperASR
 from ivr import workers
 from ivr.call.control import SipAgentLeg, SipCallControl
@@ -32,6 +31,7 @@ from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
 from ivr.escalation.agents import AgentDirectory
 from ivr.files import private_files, read_or_create
+from ivr.inference_service import open_asr
 from ivr.logs import call_task
 from ivr.privacy.crypto import RecordingKeyError, load_recording_key
 from ivr.readiness import Readiness, notify_systemd
@@ -69,7 +69,7 @@ class IvrService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self.endpoint: SipEndpoint | None = None
-        self.asr: WhisperASR | None = None
+        self.asr: WhisperASR | RemoteWhisper | None = None
 
     # ------------------------------------------------------------ start / stop
     async def start(self) -> None:
@@ -98,17 +98,10 @@ class IvrService:
         log.info("dialplan %s@%s loaded from %s (%d nodes, languages %s)", plan.name,
                  self.dialplan.version, self.dialplan.path, len(plan.nodes),
                  ",".join(plan.languages))
-        model_dir = resolve_asr_model(s.asr.model, s.models_dir)
-        self.inference = _inference_scheduler(s)
-        t0 = time.monotonic()
-        self.asr = WhisperASR(model_dir, compute_type=s.asr.compute_type,
-                              cpu_threads=s.asr.cpu_threads, beam_size=s.asr.beam_size,
-                              max_workers=s.asr.workers, name=s.asr.model,
-                              scheduler=self.inference, short_window_s=s.asr.short_window_s)
+        self.asr_stack = await open_asr(s)  # local models, or the machine's inference server
+        self.asr = self.asr_stack.default
         for lang in plan.languages:
             self.asr.check_language(lang.split("-")[0])
-        log.info("ASR model %s loaded from %s in %.1f s", s.asr.model, model_dir,
-                 time.monotonic() - t0)
         self.recognizers = Recognizers(self.asr, self._load_asr, hotwords=s.asr.hotwords,
                                        english_model=s.asr.english_model)
         self.emotion_model = None
@@ -176,14 +169,10 @@ class IvrService:
         log.info("%d static prompts ready in %.1f s", len(static), time.monotonic() - t0)
         return engine
 
-    def _load_asr(self, spec: str) -> WhisperASR:
+    def _load_asr(self, spec: str) -> WhisperASR | RemoteWhisper:
         """A profile's own model (e.g. a large-v3 directory for Cantonese)."""
-        s = self.settings.asr
-        log.info("loading ASR model %s for a profile", spec)
-        return WhisperASR(resolve_asr_model(spec, self.settings.models_dir),
-                          compute_type=s.compute_type, cpu_threads=s.cpu_threads,
-                          beam_size=s.beam_size, max_workers=s.workers, name=spec,
-                          scheduler=self.inference, short_window_s=s.short_window_s)
+        log.info("ASR model %s for a profile (%s)", spec, self.asr_stack.mode)
+        return self.asr_stack.load(spec)
 
     async def _reloaded(self, loaded: LoadedDialplan) -> None:
         engine = await self._prepare(loaded)
@@ -254,12 +243,10 @@ class IvrService:
             await self._runner.cleanup()
         if getattr(self, "http", None) is not None:
             await self.http.close()
-        if self.asr:
-            self.asr.close()
         if getattr(self, "recognizers", None) is not None:
             self.recognizers.close()
-        if getattr(self, "inference", None) is not None:
-            self.inference.close()
+        if getattr(self, "asr_stack", None) is not None:
+            await self.asr_stack.aclose()
         if hasattr(self, "prompts"):
             self.prompts.close()
         with contextlib.suppress(Exception):
@@ -389,17 +376,6 @@ class IvrService:
             session.on_hangup(why)
         else:
             log.info("call=%s disconnected before media (%d %s)", call_id, code, reason)
-
-
-def _inference_scheduler(s: Settings) -> InferenceScheduler:
-    """This process's model-call queue; with `asr.machine_slots` > 0 (default: cores /
-    `asr.cpu_threads`) at most that many model calls run at once on the machine, across
-    every worker sharing the data directory."""
-    n = s.asr.machine_slots if s.asr.machine_slots is not None else default_slots(
-        s.asr.cpu_threads)
-    slots = MachineSlots(s.cache_dir / "inference-slots", n) if n > 0 else None
-    log.info("inference: %d thread(s), machine-wide slots %s", s.asr.workers, n or "off")
-    return InferenceScheduler(threads=s.asr.workers, slots=slots, name="asr")
 
 
 async def run_service(settings: Settings) -> None:

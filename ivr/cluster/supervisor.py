@@ -28,6 +28,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.cluster.inference_process import InferenceProcess
 from ivr.cluster.kamailio import KamailioError, KamailioProcess
 from ivr.cluster.kamailio_config import WorkerAddr
 from ivr.cluster.sip_edge import SipEdge
@@ -234,10 +235,14 @@ def serve_cluster(
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+    env = worker_env(data_dir, database_url, drain_timeout_s, front_host=public_host)
+    inference = shared_inference(serve_args, data_dir, env)  # models once per machine
+    if inference is not None:
+        env["IVR_ASR__SERVICE"] = "shared"
     pool = WorkerPool(
         workers, serve_args=serve_args, data_dir=data_dir, sip_host=public_host,
         sip_base_port=sip_base_port or public_port + 10, http_base_port=http_base_port,
-        env=worker_env(data_dir, database_url, drain_timeout_s, front_host=public_host),
+        env=env,
     )
     front = KamailioProcess(
         public_port, pool.addrs + list(remote_workers or []), listen_host=public_host,
@@ -246,6 +251,8 @@ def serve_cluster(
     )
     try:
         front.write_config()  # a rejected config fails before any worker loads its models
+        if inference is not None:
+            inference.start()
         pool.start()
         front.start()
         e = front.edge
@@ -256,6 +263,8 @@ def serve_cluster(
                  ", ".join(a.uri for a in front.workers))
         while not stop.wait(0.5):
             pool.poll()
+            if inference is not None:
+                inference.poll()
             if front.proc is None or front.proc.poll() is not None:
                 log.error("kamailio exited:\n%s", front.log()[-2000:])
                 return 1
@@ -268,6 +277,20 @@ def serve_cluster(
     finally:
         pool.stop()
         front.stop()
+        if inference is not None:
+            inference.stop()
+
+
+def shared_inference(serve_args: list[str], data_dir: Path,
+                     env: dict[str, str]) -> InferenceProcess | None:
+    """The machine's inference server for these workers, unless `asr.service` is local
+    (each worker then loads its own models)."""
+    from ivr.inference_service import settings_for, uses_shared
+
+    settings = settings_for([*serve_args, "--data-dir", str(data_dir)])
+    if not uses_shared(settings, cluster=True):
+        return None
+    return InferenceProcess(serve_args, data_dir, env=env)
 
 
 def worker_env(data_dir: Path, database_url: str | None, drain_timeout_s: float,

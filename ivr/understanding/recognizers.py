@@ -14,27 +14,29 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from audio_models.inference_client import RemoteWhisper
 from audio_models.whisper_asr import WhisperASR
 from ivr.understanding.profiles import LanguageProfile, hotword_prompt
 
 log = logging.getLogger("ivr.asr")
 FALLBACK = {"yue": "zh"}  # when the model lacks the language
+Recogniser = WhisperASR | RemoteWhisper  # in this process, or the machine's inference server
 
 
 @dataclass(frozen=True)
 class Recognition:
-    asr: WhisperASR
+    asr: Recogniser
     language: str  # the Whisper language to decode with
     prompt: str | None
 
 
 class Recognizers:
-    def __init__(self, default: WhisperASR, load: Callable[[str], WhisperASR],
+    def __init__(self, default: Recogniser, load: Callable[[str], Recogniser],
                  hotwords: bool = False, english_model: str | None = None) -> None:
         self.default = default
         self.english_model = english_model or None
         self._load = load
-        self._models: dict[str, WhisperASR] = {}
+        self._models: dict[str, Recogniser] = {}
         self.hotwords = hotwords
         self._warned: set[str] = set()
 
@@ -55,7 +57,7 @@ class Recognizers:
                     notes.append(note)
         return notes
 
-    def _model(self, profile: LanguageProfile) -> WhisperASR:
+    def _model(self, profile: LanguageProfile) -> Recogniser:
         spec = profile.model
         if not spec and self.english_model and profile.whisper_language == "en":
             spec = self.english_model
