@@ -126,7 +126,8 @@ function renderEvents(call, origin) {
   const esc = Dash.esc;
   document.getElementById("events").innerHTML = call.events.map((e) => {
     const fields = Object.entries(e.data || {}).filter(([k, v]) => !EVENT_SKIP.has(k) &&
-      v != null && v !== "" && !(Array.isArray(v) && !v.length));
+      v != null && v !== "" &&
+      !(typeof v === "object" && !Object.keys(v).length));
     const details = fields.map(([k, v]) =>
       `<span class="kv-item"><span class="k">${esc(k)}</span> ${esc(eventValue(v))}</span>`)
       .join("");
