@@ -170,3 +170,29 @@ def test_the_api_returns_the_transcript(store: CallStore) -> None:
         "ivr", "ivr", "caller", "ivr"]
     assert call["transcript"][3]["text"] == "您的余额是52元。"
     assert call["agent_transcript"] is None  # not transcribed yet
+
+
+class _Leg:
+    """A transcriber that says what it was given (the real one: test_agent_transcript)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def transcribe(self, call: dict) -> tuple[list[dict], str, str | None]:
+        self.calls.append(call["id"])
+        return [{"ts": T0 + 19, "speaker": "agent", "text": "您好"}], "done", None
+
+
+def test_the_service_task_transcribes_each_ended_leg_once(store: CallStore) -> None:
+    from ivr.service_tasks import transcribe_next_leg
+
+    leg = _Leg()
+    assert asyncio.run(transcribe_next_leg(store, leg, since=0.0)) == "c1"
+    assert asyncio.run(transcribe_next_leg(store, leg, since=0.0)) is None
+    assert leg.calls == ["c1"]
+    assert [r["text"] for r in transcript.agent_leg_lines(store.db, "c1")] == ["您好"]
+    store.call_started("c3", agent_id="8002", recording_path="/x.wav")  # still active
+    assert asyncio.run(transcribe_next_leg(store, leg, since=0.0)) is None
+    store.call_ended("c3", "caller_hangup")
+    assert asyncio.run(transcribe_next_leg(store, leg, since=time.time() + 60)) is None
+    assert asyncio.run(transcribe_next_leg(store, leg, since=0.0)) == "c3"
