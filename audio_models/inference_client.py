@@ -103,13 +103,13 @@ class InferenceClient:
                 answer = await fut
                 if answer.get("kind") != "closing" or not retry or attempt:
                     return answer
-                await asyncio.sleep(0.5)  # a server stopping: the next one takes it
+                self._writer.close()  # a server stopping: its successor takes it
+                await asyncio.sleep(0.2)
             except (_Lost, ConnectionError) as e:
                 if not retry or attempt:
                     raise ModelError(f"inference server connection lost: {e}",
                                      retryable=True) from None
-                log.warning("recognition in flight when the inference server went away: "
-                            "sending it again after reconnecting")
+                log.debug("recognition lost with the inference server: sending it again")
             except asyncio.CancelledError:
                 self._cancel_remote(rid)
                 raise
@@ -222,8 +222,9 @@ class RemoteWhisper:
             raise
         if answer.get("ok"):
             return decode_transcript(answer["transcript"])
-        if answer.get("kind") == "deadline":
-            raise DeadlineMissed(str(answer.get("error")))
+        if answer.get("kind") == "deadline" or (
+                priority != FINAL and answer.get("kind") in ("busy", "closing")):
+            raise DeadlineMissed(str(answer.get("error")))  # a guess: redone at the end
         raise ModelError(f"inference server: {answer.get('error')}",
                          retryable=bool(answer.get("retryable")))
 

@@ -55,6 +55,7 @@ class InferenceServer:
         self.capabilities = capabilities  # model name -> {"languages": [...], "sample_rate"}
         self._server: asyncio.AbstractServer | None = None
         self._connections = 0
+        self._writers: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
         claim_socket_path(self.path)
@@ -67,9 +68,12 @@ class InferenceServer:
         os.chmod(self.path, 0o600)
 
     async def close(self) -> None:
+        """Stop listening, then drop every connection (their clients reconnect to the next
+        server; call `queue.close` before to answer what was queued)."""
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+        for writer in list(self._writers):
+            writer.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
@@ -79,6 +83,7 @@ class InferenceServer:
             writer.close()
             return
         self._connections += 1
+        self._writers.add(writer)
         conn = _Connection(self, writer)
         try:
             while True:
@@ -95,6 +100,7 @@ class InferenceServer:
             pass  # the peer went away (a worker stopped or restarted)
         finally:
             self._connections -= 1
+            self._writers.discard(writer)
             self.queue.cancel(lambda j: j.owner is conn)
             conn.closed = True
             writer.close()
@@ -248,8 +254,9 @@ async def serve(args: argparse.Namespace, model: BatchModel | None = None,
     try:
         await stop.wait()
     finally:
+        await asyncio.to_thread(queue.close)  # queued requests answered "closing"
+        await asyncio.sleep(0.05)  # (the answers are written by the loop)
         await server.close()
-        await asyncio.to_thread(queue.close)
         s = queue.stats
         log.info("inference stopped: %d recognised, %d in %d batches, %d dropped", s.run,
                  s.batched, s.batches, s.dropped)
