@@ -69,6 +69,11 @@ class InferenceClient:
         await self._ensure(time.monotonic() + timeout_s)
         return self
 
+    async def stats(self) -> dict[str, Any]:
+        """The server's queue counters (recognised, batches, batched, dropped, max_queue)."""
+        answer = await self.request({"op": "stats"}, b"", retry=False, deadline=None)
+        return {**answer["stats"], "queued": answer["queued"]}
+
     def recognizer(self, name: str) -> RemoteWhisper:
         if name not in self.models:
             raise ModelError(f"the inference server does not serve ASR model {name!r} "

@@ -26,6 +26,7 @@ import socket
 import stat
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,9 @@ class _Connection:
         if op == "hello":
             self.send({"id": rid, "ok": True, "pid": os.getpid(),
                        "models": self.server.capabilities})
+        elif op == "stats":  # counters for tests, benchmarks and operators
+            self.send({"id": rid, "ok": True, "stats": asdict(self.server.queue.stats),
+                       "queued": self.server.queue.queued()})
         elif op == "cancel":
             job = self.in_flight.pop(rid, None)
             if job is not None:
