@@ -86,7 +86,7 @@ def callback_dialler(service: Any) -> CallbackDialler:
 
 
 AGENT_LEG_POLL_S = 10.0  # how often the store is asked for an agent leg to transcribe
-AGENT_LEG_BACKLOG_S = 7 * 86400.0  # calls ended longer ago than this at start-up are left
+AGENT_LEG_WINDOW_S = 2 * 86400.0  # calls started longer ago than this are not looked at
 AGENT_LEG_CLEAN_S = 600.0  # how often lines of purged or forgotten calls are deleted
 
 
@@ -99,12 +99,11 @@ async def agent_transcript_loop(service: Any, every_s: float = AGENT_LEG_POLL_S)
 
     store: CallStore = service.store
     transcriber = agent_transcriber(service)
-    since = time.time() - AGENT_LEG_BACKLOG_S
     days = service.settings.privacy.retention.transcripts_days
     cleaned = 0.0
     while True:
         try:
-            if await transcribe_next_leg(store, transcriber, since):
+            if await transcribe_next_leg(store, transcriber, time.time() - AGENT_LEG_WINDOW_S):
                 continue  # more may be waiting: the scheduler keeps calls first
             if time.monotonic() - cleaned >= AGENT_LEG_CLEAN_S:
                 cleaned = time.monotonic()
@@ -116,8 +115,9 @@ async def agent_transcript_loop(service: Any, every_s: float = AGENT_LEG_POLL_S)
 
 
 async def transcribe_next_leg(store: CallStore, transcriber: Any, since: float) -> str | None:
-    """Transcribe one pending agent leg (`transcriber`: an `AgentLegTranscriber`) and store
-    its lines; the call's id, or None when none is waiting (or another worker took it)."""
+    """Transcribe one pending agent leg of a call started after `since` (`transcriber`: an
+    `AgentLegTranscriber`) and store its lines; the call's id, or None when none is waiting
+    (or another worker took it)."""
     from ivr.storage import transcript
 
     pending = transcript.pending_agent_legs(store.db, 1, since)

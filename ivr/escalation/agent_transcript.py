@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,15 +113,18 @@ def _to_vad_rate(pcm: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
 def utterances(pcm: np.ndarray, rate: int, start_s: float = 0.0,
                end_s: float | None = None) -> list[tuple[float, float, AudioFrame]]:
     """The utterances of one channel between `start_s` and `end_s` (seconds into it):
-    (start, end, audio) with times in seconds into the channel. Blocking (~1 ms per second of
-    audio): run it in a thread."""
+    (start, end, audio) with times in seconds into the channel. Blocking: ~0.5 ms of work
+    per second of 8 kHz audio (measured, 2 cores) plus 1 ms of rest, so a long leg never holds
+    the GIL for long; run it in a thread."""
     pcm, rate = _to_vad_rate(np.ascontiguousarray(pcm, dtype=np.int16), rate)
     first = max(0, int(start_s * rate))
     last = len(pcm) if end_s is None else min(len(pcm), int(end_s * rate))
     endpointer = Endpointer(LEG_ENDPOINTER, sample_rate=rate)
     found: list[SpeechEnded] = []
     step = rate // 50  # 20 ms
-    for at in range(first, last, step):
+    for n, at in enumerate(range(first, last, step)):
+        if n % 50 == 49:
+            time.sleep(0.001)  # a pause a second of audio: the media clock's thread goes first
         chunk = pcm[at:min(at + step, last)]
         frame = AudioFrame(chunk.tobytes(), rate, at / rate)
         found += [e for e in endpointer.push_frame(frame) if isinstance(e, SpeechEnded)]

@@ -230,10 +230,11 @@ def pending_agent_legs(db: Any, limit: int = 1, since: float = 0.0,
                        stale_s: float = CLAIM_STALE_S) -> list[dict[str, Any]]:
     """Ended calls an agent took, with a recording, not transcribed yet (or claimed by a
     worker more than `stale_s` ago that never finished), oldest first; `since`: only calls
-    ended after it, so a store full of old calls is not redone."""
+    started after it (the indexed column: the service asks every few seconds, so it looks at
+    a recent window, never the whole table)."""
     return list(db.query(
-        "select c.* from calls c where c.status = 'ended' and c.agent_id is not null "
-        "and c.recording_path is not null and coalesce(c.ended_at, 0) >= ? and not exists "
+        "select c.* from calls c where c.started_at >= ? and c.status = 'ended' "
+        "and c.agent_id is not null and c.recording_path is not null and not exists "
         "(select 1 from agent_transcriptions a where a.call_id = c.id and "
         "(a.status <> 'running' or a.finished_at >= ?)) "
         "order by c.ended_at limit ?", [since, time.time() - stale_s, limit]))

@@ -17,7 +17,7 @@ from ivr.call.call_record import CallRecord
 from ivr.escalation.summary import summarise
 from ivr.privacy import Redactor
 from ivr.storage import transcript
-from ivr.storage.call_store import CallStore
+from ivr.storage.call_store import CallStore, open_store
 from ivr.web.api import build_app
 
 T0 = 1_790_000_000.0
@@ -62,8 +62,8 @@ def seed(store: CallStore) -> None:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = CallStore(tmp_path / "ivr.sqlite")
+def store(tmp_path, db_url):
+    s = open_store(db_url, tmp_path / "ivr.sqlite")  # SQLite and PostgreSQL
     seed(s)
     yield s
     s.close()
