@@ -37,7 +37,10 @@ def memory_figures(idle: ProcUsage, load: ProcUsage, m: int) -> dict[str, Any]:
                 if u.role.get(pid) == "worker"]
 
     idle_w, load_w = workers(idle), workers(load)
+    inference = [kb / 1024 for pid, kb in sorted(load.peak_rss_kb.items())
+                 if load.role.get(pid) == "inference"]
     return {"worker_idle_rss_mb": idle_w, "worker_peak_rss_mb": load_w,
+            "inference_peak_rss_mb": inference,
             "rss_per_worker_mb": _mean(load_w),
             "rss_per_call_mb": (load.peak_total_rss_kb - idle.peak_total_rss_kb) / 1024 / m
             if m else None}
@@ -86,7 +89,10 @@ def format_breakdown(s: dict[str, Any]) -> str:
                  + ", ".join(f"{x:.0f}" for x in mem["worker_idle_rss_mb"])
                  + " MB, peak under load "
                  + ", ".join(f"{x:.0f}" for x in mem["worker_peak_rss_mb"])
-                 + f" MB; per call (peak - idle) / M: {_fmt(mem['rss_per_call_mb'])} MB")
+                 + f" MB; per call (peak - idle) / M: {_fmt(mem['rss_per_call_mb'])} MB"
+                 + ("; shared inference service peak "
+                    + ", ".join(f"{x:.0f}" for x in mem["inference_peak_rss_mb"]) + " MB"
+                    if mem.get("inference_peak_rss_mb") else ""))
     stages = ", ".join(f"{label} {_fmt(st['stage_ms_per_call'].get(key))} ms"
                        for key, label in MEASURED_STAGES.items())
     roles = ", ".join(f"{k} {v:.2f}" for k, v in st["cpu_s_per_call_by_role"].items())

@@ -72,14 +72,18 @@ def all_stats(proc: str = "/proc") -> list[ProcStat]:
     return out
 
 
-ROLES = ("kamailio", "worker", "supervisor")
+ROLES = ("kamailio", "worker", "supervisor", "inference")
 
 
 def process_role(pid: int, comm: str) -> str:
-    """'kamailio', 'worker' (an `ivr serve` process with SIP), 'supervisor' or comm."""
+    """'kamailio', 'worker' (an `ivr serve` process with SIP), 'supervisor', 'inference' (a
+    shared inference service: a `python -m ...inference...` process) or comm."""
     if comm.startswith("kamailio"):
         return "kamailio"
     cmd = (_read(f"/proc/{pid}/cmdline") or "").split("\0")
+    module = cmd[cmd.index("-m") + 1] if "-m" in cmd[:-1] else ""
+    if "inference" in module:
+        return "inference"
     if "serve" in cmd:
         return "supervisor" if "--workers" in cmd and _workers_arg(cmd) > 1 else "worker"
     return comm

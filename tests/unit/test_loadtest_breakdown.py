@@ -4,9 +4,14 @@ figures, the sweep table and its verdict per profile and mix."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
-from testkit.loadtest import CallResult, ProcStat, ProcUsage
+from testkit.loadtest import CallResult, ProcStat, ProcUsage, process_role
 from testkit.loadtest.breakdown import (
     UNMEASURED_STAGES,
     caller_figures,
@@ -36,6 +41,30 @@ def test_memory_per_worker_and_per_call() -> None:
     # (2220 - 1960) MB over 4 concurrent calls
     assert mem["rss_per_call_mb"] == pytest.approx(65.0)
     assert memory_figures(idle, load, m=0)["rss_per_call_mb"] is None
+    assert mem["inference_peak_rss_mb"] == []
+
+
+def test_a_shared_inference_service_is_counted_apart_from_the_workers() -> None:
+    roles = {11: "worker", 12: "worker", 20: "inference"}
+    idle = usage({11: 150 * 1024, 12: 150 * 1024, 20: 900 * 1024}, roles)
+    load = usage({11: 200 * 1024, 12: 220 * 1024, 20: 1000 * 1024}, roles)
+    mem = memory_figures(idle, load, m=8)
+    assert mem["rss_per_worker_mb"] == 210.0 and mem["inference_peak_rss_mb"] == [1000.0]
+    assert mem["rss_per_call_mb"] == pytest.approx(27.5)  # (1420 - 1200) / 8
+    assert "shared inference service peak 1000 MB" in format_breakdown(
+        {**summary("aggressive", "zh", 8, 900.0), "memory": mem})
+
+
+def test_a_python_module_named_inference_gets_its_role(tmp_path: Path) -> None:
+    (tmp_path / "fake_inference_service.py").write_text("import time\ntime.sleep(30)\n")
+    proc = subprocess.Popen([sys.executable, "-m", "fake_inference_service"], cwd=tmp_path)
+    try:
+        time.sleep(0.2)
+        assert process_role(proc.pid, "python") == "inference"
+        assert process_role(proc.pid + 10**7, "python") == "python"  # gone: its comm
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_stage_times_sum_what_the_ivr_stored_and_invent_nothing() -> None:
