@@ -6,10 +6,15 @@ A dialplan's knowledge lives in a folder, one YAML file per language (`zh-CN.yam
 
 Retrieval (`KnowledgeIndex.search`) fuses two scores per entry:
 - meaning: the cosine of the question (e5 `query:` vector, as for intents) with the entry's
-  title and questions, its nearest one counting;
+  title and questions: the nearest one, blended with the second nearest (SECOND_WEIGHT), so
+  an entry is not won by one question of another entry that happens to be close;
 - words: a BM25 score over the entry's title, questions and answer, tokenised with jieba
-  (plus character pairs) for Chinese and by words for English, scaled to 0..1 by the best
-  entry.
+  (plus character pairs) for Chinese and by words without the function words (EN_STOPWORDS:
+  "how", "do", "my" match every entry) for English, scaled to 0..1 by the best entry.
+
+Both choices were made leaving each of the hotline's own questions out in turn (the rest the
+index): right entry first, English 86.6% -> 88.1% (stop words 87.7%, then the blend),
+Mandarin 91.4% -> 91.8%.
 The best entry comes first; the caller of `search` decides whether it is close enough.
 """
 
@@ -39,6 +44,13 @@ from ivr.understanding.text_vectors import embed_texts, model_id
 # questions out in turn; the held-out questions of benchmarks/ only measure)
 MEANING_WEIGHT = 0.95
 BM25_K1, BM25_B = 1.2, 0.75
+SECOND_WEIGHT = 0.15  # an entry's meaning: 0.85 x its nearest text + 0.15 x its second
+EN_STOPWORDS = frozenset(
+    "i a an the to my me please want would like can you could of for is it do with about your "
+    "some need um uh what how when where why which this that there are be have has im get "
+    "just tell know hi hello so and in on am was were been if or but at from by as will does "
+    "did should we our us they them their he she his her its any all then than too very also "
+    "i'm i've i'd it's don't can't what's how's there's".split())
 _EN_WORD = re.compile(r"[a-z0-9']+")
 _ZH_SKIP = set("的了吗呢吧啊呀嘛么哦我你您们是在有和就都也要想请问一下怎么个")
 
@@ -75,7 +87,7 @@ class KnowledgeFile(BaseModel):
 class Hit:
     entry: Entry
     score: float  # fused, 0..1
-    meaning: float  # cosine with the nearest title or question
+    meaning: float  # cosine with the nearest title or question, blended with the second
     words: float  # BM25 scaled by the best entry's, 0..1
 
 
@@ -136,7 +148,7 @@ def _book(folder: Path, encoder: Encoder | None) -> dict[str, KnowledgeIndex]:
 def tokens(text: str, language: str) -> list[str]:
     """Terms for the lexical score: for Chinese the jieba words (particles dropped) and the
     character pairs (开通 / 关闭 tell entries apart even where jieba cuts differently), else
-    lower-case words."""
+    lower-case words but the function words (EN_STOPWORDS)."""
     if is_chinese(language):
         import jieba
 
@@ -145,7 +157,7 @@ def tokens(text: str, language: str) -> list[str]:
                  and t not in _ZH_SKIP]
         chars = re.sub(r"\W+", "", text)
         return words + [f"~{chars[i:i + 2]}" for i in range(len(chars) - 1)]
-    return _EN_WORD.findall(text.lower())
+    return [w for w in _EN_WORD.findall(text.lower()) if w not in EN_STOPWORDS]
 
 
 class KnowledgeIndex:
@@ -187,12 +199,18 @@ class KnowledgeIndex:
         sims = self._vectors @ vec.reshape(-1)
         best = np.full(len(self.entries), -1.0, dtype=np.float32)
         np.maximum.at(best, self._owners, sims)
+        # the second nearest text of each entry: the best once its own best is masked
+        is_best = sims >= best[self._owners]
+        second = np.full(len(self.entries), -1.0, dtype=np.float32)
+        np.maximum.at(second, self._owners, np.where(is_best, -1.0, sims).astype(np.float32))
+        second = np.where(second < -0.5, best, second)  # one text, or a tie: itself
+        blended = (1 - SECOND_WEIGHT) * best + SECOND_WEIGHT * second
         words = self._bm25(tokens(question, self.language))
         top_words = max(words) if words and max(words) > 0 else 1.0
         hits = []
         for i, entry in enumerate(self.entries):
             w = words[i] / top_words
-            m = float(best[i])
+            m = float(blended[i])
             hits.append(Hit(entry, MEANING_WEIGHT * m + (1 - MEANING_WEIGHT) * w, m, w))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:k]
