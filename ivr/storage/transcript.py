@@ -46,7 +46,7 @@ Row = Mapping[str, Any]
 @dataclass(frozen=True, slots=True)
 class TranscriptLine:
     """One line: `at` (UNIX seconds) when it began, `speaker` (ivr, caller, agent), `text`
-    as stored, `kind` (prompt, turn, handover_input, agent_leg), the dialplan `node` it
+    as stored, `kind` (prompt, stored_prompt, turn, handover_input, agent_leg), the `node` it
     belongs to, `interrupted` (a prompt cut by the caller), `seq` (a turn's number)."""
 
     at: float
@@ -125,6 +125,22 @@ def _turns(turns: Sequence[Row]) -> list[TranscriptLine]:
     return out
 
 
+def _stored_prompts(turns: Sequence[Row]) -> list[TranscriptLine]:
+    """Without any ``prompt`` event (rows written before they existed, or imported): each
+    turn's stored prompt, as the IVR's reply just after the caller's words (kind
+    ``stored_prompt``: when it played is not known, only its place)."""
+    out = []
+    for t in turns:
+        said = _num(t.get("speech_start")) or _num(t.get("created_at"))
+        if not t.get("prompt") or said is None:
+            continue
+        at = max(said + 0.001, _num(t.get("reply_first_audio")) or _num(t.get("created_at"))
+                 or said)
+        out += [TranscriptLine(at, "ivr", text, "stored_prompt") for text in
+                str(t["prompt"]).splitlines() if text.strip()]
+    return out
+
+
 def _handover_inputs(events: Sequence[Row]) -> list[TranscriptLine]:
     out = []
     for e in events:
@@ -145,12 +161,14 @@ def _agent_leg(lines: Iterable[Row]) -> list[TranscriptLine]:
 
 def build(call: Row, agent_lines: Iterable[Row] = ()) -> list[TranscriptLine]:
     """The transcript of a call row of `CallStore.get_call` (its turns and events) and its
-    stored agent-leg lines, in time order. Lines at the same instant keep the order of their
+    stored agent-leg lines, in time order (a call without prompt events: its turns' stored
+    prompts). Lines at the same instant keep the order of their
     sources: what the IVR said, the caller, the agent leg (a prompt and the turn it asked for
     never share a timestamp in a real call)."""
     events = [e for e in call.get("events") or [] if isinstance(e, Mapping)]
     turns = [t for t in call.get("turns") or [] if isinstance(t, Mapping)]
-    lines = _prompts(events) + _turns(turns) + _handover_inputs(events) + _agent_leg(agent_lines)
+    prompts = _prompts(events) or _stored_prompts(turns)
+    lines = prompts + _turns(turns) + _handover_inputs(events) + _agent_leg(agent_lines)
     return sorted(lines, key=lambda line: line.at)  # stable: same-instant sources keep order
 
 

@@ -94,7 +94,10 @@ _SCHEMAS: dict[str, Any] = {
         "offset_s": {"type": "number", "description": "seconds from the answer"},
         "speaker": {"type": "string", "enum": ["ivr", "caller", "agent"]},
         "text": {"type": "string", "description": "as stored: personal numbers masked"},
-        "kind": {"type": "string", "enum": ["prompt", "turn", "handover_input", "agent_leg"]},
+        "kind": {"type": "string", "enum": ["prompt", "stored_prompt", "turn",
+                                                     "handover_input", "agent_leg"],
+                 "description": "stored_prompt: a turn's prompt, for calls without prompt "
+                 "events (its place is known, not when it played)"},
         "node": {"type": ["string", "null"]}, "seq": {"type": ["integer", "null"]},
         "interrupted": {"type": "boolean", "description": "a prompt the caller cut"}}},
     "CallList": {"type": "object", "required": ["calls", "limit", "offset"], "properties": {

@@ -102,6 +102,19 @@ def test_recorded_audio_prompts_and_bad_rows_do_not_break_it() -> None:
     assert [(line.speaker, line.text) for line in lines] == [("ivr", "[recorded audio]")]
 
 
+def test_a_call_without_prompt_events_shows_its_turns_stored_prompts() -> None:
+    call = {"answered_at": T0, "events": [], "turns": [
+        {"seq": 2, "caller_text": "不是", "speech_start": T0 + 9, "prompt": "好的。\n再见。",
+         "reply_first_audio": T0 + 11},
+        {"seq": 1, "dtmf": "1", "created_at": T0 + 4, "prompt": "请说出金额。"}]}
+    lines = transcript.build(call)
+    assert [(line.speaker, line.text, line.kind) for line in lines] == [
+        ("caller", "[keys 1]", "turn"), ("ivr", "请说出金额。", "stored_prompt"),
+        ("caller", "不是", "turn"), ("ivr", "好的。", "stored_prompt"),
+        ("ivr", "再见。", "stored_prompt")]
+    assert transcript.with_played_prompts(call)[0]["prompt"] == "请说出金额。"
+
+
 def test_a_read_back_is_stored_and_shown_masked(tmp_path) -> None:
     store = CallStore(tmp_path / "m.sqlite")
     try:

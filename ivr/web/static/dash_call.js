@@ -32,15 +32,21 @@ function renderTranscript(call) {
   const esc = Dash.esc;
   const lines = call.transcript || [];
   const bySeq = new Map(call.turns.map((t) => [t.seq, t]));
-  lineStarts = lines.map((l) => (l.offset_s == null ? null : Number(l.offset_s)));
+  const turnIndex = new Map(call.turns.map((t, i) => [t.seq, i]));
+  // a stored prompt's place is known, not when it played: shown, not followed
+  lineStarts = lines.map((l) => (l.offset_s == null || l.kind === "stored_prompt"
+    ? null : Number(l.offset_s)));
   const html = lines.map((l, i) => {
-    const meta = [`${Number(l.offset_s || 0).toFixed(1)} s`, l.node,
+    const meta = [l.kind === "stored_prompt" ? "reply stored with the turn"
+      : `${Number(l.offset_s || 0).toFixed(1)} s`, l.node,
       l.kind === "turn" && l.seq != null && `#${l.seq}`,
       l.interrupted && "interrupted",
       l.kind === "agent_leg" && "from the recording",
       ...(l.kind === "turn" ? turnMeta(bySeq.get(l.seq)) : [])].filter(Boolean);
     const cls = `line ${l.speaker}${l.kind === "turn" ? " turn" : ""}${l.interrupted ? " cut" : ""}`;
-    return `<div class="${esc(cls)}" data-i="${i}" ` +
+    // data-line: the line (follows playback); data-i: a caller turn's place among the turns
+    const turnAt = l.kind === "turn" && turnIndex.has(l.seq) ? ` data-i="${turnIndex.get(l.seq)}"` : "";
+    return `<div class="${esc(cls)}" data-line="${i}"${turnAt} ` +
       `data-speaker="${esc(l.speaker)}"><span class="who">${esc(LABELS[l.speaker] || l.speaker)}` +
       `</span><span class="said">${esc(l.text)}</span>` +
       `<span class="meta">${esc(meta.join(" · "))}</span></div>`;
@@ -57,7 +63,7 @@ function follow(time) {
   if (current === activeLine) return;
   activeLine = current;
   for (const el of document.querySelectorAll("#transcript .line")) {
-    const on = Number(el.dataset.i) === current;
+    const on = Number(el.dataset.line) === current;
     el.classList.toggle("active", on);
     if (on) el.scrollIntoView({block: "nearest"});
   }
@@ -175,7 +181,7 @@ function setupPlayer(call) {
   audio.addEventListener("seeked", () => follow(audio.currentTime));
   document.getElementById("transcript").addEventListener("click", (ev) => {
     const el = ev.target.closest(".line");
-    const start = el && lineStarts[Number(el.dataset.i)];
+    const start = el && lineStarts[Number(el.dataset.line)];
     if (start != null) { audio.currentTime = start; follow(start); }
   });
 }
