@@ -26,6 +26,7 @@ from telephony._callcommands import CallCommands
 from telephony._callevents import Entry, _resolve
 from telephony._refusals import Refusals
 from telephony.sip_types import PJSUA_HARD_CALL_CAP, CallInfo, CallListener, SipConfig
+from telephony.srtp import use_srtp
 from telephony.trunks import SourceAccount, TrunkConfig
 
 __all__ = ["SipEndpoint", "SipEndpointError"]
@@ -275,7 +276,7 @@ class SipEndpoint(CallCommands, Refusals):
             rtp.port, rtp.portRange = cfg.rtp_port, cfg.rtp_port_range
         else:
             rtp.port, rtp.portRange, rtp.randomizePort = 20000, cfg.rtp_port_range, True
-        _use_srtp(acfg, cfg.srtp)
+        use_srtp(acfg, cfg.srtp)
         self._acc = SourceAccount(self)
         self._acc.create(acfg, True)
         self._trunks.start(self, tid, rtp, cfg.public_host)
@@ -380,17 +381,6 @@ class SipEndpoint(CallCommands, Refusals):
         self._ep = None
         self._writer = None
         gc.collect()
-
-
-def _use_srtp(acfg: Any, mode: str) -> None:
-    """SDES-SRTP on the callers' account (`SipConfig.srtp`). The wheel's SRTP works (AES-CM
-    128/256 suites, checked against baresip's `srtp` module); the keys travel in the SDP, so
-    the signalling must be private too (TLS at the Kamailio front, or one trusted host).
-    `srtpSecureSignaling` 0: pjsua would otherwise refuse SRTP over a plain UDP transport."""
-    acfg.mediaConfig.srtpUse = {"off": pj.PJMEDIA_SRTP_DISABLED,
-                                "optional": pj.PJMEDIA_SRTP_OPTIONAL,
-                                "mandatory": pj.PJMEDIA_SRTP_MANDATORY}[mode]
-    acfg.mediaConfig.srtpSecureSignaling = 0
 
 
 def _collect_garbage() -> None:
