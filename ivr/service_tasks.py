@@ -138,8 +138,8 @@ async def transcribe_next_leg(store: CallStore, transcriber: Any, since: float) 
 
 def agent_transcriber(service: Any) -> Any:
     """The service's `AgentLegTranscriber`: each call's language profile picks the model,
-    language and prompt (as its recognition did), through the process's inference
-    scheduler; masked with the privacy settings; `.wav.enc` read with the recording key."""
+    language and prompt (as its recognition did), queued at background priority; masked
+    with the privacy settings; `.wav.enc` read with the recording key."""
     from ivr.escalation.agent_transcript import AgentLegTranscriber, background_recognizer
     from ivr.privacy import Redactor
     from ivr.understanding.profiles import BUILTIN_PROFILES, resolve_profiles
@@ -152,8 +152,7 @@ def agent_transcriber(service: Any) -> Any:
         profile = (profiles.get(call.get("profile") or "") or profiles.get(call.get("language")
                    or "") or BUILTIN_PROFILES["zh-CN"])
         rec = service.recognizers.for_profile(profile)
-        return background_recognizer(rec.asr, rec.language, rec.prompt,
-                                     getattr(service, "inference", None), asyncio.to_thread)
+        return background_recognizer(rec.asr, rec.language, rec.prompt)
 
     return AgentLegTranscriber(recognizer, redactor.redact_text,
                                getattr(service, "recording_key", None), asyncio.to_thread)

@@ -13,14 +13,16 @@ else the call stored and saved as ``transcript_lines`` (`ivr.storage.transcript`
 
 Off the call path and bounded: the service's task (`ivr.service_tasks.agent_transcript_loop`)
 does one call at a time, one utterance at a time; decoding and endpointing run in a thread,
-and each recognition goes through the process's inference scheduler at `BACKGROUND`
-priority, below every call's final and speculative recognitions, so a caller waiting for an
-answer is always served first. A leg longer than `MAX_LEG_S` is transcribed up to it.
+and each recognition is queued at `BACKGROUND` priority, below every call's final and
+speculative recognitions (the process's inference scheduler, or the machine's inference
+server), so a caller waiting for an answer is always served first. A leg longer than
+`MAX_LEG_S` is transcribed up to it.
 Encrypted recordings (``.wav.enc``) are decrypted in memory (`ivr.privacy.crypto`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import time
@@ -33,18 +35,20 @@ import numpy as np
 import soundfile as sf
 
 from audio_models.frames import AudioFrame
-from audio_models.protocols import ASREngine, EndpointerConfig, SpeechEnded
+from audio_models.inference import DeadlineMissed
+from audio_models.protocols import EndpointerConfig, SpeechEnded
 from audio_models.vad import Endpointer
 from ivr.privacy.crypto import SUFFIX, decrypt_to_wav
 
-__all__ = ["BACKGROUND", "AgentLegTranscriber", "LegSpan", "leg_span", "read_channels",
-           "utterances"]
+__all__ = ["BACKGROUND", "AgentLegTranscriber", "LegSpan", "background_recognizer", "leg_span",
+           "read_channels", "utterances"]
 
 log = logging.getLogger("ivr.agent_transcript")
 
 BACKGROUND = 2  # scheduler priority: after final (0) and speculative (1) recognitions
 MAX_LEG_S = 1800.0  # the longest agent conversation transcribed (the rest is left out)
 MAX_UTTERANCE_S = 25.0  # one recognition (Whisper's window is 30 s)
+RETRY_S, ATTEMPTS = 2.0, 60  # a busy inference server is asked again for up to 2 minutes
 CHANNEL_SPEAKER = ("caller", "agent")  # left, right
 VAD_RATE = 16000  # webrtcvad rates: 8, 16, 32, 48 kHz; other recordings are resampled
 # a silence of 0.6 s ends a line; a bleep shorter than 0.3 s is no line
@@ -184,19 +188,25 @@ class AgentLegTranscriber:
         return lines, ("done" if lines else "no_speech"), None
 
 
-def background_recognizer(asr: ASREngine, language: str, prompt: str | None,
-                          scheduler: Any | None, in_thread: Callable[..., Awaitable[Any]]
-                          ) -> Recognize:
-    """Recognise with `asr` through the process's inference scheduler at `BACKGROUND`
-    priority (never dropped: no deadline), or in a thread when there is none."""
+def background_recognizer(asr: Any, language: str, prompt: str | None,
+                          scheduler: Any | None = None, *, retry_s: float = RETRY_S,
+                          attempts: int = ATTEMPTS) -> Recognize:
+    """Recognise at `BACKGROUND` priority on whichever queue serves `asr`: a local model's
+    `InferenceScheduler` (`scheduler`, default `asr.scheduler`: never dropped, it waits for a
+    machine slot behind every call's work), else the recogniser's own `recognize` (the
+    machine's inference server queues it after final and speculative work, and may refuse it
+    when busy: it is asked again `retry_s` later, up to `attempts` times)."""
+    queue = scheduler if scheduler is not None else getattr(asr, "scheduler", None)
 
     async def recognize(audio: AudioFrame) -> Any:
-        def run() -> Any:
-            return asr.transcribe_sync(audio, language, prompt)
-
-        if scheduler is not None:
-            return await scheduler.run(run, priority=BACKGROUND, droppable=False,
-                                       what="agent leg")
-        return await in_thread(run)
+        if queue is not None:
+            return await queue.run(lambda: asr.transcribe_sync(audio, language, prompt),
+                                   priority=BACKGROUND, droppable=False, what="agent leg")
+        for _ in range(attempts - 1):
+            try:
+                return await asr.recognize(audio, language, prompt, priority=BACKGROUND)
+            except DeadlineMissed:  # busy with calls: later
+                await asyncio.sleep(retry_s)
+        return await asr.recognize(audio, language, prompt, priority=BACKGROUND)
 
     return recognize

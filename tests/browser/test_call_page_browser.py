@@ -107,8 +107,7 @@ def transcribe_agent_leg(store: CallStore) -> None:
     scheduler = InferenceScheduler(1)
     try:
         leg = AgentLegTranscriber(
-            lambda call: background_recognizer(asr, "zh", "以下是普通话的句子。", scheduler,
-                                               asyncio.to_thread),
+            lambda call: background_recognizer(asr, "zh", "以下是普通话的句子。", scheduler),
             Redactor(True).redact_text, None, asyncio.to_thread)
         assert asyncio.run(transcribe_next_leg(store, leg, since=0.0)) is not None
     finally:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from audio_models.inference import FINAL, InferenceScheduler
+from audio_models.inference import FINAL, DeadlineMissed, InferenceScheduler
 from audio_models.whisper_asr import WhisperASR
 from ivr.call.recorder import CallRecorder
 from ivr.escalation.agent_transcript import (
@@ -101,8 +101,7 @@ def base() -> Iterator[WhisperASR]:
 def transcriber(asr: Any, scheduler: InferenceScheduler | None, key: bytes | None = KEY
                 ) -> AgentLegTranscriber:
     return AgentLegTranscriber(
-        lambda call: background_recognizer(asr, "zh", "以下是普通话的句子。", scheduler,
-                                           asyncio.to_thread),
+        lambda call: background_recognizer(asr, "zh", "以下是普通话的句子。", scheduler),
         Redactor(True).redact_text, key, asyncio.to_thread)
 
 
@@ -178,3 +177,27 @@ def test_background_recognition_waits_behind_the_calls() -> None:
     finally:
         scheduler.close()
     assert order == ["call", "leg"]
+
+
+class _BusyServer:
+    """The machine's inference server's surface (`RemoteWhisper.recognize`), busy twice."""
+
+    def __init__(self) -> None:
+        self.priorities: list[int] = []
+
+    async def recognize(self, audio: Any, language: str, prompt: str | None = None, *,
+                        priority: int = FINAL) -> str:
+        self.priorities.append(priority)
+        if len(self.priorities) <= 2:
+            raise DeadlineMissed("busy")
+        return f"{language}:{prompt}"
+
+
+def test_a_busy_inference_server_is_asked_again_at_background_priority() -> None:
+    server = _BusyServer()
+    recognize = background_recognizer(server, "zh", "p", retry_s=0.0, attempts=5)
+    assert asyncio.run(recognize(None)) == "zh:p"
+    assert server.priorities == [BACKGROUND] * 3
+    never = background_recognizer(_BusyServer(), "zh", None, retry_s=0.0, attempts=2)
+    with pytest.raises(DeadlineMissed):
+        asyncio.run(never(None))
