@@ -34,6 +34,10 @@ outcome (`ivr.storage.outcomes`: how each is derived):
   without a score count in neither (``survey_response_rate`` = answered / offered). Also
   the mean score, the count of each score, and the same per intent (the call's main service
   intent), per agent and per queue (`ivr.storage.surveys`).
+- **callbacks** (`ivr.escalation.callback_dialler`): ``attempts`` (customer dialled),
+  ``completed`` (customer and agent connected), ``failed`` (attempts used up or the window
+  passed), counted in the hour the request was booked (a period's figures are those of the
+  callbacks booked in it); **callback completion rate** = completed / (completed + failed).
 
 From the call rows still stored (descriptive: they thin out as calls are purged):
 - **answer to first prompt**: the ``first_audio`` event's ``answer_to_audio_ms``.
@@ -163,7 +167,15 @@ def outcome_metrics(c: dict[str, float],
         "fcr": _ratio(resolved - repeat, resolved), "fcr_resolved": resolved,
         "fcr_repeat": repeat, "fcr_window_h": round(fcr_window_s / 3600, 3),
         "satisfaction": satisfaction(c),
+        "callbacks": callback_metrics(c),
     }
+
+
+def callback_metrics(c: dict[str, float]) -> dict[str, Any]:
+    """The automatic callbacks' figures from summed counters (see the module docstring)."""
+    done = {k: int(c.get(f"callback:{k}", 0)) for k in ("attempts", "completed", "failed")}
+    return {**done, "completion_rate": _ratio(done["completed"],
+                                              done["completed"] + done["failed"])}
 
 
 def compute(store: CallStore, since: float, until: float) -> dict[str, Any]:
@@ -297,6 +309,11 @@ def prometheus_text(store: CallStore, active_calls: int | None = None) -> str:
               "number within the FCR window.", "# TYPE ivr_repeat_calls_total counter",
               f"ivr_repeat_calls_total {_num(c.get('repeat', 0.0))}"]
     lines += _survey_lines(c)
+    lines += ["# HELP ivr_callback_attempts_total Customers dialled by the callback dialler.",
+              "# TYPE ivr_callback_attempts_total counter",
+              f"ivr_callback_attempts_total {_num(c.get('callback:attempts', 0.0))}"]
+    lines += _counter("ivr_callbacks_total", "Callback requests ended, by result.", "result",
+                      {r: c.get(f"callback:{r}", 0.0) for r in ("completed", "failed")})
     lines += ["# HELP ivr_active_calls Calls in progress.", "# TYPE ivr_active_calls gauge",
               f"ivr_active_calls {active_calls}"]
     lines += _histogram("ivr_eos_to_reply_seconds",

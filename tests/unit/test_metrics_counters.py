@@ -116,3 +116,19 @@ def test_the_metrics_survive_a_purge(store: CallStore) -> None:
     # a later call of a purged number: nothing left to be a repeat of, nothing lost
     _call(store, "j", "100", NOW - 30, 10, "completed")
     assert compute(store, NOW - 4 * 86400, NOW + 1)["fcr_repeat"] == 1
+
+
+def test_callback_figures_come_from_their_durable_counters(store: CallStore) -> None:
+    from ivr.storage import counters
+
+    hour = counters.hour_of(BASE + H)
+    counters.add(store.db, hour, {"callback:attempts": 5.0, "callback:completed": 2.0,
+                                  "callback:failed": 1.0})
+    m = compute(store, NOW - 4 * 86400, NOW + 1)
+    assert m["callbacks"] == {"attempts": 5, "completed": 2, "failed": 1,
+                              "completion_rate": round(2 / 3, 3)}
+    assert compute(store, NOW + 3600, NOW + 7200)["callbacks"]["completion_rate"] is None
+    text = prometheus_text(store, active_calls=0)
+    assert "ivr_callback_attempts_total 5" in text
+    assert 'ivr_callbacks_total{result="completed"} 2' in text
+    assert 'ivr_callbacks_total{result="failed"} 1' in text

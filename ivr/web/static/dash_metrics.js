@@ -28,6 +28,9 @@ function render(m) {
     [`First-contact resolution (${num(m.fcr_window_h, " h")})`, pct(m.fcr)],
     ["Satisfaction (4-5 of answered surveys)", m.satisfaction && m.satisfaction.answered ?
       `${pct(m.satisfaction.satisfaction_rate)} of ${m.satisfaction.answered}` : "–"],
+    ["Callbacks completed", m.callbacks && (m.callbacks.completed + m.callbacks.failed) ?
+      `${pct(m.callbacks.completion_rate)} of ${m.callbacks.completed + m.callbacks.failed}` +
+      ` (${m.callbacks.attempts} dialled)` : "–"],
     ["Avg speed of answer", num(m.asa_s, " s")],
     ["Avg handle time", num(m.avg_handle_time_s, " s")],
     ["Avg agent time", num(m.avg_agent_time_s, " s")],
