@@ -102,6 +102,9 @@ def _delete_calls(tx: _Tx, ids: list[str], counts: dict[str, int], files: CallFi
     counts["callbacks"] = counts.get("callbacks", 0) + tx.run(
         f"delete from callbacks where call_id in ({m})", ids)
     tx.run(f"delete from surveys where call_id in ({m})", ids)  # (a comment is the caller's)
+    counts["turns"] = counts.get("turns", 0) + tx.run(  # the agent leg's words (issue 21)
+        f"delete from transcript_lines where call_id in ({m})", ids)
+    tx.run(f"delete from agent_transcriptions where call_id in ({m})", ids)
     counts["calls"] = counts.get("calls", 0) + tx.run(f"delete from calls where id in ({m})", ids)
 
 
@@ -157,6 +160,10 @@ def purge(store: CallStore, settings: Settings, now: float | None = None,
                    f"transcript is not null and coalesce(call_id, '') not in ({active})", [c])
             tx.run(f"update surveys set comment = null where created_at < ? and comment is not "
                    f"null and call_id not in ({active})", [c])  # a survey's spoken comment
+            # the agent leg's words; its `agent_transcriptions` row stays, so the leg is not
+            # transcribed again from a recording kept longer than the transcripts
+            counts["turns"] += tx.run(f"delete from transcript_lines where created_at < ? and "
+                                      f"call_id not in ({active})", [c])
         if (c := cutoff(r.summaries_days)) is not None:
             counts["summaries"] = tx.run(
                 f"delete from events where ts < ? and type like ? and call_id not in "

@@ -78,3 +78,16 @@ def test_cli_forget(store: CallStore, tmp_path: Path, capsys) -> None:
     assert main(["forget", "--caller", ME, "--yes", "--data-dir", str(tmp_path)]) == 0
     assert "calls 2" in capsys.readouterr().out
     assert not (tmp_path / "mine-1.wav").exists()
+
+
+def test_the_agent_legs_words_are_forgotten_with_the_call(store: CallStore) -> None:
+    from ivr.storage.transcript import save_agent_leg
+
+    for cid in ("mine-1", "theirs"):
+        save_agent_leg(store.db, cid, [{"ts": 1.0, "speaker": "agent",
+                                        "text": "尾号5678的卡已挂失"}], "done")
+    forget(store, ME, "admin")
+    count = "select count(*) from {} where call_id = ?"
+    assert store.db.execute(count.format("transcript_lines"), ["mine-1"]).fetchone()[0] == 0
+    assert store.db.execute(count.format("agent_transcriptions"), ["mine-1"]).fetchone()[0] == 0
+    assert store.db.execute(count.format("transcript_lines"), ["theirs"]).fetchone()[0] == 1

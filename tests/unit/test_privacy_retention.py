@@ -142,3 +142,23 @@ def test_service_purge_pass_uses_its_own_connection(tmp_path: Path) -> None:
     store.close()
     settings = Settings.model_validate({"data_dir": str(tmp_path)})
     assert purge_once(settings)["calls"] == 1 and not rec.exists()
+
+
+def test_the_agent_legs_words_go_with_the_transcripts_and_the_calls(
+        store: CallStore, tmp_path: Path) -> None:
+    from ivr.storage.transcript import save_agent_leg
+
+    for cid, age in (("old", 40), ("new", 10)):
+        add_call(store, cid, age, tmp_path)
+        save_agent_leg(store.db, cid, [{"ts": NOW - age * DAY_S + 60, "speaker": "agent",
+                                        "text": "您的新卡三天内寄到"}], "done")
+        store.db.execute("update transcript_lines set created_at = ? where call_id = ?",
+                         [NOW - age * DAY_S + 120, cid])
+    counts = purge(store, _settings(transcripts_days=30), now=NOW)
+    assert counts["turns"] == 2 + 1  # old's two turns and its agent line
+    assert _count(store, "transcript_lines", "old") == 0
+    assert _count(store, "agent_transcriptions", "old") == 1  # not transcribed again
+    assert _count(store, "transcript_lines", "new") == 1
+    purge(store, _settings(calls_days=5), now=NOW)
+    assert _count(store, "transcript_lines", "new") == 0
+    assert _count(store, "agent_transcriptions", "new") == 0
