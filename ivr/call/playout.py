@@ -34,6 +34,11 @@ from ivr.dialplan.actions import Say
 
 __all__ = ["Playout"]
 
+# What a `prompt` event keeps of the prompt's text (masked like every event: see
+# ivr/privacy/store.py): the whole of any prompt a dialplan says, so the call's transcript
+# (ivr/storage/transcript.py) is complete; the bound only keeps a runaway webhook answer out.
+PROMPT_TEXT_MAX = 1000
+
 
 @dataclass
 class _Playing:
@@ -171,7 +176,7 @@ class Playout:
         if entry.sensitive:
             self._pause_recording(entry.say.node)
         self._emit(ev.Prompt(node=entry.say.node, language=entry.say.language,
-                             text=entry.say.text[:80], barge_in=entry.barge_in))
+                             text=entry.say.text[:PROMPT_TEXT_MAX], barge_in=entry.barge_in))
         if not self._first_audio_logged:
             self._first_audio_logged = True
             self._emit(ev.FirstAudio(answer_to_audio_ms=round(
