@@ -220,6 +220,7 @@ class IvrService:
             "draining": self._draining, "uptime_s": round(time.monotonic() - self._started, 1),
             "dialplan": f"{plan.name}@{self.dialplan.version}",
             "asr_model": self.settings.asr.model,
+            "asr_service": getattr(getattr(self, "asr_stack", None), "mode", None),
             "sip": f"{self.settings.sip.host}:{self.settings.sip.port}",
             "sip_calls": self.endpoint.active_calls() if self.endpoint else 0,
             "recording": recording_health(), **edge_health(self.endpoint),
