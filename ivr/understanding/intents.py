@@ -117,11 +117,9 @@ def _for_language(values: PerLanguageList, language: str, profile_id: str | None
 def _keyword_hit(text: str, keyword: str, language: str, negatable: bool = False) -> bool:
     """Is `keyword` in `text`? With `negatable`, only where no negation comes right
     before it (`negation`: 我不是想自杀, "not suicidal")."""
-    if negatable:
-        return heard_plainly(text, keyword, is_chinese(language))
-    if is_chinese(language):
-        return keyword in text
-    return f" {keyword} " in f" {text} "
+    chinese = is_chinese(language)
+    heard = keyword in text if chinese else f" {keyword} " in f" {text} "
+    return heard and (not negatable or heard_plainly(text, keyword, chinese))
 
 
 @dataclass(frozen=True, slots=True)
