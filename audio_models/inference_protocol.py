@@ -73,8 +73,8 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[dict[str, Any], byte
     payload = await reader.readexactly(plen) if plen else b""
     try:
         header = json.loads(raw.decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FrameError(f"header is not JSON: {e}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise FrameError(f"header is not JSON: {type(e).__name__}") from None
     if not isinstance(header, dict):
         raise FrameError("header is not a JSON object")
     return header, payload

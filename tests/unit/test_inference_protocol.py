@@ -164,14 +164,16 @@ def test_a_hostile_peer_gets_errors_and_the_server_keeps_serving() -> None:
             over = await _raw(path, huge, answers=2)
             assert "too large" in over[0]["error"] and over[1] == {"closed": True}
             junk = struct.pack(">4sII", b"IVR1", 5, 0) + b"{nope"
+            deep = b"[" * 60000  # nested past the JSON parser's recursion limit
+            junk += struct.pack(">4sII", b"IVR1", len(deep), 0) + deep
             ok_after = encode_frame(_recognize(7), bytes(1600))
             answers = await _raw(path, junk + encode_frame([1, 2]) +  # type: ignore[arg-type]
-                                 encode_frame({"op": "launch"}) + ok_after, answers=4)
-            assert "not JSON" in answers[0]["error"]
-            assert "not a JSON object" in answers[1]["error"]
-            assert "unknown op" in answers[2]["error"]
-            assert answers[3]["ok"] and answers[3]["id"] == 7  # same connection goes on
-            assert answers[3]["transcript"]["text"] == "en:None:800"
+                                 encode_frame({"op": "launch"}) + ok_after, answers=5)
+            assert "not JSON" in answers[0]["error"] and "not JSON" in answers[1]["error"]
+            assert "not a JSON object" in answers[2]["error"]
+            assert "unknown op" in answers[3]["error"]
+            assert answers[4]["ok"] and answers[4]["id"] == 7  # same connection goes on
+            assert answers[4]["transcript"]["text"] == "en:None:800"
             # truncated: the peer vanishes inside a frame
             reader, writer = await asyncio.open_unix_connection(str(path))
             writer.write(encode_frame(_recognize(8), bytes(3200))[:40])
