@@ -48,6 +48,26 @@ class _Lost(ConnectionError):
     """The connection dropped with the request in flight."""
 
 
+class _Connection:
+    """One connection to the server and the requests sent on it (failed with it)."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.reader_task: asyncio.Task[None] | None = None
+        self.draining = False  # its server is stopping: answers still come, no new requests
+
+    @property
+    def usable(self) -> bool:
+        return not self.draining and not self.writer.is_closing()
+
+    def fail(self, exc: BaseException) -> None:
+        self.writer.close()
+        for fut in self.pending.values():
+            if not fut.done():
+                fut.set_exception(exc)
+
+
 class InferenceClient:
     """One worker's multiplexed connection to the inference server at `path`."""
 
@@ -56,9 +76,8 @@ class InferenceClient:
         self.retry_s = retry_s
         self.models: dict[str, ASRCapabilities] = {}
         self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._writer: asyncio.StreamWriter | None = None
-        self._reader_task: asyncio.Task[None] | None = None
+        self._conn: _Connection | None = None  # the one new requests go on
+        self._open: set[_Connection] = set()  # and any still draining
         self._connect_lock = asyncio.Lock()
         self._down_since: float | None = None
         self._closed = False
@@ -82,12 +101,13 @@ class InferenceClient:
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._reader_task is not None:
-            self._reader_task.cancel()
-            await asyncio.gather(self._reader_task, return_exceptions=True)
-        if self._writer is not None:
-            self._writer.close()
-        self._fail_pending(ModelError("inference client closed"))
+        self._conn = None
+        for conn in list(self._open):
+            if conn.reader_task is not None:
+                conn.reader_task.cancel()
+                await asyncio.gather(conn.reader_task, return_exceptions=True)
+            conn.fail(ModelError("inference client closed"))
+        self._open.clear()
 
     # ------------------------------------------------------------ requests
     async def request(self, header: dict[str, Any], payload: bytes, *, retry: bool,
@@ -95,94 +115,101 @@ class InferenceClient:
         """Send one request and await its answer; `retry`: once more after a reconnect if
         the connection drops. `deadline` (monotonic) is re-sent as time left each time."""
         for attempt in (0, 1):
-            await self._ensure(time.monotonic() + self.retry_s)
+            conn = await self._ensure(time.monotonic() + self.retry_s)
             rid = next(self._ids)
             fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-            self._pending[rid] = fut
+            conn.pending[rid] = fut
             sent = dict(header, id=rid)
             if deadline is not None:
                 sent["deadline_in_s"] = deadline - time.monotonic()
             try:
-                assert self._writer is not None
-                self._writer.write(encode_frame(sent, payload))
+                conn.writer.write(encode_frame(sent, payload))
                 answer = await fut
                 if answer.get("kind") != "closing" or not retry or attempt:
                     return answer
-                self._writer.close()  # a server stopping: its successor takes it
-                await asyncio.sleep(0.2)
+                conn.draining = True  # a server stopping: its successor takes it
             except (_Lost, ConnectionError) as e:
                 if not retry or attempt:
                     raise ModelError(f"inference server connection lost: {e}",
                                      retryable=True) from None
                 log.debug("recognition lost with the inference server: sending it again")
             except asyncio.CancelledError:
-                self._cancel_remote(rid)
+                self._cancel_remote(conn, rid)
                 raise
             finally:
-                self._pending.pop(rid, None)
+                conn.pending.pop(rid, None)
         raise AssertionError("unreachable")
 
-    def _cancel_remote(self, rid: int) -> None:
+    @staticmethod
+    def _cancel_remote(conn: _Connection, rid: int) -> None:
         with contextlib.suppress(Exception):
-            if self._writer is not None and not self._writer.is_closing():
-                self._writer.write(encode_frame({"op": "cancel", "id": rid}))
+            if not conn.writer.is_closing():
+                conn.writer.write(encode_frame({"op": "cancel", "id": rid}))
 
     # ------------------------------------------------------------ the connection
-    async def _ensure(self, until: float) -> None:
-        if self._closed:
-            raise ModelError("inference client closed")
+    async def _ensure(self, until: float) -> _Connection:
         async with self._connect_lock:
-            while self._writer is None or self._writer.is_closing():
+            while True:
+                if self._closed:
+                    raise ModelError("inference client closed")
+                if self._conn is not None and self._conn.usable:
+                    return self._conn
                 try:
-                    await self._connect()
+                    self._conn = await self._connect()
                 except (OSError, asyncio.IncompleteReadError, ModelError) as e:
                     if time.monotonic() >= until:
                         raise ModelError(f"no inference server at {self.path}: {e}",
                                          retryable=True) from None
                     await asyncio.sleep(0.2)
 
-    async def _connect(self) -> None:
+    async def _connect(self) -> _Connection:
         reader, writer = await asyncio.open_unix_connection(self.path, limit=256 * 1024)
-        writer.write(encode_frame({"op": "hello", "id": 0}))
-        header, _ = await asyncio.wait_for(read_frame(reader), 10)
-        if not header.get("ok"):
+        try:
+            writer.write(encode_frame({"op": "hello", "id": 0}))
+            header, _ = await asyncio.wait_for(read_frame(reader), 10)
+            if not header.get("ok"):
+                raise ModelError(f"inference server refused: {header.get('error')}")
+            models = {name: ASRCapabilities(tuple(c["languages"]), int(c["sample_rate"]),
+                                            False, name)
+                      for name, c in header["models"].items()}
+        except (TimeoutError, OSError, ValueError, KeyError, TypeError) as e:
             writer.close()
-            raise ModelError(f"inference server refused: {header.get('error')}")
-        self.models = {name: ASRCapabilities(tuple(c["languages"]), int(c["sample_rate"]),
-                                             False, name)
-                       for name, c in header["models"].items()}
-        self._writer = writer
-        self._reader_task = asyncio.get_running_loop().create_task(self._read(reader))
+            raise ModelError(f"no usable answer to hello: {e}") from None
+        except BaseException:
+            writer.close()
+            raise
+        self.models = models
+        conn = _Connection(writer)
+        self._open.add(conn)
+        conn.reader_task = asyncio.get_running_loop().create_task(self._read(reader, conn))
         if self._down_since is not None:
             log.warning("reconnected to the inference server (pid %s) after %.1f s",
                         header.get("pid"), time.monotonic() - self._down_since)
             self._down_since = None
+        return conn
 
-    async def _read(self, reader: asyncio.StreamReader) -> None:
+    async def _read(self, reader: asyncio.StreamReader, conn: _Connection) -> None:
+        """Answers of `conn` to their requests; when it ends, its requests in flight fail
+        with `_Lost` (and are sent once more on the next connection)."""
         why = "closed"
         try:
             while True:
                 header, _ = await read_frame(reader)
-                fut = self._pending.get(header.get("id"))  # type: ignore[arg-type]
+                fut = conn.pending.get(header.get("id"))  # type: ignore[arg-type]
                 if fut is not None and not fut.done():
                     fut.set_result(header)
                 elif header.get("id") is None and not header.get("ok"):
                     log.warning("inference server: %s", header.get("error"))
         except (asyncio.IncompleteReadError, ConnectionError, ValueError) as e:
             why = str(e) or type(e).__name__
-        if self._writer is not None:
-            self._writer.close()
-        if not self._closed:
+        if not self._closed and conn is self._conn:  # (a draining one's end is expected)
+            in_flight = sum(not f.done() for f in conn.pending.values())
             if self._down_since is None:
                 log.error("inference server connection lost (%s): %d recognition(s) in "
-                          "flight", why, len(self._pending))
-            self._down_since = time.monotonic()
-        self._fail_pending(_Lost(why))
-
-    def _fail_pending(self, exc: BaseException) -> None:
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(exc)
+                          "flight", why, in_flight)
+                self._down_since = time.monotonic()
+        self._open.discard(conn)
+        conn.fail(_Lost(why))
 
 
 class RemoteWhisper:

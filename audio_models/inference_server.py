@@ -68,15 +68,20 @@ class InferenceServer:
             os.umask(old)
         os.chmod(self.path, 0o600)
 
-    async def close(self) -> None:
-        """Stop listening, then drop every connection (their clients reconnect to the next
-        server; call `queue.close` before to answer what was queued)."""
+    def stop_listening(self) -> None:
+        """No new connections (a successor may bind the path); open ones stay for now."""
         if self._server is not None:
             self._server.close()
-        for writer in list(self._writers):
-            writer.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+    async def close(self) -> None:
+        """Stop listening and drop every connection: their clients reconnect to the next
+        server and send what was in flight once more. (A clean stop: `stop_listening`,
+        `queue.close` to answer what is queued "closing", then this.)"""
+        self.stop_listening()
+        for writer in list(self._writers):
+            writer.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._connections >= MAX_CONNECTIONS:
@@ -258,6 +263,7 @@ async def serve(args: argparse.Namespace, model: BatchModel | None = None,
     try:
         await stop.wait()
     finally:
+        server.stop_listening()
         await asyncio.to_thread(queue.close)  # queued requests answered "closing"
         await asyncio.sleep(0.05)  # (the answers are written by the loop)
         await server.close()

@@ -81,6 +81,8 @@ async def _server(path: Path, model: EchoModel) -> tuple[InferenceServer, Recogn
 
 
 async def _stop(server: InferenceServer, queue: RecognitionQueue) -> None:
+    """As the server process stops on SIGTERM."""
+    server.stop_listening()
     await asyncio.to_thread(queue.close)
     await asyncio.sleep(0.05)
     await server.close()
@@ -296,5 +298,32 @@ def test_the_server_entry_point_serves_a_fake_model(tmp_path: Path) -> None:
         os.kill(os.getpid(), 15)  # the server's own SIGTERM handler stops it
         await asyncio.wait_for(task, 10)
         assert not path.exists()
+
+    asyncio.run(go())
+
+
+def test_work_queued_on_a_stopping_server_goes_to_its_successor() -> None:
+    async def go() -> None:
+        path = _sock()
+        server, queue = await _server(path, EchoModel(delay_s=0.4))
+        client = await InferenceClient(path, retry_s=5).start()
+        asr = client.recognizer("fake")
+        audio = AudioFrame(bytes(1600), 8000)
+        try:
+            running = asyncio.ensure_future(asr.recognize(audio, "en", "running"))
+            await asyncio.sleep(0.1)
+            queued = asyncio.ensure_future(asr.recognize(audio, "en", "queued"))
+            await asyncio.sleep(0.1)
+            await _stop(server, queue)  # SIGTERM: the running one ends, the queued one is
+            successor = EchoModel()  # answered "closing"
+            server, queue = await _server(path, successor)
+            assert (await asyncio.wait_for(running, 10)).text == "en:running:800"
+            assert (await asyncio.wait_for(queued, 10)).text == "en:queued:800"
+            assert [a["prompt"] for a in successor.seen] == ["queued"]
+            again = await asr.recognize(audio, "zh", "next")  # the new connection holds
+            assert again.text == "zh:next:800"
+        finally:
+            await client.aclose()
+            await _stop(server, queue)
 
     asyncio.run(go())
