@@ -13,9 +13,10 @@ transfer or hangup. Webhooks are real HTTP requests, as in a call.
 `--audio` transcribes each file in turn with the real Whisper model in the call's current
 language and feeds the transcript as speech (under the question's grammar, fused as in a
 call, when `asr.grammar` is on: `Simulator.transcribe`); then the session goes on
-interactively when the terminal is interactive, else it stops. `--mic` listens through pyaudio (16 kHz mono): the
-real endpointer cuts the caller's speech, Whisper transcribes it, and prompts are rendered
-by the service's TTS (cached like the service's) and played on the speakers.
+interactively when the terminal is interactive, else it stops. `--mic` listens through
+pyaudio (16 kHz mono): the real endpointer cuts the caller's speech, Whisper transcribes it,
+and prompts are rendered by the service's TTS (cached like the service's) and played on the
+speakers.
 
 This module holds the session (`Simulator`) and the command (`run_simulate`); the terminal
 is `ivr.dialplan.console`, the microphone and speakers `ivr.dialplan.mic`.
