@@ -5,7 +5,9 @@ directory and database), restarts a crashed worker with exponential back-off, an
 all by PID. `serve_cluster` adds the Kamailio front and a graceful drain: on SIGINT/SIGTERM
 every local worker is disabled in the dispatcher (no new calls) and told to drain (a worker
 answers new INVITEs with 503 and lets its calls finish, bounded by `drain_timeout_s`), then
-front and workers are stopped.
+front and workers are stopped. Unless `asr.service` is `local`, the machine's inference server
+(`ivr.cluster.inference_process`: the Whisper models, once) starts before the workers, which
+recognise through it, and is restarted with back-off like them.
 
 Shared state: every worker writes calls, events, agents and queues to the same database
 (`database_url`: SQLite in the data directory on one machine, PostgreSQL for several), so any
