@@ -8,7 +8,8 @@
   restarted keeps its deadline: it goes first again.
 - **Speculative work on idle capacity only**: a speculative request runs only when no final
   one is queued (it is behind all of them) and never joins a final's batch; one still queued
-  when its deadline passes is not run (`DeadlineMissed`).
+  when its deadline passes is not run (`DeadlineMissed`). Background work (priority 2: an
+  agent leg's transcript, `ivr.escalation.agent_transcript`) comes after both, undropped.
 - **Batches**: when a thread is free it takes the head of the queue and the oldest queued
   requests of the same class, model and encoder window (`key`), up to `max_batch`; a head
   younger than `linger_s` first waits until it is that old for companions. CTranslate2

@@ -42,6 +42,7 @@ PREFIX = struct.Struct(">4sII")
 MAX_HEADER = 64 * 1024  # a grammar of many phrasings fits with room to spare
 MAX_PAYLOAD = 48000 * 2 * 60  # one minute of 48 kHz PCM: far above `vad.max_utterance_s`
 RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
+PRIORITIES = (0, 1, 2)  # final, speculative (a pause), background (an agent leg's transcript)
 MAX_TEXT = 2000  # characters of a prompt or phrasing
 MAX_ITEMS = 200  # languages to detect among, choices, phrasings per choice
 
@@ -111,8 +112,8 @@ def recognition_args(header: dict[str, Any], payload: bytes) -> dict[str, Any]:
                   for k, v in detect.items()}
     deadline = header.get("deadline_in_s")
     priority = header.get("priority", 0)
-    if priority not in (0, 1):
-        raise FrameError("priority must be 0 (final) or 1 (speculative)")
+    if priority not in PRIORITIES or isinstance(priority, bool):
+        raise FrameError("priority must be 0 (final), 1 (speculative) or 2 (background)")
     return {
         "audio": AudioFrame(payload, rate),
         "model": _text(header.get("model"), "model", optional=False),

@@ -135,6 +135,7 @@ def test_grammars_and_transcripts_survive_the_trip() -> None:
     (_recognize(rate=12345), b"", "rate must be one of"),
     (_recognize(), b"\x00", "whole 16-bit samples"),
     (_recognize(priority=7), b"", "priority"),
+    (_recognize(priority=True), b"", "priority"),
     (_recognize(language=None), b"", "language"),
     (_recognize(prompt="x" * 5000), b"", "prompt"),
     (_recognize(deadline_in_s=float("nan")), b"", None),  # NaN is not JSON: refused earlier
@@ -236,6 +237,8 @@ def test_the_client_speaks_whisper_and_carries_every_option() -> None:
                 asr.recognize(audio, "en", priority=SPECULATIVE,
                               deadline=time.monotonic() - 1), return_exceptions=True)
             assert isinstance(late[0], DeadlineMissed)
+            background = await asr.recognize(audio, "en", "leg", priority=2)  # agent legs
+            assert background.text == "en:leg:1600"
             sync = await asyncio.to_thread(asr.transcribe_sync, audio, "en", "s")
             assert sync.text == "en:s:1600"
         finally:

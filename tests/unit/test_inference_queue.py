@@ -76,10 +76,11 @@ def test_oldest_caller_first_and_finals_before_speculative() -> None:
         q.put(_args("spec", priority=SPECULATIVE, deadline_in_s=5), res.done("spec"))
         q.put(_args("late", deadline_in_s=1.9), res.done("late"))  # spoke later
         q.put(_args("early", deadline_in_s=1.2), res.done("early"))  # has waited longest
+        q.put(_args("agent-leg", priority=2), res.done("agent-leg"))  # background: last
         q.put(_args("no-deadline"), res.done("no-deadline"))  # arrival order: after both
         model.gate.set()
-        res.wait(5)
-        assert model.order == ["busy", "early", "late", "no-deadline", "spec"]
+        res.wait(6)
+        assert model.order == ["busy", "early", "late", "no-deadline", "spec", "agent-leg"]
     finally:
         q.close()
 
