@@ -69,3 +69,29 @@ def test_a_cluster_starts_the_server_unless_told_local(tmp_path: Path,
     config = tmp_path / "local.yaml"
     config.write_text("asr:\n  service: local\n")
     assert shared_inference(["--config", str(config)], tmp_path, {}) is None
+
+
+def test_a_dead_server_is_restarted_with_growing_back_off(tmp_path: Path) -> None:
+    import sys
+    import time
+
+    from ivr.cluster.inference_process import InferenceProcess
+
+    proc = InferenceProcess([], tmp_path, backoff_s=(0.2, 0.4), stable_after_s=60)
+    proc.command = [sys.executable, "-c", "print('inference ready: fake'); raise SystemExit(3)"]
+    proc.start(timeout=10)  # ready (its log says so), then it dies
+    assert proc.proc is not None and proc.proc.wait(10) == 3
+    delays, starts = [], []
+    deadline = time.monotonic() + 10
+    while len(starts) < 2 and time.monotonic() < deadline:
+        before = proc.proc
+        proc.poll()
+        if before is not None and proc.proc is None:  # seen dead: a restart is planned
+            delays.append(round(proc.next_start - time.monotonic(), 1))
+        if before is None and proc.proc is not None:
+            starts.append(proc.proc.pid)
+            proc.proc.wait(10)
+        time.sleep(0.02)
+    assert delays[:2] == [0.2, 0.4] and len(starts) == 2 and proc.restarts == 2
+    assert proc.log().count("inference ready") == 1  # the current process's log only
+    assert proc.stop() == 3
