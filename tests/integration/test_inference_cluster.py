@@ -95,4 +95,5 @@ def test_a_call_survives_the_inference_server_being_killed(tmp_path: Path) -> No
                 data / "workers" / f"worker-{i}.log").read_text()
     finally:
         code = cluster.stop()
+        shutil.rmtree(data, ignore_errors=True)
     assert code == 0, cluster.log()[-3000:]

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import os
 import re
+import shutil
 import signal
 import tempfile
 import threading
@@ -50,6 +51,7 @@ def server() -> Iterator[InferenceProcess]:
         yield proc
     finally:
         proc.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def _socket(proc: InferenceProcess) -> Path:

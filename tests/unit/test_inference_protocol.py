@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import stat
 import struct
 import tempfile
 import time
 from argparse import Namespace
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,20 @@ class EchoModel:
                           args["audio"].duration, 0.01, 0.7, heard)
 
 
+_DIRS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _remove_socket_dirs() -> Iterator[None]:
+    yield
+    while _DIRS:
+        shutil.rmtree(_DIRS.pop(), ignore_errors=True)
+
+
 def _sock() -> Path:
-    return Path(tempfile.mkdtemp(prefix="inf")) / "s.sock"
+    """A socket path short enough for AF_UNIX (pytest's tmp_path can be too long)."""
+    _DIRS.append(tempfile.mkdtemp(prefix="inf"))
+    return Path(_DIRS[-1]) / "s.sock"
 
 
 async def _server(path: Path, model: EchoModel) -> tuple[InferenceServer, RecognitionQueue]:
