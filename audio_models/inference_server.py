@@ -100,8 +100,10 @@ class InferenceServer:
                     if e.fatal:
                         log.warning("inference: closing a connection that sent %s", e)
                         break
+                    await writer.drain()
                     continue
                 conn.handle(header, payload)
+                await writer.drain()  # a peer that sends but never reads is not read either
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the peer went away (a worker stopped or restarted)
         finally:
