@@ -2,14 +2,19 @@
 
 - "Did you mean ...?": an intent heard below `intent_threshold` but at least
   `confirm_threshold`, clearly ahead of the next one and with a `label`, is asked about
-  rather than failed; yes takes its choice, no counts as a failed attempt. An intent with
+  rather than failed; yes takes its choice, no counts as a failed attempt.
+- "Did you mean X or Y?": when the next one is not clearly behind (within `CONFIRM_MARGIN`),
+  is labelled and heard at `confirm_threshold` too, both are offered (`ask_either`): key 1 or
+  2, "the first"/"第二个", or the words of one of them choose; no counts as a failed
+  attempt; anything else is heard as a new request. Intents matched by their phrases only
+  (`fuzzy: false` or `semantic: false`: crisis) are never offered this way. An intent with
   `confirm: always` is asked about whenever it is heard in speech, whatever its score (also
   said during a read-back); `confirm: never` is never asked about.
 - A `gather` with `confirm` reads the value back ("您说的是…，对吗？"); yes stores it, no asks
   for it again, and a global choice said clearly ("0", "转人工") still wins.
 
 While a question is open, `DialogState.confirming` holds what it is about: (slot name,
-value), or (`INTENT`, intent name).
+value), (`INTENT`, intent name), or (`INTENT`, "first|second") for the two-way question.
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ INTENT = "@intent"  # `confirming` marker: (INTENT, intent name) awaits yes/no
 CONFIRM_MARGIN = 0.1  # an unsure intent is asked about only when clearly ahead of the next
 CONFIRM_INTENT_PROMPT = {"zh": "您是要{label}吗？", "en": "Did you want to {label}?"}
 CONFIRM_PROMPT = {"zh": "您说的是{value}，对吗？", "en": "I heard {value}. Is that right?"}
+CONFIRM_EITHER_PROMPT = {
+    "zh": "请问您是要{first}，还是{second}？{first}请按1，{second}请按2。",
+    "en": "Did you want to {first}, or to {second}? Press 1 to {first}, or 2 to {second}."}
+ORDINALS = {"zh": (("第一", "前面", "前一个", "头一个"), ("第二", "后面", "后一个")),
+            "en": (("first", "former"), ("second", "latter"))}
 
 
 def _yes_no(event: CallerInput, language: str) -> bool | None:
@@ -60,27 +70,47 @@ class Confirmation:
 
     # ------------------------------------------------------------ did you mean
     def unsure_intent(self, u: Understanding, event: CallerInput, state: DialogState,
-                      node: Node) -> str | None:
+                      node: Node) -> tuple[str, ...] | None:
         """The intent to ask about: one with `confirm: always` heard well enough (which
         `understand` held back), or one scored below the threshold but at least
-        confirm_threshold, clearly ahead of the next one, and labelled (not `never`)."""
+        confirm_threshold, clearly ahead of the next one, and labelled (not `never`); or the
+        two to choose between when the next one is close behind (see the module docstring)."""
         d = self.plan.defaults
         if not (event.kind == "speech" and u.outcome == "no_match" and u.intent):
             return None
         confirm = self.plan.intents[u.intent].confirm
         if confirm == "always" and u.score >= d.intent_threshold:
-            return u.intent
-        if not (confirm != "never" and d.confirm_threshold is not None
-                and d.confirm_threshold <= u.score < d.intent_threshold
-                and self.plan.intents[u.intent].label is not None):
+            return (u.intent,)
+        if not (self._askable(u.intent) and d.confirm_threshold is not None
+                and d.confirm_threshold <= u.score < d.intent_threshold):
             return None
         scores = ranked(self.plan, event.text, state.language, self.walker.profile(state),
                         choices_at(self.plan, node))
         runner_up = scores[1].score if len(scores) > 1 else 0.0
-        return u.intent if u.score - runner_up >= CONFIRM_MARGIN else None
+        if u.score - runner_up >= CONFIRM_MARGIN:
+            return (u.intent,)
+        other = next((m for m in scores if m.intent != u.intent), None)
+        if (other is not None and other.score >= d.confirm_threshold
+                and self._askable(other.intent) and self._either_way(u.intent)
+                and self._either_way(other.intent)):
+            return (u.intent, other.intent)
+        return None
 
-    def ask_intent(self, state: DialogState, node: Node, intent: str,
+    def _askable(self, intent: str) -> bool:
+        spec = self.plan.intents[intent]
+        return spec.confirm != "never" and spec.label is not None
+
+    def _either_way(self, intent: str) -> bool:
+        """May be offered in "X or Y?": not an intent heard by its phrases only (crisis)."""
+        spec = self.plan.intents[intent]
+        return spec.fuzzy and spec.semantic
+
+    def ask_intent(self, state: DialogState, node: Node, intent: str | tuple[str, ...],
                    u: Understanding) -> Step:
+        if isinstance(intent, tuple) and len(intent) == 2:
+            return self.ask_either(state, node, intent, u)
+        if isinstance(intent, tuple):
+            intent = intent[0]
         label = self.render.text(self.plan.intents[intent].label or intent, state.language)
         prompt = self.plan.defaults.confirm_intent_prompt or {
             lang: CONFIRM_INTENT_PROMPT["zh" if lang.startswith(("zh", "yue")) else "en"]
@@ -92,21 +122,74 @@ class Confirmation:
                          digits_slot=False)
         return Step(state, [say, listen], replace(u, outcome="no_match"))
 
+    def ask_either(self, state: DialogState, node: Node, pair: tuple[str, ...],
+                   u: Understanding) -> Step:
+        """"Did you mean X or Y?" (see the module docstring)."""
+        first, second = (self.render.text(self.plan.intents[i].label or i, state.language)
+                         for i in pair)
+        prompt = self.plan.defaults.confirm_either_prompt or {
+            lang: CONFIRM_EITHER_PROMPT["zh" if lang.startswith(("zh", "yue")) else "en"]
+            for lang in self.plan.languages}
+        text = (self.render.text(prompt, state.language).replace("{first}", first)
+                .replace("{second}", second))
+        state = replace(state, confirming=(INTENT, "|".join(pair)))
+        say = Say(text, state.language, node.barge_in, state.node, dynamic=True)
+        listen = replace(self.render.listen(state, node), dtmf_choices=("1", "2"), max_digits=1,
+                         digits_slot=False)
+        return Step(state, [say, listen], replace(u, outcome="no_match"))
+
+    def _either_answer(self, pair: list[str], event: CallerInput, state: DialogState,
+                       node: Node) -> str | bool | None:
+        """The intent chosen of `pair`, False for neither, None when the answer is neither."""
+        if event.kind == "dtmf":
+            return {"1": pair[0], "2": pair[1]}.get(event.text)
+        if global_match(self.plan, ranked(self.plan, event.text, state.language,
+                                          self.walker.profile(state),
+                                          list(self.plan.global_choices))) is not None:
+            return None  # "转人工", "我喘不上气": heard as the request it is
+        text = event.text.lower()
+        for intent, words in zip(pair, ORDINALS["zh" if state.language.startswith(
+                ("zh", "yue")) else "en"], strict=True):
+            if any(w in text for w in words):
+                return intent
+        heard = ranked(self.plan, event.text, state.language, self.walker.profile(state),
+                       choices_at(self.plan, node))
+        scores = [m for m in heard if m.intent in pair]
+        d = self.plan.defaults
+        floor = d.confirm_threshold if d.confirm_threshold is not None else d.intent_threshold
+        if heard and heard[0].intent not in pair and heard[0].score >= floor:
+            return None  # another request of this menu: heard as such
+        if scores and scores[0].score >= floor and (
+                len(scores) < 2 or scores[0].score - scores[1].score >= CONFIRM_MARGIN):
+            return scores[0].intent
+        return False if _yes_no(event, state.language) is False else None
+
     def intent_answered(self, state: DialogState, node: Node, event: DialogEvent,
                         facts: Mapping[str, Any]) -> Step | None:
         """The answer to "did you mean ...?"; None: the caller said something else, to be
         heard as a new request (with nothing awaiting yes/no)."""
         intent = state.confirming[1] if state.confirming else ""
         state = replace(state, confirming=None)
+        if "|" in intent and isinstance(event, CallerInput):
+            chosen = self._either_answer(intent.split("|"), event, state, node)
+            if chosen is None:
+                return None
+            if chosen is False:
+                return self.walker.failed(state, node, "no_match", facts)
+            return self._take(state, node, str(chosen), facts)
         answer = _yes_no(event, state.language) if isinstance(event, CallerInput) else None
         if answer is True:
-            choice = next(c for c in choices_at(self.plan, node) if c.intent == intent)
-            u = Understanding("match", intent, 1.0, choice=choice.goto)
-            return self.walker.chosen(state, node, choice, u, facts)
+            return self._take(state, node, intent, facts)
         if answer is False or not isinstance(event, CallerInput):
             kind = "no_input" if isinstance(event, NoInput) else "no_match"
             return self.walker.failed(state, node, kind, facts)
         return None
+
+    def _take(self, state: DialogState, node: Node, intent: str,
+              facts: Mapping[str, Any]) -> Step:
+        choice = next(c for c in choices_at(self.plan, node) if c.intent == intent)
+        u = Understanding("match", intent, 1.0, choice=choice.goto)
+        return self.walker.chosen(state, node, choice, u, facts)
 
     # ------------------------------------------------------------ slots and read-backs
     def slot_filled(self, state: DialogState, gather: Gather, u: Understanding,

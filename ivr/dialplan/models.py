@@ -225,6 +225,12 @@ class Defaults(Retry):
     confirm_intent_prompt: Prompt | None = Field(
         None, description="The question; `{label}` is the intent's label (has a default)."
     )
+    confirm_either_prompt: Prompt | None = Field(
+        None, description="\"Did you mean X or Y?\", asked when two labelled intents score "
+        "within 0.1 of each other at `confirm_threshold` or more (neither a crisis intent): "
+        "`{first}` and `{second}` are their labels, key 1 or 2 or either said answers it "
+        "(has a default)."
+    )
 
 
 class Dialplan(StrictModel):

@@ -104,6 +104,10 @@ def _understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
             tie = tie_broken_by_meaning(plan, index, meaning, language, choices, matches)
             if tie is not None:
                 best = tie
+            elif tie_undecided(plan, index, meaning, language, matches):
+                # "did you mean X or Y?" (ivr.dialplan.confirmation) rather than a coin toss
+                return None, Understanding("no_match", best.intent,
+                                           round(threshold - 0.001, 3))
             else:
                 overruled = overruled_by_meaning(plan, index, meaning, language, choices, best)
                 if overruled is not None:
@@ -206,6 +210,24 @@ def tie_broken_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, la
     if p.get(second.intent, 0.0) - p.get(first.intent, 0.0) >= plan.semantic.probability_margin:
         return second
     return None
+
+
+def tie_undecided(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
+                  matches: list[IntentMatch]) -> bool:
+    """The words hear two intents about equally and the meaning leads neither way by
+    `semantic.probability_margin` ("我想问一下话费和充值"): the caller is asked which, when both
+    can be asked about (labelled, not `confirm: never`, matched by meaning, and the plan asks
+    at all: `confirm_threshold`)."""
+    if (len(matches) < 2 or matches[1].score < matches[0].score - WORDS_TIE
+            or plan.defaults.confirm_threshold is None):
+        return False
+    specs = [plan.intents[m.intent] for m in matches[:2]]
+    if not all(s.semantic and s.fuzzy and s.label is not None and s.confirm != "never"
+               for s in specs):
+        return False
+    p = _probability(plan, index, meaning, language)
+    lead = p.get(matches[0].intent, 0.0) - p.get(matches[1].intent, 0.0)
+    return abs(lead) < plan.semantic.probability_margin
 
 
 def vetoed_as_off_topic(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,

@@ -57,10 +57,15 @@ def test_a_tie_of_words_is_decided_by_the_meaning(plan: Dialplan) -> None:
     assert got == "bill_enquiry"
 
 
-def test_a_tie_the_meaning_cannot_split_keeps_the_words_order(plan: Dialplan) -> None:
+def test_a_tie_the_meaning_cannot_split_is_asked_about(plan: Dialplan) -> None:
+    """Neither a coin toss nor a failure: "did you mean X or Y?" (ivr.dialplan.confirmation)
+    gets an unsure no-match just under the threshold."""
     got, u = heard(plan, "我要预存两百元话费", "zh-CN",
                    index("zh-CN", top_up=0.45, bill_enquiry=0.4, off_topic=0.15))
-    assert got is not None and u.outcome == "match"
+    assert got is None and u.outcome == "no_match"
+    assert u.intent in ("top_up", "bill_enquiry")
+    assert plan.defaults.confirm_threshold is not None
+    assert plan.defaults.confirm_threshold <= u.score < plan.defaults.intent_threshold
 
 
 def test_a_clear_winner_by_words_is_not_a_tie(plan: Dialplan) -> None:
