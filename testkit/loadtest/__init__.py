@@ -1,7 +1,6 @@
 """Building blocks of `scripts/loadtest`, by job:
 
-- `calls`: the caller, the recorded requests it speaks and one scripted call through a real
-  softphone (`run_call`), measured into a `CallResult`;
+- `calls`: the English requests and a call's measured `CallResult`;
 - `audio_gaps`: holes inside the prompts the caller heard (baresip's recording);
 - `proc_usage`: CPU and memory of the service's process tree, sampled from /proc;
 - `report`: percentiles, the sweep decision, the summary of a load level and its printed form;
@@ -20,7 +19,7 @@ importable from `testkit.loadtest` (the issue-22 modules from their own names).
 """
 
 from testkit.loadtest.audio_gaps import Gap, audible_seconds, find_gaps, read_wav, silence_runs
-from testkit.loadtest.calls import REQUESTS, SECOND_TURN, CallResult, Step, run_call
+from testkit.loadtest.calls import REQUESTS, CallResult, Step
 from testkit.loadtest.proc_usage import (
     CLK_TCK,
     ROLES,
@@ -47,7 +46,6 @@ __all__ = [
     "P95_LIMIT_MS",
     "REQUESTS",
     "ROLES",
-    "SECOND_TURN",
     "CallResult",
     "Gap",
     "ProcSampler",
@@ -65,7 +63,6 @@ __all__ = [
     "percentile",
     "process_role",
     "read_wav",
-    "run_call",
     "service_health",
     "service_logs",
     "setting_env",

@@ -18,6 +18,7 @@ speak again (bill enquiry directly; broadband fault after the account is keyed i
 from __future__ import annotations
 
 import csv
+import wave
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from testkit.bench.flow import intent_keywords
+from testkit.loadtest.calls import REQUESTS
 
 REPO = Path(__file__).resolve().parents[2]
 HOTLINE = REPO / "dialplans" / "hotline.yaml"
@@ -60,26 +62,26 @@ class Mix:
         return tuple(r for r in self.requests if r.intent in self.continues)
 
 
-def english_mix(sounds: Path = ALLISON) -> Mix:
-    """The three requests every earlier load test spoke (durations from the WAV headers)."""
-    import wave
+# What Allison says in each request of `REQUESTS` (for the report's mistakes).
+ENGLISH_TEXT = {"queue-callswaiting.wav": "Waiting to speak with a representative",
+                "info-about-last-call.wav": "Information about your last call.",
+                "sorry-youre-having-problems.wav": "Sorry you're having problems."}
 
-    def req(name: str, intent: str, text: str) -> Request:
+
+def english_mix(sounds: Path = ALLISON) -> Mix:
+    """The requests every earlier load test spoke (`calls.REQUESTS`), lengths from the WAVs."""
+    def req(name: str, intent: str) -> Request:
         path = sounds / name
         try:
             with wave.open(str(path)) as w:
                 seconds = w.getnframes() / w.getframerate()
         except (OSError, EOFError, wave.Error):
             seconds = 0.0
-        return Request(path, intent, seconds, text)
+        return Request(path, intent, seconds, ENGLISH_TEXT.get(name, ""))
 
-    return Mix("en", (
-        req("queue-callswaiting.wav", "agent", "Waiting to speak with a representative"),
-        req("info-about-last-call.wav", "bill_enquiry", "Information about your last call."),
-        req("sorry-youre-having-problems.wav", "broadband_fault",
-            "Sorry you're having problems."),
-    ), key="9", continues=frozenset({"bill_enquiry", "broadband_fault"}),
-        aggressive_continues=frozenset({"bill_enquiry"}))
+    return Mix("en", tuple(req(name, intent) for name, intent in REQUESTS), key="9",
+               continues=frozenset({"bill_enquiry", "broadband_fault"}),
+               aggressive_continues=frozenset({"bill_enquiry"}))
 
 
 def hotline_keywords(plan: Mapping, language: str = "zh-CN",

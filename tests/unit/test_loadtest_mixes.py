@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testkit.loadtest import REQUESTS
 from testkit.loadtest.mixes import (
     AISHELL,
     HOTLINE,
@@ -61,6 +62,12 @@ def test_the_mandarin_mix_reaches_real_hotline_intents() -> None:
     assert {r.intent for r in mix.requests} >= {"broadband_fault", "agent"}
     assert all(r.clip.exists() and r.speech_s > 1.0 for r in mix.requests)
     assert mix.continuing() and all(r.intent == "broadband_fault" for r in mix.continuing())
+
+
+def test_the_english_mix_speaks_the_earlier_sweeps_requests_in_order() -> None:
+    mix = load_mixes("en")[0]
+    assert [(r.clip.name, r.intent) for r in mix.requests] == REQUESTS
+    assert mix.aggressive_continues == {"bill_enquiry"}  # as every earlier sweep
 
 
 def test_load_mixes_names() -> None:
