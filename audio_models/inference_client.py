@@ -38,7 +38,7 @@ from audio_models.inference_protocol import (
     encode_grammar,
     read_frame,
 )
-from audio_models.languages import language_key
+from audio_models.languages import ModelLanguages
 from audio_models.protocols import ASRCapabilities, ModelError, Transcript
 
 log = logging.getLogger("ivr.asr")
@@ -212,26 +212,12 @@ class InferenceClient:
         conn.fail(_Lost(why))
 
 
-class RemoteWhisper:
+class RemoteWhisper(ModelLanguages):
     """One model of the inference server, with `WhisperASR`'s surface."""
 
     def __init__(self, client: InferenceClient, name: str, caps: ASRCapabilities) -> None:
         self.client, self.name, self.capabilities = client, name, caps
         self.model_dir = Path(name)
-
-    @property
-    def identifies_languages(self) -> bool:
-        return len(self.capabilities.languages) > 1
-
-    def supports_language(self, code: str) -> bool:
-        return language_key(code) in self.capabilities.languages
-
-    def check_language(self, code: str) -> str:
-        key = language_key(code)
-        if key not in self.capabilities.languages:
-            raise ModelError(f"ASR model '{self.name}' (inference server) cannot recognise "
-                             f"language '{code}': it has no <|{key}|> token")
-        return key
 
     async def recognize(
         self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,

@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 from audio_models.frames import AudioFrame
 from audio_models.grammar import DigitGrammar, Grammar
 from audio_models.inference import FINAL, InferenceScheduler
-from audio_models.languages import language_key
+from audio_models.languages import ModelLanguages
 from audio_models.model_store import validate_model_dir
 from audio_models.protocols import ASRCapabilities, ModelError, Transcript
 from audio_models.resample import to_float32
@@ -119,7 +119,7 @@ def window_frames(duration_s: float, short_window_s: float, full: bool = False) 
 _SCRIPT_NORMALISED = frozenset({"zh"})  # Whisper flips between Traditional and Simplified
 
 
-class WhisperASR:
+class WhisperASR(ModelLanguages):
     """A faster-whisper model with fixed decoding options tuned for short IVR utterances."""
 
     def __init__(
@@ -178,28 +178,8 @@ class WhisperASR:
         self._t2s = None
         self._grammars = GrammarRecogniser(self._model, path)
 
-    # ------------------------------------------------------------ languages
-    @property
-    def identifies_languages(self) -> bool:
-        """Can tell its languages apart (`transcribe_sync(detect=...)`): a multilingual model."""
-        return len(self.capabilities.languages) > 1
-
-    def supports_language(self, code: str) -> bool:
-        """True when the model has a language token for `code` ("zh-CN" counts as "zh")."""
-        return language_key(code) in self.capabilities.languages
-
-    def check_language(self, code: str) -> str:
-        """Whisper code for `code`; raises ModelError naming the model when it lacks it."""
-        key = language_key(code)
-        if key not in self.capabilities.languages:
-            hint = " (Cantonese needs a large-v3 conversion)" if key == "yue" else ""
-            langs = self.capabilities.languages
-            shown = ", ".join(langs[:12]) + (", ..." if len(langs) > 12 else "")
-            raise ModelError(
-                f"ASR model '{self.name}' ({self.model_dir}) cannot recognise language "
-                f"'{code}': it has no <|{key}|> token{hint}; it knows {shown}"
-            )
-        return key
+    def _where(self) -> str:
+        return str(self.model_dir)
 
     # ------------------------------------------------------------ recognition
     def transcribe_sync(
