@@ -39,6 +39,19 @@ class TrunkSettings(Section):
     outbound: bool = Field(False, description="Outbound calls go through this trunk.")
     retry_s: float = Field(5.0, gt=0, le=3600, description="First retry after a failure.")
     retry_max_s: float = Field(300.0, gt=0, le=86400, description="Longest retry delay.")
+    allow_from: list[str] = Field(
+        default_factory=list, description="IPs and networks (CIDR) the carrier sends this "
+        "trunk's calls from (its SBCs), answered besides sip.allow_from. Once any list is set "
+        "(here or sip.allow_from), only listed sources and the registrars are answered."
+    )
+
+    @field_validator("allow_from")
+    @classmethod
+    def _sources(cls, v: list[str]) -> list[str]:
+        from telephony.sip_sources import parse_networks
+
+        parse_networks(v)
+        return v
 
     @field_validator("registrar")
     @classmethod

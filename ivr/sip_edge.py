@@ -46,7 +46,14 @@ def trunk_configs(s: SipSettings) -> list[TrunkConfig]:
 def build_endpoint(s: SipSettings, listener: CallListener) -> SipEndpoint:
     """The worker's `SipEndpoint` (not started)."""
     return SipEndpoint(sip_config(s), listener, trunks=trunk_configs(s),
-                       allow_from=list(s.allow_from))
+                       allow_from=allowed_sources(s))
+
+
+def allowed_sources(s: SipSettings) -> list[str]:
+    """Who may send INVITEs: `sip.allow_from` and every trunk's own `allow_from` (its
+    carrier's SBCs); [] (nothing listed anywhere): anyone. The registrars are added by the
+    endpoint."""
+    return list(dict.fromkeys([*s.allow_from, *(a for t in s.trunks for a in t.allow_from)]))
 
 
 def edge_health(endpoint: SipEndpoint | None) -> dict[str, Any]:

@@ -77,3 +77,22 @@ def test_refusal_table_is_bounded() -> None:
 def test_resolve_ip_literal_without_dns() -> None:
     assert resolve("127.0.0.1") == {"127.0.0.1"}
     assert resolve("[::1]") == {"::1"}
+
+
+def test_a_trunks_carrier_addresses_are_allowed_besides_the_global_list() -> None:
+    from ivr.config import Settings
+    from ivr.sip_edge import allowed_sources
+
+    trunk = {"name": "carrier", "registrar": "sip:127.0.0.1:5070", "username": "u",
+             "password": "p", "allow_from": ["198.51.100.10", "198.51.100.0/28"]}
+    s = Settings.model_validate({"sip": {"allow_from": ["10.0.0.0/8"], "trunks": [trunk]}}).sip
+    assert allowed_sources(s) == ["10.0.0.0/8", "198.51.100.10", "198.51.100.0/28"]
+    allow = AllowList(allowed_sources(s))
+    assert allow.allows("198.51.100.10:5060") and allow.allows("10.1.2.3:5060")
+    assert not allow.allows("203.0.113.9:5060")
+    # a trunk's list alone closes the worker to everyone else too
+    alone = Settings.model_validate({"sip": {"trunks": [trunk]}}).sip
+    assert not AllowList(allowed_sources(alone)).allows("203.0.113.9:5060")
+    assert allowed_sources(Settings().sip) == []  # nothing listed: anyone
+    with pytest.raises(ValueError, match="not-an-ip"):
+        Settings.model_validate({"sip": {"trunks": [{**trunk, "allow_from": ["not-an-ip"]}]}})
