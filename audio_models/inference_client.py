@@ -88,6 +88,15 @@ class InferenceClient:
         await self._ensure(time.monotonic() + timeout_s)
         return self
 
+    async def reachable(self, timeout_s: float = 1.0) -> bool:
+        """Connected to the server, or connected again within `timeout_s` (`/api/ready`:
+        a restarted server is found without waiting for the next recognition)."""
+        try:
+            await self._ensure(time.monotonic() + timeout_s)
+        except ModelError:
+            return False
+        return True
+
     async def stats(self) -> dict[str, Any]:
         """The server's queue counters (recognised, batches, batched, dropped, max_queue)."""
         answer = await self.request({"op": "stats"}, b"", retry=False, deadline=None)

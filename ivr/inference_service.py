@@ -72,6 +72,7 @@ class AsrStack:
     load: Callable[[str], Any]
     mode: str
     _close: list[Callable[[], Any]] = field(default_factory=list)
+    client: Any = None  # the InferenceClient of a shared stack (readiness asks it)
 
     async def aclose(self) -> None:
         for fn in reversed(self._close):
@@ -91,7 +92,7 @@ async def open_asr(s: Settings) -> AsrStack:
         log.info("ASR: shared inference server at %s (models %s), connected in %.1f s", path,
                  ",".join(client.models), time.monotonic() - t0)
         return AsrStack(client.recognizer(s.asr.model), client.recognizer, "shared",
-                        [client.aclose])
+                        [client.aclose], client)
     from audio_models.whisper_asr import WhisperASR
 
     scheduler = _inference_scheduler(s)

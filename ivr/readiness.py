@@ -6,6 +6,8 @@ each check names what an operator has to look at when it fails:
 - ``models``: the ASR model and the dialplan's engine (prompts, recognisers) are loaded;
 - ``sip``: the SIP transport is bound and its thread runs;
 - ``accepting_calls``: the worker is not draining (SIGTERM: new calls get 503);
+- ``inference`` (workers using the machine's inference server, `asr.service: shared`): the
+  server answers on its socket (a restarted one is reconnected to within a second);
 - ``database``: a real write through the process's store writer (the path every call's
   events take) commits and reads back within `PROBE_TIMEOUT_S`. A read-only file, a full
   disk, a lock held by another process or a lost PostgreSQL server fail here, where a read
@@ -122,12 +124,17 @@ class Readiness:
         loaded = s.asr is not None and getattr(s, "engine", None) is not None and (
             not s.settings.emotion.enabled or getattr(s, "emotion_model", None) is not None)
         sip = s.endpoint is not None and s.endpoint.running
-        return report({
+        checks = {
             "models": Check(loaded, "" if loaded else "still loading"),
             "sip": Check(sip, "" if sip else "transport not bound"),
             "accepting_calls": Check(not s.draining, "draining" if s.draining else ""),
             "database": await self.db.check(),
-        })
+        }
+        client = getattr(getattr(s, "asr_stack", None), "client", None)
+        if client is not None:
+            up = await client.reachable()
+            checks["inference"] = Check(up, "" if up else "inference server unreachable")
+        return report(checks)
 
 
 def notify_systemd(state: str, environ: dict[str, str] | None = None) -> bool:

@@ -153,3 +153,27 @@ def test_notify_systemd_without_systemd_or_listener(tmp_path) -> None:
 
     assert notify_systemd("READY=1", {}) is False
     assert notify_systemd("READY=1", {"NOTIFY_SOCKET": str(tmp_path / "gone")}) is False
+
+
+class _Client:
+    def __init__(self, up: bool) -> None:
+        self.up = up
+
+    async def reachable(self) -> bool:
+        return self.up
+
+
+@pytest.mark.parametrize("up", [True, False])
+def test_a_worker_on_the_shared_inference_server_checks_it(store, up) -> None:
+    service = _service(store)
+    service.asr_stack = SimpleNamespace(client=_Client(up))
+    status, _, body = _get(store, Readiness(service), "/api/ready")
+    assert "inference" in body["checks"]
+    assert (status, body["failed"]) == ((200, []) if up else (503, ["inference"]))
+
+
+def test_an_inference_client_with_no_server_is_unreachable(tmp_path) -> None:
+    from audio_models.inference_client import InferenceClient
+
+    client = InferenceClient(tmp_path / "missing.sock")
+    assert asyncio.run(client.reachable(timeout_s=0.3)) is False
