@@ -65,28 +65,17 @@ def phase_of(status: str | None, events: list[dict[str, Any]], agent_id: str) ->
     return "ended" if status == "ended" and phase not in ("failed", "abandoned") else phase
 
 
-def transcript(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One line per utterance: the caller's input of a turn, then what the IVR answered."""
-    lines: list[dict[str, Any]] = []
-    for t in sorted(turns, key=lambda t: t.get("seq") or 0):
-        base = {"seq": t.get("seq"), "at": t.get("created_at"), "node": t.get("node")}
-        if t.get("caller_text"):
-            said, mode = str(t["caller_text"]), "speech"
-        elif t.get("dtmf"):
-            said, mode = f"[keys {t['dtmf']}]", "dtmf"
-        elif t.get("input_mode") == "none" or t.get("outcome") == "no_input":
-            said, mode = "[silence]", "none"
-        else:
-            said, mode = "", ""
-        if said:
-            emotion = t.get("emotion") if isinstance(t.get("emotion"), dict) else {}
-            lines.append({**base, "speaker": "caller", "text": said, "mode": mode,
-                          "intent": t.get("intent"), "outcome": t.get("outcome"),
-                          "emotion": emotion.get("label") or None})
-        if t.get("prompt"):
-            lines.append({**base, "speaker": "ivr", "text": str(t["prompt"]), "mode": "say",
-                          "intent": None, "outcome": None, "emotion": None})
-    return lines
+def transcript(store: CallStore, call: dict[str, Any]) -> list[dict[str, Any]]:
+    """The call's complete transcript in time order (`ivr.storage.transcript`: every prompt
+    played, the caller's turns, the agent leg once transcribed), a caller's line with its
+    turn's emotion label."""
+    from ivr.storage import transcript as complete
+
+    labels = {t.get("seq"): (t.get("emotion") or {}).get("label")
+              for t in call.get("turns") or [] if isinstance(t.get("emotion"), dict)}
+    lines = complete.build(call, complete.agent_leg_lines(store.db, str(call.get("id"))))
+    return [{**line.as_dict(), "emotion": labels.get(line.seq) if line.kind == "turn" else None}
+            for line in lines]
 
 
 def emotion_timeline(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -140,7 +129,7 @@ def call_card(store: CallStore, call_id: str, agent_id: str) -> dict[str, Any] |
         "text": text,
         "whisper": whisper,
         "llm_text": _data(llm[-1]).get("text") if llm else None,
-        "transcript": transcript(call["turns"]),
+        "transcript": transcript(store, call),
         "emotion": emotion_timeline(call["turns"]),
         "earlier_calls": earlier,
         "earlier_count": max(len(earlier), int(

@@ -286,7 +286,7 @@
     $("transcript-box").hidden = false;
     fill($("transcript"), (card.transcript || []).map((line) => el("li",
       { class: line.speaker },
-      el("span", { class: "who", text: line.speaker === "caller" ? "Caller" : "IVR" }),
+      el("span", { class: "who", text: { caller: "Caller", agent: "Agent" }[line.speaker] || "IVR" }),
       el("span", { class: "text", text: line.text }),
       line.emotion && line.emotion !== "neutral"
         ? el("span", { class: "tag", text: line.emotion }) : null)));
