@@ -6,6 +6,10 @@ worker unchanged. Worker i listens for SIP on `--worker-sip-base + i` (default: 
 default SQLite in the data directory); worker i logs to `<data-dir>/workers/worker-<i>.log`.
 The SIP edge flags (--allow, --auth-users-file, --pike-*, --tcp, --tls-*) are the `front`
 settings of `ivr serve --workers N`; local workers answer INVITEs only from the front.
+With `asr.service` auto (the default) or shared, one inference server
+(`python -m ivr.inference_service`, log `<data-dir>/workers/inference.log`) is started
+before the workers and restarted with back-off; the workers recognise through it
+(ivr/cluster/inference_process.py).
 """
 
 from __future__ import annotations
