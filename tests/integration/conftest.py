@@ -13,6 +13,7 @@ import soundfile as sf
 
 from audio_models.frames import AudioFrame
 from testkit.harness import MODEL_DIR, IvrProcess
+from tests.integration.telephony_smoke import procs, speech_wav  # noqa: F401 - fixtures
 
 
 def _require_tools() -> None:
