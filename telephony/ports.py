@@ -14,10 +14,18 @@ __all__ = ["free_tcp_port", "free_udp_port", "free_udp_range"]
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:
-    """A UDP port on `host` that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    """A UDP port on `host` that was free a moment ago (also free for TCP, checked).
+
+    SIP listens on the same port number over UDP and TCP (Kamailio with `tcp`, pjsua2 with
+    a TCP transport), so a port free only for UDP can fail the TCP bind.
+    """
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+        if _tcp_free(host, port):
+            return port
+    raise RuntimeError("could not find a free UDP port")
 
 
 def free_tcp_port(host: str = "127.0.0.1") -> int:
@@ -29,6 +37,15 @@ def free_tcp_port(host: str = "127.0.0.1") -> int:
         if _udp_free(host, port):
             return port
     raise RuntimeError("could not find a free TCP port")
+
+
+def _tcp_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _udp_free(host: str, port: int) -> bool:

@@ -77,6 +77,30 @@ def test_free_ports_are_bindable() -> None:
     assert base % 2 == 0 and 20000 <= base < 60000
 
 
+def test_a_free_udp_port_is_free_for_tcp_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIP listens on one port number over UDP and TCP: a UDP port taken over TCP is skipped."""
+    import telephony.ports as ports
+
+    busy: list[int] = []
+    real = ports._tcp_free
+
+    def first_two_busy(host: str, port: int) -> bool:
+        if len(busy) < 2:
+            busy.append(port)
+            return False
+        return real(host, port)
+
+    monkeypatch.setattr(ports, "_tcp_free", first_two_busy)
+    port = free_udp_port()
+    assert len(busy) == 2
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", port))
+    monkeypatch.setattr(ports, "_tcp_free", lambda host, port: False)
+    with pytest.raises(RuntimeError):
+        free_udp_port()
+
+
 def test_prepare_caller_wav(tmp_path: Path) -> None:
     src = tmp_path / "in.flac"
     t = np.arange(22050) / 22050
