@@ -49,10 +49,17 @@ def seed(data_dir: Path) -> None:
     SEED.mkdir(parents=True, exist_ok=True)
     os.chmod(SEED, 0o700)
     secret = SEED / SECRET_FILE
-    if not secret.exists():
-        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    if not secret.exists():  # made once, atomically: parallel test workers share it
+        tmp = SEED / f".{SECRET_FILE}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(secrets.token_bytes(32))
+        try:
+            os.link(tmp, secret)  # fails if another worker made it first: theirs is kept
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     data_dir.mkdir(parents=True, exist_ok=True)
     if (data_dir / SECRET_FILE).exists():
         return  # an installation of its own (a restart, or a test that set one up)

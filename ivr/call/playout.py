@@ -211,6 +211,13 @@ class Playout:
         elif self._playing and self._playing[0].barge_in:
             self._cut(deferred.cause, deferred=True)
 
+    def withdraw_deferred(self) -> None:
+        """The input behind a barge-in deferred over a protected prompt was noise (no turn
+        will take it): nothing was made obsolete, so the queued prompts play on, and a later
+        turn does not cut what is queued then."""
+        if self._deferred is not None and not self._deferred.answered:
+            self._deferred = None
+
     async def wait(self) -> None:
         """Until every queued prompt has played (or the caller hung up)."""
         await first_of(self._idle, self._hungup)

@@ -106,7 +106,8 @@ class CallSession:
         self._ended = False
         self._limit: asyncio.Timeout | None = None  # the call's max duration
         # the stages
-        self._turns = TurnTaking(TurnRules.from_settings(deps.settings), self.event)
+        self._turns = TurnTaking(TurnRules.from_settings(deps.settings), self.event,
+                                 ignored=self._speech_ignored)
         self.inputs = InputQueue(self._quiet, self._input_dropped, self._pause_for_secret)
         self._playout = Playout(deps, media, emit=self.emit, answered_at=self.answered_at,
                                 wall=self.wall, hungup=self._hungup,
@@ -211,6 +212,12 @@ class CallSession:
 
     def _input_dropped(self, item: CallerAction) -> None:
         self.emit(ev.InputDropped(kind=item.KIND))
+
+    def _speech_ignored(self) -> None:
+        """Speech was noise: a barge-in it deferred over a protected prompt is withdrawn,
+        unless the caller is speaking again or another utterance is being recognised."""
+        if self._listening.idle:
+            self._playout.withdraw_deferred()
 
     def _quiet(self) -> bool:
         """No prompt playing, the caller not speaking, no utterance being recognised."""

@@ -59,9 +59,11 @@ class TurnRules:
 class TurnTaking:
     """The caller's answers to the call's questions (see the module docstring)."""
 
-    def __init__(self, rules: TurnRules, event: EventSink) -> None:
+    def __init__(self, rules: TurnRules, event: EventSink,
+                 ignored: Callable[[], None] | None = None) -> None:
         self.rules = rules
         self.event = event
+        self.ignored = ignored  # speech judged noise: the call may withdraw its barge-in
         self.listen: Listen | None = None  # the question being answered
         self.sensitive = False  # its answer is a secret: masked in events
         self.waiting = False  # the no-input timer runs, no keys in hand: the caller's turn
@@ -152,6 +154,8 @@ class TurnTaking:
         if verdict == "noise":
             self.event("speech_ignored", text=SECRET_MASK if self.sensitive else t.text,
                        why=hallucination(t), no_speech_prob=round(t.no_speech_prob, 2))
+            if self.ignored is not None:
+                self.ignored()
             return None
         if verdict == "unintelligible":
             return Unintelligible(t.text, t.confidence), info

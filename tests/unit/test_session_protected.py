@@ -139,6 +139,26 @@ def test_noise_over_a_protected_prompt_cuts_a_bargeable_prompt_after_it(tmp_path
     assert (turn["input_mode"], turn["intent"]) == ("dtmf", "balance")
 
 
+def test_noise_heard_while_the_protected_prompt_plays_withdraws_its_barge_in(tmp_path) -> None:
+    """Noise over the notice, judged noise before the notice ends: nothing was said, so the
+    menu queued behind the notice plays in full, and the later answer cuts nothing."""
+    async def scenario(c: Call) -> None:
+        await c.wait_event("listen", node="menu")
+        await over_the_notice(c)
+        c.say(speech_clip())
+        await c.wait_event("speech_ignored")
+        assert c.session._playout.protected  # (judged while the notice still plays)
+        await c.wait_event("prompt_end", node="menu")
+        c.dtmf("1")
+
+    c = run_call(tmp_path, scenario, plan_path=bank(tmp_path), speed=SPEED,
+                 asr_script=[transcript("", "zh", no_speech_prob=0.95)])
+    assert heard_in_full(c, NOTICE) and heard_in_full(c, MENU) and heard_in_full(c, BALANCE)
+    assert c.events("barge_in") == []
+    (turn,) = c.row()["turns"]
+    assert (turn["input_mode"], turn["intent"]) == ("dtmf", "balance")
+
+
 def prompts_of(c: Call, node: str) -> list[tuple[Any, Any]]:
     return [(e["language"], e["text"]) for e in c.events("prompt") if e["node"] == node]
 
