@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from audio_models.grammar import DigitGrammar
-from audio_models.inference import FINAL, DeadlineMissed
+from audio_models.inference import FINAL, SPECULATIVE, DeadlineMissed
 from audio_models.protocols import ModelError, Transcript
 
 log = logging.getLogger("ivr.inference")
@@ -263,6 +263,7 @@ class WhisperBatches:
         try:
             return asr.transcribe_sync(args["audio"], args["language"], args["prompt"],
                                        detect=args["detect"], full_window=args["full_window"],
-                                       grammar=args["grammar"])
+                                       grammar=args["grammar"],
+                                       speculative=args["priority"] == SPECULATIVE)
         finally:
             whisper_asr._window.encoded = None  # noqa: SLF001 - never left for another request

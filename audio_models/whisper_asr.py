@@ -17,7 +17,10 @@ of Mandarin read speech, 65 AISHELL clips: CER 20.4% against 21.0% in 30 s, 366 
 collapses, hence the bounds. Spoken digit strings lose digits in a short window (tiny.en, 120
 FSDD strings: 4 digits 85% -> 70% exact, 8 digits 75% -> 72%), so a recognition that expects
 digits asks for the full window (`full_window`). A result that looks wrong (repetitive,
-unsure, or running into a token cap) is redone in the full window. faster-whisper pads
+unsure, or running into a token cap) is redone in the full window, but not a speculative
+one (`DoubtfulGuess`): a pass begun at a pause is often cut mid-word, and the redo, 3-4x the
+cost of the short pass, was mostly thrown away when the caller went on (docs/loadtest.md,
+"CPU per Mandarin utterance"). faster-whisper pads
 every segment with `pad_or_trim(segment)` (30 s); `_install_window_hook` wraps that function
 so that the length applies per call (thread-local: each recognition runs in one thread).
 
@@ -39,7 +42,7 @@ from typing import Any, TypeVar
 
 from audio_models.frames import AudioFrame
 from audio_models.grammar import DigitGrammar, Grammar
-from audio_models.inference import FINAL, InferenceScheduler
+from audio_models.inference import FINAL, SPECULATIVE, DeadlineMissed, InferenceScheduler
 from audio_models.languages import ModelLanguages
 from audio_models.model_store import validate_model_dir
 from audio_models.protocols import ASRCapabilities, ModelError, Transcript
@@ -90,6 +93,15 @@ def _install_encode_reuse(model: Any) -> None:
 
     encode.ivr_reuse_hook = True  # type: ignore[attr-defined]
     model.encode = encode
+
+
+class DoubtfulGuess(DeadlineMissed):
+    """A speculative short-window result that would have to be redone in the full window:
+    dropped like a guess the machine had no time for (recognised again at the end of speech,
+    where the caller may have said more); the end of speech can go straight to the full window
+    when the audio is the same (`full_window=True`): the short pass would be doubtful again."""
+
+    doubtful = True  # (what the call checks: it does not import this module)
 
 
 def _token_cap(duration_s: float) -> int:
@@ -185,9 +197,12 @@ class WhisperASR(ModelLanguages):
     def transcribe_sync(
         self, audio: AudioFrame, language: str, initial_prompt: str | None = None, *,
         detect: Mapping[str, str | None] | None = None, full_window: bool = False,
-        grammar: Grammar | None = None,
+        grammar: Grammar | None = None, speculative: bool = False,
     ) -> Transcript:
         """Recognise one utterance in `language` (any sample rate). Blocking.
+
+        `speculative`: a pass begun at a pause; a doubtful short-window result raises
+        `DoubtfulGuess` instead of being redone in the full window.
 
         `full_window`: Whisper's 30 s window whatever the length (a digit string: the short
         window lost digits of spoken 4- and 8-digit strings; a `DigitGrammar` implies it).
@@ -220,6 +235,8 @@ class WhisperASR(ModelLanguages):
         segments = self._transcribe(samples, lang, initial_prompt, frames, audio.duration,
                                     capped=capped)
         if frames < FULL_WINDOW_FRAMES and _doubtful(segments, audio.duration):
+            if speculative:
+                raise DoubtfulGuess("speculative: doubtful in the short window, not redone")
             frames = FULL_WINDOW_FRAMES  # the short window misled the decoder: do it properly
             segments = self._transcribe(samples, lang, initial_prompt, frames, audio.duration,
                                         capped=capped)
@@ -322,7 +339,8 @@ class WhisperASR(ModelLanguages):
         when there is one (`priority`, `deadline`: see audio_models/inference.py; late
         speculative work raises `DeadlineMissed`), else in this engine's own executor."""
         call = functools.partial(self.transcribe_sync, audio, language, initial_prompt,
-                                 detect=detect, full_window=full_window, grammar=grammar)
+                                 detect=detect, full_window=full_window, grammar=grammar,
+                                 speculative=priority == SPECULATIVE)
         return await self._off_loop(call, priority, deadline)
 
     async def detect_language(self, audio: AudioFrame) -> tuple[str, float]:

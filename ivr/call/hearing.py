@@ -87,20 +87,21 @@ class Hearing:
 
     # ------------------------------------------------------------ recognition
     async def hear(self, e: SpeechEnded | SpeechPaused, *, digits: bool = False,
-                   grammar: Grammar | None = None) -> Heard:
+                   grammar: Grammar | None = None, full_window: bool = False) -> Heard:
         """Recognise `e`'s audio (with prosody alongside); no effect on the call yet (a
         language detected here is adopted by `assess`, so a speculative pass may detect too).
         `digits`: a digit string is expected (Whisper's full encoder window: a short one
-        lost digits). `grammar`: what the question expects, also recognised from the same
-        encoder output (`Transcript.grammar`); not while the language is being identified
-        (the grammar is in the call's language)."""
+        lost digits); `full_window` asks for it too (the same audio was doubtful in the short
+        window as a speculative pass). `grammar`: what the question expects, also recognised
+        from the same encoder output (`Transcript.grammar`); not while the language is being
+        identified (the grammar is in the call's language)."""
         async with self._asr_lock:  # utterances of one call are recognised in order
             profile = self._profile()
             rec = self._recognition(profile)
             first = self.detection_pending()
             options = self._detection_options(profile, rec) if first else {}
             prosody = self._spawn(self._prosody(e), "emotion")  # alongside recognition
-            transcript = await self._recognize(e, rec, options, digits, grammar)
+            transcript = await self._recognize(e, rec, options, digits or full_window, grammar)
             identified = bool(options) and transcript.language in options
             if identified:
                 profile = options[transcript.language][0]

@@ -188,10 +188,11 @@ class Listening:
         """The question being answered, if any."""
         return self.answering[0] if self.answering is not None else None
 
-    def _hear(self, e: SpeechEnded | SpeechPaused, listen: Listen | None
-              ) -> Coroutine[Any, Any, Heard]:
+    def _hear(self, e: SpeechEnded | SpeechPaused, listen: Listen | None, *,
+              full_window: bool = False) -> Coroutine[Any, Any, Heard]:
         """Recognition of `e` as the answer to `listen`: the full encoder window for a digit
-        string (account, PIN, phone), the question's grammar (`asr.grammar`)."""
+        string (account, PIN, phone) or when asked (`full_window`), the question's grammar
+        (`asr.grammar`)."""
         grammar: Grammar | None = None
         if listen is not None and self.settings.asr.grammar:
             grammar = listen.grammar
@@ -199,7 +200,7 @@ class Listening:
                     e.speech_end - e.speech_start > self.settings.asr.grammar_choice_max_s):
                 grammar = None  # a sentence: the free transcript and the intents read it
         return self.hearing.hear(e, digits=listen is not None and listen.digits_slot,
-                                 grammar=grammar)
+                                 grammar=grammar, full_window=full_window)
 
     def _believe(self, heard: Heard, listen: Listen | None, *, report: bool) -> Heard:
         """`heard` with what the dialogue is to be given (`GrammarFusion`); `report`: emit
@@ -307,19 +308,22 @@ class Listening:
         spec, self._speculation = self._speculation, None
         heard: Heard | None = None
         listen = self._listen()
+        full_window = False  # the same audio was doubtful in the short window: go to 30 s
         if spec is not None and spec.covers(e):
             listen = spec.listen
             try:
                 heard = await spec.task
-            except DeadlineMissed:
-                self._emit(ev.AsrEarlyDiscarded(why="machine_busy"))
+            except DeadlineMissed as x:
+                full_window = getattr(x, "doubtful", False)  # whisper_asr.DoubtfulGuess
+                self._emit(ev.AsrEarlyDiscarded(why="doubtful" if full_window
+                                                else "machine_busy"))
             except Exception as x:  # asyncio.CancelledError is not an Exception: it propagates
                 self._emit(ev.Error(where="asr_early", error=repr(x)))
         elif spec is not None:
             spec.task.cancel()
         early = heard is not None
         if heard is None:
-            heard = await self._hear(e, listen)
+            heard = await self._hear(e, listen, full_window=full_window)
         transcript = heard.transcript  # the free transcript: what was said, for the record
         emotion = self.hearing.assess(heard)
         done = time.monotonic()
