@@ -75,6 +75,8 @@ class InferenceClient:
         self.path = str(path)
         self.retry_s = retry_s
         self.models: dict[str, ASRCapabilities] = {}
+        self.extras: dict[str, Any] = {}  # what else the server offers (`prosody`, `speak`)
+        self.loop: asyncio.AbstractEventLoop | None = None  # the one it was started on
         self._ids = itertools.count(1)
         self._conn: _Connection | None = None  # the one new requests go on
         self._open: set[_Connection] = set()  # and any still draining
@@ -85,6 +87,7 @@ class InferenceClient:
     async def start(self, timeout_s: float = 120.0) -> InferenceClient:
         """Connect (waiting for a server that is still loading its models) and learn what
         it serves."""
+        self.loop = asyncio.get_running_loop()
         await self._ensure(time.monotonic() + timeout_s)
         return self
 
@@ -120,11 +123,14 @@ class InferenceClient:
 
     # ------------------------------------------------------------ requests
     async def request(self, header: dict[str, Any], payload: bytes, *, retry: bool,
-                      deadline: float | None) -> dict[str, Any]:
-        """Send one request and await its answer; `retry`: once more after a reconnect if
-        the connection drops. `deadline` (monotonic) is re-sent as time left each time."""
+                      deadline: float | None, connect_s: float | None = None) -> dict[str, Any]:
+        """Send one request and await its answer (an answer's payload is its `_payload`);
+        `retry`: once more after a reconnect if the connection drops. `deadline` (monotonic)
+        is re-sent as time left each time; `connect_s` bounds the wait for a server (default
+        `retry_s`)."""
         for attempt in (0, 1):
-            conn = await self._ensure(time.monotonic() + self.retry_s)
+            conn = await self._ensure(time.monotonic() + (
+                self.retry_s if connect_s is None else connect_s))
             rid = next(self._ids)
             fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
             conn.pending[rid] = fut
@@ -188,6 +194,8 @@ class InferenceClient:
             writer.close()
             raise
         self.models = models
+        extras = header.get("extras")
+        self.extras = extras if isinstance(extras, dict) else {}
         conn = _Connection(writer)
         self._open.add(conn)
         conn.reader_task = asyncio.get_running_loop().create_task(self._read(reader, conn))
@@ -203,7 +211,8 @@ class InferenceClient:
         why = "closed"
         try:
             while True:
-                header, _ = await read_frame(reader)
+                header, payload = await read_frame(reader)
+                header["_payload"] = payload  # (rendered speech; b"" for the rest)
                 fut = conn.pending.get(header.get("id"))  # type: ignore[arg-type]
                 if fut is not None and not fut.done():
                     fut.set_result(header)

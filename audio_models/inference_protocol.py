@@ -2,7 +2,8 @@
 
 One frame, either way: a 12-byte prefix (magic `IVR1`, header length, payload length, both
 unsigned 32-bit big-endian), a JSON object (UTF-8), then the payload: raw PCM, signed 16-bit
-little-endian mono, at the rate the header names (empty for everything but recognitions).
+little-endian mono, at the rate the header names (a recognition's or prosody request's audio,
+a `speak` answer's rendered speech; empty otherwise).
 
 Everything read is hostile until checked (the socket is private to the service's user, but
 a bug in a worker must not crash the server that every call on the machine depends on):
@@ -13,7 +14,10 @@ a bug in a worker must not crash the server that every call on the machine depen
   `FrameError(fatal=False)`: answered with an error, the connection goes on;
 - a stream that ends inside a frame is `asyncio.IncompleteReadError` (peer gone).
 
-Requests carry `op` and, where an answer is expected, `id` (the client's, echoed back).
+Requests carry `op` and, where an answer is expected, `id` (the client's, echoed back). Ops:
+`hello`, `stats`, `cancel`, `recognize`, and the work that keeps a worker free of models
+besides Whisper (issue 22): `prosody` (a caller turn's emotion features, `prosody_args`) and
+`speak` (a prompt rendered by the server's Piper voice, `speech_args`).
 Answers are `{"id", "ok": true, ...}` or `{"id", "ok": false, "error", "kind", "retryable"}`
 with `kind` one of `bad_request`, `model`, `deadline` (speculative work the server had no
 idle capacity for), `busy` (queue bound), `cancelled`, `closing`.
@@ -34,7 +38,8 @@ from audio_models.protocols import Transcript
 
 __all__ = [
     "MAX_HEADER", "MAX_PAYLOAD", "FrameError", "decode_grammar", "decode_transcript",
-    "encode_frame", "encode_grammar", "encode_transcript", "read_frame", "recognition_args",
+    "encode_frame", "encode_grammar", "encode_transcript", "prosody_args", "read_frame",
+    "recognition_args", "speech_args",
 ]
 
 MAGIC = b"IVR1"
@@ -125,6 +130,32 @@ def recognition_args(header: dict[str, Any], payload: bytes) -> dict[str, Any]:
         "priority": priority,
         "deadline_in_s": None if deadline is None else _number(deadline, "deadline_in_s"),
     }
+
+
+MAX_PROSODY_S = 60.0  # seconds of caller audio per prosody request (`vad.max_utterance_s` is less)
+
+
+def prosody_args(header: dict[str, Any], payload: bytes) -> AudioFrame:
+    """The checked audio of a `prosody` request (one caller turn, at most MAX_PROSODY_S)."""
+    rate = header.get("rate")
+    if rate not in RATES or isinstance(rate, bool):
+        raise FrameError(f"rate must be one of {RATES}")
+    if not payload or len(payload) % 2:
+        raise FrameError("payload must be whole 16-bit samples, not empty")
+    if len(payload) / 2 / rate > MAX_PROSODY_S:
+        raise FrameError(f"prosody audio longer than {MAX_PROSODY_S:.0f} s")
+    return AudioFrame(payload, rate)
+
+
+def speech_args(header: dict[str, Any]) -> tuple[str, str]:
+    """The checked (text, language) of a `speak` request: non-blank text of at most
+    MAX_TEXT characters, a language tag of at most 16."""
+    text = _text(header.get("text"), "text", optional=False)
+    language = _text(header.get("language"), "language", optional=False)
+    assert text is not None and language is not None
+    if not text.strip() or not language or len(language) > 16:
+        raise FrameError("speak needs non-blank text and a language tag (max 16 characters)")
+    return text, language
 
 
 # ------------------------------------------------------------ grammars and transcripts

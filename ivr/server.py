@@ -31,7 +31,7 @@ from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
 from ivr.escalation.agents import AgentDirectory
 from ivr.files import private_files, read_or_create
-from ivr.inference_service import open_asr
+from ivr.inference_service import english_voice, open_asr, served_emotion_model
 from ivr.logs import call_task
 from ivr.privacy.crypto import RecordingKeyError, load_recording_key
 from ivr.readiness import Readiness, notify_systemd
@@ -47,6 +47,7 @@ from ivr.voices import prompt_cache
 from ivr.web.api import build_app
 from ivr.web.auth import load_or_create_secret
 from ivr.web.dashboard import SIP_EDGE_METRICS
+from ivr.worker_memory import release_startup_memory
 from telephony import Admission, CallInfo, CallMedia, SipEndpoint
 
 log = logging.getLogger("ivr.server")
@@ -105,15 +106,11 @@ class IvrService:
         self.recognizers = Recognizers(self.asr, self._load_asr, hotwords=s.asr.hotwords,
                                        english_model=s.asr.english_model)
         self.emotion_model = None
-        if s.emotion.enabled:
-            from audio_models.emotion import EmotionModel, warm_up
-
-            self.emotion_model = (EmotionModel(s.emotion.model_dir) if s.emotion.model_dir
-                                  else EmotionModel())
-            await asyncio.to_thread(warm_up)  # the first feature call would be slow
-            log.info("emotion model loaded (%s)", ", ".join(
-                self.emotion_model.capabilities.classes))
-        self.prompts = prompt_cache(s, 16000)
+        if s.emotion.enabled:  # (features from the inference server when it is shared)
+            self.emotion_model = await asyncio.to_thread(served_emotion_model, s, self.asr_stack)
+            log.info("emotion model loaded (%s), features %s", ", ".join(
+                self.emotion_model.capabilities.classes), self.asr_stack.mode)
+        self.prompts = prompt_cache(s, 16000, english_voice(s, self.asr_stack))
         engine = await self._prepare(self.dialplan)
         if hasattr(self.asr, "warmup"):
             log.info("ASR warm-up pass took %.2f s", await asyncio.to_thread(self.asr.warmup))
@@ -167,6 +164,7 @@ class IvrService:
                         | set(fixed_prompts(loaded.plan.languages)))
         await asyncio.to_thread(self.prompts.warm, static)
         log.info("%d static prompts ready in %.1f s", len(static), time.monotonic() - t0)
+        release_startup_memory()  # what building the engine needed and calls never will
         return engine
 
     def _load_asr(self, spec: str) -> WhisperASR | RemoteWhisper:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 
 from audio_models.prompt_cache import PromptCache
+from audio_models.protocols import TTSEngine
 from audio_models.tts import EspeakTTS, PiperTTS, TTSRouter
 from ivr.config import Settings
 from ivr.files import read_or_create
@@ -24,9 +25,13 @@ def prompt_cache_secret(settings: Settings) -> bytes:
                           valid=lambda data: len(data) >= 16)
 
 
-def prompt_cache(settings: Settings, rate: int = 16000) -> PromptCache:
+def prompt_cache(settings: Settings, rate: int = 16000,
+                 english: TTSEngine | None = None) -> PromptCache:
+    """`english`: the Piper engine to use (a worker on the shared inference server passes
+    one that renders there, `audio_models.remote_extras.ServedPiper`); None loads the voice
+    in this process."""
     gain = settings.tts.espeak_gain_db
-    router = TTSRouter([PiperTTS(settings.tts.piper_voice), EspeakTTS("zh", gain_db=gain),
-                        EspeakTTS("yue", gain_db=gain)])
+    router = TTSRouter([english or PiperTTS(settings.tts.piper_voice),
+                        EspeakTTS("zh", gain_db=gain), EspeakTTS("yue", gain_db=gain)])
     return PromptCache(router, rate, settings.cache_dir / "prompts",
                        secret=prompt_cache_secret(settings))
