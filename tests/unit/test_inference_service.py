@@ -59,6 +59,16 @@ def test_the_server_gets_every_model_a_worker_may_ask_for(tmp_path: Path) -> Non
     assert served_models(one) == ["tiny.en"]
 
 
+def test_the_server_computes_emotion_features_and_renders_piper_for_the_workers(
+        tmp_path: Path) -> None:
+    """Issue 22: a shared worker holds neither librosa nor the Piper voice."""
+    args = build_parser().parse_args(server_argv(_settings(tmp_path)))
+    assert args.emotion is True and args.tts_voice == "default"
+    quiet = _settings(tmp_path, **{"emotion.enabled": False, "tts.piper_voice": "/v/x.onnx"})
+    args = build_parser().parse_args(server_argv(quiet))
+    assert args.emotion is False and args.tts_voice == "/v/x.onnx"
+
+
 def test_a_cluster_starts_the_server_unless_told_local(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("IVR_ASR__SERVICE", raising=False)
