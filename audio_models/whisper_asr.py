@@ -54,6 +54,8 @@ T = TypeVar("T")
 FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s window in 10 ms mel frames
 SHORT_WINDOW_MIN_S = 1.5  # shorter utterances keep the full window (repetition hallucinations)
 SHORT_WINDOW_MAX_FILL = 0.5  # longer utterances keep the full window (8-digit strings lost digits)
+_in_flight: dict[int, int] = {}  # recognitions submitted and not yet answered, per queue
+# (`WhisperASR.in_flight`: the process's scheduler, shared by its models, or an engine's own)
 _window = threading.local()  # .frames: this thread's current recognition's window;
 # .encoded: an encoder output already computed for this recognition's first window
 
@@ -348,14 +350,28 @@ class WhisperASR(ModelLanguages):
         return await self._off_loop(functools.partial(self.detect_language_sync, audio),
                                     FINAL, None)
 
+    def in_flight(self) -> int:
+        """Recognitions of this process queued or running where this engine's run (the
+        process's `InferenceScheduler`, shared by its models, else this engine's executor):
+        the call's speculation policy (`ivr.call.hearing`) guesses only on idle capacity."""
+        return _in_flight.get(self._queue_id(), 0)
+
+    def _queue_id(self) -> int:
+        return id(self.scheduler) if self.scheduler is not None else id(self)
+
     async def _off_loop(self, call: Callable[[], T], priority: int,
                         deadline: float | None) -> T:
         if self._closed:
             raise ModelError(f"ASR '{self.name}' is closed")
-        if self.scheduler is not None:
-            return await self.scheduler.run(call, priority=priority, deadline=deadline,
-                                            what=f"asr {self.name}")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        key = self._queue_id()
+        _in_flight[key] = _in_flight.get(key, 0) + 1
+        try:
+            if self.scheduler is not None:
+                return await self.scheduler.run(call, priority=priority, deadline=deadline,
+                                                what=f"asr {self.name}")
+            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        finally:
+            _in_flight[key] -= 1
 
     def detect_language_sync(self, audio: AudioFrame) -> tuple[str, float]:
         """Most likely language of `audio` and its probability (one extra encoder pass)."""

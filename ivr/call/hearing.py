@@ -73,6 +73,7 @@ class Hearing:
             sensitivity=deps.dialplan.plan.emotion.sensitivity))
         self._baseline = deps.emotion_model.new_baseline() if deps.emotion_model else None
         self._asr_lock = asyncio.Lock()
+        self._in_flight = 0  # this call's recognitions submitted and not yet answered
         self._profile_fixed = False  # chosen by the caller or detected: no more detection
         self.detected: str | None = None  # a profile detected, for the engine to adopt
 
@@ -101,7 +102,12 @@ class Hearing:
             first = self.detection_pending()
             options = self._detection_options(profile, rec) if first else {}
             prosody = self._spawn(self._prosody(e), "emotion")  # alongside recognition
-            transcript = await self._recognize(e, rec, options, digits or full_window, grammar)
+            self._in_flight += 1
+            try:
+                transcript = await self._recognize(e, rec, options, digits or full_window,
+                                                   grammar)
+            finally:
+                self._in_flight -= 1
             identified = bool(options) and transcript.language in options
             if identified:
                 profile = options[transcript.language][0]
@@ -134,6 +140,19 @@ class Hearing:
         except Exception as x:
             self._emit(ev.Error(where="asr", error=str(x)))
             return Transcript("", rec.language, 0.0, -10.0, 1.0, e.audio.duration, 0.0)
+
+    def others_recognising(self) -> bool:
+        """Another call's recognition is queued or running where this call's would run (a
+        recogniser in this process: `WhisperASR.in_flight`). A speculative pass then waits
+        behind it, and once started it holds the inference thread that the other calls'
+        finals need, for a guess that is thrown away whenever the caller goes on (about a
+        third of a Mandarin utterance's ASR CPU, docs/loadtest.md): guesses are made on idle
+        capacity only. Unknown (False) for the shared inference server, whose queue runs
+        speculative work only when no final one waits."""
+        rec = self._recognition(self._profile())
+        asr = self._multilingual(rec.asr) if self.detection_pending() else rec.asr
+        count = getattr(asr, "in_flight", None)
+        return callable(count) and count() - self._in_flight > 0
 
     def _urgency(self, e: SpeechEnded | SpeechPaused) -> dict[str, Any]:
         """Scheduling of a recognition: a speculative pass is useful only until the

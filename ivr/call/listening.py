@@ -174,10 +174,15 @@ class Listening:
     def _on_speech_paused(self, e: SpeechPaused) -> None:
         """The caller paused: recognise what they said so far while the end-of-speech silence
         runs (in the ASR executor), on a first utterance too (the language it detects is
-        adopted only if the result is used). Not over a prompt that cannot be interrupted."""
+        adopted only if the result is used). Not over a prompt that cannot be interrupted,
+        nor while another call's recognition is queued or running where this one would run
+        (`Hearing.others_recognising`: speculative work on idle capacity only)."""
         if self._barge_protected:
             return
         self._drop_speculation("new_pause")
+        if self.hearing.others_recognising():  # speculative work on idle capacity only
+            self._emit(ev.AsrEarlyDiscarded(why="not_idle"))
+            return
         listen = self._listen()
         task = self._spawn(self._hear(e, listen), "asr_early")
         spec = _Speculation(e, task, listen)

@@ -55,7 +55,8 @@ def listening(mode: str) -> tuple[Listening, list[tuple[str, Any]]]:
     deps = SimpleNamespace(settings=settings, dialplan=load_dialplan(HOTLINE))
     told: list[tuple[str, Any]] = []
     stage = Listening(
-        "echo-test", deps, RATE, SimpleNamespace(hear=_never),  # type: ignore[arg-type]
+        "echo-test", deps, RATE,
+        SimpleNamespace(hear=_never, others_recognising=lambda: False),  # type: ignore[arg-type]
         emit=lambda e: told.append(("event", e)), spawn=lambda coro, name: _Unrun(coro),
         put=lambda item: told.append(("put", item)),
         barge_in=lambda cause, onset: told.append(("barge_in", cause)),
