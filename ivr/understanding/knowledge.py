@@ -20,7 +20,6 @@ The best entry comes first; the caller of `search` decides whether it is close e
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import threading
@@ -36,23 +35,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ivr.safe_yaml import read_bounded, safe_load
 from ivr.understanding.intents import is_chinese
+from ivr.understanding.knowledge_terms import tokens
 from ivr.understanding.semantic import Encoder, default_encoder, embed
 from ivr.understanding.text_vectors import embed_texts, model_id
 
-# of the fused score; the words' share is the rest: cosines of entries differ by hundredths,
-# the words' score spans 0..1 (0.95 was best of 0.7-0.95, leaving each of the hotline's own
-# questions out in turn; the held-out questions of benchmarks/ only measure)
-MEANING_WEIGHT = 0.95
+# of the fused score, per language; the words' share is the rest: cosines of entries differ
+# by hundredths, the words' score spans 0..1
+MEANING_WEIGHT = {"zh": 0.95, "yue": 0.95, "en": 0.95}
 BM25_K1, BM25_B = 1.2, 0.75
 SECOND_WEIGHT = 0.15  # an entry's meaning: 0.85 x its nearest text + 0.15 x its second
-EN_STOPWORDS = frozenset(
-    "i a an the to my me please want would like can you could of for is it do with about your "
-    "some need um uh what how when where why which this that there are be have has im get "
-    "just tell know hi hello so and in on am was were been if or but at from by as will does "
-    "did should we our us they them their he she his her its any all then than too very also "
-    "i'm i've i'd it's don't can't what's how's there's".split())
-_EN_WORD = re.compile(r"[a-z0-9']+")
-_ZH_SKIP = set("的了吗呢吧啊呀嘛么哦我你您们是在有和就都也要想请问一下怎么个")
+ANSWER_TEXT = True  # the answer's first sentence is one of the entry's texts (vectors)
 
 
 class KnowledgeError(ValueError):
@@ -145,19 +137,27 @@ def _book(folder: Path, encoder: Encoder | None) -> dict[str, KnowledgeIndex]:
     return book
 
 
-def tokens(text: str, language: str) -> list[str]:
-    """Terms for the lexical score: for Chinese the jieba words (particles dropped) and the
-    character pairs (开通 / 关闭 tell entries apart even where jieba cuts differently), else
-    lower-case words but the function words (EN_STOPWORDS)."""
-    if is_chinese(language):
-        import jieba
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？；;])\s*")
 
-        jieba.setLogLevel(logging.WARNING)
-        words = [t for t in jieba.lcut(text) if t.strip() and not re.fullmatch(r"\W+", t)
-                 and t not in _ZH_SKIP]
-        chars = re.sub(r"\W+", "", text)
-        return words + [f"~{chars[i:i + 2]}" for i in range(len(chars) - 1)]
-    return [w for w in _EN_WORD.findall(text.lower()) if w not in EN_STOPWORDS]
+
+def first_sentence(answer: str) -> str:
+    """The answer's first sentence: it names the topic in the operator's words ("To turn off
+    international roaming, text QXMY...") where callers' questions may not."""
+    return _SENTENCE_END.split(answer.strip(), maxsplit=1)[0].strip()
+
+
+def entry_texts(entry: Entry) -> list[str]:
+    """The texts of an entry that are embedded, each its own vector: the title, every
+    question, and the answer's first sentence (ANSWER_TEXT)."""
+    texts = [entry.title, *entry.questions]
+    if ANSWER_TEXT and (lead := first_sentence(entry.answer)) and lead not in texts:
+        texts.append(lead)
+    return texts
+
+
+def per_language(values: dict[str, float], language: str, default: float) -> float:
+    """`values[language]`, else its base language's (zh for zh-CN), else `default`."""
+    return values.get(language, values.get(language.split("-")[0], default))
 
 
 class KnowledgeIndex:
@@ -170,7 +170,7 @@ class KnowledgeIndex:
         self._encoder = encoder
         texts, owners = [], []
         for i, e in enumerate(self.entries):
-            for t in (e.title, *e.questions):
+            for t in entry_texts(e):
                 texts.append(t)
                 owners.append(i)
         self._vectors = embed_texts(self.encoder, texts)
@@ -207,11 +207,12 @@ class KnowledgeIndex:
         blended = (1 - SECOND_WEIGHT) * best + SECOND_WEIGHT * second
         words = self._bm25(tokens(question, self.language))
         top_words = max(words) if words and max(words) > 0 else 1.0
+        weight = per_language(MEANING_WEIGHT, self.language, 0.95)
         hits = []
         for i, entry in enumerate(self.entries):
             w = words[i] / top_words
             m = float(blended[i])
-            hits.append(Hit(entry, MEANING_WEIGHT * m + (1 - MEANING_WEIGHT) * w, m, w))
+            hits.append(Hit(entry, weight * m + (1 - weight) * w, m, w))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:k]
 

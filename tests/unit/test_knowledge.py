@@ -33,7 +33,7 @@ def test_a_question_finds_its_entry(language: str, question: str, entry: str) ->
 
 def test_chinese_is_cut_into_words_and_particles_dropped() -> None:
     assert "漫游" in tokens("我想关闭漫游吗", "zh-CN") and "吗" not in tokens("漫游吗", "zh-CN")
-    assert tokens("How do I turn OFF roaming?", "en-US")[-2:] == ["off", "roaming"]
+    assert tokens("How do I turn OFF roaming?", "en-US")[-2:] == ["off", "roam"]  # stemmed
 
 
 @pytest.mark.parametrize(("name", "text", "error"), [
