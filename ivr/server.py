@@ -21,7 +21,7 @@ from aiohttp import web
 
 from audio_models.inference_client import RemoteWhisper
 from audio_models.whisper_asr import WhisperASR
-from ivr import workers
+from ivr import word_table, workers
 from ivr.call.control import SipAgentLeg, SipCallControl
 from ivr.call.recorder import set_recording_key
 from ivr.call.session import CallSession, SessionDeps
@@ -31,7 +31,7 @@ from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
 from ivr.escalation.agents import AgentDirectory
 from ivr.files import private_files, read_or_create
-from ivr.inference_service import english_voice, open_asr, served_emotion_model
+from ivr.inference_service import english_voice, open_asr, served_emotion_model, uses_shared
 from ivr.logs import call_task
 from ivr.privacy.crypto import RecordingKeyError, load_recording_key
 from ivr.readiness import Readiness, notify_systemd
@@ -94,6 +94,8 @@ class IvrService:
         if s.agents:
             log.info("%d agent(s) in queues %s", len(s.agents),
                      ",".join(sorted({q for a in s.agents for q in a.queues})))
+        if uses_shared(s):  # one jieba dictionary per machine, mapped (ivr.word_table)
+            word_table.attach(s.models_dir)
         self.dialplan = check_dialplan(s.dialplan)
         plan = self.dialplan.plan
         log.info("dialplan %s@%s loaded from %s (%d nodes, languages %s)", plan.name,
