@@ -21,7 +21,7 @@ from aiohttp import web
 
 from audio_models.inference_client import RemoteWhisper
 from audio_models.whisper_asr import WhisperASR
-from ivr import word_table, workers
+from ivr import pinyin_table, word_table, workers
 from ivr.call.control import SipAgentLeg, SipCallControl
 from ivr.call.recorder import set_recording_key
 from ivr.call.session import CallSession, SessionDeps
@@ -94,8 +94,9 @@ class IvrService:
         if s.agents:
             log.info("%d agent(s) in queues %s", len(s.agents),
                      ",".join(sorted({q for a in s.agents for q in a.queues})))
-        if uses_shared(s):  # one jieba dictionary per machine, mapped (ivr.word_table)
+        if uses_shared(s):  # jieba's and pypinyin's dictionaries once per machine, mapped
             word_table.attach(s.models_dir)
+            pinyin_table.attach(s.models_dir)
         self.dialplan = check_dialplan(s.dialplan)
         plan = self.dialplan.plan
         log.info("dialplan %s@%s loaded from %s (%d nodes, languages %s)", plan.name,

@@ -169,6 +169,70 @@ def ensure_table(cache_dir: Path, timeout_s: float = 120.0) -> Path:
     return directory
 
 
+def write_table(directory: Path, items: list[tuple[bytes, bytes]]) -> None:
+    """A read-only key -> value table (`BytesTable`) at `directory`, written whole or not at
+    all (another process may be writing the same table: the first rename wins)."""
+    if (directory / "meta.json").is_file():
+        return
+    order = sorted(range(len(items)), key=lambda i: zlib.crc32(items[i][0]))
+    hashes = np.fromiter((zlib.crc32(items[i][0]) for i in order), np.uint32, len(items))
+    offsets = np.zeros((2, len(items) + 1), dtype=np.int64)
+    np.cumsum([len(items[i][0]) for i in order], out=offsets[0, 1:])
+    np.cumsum([len(items[i][1]) for i in order], out=offsets[1, 1:])
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    try:
+        np.save(tmp / "hashes.npy", hashes)
+        np.save(tmp / "offsets.npy", offsets)
+        (tmp / "keys.bin").write_bytes(b"".join(items[i][0] for i in order))
+        (tmp / "values.bin").write_bytes(b"".join(items[i][1] for i in order))
+        (tmp / "meta.json").write_text(json.dumps({"items": len(items)}))
+        os.rename(tmp, directory)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (directory / "meta.json").is_file():
+            raise
+
+
+class BytesTable:
+    """A `write_table` table, mapped: `find(key)` is the value's bytes (a view) or None."""
+
+    def __init__(self, directory: Path) -> None:
+        n = int(json.loads((directory / "meta.json").read_text())["items"])
+        hashes = np.load(directory / "hashes.npy", mmap_mode="r")
+        offsets = np.load(directory / "offsets.npy", mmap_mode="r")
+        keys = _mapped(directory / "keys.bin")
+        values = _mapped(directory / "values.bin")
+        if (hashes.shape != (n,) or offsets.shape != (2, n + 1)
+                or int(offsets[0, -1]) != len(keys) or int(offsets[1, -1]) != len(values)):
+            raise ValueError(f"table {directory} is inconsistent")
+        self._h = memoryview(hashes)
+        self._k, self._v = memoryview(offsets[0]), memoryview(offsets[1])
+        self._keys, self._values, self._n = keys, values, n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def find(self, key: object) -> memoryview | None:
+        if not isinstance(key, str):
+            return None
+        data = key.encode()
+        h = zlib.crc32(data)
+        i = bisect.bisect_left(self._h, h)
+        while i < self._n and self._h[i] == h:
+            start, end = self._k[i], self._k[i + 1]
+            if end - start == len(data) and self._keys[start:end] == data:
+                return self._values[self._v[i]:self._v[i + 1]]
+            i += 1
+        return None
+
+
+def _mapped(path: Path) -> memoryview:
+    if path.stat().st_size == 0:
+        return memoryview(b"")
+    return memoryview(np.memmap(path, dtype=np.uint8, mode="r"))
+
+
 def attach(cache_dir: Path) -> bool:
     """Make jieba's default tokenizer use the machine's table (built on first use), unless
     jieba has loaded its own dictionary already. True when attached; on any failure jieba
