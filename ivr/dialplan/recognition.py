@@ -13,8 +13,9 @@ from typing import Any
 from ivr.dialplan.actions import CallerInput, Understanding
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
-from ivr.understanding.intents import IntentMatch, match_intents
-from ivr.understanding.profiles import LanguageProfile
+from ivr.understanding.intents import IntentMatch, is_chinese, match_intents, normalise
+from ivr.understanding.off_topic import foreign_words, heard_foreign, owner_elsewhere
+from ivr.understanding.profiles import LanguageProfile, normalise_for
 from ivr.understanding.semantic import Decision, SemanticIndex, decide
 from ivr.understanding.slots import extract_slot, keyed_slot
 
@@ -25,6 +26,7 @@ VETO_WORDS_BELOW = 0.6  # words this weak give way to a clearly off-topic meanin
 WORDS_TIE = 0.03  # two intents' words this close: the meaning decides between them
 AGREE_WORDS = 0.3  # words and meaning agreeing: the least words' score ...
 AGREE_PROBABILITY = 0.3  # ... and the least probability (the meaning's top class)
+OFF_TOPIC_LEADS = 0.5  # the off-topic class this probable overrules keyword-strength words
 
 
 def choices_at(plan: Dialplan, node: Node) -> list[Choice]:
@@ -112,7 +114,9 @@ def _understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
                 overruled = overruled_by_meaning(plan, index, meaning, language, choices, best)
                 if overruled is not None:
                     return overruled
-                if vetoed_as_off_topic(plan, index, meaning, language, best):
+                if vetoed_as_off_topic(plan, index, meaning, language, best) or (
+                        said_in_passing(plan, index, meaning, language, profile, event.text,
+                                        best)):
                     # not taken; asked about ("did you mean ...?") when it has a label
                     unsure = min(best.score, threshold - 0.001)
                     return None, Understanding("no_match", best.intent, round(unsure, 3))
@@ -241,6 +245,55 @@ def vetoed_as_off_topic(plan: Dialplan, index: SemanticIndex, meaning: Any, lang
             or not plan.intents[words.intent].semantic):
         return False
     return _probability(plan, index, meaning, language).get(OFF_TOPIC, 0.0) >= OVERRULE
+
+
+def said_in_passing(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
+                    profile: LanguageProfile | None, text: str, words: IntentMatch) -> bool:
+    """The words' intent is named in passing, as part of something the hotline does not do
+    (`ivr.understanding.off_topic`): "how do I pay my gas bill" hears the bill's keyword,
+    "银行卡的余额怎么查" the balance's. Either the request also names something only the
+    dialplan's off-topic requests talk about (a foreign word: gas, 银行卡), or the keyword
+    belongs to a noun no intent uses ("electricity bill", 公交卡余额), or the meaning
+    puts at least OFF_TOPIC_LEADS on the off-topic class and leads the words' intent by
+    `semantic.probability_margin`. Not taken then; asked about ("did you mean ...?") when
+    it has a label. Never for an intent not matched by meaning (crisis phrases); not with
+    `overrule_words_below: null`."""
+    if (plan.semantic.overrule_words_below is None
+            or not plan.intents[words.intent].semantic):
+        return False
+    p = _probability(plan, index, meaning, language)
+    off, mine = p.get(OFF_TOPIC, 0.0), p.get(words.intent, 0.0)
+    if off >= OFF_TOPIC_LEADS and off - mine >= plan.semantic.probability_margin:
+        return True
+    chinese = is_chinese(language)
+    norm = normalise(normalise_for(profile, text) if profile else text, language)
+    if heard_foreign(norm, _foreign_words(plan, language), chinese) is not None:
+        return True
+    keyword = normalise(words.evidence, language)
+    return "*" not in words.evidence and owner_elsewhere(
+        norm, keyword, _plan_texts(plan, language), chinese) is not None
+
+
+def _plan_texts(plan: Dialplan, language: str) -> tuple[str, ...]:
+    """The texts of the dialplan's intents in `language`: examples, keywords and labels."""
+    from ivr.understanding.intents import _for_language
+
+    texts: list[str] = []
+    base = language.split("-")[0]
+    for intent in plan.intents.values():
+        texts += _for_language(intent.examples, language)
+        texts += [k.replace("*", " ") for k in _for_language(intent.keywords, language)]
+        if isinstance(intent.label, dict):
+            texts += [v for k, v in intent.label.items() if k.split("-")[0] == base]
+    return tuple(texts)
+
+
+def _foreign_words(plan: Dialplan, language: str) -> frozenset[str]:
+    """Words of the dialplan's off-topic requests that none of its intents uses."""
+    from ivr.understanding.intents import _for_language
+
+    return foreign_words(tuple(_for_language(plan.semantic.off_topic, language)),
+                         _plan_texts(plan, language), is_chinese(language))
 
 
 def agreed(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,

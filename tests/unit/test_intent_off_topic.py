@@ -1,0 +1,107 @@
+"""Keywords said in passing (issue 17): a keyword that belongs to another business (a gas
+bill, a bank card's balance, a game's top-up) is asked about, not taken; the same keyword as
+the head of the request is taken. The meaning is a fake classifier that agrees with the words,
+so only the words' own evidence (foreign words, another owner) is tested here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ivr.config import REPO_ROOT
+from ivr.dialplan.actions import CallerInput
+from ivr.dialplan.loader import load_dialplan
+from ivr.dialplan.models import Dialplan
+from ivr.dialplan.recognition import OFF_TOPIC, understand
+from ivr.understanding.off_topic import foreign_words, heard_foreign, owner_elsewhere
+from ivr.understanding.semantic import SemanticIndex
+
+NOW = dt.datetime(2026, 12, 7, 10, 0)
+
+
+@dataclass(frozen=True)
+class Agreeing:
+    """A classifier that puts 0.8 on `intent` (the meaning agrees with the words)."""
+
+    intent: str
+
+    def probabilities(self, meaning: Any) -> dict[str, float]:
+        return {self.intent: 0.8, OFF_TOPIC: 0.2}
+
+
+@pytest.fixture(scope="module")
+def plan() -> Dialplan:
+    return load_dialplan(REPO_ROOT / "dialplans" / "hotline.yaml").plan
+
+
+def heard(plan: Dialplan, text: str, language: str, intent: str) -> tuple[str | None, Any]:
+    ix = SemanticIndex({}, {}, {language: Agreeing(intent)})  # type: ignore[dict-item]
+    choice, u = understand(plan, plan.nodes["main_menu"], CallerInput("speech", text), language,
+                           None, NOW, np.zeros(384, np.float32), ix)
+    return (choice.intent if choice else None), u
+
+
+@pytest.mark.parametrize(("text", "language", "intent"), [
+    ("银行卡的余额怎么查", "zh-CN", "bill_enquiry"),  # 银行卡: an off-topic request's word
+    ("我的公交卡余额不够了", "zh-CN", "bill_enquiry"),  # another owner: 公交卡
+    ("游戏里充值了没到账", "zh-CN", "top_up"),
+    ("how much do I owe on my student loan", "en-US", "bill_enquiry"),
+    ("the wifi at the library keeps dropping", "en-US", "broadband_fault"),
+    ("my bank says I owe them money", "en-US", "bill_enquiry"),  # bank: off-topic's word
+])
+def test_a_keyword_of_another_business_is_asked_about(plan: Dialplan, text: str,
+                                                      language: str, intent: str) -> None:
+    got, u = heard(plan, text, language, intent)
+    assert got is None and u.outcome == "no_match" and u.intent == intent
+    assert u.score < plan.defaults.intent_threshold  # "did you mean ...?", when it asks
+
+
+@pytest.mark.parametrize(("text", "language", "intent"), [
+    ("帮我查一下话费", "zh-CN", "bill_enquiry"),
+    ("我手机话费还有多少", "zh-CN", "bill_enquiry"),
+    ("给女儿充值", "zh-CN", "top_up"),  # a beneficiary is no owner
+    ("我要给我妈的手机充点钱", "zh-CN", "top_up"),
+    ("我的宽带速度特别慢", "zh-CN", "broadband_fault"),
+    ("帮我往卡里存点钱", "zh-CN", "top_up"),
+    ("what is my phone bill", "en-US", "bill_enquiry"),
+    ("I want to top up for my son", "en-US", "top_up"),
+    ("my bill for march is wrong", "en-US", "bill_enquiry"),
+    ("the internet at my place is down", "en-US", "broadband_fault"),
+    ("the internet in my bedroom is slow", "en-US", "broadband_fault"),
+])
+def test_the_same_keywords_heading_the_request_are_taken(plan: Dialplan, text: str,
+                                                         language: str, intent: str) -> None:
+    got, _ = heard(plan, text, language, intent)
+    assert got == intent
+
+
+def test_foreign_words_come_from_the_off_topic_requests_only() -> None:
+    off = ("how do I pay my gas bill", "I lost my bank card", "what's the weather like")
+    plan_texts = ("check my bill", "I lost my phone", "top up my card")
+    words = foreign_words(off, plan_texts, False)
+    assert {"gas", "bank", "weather"} <= words
+    assert not {"bill", "lost", "card", "pay", "my"} & words  # the plan's own, or generic
+    assert heard_foreign("my gas bills are high", words, False) == "gas"
+    assert heard_foreign("check my bill", words, False) is None
+
+
+def test_chinese_foreign_words_are_nouns_the_plan_does_not_use() -> None:
+    words = foreign_words(("银行卡丢了怎么挂失", "今天天气怎么样"), ("查话费", "我的卡丢了"), True)
+    assert "银行卡" in words
+    assert not {"怎么", "今天", "丢了"} & words
+    assert heard_foreign("银行卡的余额怎么查", words, True) == "银行卡"
+
+
+def test_owner_elsewhere_reads_the_words_around_the_keyword() -> None:
+    plan = ("check my bill", "my phone bill", "what is my balance")
+    assert owner_elsewhere("whats the balance on my gift card", "balance", plan, False) == "gift"
+    assert owner_elsewhere("whats the balance on my phone", "balance", plan, False) is None
+    assert owner_elsewhere("my bill for last month", "bill", plan, False) is None
+    zh = ("查话费", "我的余额还有多少")
+    assert owner_elsewhere("帮我查一下水电费账单", "账单", zh, True) == "水电费"
+    assert owner_elsewhere("帮我查一下话费账单", "账单", zh, True) is None
+    assert owner_elsewhere("", "", zh, True) is None
