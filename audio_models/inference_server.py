@@ -298,9 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
 async def serve(args: argparse.Namespace, model: BatchModel | None = None,
                 capabilities: dict[str, Any] | None = None,
                 extras: ExtraWork | None = None) -> None:
-    if extras is None:
-        extras = await asyncio.to_thread(load_extras, getattr(args, "emotion", False),
-                                         getattr(args, "tts_voice", None))
+    if extras is None:  # (loaded on its own thread while Whisper loads and after)
+        extras = load_extras(getattr(args, "emotion", False), getattr(args, "tts_voice", None))
     if model is None:
         from audio_models.inference_batch import WhisperBatches
 

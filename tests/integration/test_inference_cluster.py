@@ -2,7 +2,8 @@
 call (baresip through Kamailio) recognised by the shared server, which is killed mid-call;
 the supervisor restarts it with back-off and the call goes on (the caller's request is
 recognised after the restart, or the caller is asked again: never silence). The workers hold
-no Whisper model of their own."""
+no Whisper model of their own, no emotion feature code and no Piper voice, and map the
+machine's jieba and pypinyin tables."""
 
 from __future__ import annotations
 
@@ -68,6 +69,13 @@ def test_a_call_survives_the_inference_server_being_killed(tmp_path: Path) -> No
         assert "libctranslate2" in _maps(server)  # Whisper: here, once
         workers = _pids(data, b"--sip-host")  # (the supervisor has none)
         assert len(workers) == 2 and not any("libctranslate2" in _maps(w) for w in workers)
+        # the emotion features (librosa, numba) and Piper run in the server too; jieba's and
+        # pypinyin's dictionaries are mapped from one file per machine (issue 22)
+        assert "extras prosody,speak" in (data / "workers" / "inference.log").read_text()
+        for w in workers:
+            maps = _maps(w)
+            assert "llvmlite" not in maps and "jieba-words" in maps, maps[-2000:]
+            assert "pypinyin-phrases" in maps
         for i in range(2):  # workers recognise through the server: no model of their own
             assert cluster.worker_api(i, "/api/health")["asr_service"] == "shared"
         with ScriptedCaller(cluster, tmp_path) as c:

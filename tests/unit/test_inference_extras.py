@@ -137,6 +137,34 @@ def test_waiting_extra_work_is_bounded() -> None:
     work.close()
 
 
+def test_extras_load_on_their_thread_and_requests_wait_for_the_load(tmp_path: Path) -> None:
+    import threading
+
+    gate = threading.Event()
+    work = ExtraWork(offers={"prosody": True},
+                     load=lambda: (gate.wait(5), (lambda f: VECTOR), None)[1:])
+    pending = work.prosody(AudioFrame(bytes(2), 8000))
+    assert not pending.done()  # behind the load
+    gate.set()
+    assert pending.result(5) == [float(x) for x in VECTOR]
+    with pytest.raises(LookupError):
+        work.speak("Hi", "en")  # not offered
+    work.close()
+
+    def broken() -> tuple[object, object]:
+        raise OSError("voice file unreadable")
+
+    failed = ExtraWork(offers={"prosody": True}, load=broken)
+    with pytest.raises(RuntimeError, match="not loaded"):
+        failed.prosody(AudioFrame(bytes(2), 8000)).result(5)
+    failed.close()
+    from audio_models.inference_extras import load_extras
+
+    nothing = load_extras(False, str(tmp_path / "missing.onnx"))  # a bad voice: no offer
+    assert nothing.offers == {}
+    nothing.close()
+
+
 def test_a_worker_uses_the_servers_features_and_falls_back_when_it_is_gone(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     import audio_models.emotion.features as features
