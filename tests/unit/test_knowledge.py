@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ivr.config import REPO_ROOT
-from ivr.understanding.knowledge import KnowledgeError, KnowledgeIndex, load_knowledge, tokens
+from ivr.understanding.knowledge import (
+    Entry,
+    KnowledgeError,
+    KnowledgeIndex,
+    load_knowledge,
+    tokens,
+)
 
 HOTLINE_KB = REPO_ROOT / "dialplans" / "knowledge" / "hotline"
 
@@ -58,3 +65,30 @@ def test_a_missing_or_empty_folder_is_refused(tmp_path: Path) -> None:
         load_knowledge(tmp_path / "nope")
     with pytest.raises(KnowledgeError, match="no <language>.yaml"):
         load_knowledge(tmp_path)
+
+
+class Counting:
+    """An encoder that records what it embeds (no model id: its vectors stay in memory)."""
+
+    model_id = None
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def query(self, texts: list[str]) -> np.ndarray:
+        self.asked += texts
+        rows = np.array([[len(t), sum(map(ord, t)) % 97, 1.0] for t in texts], np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_an_edited_entry_embeds_only_its_changed_text() -> None:
+    """Hot reload: the title, questions and the answer's first sentence are vectors cached per
+    text, so a reload after one question changed embeds that question only."""
+    entry = Entry(id="a", title="Roaming off", questions=("how do I stop roaming",),
+                  answer="Text QXMY to 10099. It stops at once.")
+    enc = Counting()
+    KnowledgeIndex([entry], "en-US", enc)  # type: ignore[arg-type]
+    assert enc.asked == ["Roaming off", "how do I stop roaming", "Text QXMY to 10099."]
+    edited = entry.model_copy(update={"questions": ("how do I turn roaming off",)})
+    KnowledgeIndex([edited], "en-US", enc)  # type: ignore[arg-type]
+    assert enc.asked[3:] == ["how do I turn roaming off"]
