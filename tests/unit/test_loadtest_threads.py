@@ -1,0 +1,48 @@
+"""scripts/loadtest's CPU by thread kind: a process of the service's tree is found through
+/proc children, its main thread counted as the event loop, named pjmedia threads apart."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "loadtest"
+
+
+def _loadtest() -> ModuleType:
+    loader = importlib.machinery.SourceFileLoader("loadtest_script", str(SCRIPT))
+    spec = importlib.util.spec_from_loader("loadtest_script", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_a_busy_child_worker_counts_as_its_event_loop() -> None:
+    lt = _loadtest()
+    busy = "import sys, time\nt = time.time()\nwhile time.time() - t < 5: pass"
+    child = subprocess.Popen([sys.executable, "-c", busy, "ivr"])  # 'ivr' in its cmdline
+    try:
+        before = lt.thread_cpu(os.getpid())
+        time.sleep(1.5)
+        after = lt.thread_cpu(os.getpid())
+    finally:
+        child.kill()
+        child.wait()
+    assert after["event loop"] > before["event loop"]  # the child's main thread, found
+    assert set(after) == set(lt.THREAD_KINDS)
+
+
+def test_format_threads_per_call_minute() -> None:
+    lt = _loadtest()
+    line = lt.format_threads({"cpu_s_by_thread": {"event loop": 6.0, "media clock": 3.0,
+                                                  "kamailio": 0.0}, "call_minutes": 2.0})
+    assert "event loop 3.00" in line and "media clock 1.50" in line
+    assert "kamailio" not in line  # nothing spent: not listed
+    assert lt.format_threads({"call_minutes": 0}).endswith("not sampled")
