@@ -207,7 +207,8 @@ class _Connection:
     def _extra_answer(self, op: str, rid: int, fut: Any) -> None:
         self.extra_in_flight -= 1
         if fut.cancelled() or fut.exception() is not None:
-            e = fut.exception() if not fut.cancelled() else "cancelled"
+            # the exception's class only: its message may quote a private prompt's words
+            e = type(fut.exception()).__name__ if not fut.cancelled() else "cancelled"
             self.send(_error(rid, f"{op} failed: {e}", "model", retryable=False))
         elif op == "prosody":
             self.send({"id": rid, "ok": True, "features": fut.result()})

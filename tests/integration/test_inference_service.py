@@ -5,6 +5,8 @@ recognising real speech for a worker's client.
 - Through the server, batched or not, a recognition is the one a worker's own model gives:
   the same text for utterances whose encoder calls were batched together, for language
   detection (one encoder pass) and under a digit grammar.
+- A worker's emotion features and English prompts come from the server (issue 22): the
+  features equal a worker's own, bit for bit.
 - The server killed (SIGKILL) with recognitions in flight: the supervisor restarts it with
   back-off, the client reconnects and sends each once more; every one is recognised, and
   the worker logs the outage once.
@@ -93,6 +95,44 @@ def test_recognitions_through_the_server_equal_a_workers_own(server: InferencePr
     assert got[4].grammar is not None and got[4].grammar.value == want[4].grammar.value
     assert "printing" in got[0].text.lower()
     assert stats["batches"] >= 1 and stats["batched"] >= 2, stats  # the pairs: one call each
+
+
+def test_emotion_features_and_piper_speech_from_the_server(
+        server: InferenceProcess, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 22: a worker's emotion features come from the server bit for bit equal to its
+    own (the same function on the same PCM: accuracy unchanged), and its English prompts are
+    rendered there by the same voice (Piper's VITS samples noise: same voice and length,
+    not the same bytes)."""
+    import numpy as np
+
+    from audio_models.emotion.features import prosody_features
+    from audio_models.remote_extras import ServedEmotionModel, ServedPiper
+    from audio_models.tts_piper import PiperTTS
+
+    clips = [load_clip("asr_en_misc", EN[0]),
+             load_clip("asr_zh_aishell", manifest("asr_zh_aishell")[0]["path"])]
+    text = "Your last bill was issued on the third of December."
+
+    async def served() -> tuple[list, object, str]:
+        client = await InferenceClient(_socket(server)).start()
+        try:
+            model, piper = ServedEmotionModel(client), ServedPiper(client)
+            turns = [await asyncio.to_thread(model.measure, c) for c in clips]
+            speech = await asyncio.to_thread(piper.synthesize_sync, text, "en")
+            return turns, speech, piper.voice_id
+        finally:
+            await client.aclose()
+
+    with caplog.at_level(logging.WARNING, logger="ivr.inference"):
+        turns, speech, voice_id = asyncio.run(served())
+    assert "in this worker" not in caplog.text  # served, not the local fallback
+    for turn, clip in zip(turns, clips, strict=True):
+        assert np.array_equal(turn.features, prosody_features(clip))
+    own = PiperTTS()
+    assert voice_id == own.voice_id  # the prompt cache's key: the same either way
+    mine = own.synthesize_sync(text, "en")
+    assert speech.sample_rate == mine.sample_rate == 22050  # type: ignore[attr-defined]
+    assert abs(speech.duration - mine.duration) < 0.25 * mine.duration  # type: ignore[attr-defined]
 
 
 def test_server_killed_mid_request_restarts_and_nothing_is_lost(
