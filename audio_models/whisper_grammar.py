@@ -44,7 +44,7 @@ from audio_models.protocols import ModelError
 
 __all__ = [
     "DIGIT_TEMPERATURE", "GrammarDecoder", "GrammarRecogniser", "allowed_digit_tokens",
-    "digit_variants", "posteriors", "spoken_digits",
+    "digit_variants", "in_digit_grammar", "posteriors", "spoken_digits",
 ]
 
 _EN_DIGITS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3",
@@ -57,9 +57,18 @@ _SEPARATORS = " ,.-、，。"
 # its sink (80 FSDD single digits, whisper-base: "four", "five" -> "Oh." -> 0 at 1.0), and in
 # a string of digits it writes a spoken "oh" as 0 anyway.
 _DECODED_EN = [w for w in _EN_DIGITS if w not in ("oh", "o")]
+# 两/兩 read as 2 but are not decoded either: a digit string is read with 二 (两 is a quantity
+# word), and líng (零) was heard as 两/兩 under the grammar (12 runs of digits read in AISHELL
+# news, whisper-base: "二零一六" -> "二两一六" = 2216, "零零" -> "兩兩" = 22, 3 of 12).
+_DECODED_ZH = [c for c in _ZH_DIGITS if c not in ("两", "兩")]
 _ALLOWED_WORD = re.compile(
     r"(\d+|" + "|".join(sorted([*_DECODED_EN, *_REPEATS], key=len, reverse=True))
-    + r"|[" + "".join(_ZH_DIGITS) + r"]+|[" + re.escape(_SEPARATORS) + r"]+)")
+    + r"|[" + "".join(_DECODED_ZH) + r"]+|[" + re.escape(_SEPARATORS) + r"]+)")
+# A whole hypothesis the grammar can say: CJK digits that the tokenizer splits into byte pieces
+# (零〇幺: two tokens each) let those pieces combine into other characters (雇雇雇雇 under a
+# Mandarin digit grammar), and English word pieces into non-words; such a hypothesis is not a
+# shorter digit string, it is outside the grammar.
+_IN_GRAMMAR = re.compile(r"(?:" + _ALLOWED_WORD.pattern + r"|\s)*")
 _PIECE = re.compile(r"\d|[a-z]+|[" + "".join(_ZH_DIGITS) + "]")
 DIGIT_PIECE = re.compile(  # a digit or digit word, e.g. to tell whether a text is only those
     r"\d|" + "|".join(sorted([*_EN_DIGITS, *_REPEATS], key=len, reverse=True))
@@ -92,6 +101,11 @@ def spoken_digits(text: str) -> str:
     return "".join(out)
 
 
+def in_digit_grammar(text: str) -> bool:
+    """`text` (a decoded hypothesis) is only digits, decoded digit words and separators."""
+    return "\ufffd" not in text and _IN_GRAMMAR.fullmatch(text.lower()) is not None
+
+
 def allowed_digit_tokens(texts: Sequence[str], word_pieces: Iterable[int], eot: int
                          ) -> frozenset[int]:
     """Ids of the tokens a digit string may be decoded with: `texts[i]` is the text of
@@ -111,7 +125,7 @@ def digit_word_forms() -> list[str]:
     """The surface forms whose tokens `allowed_digit_tokens` adds as word pieces."""
     words = [*_DECODED_EN, *_REPEATS]
     forms = [f for w in words for f in (w, " " + w, w.capitalize(), " " + w.capitalize())]
-    return forms + [f for c in _ZH_DIGITS for f in (c, " " + c)]
+    return forms + [f for c in _DECODED_ZH for f in (c, " " + c)]
 
 
 def digit_variants(digits: str, min_len: int, max_len: int, limit: int = MAX_VARIANTS
@@ -211,7 +225,10 @@ class GrammarDecoder:
             max_length=len(prompt) + 3 * grammar.max_len + 8)[0]  # the prompt counts
         hyps: dict[str, list[float]] = {}
         for ids, score in zip(result.sequences_ids, result.scores, strict=True):
-            value = spoken_digits(self.hf.decode(ids))
+            text = self.hf.decode(ids)
+            if not in_digit_grammar(text):
+                continue  # pieces that formed another character or word (see _IN_GRAMMAR)
+            value = spoken_digits(text)
             hyps.setdefault(value, []).append(score * max(len(ids), 1))  # cumulative log-p
         return {v: _logsumexp(s) for v, s in hyps.items()}
 
@@ -260,7 +277,8 @@ def single_digit_choices() -> ChoiceGrammar:
     digits through mu-law, whisper-base: 11% wrong against 16%), and the decoder cannot
     end before saying any digit."""
     said: dict[str, list[str]] = {str(d): [str(d)] for d in range(10)}
-    for word, digit in [*((w, _EN_DIGITS[w]) for w in _DECODED_EN), *_ZH_DIGITS.items()]:
+    for word, digit in [*((w, _EN_DIGITS[w]) for w in _DECODED_EN),
+                        *((c, _ZH_DIGITS[c]) for c in _DECODED_ZH)]:
         said[digit].append(word)
     return ChoiceGrammar(tuple((d, tuple(words)) for d, words in said.items()))
 
