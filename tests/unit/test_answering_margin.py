@@ -151,3 +151,23 @@ def test_neither_is_a_failed_attempt_and_the_first_one_is_answered(near_ties: Pa
             else "prices"
         turn = conv.say_text("the first one")
         assert turn.understanding.answer == first
+
+
+@pytest.mark.parametrize(("language", "question", "kind", "entry"), [
+    ("en-US", "how do I turn off roaming", "answer", "roaming_turn_off"),
+    ("zh-CN", "出国了怎么把漫游关掉", "answer", "roaming_turn_off"),
+    ("en-US", "can you recommend a good film", "fallback", None),
+    ("zh-CN", "法国的首都是哪里", "fallback", None),
+])
+def test_the_hotline_answers_its_questions_and_refuses_others(
+        language: str, question: str, kind: str, entry: str | None) -> None:
+    """On the shipped knowledge base with the real e5 and jieba, at the default min_score."""
+    from ivr.config import REPO_ROOT
+    from ivr.dialplan.nodes import Answer
+    from ivr.understanding.knowledge import KnowledgeIndex, load_knowledge
+
+    entries = load_knowledge(REPO_ROOT / "dialplans" / "knowledge" / "hotline")[language]
+    node = Answer(prompt="?", knowledge="k", next="x")
+    d = decide(KnowledgeIndex(entries, language).search(question, k=2),
+               node.threshold(language), language)
+    assert d.kind == kind and [h.entry.id for h in d.hits[:1]] == ([entry] if entry else [])
