@@ -47,7 +47,7 @@ from ivr.voices import prompt_cache
 from ivr.web.api import build_app
 from ivr.web.auth import load_or_create_secret
 from ivr.web.dashboard import SIP_EDGE_METRICS
-from ivr.worker_memory import release_startup_memory
+from ivr.worker_memory import release_startup_memory, trim_after_call, tune_allocator
 from telephony import Admission, CallInfo, CallMedia, SipEndpoint
 
 log = logging.getLogger("ivr.server")
@@ -94,6 +94,7 @@ class IvrService:
         if s.agents:
             log.info("%d agent(s) in queues %s", len(s.agents),
                      ",".join(sorted({q for a in s.agents for q in a.queues})))
+        tune_allocator()  # calls must not grow the C heap for good (ivr.worker_memory)
         if uses_shared(s):  # jieba's and pypinyin's dictionaries once per machine, mapped
             word_table.attach(s.models_dir)
             pinyin_table.attach(s.models_dir)
@@ -366,6 +367,7 @@ class IvrService:
     def _session_done(self, call_id: str) -> None:
         self.sessions.pop(call_id, None)
         self._tasks.pop(call_id, None)
+        trim_after_call()  # the call's freed buffers back to the kernel (ivr.worker_memory)
         if not self.sessions:
             self._no_calls.set()
 

@@ -6,6 +6,13 @@ MB, kept). wordfreq caches the whole lists in `functools.lru_cache`s for the lif
 process; nothing at call time reads them, so they are dropped once the engine is built, and
 the C heap's freed pages are handed back to the kernel. Nothing here changes a result: a
 list needed again (a reload adding a language) is read again.
+
+Calls leave the C heap larger than they found it: glibc raises its mmap threshold after a
+large buffer (a call's audio) is freed, so later large buffers come from the heap and stay
+there, and each thread that allocates gets an arena of its own. `tune_allocator` fixes the
+threshold at 128 KiB and allows two arenas (a worker's Python runs one thread at a time
+anyway); `trim_after_call` gives freed heap pages back after a call ends (at most once every
+`TRIM_EVERY_S`, on a thread of its own: a trim takes milliseconds).
 """
 
 from __future__ import annotations
@@ -15,10 +22,18 @@ import ctypes.util
 import gc
 import logging
 import sys
+import threading
+import time
+from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["release_startup_memory"]
+__all__ = ["release_startup_memory", "trim_after_call", "tune_allocator"]
+
+TRIM_EVERY_S = 5.0
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # glibc's mallopt parameters (malloc.h)
+_last_trim = 0.0
+_trim_lock = threading.Lock()
 
 
 def release_startup_memory() -> None:
@@ -33,13 +48,35 @@ def release_startup_memory() -> None:
     _malloc_trim()
 
 
-def _malloc_trim() -> None:
-    """glibc's malloc_trim(0): free heap pages back to the kernel (no-op elsewhere)."""
+def tune_allocator() -> None:
+    """A fixed 128 KiB mmap threshold and at most two malloc arenas (glibc; no-op elsewhere)."""
+    mallopt = _libc("mallopt")
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+        mallopt(_M_ARENA_MAX, 2)
+
+
+def trim_after_call() -> None:
+    """Hand the heap pages a finished call freed back to the kernel (throttled, threaded)."""
+    global _last_trim
+    with _trim_lock:
+        now = time.monotonic()
+        if now - _last_trim < TRIM_EVERY_S:
+            return
+        _last_trim = now
+    threading.Thread(target=_malloc_trim, name="heap-trim", daemon=True).start()
+
+
+def _libc(symbol: str) -> Any:
     name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name) if name else None
-        trim = getattr(libc, "malloc_trim", None)
+        return getattr(ctypes.CDLL(name), symbol, None) if name else None
     except OSError:
-        return
+        return None
+
+
+def _malloc_trim() -> None:
+    """glibc's malloc_trim(0): free heap pages back to the kernel (no-op elsewhere)."""
+    trim = _libc("malloc_trim")
     if trim is not None:
         trim(0)

@@ -1,0 +1,36 @@
+"""What a shared worker gives back after start-up and after calls (issue 22): wordfreq's
+cached frequency lists are dropped once the common-word sets are built (the sets stay), and
+heap trims after calls are throttled."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ivr import worker_memory
+
+
+def test_wordfreq_lists_are_dropped_and_the_common_words_stay() -> None:
+    wordfreq = pytest.importorskip("wordfreq")
+    from ivr.understanding.fuzzy import common_words
+
+    words = common_words("en")
+    assert "bill" in words and wordfreq.get_frequency_dict.cache_info().currsize >= 1
+    worker_memory.release_startup_memory()
+    assert wordfreq.get_frequency_dict.cache_info().currsize == 0
+    assert wordfreq.get_frequency_list.cache_info().currsize == 0
+    assert common_words("en") is words  # (functools.cache: not rebuilt)
+
+
+def test_heap_trims_after_calls_are_throttled(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[str] = []
+    monkeypatch.setattr(worker_memory, "_last_trim", 0.0)
+    monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self.name))
+    worker_memory.trim_after_call()
+    worker_memory.trim_after_call()  # within TRIM_EVERY_S: not again
+    assert started == ["heap-trim"]
+    monkeypatch.setattr(worker_memory, "_last_trim", -worker_memory.TRIM_EVERY_S - 1e9)
+    worker_memory.trim_after_call()
+    assert started == ["heap-trim", "heap-trim"]
+    worker_memory.tune_allocator()  # glibc accepts both settings (no exception)
