@@ -8,7 +8,10 @@ other heavy models too (issue 22: <= 150 MB per extra worker):
   classifier and the caller's baseline stay in the worker (`judge`, ~50 us on the loop).
 - `ServedPiper` is a TTS engine with the Piper voice's identity and capabilities (read from the
   voice's .onnx.json, so prompt cache keys are the same as a local `PiperTTS`'s) that asks
-  the server to render (the voice's weights in onnxruntime: ~105 MB per process).
+  the server to render (the voice's weights in onnxruntime: ~105 MB per process). A private
+  prompt (a caller's digits read back) crosses the 0600 socket and is rendered in the
+  server's memory only: the server caches and logs no text (an error answer names the
+  exception's class, never its message).
 
 Both are called from worker threads (`asyncio.to_thread`, the prompt cache's renderers) and
 reach the client on its event loop. Neither ever fails because the server does: when the
