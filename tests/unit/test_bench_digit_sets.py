@@ -4,11 +4,18 @@ deterministic, joined with 150-300 ms silences, scored as digit sequences. No mo
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from testkit.bench.aligned_cuts import _cut, _targets, zh_digit_pool, zh_yes_no_clips
+from testkit.bench.aligned_cuts import (
+    _cut,
+    _targets,
+    zh_digit_pool,
+    zh_digit_runs,
+    zh_yes_no_clips,
+)
 from testkit.bench.digit_sets import (
     EDGE_S,
     FSDD,
@@ -137,3 +144,26 @@ def test_pools_keep_confident_cuts_only() -> None:
     assert list(pool["S"]) == ["3"]
     assert [c.ref for c in zh_yes_no_clips(cuts, "zh-CN")] == ["yes"]
     assert [c.ref for c in zh_yes_no_clips(cuts, "en-US")] == ["no"]
+
+
+def test_digit_runs_are_digits_read_in_a_row(tmp_path: Path) -> None:
+    folder = tmp_path / "asr_zh_aishell"
+    folder.mkdir()
+    (folder / "manifest.csv").write_text(
+        "path,transcript,speaker\n"
+        "a.flac,于 二零一六 年 第一,S\n"  # a run of 4, then a lone 一
+        "b.flac,二三四 线,S\n"  # one of its digits has no cut: skipped
+        , encoding="utf-8")
+    def cut(src: str, word: str, start: float, end: float) -> dict[str, object]:
+        return {"source": f"asr_zh_aishell/{src}", "word": word, "kind": "digit",
+                "speaker": "S", "start": start, "end": end, "prob": 0.01}
+    cuts = {"cuts": [cut("a.flac", "二", 0.3, 0.6), cut("a.flac", "零", 0.55, 0.8),
+                     cut("a.flac", "一", 0.75, 1.0), cut("a.flac", "六", 0.95, 1.2),
+                     cut("a.flac", "一", 2.0, 2.2),
+                     cut("b.flac", "二", 0.0, 0.3), cut("b.flac", "三", 0.3, 0.6)]}
+    runs = zh_digit_runs(cuts, data=tmp_path)
+    assert len(runs) == 1  # low alignment probabilities are kept (a run's first digit)
+    run, whole = runs[0]
+    assert (run.ref, run.start_s, run.end_s) == ("2016", 0.3, 1.2)
+    assert (whole.ref, whole.source, whole.start_s, whole.end_s) == (
+        "2016", "asr_zh_aishell/a.flac", 0.0, 0.0)
