@@ -1,8 +1,8 @@
 """A throwaway PostgreSQL server for tests and benchmarks (Debian's PostgreSQL 15).
 
 `PostgresServer(tmpdir)` runs `initdb` and `postgres` as the ``postgres`` system user when
-started as root (PostgreSQL refuses to run as root), with a data directory and the unix
-socket under `tmpdir`, listening on 127.0.0.1 only, on a free TCP port, trust authentication
+started as root (PostgreSQL refuses to run as root), with a data directory under `tmpdir`,
+listening on 127.0.0.1 only (no unix socket), on a free TCP port, trust authentication
 on loopback, and durability switched off (fsync off: a test server, never production data).
 As root, the parents of `tmpdir` get the search bit (o+x) so the ``postgres`` user reaches its
 directory. It is stopped by PID (SIGINT: fast shutdown) and its files removed, also when a
@@ -86,7 +86,8 @@ class PostgresServer:
         self.proc = subprocess.Popen(
             [str(PG_BIN / "postgres"), "-D", str(self.data),
              "-c", "listen_addresses=127.0.0.1", "-p", str(self.port),
-             "-c", f"unix_socket_directories={self.root}", "-c", "fsync=off",
+             # TCP only: a socket path under a deep pytest temp dir exceeds 107 bytes
+             "-c", "unix_socket_directories=", "-c", "fsync=off",
              "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
              "-c", "max_connections=200"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.root,
