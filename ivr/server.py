@@ -168,7 +168,7 @@ class IvrService:
                         | set(fixed_prompts(loaded.plan.languages)))
         await asyncio.to_thread(self.prompts.warm, static)
         log.info("%d static prompts ready in %.1f s", len(static), time.monotonic() - t0)
-        release_startup_memory()  # what building the engine needed and calls never will
+        release_startup_memory(loaded.plan.languages)  # what calls will never need again
         return engine
 
     def _load_asr(self, spec: str) -> WhisperASR | RemoteWhisper:

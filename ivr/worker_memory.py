@@ -24,6 +24,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,23 @@ _last_trim = 0.0
 _trim_lock = threading.Lock()
 
 
-def release_startup_memory() -> None:
-    """Drop wordfreq's cached frequency lists (if loaded), collect, trim the C heap."""
+def release_startup_memory(languages: Iterable[str] = ()) -> None:
+    """Build the common-word sets calls will ask for, then drop wordfreq's cached frequency
+    lists (if loaded), collect, trim the C heap.
+
+    `ivr.understanding.fuzzy` caches a set per language *string*: the engine warms "zh-CN"
+    and "en-US", but a caller's turn asks for "zh" (sound matching) or the base language,
+    which used to read wordfreq's lists again during the first Mandarin caller's turn
+    (~1 s, and ~40 MB kept for good). Those are built here, at start-up, from the same
+    lists: the same sets, earlier."""
+    if languages:
+        from ivr.understanding.fuzzy import common_words
+
+        wanted = set(languages) | {lang.split("-")[0].lower() for lang in languages}
+        if wanted & {"zh", "yue", "cmn"}:
+            wanted.add("zh")
+        for language in sorted(wanted):
+            common_words(language)
     wordfreq = sys.modules.get("wordfreq")
     if wordfreq is not None:
         for name in ("get_frequency_dict", "get_frequency_list"):

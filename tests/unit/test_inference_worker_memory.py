@@ -23,6 +23,20 @@ def test_wordfreq_lists_are_dropped_and_the_common_words_stay() -> None:
     assert common_words("en") is words  # (functools.cache: not rebuilt)
 
 
+def test_the_sets_a_callers_turn_asks_for_are_built_before_the_lists_go() -> None:
+    """A Mandarin turn asks fuzzy matching for "zh" although the engine warmed "zh-CN": that
+    set is built at start-up, so no caller's turn reads wordfreq's lists again."""
+    wordfreq = pytest.importorskip("wordfreq")
+    from ivr.understanding.fuzzy import common_words
+
+    worker_memory.release_startup_memory(["zh-CN", "en-US"])
+    assert wordfreq.get_frequency_dict.cache_info().currsize == 0
+    for language in ("zh", "en", "zh-CN", "en-US"):
+        assert common_words(language)
+    assert wordfreq.get_frequency_dict.cache_info().currsize == 0  # all cached already
+    assert common_words("zh") == common_words("zh-CN")
+
+
 def test_heap_trims_after_calls_are_throttled(monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[str] = []
     monkeypatch.setattr(worker_memory, "_last_trim", 0.0)
