@@ -94,8 +94,8 @@ class IvrService:
         if s.agents:
             log.info("%d agent(s) in queues %s", len(s.agents),
                      ",".join(sorted({q for a in s.agents for q in a.queues})))
-        tune_allocator()  # calls must not grow the C heap for good (ivr.worker_memory)
         if uses_shared(s):  # jieba's and pypinyin's dictionaries once per machine, mapped
+            tune_allocator()  # (no model threads here to contend for two malloc arenas)
             word_table.attach(s.models_dir)
             pinyin_table.attach(s.models_dir)
         self.dialplan = check_dialplan(s.dialplan)

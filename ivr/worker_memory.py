@@ -10,9 +10,10 @@ list needed again (a reload adding a language) is read again.
 Calls leave the C heap larger than they found it: glibc raises its mmap threshold after a
 large buffer (a call's audio) is freed, so later large buffers come from the heap and stay
 there, and each thread that allocates gets an arena of its own. `tune_allocator` fixes the
-threshold at 128 KiB and allows two arenas (a worker's Python runs one thread at a time
-anyway); `trim_after_call` gives freed heap pages back after a call ends (at most once every
-`TRIM_EVERY_S`, on a thread of its own: a trim takes milliseconds).
+threshold at 128 KiB and allows two arenas (a worker on the shared inference server runs no
+model threads, and its Python runs one thread at a time anyway); `trim_after_call` gives
+freed heap pages back after a call ends (at most once every `TRIM_EVERY_S`, on a thread of
+its own: a trim takes milliseconds).
 """
 
 from __future__ import annotations
