@@ -344,7 +344,7 @@ class EarlyCommit(CallEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AsrEarlyDiscarded(CallEvent):
     TYPE: ClassVar[str] = "asr_early_discarded"
-    why: str  # speech_resumed, new_pause, machine_busy
+    why: str  # speech_resumed, new_pause, machine_busy, doubtful (short window), not_idle
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
