@@ -40,11 +40,15 @@ the echo is not heard until the prompt ends.
 Cost: on the call's event loop, numpy only. Analysis runs at 8 kHz (16 kHz audio is halved by
 averaging sample pairs); a frame with the reference silent costs a few tens of microseconds,
 a judged frame a few dot products, a search three 8192-point real FFTs (~0.3 ms of CPU).
-`stats()` keeps the CPU time per frame; the README section "Echo on the line" has the figures.
+Frames no echo can reach (nothing
+played for `max_delay_ms`) skip the analysis: a few microseconds per batch of frames, so a
+call pays for the gate only while a prompt plays and for its echo tail. `stats()` keeps the
+CPU time per frame (measured per batch); the README section "Echo on the line" has the figures.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -65,6 +69,7 @@ MAX_GAIN = 2.0  # an echo path never amplifies by more than 6 dB
 FRAME_CORRELATION = 0.8  # one frame this correlated with the reference: echo dominates it
 SILENT_DBFS = -50.0  # below this nothing is gated (the endpointer ignores it anyway)
 _SILENT = (32768.0 * 10 ** (SILENT_DBFS / 20)) ** 2  # mean square at SILENT_DBFS
+_SILENT_AMPLITUDE = np.float32(np.sqrt(_SILENT))  # one sample that loud: the same test
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +104,13 @@ class EchoGate:
         self._max_delay = config.max_delay_ms * ANALYSIS_RATE // 1000
         self._slack = SLACK_MS * ANALYSIS_RATE // 1000
         self._window = WINDOW_MS * ANALYSIS_RATE // 1000
-        self._ref = np.zeros(self._max_delay + self._window + self._slack + ANALYSIS_RATE,
-                             np.float32)
+        # The reference: its last `_ref_len` samples end at `_ref_pos` of a buffer twice
+        # that long, so a frame appends without moving the rest (one move per `_ref_len`).
+        self._ref_len = self._max_delay + self._window + self._slack + ANALYSIS_RATE
+        self._ref_buf = np.zeros(2 * self._ref_len, np.float32)
+        self._ref_pos = self._ref_len
         self._ref_end = 0  # analysis samples of reference ever added
+        self._ref_loud_end = 0  # 1 + the last reference sample above SILENT_DBFS (0: none)
         self._mic = np.zeros(self._window, np.float32)
         self._mic_end = 0  # analysis samples of received audio ever added
         self._margin = 10 ** (config.margin_db / 10)
@@ -128,18 +137,61 @@ class EchoGate:
             return
         x = self._analysis(np.frombuffer(b"".join(frames), "<i2").astype(np.float32))
         n = len(x)
-        if n >= len(self._ref):
-            self._ref[:] = x[-len(self._ref):]
+        loud = np.abs(x) > _SILENT_AMPLITUDE
+        if loud.any():
+            self._ref_loud_end = self._ref_end + n - int(np.argmax(loud[::-1]))
+        size, buf, pos = self._ref_len, self._ref_buf, self._ref_pos
+        if n >= size:
+            buf[:size] = x[-size:]
+            pos = size
         else:
-            self._ref[:-n] = self._ref[n:]
-            self._ref[-n:] = x
+            if pos + n > len(buf):
+                buf[:size] = buf[pos - size:pos]
+                pos = size
+            buf[pos:pos + n] = x
+            pos += n
+        self._ref_pos = pos
         self._ref_end += n
 
     def process(self, frames: list[AudioFrame]) -> list[AudioFrame]:
         """The received frames, each explained by the IVR's own audio replaced by silence."""
-        if not self.config.enabled:
+        if not self.config.enabled or not frames:
             return frames
-        return [self._frame(f) for f in frames]
+        if self._ref_loud_end <= self._mic_end - self._max_delay:
+            return self._idle(frames)
+        t0 = time.thread_time()  # CPU time: a busy machine's preemption is not ours
+        out = [self._frame(f) for f in frames]
+        cost = time.thread_time() - t0
+        self.cost_s += cost
+        self.max_cost_s = max(self.max_cost_s, cost / len(frames))
+        return out
+
+    def _idle(self, frames: list[AudioFrame]) -> list[AudioFrame]:
+        """Frames no echo can reach: nothing played within `max_delay_ms` before the first
+        of them. They pass unchanged; only the received-audio window is kept up to date
+        (a search when the next prompt starts correlates it), in one step for the batch."""
+        t0 = time.thread_time()
+        whole = 2 * self._step  # frames of whole analysis samples decimate the same joined
+        if len(frames) == 1 or all(len(f.pcm) % whole == 0 for f in frames):
+            pcm = frames[0].pcm if len(frames) == 1 else b"".join(f.pcm for f in frames)
+            self._push_mic(self._analysis(np.frombuffer(pcm, "<i2").astype(np.float32)))
+        else:
+            for f in frames:
+                self._push_mic(self._analysis(np.frombuffer(f.pcm, "<i2").astype(np.float32)))
+        self.frames += len(frames)
+        cost = time.thread_time() - t0
+        self.cost_s += cost
+        self.max_cost_s = max(self.max_cost_s, cost / len(frames))
+        return frames
+
+    def _push_mic(self, m: np.ndarray) -> None:
+        n = len(m)
+        if n >= len(self._mic):  # (longer than the window: a batch, or not the media clock)
+            self._mic[:] = m[-len(self._mic):]
+        elif n:
+            self._mic[:-n] = self._mic[n:]
+            self._mic[-n:] = m
+        self._mic_end += n
 
     def stats(self) -> dict[str, float]:
         return {"frames": self.frames, "gated": self.gated, "searches": self.searches,
@@ -149,19 +201,14 @@ class EchoGate:
 
     # ------------------------------------------------------------ one frame
     def _frame(self, frame: AudioFrame) -> AudioFrame:
-        t0 = time.thread_time()
         x = np.frombuffer(frame.pcm, "<i2").astype(np.float32)
         m = self._analysis(x)
         n = len(m)
-        if n >= len(self._mic):  # (a frame longer than the window: not from the media clock)
-            self._mic[:] = m[-len(self._mic):]
-        elif n:
-            self._mic[:-n] = self._mic[n:]
-            self._mic[-n:] = m
-        end = self._mic_end = self._mic_end + n
+        self._push_mic(m)
+        end = self._mic_end
         gated = False
-        loud = float(np.dot(x, x)) / max(len(x), 1) > _SILENT  # as the endpointer measures
         if self._playing(end - n, end):
+            loud = float(np.dot(x, x)) / max(len(x), 1) > _SILENT  # as the endpointer measures
             if loud:
                 self._since_search += 1
                 if self._since_search >= (SEARCH_EVERY if self._delay is not None
@@ -175,13 +222,15 @@ class EchoGate:
         if gated:
             self.gated += 1
             frame = AudioFrame(bytes(len(frame.pcm)), frame.sample_rate, frame.timestamp)
-        cost = time.thread_time() - t0  # CPU time: a busy machine's preemption is not ours
-        self.cost_s += cost
-        self.max_cost_s = max(self.max_cost_s, cost)
         return frame
 
     def _playing(self, start: int, end: int) -> bool:
         """The reference had sound anywhere an echo of it could reach [start, end) from."""
+        last = self._ref_loud_end - 1  # the last loud reference sample (-1: none yet)
+        if last < start - self._max_delay:  # nothing loud since: no scan
+            return False
+        if 0 <= last < end + self._slack and last >= self._ref_end - self._ref_len:
+            return True  # that sample is in the span (and still in the buffer): no scan
         r = self._ref_slice(start - self._max_delay, end + self._slack)
         return bool(r.size) and float(np.max(np.abs(r))) ** 2 > _SILENT
 
@@ -254,24 +303,38 @@ class EchoGate:
     # ------------------------------------------------------------ helpers
     def _analysis(self, x: np.ndarray) -> np.ndarray:
         """Samples at the analysis rate (pairs averaged: a crude but sufficient low-pass)."""
+        if self._step == 2:  # the media clock's 16 kHz: the same as the mean, cheaper
+            n = len(x) // 2 * 2
+            return (x[0:n:2] + x[1:n:2]) * np.float32(0.5)
         if self._step > 1:
             x = x[: len(x) // self._step * self._step].reshape(-1, self._step).mean(axis=1)
         return x
 
     def _ref_slice(self, start: int, end: int) -> np.ndarray:
         """Reference samples [start, end) in absolute analysis samples; zeros where unknown
-        (not played yet, or older than the buffer)."""
+        (not played yet, or older than the buffer). Read only: often a view of the buffer."""
+        first = self._ref_end - self._ref_len
+        base = self._ref_pos - self._ref_end  # buffer index of absolute sample 0
+        if first <= start <= end <= self._ref_end:
+            return self._ref_buf[base + start:base + end]
         out = np.zeros(max(0, end - start), np.float32)
-        first = self._ref_end - len(self._ref)
         a, b = max(start, first), min(end, self._ref_end)
         if b > a:
-            out[a - start:b - start] = self._ref[a - first:b - first]
+            out[a - start:b - start] = self._ref_buf[base + a:base + b]
         return out
 
 
 def _frame_energies(x: np.ndarray, n: int) -> np.ndarray:
     """Mean square of each `n`-sample step of `x`, hopping by half a frame."""
-    hop = max(1, n // 2)
-    c = np.concatenate(([0.0], np.cumsum(x.astype(np.float64) ** 2)))
-    starts = np.arange(0, len(x) - n + 1, hop)
-    return (c[starts + n] - c[starts]) / n
+    c = np.empty(len(x) + 1)
+    c[0] = 0.0
+    np.cumsum(np.square(x, dtype=np.float64), out=c[1:])
+    starts, ends = _hops(len(x), n)
+    return (c[ends] - c[starts]) / n
+
+
+@functools.cache
+def _hops(length: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end indices of `_frame_energies`' steps (the same few shapes all call)."""
+    starts = np.arange(0, length - n + 1, max(1, n // 2))
+    return starts, starts + n
