@@ -1,8 +1,11 @@
 """Stereo call recording: caller on the left channel, IVR/agent on the right.
 
 Both channels are fed 20 ms at a time by the same media clock, so they stay aligned; the
-writer interleaves what both channels have and keeps the remainder. `wave.writeframes`
-rewrites the header on every write, so a crash loses at most the unflushed tail.
+writer interleaves what both channels have and keeps the remainder. A call's recording is
+written about once a second (`CallRecorder.buffered_seconds`, `ivr.call.recording`), not per
+20 ms frame: each `wave.writeframes` also rewrites the header (two seeks and writes), which
+per frame cost more CPU than the rest of the recording. So a crash loses at most the last
+second (two when encrypted: the writer below seals about once a second).
 
 Encrypted at rest (issue 8): with a recording key (the `key` argument, or the process-wide key
 the service sets with `set_recording_key` at start-up), the file is ``<name>.wav.enc``, an
@@ -159,7 +162,13 @@ class CallRecorder:
     def add_ivr(self, pcm: bytes) -> None:
         self._right += bytes(len(pcm)) if self.paused else pcm
 
+    @property
+    def buffered_seconds(self) -> float:
+        """Audio of both channels added but not yet written (`flush` writes it)."""
+        return min(len(self._left), len(self._right)) / (2 * self.sample_rate)
+
     def flush(self) -> None:
+        """Write what both channels have (the longer one's remainder waits)."""
         n = min(len(self._left), len(self._right)) // 2 * 2
         if n == 0 or self.closed:
             return

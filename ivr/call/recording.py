@@ -13,7 +13,9 @@ from typing import Any
 from ivr.call.events import Emit, RecordingFailed, RecordingPaused, RecordingResumed
 from ivr.call.recorder import CallRecorder
 
-__all__ = ["CallRecording"]
+__all__ = ["WRITE_EVERY_S", "CallRecording"]
+
+WRITE_EVERY_S = 1.0  # audio buffered before a write: per-frame writes cost CPU (recorder.py)
 
 
 class CallRecording:
@@ -73,7 +75,8 @@ class CallRecording:
         self._emit(RecordingResumed(node=node, paused_s=round(time.monotonic() - since, 2)))
 
     def write(self, caller: Iterable[bytes], far: Iterable[bytes]) -> None:
-        """Append 20 ms frames of both directions (no-op when not recording)."""
+        """Append 20 ms frames of both directions (no-op when not recording); written to
+        the file once `WRITE_EVERY_S` of both is buffered, and at `flush` / `close`."""
         rec = self._recorder
         if rec is None or rec.closed:
             return
@@ -81,7 +84,13 @@ class CallRecording:
             rec.add_caller(pcm)
         for pcm in far:
             rec.add_ivr(pcm)
-        rec.flush()
+        if rec.buffered_seconds >= WRITE_EVERY_S:
+            rec.flush()
+
+    def flush(self) -> None:
+        """Write the audio buffered so far (the file then holds everything up to now)."""
+        if self._recorder is not None and not self._recorder.closed:
+            self._recorder.flush()
 
     def close(self) -> None:
         if self._recorder is not None:

@@ -144,3 +144,34 @@ def test_empty_recording_is_valid(tmp_path):
     rec.close()
     params, _ = _read(path)
     assert params == (2, 2, 8000, 0)
+
+
+def test_a_calls_recording_is_written_once_a_second_not_per_frame(tmp_path):
+    """`CallRecording.write` buffers WRITE_EVERY_S of audio per write (per-frame writes
+    rewrite the WAV header 50 times a second); pause, flush and close lose nothing."""
+    from ivr.call.recording import WRITE_EVERY_S, CallRecording
+
+    rec = CallRecording(tmp_path / "call.wav", RATE, lambda _e: None, lambda: None)
+    path = rec.start()
+    per_write = int(WRITE_EVERY_S * 50)
+    rec.write([_frame(100)], [_frame(-100)])
+    for i in range(per_write - 2):
+        rec.write([_frame(i)], [_frame(-i)])
+    assert path.stat().st_size == 0  # nothing written until a second is buffered
+    rec.write([_frame(7)], [_frame(-7)])
+    assert _read(path)[0][3] == per_write * FRAME  # one second, in one write
+    rec.write([_frame(8)], [_frame(-8)])
+    rec.pause("card")
+    rec.write([_frame(9)], [_frame(-9)])  # taken while paused: silence
+    rec.flush()
+    assert _read(path)[0][3] == (per_write + 2) * FRAME
+    rec.resume()
+    rec.write([_frame(10)], [])
+    rec.write([], [_frame(-10)])
+    rec.close()
+    _params, data = _read(path)
+    frames = data.reshape(-1, FRAME, 2)[:, 0]  # one value per frame and channel
+    assert len(frames) == per_write + 3
+    assert frames[:, 0].tolist() == [100, *range(per_write - 2), 7, 8, 0, 10]
+    assert data.reshape(-1, FRAME, 2)[:, 0, 1].tolist() == [
+        -100, *(-i for i in range(per_write - 2)), -7, -8, 0, -10]
