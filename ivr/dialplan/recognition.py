@@ -28,6 +28,7 @@ AGREE_WORDS = 0.3  # words and meaning agreeing: the least words' score ...
 AGREE_PROBABILITY = 0.3  # ... and the least probability (the meaning's top class)
 OFF_TOPIC_LEADS = 0.6  # the off-topic class this probable overrules keyword-strength words
 CRISIS_RECALL = 0.7  # their summed probability that takes one when its words were missed
+CRISIS_RECALL_OVER_WORDS = 0.85  # ... when a service intent's keyword was heard ("airtime")
 
 
 def choices_at(plan: Dialplan, node: Node) -> list[Choice]:
@@ -103,8 +104,12 @@ def _understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
     if sense and not any(m.score >= threshold for m in matches
                          if not plan.intents[m.intent].semantic):
         assert index is not None
+        service = max((m.score for m in matches if plan.intents[m.intent].semantic),
+                      default=0.0)
         urgent_meaning = crisis_by_meaning(plan, index, meaning, language, profile,
-                                           event.text, choices)
+                                           event.text, choices,
+                                           CRISIS_RECALL_OVER_WORDS if service >= GLOBAL_WINS
+                                           else CRISIS_RECALL)
         if urgent_meaning is not None:
             return urgent_meaning
     if matches and matches[0].score >= threshold:
@@ -336,15 +341,16 @@ def agreed(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
 
 def crisis_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
                       profile: LanguageProfile | None, text: str, choices: list[Choice],
-                      ) -> tuple[Choice, Understanding] | None:
+                      least: float = CRISIS_RECALL) -> tuple[Choice, Understanding] | None:
     """A recall aid for the phrase rules of crisis intents (`semantic: false`), whose words
     can never list every way of saying it ("我活着就是给家里添麻烦", "my nan's on the floor
     and not answering"). Their examples are classes (PHRASE_CLASS, see `semantic_examples`)
     of a second classifier only (`SemanticIndex.recall`: the intents', the off-topic class and
     these), never candidates of `by_meaning`. When their words matched nothing, their classes
-    there together at CRISIS_RECALL or more, the most probable of all classes being one of
-    them, take the most probable one, unless `said_otherwise` (a figure of speech, laughter,
-    a denial).
+    there together at `least` or more (CRISIS_RECALL; CRISIS_RECALL_OVER_WORDS when a
+    service keyword was heard: "I ran out of airtime" leans that way at 0.65), the most
+    probable of all classes being one of them, take the most probable one, unless
+    `said_otherwise` (a figure of speech, laughter, a denial).
     Only with the classifier method and `overrule_words_below` set."""
     cfg = plan.semantic
     if cfg.method != "classifier" or cfg.overrule_words_below is None:
@@ -357,7 +363,7 @@ def crisis_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, langua
     total = sum(phrase.values())
     intent = ranked_meaning[0][0].removeprefix(PHRASE_CLASS)
     choice = next((c for c in choices if c.intent == intent), None)
-    if total < CRISIS_RECALL or choice is None:
+    if total < least or choice is None:
         return None
     if said_otherwise(plan, language, profile, text):
         return None

@@ -105,3 +105,11 @@ def test_crisis_rows_train_the_recall_classifier_only(plan: Dialplan) -> None:
     assert set(index.classifiers["en-US"].classes) == {"bill", OFF_TOPIC}
     assert PHRASE_CLASS + "self_harm" in index.recall["en-US"].classes
     assert index.recall_probabilities(np.zeros(16, np.float32), "zh-CN") == []
+
+
+def test_a_heard_service_keyword_raises_the_bar(plan: Dialplan) -> None:
+    text = "I ran out of airtime"  # the top-up's keyword
+    got, _ = heard(plan, text, "en-US", recalls("en-US", self_harm=0.75, off_topic=0.25))
+    assert got != "self_harm"
+    got, _ = heard(plan, text, "en-US", recalls("en-US", self_harm=0.9, off_topic=0.1))
+    assert got == "self_harm"
