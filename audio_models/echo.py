@@ -135,11 +135,14 @@ class EchoGate:
         """What the IVR sent since the last call, one frame per clock tick (silence too)."""
         if not frames:
             return
-        x = self._analysis(np.frombuffer(b"".join(frames), "<i2").astype(np.float32))
+        if not any(f.strip(b"\0") for f in frames):  # digital silence (between prompts)
+            x = np.zeros(sum(map(len, frames)) // 2 // self._step, np.float32)
+        else:
+            x = self._analysis(np.frombuffer(b"".join(frames), "<i2").astype(np.float32))
+            loud = np.abs(x) > _SILENT_AMPLITUDE
+            if loud.any():
+                self._ref_loud_end = self._ref_end + len(x) - int(np.argmax(loud[::-1]))
         n = len(x)
-        loud = np.abs(x) > _SILENT_AMPLITUDE
-        if loud.any():
-            self._ref_loud_end = self._ref_end + n - int(np.argmax(loud[::-1]))
         size, buf, pos = self._ref_len, self._ref_buf, self._ref_pos
         if n >= size:
             buf[:size] = x[-size:]
