@@ -1,12 +1,12 @@
 """A throwaway PostgreSQL server for tests and benchmarks (Debian's PostgreSQL 15).
 
 `PostgresServer(tmpdir)` runs `initdb` and `postgres` as the ``postgres`` system user when
-started as root (PostgreSQL refuses to run as root), with a data directory under `tmpdir`,
-listening on 127.0.0.1 only (no unix socket), on a free TCP port, trust authentication
-on loopback, and durability switched off (fsync off: a test server, never production data).
-As root, the parents of `tmpdir` get the search bit (o+x) so the ``postgres`` user reaches its
-directory. It is stopped by PID (SIGINT: fast shutdown) and its files removed, also when a
-test fails::
+started as root (PostgreSQL refuses to run as root), with a data directory under `tmpdir` (as
+root: a fresh `ivr-pg-*` directory in the system temp directory, which the ``postgres`` user
+can always reach), listening on 127.0.0.1 only (no unix socket), on a free TCP port, trust
+authentication on loopback, and durability switched off (fsync off: a test server, never
+production data). It is stopped by PID (SIGINT: fast shutdown) and its files removed, also
+when a test fails::
 
     with PostgresServer(tmp_path) as pg:
         store = open_store(pg.url, default_path)
@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -41,11 +42,14 @@ class PostgresServer:
     """One private PostgreSQL cluster: `start()` → `url`, `stop()`; a context manager."""
 
     def __init__(self, tmpdir: Path | str, port: int | None = None) -> None:
-        self.root = Path(tmpdir) / f"pg-{os.getpid()}-{time.monotonic_ns()}"
-        self.data = self.root / "data"
+        self._place(Path(tmpdir) / f"pg-{os.getpid()}-{time.monotonic_ns()}")
         self.port = port or 0
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = self.root / "postgres.log"
+
+    def _place(self, root: Path) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.log_path = root / "postgres.log"
 
     @property
     def url(self) -> str:
@@ -66,15 +70,15 @@ class PostgresServer:
         if not available():
             raise RuntimeError(f"PostgreSQL is not installed in {PG_BIN} "
                                "(bash scripts/setup --dev installs it)")
-        self.root.mkdir(parents=True)
         if os.geteuid() == 0:
+            # The server user must reach its directory through every parent for the server's
+            # whole life: not under pytest's private temp root, which any pytest process
+            # starting later (a parallel worker) resets to 0700. A fresh directory in the
+            # system temp directory instead (removed by stop()).
+            self._place(Path(tempfile.mkdtemp(prefix="ivr-pg-")))
             shutil.chown(self.root, "postgres", "postgres")
-            # the server user must reach the directory through its parents
-            for parent in self.root.parents:
-                if parent == Path("/"):
-                    break
-                if not os.stat(parent).st_mode & 0o001:
-                    os.chmod(parent, os.stat(parent).st_mode | 0o001)
+        else:
+            self.root.mkdir(parents=True)
         subprocess.run([str(PG_BIN / "initdb"), "-D", str(self.data),
                         "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8",
                         "--no-sync"], check=True, capture_output=True, timeout=120,
