@@ -274,15 +274,18 @@ def said_in_passing(plan: Dialplan, index: SemanticIndex, meaning: Any, language
     if (plan.semantic.overrule_words_below is None
             or not plan.intents[words.intent].semantic):
         return False
-    p = _probability(plan, index, meaning, language)
-    off, mine = p.get(OFF_TOPIC, 0.0), p.get(words.intent, 0.0)
-    if off >= OFF_TOPIC_LEADS and off - mine >= plan.semantic.probability_margin:
-        return True
     chinese = is_chinese(language)
     norm = normalise(normalise_for(profile, text) if profile else text, language)
+    keyword = normalise(words.evidence, language)
+    p = _probability(plan, index, meaning, language)
+    off, mine = p.get(OFF_TOPIC, 0.0), p.get(words.intent, 0.0)
+    # a keyword heard by sound or misspelt (课服, 话妃) makes the sentence odd to the
+    # encoder as well: the meaning overrules only words heard as written
+    as_written = bool(keyword) and (keyword in norm if chinese else f" {keyword} " in f" {norm} ")
+    if as_written and off >= OFF_TOPIC_LEADS and off - mine >= plan.semantic.probability_margin:
+        return True
     if heard_foreign(norm, _foreign_words(plan, language), chinese) is not None:
         return True
-    keyword = normalise(words.evidence, language)
     return "*" not in words.evidence and owner_elsewhere(
         norm, keyword, _plan_texts(plan, language), chinese) is not None
 

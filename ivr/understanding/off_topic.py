@@ -59,7 +59,7 @@ owns company room power home house street television
 # Chinese nouns as generic (jieba tags the nouns; these say nothing of another business)
 _ZH_GENERIC = frozenset("问问 名字 公司 时候 时间 东西 事情 问题 家里 电话 号码 手机 今天 明天 "
                         "谢谢 老板 小区 房子 女儿 儿子 老婆 老公 妈妈 爸爸 孩子 老人 家人 朋友 "
-                        "本月 上月 月份 这个 那个 费用".split())
+                        "本月 上月 月份 这个 那个 费用 屋企 屋头 屋里 家中".split())
 _WORD = re.compile(r"[a-z0-9']+")
 _lock = threading.Lock()
 

@@ -108,3 +108,23 @@ def test_owner_elsewhere_reads_the_words_around_the_keyword() -> None:
     assert owner_elsewhere("帮我查一下水电费账单", "账单", zh, True) == "水电费"
     assert owner_elsewhere("帮我查一下话费账单", "账单", zh, True) is None
     assert owner_elsewhere("", "", zh, True) is None
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("我要找课服", "agent"),  # 客服 heard by sound
+    ("我想查一下话妃", "bill_enquiry"),
+])
+def test_an_off_topic_meaning_does_not_overrule_a_misheard_keyword(plan: Dialplan, text: str,
+                                                                   intent: str) -> None:
+    ix = SemanticIndex({}, {}, {"zh-CN": OffTopic()})  # type: ignore[dict-item]
+    choice, _ = understand(plan, plan.nodes["main_menu"], CallerInput("speech", text), "zh-CN",
+                           None, NOW, np.zeros(384, np.float32), ix)
+    assert choice is not None and choice.intent == intent
+
+
+@dataclass(frozen=True)
+class OffTopic:
+    """A classifier that finds the sentence off-topic (a misheard one reads so)."""
+
+    def probabilities(self, meaning: Any) -> dict[str, float]:
+        return {OFF_TOPIC: 0.8, "agent": 0.1, "bill_enquiry": 0.1}
