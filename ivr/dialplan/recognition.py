@@ -13,6 +13,12 @@ from typing import Any
 from ivr.dialplan.actions import CallerInput, Understanding
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
+from ivr.understanding.crisis_recall import (
+    CRISIS_RECALL,
+    CRISIS_RECALL_OVER_WORDS,
+    crisis_by_meaning,
+    plan_texts,
+)
 from ivr.understanding.intents import IntentMatch, is_chinese, match_intents, normalise
 from ivr.understanding.off_topic import foreign_words, heard_foreign, owner_elsewhere
 from ivr.understanding.profiles import LanguageProfile, normalise_for
@@ -27,8 +33,6 @@ WORDS_TIE = 0.03  # two intents' words this close: the meaning decides between t
 AGREE_WORDS = 0.3  # words and meaning agreeing: the least words' score ...
 AGREE_PROBABILITY = 0.3  # ... and the least probability (the meaning's top class)
 OFF_TOPIC_LEADS = 0.6  # the off-topic class this probable overrules keyword-strength words
-CRISIS_RECALL = 0.7  # their summed probability that takes one when its words were missed
-CRISIS_RECALL_OVER_WORDS = 0.85  # ... when a service intent's keyword was heard ("airtime")
 
 
 def choices_at(plan: Dialplan, node: Node) -> list[Choice]:
@@ -287,21 +291,7 @@ def said_in_passing(plan: Dialplan, index: SemanticIndex, meaning: Any, language
     if heard_foreign(norm, _foreign_words(plan, language), chinese) is not None:
         return True
     return "*" not in words.evidence and owner_elsewhere(
-        norm, keyword, _plan_texts(plan, language), chinese) is not None
-
-
-def _plan_texts(plan: Dialplan, language: str) -> tuple[str, ...]:
-    """The texts of the dialplan's intents in `language`: examples, keywords and labels."""
-    from ivr.understanding.intents import _for_language
-
-    texts: list[str] = []
-    base = language.split("-")[0]
-    for intent in plan.intents.values():
-        texts += _for_language(intent.examples, language)
-        texts += [k.replace("*", " ") for k in _for_language(intent.keywords, language)]
-        if isinstance(intent.label, dict):
-            texts += [v for k, v in intent.label.items() if k.split("-")[0] == base]
-    return tuple(texts)
+        norm, keyword, plan_texts(plan, language), chinese) is not None
 
 
 def _foreign_words(plan: Dialplan, language: str) -> frozenset[str]:
@@ -309,7 +299,7 @@ def _foreign_words(plan: Dialplan, language: str) -> frozenset[str]:
     from ivr.understanding.intents import _for_language
 
     return foreign_words(tuple(_for_language(plan.semantic.off_topic, language)),
-                         _plan_texts(plan, language), is_chinese(language))
+                         plan_texts(plan, language), is_chinese(language))
 
 
 def agreed(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
@@ -340,76 +330,6 @@ def agreed(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
         return None, Understanding("no_match", words.intent, round(unsure, 3))
     score = round(max(d.intent_threshold, mean), 3)
     return choice, Understanding("match", words.intent, score, choice=choice.goto)
-
-
-def crisis_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
-                      profile: LanguageProfile | None, text: str, choices: list[Choice],
-                      least: float = CRISIS_RECALL) -> tuple[Choice, Understanding] | None:
-    """A recall aid for the phrase rules of crisis intents (`semantic: false`), whose words
-    can never list every way of saying it ("我活着就是给家里添麻烦", "my nan's on the floor
-    and not answering"). Their examples are classes (PHRASE_CLASS, see `semantic_examples`)
-    of a second classifier only (`SemanticIndex.recall`: the intents', the off-topic class and
-    these), never candidates of `by_meaning`. When their words matched nothing, their classes
-    there together at `least` or more (CRISIS_RECALL; CRISIS_RECALL_OVER_WORDS when a
-    service keyword was heard: "I ran out of airtime" leans that way at 0.65), the most
-    probable of all classes being one of them, take the most probable one, unless
-    `said_otherwise` (a figure of speech, laughter, a denial).
-    Only with the classifier method and `overrule_words_below` set."""
-    cfg = plan.semantic
-    if cfg.method != "classifier" or cfg.overrule_words_below is None:
-        return None
-    ranked_meaning = index.recall_probabilities(meaning, language)
-    if not ranked_meaning or not ranked_meaning[0][0].startswith(PHRASE_CLASS):
-        return None
-    phrase = {k.removeprefix(PHRASE_CLASS): p for k, p in ranked_meaning
-              if k.startswith(PHRASE_CLASS)}
-    total = sum(phrase.values())
-    intent = ranked_meaning[0][0].removeprefix(PHRASE_CLASS)
-    choice = next((c for c in choices if c.intent == intent), None)
-    if total < least or choice is None:
-        return None
-    if said_otherwise(plan, language, profile, text):
-        return None
-    return choice, Understanding("match", intent, round(min(0.99, total), 3),
-                                 choice=choice.goto)
-
-
-def said_otherwise(plan: Dialplan, language: str, profile: LanguageProfile | None,
-                   text: str) -> bool:
-    """Is `text` a figure of speech or a denial rather than a crisis? It holds an excluded
-    phrase of an intent never matched by meaning (累死, "bored to death"; not one that is
-    also the service intents' wording: 麻烦 is cut from chest pain's words, yet callers say
-    it politely), says it laughing (笑, "laugh": 笑得喘不过气, "died laughing"), or holds a
-    keyword or example of such an intent heard only after a negation ("我不是想自杀")."""
-    from ivr.understanding.intents import _for_language, _keyword_hit
-    from ivr.understanding.negation import heard_plainly
-
-    chinese = is_chinese(language)
-    pid = profile.id if profile else None
-    norm = normalise(normalise_for(profile, text) if profile else text, language)
-    if any(cue in norm for cue in (_LAUGHING_ZH if chinese else _LAUGHING_EN)):
-        return True
-    service = "\n".join(normalise(t, language) for t in _plan_texts(plan, language))
-    for intent in plan.intents.values():
-        if intent.semantic:
-            continue
-        for phrase in _for_language(intent.exclude, language, pid):
-            cut = normalise(phrase, language)
-            if cut and cut not in service and _keyword_hit(norm, cut, language):
-                return True
-        for kw in [*_for_language(intent.keywords, language, pid),
-                   *_for_language(intent.examples, language, pid)]:
-            if "*" in kw:
-                continue
-            said = normalise(kw, language)
-            if said and _keyword_hit(norm, said, language) and not heard_plainly(
-                    norm, said, chinese):
-                return True
-    return False
-
-
-_LAUGHING_ZH = ("笑",)
-_LAUGHING_EN = ("laugh",)
 
 
 def semantic_examples(plan: Dialplan) -> dict[str, list[tuple[str, str]]]:
