@@ -38,6 +38,7 @@ from ivr.dialplan.rendering import fill
 from ivr.dialplan.say_as import DEFAULT_FILTERS
 from ivr.dialplan.state import DialogState, Step, moved, succeeded
 from ivr.dialplan.verbs import NodeWalker
+from ivr.understanding import off_topic
 from ivr.understanding.fuzzy import warm
 from ivr.understanding.intents import extract_yes_no
 
@@ -67,6 +68,7 @@ class Confirmation:
         self.render = walker.render
         # the words that tell a safe fuzzy match, loaded now rather than at the first caller
         warm(self.plan.intents, self.plan.languages)
+        off_topic.warm(self.plan.languages)  # (its Chinese tagger: not at a caller's turn)
 
     # ------------------------------------------------------------ did you mean
     def unsure_intent(self, u: Understanding, event: CallerInput, state: DialogState,

@@ -33,14 +33,19 @@ _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _CACHED_PLANS = 16  # vocabularies kept (dialplans in use, hot reloads)
 
 
-@functools.cache
 def common_words(language: str) -> frozenset[str]:
     """The language's common words (Zipf >= 3 in wordfreq): English words of letters, Chinese
-    words (Simplified); an empty set for a language wordfreq does not know."""
+    words (Simplified); an empty set for a language wordfreq does not know. Cached per
+    wordfreq language: "zh-CN" (warmed at start-up) and "zh" (a Mandarin turn) share one set."""
+    base = language.split("-")[0].lower()
+    return _common_words("zh" if base in {"zh", "yue", "cmn"} else base)
+
+
+@functools.cache
+def _common_words(base: str) -> frozenset[str]:
     from wordfreq import get_frequency_dict  # 0.3 s to import: only when first needed
 
-    base = language.split("-")[0].lower()
-    chinese = base in {"zh", "yue", "cmn"}
+    chinese = base == "zh"
     try:
         freqs = get_frequency_dict("zh" if chinese else base)
     except (LookupError, ValueError):
