@@ -19,24 +19,24 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
     SIP listens on the same port number over UDP and TCP (Kamailio with `tcp`, pjsua2 with
     a TCP transport), so a port free only for UDP can fail the TCP bind.
     """
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind((host, 0))
-            port = int(s.getsockname()[1])
-        if _tcp_free(host, port):
-            return port
-    raise RuntimeError("could not find a free UDP port")
+    return _free_port(host, socket.SOCK_DGRAM)
 
 
 def free_tcp_port(host: str = "127.0.0.1") -> int:
     """A TCP port on `host` that was free a moment ago (also free for UDP, checked)."""
+    return _free_port(host, socket.SOCK_STREAM)
+
+
+def _free_port(host: str, kind: int) -> int:
+    """A port the kernel picks for `kind` that is free for the other protocol too."""
+    other_free = _tcp_free if kind == socket.SOCK_DGRAM else _udp_free
     for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        with socket.socket(socket.AF_INET, kind) as s:
             s.bind((host, 0))
             port = int(s.getsockname()[1])
-        if _udp_free(host, port):
+        if other_free(host, port):
             return port
-    raise RuntimeError("could not find a free TCP port")
+    raise RuntimeError("could not find a free port")
 
 
 def _tcp_free(host: str, port: int) -> bool:
