@@ -159,7 +159,7 @@ class WhisperASR(ModelLanguages):
         capped = grammar is not None
         segments = self._transcribe(samples, lang, initial_prompt, frames, audio.duration,
                                     capped=capped)
-        if frames < FULL_WINDOW_FRAMES and _doubtful(segments, audio.duration):
+        if frames < FULL_WINDOW_FRAMES and _doubtful(segments, audio.duration, initial_prompt):
             if speculative:
                 raise DoubtfulGuess("speculative: doubtful in the short window, not redone")
             frames = FULL_WINDOW_FRAMES  # the short window misled the decoder: do it properly

@@ -23,6 +23,7 @@ applies per call (thread-local: each recognition runs in one thread).
 from __future__ import annotations
 
 import math
+import re
 import threading
 from typing import Any
 
@@ -86,13 +87,27 @@ def _token_cap(duration_s: float) -> int:
     return int(20 + 12 * duration_s)
 
 
-def _doubtful(segments: list[Any], duration_s: float) -> bool:
+def _doubtful(segments: list[Any], duration_s: float, prompt: str | None = None) -> bool:
     """A short-window result that faster-whisper's own checks would have rejected
-    (repetitive: gzip compression ratio > 2.4; unsure: mean log-probability < -1) or that ran
-    into the token cap (a repetition loop)."""
+    (repetitive: gzip compression ratio > 2.4; unsure: mean log-probability < -1), that ran
+    into the token cap (a repetition loop), or that only repeats the decoder's prompt."""
     tokens = sum(len(s.tokens) for s in segments)
     return tokens >= _token_cap(duration_s) or any(
-        s.compression_ratio > 2.4 or s.avg_logprob < -1.0 for s in segments)
+        s.compression_ratio > 2.4 or s.avg_logprob < -1.0 for s in segments
+    ) or echoes_prompt("".join(s.text for s in segments), prompt)
+
+
+_NOT_WORDS = re.compile(r"[\W_]+")
+
+
+def echoes_prompt(text: str, prompt: str | None) -> bool:
+    """The transcript is a piece of the decoder's prompt ("以下是普通" of "以下是普通话的句子。"):
+    Whisper repeats its prompt when it hears nothing it can write in the prompt's language
+    (English over the Mandarin prompt, CI 2026-12-07): no caller said it."""
+    if not prompt:
+        return False
+    said = _NOT_WORDS.sub("", text).lower()
+    return len(said) >= 3 and said in _NOT_WORDS.sub("", prompt).lower()
 
 
 def window_frames(duration_s: float, short_window_s: float, full: bool = False) -> int:

@@ -15,6 +15,7 @@ from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
 from ivr.understanding.crisis_recall import (
     CRISIS_RECALL,
+    CRISIS_RECALL_MIN_ASR,
     CRISIS_RECALL_OVER_WORDS,
     crisis_by_meaning,
     plan_texts,
@@ -105,8 +106,8 @@ def _understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
             return None, Understanding("match", score=score,
                                        slots={node.gather.slot.name: value})
     sense = meaning is not None and index is not None and not node.gather
-    if sense and not any(m.score >= threshold for m in matches
-                         if not plan.intents[m.intent].semantic):
+    if sense and event.confidence >= CRISIS_RECALL_MIN_ASR and not any(
+            m.score >= threshold for m in matches if not plan.intents[m.intent].semantic):
         assert index is not None
         service = max((m.score for m in matches if plan.intents[m.intent].semantic),
                       default=0.0)

@@ -30,9 +30,11 @@ base); English ones are split on spaces, with a plural `s` dropped on both sides
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["foreign_words", "heard_foreign", "owner_elsewhere", "warm"]
 
@@ -83,9 +85,17 @@ def warm(languages: Iterable[str]) -> None:
         _zh_words("银行卡的余额")
 
 
-def _zh_words(text: str) -> set[str]:
+def _posseg() -> Any:
+    """jieba's part-of-speech tagger, quiet (no "Building prefix dict" lines on stderr)."""
+    import jieba
     from jieba import posseg
 
+    jieba.setLogLevel(logging.WARNING)
+    return posseg
+
+
+def _zh_words(text: str) -> set[str]:
+    posseg = _posseg()
     with _lock:  # jieba builds its dictionary once; not thread-safe while it does
         return {p.word for p in posseg.lcut(text)
                 if len(p.word) >= 2 and p.flag.startswith("n") and p.word not in _ZH_GENERIC}
@@ -164,8 +174,7 @@ def _en_owner(words: list[str], kw: list[str], plan: frozenset[str]) -> str | No
 
 
 def _zh_owner(text: str, keyword: str, plan: str) -> str | None:
-    from jieba import posseg
-
+    posseg = _posseg()
     with _lock:
         tokens = [(p.word, p.flag) for p in posseg.lcut(text)]
     starts, at = [], 0

@@ -59,8 +59,9 @@ def test_the_hook_pads_to_the_calling_threads_window_only() -> None:
     assert seen["other"] == (80, FULL_WINDOW_FRAMES)
 
 
-def _seg(tokens: int, ratio: float = 1.5, logprob: float = -0.3) -> SimpleNamespace:
-    return SimpleNamespace(tokens=[1] * tokens, compression_ratio=ratio, avg_logprob=logprob)
+def _seg(tokens: int, ratio: float = 1.5, logprob: float = -0.3, text: str = "") -> SimpleNamespace:
+    return SimpleNamespace(tokens=[1] * tokens, compression_ratio=ratio, avg_logprob=logprob,
+                           text=text)
 
 
 def test_a_doubtful_short_window_result_is_redone_in_the_full_window() -> None:
@@ -71,3 +72,12 @@ def test_a_doubtful_short_window_result_is_redone_in_the_full_window() -> None:
     cap = whisper_asr._token_cap(2.5)
     assert cap == 50
     assert whisper_asr._doubtful([_seg(cap)], 2.5)  # ran into the cap: a loop
+
+
+def test_a_transcript_that_only_repeats_the_prompt_is_doubtful() -> None:
+    """English said to a Mandarin first turn came back as "以下是普通" (the decoder's prompt)."""
+    prompt = "以下是普通话的句子。"
+    assert whisper_asr._doubtful([_seg(5, text="以下是普通")], 2.4, prompt)
+    assert not whisper_asr._doubtful([_seg(5, text="以下是普通")], 2.4)  # no prompt given
+    assert not whisper_asr._doubtful([_seg(5, text="我要查话费")], 2.4, prompt)
+    assert not whisper_asr._doubtful([_seg(2, text="以下")], 2.4, prompt)  # too short to tell

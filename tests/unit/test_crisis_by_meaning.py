@@ -17,6 +17,7 @@ from ivr.dialplan.actions import CallerInput
 from ivr.dialplan.loader import load_dialplan
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.recognition import CRISIS_RECALL, OFF_TOPIC, semantic_examples, understand
+from ivr.understanding.crisis_recall import CRISIS_RECALL_MIN_ASR
 from ivr.understanding.semantic import PHRASE_CLASS, SemanticIndex
 
 NOW = dt.datetime(2026, 12, 7, 10, 0)
@@ -44,8 +45,10 @@ def plan() -> Dialplan:
     return load_dialplan(REPO_ROOT / "dialplans" / "hotline.yaml").plan
 
 
-def heard(plan: Dialplan, text: str, language: str, ix: SemanticIndex) -> tuple[str | None, Any]:
-    choice, u = understand(plan, plan.nodes["main_menu"], CallerInput("speech", text), language,
+def heard(plan: Dialplan, text: str, language: str, ix: SemanticIndex,
+          confidence: float = 1.0) -> tuple[str | None, Any]:
+    choice, u = understand(plan, plan.nodes["main_menu"],
+                           CallerInput("speech", text, confidence), language,
                            None, NOW, np.zeros(384, np.float32), ix)
     return (choice.intent if choice else None), u
 
@@ -61,6 +64,16 @@ def test_crisis_wording_without_a_phrase_rule_is_recalled(plan: Dialplan, text: 
     assert alone != intent  # the words alone miss it
     got, u = heard(plan, text, language, recalls(language, off_topic=0.15, **{intent: 0.85}))
     assert (got, u.outcome) == (intent, "match")
+
+
+def test_no_crisis_by_meaning_from_a_doubtful_transcript(plan: Dialplan) -> None:
+    """Misheard speech (an angry caller in another language, ASR confidence 0.43) can lean
+    towards a crisis class: only a transcript heard clearly is recalled by meaning."""
+    text = "The Latin League of them I shrunk!"
+    sure = recalls("en-US", self_harm=0.85, off_topic=0.15)
+    assert heard(plan, text, "en-US", sure, confidence=CRISIS_RECALL_MIN_ASR)[0] == "self_harm"
+    got, _ = heard(plan, text, "en-US", sure, confidence=0.43)
+    assert got != "self_harm"
 
 
 def test_the_crisis_classes_are_added_up_but_must_lead(plan: Dialplan) -> None:

@@ -79,9 +79,9 @@ def test_gap_parts_get_the_callers_dialect_normalisation():
 
 def test_gap_search_has_no_backtracking_blowup():
     text = "想" * 3000 + "活"
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a parallel test module does not count
     assert not gap_hit(text, ["想", "想", "想", "想", "死"], chinese=True)
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
 
 
 def test_phrase_helpers():

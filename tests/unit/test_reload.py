@@ -273,7 +273,7 @@ def test_run_checks_on_poke(plan):
             await asyncio.sleep(0.05)
             edit(plan, GOODBYE, "再见。")
             w.poke()
-            for _ in range(100):
+            for _ in range(600):  # up to 30 s: loading competes with a parallel test module
                 if applied.loaded:
                     break
                 await asyncio.sleep(0.05)
