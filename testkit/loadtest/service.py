@@ -28,10 +28,15 @@ def service_logs(data_dir: Path, main_log: str) -> list[str]:
     return [main_log] + [w.read_text(errors="replace") for w in workers]
 
 
+# Every load-test caller comes from 127.0.0.1: the front's per-source flood limit (pike, 30
+# requests per 2 s) would refuse them as one flooding source (BYEs and INVITEs answered 503).
+LOAD_DEFAULTS = {"IVR_FRONT__PIKE_REQUESTS": "0"}
+
+
 def setting_env(pairs: list[str]) -> dict[str, str]:
     """["vad.end_silence_ms=500"] -> {"IVR_VAD__END_SILENCE_MS": "500"} (a full IVR_* name
-    is passed through as is)."""
-    env = {}
+    is passed through as is), over LOAD_DEFAULTS."""
+    env = dict(LOAD_DEFAULTS)
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip()

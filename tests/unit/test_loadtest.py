@@ -167,7 +167,9 @@ def test_sampler_sees_this_process() -> None:
 # ------------------------------------------------------------------ settings and report
 def test_setting_env() -> None:
     assert setting_env(["vad.end_silence_ms=500", "IVR_SIP__MAX_CALLS=4"]) == {
+        "IVR_FRONT__PIKE_REQUESTS": "0",  # all callers share 127.0.0.1: no flood limit
         "IVR_VAD__END_SILENCE_MS": "500", "IVR_SIP__MAX_CALLS": "4"}
+    assert setting_env(["front.pike_requests=100"])["IVR_FRONT__PIKE_REQUESTS"] == "100"
     with pytest.raises(SystemExit):
         setting_env(["novalue"])
 
