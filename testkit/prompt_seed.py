@@ -11,6 +11,7 @@ shared between tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -54,12 +55,9 @@ def seed(data_dir: Path) -> None:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(secrets.token_bytes(32))
-        try:
-            os.link(tmp, secret)  # fails if another worker made it first: theirs is kept
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
+        with contextlib.suppress(FileExistsError):  # another worker made it first: theirs
+            os.link(tmp, secret)
+        tmp.unlink()
     data_dir.mkdir(parents=True, exist_ok=True)
     if (data_dir / SECRET_FILE).exists():
         return  # an installation of its own (a restart, or a test that set one up)

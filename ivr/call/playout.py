@@ -211,11 +211,12 @@ class Playout:
         elif self._playing and self._playing[0].barge_in:
             self._cut(deferred.cause, deferred=True)
 
-    def withdraw_deferred(self) -> None:
+    def withdraw_deferred(self, still_listening: bool = False) -> None:
         """The input behind a barge-in deferred over a protected prompt was noise (no turn
         will take it): nothing was made obsolete, so the queued prompts play on, and a later
-        turn does not cut what is queued then."""
-        if self._deferred is not None and not self._deferred.answered:
+        turn does not cut what is queued then. Kept while `still_listening` (the caller
+        speaks again, or another utterance is being recognised)."""
+        if not still_listening and self._deferred is not None and not self._deferred.answered:
             self._deferred = None
 
     async def wait(self) -> None:

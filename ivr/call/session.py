@@ -107,8 +107,10 @@ class CallSession:
         self._limit: asyncio.Timeout | None = None  # the call's max duration
         # the stages
         self._turns = TurnTaking(TurnRules.from_settings(deps.settings), self.event,
-                                 ignored=self._speech_ignored)
-        self.inputs = InputQueue(self._quiet, self._input_dropped, self._pause_for_secret)
+                                 ignored=lambda: self._playout.withdraw_deferred(
+                                     still_listening=not self._listening.idle))
+        self.inputs = InputQueue(self._quiet, lambda item: self.emit(ev.InputDropped(
+            kind=item.KIND)), self._pause_for_secret)
         self._playout = Playout(deps, media, emit=self.emit, answered_at=self.answered_at,
                                 wall=self.wall, hungup=self._hungup,
                                 profile=lambda: self.profile_id,
@@ -209,15 +211,6 @@ class CallSession:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    def _input_dropped(self, item: CallerAction) -> None:
-        self.emit(ev.InputDropped(kind=item.KIND))
-
-    def _speech_ignored(self) -> None:
-        """Speech was noise: a barge-in it deferred over a protected prompt is withdrawn,
-        unless the caller is speaking again or another utterance is being recognised."""
-        if self._listening.idle:
-            self._playout.withdraw_deferred()
 
     def _quiet(self) -> bool:
         """No prompt playing, the caller not speaking, no utterance being recognised."""
