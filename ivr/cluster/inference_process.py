@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from ivr.cluster.parent_death import die_with_parent
+
 log = logging.getLogger("ivr.cluster")
 
 READY = "inference ready:"
@@ -69,7 +71,8 @@ class InferenceProcess:
         with open(self.log_path, "ab") as logf:
             self.proc = subprocess.Popen(
                 self.command, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                env={**os.environ, **self.env}, start_new_session=True)
+                env={**os.environ, **self.env}, start_new_session=True,
+                preexec_fn=die_with_parent())
         self.started_at = time.monotonic()
         log.info("inference server: started pid %d", self.proc.pid)
 

@@ -22,6 +22,7 @@ from ivr.cluster.kamailio_config import (
     render_config,
     render_dispatcher_list,
 )
+from ivr.cluster.parent_death import die_with_parent
 from ivr.cluster.sip_edge import SipEdge, render_address_file, render_tls_config
 from ivr.cluster.sip_probe import sip_request
 
@@ -119,7 +120,7 @@ class KamailioProcess:
             [exe, "-DD", "-E", "-f", str(self.cfg_path), "-Y", str(self.workdir),
              "-P", str(self.workdir / "kamailio.pid")],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=die_with_parent(),
         )
         deadline = time.monotonic() + timeout
         while True:

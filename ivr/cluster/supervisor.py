@@ -33,6 +33,7 @@ from pathlib import Path
 from ivr.cluster.inference_process import InferenceProcess
 from ivr.cluster.kamailio import KamailioError, KamailioProcess
 from ivr.cluster.kamailio_config import WorkerAddr
+from ivr.cluster.parent_death import die_with_parent
 from ivr.cluster.sip_edge import SipEdge
 
 __all__ = ["Worker", "WorkerPool", "serve_cluster", "worker_env"]
@@ -127,6 +128,7 @@ class WorkerPool:
                  *self.serve_args],
                 stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env}, start_new_session=True,
+                preexec_fn=die_with_parent(),
             )
         finally:
             logf.close()
