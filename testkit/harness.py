@@ -272,11 +272,17 @@ class ClusterProcess(IvrProcess):
     def stop(self, timeout: float = 60.0) -> int:
         return super().stop(timeout)
 
-    def worker_api(self, index: int, path: str) -> Any:
+    def worker_api(self, index: int, path: str, token: str | None = TOKEN) -> Any:
         req = urllib.request.Request(f"http://127.0.0.1:{self.worker_http_ports[index]}{path}")
-        req.add_header("Authorization", f"Bearer {TOKEN}")
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.load(resp)
+
+    def api(self, path: str, token: str | None = TOKEN) -> Any:
+        """The API of worker 0: the supervisor serves none, and a local cluster's workers
+        share one database, so any worker sees every call (`call_id_for`, `/api/calls`)."""
+        return self.worker_api(0, path, token)
 
     def call(self, call_id: str) -> dict[str, Any]:
         """The call's record from the first worker that has it (HTTPError 404 if none)."""

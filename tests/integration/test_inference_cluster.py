@@ -13,23 +13,15 @@ import signal
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ivr.cluster.kamailio import module_dir
-from testkit.harness import ASTERISK_SOUNDS, TOKEN, ClusterProcess, ScriptedCaller
+from testkit.harness import ASTERISK_SOUNDS, ClusterProcess, ScriptedCaller
 
 pytestmark = pytest.mark.integration
 
 REQUEST = ASTERISK_SOUNDS / "info-about-last-call.wav"  # "Information about your last call."
-
-
-class _Cluster(ClusterProcess):
-    """Every worker shares one database: any worker's API sees every call."""
-
-    def api(self, path: str, token: str | None = TOKEN) -> Any:
-        return self.worker_api(0, path)
 
 
 def _pids(data: Path, marker: bytes) -> list[int]:
@@ -62,7 +54,7 @@ def test_a_call_survives_the_inference_server_being_killed(tmp_path: Path) -> No
     if not REQUEST.exists():
         pytest.skip("asterisk-core-sounds-en-wav is not installed")
     data = Path(tempfile.mkdtemp(prefix="ivr-cl-"))  # short: the socket lives here
-    cluster = _Cluster(data, 2, env={"IVR_PRIVACY__DISCLOSURE": "{}"})  # straight to the menu
+    cluster = ClusterProcess(data, 2, env={"IVR_PRIVACY__DISCLOSURE": "{}"})  # straight to the menu
     cluster.start()
     try:
         server = _inference_pid(data)
