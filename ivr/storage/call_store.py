@@ -232,6 +232,19 @@ class CallStore:
             "select * from events where call_id = ? order by ts, id", [call_id])]
         return call
 
+    def call_events(self, call_id: str, after: int = 0,
+                    limit: int = 500) -> tuple[str, list[dict[str, Any]]] | None:
+        """The call's status and its events with id > `after` (at most `limit`, in the order
+        of `get_call`), or None for no such call: two indexed reads, for callers that follow
+        a live call (`GET /api/calls/{id}/events`) without reloading the whole record."""
+        rows = list(self.db.query("select status from calls where id = ?", [call_id]))
+        if not rows:
+            return None
+        events = [_decode(e, "data") for e in self.db.query(
+            "select * from events where call_id = ? and id > ? order by ts, id limit ?",
+            [call_id, after, limit])]
+        return str(rows[0]["status"]), events
+
     def turns(self, call_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
         if call_ids is None:
             return list(self.db.query("select * from turns order by created_at"))

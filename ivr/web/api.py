@@ -10,6 +10,7 @@ bearer token is not asked there; `/` sends a browser to `/login`.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 HealthSource = Callable[[], dict[str, Any]]
 ReadySource = Callable[[], Awaitable[dict[str, Any]]]  # `ivr.readiness.Readiness`
+EVENTS_MAX_WAIT_S = 25.0  # a long poll's longest wait (below common proxies' idle timeouts)
+EVENTS_POLL_S = 0.1  # how often a waiting long poll looks for new events
 PUBLIC_PATHS = frozenset({"/", "/api/health", "/api/ready", "/api/openapi.json"})
 
 
@@ -128,6 +131,34 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
         call["agent_transcript"] = transcript.agent_leg_state(store.db, call["id"])
         return web.json_response(call)
 
+    async def get_call_events(request: web.Request) -> web.Response:
+        """The call's events after the `after` event id, waiting up to `wait` seconds (at
+        most `EVENTS_MAX_WAIT_S`) for one when there is none yet and the call is live: a
+        client follows a call with one request per batch of events, not by reloading it."""
+        call_id = request.match_info["call_id"]
+        try:
+            after = max(0, min(int(request.query.get("after", "0")), 2**53))
+            wait = max(0.0, min(float(request.query.get("wait", "0")), EVENTS_MAX_WAIT_S))
+        except ValueError:
+            return web.json_response({"error": "after must be an integer and wait a number "
+                                      "of seconds"}, status=400)
+        if wait != wait:  # NaN
+            wait = 0.0
+        call = store.db.query("select id, agent_id from calls where id = ?", [call_id])
+        row = next(iter(call), None)
+        if row is None or not can_see_call(request["user"], row):
+            return web.json_response({"error": "no such call"}, status=404)
+        audit(request, "view_call", call_id, via="api", part="events")
+        deadline = time.monotonic() + wait
+        while True:
+            found = store.call_events(call_id, after)
+            if found is None:
+                return web.json_response({"error": "no such call"}, status=404)
+            status, events = found
+            if events or status == "ended" or time.monotonic() >= deadline:
+                return web.json_response({"id": call_id, "status": status, "events": events})
+            await asyncio.sleep(EVENTS_POLL_S)
+
     async def list_callbacks(request: web.Request) -> web.Response:
         """Callback requests and voicemails left while no agent was free, newest first; an
         agent's token sees only `agent_callbacks`. Audited like reading a call: they hold the
@@ -170,6 +201,7 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{call_id}", get_call)
     app.router.add_get("/api/calls/{call_id}/summary", get_summary)
+    app.router.add_get("/api/calls/{call_id}/events", get_call_events)
     app.router.add_get("/api/callbacks", list_callbacks)
     add_auth_routes(app, store, auth_secret or desk_secret or secrets.token_bytes(32),
                     admin_token=token)

@@ -100,6 +100,11 @@ _SCHEMAS: dict[str, Any] = {
                  "events (its place is known, not when it played)"},
         "node": {"type": ["string", "null"]}, "seq": {"type": ["integer", "null"]},
         "interrupted": {"type": "boolean", "description": "a prompt the caller cut"}}},
+    "CallEvents": {"type": "object", "required": ["id", "status", "events"], "properties": {
+        "id": {"type": "string"}, "status": {"type": "string"},
+        "events": {"type": "array", "items": _OBJECT,
+                   "description": "Events with `id` > `after`, in the call's order, at most "
+                   "500: ask again with the last `id` for more."}}},
     "CallList": {"type": "object", "required": ["calls", "limit", "offset"], "properties": {
         "calls": {"type": "array", "items": _ref("Call")},
         "limit": {"type": "integer"}, "offset": {"type": "integer"}}},
@@ -139,6 +144,15 @@ _PATHS: dict[str, Any] = {
         "One call with turns (and their timings), events and its complete `transcript`; "
         "audited as `view_call`.",
         _ok("The call.", _ref("CallDetail")), params=[_CALL_ID], more=_NOT_FOUND),
+    "/api/calls/{call_id}/events": _get(
+        "Follow a live call: its events after `after` (an event `id`), waiting up to `wait` "
+        "seconds for the next one while the call is live (long poll); audited as "
+        "`view_call`.",
+        _ok("The call's status and its new events.", _ref("CallEvents")),
+        params=[_CALL_ID, _query("after", "event id, default 0", {"type": "integer"}),
+                _query("wait", "0-25 s, default 0: answer at once", {"type": "number"})],
+        more={**_NOT_FOUND, "400": {"description": "after or wait is not a number.",
+                                    "content": {_JSON: {"schema": _ref("Error")}}}}),
     "/api/calls/{call_id}/summary": _get(
         "The hand-over summary of a call, as facts and as text; audited.",
         _ok("The summary.", _ref("Summary")), more=_NOT_FOUND,
