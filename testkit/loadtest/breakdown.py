@@ -69,7 +69,8 @@ def caller_figures(results: Iterable[CallResult]) -> dict[str, Any]:
     shares = [r.speech_s / r.duration_s for r in done if r.duration_s > 0]
     return {"languages": langs, "speech_share": _mean(shares),
             "call_s_mean": _mean([r.duration_s for r in done]),
-            "spoken_turns_mean": _mean([float(len(r.turns)) for r in done])}
+            "spoken_turns_mean": _mean([float(len(r.turns)) for r in done]),
+            "confirmed": sum(r.confirmed for r in results)}
 
 
 def _fmt(v: float | None, spec: str = ".0f") -> str:
@@ -84,7 +85,8 @@ def format_breakdown(s: dict[str, Any]) -> str:
              f"{_fmt(cf['spoken_turns_mean'], '.1f')} spoken turns, caller speech "
              f"{_fmt(None if cf['speech_share'] is None else 100 * cf['speech_share'])}% of the"
              f" call; first-turn language detected: "
-             + (", ".join(f"{k} x{v}" for k, v in sorted(cf["languages"].items())) or "-")]
+             + (", ".join(f"{k} x{v}" for k, v in sorted(cf["languages"].items())) or "-")
+             + f"; \"did you mean\" answered yes: {cf.get('confirmed', 0)}"]
     lines.append("   memory: worker RSS idle "
                  + ", ".join(f"{x:.0f}" for x in mem["worker_idle_rss_mb"])
                  + " MB, peak under load "

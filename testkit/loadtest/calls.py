@@ -31,6 +31,7 @@ class CallResult:
     speech_s: float = 0.0  # seconds of recorded caller speech played into the call
     stages: dict[str, float] = field(default_factory=dict)  # per-stage ms the IVR stored
     language: str | None = None  # the first turn's detected language, if detection ran
+    confirmed: int = 0  # "did you mean ...?" questions about the right request answered yes
 
 
 class Step:

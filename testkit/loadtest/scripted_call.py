@@ -5,7 +5,8 @@ audio gaps the caller heard.
 
 The call: greeting; key 9 for an English caller (none for a Mandarin one, who speaks on the
 Mandarin menu); each planned request spoken after its pause, at the main menu then at
-"anything else?" (a broadband fault's account is keyed in first); after the last reply the
+"anything else?" (a broadband fault's account is keyed in first); asked "did you mean X?"
+about the request it made, the caller presses 1 (yes); after the last reply the
 caller hangs up (aggressive) or stays on the line until the planned call length (realistic).
 A request routed to another intent than expected ends the turns there: the miss is counted
 in the intent accuracy, the call is not a failure.
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from testkit.harness import IvrProcess, ScriptedCaller
+from testkit.harness import Event, IvrProcess, ScriptedCaller
 from testkit.loadtest.audio_gaps import audible_seconds, find_gaps, read_wav
 from testkit.loadtest.calls import CallResult, Step
 from testkit.loadtest.mixes import ACCOUNT_KEYS, Mix, Request
@@ -26,6 +27,7 @@ from testkit.loadtest.profiles import CallPlan
 
 log = logging.getLogger(__name__)
 _REPLY_END = ("prompt_end", "transfer", "call_ended")
+CONFIRM_YES = "1"  # the hotline's "did you mean ...?": 1 yes, 2 no (ivr.dialplan.confirmation)
 
 
 def caller_id(slot: int, n: int) -> str:
@@ -63,6 +65,14 @@ def run_planned_call(ivr: IvrProcess, work: Path, slot: int, n: int, plan: CallP
                 step(f"turn {i + 1}: reply played")
                 end = c.wait_until(lambda e: e["type"] in _REPLY_END, timeout=60)
                 ended = end["type"] == "call_ended"
+                if not ended and asks_to_confirm(turn, req.intent):
+                    step(f"turn {i + 1}: confirm")  # "did you mean X?": yes, key 1
+                    time.sleep(plan.thinks[1 + i])
+                    c.press(CONFIRM_YES)
+                    res.confirmed += 1
+                    turn = c.wait("turn", timeout=60)
+                    end = c.wait_until(lambda e: e["type"] in _REPLY_END, timeout=60)
+                    ended = end["type"] == "call_ended"
                 more = i + 1 < len(plan.requests)
                 if not more or turn["data"].get("intent") != req.intent or ended:
                     break  # last turn, or a miss (counted in the accuracy), or the end
@@ -98,6 +108,14 @@ def run_planned_call(ivr: IvrProcess, work: Path, slot: int, n: int, plan: CallP
     res.gaps = find_gaps(samples, rate)
     res.heard_s = audible_seconds(samples, rate)
     return res
+
+
+def asks_to_confirm(turn: Event, expected: str) -> bool:
+    """The IVR heard the expected request but not surely enough, and asks "did you mean
+    ...?" (a `no_match` turn naming the intent): a caller answers yes, as people do. A
+    question about another intent is a recognition miss and is left to count as one."""
+    data = turn.get("data") or {}
+    return data.get("outcome") == "no_match" and data.get("intent") == expected
 
 
 def _hold(c: ScriptedCaller, seconds: float) -> bool:

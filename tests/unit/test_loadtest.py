@@ -211,3 +211,16 @@ def test_service_health_counts_restarts_and_native_crashes(tmp_path: Path) -> No
     s = summarize(1, 1.0, [], ProcUsage(role={}), wall_s=60.0, idle_rss_kb=0)
     s["service"] = h
     assert "service: exit code 0, worker restarts 1, native crashes 1" in format_report(s)
+
+
+def test_the_caller_confirms_only_a_question_about_its_own_request():
+    from testkit.loadtest.scripted_call import asks_to_confirm
+
+    def turn(outcome, intent):
+        return {"type": "turn", "data": {"outcome": outcome, "intent": intent}}
+
+    assert asks_to_confirm(turn("no_match", "broadband_fault"), "broadband_fault")
+    assert not asks_to_confirm(turn("match", "broadband_fault"), "broadband_fault")
+    assert not asks_to_confirm(turn("no_match", "bill_enquiry"), "broadband_fault")
+    assert not asks_to_confirm(turn("no_match", None), "broadband_fault")
+    assert not asks_to_confirm({"type": "turn"}, "agent")
