@@ -14,6 +14,14 @@ threshold at 128 KiB and allows two arenas (a worker on the shared inference ser
 model threads, and its Python runs one thread at a time anyway); `trim_after_call` gives
 freed heap pages back after a call ends (at most once every `TRIM_EVERY_S`, on a thread of
 its own: a trim takes milliseconds).
+
+What a worker holds, asked of the worker itself (a debugging aid, nothing when off): with
+`IVR_MEMORY_REPORT=<directory>` set, the worker traces Python allocations from the end of
+its start-up (`tracemalloc`, `IVR_MEMORY_REPORT_FRAMES` frames deep, default 6) and each
+SIGUSR2 writes `memory-<pid>-<n>.txt` there: the first report is the baseline (its largest
+allocation sites), every later one what grew since (by line and by call stack), the modules
+imported since and the object types whose counts grew. `scripts/bench_memory --report`
+sends the signals before and after its calls.
 """
 
 from __future__ import annotations
@@ -22,20 +30,38 @@ import ctypes
 import ctypes.util
 import gc
 import logging
+import os
+import signal
 import sys
 import threading
 import time
+import tracemalloc
+from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["release_startup_memory", "trim_after_call", "tune_allocator"]
+__all__ = ["arm_memory_report", "release_startup_memory", "trim_after_call", "tune_allocator",
+           "write_memory_report"]
 
 TRIM_EVERY_S = 5.0
 _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # glibc's mallopt parameters (malloc.h)
 _last_trim = 0.0
 _trim_lock = threading.Lock()
+REPORT_ENV, REPORT_FRAMES_ENV = "IVR_MEMORY_REPORT", "IVR_MEMORY_REPORT_FRAMES"
+_TOP = 30  # lines of each table in a report
+
+
+class _Baseline:
+    """What the first report saw; later reports are told against it."""
+
+    snapshot: tracemalloc.Snapshot | None = None
+    modules: frozenset[str] = frozenset()
+    types: Counter[str] = Counter()
+    reports = 0
+    armed = False
 
 
 def release_startup_memory(languages: Iterable[str] = ()) -> None:
@@ -63,6 +89,78 @@ def release_startup_memory(languages: Iterable[str] = ()) -> None:
                 cached.cache_clear()
     gc.collect()
     _malloc_trim()
+    arm_memory_report()  # (the worker is built: from here on, what grows is what calls leave)
+
+
+def arm_memory_report(directory: str | None = None) -> bool:
+    """With `IVR_MEMORY_REPORT` (or `directory`) set: trace allocations from now on and write
+    a report on SIGUSR2. Once per process; True if armed. Call it from the main thread."""
+    where = directory or os.environ.get(REPORT_ENV)
+    if not where or _Baseline.armed:
+        return False
+    frames = int(os.environ.get(REPORT_FRAMES_ENV, "6") or 6)
+    if not tracemalloc.is_tracing():
+        tracemalloc.start(max(1, frames))
+    signal.signal(signal.SIGUSR2, lambda _sig, _frame: write_memory_report(Path(where)))
+    _Baseline.armed = True
+    log.warning("memory reports armed: SIGUSR2 writes them to %s (tracing costs CPU and "
+                "memory: a debugging aid only)", where)
+    return True
+
+
+def write_memory_report(directory: Path) -> Path:
+    """Write what this process holds now (see the module's docstring); returns the file."""
+    gc.collect()
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)])
+    modules = frozenset(sys.modules)
+    types = Counter(type(o).__qualname__ for o in gc.get_objects())
+    _Baseline.reports += 1
+    traced = sum(s.size for s in snapshot.statistics("filename"))
+    lines = [f"pid {os.getpid()} report {_Baseline.reports} at {time.time():.0f}",
+             _rollup_line(), f"Python allocations traced {traced / 2**20:.1f} MB"]
+    base = _Baseline.snapshot
+    if base is None:
+        _Baseline.snapshot, _Baseline.modules, _Baseline.types = snapshot, modules, types
+        lines.append(f"\n== baseline: largest {_TOP} allocation sites")
+        lines += [str(s) for s in snapshot.statistics("lineno")[:_TOP]]
+    else:
+        grown = snapshot.compare_to(base, "lineno")
+        lines.append(f"traced growth since the baseline "
+                     f"{_mb(sum(d.size_diff for d in grown))}")
+        lines.append(f"\n== grown since the baseline, by line (top {_TOP})")
+        lines += [str(d) for d in grown[:_TOP]]
+        lines.append(f"\n== grown since the baseline, by call stack (top {_TOP // 3})")
+        for d in snapshot.compare_to(base, "traceback")[:_TOP // 3]:
+            lines.append(f"{_mb(d.size_diff)} in {d.count_diff:+d} blocks")
+            lines += ["    " + line for line in d.traceback.format(most_recent_first=True)]
+        lines.append("\n== modules imported since the baseline")
+        lines += sorted(modules - _Baseline.modules) or ["(none)"]
+        lines.append(f"\n== object types whose count grew (top {_TOP})")
+        grew = Counter({k: v - _Baseline.types[k] for k, v in types.items()
+                        if v > _Baseline.types[k]})
+        lines += [f"{n:+8d} {name}" for name, n in grew.most_common(_TOP)]
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"memory-{os.getpid()}-{_Baseline.reports}.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:+.1f} MB"
+
+
+def _rollup_line() -> str:
+    """RSS / PSS / USS of this process from /proc (empty elsewhere)."""
+    try:
+        text = Path("/proc/self/smaps_rollup").read_text()
+    except OSError:
+        return ""
+    kb = {k.strip(): int(v.split()[0]) for k, _, v in (ln.partition(":")
+          for ln in text.splitlines()[1:]) if v.split() and v.split()[0].isdigit()}
+    uss = kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)
+    return (f"RSS {kb.get('Rss', 0) >> 10} MB, PSS {kb.get('Pss', 0) >> 10} MB, "
+            f"USS {uss >> 10} MB, anonymous {kb.get('Anonymous', 0) >> 10} MB")
 
 
 def tune_allocator() -> None:

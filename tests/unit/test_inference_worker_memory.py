@@ -48,3 +48,43 @@ def test_heap_trims_after_calls_are_throttled(monkeypatch: pytest.MonkeyPatch) -
     worker_memory.trim_after_call()
     assert started == ["heap-trim", "heap-trim"]
     worker_memory.tune_allocator()  # glibc accepts both settings (no exception)
+
+
+def test_a_memory_report_names_what_grew_since_the_baseline(tmp_path, monkeypatch) -> None:
+    """The first report is the baseline; the second names the line whose allocations are
+    still alive, a module imported in between and the object type that multiplied."""
+    import sys
+    import tracemalloc
+
+    monkeypatch.setattr(worker_memory._Baseline, "snapshot", None)
+    monkeypatch.setattr(worker_memory._Baseline, "reports", 0)
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    was_tracing = tracemalloc.is_tracing()
+    tracemalloc.start(4)
+    try:
+        first = worker_memory.write_memory_report(tmp_path)
+        import colorsys  # noqa: F401 - a module the baseline did not have
+
+        kept = [_Grown(bytes(4096)) for _ in range(2000)]  # ~8 MB alive at the second report
+        second = worker_memory.write_memory_report(tmp_path)
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    assert first.name.endswith("-1.txt") and second.name.endswith("-2.txt")
+    assert "baseline" in first.read_text()
+    text = second.read_text()
+    grown = text.split("== grown since the baseline, by line")[1].split("==")[0]
+    assert "test_inference_worker_memory.py" in grown.splitlines()[1]  # the largest growth
+    assert "colorsys" in text.split("== modules imported since the baseline")[1]
+    types = text.split("== object types whose count grew")[1]
+    assert "_Grown" in types and len(kept) == 2000
+
+
+def test_memory_reports_are_off_without_the_setting(monkeypatch) -> None:
+    monkeypatch.delenv(worker_memory.REPORT_ENV, raising=False)
+    assert worker_memory.arm_memory_report() is False
+
+
+class _Grown:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
