@@ -46,3 +46,10 @@ def test_format_threads_per_call_minute() -> None:
     assert "event loop 3.00" in line and "media clock 1.50" in line
     assert "kamailio" not in line  # nothing spent: not listed
     assert lt.format_threads({"call_minutes": 0}).endswith("not sampled")
+
+
+def test_first_calls_arrive_evenly_over_the_ramp() -> None:
+    lt = _loadtest()
+    assert lt.first_call_offsets(4, 60.0) == [0.0, 15.0, 30.0, 45.0]
+    assert lt.first_call_offsets(1, 60.0) == [0.0]
+    assert lt.first_call_offsets(3, 0.0) == [0.0, 0.3, 0.6]  # the runs before the ramp
