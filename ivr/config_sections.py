@@ -102,6 +102,13 @@ class SipSettings(Section):
         20.0, gt=0, le=120, description="An answered call whose media never starts (no ACK, "
         "unusable SDP) is hung up after this many seconds."
     )
+    clock_rate: int = Field(
+        16000, description="Media clock (Hz) of the conference bridge and the calls' frames, "
+        "prompts, endpointer and recording. 8000: PCMU/PCMA calls need no 8<->16 kHz "
+        "resampling (less CPU per call-minute), but a G.722 caller is heard narrowband; "
+        "16000 keeps G.722's wideband audio for recognition. Whisper gets 16 kHz either way "
+        "(one resampling per utterance)."
+    )
     watchdog_s: float = Field(
         10.0, gt=0, le=300, description="How often the SIP stack's calls are reconciled with "
         "the sessions: an answered call with no session is hung up, a session whose call is "
@@ -137,6 +144,13 @@ class SipSettings(Section):
         from telephony.sip_sources import parse_networks
 
         parse_networks(v)
+        return v
+
+    @field_validator("clock_rate")
+    @classmethod
+    def _clock(cls, v: int) -> int:
+        if v not in (8000, 16000):  # pjmedia's bridge, webrtcvad and the echo gate agree on these
+            raise ValueError(f"clock_rate must be 8000 or 16000, got {v}")
         return v
 
     @model_validator(mode="after")

@@ -114,7 +114,7 @@ class IvrService:
             self.emotion_model = await asyncio.to_thread(served_emotion_model, s, self.asr_stack)
             log.info("emotion model loaded (%s), features %s", ", ".join(
                 self.emotion_model.capabilities.classes), self.asr_stack.mode)
-        self.prompts = prompt_cache(s, 16000, english_voice(s, self.asr_stack))
+        self.prompts = prompt_cache(s, s.sip.clock_rate, english_voice(s, self.asr_stack))
         engine = await self._prepare(self.dialplan)
         if hasattr(self.asr, "warmup"):
             log.info("ASR warm-up pass took %.2f s", await asyncio.to_thread(self.asr.warmup))

@@ -32,7 +32,7 @@ def sip_config(s: SipSettings) -> SipConfig:
     return SipConfig(bind_host=s.host, port=s.port, public_host=s.public_host,
                      max_calls=s.max_calls, codec_priorities=tuple(s.codecs),
                      retry_after=s.retry_after_s, media_timeout_s=s.media_timeout_s,
-                     srtp=s.srtp, **rtp)
+                     srtp=s.srtp, clock_rate=s.clock_rate, **rtp)
 
 
 def trunk_configs(s: SipSettings) -> list[TrunkConfig]:

@@ -210,7 +210,8 @@ class SipEndpoint(CallCommands, Refusals):
             self._ready.set()
             return
         self._ready.set()
-        log.info("SIP endpoint listening on %s:%d", self.config.bind_host, self.config.port)
+        log.info("SIP endpoint listening on %s:%d (media clock %d Hz)", self.config.bind_host,
+                 self.config.port, self.config.clock_rate)
         gc.disable()  # cyclic garbage is collected here only: see _collect_garbage()
         try:
             while not self._stopping.is_set():

@@ -225,7 +225,8 @@ def test_iter_setting_paths_lists_leaves():
     sip = [p for p in paths if p.startswith("sip.")]
     assert sip == ["sip.host", "sip.port", "sip.public_host", "sip.max_calls",
                    "sip.retry_after_s", "sip.drain_timeout_s", "sip.codecs",
-                   "sip.media_timeout_s", "sip.watchdog_s", "sip.srtp", "sip.rtp_port_min",
+                   "sip.media_timeout_s", "sip.clock_rate", "sip.watchdog_s", "sip.srtp",
+                   "sip.rtp_port_min",
                    "sip.rtp_port_max", "sip.allow_from", "sip.trunks"]
 
 
