@@ -1,5 +1,9 @@
 """Memory a worker needed to start and never needs again (issue 22: <= 150 MB per worker).
 
+jieba's part-of-speech tagger builds a dict of the tags of all its ~349,000 words (~49 MB)
+when the dialplan loads it; once the engine is built it reads them from a table shared by the
+machine's workers instead (`ivr.word_tags`, beside the mapped word table of `ivr.word_table`).
+
 Building a dialplan's engine reads wordfreq's frequency lists (English and Chinese, ~65 MB
 of Python objects) to make the sets of common words `ivr.understanding.fuzzy` keeps (a few
 MB, kept). wordfreq caches the whole lists in `functools.lru_cache`s for the life of the
@@ -16,8 +20,9 @@ freed heap pages back after a call ends (at most once every `TRIM_EVERY_S`, on a
 its own: a trim takes milliseconds).
 
 What a worker holds, asked of the worker itself (a debugging aid, nothing when off): with
-`IVR_MEMORY_REPORT=<directory>` set, the worker traces Python allocations from the end of
-its start-up (`tracemalloc`, `IVR_MEMORY_REPORT_FRAMES` frames deep, default 6) and each
+`WORKER_MEMORY_REPORT=<directory>` in its environment (not an `IVR_` setting: a tool for a
+developer, not a way to run the service), the worker traces Python allocations from the end
+of its start-up (`tracemalloc`, `WORKER_MEMORY_REPORT_FRAMES` deep, default 6) and each
 SIGUSR2 writes `memory-<pid>-<n>.txt` there: the first report is the baseline (its largest
 allocation sites), every later one what grew since (by line and by call stack), the modules
 imported since and the object types whose counts grew. `scripts/bench_memory --report`
@@ -50,7 +55,7 @@ TRIM_EVERY_S = 5.0
 _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # glibc's mallopt parameters (malloc.h)
 _last_trim = 0.0
 _trim_lock = threading.Lock()
-REPORT_ENV, REPORT_FRAMES_ENV = "IVR_MEMORY_REPORT", "IVR_MEMORY_REPORT_FRAMES"
+REPORT_ENV, REPORT_FRAMES_ENV = "WORKER_MEMORY_REPORT", "WORKER_MEMORY_REPORT_FRAMES"
 _TOP = 30  # lines of each table in a report
 
 
@@ -81,6 +86,7 @@ def release_startup_memory(languages: Iterable[str] = ()) -> None:
             wanted.add("zh")
         for language in sorted(wanted):
             common_words(language)
+    _share_jieba_tags()
     wordfreq = sys.modules.get("wordfreq")
     if wordfreq is not None:
         for name in ("get_frequency_dict", "get_frequency_list"):
@@ -92,9 +98,25 @@ def release_startup_memory(languages: Iterable[str] = ()) -> None:
     arm_memory_report()  # (the worker is built: from here on, what grows is what calls leave)
 
 
+def _share_jieba_tags() -> None:
+    """jieba's tagger (loaded with a Mandarin dialplan) reads its ~49 MB dict of word tags
+    from a table beside the machine's mapped word table (`ivr.word_tags`), in workers that
+    map that one (on the shared inference server); elsewhere it keeps its dict."""
+    jieba = sys.modules.get("jieba")
+    words = getattr(getattr(jieba, "dt", None), "FREQ", None)
+    if "jieba.posseg" not in sys.modules or words is None:
+        return
+    from ivr.word_table import MappedFreq
+    from ivr.word_tags import share_tags
+
+    mapped = getattr(words, "_hashes", None) if isinstance(words, MappedFreq) else None
+    if mapped is not None and getattr(mapped, "filename", None):
+        share_tags(Path(mapped.filename).parent.parent)  # (the models directory)
+
+
 def arm_memory_report(directory: str | None = None) -> bool:
-    """With `IVR_MEMORY_REPORT` (or `directory`) set: trace allocations from now on and write
-    a report on SIGUSR2. Once per process; True if armed. Call it from the main thread."""
+    """With `WORKER_MEMORY_REPORT` (or `directory`) set: trace allocations from now on and
+    write a report on SIGUSR2. Once per process; True if armed. Call it from the main thread."""
     where = directory or os.environ.get(REPORT_ENV)
     if not where or _Baseline.armed:
         return False
