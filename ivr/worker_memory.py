@@ -21,12 +21,13 @@ its own: a trim takes milliseconds).
 
 What a worker holds, asked of the worker itself (a debugging aid, nothing when off): with
 `WORKER_MEMORY_REPORT=<directory>` in its environment (not an `IVR_` setting: a tool for a
-developer, not a way to run the service), the worker traces Python allocations from the end
-of its start-up (`tracemalloc`, `WORKER_MEMORY_REPORT_FRAMES` deep, default 6) and each
-SIGUSR2 writes `memory-<pid>-<n>.txt` there: the first report is the baseline (its largest
-allocation sites), every later one what grew since (by line and by call stack), the modules
-imported since and the object types whose counts grew. `scripts/bench_memory --report`
-sends the signals before and after its calls.
+developer, not a way to run the service), each SIGUSR2 writes `memory-<pid>-<n>.txt` there:
+the largest containers and what holds them; from the second report on, the modules imported
+and the object types multiplied since the first. `WORKER_MEMORY_REPORT_FRAMES=N` adds
+tracemalloc from the end of start-up (what grew, by line and call stack), but not in a SIP
+worker: a worker tracing allocations crashed in pjsua2's media set-up at its first call
+(SIGSEGV in a SWIG iterator, twice out of two). `scripts/bench_memory --report` sends the
+signals before and after its calls.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ _last_trim = 0.0
 _trim_lock = threading.Lock()
 REPORT_ENV, REPORT_FRAMES_ENV = "WORKER_MEMORY_REPORT", "WORKER_MEMORY_REPORT_FRAMES"
 _TOP = 30  # lines of each table in a report
+_CONTAINERS = (dict, list, set, frozenset, tuple)
 
 
 class _Baseline:
@@ -115,57 +117,117 @@ def _share_jieba_tags() -> None:
 
 
 def arm_memory_report(directory: str | None = None) -> bool:
-    """With `WORKER_MEMORY_REPORT` (or `directory`) set: trace allocations from now on and
-    write a report on SIGUSR2. Once per process; True if armed. Call it from the main thread."""
+    """With `WORKER_MEMORY_REPORT` (or `directory`) set: write a report on SIGUSR2 (and trace
+    allocations from now on if `WORKER_MEMORY_REPORT_FRAMES` > 0). Once per process; True if
+    armed. Call it from the main thread."""
     where = directory or os.environ.get(REPORT_ENV)
     if not where or _Baseline.armed:
         return False
-    frames = int(os.environ.get(REPORT_FRAMES_ENV, "6") or 6)
-    if not tracemalloc.is_tracing():
-        tracemalloc.start(max(1, frames))
+    frames = int(os.environ.get(REPORT_FRAMES_ENV, "0") or 0)
+    if frames > 0 and not tracemalloc.is_tracing():
+        tracemalloc.start(frames)
     signal.signal(signal.SIGUSR2, lambda _sig, _frame: write_memory_report(Path(where)))
     _Baseline.armed = True
-    log.warning("memory reports armed: SIGUSR2 writes them to %s (tracing costs CPU and "
-                "memory: a debugging aid only)", where)
+    log.warning("memory reports armed: SIGUSR2 writes them to %s (%s)", where,
+                f"tracing {frames} frames: a debugging aid only" if frames else "no tracing")
     return True
 
 
 def write_memory_report(directory: Path) -> Path:
     """Write what this process holds now (see the module's docstring); returns the file."""
     gc.collect()
-    snapshot = tracemalloc.take_snapshot().filter_traces(
-        [tracemalloc.Filter(False, tracemalloc.__file__)])
+    objects = gc.get_objects()
     modules = frozenset(sys.modules)
-    types = Counter(type(o).__qualname__ for o in gc.get_objects())
+    types = Counter(type(o).__qualname__ for o in objects)
     _Baseline.reports += 1
-    traced = sum(s.size for s in snapshot.statistics("filename"))
     lines = [f"pid {os.getpid()} report {_Baseline.reports} at {time.time():.0f}",
-             _rollup_line(), f"Python allocations traced {traced / 2**20:.1f} MB"]
-    base = _Baseline.snapshot
-    if base is None:
-        _Baseline.snapshot, _Baseline.modules, _Baseline.types = snapshot, modules, types
-        lines.append(f"\n== baseline: largest {_TOP} allocation sites")
-        lines += [str(s) for s in snapshot.statistics("lineno")[:_TOP]]
+             _rollup_line(), "\n== largest containers (one level deep) and who holds them"]
+    lines += _largest_containers(objects)
+    del objects
+    first = _Baseline.reports == 1
+    if first:
+        _Baseline.modules, _Baseline.types = modules, types
     else:
-        grown = snapshot.compare_to(base, "lineno")
-        lines.append(f"traced growth since the baseline "
-                     f"{_mb(sum(d.size_diff for d in grown))}")
-        lines.append(f"\n== grown since the baseline, by line (top {_TOP})")
-        lines += [str(d) for d in grown[:_TOP]]
-        lines.append(f"\n== grown since the baseline, by call stack (top {_TOP // 3})")
-        for d in snapshot.compare_to(base, "traceback")[:_TOP // 3]:
-            lines.append(f"{_mb(d.size_diff)} in {d.count_diff:+d} blocks")
-            lines += ["    " + line for line in d.traceback.format(most_recent_first=True)]
         lines.append("\n== modules imported since the baseline")
         lines += sorted(modules - _Baseline.modules) or ["(none)"]
         lines.append(f"\n== object types whose count grew (top {_TOP})")
         grew = Counter({k: v - _Baseline.types[k] for k, v in types.items()
                         if v > _Baseline.types[k]})
         lines += [f"{n:+8d} {name}" for name, n in grew.most_common(_TOP)]
+    if tracemalloc.is_tracing():
+        lines += _traced(first)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"memory-{os.getpid()}-{_Baseline.reports}.txt"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _traced(first: bool) -> list[str]:
+    """tracemalloc's view: the largest sites (baseline), or what grew since, by line and by
+    call stack."""
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)])
+    traced = sum(s.size for s in snapshot.statistics("filename"))
+    lines = [f"\nPython allocations traced since arming: {traced / 2**20:.1f} MB"]
+    base = _Baseline.snapshot
+    if first or base is None:
+        _Baseline.snapshot = snapshot
+        lines.append(f"== largest {_TOP} allocation sites")
+        return lines + [str(s) for s in snapshot.statistics("lineno")[:_TOP]]
+    grown = snapshot.compare_to(base, "lineno")
+    lines.append(f"== grown since the baseline ({_mb(sum(d.size_diff for d in grown))}), "
+                 f"by line (top {_TOP})")
+    lines += [str(d) for d in grown[:_TOP]]
+    lines.append(f"\n== grown since the baseline, by call stack (top {_TOP // 3})")
+    for d in snapshot.compare_to(base, "traceback")[:_TOP // 3]:
+        lines.append(f"{_mb(d.size_diff)} in {d.count_diff:+d} blocks")
+        lines += ["    " + line for line in d.traceback.format(most_recent_first=True)]
+    return lines
+
+
+def _largest_containers(objects: list[Any], top: int = 12) -> list[str]:
+    """The dicts, lists, sets and tuples of >= 5,000 items with the most memory (themselves
+    and their items, one level deep), each with the attribute or module name holding it."""
+    big: dict[int, Any] = {}  # (a dict of strings only is not tracked by gc: its holder is)
+    for o in objects:
+        for c in (o, *gc.get_referents(o)):
+            if type(c) in _CONTAINERS and len(c) >= 5000 and c is not objects:
+                big[id(c)] = c
+    sized: list[tuple[int, Any]] = []
+    for c in big.values():
+        items = list(c.items()) if isinstance(c, dict) else c
+        size = sys.getsizeof(c) + sum(
+            sum(map(sys.getsizeof, i)) if isinstance(c, dict) else sys.getsizeof(i)
+            for i in items)
+        sized.append((size, c))
+    big.clear()
+    sized.sort(key=lambda t: t[0], reverse=True)
+    del sized[top:]
+    mine = {id(objects), id(sized), *(id(t) for t in sized)}
+    return [f"{_mb(size)} {type(o).__name__} of {len(o)} items held by {_holder(o, mine)}"
+            for size, o in sized] or ["(none)"]
+
+
+def _holder(obj: object, ignore: set[int]) -> str:
+    """`module.name` or `Type.attribute` of a reference to `obj`, else the referrer's type."""
+    names = []
+    for ref in gc.get_referrers(obj):
+        if id(ref) in ignore or type(ref).__name__ == "frame":
+            continue
+        if not isinstance(ref, dict):
+            attrs = getattr(ref, "__dict__", None)
+            key = next((k for k, v in attrs.items() if v is obj), None) if isinstance(
+                attrs, dict) else None
+            names.append(type(ref).__qualname__ + (f".{key}" if key else ""))
+            continue
+        key = next((k for k, v in ref.items() if v is obj), "?")
+        owner = next((m.__name__ for m in list(sys.modules.values())
+                      if getattr(m, "__dict__", None) is ref), None)
+        if owner is None:
+            owner = next((type(o).__qualname__ for o in gc.get_referrers(ref)
+                          if getattr(o, "__dict__", None) is ref), "a dict")
+        names.append(f"{owner}.{key}")
+    return ", ".join(sorted(set(names))[:3]) or "(nothing traced)"
 
 
 def _mb(size: int) -> str:

@@ -4,6 +4,7 @@ heap trims after calls are throttled."""
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -51,9 +52,9 @@ def test_heap_trims_after_calls_are_throttled(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_a_memory_report_names_what_grew_since_the_baseline(tmp_path, monkeypatch) -> None:
-    """The first report is the baseline; the second names the line whose allocations are
-    still alive, a module imported in between and the object type that multiplied."""
-    import sys
+    """The first report is the baseline; the second names the largest container and what
+    holds it, a module imported in between, the object type that multiplied and (traced)
+    the line whose allocations are still alive."""
     import tracemalloc
 
     monkeypatch.setattr(worker_memory._Baseline, "snapshot", None)
@@ -66,14 +67,19 @@ def test_a_memory_report_names_what_grew_since_the_baseline(tmp_path, monkeypatc
         import colorsys  # noqa: F401 - a module the baseline did not have
 
         kept = [_Grown(bytes(4096)) for _ in range(2000)]  # ~8 MB alive at the second report
+        monkeypatch.setattr(sys.modules[__name__], "BIG_TABLE",
+                            {f"word{i}": f"tag{i}" for i in range(60_000)}, raising=False)
         second = worker_memory.write_memory_report(tmp_path)
     finally:
         if not was_tracing:
             tracemalloc.stop()
     assert first.name.endswith("-1.txt") and second.name.endswith("-2.txt")
-    assert "baseline" in first.read_text()
+    assert "largest 30 allocation sites" in first.read_text()
     text = second.read_text()
-    grown = text.split("== grown since the baseline, by line")[1].split("==")[0]
+    largest = text.split("== largest containers")[1].split("==")[0]
+    assert any("dict of 60000 items held by" in line and ".BIG_TABLE" in line
+               for line in largest.splitlines())
+    grown = text.split("by line (top")[1].split("==")[0]
     assert "test_inference_worker_memory.py" in grown.splitlines()[1]  # the largest growth
     assert "colorsys" in text.split("== modules imported since the baseline")[1]
     types = text.split("== object types whose count grew")[1]
