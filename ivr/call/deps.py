@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
 from ivr.call.protocols import CallControl, PromptSource, SpeechRecognizer
+from ivr.call.stage_cpu import StageCpu
 from ivr.config import Settings
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
@@ -39,3 +40,4 @@ class SessionDeps:
     recognizers: Recognizers | None = None  # per-profile models; None: `asr` for all
     emotion_model: Any = None  # audio_models.emotion.EmotionModel; None: words only
     agents: AgentDirectory | None = None  # live agents; None: queues cannot be reached
+    cpu: StageCpu = field(default_factory=StageCpu)  # this call's CPU by stage

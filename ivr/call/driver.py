@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from ivr.call.inputs import InputSource
+from ivr.call.stage_cpu import StageCpu
 from ivr.call.turn_taking import Answer, TurnTaking
 from ivr.dialplan.actions import (
     CALL_RESULTS,
@@ -110,8 +111,9 @@ class CallDriver:
     def __init__(self, engine: DialogEngine, io: CallIO, turns: TurnTaking, *,
                  variables: Mapping[str, Any] | None = None, language: str | None = None,
                  disclosure: Mapping[str, str] | None = None,
-                 disclosure_order: Sequence[str] = ()) -> None:
+                 disclosure_order: Sequence[str] = (), cpu: StageCpu | None = None) -> None:
         self.engine = engine
+        self.cpu = cpu or StageCpu()  # CPU of the dialogue's steps (`ivr.call.stage_cpu`)
         self.plan = engine.plan
         self.io = io
         self.turns = turns
@@ -132,7 +134,8 @@ class CallDriver:
     async def run(self) -> None:
         if not await self.opening():
             return
-        step = self.engine.start(self.variables, self.io.facts(), self.start_language)
+        with self.cpu.measure("dialogue"):
+            step = self.engine.start(self.variables, self.io.facts(), self.start_language)
         self.io.stepped(step)
         while True:
             self.step = step
@@ -140,11 +143,13 @@ class CallDriver:
             if answer is None:
                 return
             if isinstance(answer[0], CALL_RESULTS):  # an action's outcome, not the caller's
-                step = self.engine.step(step.state, answer[0], self.io.facts())
+                with self.cpu.measure("dialogue"):
+                    step = self.engine.step(step.state, answer[0], self.io.facts())
                 self.io.stepped(step)
                 continue
             facts = {**self.io.facts(), "meaning": await self.meaning(answer[0], step)}
-            new = self.engine.step(step.state, answer[0], facts)
+            with self.cpu.measure("dialogue"):
+                new = self.engine.step(step.state, answer[0], facts)
             self.io.turn(step, answer, new)
             step = new
 
@@ -156,7 +161,8 @@ class CallDriver:
                 isinstance(event, CallerInput) and event.kind == "speech" and event.text):
             return None
         try:
-            return await asyncio.to_thread(self.engine.meaning, event.text, step.state)
+            return await asyncio.to_thread(self.cpu.timed, "meaning", self.engine.meaning,
+                                           event.text, step.state)
         except Exception as e:  # noqa: BLE001 - the words still count; the call goes on
             self.io.event("error", where="semantic", error=repr(e)[:300])
             return None

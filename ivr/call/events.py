@@ -81,6 +81,7 @@ class CallEnded(CallEvent):
     TYPE: ClassVar[str] = "call_ended"
     reason: str
     duration_s: float
+    cpu_ms: dict[str, float] | None = omitted(None)  # CPU by stage (`ivr.call.stage_cpu`)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

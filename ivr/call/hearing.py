@@ -192,7 +192,7 @@ class Hearing:
         if model is None or self._baseline is None or not self.settings.emotion.enabled:
             return None
         try:
-            return await asyncio.to_thread(model.measure, e.audio)
+            return await asyncio.to_thread(self.deps.cpu.timed, "emotion", model.measure, e.audio)
         except Exception as x:  # a model failure costs the estimate, not the call
             self._emit(ev.Error(where="emotion", error=str(x)))
             return None
@@ -205,7 +205,9 @@ class Hearing:
         if heard.prosody is None or model is None or baseline is None:
             return None
         try:
-            est = model.judge(heard.prosody, baseline, language=heard.profile.whisper_language)
+            with self.deps.cpu.measure("emotion"):
+                est = model.judge(heard.prosody, baseline,
+                                  language=heard.profile.whisper_language)
         except Exception as x:
             self._emit(ev.Error(where="emotion", error=str(x)))
             return None

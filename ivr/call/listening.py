@@ -126,11 +126,17 @@ class Listening:
     def push(self, frames: list[AudioFrame], sent: list[bytes] | None = None) -> None:
         """The caller's latest frames, through the echo gate (with `sent`, what the IVR sent
         meanwhile) and the endpointer."""
+        cpu = self.deps.cpu
         if self._echo is not None:
-            self._echo.played(sent or [])
-            frames = self._echo.process(frames)
+            with cpu.measure("echo"):
+                self._echo.played(sent or [])
+                frames = self._echo.process(frames)
             if self._echo.path is not None and self._echo.path != self._echo_told:
                 self._tell_echo(self._echo.path)
+        with cpu.measure("vad"):
+            self._endpoint(frames)
+
+    def _endpoint(self, frames: list[AudioFrame]) -> None:
         for f in frames:
             for e in self._endpointer.push_frame(f):
                 if isinstance(e, SpeechStarted):

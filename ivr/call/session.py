@@ -134,7 +134,7 @@ class CallSession:
         if self.settings.recording.enabled and not deps.engine.asks_consent():
             self._recording.start()
         self._driver = CallDriver(deps.engine, self, self._turns, variables=caller_history.of(self),
-                                  disclosure=self.settings.privacy.disclosure,
+                                  disclosure=self.settings.privacy.disclosure, cpu=deps.cpu,
                                   disclosure_order=self.settings.privacy.disclosure_languages)
         deps.store.call_started(
             call_id, sip_call_id=sip_call_id, caller=caller, callee=callee,
@@ -199,7 +199,7 @@ class CallSession:
         reason = self._hangup_reason or "unknown"
         self.deps.store.call_ended(self.call_id, reason, language=self.language,
                                    profile=self.profile_id)
-        self.emit(ev.CallEnded(reason=reason,
+        self.emit(ev.CallEnded(reason=reason, cpu_ms=self.deps.cpu.as_ms(),
                                duration_s=round(time.monotonic() - self.answered_at, 2)))
 
     def wall(self, mono: float | None) -> float | None:

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ivr.storage.db import write_transaction
+from ivr.thread_names import STORE_WRITER, name_os_thread
 
 log = logging.getLogger("ivr.storage")
 
@@ -204,6 +205,7 @@ class StoreWriter:
 
     # ------------------------------------------------------------ writer thread
     def _run(self) -> None:
+        name_os_thread(STORE_WRITER)  # its CPU shows as "storage" in scripts/loadtest
         try:
             while True:
                 with self._lock:

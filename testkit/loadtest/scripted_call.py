@@ -132,7 +132,9 @@ def _hold(c: ScriptedCaller, seconds: float) -> bool:
 def stage_times(events: list[dict[str, Any]]) -> dict[str, float]:
     """Summed per-stage milliseconds of one call from the events the IVR stored: ASR
     (`utterance.asr_ms`), end of speech -> ASR done, prosody (`emotion.prosody_ms`, only when
-    the voice was analysed). Stages the IVR does not time are absent, never guessed."""
+    the voice was analysed), and the worker's CPU by stage stored at the call's end
+    (`call_ended.cpu_ms`, as `cpu:<stage>`). Stages the IVR does not time are absent, never
+    guessed."""
     out: dict[str, float] = {}
     for e in events:
         data = e.get("data") or {}
@@ -142,6 +144,10 @@ def stage_times(events: list[dict[str, Any]]) -> dict[str, float]:
                     out[stage] = out.get(stage, 0.0) + float(data[key])
         elif e.get("type") == "emotion" and isinstance(data.get("prosody_ms"), (int, float)):
             out["prosody"] = out.get("prosody", 0.0) + float(data["prosody_ms"])
+        elif e.get("type") == "call_ended" and isinstance(data.get("cpu_ms"), dict):
+            for stage, ms in data["cpu_ms"].items():  # CPU by stage (ivr.call.stage_cpu)
+                if isinstance(ms, (int, float)):
+                    out[f"cpu:{stage}"] = out.get(f"cpu:{stage}", 0.0) + float(ms)
     return out
 
 

@@ -14,6 +14,7 @@ from audio_models.frames import AudioFrame
 from ivr.call.audio_pump import AudioPump
 from ivr.call.inputs import SpeechBegan
 from ivr.call.listening import Listening
+from ivr.call.stage_cpu import StageCpu
 from ivr.config import Settings
 from ivr.dialplan.loader import load_dialplan
 from tests.unit.call_runner import HOTLINE
@@ -52,7 +53,7 @@ async def _never(*args: Any, **kwargs: Any) -> None: ...
 def listening(mode: str) -> tuple[Listening, list[tuple[str, Any]]]:
     """A call's listening stage with the hotline and `echo.mode`; what it asked of the call."""
     settings = Settings(echo={"mode": mode})
-    deps = SimpleNamespace(settings=settings, dialplan=load_dialplan(HOTLINE))
+    deps = SimpleNamespace(settings=settings, dialplan=load_dialplan(HOTLINE), cpu=StageCpu())
     told: list[tuple[str, Any]] = []
     stage = Listening(
         "echo-test", deps, RATE,

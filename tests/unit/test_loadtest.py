@@ -224,3 +224,14 @@ def test_the_caller_confirms_only_a_question_about_its_own_request():
     assert not asks_to_confirm(turn("no_match", "bill_enquiry"), "broadband_fault")
     assert not asks_to_confirm(turn("no_match", None), "broadband_fault")
     assert not asks_to_confirm({"type": "turn"}, "agent")
+
+
+def test_stage_times_read_the_cpu_by_stage_stored_at_the_end():
+    from testkit.loadtest.scripted_call import stage_times
+
+    events = [{"type": "utterance", "data": {"asr_ms": 400, "eos_to_asr_ms": 500}},
+              {"type": "call_ended", "data": {"reason": "caller_hangup", "duration_s": 40,
+                                              "cpu_ms": {"vad": 31.5, "echo": 12.0,
+                                                         "bad": "x"}}}]
+    assert stage_times(events) == {"asr": 400.0, "eos_to_asr": 500.0, "cpu:vad": 31.5,
+                                   "cpu:echo": 12.0}

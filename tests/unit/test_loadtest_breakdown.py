@@ -89,12 +89,15 @@ def result(ok: bool, stages: dict[str, float] | None = None, duration: float = 4
 
 
 def test_stage_figures_average_completed_calls_and_spread_cpu_over_all_calls() -> None:
-    rs = [result(True, {"asr": 800.0, "prosody": 20.0}), result(True, {"asr": 400.0}),
-          result(False, {"asr": 5000.0})]
+    rs = [result(True, {"asr": 800.0, "prosody": 20.0, "cpu:vad": 30.0, "cpu:dialogue": 8.0}),
+          result(True, {"asr": 400.0, "cpu:vad": 50.0}),
+          result(False, {"asr": 5000.0, "cpu:vad": 900.0})]
     st = stage_figures(rs, {"worker": 9.0, "kamailio": 0.3})
     assert st["stage_ms_per_call"] == {"asr": 600.0, "eos_to_asr": 0.0, "prosody": 10.0}
     assert st["cpu_s_per_call_by_role"] == {"worker": 3.0, "kamailio": pytest.approx(0.1)}
-    assert set(st["unmeasured_stages"]) == set(UNMEASURED_STAGES) >= {"vad", "tts"}
+    assert st["cpu_ms_per_call_by_stage"] == {"vad": 40.0, "dialogue": 4.0}  # completed calls
+    assert set(st["unmeasured_stages"]) == set(UNMEASURED_STAGES)
+    assert any(s.startswith("tts") for s in UNMEASURED_STAGES)
     empty = stage_figures([], {"worker": 1.0})
     assert empty["cpu_s_per_call_by_role"] == {} and empty["stage_ms_per_call"]["asr"] is None
 
@@ -139,5 +142,6 @@ def test_breakdown_lines_name_unmeasured_stages() -> None:
     text = format_breakdown(summary("realistic", "zh", 2, 900.0))
     assert "zh x5" in text and "7% of the call" in text
     assert "ASR (recognition wall time) 391 ms" in text and "emotion prosody - ms" in text
-    assert "not measured by the IVR" in text and "tts" in text
+    assert "not measured per call" in text and "tts" in text
+    assert "worker CPU per call by stage (ms of thread CPU): -" in text
     assert "per call (peak - idle) / M: 93 MB" in text

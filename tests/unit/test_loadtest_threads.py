@@ -53,3 +53,23 @@ def test_first_calls_arrive_evenly_over_the_ramp() -> None:
     assert lt.first_call_offsets(4, 60.0) == [0.0, 15.0, 30.0, 45.0]
     assert lt.first_call_offsets(1, 60.0) == [0.0]
     assert lt.first_call_offsets(3, 0.0) == [0.0, 0.3, 0.6]  # the runs before the ramp
+
+
+def test_the_store_writer_thread_is_named_for_the_kernel() -> None:
+    import threading
+
+    from ivr.thread_names import STORE_WRITER, name_os_thread
+
+    seen: list[str] = []
+
+    def run() -> None:
+        comm = Path(f"/proc/self/task/{threading.get_native_id()}/comm")
+        assert name_os_thread(STORE_WRITER)
+        seen.append(comm.read_text().strip())
+        assert name_os_thread("a-name-longer-than-fifteen-bytes")  # cut, not refused
+        seen.append(comm.read_text().strip())
+
+    t = threading.Thread(target=run)  # not the test's own thread: its name is the process's
+    t.start()
+    t.join()
+    assert seen == [STORE_WRITER, "a-name-longer-t"]
