@@ -27,11 +27,15 @@ EN_STOPWORDS = frozenset(
     "get just tell know hi hello so and in on am was were been if or but at from by as will "
     "does did should we our us they them their he she his her its any all then than too very "
     "also i'm i've i'd it's don't can't what's how's there's wondering possible okay ok well "
-    "yeah yes actually basically really way thing something".split())
+    "yeah yes actually basically really way thing something got gotta gonna wanna guys guy "
+    "kindly let's lets sure make think thinking going".split())
 # multi-word names first (matched on the lower-cased text before it is cut into words)
 EN_PHRASES = (
     (r"\bwi[- ]?fi\b", "wifi"), (r"\bsim\s*card", "sim"), (r"\be[- ]?sim\b", "esim"),
-    (r"\b5\s*g\b", "5g"), (r"\btext messages?\b", "text"), (r"\bmobile data\b", "data"),
+    (r"\b(?:5|five)\s*g\b", "5g"), (r"\b(?:4|four)\s*g\b|\blte\b", "4g"),
+    (r"\bcell\s*phone\b", "phone"), (r"\bsim[- ]only\b", "plan"),
+    (r"\bvoice\s*mail\b|\banswer(?:ing)?\s*(?:machine|phone)\b", "voicemail"),
+    (r"\btext messages?\b", "text"), (r"\bmobile data\b", "data"),
     (r"\bcall divert\w*", "forwarding"), (r"\bcall forward\w*", "forwarding"),
     (r"\bpin code\b", "pin"), (r"\bhome internet\b", "broadband"),
     (r"\bcut off\b", "suspended"), (r"\bcalls? only\b", "service"),
@@ -57,7 +61,8 @@ _SYNONYM_GROUPS = {
     "turn": "switch",
     "password": "passcode",
     "suspended": "suspend suspension disconnected barred",
-    "phone": "mobile cellphone handset",
+    "phone": "mobile cellphone handset cell",
+    "plan": "package packages bundle bundles tariff tariffs deal deals",
 }
 EN_SYNONYMS = {w: name for name, words in _SYNONYM_GROUPS.items() for w in words.split()}
 # places a caller goes to: "abroad" for the lexical score (the place itself stays a term)

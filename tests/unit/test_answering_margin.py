@@ -65,6 +65,19 @@ def test_english_terms_meet_across_wording() -> None:
     assert "off" in english_terms("disable roaming")
 
 
+@pytest.mark.parametrize(("said", "terms"), [
+    ("is five g extra", ["5g", "extra"]),  # the way ASR writes what was said
+    ("my phone is stuck on LTE", ["phon", "stuck", "4g"]),
+    ("my cell has no bars", ["phon", "no", "bar"]),
+    ("got any SIM only deals", ["plan", "plan"]),
+    ("what bundles or tariffs are there", ["plan", "plan"]),
+    ("set up an answering machine", ["set", "up", "voicemail"]),
+    ("kindly check, I'm thinking of going", ["check"]),
+])
+def test_english_terms_name_things_the_domain_s_way(said: str, terms: list[str]) -> None:
+    assert english_terms(said) == terms
+
+
 def test_the_answer_s_first_sentence_is_one_of_the_entry_s_texts() -> None:
     assert first_sentence("Text KTMY to 10099. It works in 10 minutes.") == "Text KTMY to 10099."
     assert first_sentence("发送KTMY到一零零九九。十分钟内生效。") == "发送KTMY到一零零九九。"

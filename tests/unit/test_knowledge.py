@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from ivr.config import REPO_ROOT
+from ivr.dialplan.nodes import Answer
 from ivr.understanding.knowledge import (
+    SURE_CENTRE,
+    SURE_WEIGHT,
     Entry,
     KnowledgeError,
     KnowledgeIndex,
@@ -36,6 +39,44 @@ def test_a_question_finds_its_entry(language: str, question: str, entry: str) ->
     hits = index.search(question)
     assert hits[0].entry.id == entry
     assert hits[0].score >= hits[1].score and 0 <= hits[0].words <= 1
+
+
+def test_the_entry_s_probability_is_part_of_its_score() -> None:
+    """The regression over the entries' texts gives every entry a probability (summing to 1);
+    the fused score is meaning and words plus SURE_WEIGHT x (probability - SURE_CENTRE)."""
+    index = KnowledgeIndex(load_knowledge(HOTLINE_KB)["en-US"], "en-US")
+    question = "the phone wants an eight digit unlock code for the SIM"
+    sure = index.sure(index.meaning(question))
+    assert sure.shape == (len(index.entries),) and abs(float(sure.sum()) - 1.0) < 1e-4
+    hits = index.search(question)
+    assert hits[0].entry.id == "puk_code"
+    assert hits[0].sure == pytest.approx(float(sure.max()), abs=1e-6)
+    for h in hits:
+        assert h.score == pytest.approx(0.95 * h.meaning + 0.05 * h.words
+                                        + SURE_WEIGHT * (h.sure - SURE_CENTRE), abs=1e-6)
+
+
+def test_one_entry_needs_no_regression() -> None:
+    entry = Entry(id="a", title="Roaming off", questions=("how do I stop roaming",),
+                  answer="Text QXMY to 10099.")
+    index = KnowledgeIndex([entry], "en-US")
+    hit = index.search("stop roaming")[0]
+    assert hit.entry.id == "a" and hit.sure == 0.0
+
+
+@pytest.mark.parametrize(("language", "question"), [
+    ("en-US", "what's the weather going to be like at the weekend"),
+    ("en-US", "can you book me a table for dinner"),
+    ("en-US", "who won the football last night"),
+    ("zh-CN", "这周末天气怎么样"),
+    ("zh-CN", "帮我订个餐厅"),
+])
+def test_questions_no_entry_answers_stay_below_min_score(language: str, question: str) -> None:
+    """Off-topic questions fall back: the best entry stays under the `answer` verb's default
+    min_score, with the entry's probability added."""
+    index = KnowledgeIndex(load_knowledge(HOTLINE_KB)[language], language)
+    top = index.search(question)[0]
+    assert top.score < Answer(prompt="", knowledge="k", next="x").threshold(language)
 
 
 def test_chinese_is_cut_into_words_and_particles_dropped() -> None:
