@@ -5,6 +5,14 @@ soxr, keep the frame in memory (a memory hit is a dict lookup) and as a WAV file
 `cache_dir` so the next process start does not call the engine at all. Recorded prompt files
 are cached in memory by path, mtime and size.
 
+Memory (issue 22: <= 150 MB per SIP worker): with a disk cache, the memory copy is only a
+small LRU (`DISK_BACKED_MEMORY`, 2 MB, about a minute of 16 kHz audio: the prompts every call
+plays); the rest is read from the WAV files on a memory miss, off the loop and not behind a
+render (`get`). The kernel's page cache keeps one copy of those files for all the workers of
+a machine, where each worker used to keep its own (55 static prompts of the shipped hotline:
+11 MB per worker); a read from the page cache takes well under a millisecond. Without a disk
+cache, memory is the only copy and keeps up to 64 MB.
+
 Private prompts (issue 15): a read-back ("your card ending 4821", the caller's number, a
 balance) is personal data. `get(..., private=True)` renders it for the caller who asked and
 stores it nowhere: not on disk, not in memory (two identical requests in flight share one
@@ -41,6 +49,8 @@ from audio_models.tts import TTSRouter, engine_id, load_audio_file
 _LOG = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1  # bump when rendering changes in a way the key does not capture
+DISK_BACKED_MEMORY = 2 << 20  # bytes of audio kept in memory when files back the rest
+MEMORY_ONLY = 64 << 20  # without a disk cache
 KEYED_DIR = "keyed"  # the files named by HMAC, inside `cache_dir`
 _OLD_LAYOUT = re.compile(r"(?:[0-9a-f]{64}\.wav|\.[0-9a-f]{16}\..*\.tmp)")  # unsalted names
 
@@ -56,8 +66,9 @@ class PromptCache:
     """Prompts for one output rate. Thread-safe; `get` / `get_file` are the async faces.
 
     Memory is bounded by `max_memory_bytes` (least recently used entries are dropped; disk
-    copies stay). A disk cache needs `secret` (at least 16 bytes, kept by the caller: the
-    same secret names the same files after a restart).
+    copies stay); by default `DISK_BACKED_MEMORY` with a disk cache, else `MEMORY_ONLY`.
+    A disk cache needs `secret` (at least 16 bytes, kept by the caller: the same secret
+    names the same files after a restart).
     """
 
     def __init__(
@@ -68,7 +79,7 @@ class PromptCache:
         *,
         secret: bytes | None = None,
         max_workers: int = 1,
-        max_memory_bytes: int = 64 << 20,
+        max_memory_bytes: int | None = None,
     ) -> None:
         if target_rate <= 0:
             raise ValueError(f"target_rate must be positive, got {target_rate}")
@@ -88,6 +99,8 @@ class PromptCache:
         self.stats = CacheStats()
         self._mem: OrderedDict[object, AudioFrame] = OrderedDict()
         self._mem_bytes = 0
+        if max_memory_bytes is None:
+            max_memory_bytes = MEMORY_ONLY if self.cache_dir is None else DISK_BACKED_MEMORY
         self._max_bytes = max_memory_bytes
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="prompt-cache")
@@ -164,6 +177,10 @@ class PromptCache:
         frame = self._mem_get(("tts", text, language))
         if frame is not None:
             return frame
+        if self._files is not None:  # a file read, not queued behind a render in the executor
+            frame = await asyncio.to_thread(self._stored, text, language)
+            if frame is not None:
+                return frame
         if not private:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, self.get_sync, text, language)
@@ -191,6 +208,16 @@ class PromptCache:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------ internals
+    def _stored(self, text: str, language: str) -> AudioFrame | None:
+        """The prompt from its disk file (kept in memory too), or None."""
+        frame = self._disk_read(self.key(text, language))
+        if frame is None:
+            return None
+        with self._lock:
+            self.stats.disk_hits += 1
+        self._mem_put(("tts", text, language), frame)
+        return frame
+
     def _render(self, text: str, language: str) -> AudioFrame:
         rendered = self.router.synthesize_sync(text, language)
         frame = resample(rendered, self.target_rate)

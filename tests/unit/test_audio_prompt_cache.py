@@ -133,3 +133,62 @@ def test_async_get_uses_the_executor_then_memory(tmp_path):
     a, b, c = asyncio.run(main())
     cache.close()
     assert a is b and len(engine.calls) == 1 and c.sample_rate == 8000
+
+
+def test_a_disk_backed_cache_keeps_little_in_memory_and_the_same_audio_on_disk(tmp_path):
+    """Issue 22: files back the prompts, memory keeps `DISK_BACKED_MEMORY`; a prompt dropped
+    from memory comes back from its file with the very samples first rendered."""
+    from audio_models import prompt_cache
+
+    engine = CountingTTS()
+    cache = _cache(engine, tmp_path)
+    assert cache._max_bytes == prompt_cache.DISK_BACKED_MEMORY
+    assert PromptCache(TTSRouter([engine]), 8000, None)._max_bytes == prompt_cache.MEMORY_ONLY
+    texts = [f"Static prompt number {i} of the hotline, long enough to matter." for i in range(60)]
+    first = {t: cache.get_sync(t, "en") for t in texts}  # ~3.2 s, ~51 kB each at 8 kHz
+    assert cache._mem_bytes <= prompt_cache.DISK_BACKED_MEMORY < sum(
+        len(f.pcm) for f in first.values())
+    assert cache.lookup(texts[0], "en") is None  # dropped from memory, kept on disk
+
+    async def again():
+        return [await cache.get(t, "en") for t in texts]
+
+    back = asyncio.run(again())
+    cache.close()
+    assert [f.pcm for f in back] == [first[t].pcm for t in texts]
+    assert len(engine.calls) == len(texts)  # nothing rendered twice
+    assert cache.stats.disk_hits >= 1
+
+
+def test_a_prompt_read_from_disk_does_not_wait_behind_a_render(tmp_path):
+    """A memory miss of a stored prompt is a file read off the loop, not a job queued behind
+    another call's render in the cache's one render thread."""
+    import threading
+
+    class SlowTTS(CountingTTS):
+        def __init__(self) -> None:
+            super().__init__()
+            self.release = threading.Event()
+
+        def synthesize_sync(self, text: str, language: str) -> AudioFrame:
+            if text.startswith("slow"):
+                assert self.release.wait(30)
+            return super().synthesize_sync(text, language)
+
+    engine = SlowTTS()
+    cache = _cache(engine, tmp_path, max_memory_bytes=1)  # every prompt but the last: disk
+    stored = cache.get_sync("Press one for sales.", "en")
+    cache.get_sync("Press two for support.", "en")
+
+    async def main():
+        render = asyncio.ensure_future(cache.get("slow read-back 4821", "en", private=True))
+        await asyncio.sleep(0.05)  # the render holds the executor's thread
+        audio = await asyncio.wait_for(cache.get("Press one for sales.", "en"), 5)
+        done_first = not render.done()
+        engine.release.set()
+        await render
+        return audio, done_first
+
+    audio, before_render = asyncio.run(main())
+    cache.close()
+    assert audio.pcm == stored.pcm and before_render
