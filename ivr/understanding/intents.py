@@ -21,6 +21,7 @@ from difflib import SequenceMatcher
 
 from ivr.dialplan.models import Intent, PerLanguageList
 from ivr.understanding.chinese_text import to_simplified
+from ivr.understanding.english_wording import content_words
 from ivr.understanding.fuzzy import edit_distance as edit_distance  # (re-exported)
 from ivr.understanding.fuzzy import (
     fuzzy_keyword_hit,
@@ -35,12 +36,6 @@ from ivr.understanding.phrases import GAP, clauses, cut, gap_hit, gap_parts
 from ivr.understanding.pinyin import sound_similarity, sound_spans, sounds_contain
 from ivr.understanding.profiles import BUILTIN_PROFILES, LanguageProfile, normalise_for
 
-_EN_STOP = {
-    "i", "a", "an", "the", "to", "my", "me", "please", "want", "would", "like", "can", "you",
-    "could", "of", "for", "is", "it", "do", "with", "about", "your", "some", "need", "um", "uh",
-    "what", "how", "when", "where", "why", "which", "this", "that", "there", "are", "be",
-    "have", "has", "im", "get", "just", "tell", "know", "hi", "hello", "so", "and", "in", "on",
-}
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 _fuzzy_word = fuzzy_word  # (the older private name)
 
@@ -64,7 +59,9 @@ def _bigrams(s: str) -> set[str]:
 
 
 def _words(s: str) -> set[str]:
-    return {w for w in s.split() if w not in _EN_STOP}
+    """The content words of normalised English (`english_wording`: no politeness, fillers
+    or contraction pieces; inflections and negations folded)."""
+    return content_words(s)
 
 
 def similarity(a: str, b: str, language: str, vocabulary: frozenset[str] = frozenset()
