@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ivr.config import load_settings
 from testkit.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller
 from tests.audio_data import shared_data_dir
 from tests.integration.conftest import heard as heard_phrase
@@ -184,10 +185,11 @@ def test_unknown_intent_reprompts_and_caller_hangup_is_recorded(
 
 def test_recording_has_caller_and_ivr_channels(conversations: dict[str, Any]) -> None:
     call = conversations["agent"]["call"]
+    rate = load_settings().sip.clock_rate  # the IVR's (it inherits this environment)
     with wave.open(call["recording_path"]) as w:
-        assert w.getnchannels() == 2 and w.getframerate() == 16000
+        assert w.getnchannels() == 2 and w.getframerate() == rate
         pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
-    duration = len(pcm) / 16000
+    duration = len(pcm) / rate
     assert abs(duration - (call["ended_at"] - call["answered_at"])) < 1.5
     caller_rms = np.sqrt(np.mean(pcm[:, 0].astype(float) ** 2))
     ivr_rms = np.sqrt(np.mean(pcm[:, 1].astype(float) ** 2))
