@@ -39,7 +39,9 @@ class SipConfig:
     port: int = 5060
     public_host: str | None = None  # address put in Contact/SDP; defaults to bind_host
     max_calls: int = 4  # our admission limit (503 + Retry-After above it); <= hard cap 4
-    clock_rate: int = 16000  # conference bridge and media port rate
+    # conference bridge and media port rate, 8000 or 16000 (`ivr serve`: sip.clock_rate, 8000:
+    # no resampling of G.711 calls; 16000 keeps a G.722 caller's wideband audio)
+    clock_rate: int = 16000
     codec_priorities: tuple[str, ...] = DEFAULT_CODECS
     rtp_port: int = 0  # 0: random start in [20000, 60000), pjsua retries upwards on clashes
     rtp_port_range: int = 40000
