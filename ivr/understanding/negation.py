@@ -24,13 +24,23 @@ killing myself": 'stop' is no filler) leaves the keyword alone. Everything else 
 keyword lists already say; `exclude` still removes figures of speech (累死, "dying to").
 Deliberately small and closed: a filler list that grew to "have" or "any" would let "I don't
 have any reason to live" negate itself.
+
+A figure of speech counts as a negation too, in its one regular Chinese form: a degree
+complement of an everyday cause, CAUSE 得 WHO{0,1} ADVERB{0,2} KEYWORD ("等得我都快窒息了",
+"这话费贵得俺上不来气儿", "笑得都喘不上气"): waiting, prices, slowness, anger, laughter or
+work making one "breathless" say how much, not what happened. The causes are closed
+(`ZH_CAUSES`) and never bodily ones: 闷得喘不过气 (a tight chest), 憋得, 疼得, 压得 stay
+crisis wording. `figurative` finds such a complement anywhere in a sentence, for a crisis
+recalled by meaning only (`crisis_recall.said_otherwise`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-__all__ = ["EN_FILLERS", "EN_NEGATORS", "ZH_FILLERS", "ZH_NEGATORS", "negated_at"]
+__all__ = ["EN_FILLERS", "EN_NEGATORS", "ZH_CAUSES", "ZH_FILLERS", "ZH_NEGATORS",
+           "figurative", "negated_at"]
 
 ZH_NEGATORS = ("不是", "并不是", "并非", "没有", "没", "从没", "从来没", "不会", "绝不会",
                "才不会", "不打算", "没打算", "不再", "唔系", "冇", "唔会")
@@ -44,13 +54,26 @@ EN_FILLERS = frozenset({"going", "gonna", "to", "want", "wanna", "planning", "pl
                         "intention", "of", "thinking", "about", "trying", "ever", "really",
                         "actually", "even", "feel", "feeling", "am", "at", "all"})
 MAX_EN_FILLERS = 3
+# Everyday causes of a degree complement (CAUSE 得 ...): never a bodily one (闷 憋 疼 痛 压)
+ZH_CAUSES = ("等", "气", "贵", "慢", "卡", "急", "烦", "忙", "吵", "热", "冷", "笑", "吓", "累",
+             "跑", "坑", "折腾", "无聊", "郁闷", "着急", "生气", "心急", "嬲", "高兴", "开心",
+             "兴奋")  # not 紧张, 担心, 激动: panic can take one's breath for real
+_ZH_WHO = ("我们", "人家", "我", "俺", "人", "咱", "偶", "我都")
+_ZH_DEGREE_ADVERBS = ("简直", "快要", "都快", "都要", "差点", "真是", "真的", "都", "快", "要",
+                      "直", "就")
+_ZH_DEGREE = re.compile("(?:" + "|".join(sorted(ZH_CAUSES, key=len, reverse=True))
+                        + ")得(?:" + "|".join(_ZH_WHO) + ")?(?:"
+                        + "|".join(_ZH_DEGREE_ADVERBS) + "){0,2}$")
 
 
 def negated_at(text: str, start: int, chinese: bool) -> bool:
     """Is what starts at `start` of normalised `text` (a character index for Chinese, a word
-    index for English) negated by the words right before it?"""
+    index for English) negated by the words right before it, or (Chinese) the end of an
+    everyday cause's degree complement (等得我都快...)?"""
     if chinese:
         before = text[:start]
+        if _ZH_DEGREE.search(before):  # 等得我都快窒息了: a figure of speech
+            return True
         for _ in range(MAX_ZH_FILLERS + 1):
             if before.endswith(ZH_NEGATORS):
                 return True
@@ -90,3 +113,14 @@ def starts(text: str, phrase: str, chinese: bool) -> list[int]:
 def heard_plainly(text: str, phrase: str, chinese: bool) -> bool:
     """Is `phrase` in `text` at least once without a negation right before it?"""
     return any(not negated_at(text, i, chinese) for i in starts(text, phrase, chinese))
+
+
+_ZH_DEGREE_ANYWHERE = re.compile("(?:" + "|".join(sorted(ZH_CAUSES, key=len, reverse=True))
+                                 + ")得")
+
+
+def figurative(text: str, chinese: bool) -> bool:
+    """Does normalised `text` say something by an everyday cause's degree complement
+    (急得我心脏都要跳出来了, 贵得上不来气)? English has no such regular form: its figures are
+    listed phrases (an intent's `exclude`)."""
+    return chinese and _ZH_DEGREE_ANYWHERE.search(text) is not None

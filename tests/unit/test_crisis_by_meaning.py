@@ -17,7 +17,13 @@ from ivr.dialplan.actions import CallerInput
 from ivr.dialplan.loader import load_dialplan
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.recognition import CRISIS_RECALL, OFF_TOPIC, semantic_examples, understand
-from ivr.understanding.crisis_recall import CRISIS_RECALL_MIN_ASR
+from ivr.understanding.crisis_recall import (
+    CRISIS_ASK,
+    CRISIS_ASK_LEAD,
+    CRISIS_RECALL_LEAD,
+    CRISIS_RECALL_LEADING,
+    CRISIS_RECALL_MIN_ASR,
+)
 from ivr.understanding.semantic import PHRASE_CLASS, SemanticIndex
 
 NOW = dt.datetime(2026, 12, 7, 10, 0)
@@ -126,3 +132,37 @@ def test_a_heard_service_keyword_raises_the_bar(plan: Dialplan) -> None:
     assert got != "self_harm"
     got, _ = heard(plan, text, "en-US", recalls("en-US", self_harm=0.9, off_topic=0.1))
     assert got == "self_harm"
+
+
+def test_a_clear_lead_is_as_sure_as_the_bar(plan: Dialplan) -> None:
+    """The crisis classes' share falls as the other classes get examples: a crisis at
+    CRISIS_RECALL_LEADING that leads every other class by CRISIS_RECALL_LEAD is taken."""
+    text = "my nan is on the kitchen floor and won't answer me"
+    lead = recalls("en-US", breathing=CRISIS_RECALL_LEADING, agent=0.1, off_topic=0.1)
+    got, u = heard(plan, text, "en-US", lead)
+    assert (got, u.outcome) == ("breathing", "match")
+    close = recalls("en-US", breathing=CRISIS_RECALL_LEADING,
+                    off_topic=CRISIS_RECALL_LEADING - CRISIS_RECALL_LEAD + 0.05)
+    assert heard(plan, text, "en-US", close)[0] != "breathing"
+
+
+def test_a_crisis_the_meaning_leans_to_is_asked_about_not_dropped(plan: Dialplan) -> None:
+    """Recall first: below the bar but leaning to a crisis (CRISIS_ASK, leading by
+    CRISIS_ASK_LEAD), the answer is a no-match naming the crisis intent at a score the
+    confirmation asks about ("Did you mean risk of self-harm?")."""
+    text = "I emptied the whole medicine drawer into my mouth"
+    ix = recalls("en-US", self_harm=CRISIS_ASK + 0.05, off_topic=CRISIS_ASK - CRISIS_ASK_LEAD)
+    got, u = heard(plan, text, "en-US", ix)
+    assert got is None and (u.outcome, u.intent) == ("no_match", "self_harm")
+    confirm = plan.defaults.confirm_threshold
+    assert confirm is not None and confirm <= u.score < plan.defaults.intent_threshold
+    flat = recalls("en-US", self_harm=CRISIS_ASK + 0.05, off_topic=CRISIS_ASK)
+    assert heard(plan, text, "en-US", flat)[1].intent != "self_harm"  # no clear lead
+    figure = recalls("zh-CN", self_harm=CRISIS_ASK + 0.1, off_topic=0.1)
+    assert heard(plan, "气得我快背过气去了", "zh-CN", figure)[1].intent != "self_harm"
+
+
+def test_no_crisis_question_over_a_heard_service_keyword(plan: Dialplan) -> None:
+    got, u = heard(plan, "I ran out of airtime", "en-US",
+                   recalls("en-US", self_harm=0.6, off_topic=0.1))
+    assert u.intent != "self_harm"

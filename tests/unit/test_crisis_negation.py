@@ -10,8 +10,8 @@ import pytest
 from ivr.config import REPO_ROOT
 from ivr.dialplan.loader import load_dialplan
 from ivr.dialplan.models import Dialplan
-from ivr.understanding.intents import score_intent
-from ivr.understanding.negation import heard_plainly, negated_at, starts
+from ivr.understanding.intents import normalise, score_intent
+from ivr.understanding.negation import figurative, heard_plainly, negated_at, starts
 
 CRISIS = ("self_harm", "chest_pain", "breathing")
 
@@ -77,4 +77,39 @@ def test_round_3_crisis_wording(plan: Dialplan, text: str, intent: str) -> None:
     "I'm suffocating under these bills", "that view took my breath away",
 ])
 def test_round_3_everyday_wording_is_no_crisis(plan: Dialplan, text: str) -> None:
+    assert crisis_score(plan, text) < plan.defaults.confirm_threshold  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("text", [
+    "排队等得我都快窒息了", "这套餐贵得人上不来气", "网慢得我简直喘不过气", "气得我快喘不上气了",
+])
+def test_an_everyday_cause_s_degree_complement_is_a_figure_of_speech(plan: Dialplan,
+                                                                     text: str) -> None:
+    assert crisis_score(plan, text) < plan.defaults.confirm_threshold  # type: ignore[operator]
+    assert figurative(normalise(text, "zh-CN"), True)
+
+
+@pytest.mark.parametrize("text", [
+    "胸口闷得喘不过气", "憋得我上不来气", "疼得我喘不过气来", "我紧张得喘不过气",
+])
+def test_a_bodily_cause_keeps_the_crisis(plan: Dialplan, text: str) -> None:
+    assert crisis_score(plan, text) >= 0.85
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("我吸一口气都特别费劲", "breathing"), ("他把炭拿到车里烧了", "self_harm"),
+    ("my brother has collapsed in the kitchen", "breathing"),
+    ("I'm thinking about jumping off the car park", "self_harm"),
+    ("I feel like my heart is giving out on me", "chest_pain"),
+])
+def test_round_5_crisis_wording(plan: Dialplan, text: str, intent: str) -> None:
+    language = "zh-CN" if any("\u4e00" <= c <= "\u9fff" for c in text) else "en-US"
+    assert score_intent(text, plan.intents[intent], language)[0] >= 0.85
+
+
+@pytest.mark.parametrize("text", [
+    "my internet connection collapsed again", "these charges are choking my finances",
+    "I'm thinking of jumping ship to another network", "今天冻死我了", "买了点炭准备烧烤",
+])
+def test_round_5_everyday_wording_is_no_crisis(plan: Dialplan, text: str) -> None:
     assert crisis_score(plan, text) < plan.defaults.confirm_threshold  # type: ignore[operator]

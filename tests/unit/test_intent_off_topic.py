@@ -52,6 +52,13 @@ def heard(plan: Dialplan, text: str, language: str, intent: str) -> tuple[str | 
     ("how much do I owe on my student loan", "en-US", "bill_enquiry"),
     ("the wifi at the library keeps dropping", "en-US", "broadband_fault"),
     ("my bank says I owe them money", "en-US", "bill_enquiry"),  # bank: off-topic's word
+    # round 5: across a question word or an adverb, a thing (not a person) after 给,
+    # a keyword verb's object, a noun between a determiner and the keyword
+    ("健身卡在哪充值", "zh-CN", "top_up"),
+    ("给健身卡充值", "zh-CN", "top_up"),
+    ("what's the balance remaining on my prepaid mastercard", "en-US", "bill_enquiry"),
+    ("can I recharge my transit card here", "en-US", "top_up"),
+    ("my dental bill is too high", "en-US", "bill_enquiry"),
 ])
 def test_a_keyword_of_another_business_is_asked_about(plan: Dialplan, text: str,
                                                       language: str, intent: str) -> None:
@@ -75,6 +82,15 @@ def test_a_keyword_of_another_business_is_asked_about(plan: Dialplan, text: str,
     # a word between a determiner and the keyword is no owner: an adjective looks the same
     ("put me through to a proper person", "en-US", "agent"),
     ("my net connection is not coming since morning", "en-US", "broadband_fault"),
+    # round 5: a person after 给 is a beneficiary; the plan's own words start a compound;
+    # devices, amounts and adjectives own nothing; a noun phrase ends at a determiner
+    ("给我老爸充值", "zh-CN", "top_up"),
+    ("我要给手机号码充值", "zh-CN", "top_up"),
+    ("我的宽带账号欠费了", "zh-CN", "bill_enquiry"),
+    ("top up my iphone please", "en-US", "top_up"),
+    ("top up my dad's phone with ten quid", "en-US", "top_up"),
+    ("I got a huge bill", "en-US", "bill_enquiry"),
+    ("what did I spend on my phone this month then", "en-US", "bill_enquiry"),
 ])
 def test_the_same_keywords_heading_the_request_are_taken(plan: Dialplan, text: str,
                                                          language: str, intent: str) -> None:
@@ -128,3 +144,26 @@ class OffTopic:
 
     def probabilities(self, meaning: Any) -> dict[str, float]:
         return {OFF_TOPIC: 0.8, "agent": 0.1, "bill_enquiry": 0.1}
+
+
+def test_pairs_of_the_plan_s_words_only_off_topic_requests_say_are_foreign() -> None:
+    off = ("raise my credit card limit", "my fridge has stopped working")
+    plan_texts = ("add credit", "my sim card", "my internet stopped working")
+    words = foreign_words(off, plan_texts, False)
+    assert "credit card" in words
+    assert "stopped working" not in words  # a verb and its state: no compound noun
+    assert heard_foreign("my credit card bill is late", words, False) == "credit card"
+    assert heard_foreign("add credit to my card", words, False) is None
+
+
+def test_owner_elsewhere_round_5_rules() -> None:
+    plan = ("check my bill", "top up my phone", "what is my balance", "prepaid")
+    assert owner_elsewhere("my pet insurance bill", "bill", plan, False) == "pet"
+    assert owner_elsewhere("my monthly bill", "bill", plan, False) is None  # an adjective
+    assert owner_elsewhere("top up my library account", "top up", plan, False) == "library"
+    assert owner_elsewhere("top up my phone", "top up", plan, False) is None
+    assert owner_elsewhere("the balance left on my prepaid visa", "balance", plan,
+                           False) == "visa"
+    zh = ("查话费", "我的余额还有多少", "宽带")
+    assert owner_elsewhere("图书馆卡怎么充值", "充值", zh, True) == "图书馆卡"
+    assert owner_elsewhere("给我女儿充值", "充值", zh, True) is None
