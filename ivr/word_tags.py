@@ -18,6 +18,7 @@ a CRC-32 and a binary search, a few microseconds, ~10 per sentence.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import sys
@@ -89,9 +90,13 @@ def share_tags(models_dir: Path) -> bool:
         return False
     try:
         directory = table_dir(models_dir, tags)
-        if not (directory / "meta.json").is_file():
-            write_table(directory, [(w.encode(), t.encode()) for w, t in tags.items()])
-            log.info("jieba tag table: %d words in %s", len(tags), directory)
+        if not (directory / "meta.json").is_file():  # one writer; workers starting with it wait
+            Path(models_dir).mkdir(parents=True, exist_ok=True)
+            with open(Path(models_dir) / "jieba-tags.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not (directory / "meta.json").is_file():
+                    write_table(directory, [(w.encode(), t.encode()) for w, t in tags.items()])
+                    log.info("jieba tag table: %d words in %s", len(tags), directory)
         mapped = MappedTags(directory)
         if len(mapped) != len(tags):
             raise ValueError(f"{directory} has {len(mapped)} words, the tagger {len(tags)}")

@@ -165,8 +165,7 @@ def write_memory_report(directory: Path) -> Path:
 def _traced(first: bool) -> list[str]:
     """tracemalloc's view: the largest sites (baseline), or what grew since, by line and by
     call stack."""
-    snapshot = tracemalloc.take_snapshot().filter_traces(
-        [tracemalloc.Filter(False, tracemalloc.__file__)])
+    snapshot = tracemalloc.take_snapshot()  # (unfiltered: filter_traces is pure Python, slow)
     traced = sum(s.size for s in snapshot.statistics("filename"))
     lines = [f"\nPython allocations traced since arming: {traced / 2**20:.1f} MB"]
     base = _Baseline.snapshot
@@ -187,47 +186,43 @@ def _traced(first: bool) -> list[str]:
 
 def _largest_containers(objects: list[Any], top: int = 12) -> list[str]:
     """The dicts, lists, sets and tuples of >= 5,000 items with the most memory (themselves
-    and their items, one level deep), each with the attribute or module name holding it."""
-    big: dict[int, Any] = {}  # (a dict of strings only is not tracked by gc: its holder is)
+    and their items, one level deep), each with the attribute or module name holding it.
+    One pass over what gc tracks (a dict of strings only is not tracked: its holder is)."""
+    big: dict[int, Any] = {}
+    holders: dict[int, list[Any]] = {}
     for o in objects:
-        for c in (o, *gc.get_referents(o)):
-            if type(c) in _CONTAINERS and len(c) >= 5000 and c is not objects:
+        if type(o) in _CONTAINERS and len(o) >= 5000:
+            big[id(o)] = o
+        for c in gc.get_referents(o):
+            if type(c) in _CONTAINERS and len(c) >= 5000:
                 big[id(c)] = c
-    sized: list[tuple[int, Any]] = []
+                holders.setdefault(id(c), []).append(o)
+    sized = []
     for c in big.values():
-        items = list(c.items()) if isinstance(c, dict) else c
-        size = sys.getsizeof(c) + sum(
-            sum(map(sys.getsizeof, i)) if isinstance(c, dict) else sys.getsizeof(i)
-            for i in items)
-        sized.append((size, c))
-    big.clear()
+        if isinstance(c, dict):
+            items = sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in c.items())
+        else:
+            items = sum(map(sys.getsizeof, c))
+        sized.append((sys.getsizeof(c) + items, c))
     sized.sort(key=lambda t: t[0], reverse=True)
-    del sized[top:]
-    mine = {id(objects), id(sized), *(id(t) for t in sized)}
-    return [f"{_mb(size)} {type(o).__name__} of {len(o)} items held by {_holder(o, mine)}"
-            for size, o in sized] or ["(none)"]
+    modules = {id(vars(m)): name for name, m in list(sys.modules.items())
+               if getattr(m, "__dict__", None) is not None}
+    return [f"{_mb(size)} {type(c).__name__} of {len(c)} items held by "
+            f"{_holder(c, holders.get(id(c), []), modules)}"
+            for size, c in sized[:top]] or ["(none)"]
 
 
-def _holder(obj: object, ignore: set[int]) -> str:
-    """`module.name` or `Type.attribute` of a reference to `obj`, else the referrer's type."""
-    names = []
-    for ref in gc.get_referrers(obj):
-        if id(ref) in ignore or type(ref).__name__ == "frame":
-            continue
-        if not isinstance(ref, dict):
-            attrs = getattr(ref, "__dict__", None)
-            key = next((k for k, v in attrs.items() if v is obj), None) if isinstance(
-                attrs, dict) else None
-            names.append(type(ref).__qualname__ + (f".{key}" if key else ""))
-            continue
-        key = next((k for k, v in ref.items() if v is obj), "?")
-        owner = next((m.__name__ for m in list(sys.modules.values())
-                      if getattr(m, "__dict__", None) is ref), None)
-        if owner is None:
-            owner = next((type(o).__qualname__ for o in gc.get_referrers(ref)
-                          if getattr(o, "__dict__", None) is ref), "a dict")
-        names.append(f"{owner}.{key}")
-    return ", ".join(sorted(set(names))[:3]) or "(nothing traced)"
+def _holder(obj: object, refs: list[Any], modules: dict[int, str]) -> str:
+    """`module.name`, `Type.attribute` or `a dict.key` of the references to `obj`."""
+    names = set()
+    for ref in refs[:20]:
+        attrs = ref if isinstance(ref, dict) else getattr(ref, "__dict__", None)
+        key = next((k for k, v in attrs.items() if v is obj), None) if isinstance(
+            attrs, dict) else None
+        owner = modules.get(id(ref)) or ("a dict" if isinstance(ref, dict) else
+                                         type(ref).__qualname__)
+        names.add(owner + (f".{key}" if key is not None else ""))
+    return ", ".join(sorted(names)[:3]) or "(nothing gc tracks)"
 
 
 def _mb(size: int) -> str:

@@ -4,8 +4,10 @@ heap trims after calls are throttled."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -51,46 +53,47 @@ def test_heap_trims_after_calls_are_throttled(monkeypatch: pytest.MonkeyPatch) -
     worker_memory.tune_allocator()  # glibc accepts both settings (no exception)
 
 
-def test_a_memory_report_names_what_grew_since_the_baseline(tmp_path, monkeypatch) -> None:
+REPORTING = """
+import sys, tracemalloc
+from pathlib import Path
+from ivr import worker_memory
+
+class Grown:
+    def __init__(self, data):
+        self.data = data
+
+out = Path(sys.argv[1])
+tracemalloc.start(4)
+worker_memory.write_memory_report(out)
+import colorsys  # a module the baseline did not have
+kept = [Grown(bytes(4096)) for _ in range(2000)]  # ~8 MB alive at the second report
+BIG_TABLE = {f"word{i}": f"tag{i}" for i in range(6000)}  # strings only: gc does not track it
+worker_memory.write_memory_report(out)
+"""
+
+
+def test_a_memory_report_names_what_grew_since_the_baseline(tmp_path) -> None:
     """The first report is the baseline; the second names the largest container and what
     holds it, a module imported in between, the object type that multiplied and (traced)
-    the line whose allocations are still alive."""
-    import tracemalloc
-
-    monkeypatch.setattr(worker_memory._Baseline, "snapshot", None)
-    monkeypatch.setattr(worker_memory._Baseline, "reports", 0)
-    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
-    was_tracing = tracemalloc.is_tracing()
-    tracemalloc.start(4)
-    try:
-        first = worker_memory.write_memory_report(tmp_path)
-        import colorsys  # noqa: F401 - a module the baseline did not have
-
-        kept = [_Grown(bytes(4096)) for _ in range(2000)]  # ~8 MB alive at the second report
-        monkeypatch.setattr(sys.modules[__name__], "BIG_TABLE",
-                            {f"word{i}": f"tag{i}" for i in range(60_000)}, raising=False)
-        second = worker_memory.write_memory_report(tmp_path)
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
-    assert first.name.endswith("-1.txt") and second.name.endswith("-2.txt")
-    assert "largest 30 allocation sites" in first.read_text()
-    text = second.read_text()
+    the line whose allocations are still alive. (In a fresh process: a small heap.)"""
+    script = tmp_path / "reporting.py"
+    script.write_text(REPORTING)
+    subprocess.run([sys.executable, str(script), str(tmp_path / "out")], check=True,
+                   timeout=120, cwd=Path(__file__).resolve().parents[2])
+    first = (tmp_path / "out").glob("memory-*-1.txt")
+    second = list((tmp_path / "out").glob("memory-*-2.txt"))
+    assert "largest 30 allocation sites" in next(first).read_text() and len(second) == 1
+    text = second[0].read_text()
     largest = text.split("== largest containers")[1].split("==")[0]
-    assert any("dict of 60000 items held by" in line and ".BIG_TABLE" in line
+    assert any("dict of 6000 items held by __main__.BIG_TABLE" in line
                for line in largest.splitlines())
     grown = text.split("by line (top")[1].split("==")[0]
-    assert "test_inference_worker_memory.py" in grown.splitlines()[1]  # the largest growth
+    assert "reporting.py" in grown.splitlines()[1]  # the largest growth
     assert "colorsys" in text.split("== modules imported since the baseline")[1]
-    types = text.split("== object types whose count grew")[1]
-    assert "_Grown" in types and len(kept) == 2000
+    assert "Grown" in text.split("== object types whose count grew")[1]
 
 
 def test_memory_reports_are_off_without_the_setting(monkeypatch) -> None:
     monkeypatch.delenv(worker_memory.REPORT_ENV, raising=False)
     assert worker_memory.arm_memory_report() is False
 
-
-class _Grown:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
