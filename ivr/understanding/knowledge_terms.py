@@ -7,8 +7,10 @@ have in common once wording that does not matter is taken away.
   every entry), each reduced to a light stem (`stem`: roaming/roamed -> roam, charges -> charg)
   and to the telecom domain's one name for things callers call differently (EN_SYNONYMS:
   the box / modem / hub -> router, junk / scam / nuisance -> spam, overseas / trip / a
-  country -> abroad). Callers say "the box", documents say "modem": without this, a word
-  score only rewards callers who already speak the operator's language.
+  country -> abroad; package / bundle / tariff / "SIM only" -> plan; cell -> phone), with
+  the way ASR writes what was said ("five g" -> 5g, LTE -> 4g, "answering machine" ->
+  voicemail). Callers say "the box", documents say "modem": without this, a word score only
+  rewards callers who already speak the operator's language.
 
 The lists are about the domain (telecom callers), not about one knowledge base: an operator's
 own product names belong in the entries' questions.
