@@ -6,12 +6,12 @@ soxr, keep the frame in memory (a memory hit is a dict lookup) and as a WAV file
 are cached in memory by path, mtime and size.
 
 Memory (issue 22: <= 150 MB per SIP worker): with a disk cache, the memory copy is only a
-small LRU (`DISK_BACKED_MEMORY`, 2 MB, about a minute of 16 kHz audio: the prompts every call
-plays); the rest is read from the WAV files on a memory miss, off the loop and not behind a
-render (`get`). The kernel's page cache keeps one copy of those files for all the workers of
-a machine, where each worker used to keep its own (55 static prompts of the shipped hotline:
-11 MB per worker); a read from the page cache takes well under a millisecond. Without a disk
-cache, memory is the only copy and keeps up to 64 MB.
+small LRU (`DISK_BACKED_MEMORY`, 2 MB, a minute of 16 kHz audio or two of 8 kHz: the prompts
+every call plays); the rest is read from the WAV files on a memory miss, off the loop and not
+behind a render (`get`). The kernel's page cache keeps one copy of those files for all the
+workers of a machine, where each worker used to keep its own (55 static prompts of the
+shipped hotline: 11 MB per worker at 16 kHz); a read from the page cache takes well under a
+millisecond. Without a disk cache, memory is the only copy and keeps up to 64 MB.
 
 Private prompts (issue 15): a read-back ("your card ending 4821", the caller's number, a
 balance) is personal data. `get(..., private=True)` renders it for the caller who asked and
