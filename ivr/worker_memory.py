@@ -25,9 +25,9 @@ developer, not a way to run the service), each SIGUSR2 writes `memory-<pid>-<n>.
 the largest containers and what holds them; from the second report on, the modules imported
 and the object types multiplied since the first. `WORKER_MEMORY_REPORT_FRAMES=N` adds
 tracemalloc from the end of start-up (what grew, by line and call stack), but not in a SIP
-worker: a worker tracing allocations crashed in pjsua2's media set-up at its first call
-(SIGSEGV in a SWIG iterator, twice out of two). `scripts/bench_memory --report` sends the
-signals before and after its calls.
+worker: workers tracing allocations crashed in pjsua2's media set-up at their first call
+(SIGSEGV in a SWIG iterator, 2 runs of 2; without tracing 0 of 4). `scripts/bench_memory
+--report` sends the signals before and after its calls.
 """
 
 from __future__ import annotations
