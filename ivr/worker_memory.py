@@ -26,7 +26,7 @@ the largest containers and what holds them; from the second report on, the modul
 and the object types multiplied since the first. `WORKER_MEMORY_REPORT_FRAMES=N` adds
 tracemalloc from the end of start-up (what grew, by line and call stack), but not in a SIP
 worker: workers tracing allocations crashed in pjsua2's media set-up at their first call
-(SIGSEGV in a SWIG iterator, 2 runs of 2; without tracing 0 of 4). `scripts/bench_memory
+(SIGSEGV in a SWIG iterator, 2 runs of 2; reports without tracing: 0 of 2). `scripts/bench_memory
 --report` sends the signals before and after its calls.
 """
 
