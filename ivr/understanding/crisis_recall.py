@@ -30,7 +30,8 @@ from ivr.understanding.negation import figurative, heard_plainly
 from ivr.understanding.profiles import LanguageProfile, normalise_for
 from ivr.understanding.semantic import PHRASE_CLASS, SemanticIndex
 
-__all__ = ["CRISIS_ASK", "CRISIS_ASK_LEAD", "CRISIS_RECALL", "CRISIS_RECALL_LEAD",
+__all__ = ["CRISIS_ASK", "CRISIS_ASK_LEAD", "CRISIS_LEAD_MIN_CHARS", "CRISIS_LEAD_MIN_WORDS",
+           "CRISIS_RECALL", "CRISIS_RECALL_LEAD",
            "CRISIS_RECALL_LEADING", "CRISIS_RECALL_MIN_ASR", "CRISIS_RECALL_OVER_WORDS",
            "crisis_by_meaning", "plan_texts", "said_otherwise"]
 
@@ -39,6 +40,11 @@ CRISIS_RECALL_LEADING = 0.6  # ... or this much, ahead of every other class by
 CRISIS_RECALL_LEAD = 0.45  # ... this much (the share of a crisis falls as classes grow)
 CRISIS_ASK = 0.45  # leaning to a crisis this much (and leading by CRISIS_ASK_LEAD): asked
 CRISIS_ASK_LEAD = 0.2
+# ... only for an utterance that says something: a digit, "嗯" or "hello" spreads its
+# probability thinly and can lean towards the three crisis classes together ("9" in a
+# Mandarin call: 0.34 self-harm)
+CRISIS_LEAD_MIN_CHARS = 3  # Chinese characters
+CRISIS_LEAD_MIN_WORDS = 3  # English words
 CRISIS_RECALL_OVER_WORDS = 0.85  # ... when a service intent's keyword was heard ("airtime")
 # Never from a doubtful transcript: misheard speech ("The Latin League of them I shrunk!", an
 # angry German caller at ASR confidence 0.43) can lean towards a crisis class; the phrase
@@ -75,7 +81,8 @@ def crisis_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, langua
     `said_otherwise` (a figure of speech, laughter, a denial). Without a service keyword,
     CRISIS_RECALL_LEADING with a lead of CRISIS_RECALL_LEAD over every other class is as
     sure, and CRISIS_ASK with a lead of CRISIS_ASK_LEAD comes back as a no-match naming the
-    crisis intent just below `intent_threshold`: the caller is asked whether they meant it.
+    crisis intent just below `intent_threshold`: the caller is asked whether they meant it
+    (both only for an utterance of CRISIS_LEAD_MIN_CHARS / CRISIS_LEAD_MIN_WORDS or more).
     Only with the classifier method and `overrule_words_below` set."""
     cfg = plan.semantic
     if cfg.method != "classifier" or cfg.overrule_words_below is None:
@@ -90,7 +97,8 @@ def crisis_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, langua
                        default=0.0)
     intent = ranked_meaning[0][0].removeprefix(PHRASE_CLASS)
     choice = next((c for c in choices if c.intent == intent), None)
-    words_heard = least > CRISIS_RECALL  # a service keyword: only a sure meaning overrules
+    # a service keyword heard: only a sure meaning overrules; too short: only the bar
+    words_heard = least > CRISIS_RECALL or not _says_enough(text, is_chinese(language))
     sure = total >= least or (not words_heard and total >= CRISIS_RECALL_LEADING
                               and lead >= CRISIS_RECALL_LEAD)
     leaning = not words_heard and total >= CRISIS_ASK and lead >= CRISIS_ASK_LEAD
@@ -103,6 +111,13 @@ def crisis_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, langua
         return None, Understanding("no_match", intent, round(unsure, 3))
     return choice, Understanding("match", intent, round(min(0.99, total), 3),
                                  choice=choice.goto)
+
+
+def _says_enough(text: str, chinese: bool) -> bool:
+    """Is `text` long enough for its meaning's lean to count (see CRISIS_LEAD_MIN_*)?"""
+    if chinese:
+        return sum("\u4e00" <= ch <= "\u9fff" for ch in text) >= CRISIS_LEAD_MIN_CHARS
+    return sum(any(c.isalpha() for c in w) for w in text.split()) >= CRISIS_LEAD_MIN_WORDS
 
 
 def said_otherwise(plan: Dialplan, language: str, profile: LanguageProfile | None,

@@ -166,3 +166,16 @@ def test_no_crisis_question_over_a_heard_service_keyword(plan: Dialplan) -> None
     got, u = heard(plan, "I ran out of airtime", "en-US",
                    recalls("en-US", self_harm=0.6, off_topic=0.1))
     assert u.intent != "self_harm"
+
+
+@pytest.mark.parametrize(("text", "language"), [("9", "zh-CN"), ("嗯嗯", "zh-CN"),
+                                                ("hello there", "en-US")])
+def test_too_short_an_utterance_is_not_asked_about_a_crisis(plan: Dialplan, text: str,
+                                                            language: str) -> None:
+    """A digit said at a Mandarin menu leans to the crisis classes together (0.34 self-harm
+    and more): only the bar itself takes a crisis from so little."""
+    ix = recalls(language, self_harm=CRISIS_RECALL_LEADING + 0.05, off_topic=0.05)
+    got, u = heard(plan, text, language, ix)
+    assert got is None and u.score < plan.defaults.confirm_threshold  # type: ignore[operator]
+    longer = "我刚才做了件傻事" if language == "zh-CN" else "I did something stupid tonight"
+    assert heard(plan, longer, language, ix)[0] == "self_harm"  # said enough: it leads
