@@ -74,7 +74,8 @@ def _undouble(stem: str) -> str:
     return stem
 
 
-def content_words(normalised: str) -> set[str]:
+@functools.lru_cache(maxsize=65536)  # the dialplan's examples come back at every turn
+def content_words(normalised: str) -> frozenset[str]:
     """The content words of an English text already through `intents.normalise` (lower
     case, punctuation as spaces), each as its `word_key` without a final e ("charge",
     "charges", "charged" -> "charg"); every negation as "not"."""
@@ -88,4 +89,4 @@ def content_words(normalised: str) -> set[str]:
             key = word_key(w)
             if key not in STOP_WORDS:  # "needs" is "need"
                 out.add(key[:-1] if len(key) > 4 and key.endswith("e") else key)
-    return out
+    return frozenset(out)

@@ -58,7 +58,7 @@ def _bigrams(s: str) -> set[str]:
     return {s[i : i + 2] for i in range(len(s) - 1)} or ({s} if s else set())
 
 
-def _words(s: str) -> set[str]:
+def _words(s: str) -> frozenset[str]:
     """The content words of normalised English (`english_wording`: no politeness, fillers
     or contraction pieces; inflections and negations folded)."""
     return content_words(s)
