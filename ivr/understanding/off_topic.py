@@ -79,6 +79,7 @@ awful horrible slow fast quick dead broken new old entire complete total net pro
 nice kind helpful local nearest best better worse worst only main whole certain particular
 iphone android samsung handset tablet ipad galaxy pixel nokia huawei xiaomi oppo vivo
 quid pound dollar euro yuan rupee tenner fiver buck rmb kuai cent penny pence
+few couple bit lot lots several dozen hundred thousand half quarter bunch load
 """.split())
 _EN_ADJECTIVE_ENDINGS = ("ed", "ful", "ous", "ive", "ic", "able", "ible", "less", "ish",
                          "est", "ly", "ing")
