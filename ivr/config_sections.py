@@ -105,7 +105,7 @@ class SipSettings(Section):
     clock_rate: int = Field(
         8000, description="Media clock (Hz) of the conference bridge and the calls' frames, "
         "prompts, endpointer and recording: 8000 or 16000. At 8000 a PCMU/PCMA call is not "
-        "resampled 8<->16 kHz by the bridge (~0.3 CPU-s less per call-minute, same "
+        "resampled 8<->16 kHz by the bridge (0.03-0.4 CPU-s less per call-minute, same "
         "recognition), but a G.722 caller is heard narrowband, as a PCMU one; 16000 keeps "
         "G.722's wideband audio for recognition. Whisper gets 16 kHz either way (the "
         "utterance resampled once)."
