@@ -113,8 +113,9 @@ class Confirmation:
             return self.ask_either(state, node, intent, u)
         if isinstance(intent, tuple):
             intent = intent[0]
-        label = self.render.text(self.plan.intents[intent].label or intent, state.language)
-        prompt = self.plan.defaults.confirm_intent_prompt or {
+        spec = self.plan.intents[intent]
+        label = self.render.text(spec.label or intent, state.language)
+        prompt = spec.confirm_question or self.plan.defaults.confirm_intent_prompt or {
             lang: CONFIRM_INTENT_PROMPT["zh" if lang.startswith(("zh", "yue")) else "en"]
             for lang in self.plan.languages}
         text = self.render.text(prompt, state.language).replace("{label}", label)

@@ -58,6 +58,12 @@ class Intent(StrictModel):
     label: Prompt | None = Field(
         None, description="How to name it when asking the caller to confirm it (查询话费)."
     )
+    confirm_question: Prompt | None = Field(
+        None, description="The whole yes/no question asked instead of \"did you mean "
+        "{label}?\" when the label does not read as a request: a crisis intent's label "
+        "names a risk for the agent's summary (有自伤风险), so it asks e.g. \"您现在是不是"
+        "需要紧急帮助？\" / \"It sounds like you may need urgent help. Is that right?\"."
+    )
     semantic: bool = Field(
         True, description="May be matched by meaning (see `semantic`); false: by its keywords "
         "and examples only (crisis phrases)."
