@@ -31,9 +31,9 @@ NARROW = 8000
 
 
 # ---------------------------------------------------------------- the setting
-def test_clock_rate_defaults_to_8k_and_is_read_from_the_environment() -> None:
-    assert load_settings(environ={}).sip.clock_rate == NARROW
-    assert load_settings(environ={"IVR_SIP__CLOCK_RATE": "16000"}).sip.clock_rate == 16000
+def test_clock_rate_defaults_to_16k_and_is_read_from_the_environment() -> None:
+    assert load_settings(environ={}).sip.clock_rate == 16000
+    assert load_settings(environ={"IVR_SIP__CLOCK_RATE": "8000"}).sip.clock_rate == NARROW
 
 
 @pytest.mark.parametrize("rate", [11025, 22050, 48000, 0])
