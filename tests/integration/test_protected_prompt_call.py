@@ -31,7 +31,10 @@ def call(ivr: IvrProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
         c.wait("prompt", node="disclosure", timeout=30)
         c.say(shared_file(*CLIP))  # over the disclosure
         c.wait("turn", node="main_menu", timeout=60)
-        c.wait("listen", timeout=30)  # the reply asks its question
+        # the reply: its `prompt` event comes when its audio starts, which under load can be
+        # after the `listen` event of its question (hanging up then lost it: a flaky CI run)
+        c.wait_until(lambda e: e["type"] == "prompt" and e["data"].get("node") != "welcome",
+                     timeout=30)
         c.hangup()
         c.wait_closed(20)
     return ivr.wait_call_ended(c.call_id, 30)
