@@ -10,23 +10,14 @@ executor. `name_os_thread()` sets the kernel's name of the calling thread (15 by
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import sys
+
+from ivr.prctl import PRCTL
 
 PR_SET_NAME = 15
 STORE_WRITER = "ivr-store"  # the store's writer thread (`ivr.storage.writer`)
 
 
-def _prctl() -> object | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _prctl()
+_PRCTL = PRCTL
 
 
 def name_os_thread(name: str) -> bool:
@@ -34,4 +25,4 @@ def name_os_thread(name: str) -> bool:
     if _PRCTL is None:
         return False
     raw = name.encode("ascii", "replace")[:15]
-    return _PRCTL(PR_SET_NAME, ctypes.c_char_p(raw), 0, 0, 0) == 0  # type: ignore[operator]
+    return _PRCTL(PR_SET_NAME, ctypes.c_char_p(raw), 0, 0, 0) == 0

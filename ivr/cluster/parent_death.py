@@ -19,28 +19,16 @@ is bound before the fork, so the child imports nothing and takes no lock.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import signal
-import sys
 from collections.abc import Callable
+
+from ivr.prctl import PRCTL
 
 PR_SET_PDEATHSIG = 1
 
 
-def _load_prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    prctl.restype = ctypes.c_int
-    return prctl  # type: ignore[no-any-return]
-
-
-_PRCTL = _load_prctl()
+_PRCTL = PRCTL
 
 
 def supported() -> bool:
