@@ -38,18 +38,19 @@ speakerphone's own processing) correlates less and is gated less; a caller much 
 the echo is not heard until the prompt ends.
 
 Cost: on the call's event loop, numpy only. Analysis runs at 8 kHz (16 kHz audio is halved by
-averaging sample pairs); a frame with the reference silent costs a few tens of microseconds,
-a judged frame a few dot products, a search three 8192-point real FFTs (~0.3 ms of CPU).
-Frames no echo can reach (nothing
-played for `max_delay_ms`) skip the analysis: a few microseconds per batch of frames, so a
-call pays for the gate only while a prompt plays and for its echo tail. `stats()` keeps the
-CPU time per frame (measured per batch); the README section "Echo on the line" has the figures.
+averaging sample pairs). Most of a call's frames are never analysed: received frames are
+kept as they came and decimated only when a search needs its window; frames no echo can reach
+(nothing played for `max_delay_ms`) cost a deque append; a frame while the reference plays
+and no echo path is known costs one energy (is the caller loud?); a judged frame a few dot
+products; a search three 8192-point real FFTs (~0.3 ms of CPU). Digital silence sent between
+prompts is not analysed either. The call charges the gate's CPU to its `echo` stage
+(`ivr.call.stage_cpu`); `scripts/bench_echo_gate` prints the cost per frame of each case.
 """
 
 from __future__ import annotations
 
 import functools
-import time
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,7 +112,10 @@ class EchoGate:
         self._ref_pos = self._ref_len
         self._ref_end = 0  # analysis samples of reference ever added
         self._ref_loud_end = 0  # 1 + the last reference sample above SILENT_DBFS (0: none)
-        self._mic = np.zeros(self._window, np.float32)
+        # The received audio's last frames as they came (analysed only when a search needs
+        # the window: most frames are never searched), with their analysis-sample counts.
+        self._mic: deque[tuple[bytes, int]] = deque()
+        self._mic_held = 0  # analysis samples in `_mic`
         self._mic_end = 0  # analysis samples of received audio ever added
         self._margin = 10 ** (config.margin_db / 10)
         n = self._window + self._max_delay + self._slack
@@ -127,31 +131,37 @@ class EchoGate:
         self.gated = 0
         self.searches = 0
         self.unconfirmed = 0  # delays found once and not (yet) confirmed
-        self.cost_s = 0.0
-        self.max_cost_s = 0.0
+        self._zero = b""  # digital silence of the last reference frame's length
 
     # ------------------------------------------------------------ streams
     def played(self, frames: list[bytes]) -> None:
         """What the IVR sent since the last call, one frame per clock tick (silence too)."""
         if not frames:
             return
-        if not any(f.strip(b"\0") for f in frames):  # digital silence (between prompts)
-            x = np.zeros(sum(map(len, frames)) // 2 // self._step, np.float32)
+        if len(self._zero) != len(frames[0]):
+            self._zero = bytes(len(frames[0]))
+        x: np.ndarray | None = None
+        if all(f == self._zero for f in frames):  # digital silence (between prompts)
+            n = len(frames[0]) * len(frames) // 2 // self._step
         else:
-            x = self._analysis(np.frombuffer(b"".join(frames), "<i2").astype(np.float32))
-            loud = np.abs(x) > _SILENT_AMPLITUDE
-            if loud.any():
-                self._ref_loud_end = self._ref_end + len(x) - int(np.argmax(loud[::-1]))
-        n = len(x)
+            pcm = frames[0] if len(frames) == 1 else b"".join(frames)
+            x = self._analysis(np.frombuffer(pcm, "<i2").astype(np.float32))
+            n = len(x)
+            if n and abs(x[-1]) > _SILENT_AMPLITUDE:  # (most frames of a prompt: no scan)
+                self._ref_loud_end = self._ref_end + n
+            else:
+                loud = np.abs(x) > _SILENT_AMPLITUDE
+                if loud.any():
+                    self._ref_loud_end = self._ref_end + n - int(np.argmax(loud[::-1]))
         size, buf, pos = self._ref_len, self._ref_buf, self._ref_pos
         if n >= size:
-            buf[:size] = x[-size:]
+            buf[:size] = 0.0 if x is None else x[-size:]
             pos = size
         else:
             if pos + n > len(buf):
                 buf[:size] = buf[pos - size:pos]
                 pos = size
-            buf[pos:pos + n] = x
+            buf[pos:pos + n] = 0.0 if x is None else x
             pos += n
         self._ref_pos = pos
         self._ref_end += n
@@ -162,55 +172,50 @@ class EchoGate:
             return frames
         if self._ref_loud_end <= self._mic_end - self._max_delay:
             return self._idle(frames)
-        t0 = time.thread_time()  # CPU time: a busy machine's preemption is not ours
-        out = [self._frame(f) for f in frames]
-        cost = time.thread_time() - t0
-        self.cost_s += cost
-        self.max_cost_s = max(self.max_cost_s, cost / len(frames))
-        return out
+        return [self._frame(f) for f in frames]
 
     def _idle(self, frames: list[AudioFrame]) -> list[AudioFrame]:
         """Frames no echo can reach: nothing played within `max_delay_ms` before the first
-        of them. They pass unchanged; only the received-audio window is kept up to date
-        (a search when the next prompt starts correlates it), in one step for the batch."""
-        t0 = time.thread_time()
-        whole = 2 * self._step  # frames of whole analysis samples decimate the same joined
-        if len(frames) == 1 or all(len(f.pcm) % whole == 0 for f in frames):
-            pcm = frames[0].pcm if len(frames) == 1 else b"".join(f.pcm for f in frames)
-            self._push_mic(self._analysis(np.frombuffer(pcm, "<i2").astype(np.float32)))
-        else:
-            for f in frames:
-                self._push_mic(self._analysis(np.frombuffer(f.pcm, "<i2").astype(np.float32)))
+        of them. They pass unchanged, kept (not analysed) for the next search's window."""
+        for f in frames:
+            self._push_mic(f.pcm)
         self.frames += len(frames)
-        cost = time.thread_time() - t0
-        self.cost_s += cost
-        self.max_cost_s = max(self.max_cost_s, cost / len(frames))
         return frames
 
-    def _push_mic(self, m: np.ndarray) -> None:
-        n = len(m)
-        if n >= len(self._mic):  # (longer than the window: a batch, or not the media clock)
-            self._mic[:] = m[-len(self._mic):]
-        elif n:
-            self._mic[:-n] = self._mic[n:]
-            self._mic[-n:] = m
+    def _push_mic(self, pcm: bytes) -> int:
+        """Keep a received frame for the search window; its length in analysis samples."""
+        n = len(pcm) // 2 // self._step
         self._mic_end += n
+        if n:
+            mic = self._mic
+            mic.append((pcm, n))
+            self._mic_held += n
+            while self._mic_held - mic[0][1] >= self._window:  # older than the window
+                self._mic_held -= mic.popleft()[1]
+        return n
+
+    def _mic_window(self) -> np.ndarray:
+        """The last `WINDOW_MS` of received audio at the analysis rate (zeros before the
+        call's first frames), each frame analysed on its own."""
+        parts = [self._analysis(np.frombuffer(pcm, "<i2").astype(np.float32))
+                 for pcm, _ in self._mic]
+        x = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        w = self._window
+        if len(x) >= w:
+            return x[-w:]
+        return np.concatenate((np.zeros(w - len(x), np.float32), x))
 
     def stats(self) -> dict[str, float]:
         return {"frames": self.frames, "gated": self.gated, "searches": self.searches,
-                "unconfirmed": self.unconfirmed,
-                "cost_us_mean": self.cost_s / self.frames * 1e6 if self.frames else 0.0,
-                "cost_us_max": self.max_cost_s * 1e6}
+                "unconfirmed": self.unconfirmed}
 
     # ------------------------------------------------------------ one frame
     def _frame(self, frame: AudioFrame) -> AudioFrame:
-        x = np.frombuffer(frame.pcm, "<i2").astype(np.float32)
-        m = self._analysis(x)
-        n = len(m)
-        self._push_mic(m)
+        n = self._push_mic(frame.pcm)
         end = self._mic_end
         gated = False
         if self._playing(end - n, end):
+            x = np.frombuffer(frame.pcm, "<i2").astype(np.float32)
             loud = float(np.dot(x, x)) / max(len(x), 1) > _SILENT  # as the endpointer measures
             if loud:
                 self._since_search += 1
@@ -219,8 +224,9 @@ class EchoGate:
                     self._search(end)
             # With an echo on the line, its quiet parts are silence too: webrtcvad adapts
             # to the zeros of gated frames and would call the echo's faint tails voiced.
-            gated = self._delay is not None and (
-                not loud or self._explained(m, end, float(np.dot(m, m)) / n))
+            if self._delay is not None:
+                m = self._analysis(x)
+                gated = not loud or (n > 0 and self._explained(m, end, float(np.dot(m, m)) / n))
         self.frames += 1
         if gated:
             self.gated += 1
@@ -258,7 +264,7 @@ class EchoGate:
         self._since_search = 0
         self.searches += 1
         w, dmax, slack = self._window, self._max_delay, self._slack
-        mic = self._mic
+        mic = self._mic_window()
         mic_energy = float(np.dot(mic, mic))
         if mic_energy <= 0:
             return

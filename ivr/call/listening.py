@@ -90,7 +90,8 @@ class Listening:
                  barge_in: Callable[[str, float | None], None],
                  protected: Callable[[], bool], secret: Callable[[], bool],
                  facts: Callable[[], dict[str, Any]], voice_for: Callable[[str], str],
-                 wall: Callable[[float], float | None]) -> None:
+                 wall: Callable[[float], float | None],
+                 settled: Callable[[], None] = lambda: None) -> None:
         self.call_id = call_id
         self.deps = deps
         self.settings = deps.settings
@@ -98,6 +99,7 @@ class Listening:
         self._emit, self._spawn, self._put, self._barge_in = emit, spawn, put, barge_in
         self._protected, self._secret = protected, secret
         self._facts, self._voice_for, self._wall = facts, voice_for, wall
+        self._settled = settled  # `idle` may have turned True: the input wait re-checks
         vad = self.settings.vad
         self._endpointer = Endpointer(vad.endpointer_config(), sample_rate=sample_rate,
                                       early_silence_ms=vad.early_silence_ms)
@@ -127,14 +129,17 @@ class Listening:
         """The caller's latest frames, through the echo gate (with `sent`, what the IVR sent
         meanwhile) and the endpointer."""
         cpu = self.deps.cpu
+        t = time.thread_time()  # (one clock read per stage boundary: see StageCpu.charge)
         if self._echo is not None:
-            with cpu.measure("echo"):
-                self._echo.played(sent or [])
-                frames = self._echo.process(frames)
+            self._echo.played(sent or [])
+            frames = self._echo.process(frames)
+            t = cpu.charge("echo", t)
             if self._echo.path is not None and self._echo.path != self._echo_told:
                 self._tell_echo(self._echo.path)
-        with cpu.measure("vad"):
+        try:
             self._endpoint(frames)
+        finally:
+            cpu.charge("vad", t)
 
     def _endpoint(self, frames: list[AudioFrame]) -> None:
         for f in frames:
@@ -154,11 +159,12 @@ class Listening:
         told, self._echo_told = self._echo_told, path
         if told is None or abs(told.delay_ms - path.delay_ms) >= 10:
             stats = self._echo.stats() if self._echo is not None else {}
+            frames = stats.get("frames", 0)
             log.info("call=%s echo on the line: delay %.0f ms, echo return loss %.1f dB "
                      "(correlation %.2f); its frames are silence to the endpointer "
                      "(gated %d of %d frames, %.0f us per frame)", self.call_id,
                      path.delay_ms, path.erl_db, path.correlation, stats.get("gated", 0),
-                     stats.get("frames", 0), stats.get("cost_us_mean", 0.0))
+                     frames, self.deps.cpu.seconds.get("echo", 0.0) / max(frames, 1) * 1e6)
         else:
             self._echo_told = told
 
@@ -314,6 +320,7 @@ class Listening:
             await self._recognize_utterance(e)
         finally:
             self._recognising -= 1
+            self._settled()
 
     async def _recognize_utterance(self, e: SpeechEnded) -> None:
         spec, self._speculation = self._speculation, None

@@ -159,12 +159,12 @@ def test_per_frame_cost_is_small(prompt):
     played = pad(prompt, 1.0)
     echo = line_echo(played, 120, -10.0)
     gate = EchoGate(EchoConfig(), RATE)
-    t0 = time.perf_counter()
-    run(played, echo, gate)
+    t0 = time.thread_time()
+    run(played, echo, gate)  # (the endpointer's CPU too: an upper bound of the gate's)
+    cost_us = (time.thread_time() - t0) / (len(played) // 320) * 1e6
     stats = gate.stats()
     assert stats["frames"] == len(played) // 320
-    assert stats["cost_us_mean"] < 1000, stats  # measured ~30-60 us on an idle 2-core box
-    assert time.perf_counter() > t0
+    assert cost_us < 1000, (cost_us, stats)  # measured ~30-60 us on an idle 2-core box
 
 
 def test_settings_become_the_gate_config():

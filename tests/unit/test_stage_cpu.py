@@ -41,6 +41,19 @@ def test_timed_charges_the_thread_that_runs_it() -> None:
     assert 0.04 < cpu.seconds["meaning"] < 0.25
 
 
+def test_charge_splits_one_clock_into_consecutive_stages() -> None:
+    """The per-frame path reads the clock once per boundary: each stage gets its own span."""
+    cpu = StageCpu()
+    t = time.thread_time()
+    _spin(0.03)
+    t = cpu.charge("echo", t)
+    time.sleep(0.1)
+    _spin(0.02)
+    cpu.charge("vad", t)
+    assert 0.025 < cpu.seconds["echo"] < 0.5
+    assert 0.015 < cpu.seconds["vad"] < 0.5
+
+
 def test_totals_accumulate_and_read_in_milliseconds() -> None:
     cpu = StageCpu()
     cpu.add("echo", 0.00104)
