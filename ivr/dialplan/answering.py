@@ -92,6 +92,40 @@ class Answering:
         return self.walker.failed(state, node, "no_match", facts,
                                   Understanding("no_match", score=round(score, 3)))
 
+    def carried(self, state: DialogState, target: str, event: CallerInput,
+                facts: Mapping[str, Any], intent: str | None = None) -> Step | None:
+        """A question asked at a menu whose `questions` names the answer node `target`: the
+        call moves there and the question is answered at once (the caller does not ask it
+        again) when the node's knowledge base answers it confidently. `intent`: the choice
+        the menu took (its route to `target`, e.g. `question`); then a near tie between two
+        entries is asked about there too ("did you mean A, or B?"), which beats asking the
+        whole question again. None: the menu goes on as without `questions` (a choice taken,
+        a "did you mean ...?", a no-match). One search of the base, ~1-3 ms with the
+        utterance's vector (`facts["meaning"]`), only at a turn the menu did not take or
+        took to `target`."""
+        node = self.plan.nodes.get(target)
+        question = event.text.strip()
+        if (node is None or node.answer is None or self.library is None
+                or event.kind != "speech" or not question):
+            return None
+        spec = node.answer
+        index = self.library.index(spec.knowledge, state.language)
+        hits = index.search(question, facts.get("meaning"), k=2)
+        decision = decide(hits, spec.threshold(state.language), state.language)
+        if decision.kind == "fallback" or (decision.kind == "ask" and intent is None):
+            return None
+        state = moved(state, target)
+        if intent is not None:
+            h = state.history
+            state = replace(state, history=replace(h, last_intent=intent))
+        state = replace(state, variables={**state.variables, "question": question})
+        step = (self._answer(state, node, decision.hits[0], question)
+                if decision.kind == "answer" else self._ask_which(state, node, decision.hits))
+        u = step.understanding
+        if u is not None:
+            u = replace(u, outcome="match", intent=intent, choice=target)
+        return replace(step, understanding=u)
+
     def _answer(self, state: DialogState, node: Node, best: Hit, question: str) -> Step:
         """Say `best`'s answer, then "did that answer your question?"."""
         values = {"question": question, "answer_id": best.entry.id,

@@ -146,10 +146,35 @@ class DialogEngine:
             return confirm.slot_filled(state, node.gather, understanding, facts)
         if choice is None:
             unsure = confirm.unsure_intent(understanding, event, state, node)
+            carried = self._carried(state, node, event, facts, unsure)
+            if carried is not None:
+                return carried
             if unsure is not None:
                 return confirm.ask_intent(state, node, unsure, understanding)
             return self._walker.failed(state, node, "no_match", facts, understanding)
+        if node.menu is not None and choice.goto == node.menu.questions:
+            carried = self._carried(state, node, event, facts, None, choice.intent)
+            if carried is not None:
+                return carried
         return self._walker.chosen(state, node, choice, understanding, facts)
+
+    def _carried(self, state: DialogState, node: Node, event: CallerInput,
+                 facts: Mapping[str, Any], unsure: tuple[str, ...] | None,
+                 intent: str | None = None) -> Step | None:
+        """A question asked at a menu with `questions` (no choice taken, or `intent`'s choice
+        going to that answer node), answered there at once when its knowledge base answers
+        it confidently (`Answering.carried`); None: the menu goes on as without it. When the
+        menu would ask "did you mean ...?" (`unsure`) about an intent of another route (a
+        service, a crisis), that question comes first: on the hotline's development sets an
+        answer there was wrong more often than right ("what's the balance on my count"
+        answered with data usage)."""
+        menu = node.menu
+        if menu is None or menu.questions is None or event.kind != "speech":
+            return None
+        routes = {c.intent for c in menu.choices if c.goto == menu.questions}
+        if unsure and not set(unsure) <= routes:
+            return None
+        return self._answering.carried(state, menu.questions, event, facts, intent)
 
     def profile(self, state: DialogState) -> LanguageProfile | None:
         return self._walker.profile(state)
@@ -177,9 +202,11 @@ class DialogEngine:
 
     def wants_meaning(self, state: DialogState) -> bool:
         """Does what the caller says next need its vector (the fact `meaning`): intents
-        matched by meaning, or a question at an `answer` node?"""
-        return self.semantic is not None or (
-            state.node in self.plan.nodes and self.plan.nodes[state.node].answer is not None)
+        matched by meaning, a question at an `answer` node, or at a menu with `questions`
+        (looked up when the menu does not take it)?"""
+        node = self.plan.nodes.get(state.node)
+        return self.semantic is not None or node is not None and (
+            node.answer is not None or (node.menu is not None and bool(node.menu.questions)))
 
     def meaning(self, text: str, state: DialogState) -> Any:
         """The vector of what the caller said, for matching by meaning and answering

@@ -67,7 +67,7 @@ class Checker:
         if node.answer:
             out += [node.answer.next, *follow_ups(node.answer.knowledge)]
         if node.menu:
-            out += [c.goto for c in node.menu.choices]
+            out += [c.goto for c in node.menu.choices] + [node.menu.questions or ""]
         if listener is not None:
             if listener.on_failure or (not local and plan.defaults.on_failure):
                 out.append(listener.on_failure or plan.defaults.on_failure or "")

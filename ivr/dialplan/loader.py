@@ -184,8 +184,7 @@ def load_dialplan(path: Path | str) -> LoadedDialplan:
         plan = Dialplan.model_validate(data)
     except ValidationError as e:
         raise DialplanError([_validation_issue(err, pos) for err in e.errors()]) from e
-    dangling = [pos.issue(where, f"{'.'.join(map(str, where))}: unknown {kind} {name!r}",
-                          code="undefined")
+    dangling = [pos.issue(where, _dangling(plan, where, kind, name), code="undefined")
                 for where, kind, name in references(plan) if not plan.has(kind, name)]
     if dangling:
         raise DialplanError(dangling)
@@ -195,6 +194,15 @@ def load_dialplan(path: Path | str) -> LoadedDialplan:
             digest.update(kb.read_bytes())
             files.append(kb.resolve())
     return LoadedDialplan(plan, path.resolve(), digest.hexdigest()[:12], pos, tuple(files))
+
+
+def _dangling(plan: Dialplan, where: PathKey, kind: str, name: str) -> str:
+    """Why a reference does not resolve: an unknown name, or a menu's `questions` naming a
+    node that does not answer questions."""
+    what = ("is not an `answer` node" if kind == "answer node" and plan.has("node", name)
+            else None)
+    at = ".".join(map(str, where))
+    return f"{at}: {name!r} {what}" if what else f"{at}: unknown {kind} {name!r}"
 
 
 def _with_knowledge(plan: Dialplan, pos: Positions) -> tuple[Dialplan, list[Path]]:

@@ -297,6 +297,8 @@ class Dialplan(StrictModel):
         return self
 
     def has(self, kind: str, name: str) -> bool:
+        if kind == "answer node":  # a node of the `answer` verb (a menu's `questions`)
+            return name in self.nodes and self.nodes[name].answer is not None
         table = {"node": self.nodes, "intent": self.intents, "calendar": self.calendars}[kind]
         return name in table
 
@@ -330,6 +332,8 @@ def references(plan: Dialplan) -> Iterator[tuple[RefPath, str, str]]:
         for verb in ("gather", "answer"):
             if (listener := getattr(node, verb)) is not None:
                 yield (*at, verb, "next"), "node", listener.next
+        if node.menu and node.menu.questions:
+            yield (*at, "menu", "questions"), "answer node", node.menu.questions
         for i, c in enumerate(node.menu.choices if node.menu else []):
             yield (*at, "menu", "choices", i, "goto"), "node", c.goto
             if c.intent:

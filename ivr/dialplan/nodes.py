@@ -110,6 +110,12 @@ class Retry(StrictModel):
 class Menu(Retry):
     prompt: Prompt = Field(description="What the caller hears.")
     choices: list[Choice] = Field(min_length=1, description="Options.")
+    questions: str | None = Field(
+        None, description="An `answer` node: a spoken question that no choice here takes (or "
+        "that takes a choice going to that node) and that its knowledge base answers "
+        "confidently is answered there at once, without the caller asking it again; any "
+        "other utterance is routed as without it (dialplans/README.md, \"Questions asked at "
+        "a menu\").")
 
 
 SlotType = Literal["digits", "number", "amount", "date", "time", "phone", "id_card",
