@@ -12,13 +12,12 @@ import asyncio
 import math
 import re
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from audio_models.protocols import Transcript
-
-POLL_S = 0.05  # how often a busy call (playing, speaking, recognising) re-checks for silence
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +73,8 @@ class InputSource(Protocol):
         ...
 
     async def next(self, wait_s: float | None) -> CallerAction | None:
-        """The next input, or None when `wait_s` seconds passed without one (None: wait
-        briefly and return, the caller of `next` re-checks `quiet()`)."""
+        """The next input, or None when `wait_s` seconds passed without one (None: until an
+        input arrives or `quiet()` may have changed; the caller of `next` re-checks it)."""
         ...
 
     def drain(self) -> None:
@@ -96,19 +95,27 @@ def typed_transcript(text: str, language: str, confidence: float = 1.0) -> Trans
 
 class InputQueue:
     """A phone call's `InputSource`: inputs handed over by the SIP and media callbacks (on the
-    event loop), bounded (a flood of keys is dropped and counted, never queued without end)."""
+    event loop), bounded (a flood of keys is dropped and counted, never queued without end).
+
+    A waiting `next` costs the event loop nothing until something can change its answer: an
+    input (`put`), its own deadline (one timer), or, for a wait without a deadline (a busy
+    call: playing, the caller speaking, an utterance being recognised), `settled()`, which
+    the stages call when `quiet()` may have turned True (a prompt ended, a recognition
+    finished). No periodic re-check: a busy call used to wake every 50 ms (issue 22)."""
 
     def __init__(self, quiet: Callable[[], bool], dropped: Callable[[CallerAction], None],
                  before_wait: Callable[[], None] | None = None, maxsize: int = 256) -> None:
-        self._queue: asyncio.Queue[CallerAction] = asyncio.Queue(maxsize=maxsize)
+        self._items: deque[CallerAction] = deque()
+        self._maxsize = maxsize
         self._quiet = quiet
         self._dropped = dropped
         self._before_wait = before_wait
+        self._waiters: list[tuple[asyncio.Future[bool], bool]] = []  # (future, untimed)
 
     @property
     def pending(self) -> int:
         """Inputs handed over that the call has not taken yet."""
-        return self._queue.qsize()
+        return len(self._items)
 
     def now(self) -> float:
         return time.monotonic()
@@ -117,23 +124,54 @@ class InputQueue:
         return self._quiet()
 
     def put(self, item: CallerAction) -> None:
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
+        if len(self._items) >= self._maxsize:
             self._dropped(item)
+            return
+        self._items.append(item)
+        self._wake(timed_too=True)
+
+    def settled(self) -> None:
+        """Something `quiet()` depends on changed: a wait without a deadline returns None
+        (its caller re-checks `quiet()`); waits with a deadline go on."""
+        self._wake(timed_too=False)
+
+    def _wake(self, timed_too: bool) -> None:
+        for fut, untimed in self._waiters:
+            if (untimed or timed_too) and not fut.done():
+                fut.set_result(False)
 
     async def next(self, wait_s: float | None) -> CallerAction | None:
         if self._before_wait is not None:
             self._before_wait()
-        try:
-            return await asyncio.wait_for(self._queue.get(), POLL_S if wait_s is None
-                                          else max(0.0, wait_s))
-        except TimeoutError:
+        if self._items:
+            return self._items.popleft()
+        if wait_s is not None and wait_s <= 0:
             return None
+        loop = asyncio.get_running_loop()
+        end = None if wait_s is None else loop.time() + wait_s
+        while True:
+            fut: asyncio.Future[bool] = loop.create_future()
+            waiter = (fut, end is None)
+            self._waiters.append(waiter)
+            timer = None if end is None else loop.call_at(end, _expire, fut)
+            try:
+                timed_out = await fut
+            finally:
+                self._waiters.remove(waiter)
+                if timer is not None:
+                    timer.cancel()
+            if self._items:
+                return self._items.popleft()
+            if timed_out or end is None:
+                return None
+            # another waiter took the input: wait on until the deadline
 
     def drain(self) -> None:
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if isinstance(item, CallerHungUp):
-                self.put(item)
-                return
+        hangups = [i for i in self._items if isinstance(i, CallerHungUp)]
+        self._items.clear()
+        self._items.extend(hangups[:1])
+
+
+def _expire(fut: asyncio.Future[bool]) -> None:
+    if not fut.done():
+        fut.set_result(True)

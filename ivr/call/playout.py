@@ -76,12 +76,14 @@ class _TurnTiming:
 class Playout:
     """One call's prompts (see the module docstring). `profile()` is the call's language
     profile (its voice), `pause_recording(node)` silences the recording while a prompt that
-    asks for a secret plays; `wall` turns the call's monotonic times into UNIX time."""
+    asks for a secret plays; `wall` turns the call's monotonic times into UNIX time;
+    `settled()` is called when a prompt ended (the call's input wait re-checks silence)."""
 
     def __init__(self, deps: SessionDeps, media: MediaChannel, *, emit: ev.Emit,
                  answered_at: float, wall: Callable[[float], float | None],
                  hungup: asyncio.Event, profile: Callable[[], str | None],
-                 pause_recording: Callable[[str], None]) -> None:
+                 pause_recording: Callable[[str], None],
+                 settled: Callable[[], None] = lambda: None) -> None:
         self.deps = deps
         self.media = media
         self._emit = emit
@@ -90,6 +92,7 @@ class Playout:
         self._hungup = hungup
         self._profile = profile
         self._pause_recording = pause_recording
+        self._settled = settled
         self._playing: list[_Playing] = []
         self._idle = asyncio.Event()
         self._idle.set()
@@ -195,6 +198,7 @@ class Playout:
             self._protection_ended(self._deferred)
         if not self._playing:
             self._idle.set()
+        self._settled()
 
     def _protection_ended(self, deferred: _Deferred) -> None:
         """A protected prompt ended with a barge-in deferred over it. Answered: the prompts

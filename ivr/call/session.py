@@ -112,7 +112,7 @@ class CallSession:
         self.inputs = InputQueue(self._quiet, lambda item: self.emit(ev.InputDropped(
             kind=item.KIND)), self._pause_for_secret)
         self._playout = Playout(deps, media, emit=self.emit, answered_at=self.answered_at,
-                                wall=self.wall, hungup=self._hungup,
+                                wall=self.wall, hungup=self._hungup, settled=self.inputs.settled,
                                 profile=lambda: self.profile_id,
                                 pause_recording=lambda node: self._recording.pause(node))
         self._hearing = Hearing(call_id, deps, emit=self.emit, spawn=self._spawn,
@@ -120,7 +120,7 @@ class CallSession:
         self.tracker = self._hearing.tracker
         self._listening = Listening(
             call_id, deps, media.clock_rate, self._hearing, emit=self.emit, spawn=self._spawn,
-            put=self.inputs.put, barge_in=self._playout.barge_in,
+            put=self.inputs.put, settled=self.inputs.settled, barge_in=self._playout.barge_in,
             protected=lambda: self._playout.protected,
             secret=lambda: self._secrets.taking, facts=self.facts,
             voice_for=self._playout.voice_for, wall=self.wall)

@@ -12,6 +12,10 @@ One `TurnTaking` per call, the same for a phone call, `ivr simulate` and `ivr te
   speaking and no utterance is being recognised (a slow recognition is no silence);
 - what recognised speech is (`judge_speech`): noise is ignored and listening goes on, low
   confidence is not understood.
+
+Waiting costs nothing while the call is busy: `source.next(None)` sets no timer and returns
+when an input arrives or `quiet()` may have changed (the source is told: `InputQueue.settled`);
+once a timer runs, `next` waits exactly until its deadline.
 """
 
 from __future__ import annotations
