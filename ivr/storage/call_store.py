@@ -29,9 +29,11 @@ from typing import Any
 from ivr.storage import connections, counters
 from ivr.storage.db import PgDatabase, is_postgres_url, lock_table, write_transaction
 from ivr.storage.migrations import MIGRATIONS
+from ivr.storage.notify import CallChanges
 from ivr.storage.writer import FULL_WAIT_S, QUEUE_SIZE, Write
 
 MIGRATION_LOCK = 0x1F5_0009  # PostgreSQL advisory lock key held while migrating
+_CHANGES: dict[str, CallChanges] = {}  # per database: the process's stores on it share one
 
 
 class CallStore:
@@ -58,6 +60,7 @@ class CallStore:
             self, connections.release_writer, self.url, self.writer)
         self.db = connections.connect(self.path, database_url, main=True)
         self.db.flush_first = self.writer.flush
+        self.changes = _CHANGES.setdefault(self.url, CallChanges())  # wakes events long polls
         self.migrate()
 
     @property
@@ -103,8 +106,10 @@ class CallStore:
     # ------------------------------------------------------------ writes
     def _queue(self, call_id: str | None, what: str, apply: Callable[[Any], None],
                essential: bool = True) -> None:
-        """Hand a write to the writer thread (a dropped one is counted and logged there)."""
+        """Hand a write to the writer thread (a dropped one is counted and logged there),
+        and wake the readers waiting for the call's next write (`ivr.storage.notify`)."""
         self.writer.submit(Write(call_id, what, apply, essential))
+        self.changes.changed(call_id)
 
     def call_started(self, call_id: str, **fields: Any) -> None:
         """Queued: the call's row (replaced if it exists)."""

@@ -10,7 +10,6 @@ bearer token is not asked there; `/` sends a browser to `/login`.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -20,6 +19,7 @@ from aiohttp import web
 
 from ivr.storage import transcript
 from ivr.storage.call_store import CallStore
+from ivr.storage.notify import FALLBACK_S
 from ivr.web.auth import AUTH_KEY, audit, can_see_call, set_user
 from ivr.web.signin import add_auth_routes
 from ivr.web.timings import turn_timings
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 HealthSource = Callable[[], dict[str, Any]]
 ReadySource = Callable[[], Awaitable[dict[str, Any]]]  # `ivr.readiness.Readiness`
 EVENTS_MAX_WAIT_S = 25.0  # a long poll's longest wait (below common proxies' idle timeouts)
-EVENTS_POLL_S = 0.1  # how often a waiting long poll looks for new events
+EVENTS_FALLBACK_S = FALLBACK_S  # a waiting long poll re-reads at least this often
 PUBLIC_PATHS = frozenset({"/", "/api/health", "/api/ready", "/api/openapi.json"})
 
 
@@ -134,7 +134,10 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
     async def get_call_events(request: web.Request) -> web.Response:
         """The call's events after the `after` event id, waiting up to `wait` seconds (at
         most `EVENTS_MAX_WAIT_S`) for one when there is none yet and the call is live: a
-        client follows a call with one request per batch of events, not by reloading it."""
+        client follows a call with one request per batch of events, not by reloading it.
+        A waiting request sleeps until this process queues a write of the call
+        (`CallStore.changes`), re-reading at least every `EVENTS_FALLBACK_S` for the writes
+        it cannot see (a call of another worker on the shared database)."""
         call_id = request.match_info["call_id"]
         try:
             after = max(0, min(int(request.query.get("after", "0")), 2**53))
@@ -155,9 +158,10 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
             if found is None:
                 return web.json_response({"error": "no such call"}, status=404)
             status, events = found
-            if events or status == "ended" or time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if events or status == "ended" or left <= 0:
                 return web.json_response({"id": call_id, "status": status, "events": events})
-            await asyncio.sleep(EVENTS_POLL_S)
+            await store.changes.wait(call_id, min(left, EVENTS_FALLBACK_S))
 
     async def list_callbacks(request: web.Request) -> web.Response:
         """Callback requests and voicemails left while no agent was free, newest first; an

@@ -144,3 +144,87 @@ def test_reading_events_is_audited(store):
     rows = list(store.db.query("select action, call_id, detail from audit_log"))
     assert [(r["action"], r["call_id"]) for r in rows] == [("view_call", "live")]
     assert '"events"' in rows[0]["detail"]
+
+
+def test_a_waiting_poll_is_woken_by_the_write_not_by_rereading(store, monkeypatch):
+    """The notifier wakes the request when the event is queued: with the fallback re-read
+    set far away, it still answers at once, having read the store twice (before and after)."""
+    import ivr.web.api as api
+
+    monkeypatch.setattr(api, "EVENTS_FALLBACK_S", 10.0)
+    reads: list[str] = []
+    real = store.call_events
+    monkeypatch.setattr(store, "call_events", lambda *a, **k: reads.append(a[0]) or real(*a, **k))
+
+    async def body(client):
+        _, first = await _get(client, "/api/calls/live/events")
+        reads.clear()
+
+        async def later() -> None:
+            await asyncio.sleep(0.5)
+            store.add_event("live", "turn", {"seq": 1}, ts=T0 + 3)
+
+        t0 = time.monotonic()
+        adder = asyncio.create_task(later())
+        _, got = await _get(client, f"/api/calls/live/events?after={first['events'][-1]['id']}"
+                                    "&wait=20")
+        await adder
+        return got, time.monotonic() - t0
+
+    got, waited = _run(store, body)
+    assert [e["type"] for e in got["events"]] == ["turn"]
+    assert 0.45 <= waited < 5
+    assert reads == ["live", "live"]
+    assert store.changes.waiting == 0  # nothing left registered
+
+
+def test_another_calls_writes_do_not_answer_a_poll(store, monkeypatch):
+    import ivr.web.api as api
+
+    monkeypatch.setattr(api, "EVENTS_FALLBACK_S", 0.2)
+
+    async def body(client):
+        _, first = await _get(client, "/api/calls/live/events")
+
+        async def other() -> None:
+            for i in range(5):
+                await asyncio.sleep(0.05)
+                store.add_event("done", "note", {"i": i}, ts=T0 + 6 + i)
+
+        t0 = time.monotonic()
+        task = asyncio.create_task(other())
+        _, got = await _get(client, f"/api/calls/live/events?after={first['events'][-1]['id']}"
+                                    "&wait=0.6")
+        await task
+        return got, time.monotonic() - t0
+
+    got, waited = _run(store, body)
+    assert got["events"] == [] and waited >= 0.55
+
+
+def test_writes_the_notifier_cannot_see_are_found_by_the_fallback_read(store, monkeypatch):
+    """A write of another worker on the shared database (here: queued behind the store's
+    back, so nothing is signalled) is found by the slower re-read."""
+    import ivr.web.api as api
+    from ivr.storage.writer import Write
+
+    monkeypatch.setattr(api, "EVENTS_FALLBACK_S", 0.3)
+    row = {"call_id": "live", "ts": T0 + 3, "type": "turn", "data": "{}"}
+
+    async def body(client):
+        _, first = await _get(client, "/api/calls/live/events")
+
+        async def elsewhere() -> None:
+            await asyncio.sleep(0.2)
+            store.writer.submit(Write("live", "event turn", lambda db: db["events"].insert(row)))
+
+        t0 = time.monotonic()
+        task = asyncio.create_task(elsewhere())
+        _, got = await _get(client, f"/api/calls/live/events?after={first['events'][-1]['id']}"
+                                    "&wait=20")
+        await task
+        return got, time.monotonic() - t0
+
+    got, waited = _run(store, body)
+    assert [e["type"] for e in got["events"]] == ["turn"]
+    assert 0.25 <= waited < 5
