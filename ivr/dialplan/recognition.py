@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from ivr.dialplan.actions import CallerInput, Understanding
+from ivr.dialplan.in_passing import OFF_TOPIC, named_in_passing, said_in_passing
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
 from ivr.understanding.crisis_recall import (
@@ -18,22 +19,18 @@ from ivr.understanding.crisis_recall import (
     CRISIS_RECALL_MIN_ASR,
     CRISIS_RECALL_OVER_WORDS,
     crisis_by_meaning,
-    plan_texts,
 )
-from ivr.understanding.intents import IntentMatch, is_chinese, match_intents, normalise
-from ivr.understanding.off_topic import foreign_words, heard_foreign, owner_elsewhere
-from ivr.understanding.profiles import LanguageProfile, normalise_for
+from ivr.understanding.intents import IntentMatch, match_intents
+from ivr.understanding.profiles import LanguageProfile
 from ivr.understanding.semantic import PHRASE_CLASS, Decision, SemanticIndex, decide
 from ivr.understanding.slots import extract_slot, keyed_slot
 
-OFF_TOPIC = "@off_topic"  # the meaning index's rows of requests the dialplan does not handle
 GLOBAL_WINS = 0.85  # a global choice scoring this high beats slot values and read-backs
 OVERRULE = 0.8  # the least probability of a meaning that overrules weak words
 VETO_WORDS_BELOW = 0.6  # words this weak give way to a clearly off-topic meaning (asked)
 WORDS_TIE = 0.03  # two intents' words this close: the meaning decides between them
 AGREE_WORDS = 0.3  # words and meaning agreeing: the least words' score ...
 AGREE_PROBABILITY = 0.3  # ... and the least probability (the meaning's top class)
-OFF_TOPIC_LEADS = 0.6  # the off-topic class this probable overrules keyword-strength words
 
 
 def choices_at(plan: Dialplan, node: Node) -> list[Choice]:
@@ -143,15 +140,27 @@ def _understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
     if sense:
         assert index is not None
         meant = by_meaning(plan, index, meaning, language, choices)
+        if meant is None and matches:
+            meant = agreed(plan, index, meaning, language, choices, matches[0])
         if meant is not None:
-            return meant
-        together = agreed(plan, index, meaning, language, choices, matches[0]) if (
-            matches) else None
-        if together is not None:
-            return together
+            return unless_in_passing(plan, language, profile, event.text, meant)
     top = matches[0] if matches else None
     return None, Understanding("no_match", top.intent if top else None,
                                top.score if top else 0.0)
+
+
+def unless_in_passing(plan: Dialplan, language: str, profile: LanguageProfile | None,
+                      text: str, taken: tuple[Choice | None, Understanding]
+                      ) -> tuple[Choice | None, Understanding]:
+    """`taken` (a match by meaning or by agreement), unless its intent was named in passing
+    (`in_passing.named_in_passing`: "交通卡怎么在手机上充值"): then a no-match naming it just
+    below the threshold, asked about ("did you mean ...?") when it has a label."""
+    choice, u = taken
+    if choice is None or u.intent is None or not named_in_passing(
+            plan, language, profile, text, u.intent):
+        return taken
+    unsure = min(u.score, plan.defaults.intent_threshold - 0.001)
+    return None, Understanding("no_match", u.intent, round(unsure, 3))
 
 
 def by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
@@ -263,44 +272,6 @@ def vetoed_as_off_topic(plan: Dialplan, index: SemanticIndex, meaning: Any, lang
             or not plan.intents[words.intent].semantic):
         return False
     return _probability(plan, index, meaning, language).get(OFF_TOPIC, 0.0) >= OVERRULE
-
-
-def said_in_passing(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
-                    profile: LanguageProfile | None, text: str, words: IntentMatch) -> bool:
-    """The words' intent is named in passing, as part of something the hotline does not do
-    (`ivr.understanding.off_topic`): "how do I pay my gas bill" hears the bill's keyword,
-    "银行卡的余额怎么查" the balance's. Either the request also names something only the
-    dialplan's off-topic requests talk about (a foreign word: gas, 银行卡), or the keyword
-    belongs to a noun no intent uses ("electricity bill", 公交卡余额), or the meaning
-    puts at least OFF_TOPIC_LEADS on the off-topic class and leads the words' intent by
-    `semantic.probability_margin`. Not taken then; asked about ("did you mean ...?") when
-    it has a label. Never for an intent not matched by meaning (crisis phrases); not with
-    `overrule_words_below: null`."""
-    if (plan.semantic.overrule_words_below is None
-            or not plan.intents[words.intent].semantic):
-        return False
-    chinese = is_chinese(language)
-    norm = normalise(normalise_for(profile, text) if profile else text, language)
-    keyword = normalise(words.evidence, language)
-    p = _probability(plan, index, meaning, language)
-    off, mine = p.get(OFF_TOPIC, 0.0), p.get(words.intent, 0.0)
-    # a keyword heard by sound or misspelt (课服, 话妃) makes the sentence odd to the
-    # encoder as well: the meaning overrules only words heard as written
-    as_written = bool(keyword) and (keyword in norm if chinese else f" {keyword} " in f" {norm} ")
-    if as_written and off >= OFF_TOPIC_LEADS and off - mine >= plan.semantic.probability_margin:
-        return True
-    if heard_foreign(norm, _foreign_words(plan, language), chinese) is not None:
-        return True
-    return "*" not in words.evidence and owner_elsewhere(
-        norm, keyword, plan_texts(plan, language), chinese) is not None
-
-
-def _foreign_words(plan: Dialplan, language: str) -> frozenset[str]:
-    """Words of the dialplan's off-topic requests that none of its intents uses."""
-    from ivr.understanding.intents import _for_language
-
-    return foreign_words(tuple(_for_language(plan.semantic.off_topic, language)),
-                         plan_texts(plan, language), is_chinese(language))
 
 
 def agreed(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,

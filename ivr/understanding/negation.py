@@ -26,8 +26,9 @@ Deliberately small and closed: a filler list that grew to "have" or "any" would 
 have any reason to live" negate itself.
 
 A figure of speech counts as a negation too, in its one regular Chinese form: a degree
-complement of an everyday cause, CAUSE 得 WHO{0,1} ADVERB{0,2} KEYWORD ("等得我都快窒息了",
-"这话费贵得俺上不来气儿", "笑得都喘不上气"): waiting, prices, slowness, anger, laughter or
+complement of an everyday cause, CAUSE 得|到 WHO{0,1} ADVERB{0,2} KEYWORD ("等得我都快窒息了",
+"这话费贵得俺上不来气儿", "笑得都喘不上气", "网慢到我想死"; the adverbs include 想, a wish:
+"气得我想跳楼"): waiting, prices, slowness, anger, laughter or
 work making one "breathless" say how much, not what happened. The causes are closed
 (`ZH_CAUSES`) and never bodily ones: 闷得喘不过气 (a tight chest), 憋得, 疼得, 压得 stay
 crisis wording. `figurative` finds such a complement anywhere in a sentence, for a crisis
@@ -59,10 +60,11 @@ ZH_CAUSES = ("等", "气", "贵", "慢", "卡", "急", "烦", "忙", "吵", "热
              "跑", "坑", "折腾", "无聊", "郁闷", "着急", "生气", "心急", "嬲", "高兴", "开心",
              "兴奋")  # not 紧张, 担心, 激动: panic can take one's breath for real
 _ZH_WHO = ("我们", "人家", "我", "俺", "人", "咱", "偶", "我都")
-_ZH_DEGREE_ADVERBS = ("简直", "快要", "都快", "都要", "差点", "真是", "真的", "都", "快", "要",
-                      "直", "就")
+_ZH_DEGREE_ADVERBS = ("简直", "快要", "都快", "都要", "差点", "真是", "真的", "想要", "都", "快",
+                      "要", "直", "就", "想")  # 气得我想跳楼: the wish says how angry
+_ZH_COMPLEMENT = "(?:得|到)"  # 慢到我想死 (Cantonese and colloquial Mandarin say 到)
 _ZH_DEGREE = re.compile("(?:" + "|".join(sorted(ZH_CAUSES, key=len, reverse=True))
-                        + ")得(?:" + "|".join(_ZH_WHO) + ")?(?:"
+                        + ")" + _ZH_COMPLEMENT + "(?:" + "|".join(_ZH_WHO) + ")?(?:"
                         + "|".join(_ZH_DEGREE_ADVERBS) + "){0,2}$")
 
 
@@ -116,7 +118,7 @@ def heard_plainly(text: str, phrase: str, chinese: bool) -> bool:
 
 
 _ZH_DEGREE_ANYWHERE = re.compile("(?:" + "|".join(sorted(ZH_CAUSES, key=len, reverse=True))
-                                 + ")得")
+                                 + ")得")  # not 到 here: 跑到楼顶, 等到现在 are no figures
 
 
 def figurative(text: str, chinese: bool) -> bool:

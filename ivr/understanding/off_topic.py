@@ -43,7 +43,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["foreign_words", "heard_foreign", "owner_elsewhere", "warm"]
+__all__ = ["foreign_words", "heard_foreign", "kindred_elsewhere", "owner_elsewhere", "warm"]
 
 # English words too common to say what a request is about, whatever list they occur in
 _EN_GENERIC = frozenset("""
@@ -64,6 +64,7 @@ saturday sunday amount money
 change find fix won lost order apply raise rate sing teach recommend claim match name
 limit arrive refunded leaking exchange hiring nearby ill book call calling called pay paid
 owns company room power home house street television
+itself myself yourself himself herself themselves ourselves yourselves too
 """.split())
 # Words before or after a keyword that name no other business: adjectives (without a
 # tagger they look like the noun of "my gas bill"), the caller's own devices, amounts
@@ -80,6 +81,8 @@ nice kind helpful local nearest best better worse worst only main whole certain 
 iphone android samsung handset tablet ipad galaxy pixel nokia huawei xiaomi oppo vivo
 quid pound dollar euro yuan rupee tenner fiver buck rmb kuai cent penny pence
 few couple bit lot lots several dozen hundred thousand half quarter bunch load
+one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty
+fifty sixty seventy eighty ninety million
 """.split())
 _EN_ADJECTIVE_ENDINGS = ("ed", "ful", "ous", "ive", "ic", "able", "ible", "less", "ish",
                          "est", "ly", "ing")
@@ -190,6 +193,7 @@ def heard_foreign(text: str, words: Iterable[str], chinese: bool) -> str | None:
 
 _ZH_LINKS = ("的", "里", "上", "中")  # between an owner and what it owns: 银行卡的余额, 游戏里充值
 _ZH_FOR = ("给", "帮", "替", "为", "跟")  # a beneficiary follows: 给女儿充值
+_ZH_AT = ("在", "喺", "从", "用", "通过")  # a place or means: 在手机上充值, 用支付宝充值
 _EN_LINKS = frozenset({"on", "for", "at", "of", "from"})  # not "in": "wifi in my bedroom"
 _EN_DETERMINERS = frozenset({"my", "the", "your", "our", "a", "an", "this", "that", "his",
                              "her", "their", "me"})  # "me council tax bill" (en-GB)
@@ -291,6 +295,20 @@ def _zh_owner(text: str, keyword: str, plan: str) -> str | None:
     if k is None:
         return None
     before = k - 1
+    for _ in range(2):  # past a place or means of doing it, once: 交通卡怎么在手机上充值
+        before, owner = _zh_run_owner(tokens, before, plan)
+        if owner is not None:
+            return owner
+        if before < 0 or tokens[before][0] not in _ZH_AT:
+            return None
+        before -= 1
+    return None
+
+
+def _zh_run_owner(tokens: list[tuple[str, str]], before: int, plan: str
+                  ) -> tuple[int, str | None]:
+    """The noun run ending at token `before` (across bridges and a link), and the owner it
+    names when foreign; with the index of the token before the run."""
     while before >= 0 and tokens[before][0] in _ZH_BRIDGE:  # 八达通怎么充值
         before -= 1
     if before >= 0 and tokens[before][0] in _ZH_LINKS:
@@ -299,15 +317,36 @@ def _zh_owner(text: str, keyword: str, plan: str) -> str | None:
     while before >= 0 and _zh_noun(*tokens[before], plan):
         run.insert(0, tokens[before][0])
         before -= 1
+    end = before
+    if before >= 0 and tokens[before][0] in _ZH_AT:  # where or by what, not whose
+        return end, None
     if before >= 0 and tokens[before][1] == "r":  # 给我老爸充值
         before -= 1
     beneficiary = before >= 0 and tokens[before][0] in _ZH_FOR
     if beneficiary and any(_zh_person(w) for w in run):
-        return None
+        return end, None
     owner = "".join(run).rstrip("".join(_ZH_LINKS))  # 卡里 (jieba's one word) is 卡
     if run and _zh_foreign(owner, run, plan):
-        return owner
-    return None
+        return end, owner
+    return end, None
+
+
+def kindred_elsewhere(text: str, keywords: Iterable[str], plan_texts: tuple[str, ...]
+                      ) -> str | None:
+    """Chinese: a noun of normalised `text` of the same kind as one of `keywords` (ending in
+    its last character) that no text of the dialplan uses: 电费 and 物业费 beside 话费, 订单
+    beside 账单, 公交卡 beside 电话卡. Another provider's thing, though no keyword was said
+    (a request matched by meaning or by an example's likeness), or None."""
+    heads = {k[-1] for k in keywords if len(k) >= 2 and not k.isascii()}
+    if not heads:
+        return None
+    plan = "\n".join(plan_texts)
+    posseg = _posseg()
+    with _lock:
+        tokens = [(p.word, p.flag) for p in posseg.lcut(text)]
+    return next((w for w, flag in tokens
+                 if len(w) >= 2 and w[-1] in heads and flag.startswith("n") and _known(w)
+                 and not _zh_person(w) and _zh_foreign(w, [w], plan)), None)
 
 
 def _zh_noun(word: str, flag: str, plan: str) -> bool:
