@@ -228,3 +228,30 @@ def test_writes_the_notifier_cannot_see_are_found_by_the_fallback_read(store, mo
     got, waited = _run(store, body)
     assert [e["type"] for e in got["events"]] == ["turn"]
     assert 0.25 <= waited < 5
+
+
+def test_a_call_of_another_worker_is_reread_often(store, monkeypatch):
+    """This process is never told of another worker's writes: its calls keep the short
+    re-read (a local cluster's harness follows every call through worker 0)."""
+    import ivr.web.api as api
+    from ivr.storage.writer import Write
+
+    monkeypatch.setattr(api, "EVENTS_FALLBACK_S", 10.0)
+    store.worker = "127.0.0.1:5070"
+    store.call_started("far", caller="3000", started_at=T0, worker="127.0.0.1:5071")
+    row = {"call_id": "far", "ts": T0 + 3, "type": "turn", "data": "{}"}
+
+    async def body(client):
+        async def elsewhere() -> None:
+            await asyncio.sleep(0.3)
+            store.writer.submit(Write("far", "event turn", lambda db: db["events"].insert(row)))
+
+        t0 = time.monotonic()
+        task = asyncio.create_task(elsewhere())
+        _, got = await _get(client, "/api/calls/far/events?wait=20")
+        await task
+        return got, time.monotonic() - t0
+
+    got, waited = _run(store, body)
+    assert [e["type"] for e in got["events"]] == ["turn"]
+    assert 0.25 <= waited < 5
