@@ -131,6 +131,10 @@ class IvrProcess:
     def call(self, call_id: str) -> dict[str, Any]:
         return self.api(f"/api/calls/{call_id}")
 
+    def call_api(self, call_id: str, path: str) -> Any:
+        """`path` asked of the process that holds call `call_id` (here: the only one)."""
+        return self.api(path)
+
     def call_id_for(self, sip_call_id: str, timeout: float = 15.0) -> str:
         """The IVR's own id of the call a phone placed with SIP Call-ID `sip_call_id` (the
         IVR names calls itself; the Call-ID is only data)."""
@@ -158,8 +162,8 @@ class IvrProcess:
             wait = min(5.0, max(0.0, deadline - time.monotonic()))
             events: list[Event] = []
             try:
-                got = self.api(f"/api/calls/{urllib.parse.quote(call_id, safe='')}/events"
-                               f"?after={cursor}&wait={wait:.2f}")
+                got = self.call_api(call_id, f"/api/calls/{urllib.parse.quote(call_id, safe='')}"
+                                    f"/events?after={cursor}&wait={wait:.2f}")
                 events = got["events"]
             except urllib.error.HTTPError as e:
                 if e.code != 404:
@@ -274,6 +278,7 @@ class ClusterProcess(IvrProcess):
         self.sip_port = free_udp_range(11 + workers)  # front, then workers at +10..
         self.http_port = _free_tcp_range(1 + workers)
         self.worker_http_ports = [self.http_port + 1 + i for i in range(workers)]
+        self._holders: dict[str, int] = {}  # call id -> the index of the worker holding it
 
     ready_marker = "cluster ready"
 
@@ -296,6 +301,26 @@ class ClusterProcess(IvrProcess):
         """The API of worker 0: the supervisor serves none, and a local cluster's workers
         share one database, so any worker sees every call (`call_id_for`, `/api/calls`)."""
         return self.worker_api(0, path, token)
+
+    def call_api(self, call_id: str, path: str) -> Any:
+        """`path` asked of the worker that holds the call (its `worker` column, host:SIP
+        port, says which), so the events long poll waits on that worker's write notifier:
+        any other worker can only re-read the shared database every 100 ms for it
+        (`ivr.web.api` `EVENTS_FOREIGN_POLL_S`), which with a load test's callers all
+        following through worker 0 cost that worker a store read per call every 100 ms.
+        Worker 0 until the call's row names its worker."""
+        index = self._holders.get(call_id)
+        if index is None:
+            index = 0
+            try:
+                worker = str(self.worker_api(0, f"/api/calls/{call_id}").get("worker") or "")
+                port = int(worker.rsplit(":", 1)[1]) if ":" in worker else -1
+                if 0 <= port - (self.sip_port + 10) < self.workers:
+                    index = port - (self.sip_port + 10)
+                    self._holders[call_id] = index
+            except (OSError, ValueError, urllib.error.HTTPError):
+                pass
+        return self.worker_api(index, path)
 
     def call(self, call_id: str) -> dict[str, Any]:
         """The call's record from the first worker that has it (HTTPError 404 if none)."""
