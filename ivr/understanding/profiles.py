@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from ivr.understanding.chinese_text import to_simplified
+from ivr.understanding.english_dialect import standard_english
 
 # Dialect and colloquial wording -> standard Mandarin. Longer entries are applied first.
 SICHUAN = {
@@ -203,7 +204,8 @@ def normalise_for(profile: LanguageProfile, text: str) -> str:
     done = memo.get(text)
     if done is not None:
         return done
-    out = apply_lexicon(text, profile.lexicon, profile.chinese)
+    out = text if profile.chinese else standard_english(text)  # "gonnae", "whit's", "ur"
+    out = apply_lexicon(out, profile.lexicon, profile.chinese)
     if profile.script == "t2s" and profile.chinese:
         out = apply_lexicon(to_simplified(out), profile.lexicon, True)
     if len(memo) >= NORMALISED_KEPT:  # bounded: callers' texts rarely repeat
