@@ -15,6 +15,10 @@ After an answer the caller is asked whether it answered the question:
   again, then `on_failure`, usually an agent, who sees the question in the summary);
 - anything else: heard as a new question.
 
+A menu whose `questions` names an answer node hands it a question the menu did not take (or
+took to that node): `carried` answers it there at once when the base is confident, so the
+caller never repeats it; otherwise the menu goes on as without it (engine.py decides when).
+
 The question, and the entry answered, are call variables (`question`, `answer_id`,
 `answer_title`) and the entry is the turn's `answer`. Pure, like the engine.
 """
