@@ -64,8 +64,9 @@ def print_turn(console: Console, turn: TurnResult, *, show_changed: bool = True)
     p = console.print
     u = turn.understanding
     if u is not None:
-        if u.outcome == "match" and u.answer and not u.intent:
-            head = f"  answered from the knowledge base: {u.answer} {u.score:.2f}"
+        if u.outcome == "match" and u.answer and u.intent != "affirm":  # (yes: it helped)
+            via = f" (the menu heard {u.intent})" if u.intent else ""
+            head = f"  answered from the knowledge base: {u.answer} {u.score:.2f}{via}"
         elif u.outcome == "match" and u.intent:
             head = f"  understood: {u.intent} {u.score:.2f}"
         elif u.outcome == "match":
