@@ -23,9 +23,15 @@ from ivr.understanding.semantic import SemanticIndex, SemanticUnavailable, decid
 HOTLINE = REPO_ROOT / "dialplans" / "hotline.yaml"
 
 
-def hotline(enabled: bool = True) -> Dialplan:
+def hotline(enabled: bool = True, questions: bool = True) -> Dialplan:
+    """The shipped hotline, matching by meaning or not; without `questions` its menus do not
+    answer questions from the knowledge base (which embeds the caller's words too)."""
     plan = load_dialplan(HOTLINE).plan.model_copy(deep=True)
     plan.semantic.enabled = enabled
+    if not questions:
+        for node in plan.nodes.values():
+            if node.menu is not None:
+                node.menu.questions = None
     return plan
 
 
@@ -58,7 +64,7 @@ def test_index_scores_each_intent_by_its_nearest_example() -> None:
 ])
 def test_colloquial_requests_reach_their_intent_by_meaning(language: str, text: str,
                                                            intent: str, node: str) -> None:
-    with Conversation(hotline(False), language=language) as words_only:
+    with Conversation(hotline(False, questions=False), language=language) as words_only:
         words_only.start()
         assert words_only.say_text(text).outcome == "no_match"
     with Conversation(hotline(), language=language) as conv:
@@ -90,7 +96,13 @@ def test_off_topic_and_crisis_intents_are_not_reached_by_meaning() -> None:
 
 
 def test_meaning_is_computed_only_when_the_dialplan_asks() -> None:
-    off = DialogEngine(hotline(False))
+    plan = hotline(False)
+    menu = plan.nodes["main_menu"].menu
+    assert menu is not None and menu.questions == "questions"
+    asks = DialogEngine(plan)  # semantic off, but the menu answers questions (knowledge base)
+    assert asks.meaning("我要充值", asks.start().state) is not None
+    menu.questions = None
+    off = DialogEngine(plan)
     assert off.semantic is None
     assert off.meaning("我要充值", off.start().state) is None
     on = DialogEngine(hotline())

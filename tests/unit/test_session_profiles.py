@@ -174,7 +174,7 @@ def test_detection_off_in_the_dialplan(tmp_path):
         await _speak_at_menu(c)
         await _hang_up_after_turn(c, 1)
 
-    c = run_call(tmp_path, scenario, [transcript("我想问一下啥子时候修好", "zh")],
+    c = run_call(tmp_path, scenario, [transcript("哎呀我也说不清楚是啥子", "zh")],
                  [("en", 0.99)], detection=False)
     assert c.asr.detect_calls == []
     assert c.events("language_detected") == []
@@ -202,7 +202,7 @@ def test_sichuan_cue_adopts_the_sichuan_profile(tmp_path):
         await _speak_at_menu(c)
         await _hang_up_after_turn(c, 1)
 
-    c = run_call(tmp_path, scenario, [transcript("我想问一下啥子时候修好", "zh")],
+    c = run_call(tmp_path, scenario, [transcript("哎呀我也说不清楚是啥子", "zh")],
                  [("zh", 0.98)])
     assert c.asr.languages == ["zh"]
     assert c.events("dialect_detected") == [{"profile": "zh-sichuan"}]
@@ -247,7 +247,7 @@ def test_choice_after_detection_is_kept(tmp_path):
         c.dtmf("1")
         await _hang_up_after_turn(c, 3)
 
-    c = run_call(tmp_path, scenario, [transcript("我想问一下啥子时候修好", "zh")],
+    c = run_call(tmp_path, scenario, [transcript("哎呀我也说不清楚是啥子", "zh")],
                  [("zh", 0.98)])
     assert c.events("language")[:2] == [{"language": "zh-CN", "profile": "zh-sichuan"},
                                         {"language": "en-US", "profile": "en-US"}]
