@@ -311,16 +311,21 @@ class ClusterProcess(IvrProcess):
         Worker 0 until the call's row names its worker."""
         index = self._holders.get(call_id)
         if index is None:
-            index = 0
-            try:
-                worker = str(self.worker_api(0, f"/api/calls/{call_id}").get("worker") or "")
-                port = int(worker.rsplit(":", 1)[1]) if ":" in worker else -1
-                if 0 <= port - (self.sip_port + 10) < self.workers:
-                    index = port - (self.sip_port + 10)
-                    self._holders[call_id] = index
-            except (OSError, ValueError, urllib.error.HTTPError):
-                pass
-        return self.worker_api(index, path)
+            index = self._holder(call_id)
+            if index is not None:
+                self._holders[call_id] = index
+        return self.worker_api(0 if index is None else index, path)
+
+    def _holder(self, call_id: str) -> int | None:
+        """The index of the worker whose SIP address the call's row names (None: unknown
+        yet, unreadable, or not one of this cluster's workers)."""
+        try:
+            worker = str(self.worker_api(0, f"/api/calls/{call_id}").get("worker") or "")
+            port = int(worker.rpartition(":")[2])
+        except (OSError, ValueError, urllib.error.HTTPError):
+            return None
+        index = port - (self.sip_port + 10)
+        return index if 0 <= index < self.workers else None
 
     def call(self, call_id: str) -> dict[str, Any]:
         """The call's record from the first worker that has it (HTTPError 404 if none)."""

@@ -139,8 +139,8 @@ def build_app(store: CallStore, token: str, health: HealthSource, *,
         A waiting request sleeps until this process queues a write of the call
         (`CallStore.changes`), re-reading at least every `EVENTS_FALLBACK_S` for the writes
         it cannot see; a call of another worker on the shared database, which this process
-        is never told of, is re-read every `EVENTS_FOREIGN_POLL_S` (a local cluster's test
-        harness and load test follow every call through worker 0)."""
+        is never told of, is re-read every `EVENTS_FOREIGN_POLL_S` (the test harness asks
+        each call's own worker: `testkit.harness.ClusterProcess.call_api`)."""
         call_id = request.match_info["call_id"]
         try:
             after = max(0, min(int(request.query.get("after", "0")), 2**53))
