@@ -6,6 +6,7 @@ first. (The CRM address of bank.yaml does not resolve: verification falls back t
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import wave
 from pathlib import Path
@@ -82,9 +83,12 @@ def test_sensitive_gathers_leave_no_digits_anywhere(bank: IvrProcess, tmp_path: 
     api = json.dumps(bank.call(call_id), ensure_ascii=False)
     log = bank.log()
     for secret in (ID_X, ID_X[:-1], ID_X[:12], "19491231", LAST4):
-        assert secret not in stored, f"{secret} in SQLite"
-        assert secret not in log, f"{secret} in the log"
-        assert secret not in api, f"{secret} in the API"
+        # as a number of its own: a timestamp such as 1796651621.404821 holds "4821" by chance
+        # (CI22), the caller's digits never sit inside a longer number
+        said = re.compile(rf"(?<!\d){re.escape(secret)}(?!\d)")
+        assert not said.search(stored), f"{secret} in SQLite"
+        assert not said.search(log), f"{secret} in the log"
+        assert not said.search(api), f"{secret} in the API"
 
     # the recording: both channels silent while paused, the IVR's prompts heard elsewhere
     pauses = _intervals(events)
