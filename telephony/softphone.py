@@ -37,6 +37,25 @@ Event = dict[str, Any]
 
 DIAL_RESPONSE_S = 20.0  # how long baresip may take to acknowledge a 'dial' command
 
+def _connect_to_listener(port: int) -> socket.socket:
+    """Connect to 127.0.0.1:`port`, refusing a TCP self-connect.
+
+    While nothing listens yet on a port of the ephemeral range, a retried connect can pick that
+    very port as its own source and connect to itself (simultaneous open): every command sent
+    then comes back as its own "reply" and no answer ever arrives (CI saw `dial` time out).
+    """
+    return refuse_self_connect(socket.create_connection(("127.0.0.1", port), 0.5))
+
+
+def refuse_self_connect(sock: socket.socket) -> socket.socket:
+    """`sock` unless it is connected to itself (then closed, ConnectionRefusedError)."""
+    if sock.getsockname() == sock.getpeername():
+        port = sock.getsockname()[1]
+        sock.close()
+        raise ConnectionRefusedError(f"connected to itself on port {port}; nobody listens yet")
+    return sock
+
+
 class BaresipError(RuntimeError):
     """baresip is missing, exited, or did not answer a command."""
 
@@ -126,7 +145,7 @@ class Baresip:
         while True:
             self._check_alive()
             try:
-                self._sock = socket.create_connection(("127.0.0.1", self.ctrl_port), 0.5)
+                self._sock = _connect_to_listener(self.ctrl_port)
                 break
             except OSError as exc:
                 if time.monotonic() > deadline:
@@ -168,6 +187,7 @@ class Baresip:
             with contextlib.suppress(OSError):
                 self._sock.close()
             self._sock = None
+        self._reader = None
         if getattr(self, "_log", None) is not None:
             self._log.close()
 
@@ -271,6 +291,8 @@ class Baresip:
             raise BaresipError("baresip is not running")
         if self.proc.poll() is not None:
             raise BaresipError(f"baresip exited with {self.proc.returncode}: {self.log_tail()}")
+        if self._reader is not None and not self._reader.is_alive():
+            raise BaresipError(f"baresip's control connection closed: {self.log_tail()}")
 
     def _send(self, command: str, params: str) -> str:
         if self._sock is None:

@@ -174,3 +174,23 @@ def test_srtp_modes_reach_baresip_and_the_endpoint_config(tmp_path: Path) -> Non
     assert SipConfig(srtp="mandatory").srtp == "mandatory"
     with pytest.raises(ValueError, match="srtp must be one of"):
         SipConfig(srtp="required")
+
+
+def test_a_tcp_self_connect_is_refused_as_nobody_listening() -> None:
+    """Retrying a connect to a free ephemeral port can connect the socket to itself; the
+    softphone's control connection must not take that for baresip (CI: 'dial' unanswered)."""
+    from telephony.softphone import refuse_self_connect
+
+    port = free_tcp_port()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", port))
+    sock.connect(("127.0.0.1", port))  # simultaneous open with itself
+    with pytest.raises(ConnectionRefusedError, match="itself"):
+        refuse_self_connect(sock)
+    assert sock.fileno() == -1  # closed
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        client = socket.create_connection(server.getsockname(), 2)
+        assert refuse_self_connect(client) is client
+        client.close()
