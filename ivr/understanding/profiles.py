@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from ivr.understanding.chinese_text import to_simplified
+from ivr.understanding.chinese_text import mainland_wording, to_simplified
 from ivr.understanding.english_dialect import standard_english
 
 # Dialect and colloquial wording -> standard Mandarin. Longer entries are applied first.
@@ -24,12 +24,20 @@ SICHUAN = {
     "晓得": "知道", "巴适": "舒服", "安逸": "很好", "摆龙门阵": "聊天", "娃儿": "孩子",
     "搞快点": "快点", "勒个": "这个", "撒子": "什么",
     "遭了": "糟了", "不存在": "没关系", "锤子": "什么",
+    # round 7 (H4): 哈 for 一下, 好多 for 多少, 起 as a completive, 喊 for 叫
+    "嘞个": "这个", "看哈": "看一下", "查哈": "查一下", "等哈": "等一下", "问哈": "问一下",
+    "了好多钱": "了多少钱", "剩好多": "剩多少", "还有好多": "还有多少", "卡头": "卡里",
+    "充起": "充上", "冲起": "充上", "停起了": "停了", "停起": "停了", "卡起": "卡住",
+    "连不起": "连不上", "断求了": "断了", "坏求了": "坏了", "喊个": "叫个", "喊人": "叫人",
+    "莫让": "别让", "莫要": "不要", "用不成": "用不了", "遭扣": "被扣",
 }
 DONGBEI = {
     "嘎哈": "干什么", "干啥": "干什么", "咋整": "怎么办", "咋": "怎么", "啥": "什么",
     "唠嗑": "聊天", "贼": "很", "嘚瑟": "炫耀", "埋汰": "脏", "忽悠": "骗", "嗯呐": "是的",
     "杠杠的": "很好", "整": "弄", "瞅": "看", "老鼻子": "很多", "稀罕": "喜欢", "磨叽": "慢",
     "咋回事": "怎么回事", "得劲": "舒服", "膈应": "讨厌",
+    # round 7 (H4)
+    "这老些": "这么多", "老些": "很多", "唠唠": "聊聊", "唠": "聊",
 }
 # Applied before and after Traditional->Simplified: 係 is 是, but its Simplified form 系 is
 # also "system", so only the Traditional form and fixed phrases are mapped.
@@ -41,6 +49,12 @@ CANTONESE = {
     "俾": "给", "畀": "给", "睇": "看", "攞": "拿", "边度": "哪里", "邊度": "哪里",
     "边个": "谁", "邊個": "谁", "几多": "多少", "幾多": "多少", "依家": "现在", "而家": "现在",
     "咗": "了", "揾": "找", "搵": "找", "宽频": "宽带", "寬頻": "宽带", "增值": "充值",
+    # round 7 (H4): 仲 for 还, 唔到 for 不了, account, bill, transfer, paying in
+    "仲有": "还有", "仲欠": "还欠", "仲剩": "还剩", "仲未": "还没", "仲要": "还要",
+    "仲係": "还是", "戶口": "账户", "户口": "账户", "唔到": "不了", "冇晒": "全没有",
+    "張單": "账单", "张单": "账单", "轉駁": "转接", "转驳": "转接", "俾錢": "交钱", "俾钱": "交钱",
+    "講嘢": "说话", "讲嘢": "说话", "今個月": "这个月", "今个月": "这个月", "呢個": "这个",
+    "呢个": "这个", "成日": "总是", "搞掂": "搞定",
 }
 ENGLISH_COLLOQUIAL = {
     "gonna": "going to", "wanna": "want to", "gotta": "got to", "ain't": "is not",
@@ -111,6 +125,11 @@ BUILTIN_PROFILES: dict[str, LanguageProfile] = {
 # Standard words that contain a dialect word and must survive the lexicon (关係 is not 关是).
 PROTECTED = ("關係", "关係", "聯係", "联係", "係統", "係数", "調整", "调整", "整個", "整个", "整體",
              "整体", "完整", "整理", "整數", "整数", "整天", "整齐", "整改", "整顿")
+
+
+# The Traditional 係 ("is" in Cantonese and Hakka) for every Chinese profile (PROTECTED keeps
+# 關係, 聯係, 係統, 係数).
+TRADITIONAL_IS = {"係": "是"}
 
 
 def apply_lexicon(text: str, lexicon: Mapping[str, str], chinese: bool) -> str:
@@ -198,7 +217,8 @@ def normalise_for(profile: LanguageProfile, text: str) -> str:
     """Dialect and colloquial wording to standard text, Traditional to Simplified.
 
     The lexicon runs before and after script conversion: some dialect words only exist in
-    Traditional form (係), others are written in Simplified by the recogniser.
+    Traditional form (係), others are written in Simplified by the recogniser. Chinese text
+    then gets `mainland_wording` (regional words any Chinese caller may use).
     """
     memo = profile._normalised
     done = memo.get(text)
@@ -206,8 +226,12 @@ def normalise_for(profile: LanguageProfile, text: str) -> str:
         return done
     out = text if profile.chinese else standard_english(text)  # "gonnae", "whit's", "ur"
     out = apply_lexicon(out, profile.lexicon, profile.chinese)
+    if profile.chinese:
+        out = apply_lexicon(out, TRADITIONAL_IS, True)  # Hakka and Cantonese 係 heard as zh
     if profile.script == "t2s" and profile.chinese:
         out = apply_lexicon(to_simplified(out), profile.lexicon, True)
+    if profile.chinese:
+        out = mainland_wording(out)  # Taiwan usage, Shanghainese, Hokkien, Hakka, 俺
     if len(memo) >= NORMALISED_KEPT:  # bounded: callers' texts rarely repeat
         memo.clear()
     memo[text] = out
