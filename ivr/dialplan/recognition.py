@@ -14,6 +14,7 @@ from ivr.dialplan.actions import CallerInput, Understanding
 from ivr.dialplan.in_passing import OFF_TOPIC, named_in_passing, said_in_passing
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
+from ivr.dialplan.question_service import over_service
 from ivr.understanding.crisis_recall import (
     CRISIS_RECALL,
     CRISIS_RECALL_MIN_ASR,
@@ -70,8 +71,12 @@ def understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
     `meaning` (the utterance's vector) and `index` (the dialplan's) add matching by meaning
     when no intent's words match well enough. An intent to be confirmed first comes back as
     a no-match naming it, with its score (except at an `answer` node, whose question would
-    take it instead)."""
+    take it instead). At a menu with `questions`, a question a service intent heard goes to
+    the answer node when the knowledge base answers it better (`question_service`)."""
     choice, u = _understand(plan, node, event, language, profile, now, meaning, index)
+    asked = over_service(plan, node, event, language, meaning, index, choice, u)
+    if asked is not None:
+        return asked
     if choice is not None and node.answer is None and needs_confirming(plan, u.intent, event):
         return None, Understanding("no_match", u.intent, u.score)
     return choice, u

@@ -1,0 +1,72 @@
+"""Is what the caller said a question (how, why, what, can I ... / 怎么, 为什么, 吗 ...), or a
+request for a service ("check my bill", "帮我充值", "could you top up thirty for me")?
+
+A menu with `questions` (issue 17, round 7) also looks a question up in its knowledge base
+when a service intent heard it ("how much does roaming cost" holds the bill's word "cost",
+"话费怎么充值到别人号码上" the top-up's 充值): `is_question` decides whether the utterance is
+worth that second look. It is deliberately about form, not topic:
+- a question: a question word or form anywhere (English: "how do", "why", "what is", "is
+  there", "do I need", "I was wondering", a leading auxiliary "can I", "does", "is"... or a
+  final "?"; Chinese: 怎么, 如何, 为什么, 什么, 哪, 多少钱, 能不能, 是不是, 有没有, 吗, 呢 ...);
+- but a request when it asks the IVR to do something and holds no wh-word: "could you check
+  my balance", "can you fix my broadband", "I need to pay my bill", "帮我查一下话费",
+  "能不能给我充点话费" (帮我 / 给我 / 麻烦 / 我要 ...). "Can you tell me how to pay" and
+  "帮我看看为什么停机了" stay questions: they ask how or why.
+Whether the question is about the service itself ("how much is my bill") is not decided
+here: the knowledge base and the intent's examples are compared by the caller
+(`ivr.dialplan.question_service`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ivr.understanding.intents import is_chinese
+
+# fillers a caller puts before the question ("hi, um, so how do I ...")
+_EN_LEAD = (r"^(?:(?:hi|hello|hey|um+|uh+|er+|erm|so|ok|okay|oh|yeah|yes|well|right|sorry|"
+            r"excuse me|and|but|also|just|please|quick question)\b[,.!]?\s*)*")
+# a question by its first word (after fillers): an auxiliary or a wh-word
+_EN_START = re.compile(
+    _EN_LEAD + r"(?:how|why|what|what's|whats|where|where's|when|which|who|whose|is|are|am|"
+    r"do|does|did|can|could|should|shall|will|would|may|might|has|have|was|were|isn't|"
+    r"aren't|don't|doesn't|didn't|can't|cannot|won't|wouldn't|shouldn't)\b")
+# a question anywhere ("I'd like to know how ...", "... and why is it so expensive")
+_EN_ANYWHERE = re.compile(
+    r"\b(?:how (?:do|does|did|can|could|would|should|much|many|long|often|to|come|is|are)|"
+    r"why|what (?:is|are|was|do|does|did|happens|happen|if|time|kind|sort|type)|"
+    r"where (?:do|does|can|is|are)|when (?:do|does|can|is|are|will)|which|"
+    r"is (?:it|there|that)\b|are there|do i (?:need|have)|does it|"
+    r"(?:i|i'm|im) (?:was )?wonder(?:ing)?|(?:want|like|need|love) to know|"
+    r"tell me (?:how|why|what|where|when|if|whether)|explain|any idea)\b")
+# the IVR asked to do something: "can you check", "I need to pay", "please top up"
+_EN_REQUEST = re.compile(
+    _EN_LEAD + r"(?:(?:can|could|would|will) you(?: please)?|please|i (?:want|need|would "
+    r"like|wanna)|i'd like|i'd love|let me|help me|give me|get me|put me|transfer me|"
+    r"connect me)\b")
+_EN_WH = re.compile(r"\b(?:how|why|what|where|when|which|whether|if)\b")
+
+# Chinese: wh-words (a question whatever else is said) and weaker forms (a question unless
+# it asks the IVR to do something: 能不能帮我查一下话费)
+_ZH_WH = re.compile(r"怎么|怎样|怎麼|如何|为什么|为啥|為什麼|咋|干嘛|什么|什麼|啥|哪|几点|"
+                    r"多少钱|多少錢|多久|多长时间|几天|点样|点解|乜|边度|几时|咩")
+_ZH_FORM = re.compile(r"能不能|能否|可不可以|可以不|可否|是不是|有没有|有冇|要不要|需不需要|"
+                      r"用不用|会不会|收不收|行不行|算不算|[吗嗎呢么麼][？?。！!]*$|"
+                      r"[吗嗎呢][，,]|[？?]")
+_ZH_REQUEST = re.compile(r"帮我|幫我|给我|給我|替我|帮忙|麻烦|我要|我想要|请你|请帮|"
+                         r"给这个|給這個|转人工|轉人工")
+
+
+def is_question(text: str, language: str) -> bool:
+    """Is `text` asked as a question rather than as a request (see the module)?"""
+    said = text.strip()
+    if not said:
+        return False
+    if is_chinese(language):
+        if _ZH_WH.search(said):
+            return True
+        return bool(_ZH_FORM.search(said)) and not _ZH_REQUEST.search(said)
+    low = " ".join(said.lower().replace("’", "'").split())
+    if _EN_REQUEST.search(low) and not _EN_WH.search(low):
+        return False
+    return bool(_EN_START.search(low) or _EN_ANYWHERE.search(low) or low.endswith("?"))

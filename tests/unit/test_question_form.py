@@ -1,0 +1,64 @@
+"""Is the caller asking a question or making a request (ivr.understanding.question_form)?"""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.understanding.question_form import is_question
+
+
+@pytest.mark.parametrize("text", [
+    "how much does roaming cost",
+    "um, so how do I pay my bill without going to a shop",
+    "why was my line cut off",
+    "what are the charges for data in Europe",
+    "is there an outage in my area",
+    "can I top up with Alipay",
+    "does 5G cost extra on my bill",
+    "I was wondering whether the invoice can have my company name",
+    "can you tell me how to pay my bill",
+    "my bill is higher this month?",
+])
+def test_english_questions(text: str) -> None:
+    assert is_question(text, "en-US")
+
+
+@pytest.mark.parametrize("text", [
+    "check my bill",
+    "could you check my balance",
+    "can you fix my broadband",
+    "I need to pay my bill",
+    "I want to top up fifty",
+    "please top up thirty for me",
+    "my internet is down",
+    "let me talk to an agent",
+    "",
+])
+def test_english_requests_and_statements(text: str) -> None:
+    assert not is_question(text, "en-US")
+
+
+@pytest.mark.parametrize("text", [
+    "话费怎么充值到别人号码上",
+    "为什么我还有余额却停机了",
+    "新装宽带要多少钱",
+    "话费可以用支付宝交吗",
+    "开通呼叫转移要收费吗？",
+    "是不是我们这片宽带出故障了",
+    "帮我看看为什么停机了",  # asks why, though it asks for help
+])
+def test_chinese_questions(text: str) -> None:
+    assert is_question(text, "zh-CN")
+
+
+@pytest.mark.parametrize("text", [
+    "查话费",
+    "我要充值五十",
+    "能不能帮我查一下话费",  # a request asked politely
+    "能不能给我充点话费",
+    "宽带坏了",
+    "充个值吧",
+    "转人工",
+])
+def test_chinese_requests_and_statements(text: str) -> None:
+    assert not is_question(text, "zh-CN")

@@ -1,0 +1,192 @@
+"""A question a service intent heard at a menu with `questions` goes to the answer node when
+the knowledge base answers it better (ivr.dialplan.question_service). The dialplan is real;
+the knowledge base and the intents' meaning are scripted."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ivr.dialplan.actions import CallerInput, Understanding
+from ivr.dialplan.loader import load_dialplan
+from ivr.dialplan.models import Dialplan
+from ivr.dialplan.question_service import LEAD, STATEMENT_LEAD, library_of, over_service, register
+from ivr.understanding.knowledge import Entry, Hit
+from tests.unit.inline_plans import DEFAULTS_HEAD, plan_file, write
+
+HEAD = DEFAULTS_HEAD + """
+intents:
+  bill:
+    keywords: {zh-CN: [话费], en-US: [bill, cost]}
+  question:
+    keywords: {zh-CN: [咨询], en-US: [question]}
+  english:
+    keywords: {zh-CN: [英语], en-US: [english]}
+  agent:
+    keywords: {zh-CN: [转人工], en-US: [agent]}
+  crisis:
+    semantic: false
+    keywords: {zh-CN: [不想活], en-US: [end my life]}
+global_choices:
+  - {dtmf: "0", intent: agent, goto: agent}
+"""
+NODES = """
+s:
+  menu:
+    prompt: {zh-CN: 请问办理什么业务, en-US: How can I help}
+    choices:
+      - {dtmf: "1", intent: bill, goto: bill}
+      - {dtmf: "4", intent: question, goto: ask}
+      - {dtmf: "9", intent: english, language: en-US, goto: s}
+      - {dtmf: "7", intent: crisis, goto: agent}
+    questions: ask
+ask:
+  answer:
+    prompt: {zh-CN: 请说出您的问题, en-US: Please ask your question}
+    knowledge: kb
+    next: bye
+bill:
+  hangup: {say: 账单九十八元}
+bye:
+  hangup: {say: 再见}
+agent:
+  transfer: {target: "queue:general"}
+"""
+KB = "language: {lang}\nentries:\n  - {{id: x, title: x, questions: [x], answer: x}}\n"
+# the entries the scripted base finds, (id, fused score, meaning), best first
+FOUND = {
+    "how much does roaming cost": [("roaming_prices", 0.96, 0.93), ("roaming_data", 0.90, 0.88)],
+    "how much is my bill": [("payment_methods", 0.92, 0.88), ("auto_pay", 0.85, 0.84)],
+    "what's the weather like": [("hours", 0.70, 0.70)],
+    "I forgot my wifi password and the bill": [("wifi", 0.97, 0.96), ("router", 0.9, 0.86)],
+    "my bill please": [("payment_methods", 0.93, 0.90), ("auto_pay", 0.85, 0.84)],
+}
+SERVICE = 0.88  # the bill's nearest example, for every utterance
+
+
+class FakeIndex:
+    def __init__(self) -> None:
+        self.searched: list[str] = []
+
+    def search(self, question: str, meaning: Any = None, k: int = 3) -> list[Hit]:
+        self.searched.append(question)
+        return [Hit(Entry(id=i, title=i, questions=(i,), answer=i), s, m, 0.0)
+                for i, s, m in FOUND.get(question, [])][:k]
+
+
+class FakeLibrary:
+    def __init__(self) -> None:
+        self.ix = FakeIndex()
+
+    def index(self, folder: str, language: str) -> FakeIndex:
+        return self.ix
+
+
+class FakeMeaning:
+    """The intents' examples: the service is SERVICE near whatever is said."""
+
+    def scores(self, meaning: Any, language: str, candidates: Sequence[str]
+               ) -> list[tuple[str, float]]:
+        return [(c, SERVICE) for c in candidates]
+
+
+@pytest.fixture
+def plan(tmp_path: Path) -> Dialplan:
+    for lang in ("zh-CN", "en-US"):
+        write(tmp_path / "kb" / f"{lang}.yaml", KB.format(lang=lang))
+    return load_dialplan(plan_file(tmp_path, NODES, HEAD)).plan
+
+
+@pytest.fixture
+def library(plan: Dialplan) -> FakeLibrary:
+    lib = FakeLibrary()
+    register(plan, lib)  # type: ignore[arg-type]
+    return lib
+
+
+def heard(plan: Dialplan, text: str, intent: str = "bill", taken: bool = True,
+          node: str = "s") -> Any:
+    n = plan.nodes[node]
+    assert n.menu is not None
+    choice = next((c for c in [*n.menu.choices, *plan.global_choices] if c.intent == intent),
+                  None) if taken else None
+    u = (Understanding("match", intent, 0.89, choice=choice.goto) if choice is not None
+         else Understanding("no_match", intent, 0.5))
+    return over_service(plan, n, CallerInput("speech", text), "en-US", [1.0], FakeMeaning(),  # type: ignore[arg-type]
+                        choice, u)
+
+
+def test_a_question_nearer_an_entry_takes_the_route_to_the_answer_node(
+        plan: Dialplan, library: FakeLibrary) -> None:
+    routed = heard(plan, "how much does roaming cost")
+    assert routed is not None
+    choice, u = routed
+    assert (choice.intent, choice.goto) == ("question", "ask")
+    assert (u.outcome, u.intent, u.choice) == ("match", "question", "ask")
+    # a "did you mean <bill>?" about the service is second-guessed the same way
+    assert heard(plan, "how much does roaming cost", taken=False) is not None
+
+
+def test_a_question_nearer_the_service_stays_with_it(plan: Dialplan,
+                                                     library: FakeLibrary) -> None:
+    assert LEAD["en"] > 0.88 - SERVICE  # the entry's meaning does not lead the bill's
+    assert heard(plan, "how much is my bill") is None
+
+
+def test_a_question_the_base_cannot_answer_stays_with_the_service(
+        plan: Dialplan, library: FakeLibrary) -> None:
+    assert heard(plan, "what's the weather like") is None
+
+
+def test_a_request_needs_a_much_larger_lead_than_a_question(
+        plan: Dialplan, library: FakeLibrary) -> None:
+    assert LEAD["en"] <= 0.90 - SERVICE < STATEMENT_LEAD["en"]
+    assert heard(plan, "my bill please") is None  # a request: the small lead is not enough
+    assert STATEMENT_LEAD["en"] <= 0.96 - SERVICE
+    assert heard(plan, "I forgot my wifi password and the bill") is not None
+
+
+def test_global_crisis_and_language_choices_are_never_second_guessed(
+        plan: Dialplan, library: FakeLibrary) -> None:
+    text = "how much does roaming cost"
+    assert heard(plan, text, intent="agent") is None  # a global choice
+    assert heard(plan, text, intent="crisis") is None  # never matched by meaning
+    assert heard(plan, text, intent="english") is None  # a language switch
+    assert heard(plan, text, intent="question") is None  # already the route
+    assert library.ix.searched == []
+
+
+def test_nothing_without_meaning_a_registered_base_or_questions(
+        plan: Dialplan, library: FakeLibrary) -> None:
+    node = plan.nodes["s"]
+    bill = node.menu.choices[0]  # type: ignore[union-attr]
+    u = Understanding("match", "bill", 0.89, choice="bill")
+    event = CallerInput("speech", "how much does roaming cost")
+    assert over_service(plan, node, event, "en-US", None, FakeMeaning(), bill, u) is None  # type: ignore[arg-type]
+    assert over_service(plan, node, event, "en-US", [1.0], None, bill, u) is None
+    assert over_service(plan, node, CallerInput("dtmf", "1"), "en-US", [1.0],
+                        FakeMeaning(), bill, u) is None  # type: ignore[arg-type]
+    menu = node.menu.model_copy(update={"questions": None})  # type: ignore[union-attr]
+    without = node.model_copy(update={"menu": menu})
+    assert over_service(plan, without, event, "en-US", [1.0], FakeMeaning(), bill, u) is None  # type: ignore[arg-type]
+    register(plan, None)
+    assert library_of(plan) is None and heard(plan, "how much does roaming cost") is None
+
+
+def test_the_registry_forgets_a_dialplan_that_is_gone(tmp_path: Path) -> None:
+    for lang in ("zh-CN", "en-US"):
+        write(tmp_path / "kb" / f"{lang}.yaml", KB.format(lang=lang))
+    plan = load_dialplan(plan_file(tmp_path, NODES, HEAD)).plan
+    register(plan, FakeLibrary())  # type: ignore[arg-type]
+    assert library_of(plan) is not None
+    from ivr.dialplan import question_service
+
+    key = id(plan)
+    assert key in question_service._LIBRARIES
+    del plan
+    gc.collect()
+    assert key not in question_service._LIBRARIES
