@@ -36,6 +36,7 @@ Event = dict[str, Any]
 
 
 DIAL_RESPONSE_S = 20.0  # how long baresip may take to acknowledge a 'dial' command
+HANDSHAKE_S = 10.0  # how long a just-started baresip may take to answer on its control port
 
 def _connect_to_listener(port: int) -> socket.socket:
     """Connect to 127.0.0.1:`port`, refusing a TCP self-connect.
@@ -109,7 +110,10 @@ class Baresip:
         self.record_dir.mkdir(parents=True, exist_ok=True)
         source = self.play or shared_silence_wav(600.0)
         for attempt in range(1, attempts + 1):
-            self.sip_port, self.ctrl_port = free_tcp_port(), free_tcp_port()
+            self.sip_port = free_tcp_port()
+            self.ctrl_port = free_tcp_port()
+            while self.ctrl_port == self.sip_port:  # the kernel may hand out a port again
+                self.ctrl_port = free_tcp_port()
             write_config(
                 self._tmp,
                 sip_port=self.sip_port,
@@ -155,6 +159,19 @@ class Baresip:
         self._sock.settimeout(None)
         self._reader = threading.Thread(target=self._read_loop, name="baresip-ctrl", daemon=True)
         self._reader.start()
+        self._handshake()
+
+    def _handshake(self) -> None:
+        """Make sure the control port is this baresip's ctrl_tcp: `reginfo` must answer with
+        our user agent. Something else on the port (the port taken between choosing it and
+        baresip binding it, e.g. by another listener) would leave every command unanswered."""
+        try:
+            info = str(self.command("reginfo", timeout=HANDSHAKE_S).get("data", ""))
+        except BaresipError as exc:
+            raise BaresipError(f"port {self.ctrl_port} is not this baresip's control port: "
+                               f"{exc}; {self.log_tail()}") from exc
+        if f"sip:{self.user}@" not in info:
+            raise BaresipError(f"port {self.ctrl_port} answers for another user agent: {info!r}")
 
     def stop(self) -> None:
         """Ask baresip to quit, then signal it by PID; delete the temp dir unless it holds the
