@@ -69,7 +69,7 @@ def test_english_profiles_untouched():
     ("zh-sichuan", "这个月用了好多钱", "这个月用了多少钱"),
     ("zh-sichuan", "屋头wifi又断求了", "家里wifi又断了"),
     ("zh-sichuan", "我手机停起了帮我冲起嘛", "我手机停了帮我充上嘛"),
-    ("zh-sichuan", "喊个人来嘛", "叫个人来嘛"),
+    ("zh-sichuan", "喊个人来嘛", "找个人来嘛"),  # not 叫个: it sounds as top-up 交个
     ("zh-sichuan", "莫让机器跟我说", "别让机器跟我说"),
     ("zh-dongbei", "这月咋扣了这老些钱", "这月怎么扣了这么多钱"),
     ("zh-dongbei", "找个人跟我唠唠", "找个人跟我聊聊"),
