@@ -30,7 +30,7 @@ def test_load_hotline():
     assert len(loaded.version) == 12 and int(loaded.version, 16) >= 0
     assert set(plan.intents) == {"self_harm", "chest_pain", "breathing",
                                  "bill_enquiry", "broadband_fault", "top_up", "question", "agent",
-                                 "english", "chinese", "affirm", "deny"}
+                                 "english", "chinese", "affirm", "deny", "not_helped"}
     assert plan.nodes["main_menu"].verb == "menu"
     assert plan.nodes["goodbye"].verb == "hangup"
     assert plan.defaults.max_attempts == 3
