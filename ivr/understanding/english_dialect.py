@@ -16,6 +16,8 @@ standard English, for every English profile, before the profile's own lexicon
   "banjaxed", "knackered"); a word keeps a contraction after it ("whit's" -> "what's");
 - dropped final g: "workin", "takin'", "somethin" -> "working", "taking", "something"
   (only -in words whose -ing form the word list below knows: "cabin", "within" stay);
+- the conversational opening ("yeah hi", "sorry to bother you", "quick question about",
+  "I was wondering if you could") taken off the start (`english_openers.without_opener`);
 - a few patterns: possessive "me" before a noun ("me phone" -> "my phone"), Scots "no"
   before a verb in -ing ("it's no workin" -> "it's not working"), "stick / chuck / whack a
   tenner on" -> "put", Singapore particles ("lah", "leh", "lor"), a question's "or not",
@@ -33,6 +35,8 @@ from __future__ import annotations
 
 import functools
 import re
+
+from ivr.understanding.english_openers import without_opener
 
 __all__ = ["WORDS", "standard_english"]
 
@@ -125,7 +129,8 @@ def standard_english(text: str) -> str:
     out = _PUT_ON.sub("put", out)
     out = _SINCE_DAYS.sub(r"for \1 \2", out)
     out = _NET.sub("internet", out)
-    return " ".join(w for w in out.split() if w.lower().strip(",.!?") not in _PARTICLES)
+    out = " ".join(w for w in out.split() if w.lower().strip(",.!?") not in _PARTICLES)
+    return without_opener(out)  # "yeah hi, it's about the internet" -> "the internet"
 
 
 def _word(m: re.Match[str]) -> str:

@@ -13,6 +13,10 @@ margin to the runner-up, not a threshold alone (`decide`). With `semantic.method
 marked `semantic: false` (crisis phrases) are never reached by meaning: they keep their keyword
 rules.
 
+English examples are embedded without their conversational opening ("yeah hi, it's about
+the bill" as "the bill", `english_openers.without_opener`), as the caller's utterance is
+(`english_dialect.standard_english`): both sides of the comparison alike.
+
 The examples are embedded once per text (`SemanticIndex.build` through `text_vectors`: a
 reload, another test or another worker reuses them); the utterance is
 embedded by the call driver off the event loop (`asyncio.to_thread`) and reaches the pure
@@ -28,6 +32,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ivr.understanding.english_openers import without_opener
 from ivr.understanding.intent_classifier import IntentClassifier, train
 from ivr.understanding.text_vectors import embed, embed_texts
 
@@ -90,6 +95,8 @@ class SemanticIndex:
             if not pairs:
                 continue
             texts = [t for _, t in pairs]
+            if language.split("-")[0].lower() == "en":  # as the utterance is normalised
+                texts = [without_opener(t) for t in texts]
             vectors[language] = embed_texts(enc, texts)
             owners[language] = [i for i, _ in pairs]
             if not classify:
