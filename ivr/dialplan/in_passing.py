@@ -6,7 +6,8 @@ examples rather than by a keyword. Whichever way the intent was reached, the req
 refused (asked about: "did you mean ...?", when the intent has a label) when either
 
 - it names something only the dialplan's off-topic requests talk about (a foreign word:
-  gas, 银行卡: `off_topic.heard_foreign`), or
+  gas, 银行卡: `off_topic.heard_foreign`) or, in Chinese, another kind of business (淘宝,
+  银行, 会员, 公积金) or its card in a money request (饭卡, 油卡, 电卡: `off_topic_cards`), or
 - one of the intent's own keywords heard in it belongs to a noun no intent uses ("electricity
   bill", 公交卡余额: `off_topic.owner_elsewhere`); for a match by keyword, that keyword; or
 - (Chinese, none of its keywords said as written) it names a noun of the same kind as one
@@ -20,6 +21,7 @@ meaning (crisis phrases); not with `semantic.overrule_words_below: null`. Pure.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ivr.dialplan.models import Dialplan
@@ -31,6 +33,7 @@ from ivr.understanding.off_topic import (
     kindred_elsewhere,
     owner_elsewhere,
 )
+from ivr.understanding.off_topic_cards import other_business, other_card
 from ivr.understanding.profiles import LanguageProfile, normalise_for
 from ivr.understanding.semantic import SemanticIndex
 
@@ -76,10 +79,22 @@ def _owned_elsewhere(plan: Dialplan, language: str, profile: LanguageProfile | N
 
 def foreign_heard(plan: Dialplan, language: str, norm: str) -> str | None:
     """The first word of the dialplan's off-topic requests that no intent uses, said in
-    normalised `norm` (None: none)."""
-    words = foreign_words(tuple(_for_language(plan.semantic.off_topic, language)),
-                          plan_texts(plan, language), is_chinese(language))
-    return heard_foreign(norm, words, is_chinese(language))
+    normalised `norm`, or (Chinese) another kind of business (淘宝, 银行, 会员:
+    `off_topic_cards.other_business`) or another business's card named in a money request
+    (饭卡没钱了怎么充: `off_topic_cards.other_card`); None: none."""
+    chinese = is_chinese(language)
+    texts = plan_texts(plan, language)
+    words = foreign_words(tuple(_for_language(plan.semantic.off_topic, language)), texts,
+                          chinese)
+    heard = heard_foreign(norm, words, chinese)
+    if heard is None and chinese:
+        return other_business(norm, _joined(texts)) or other_card(norm, _joined(texts))
+    return heard
+
+
+@functools.lru_cache(maxsize=16)
+def _joined(texts: tuple[str, ...]) -> str:
+    return "\n".join(texts)
 
 
 def named_in_passing(plan: Dialplan, language: str, profile: LanguageProfile | None,

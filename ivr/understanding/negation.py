@@ -33,6 +33,11 @@ work making one "breathless" say how much, not what happened. The causes are clo
 (`ZH_CAUSES`) and never bodily ones: 闷得喘不过气 (a tight chest), 憋得, 疼得, 压得 stay
 crisis wording. `figurative` finds such a complement anywhere in a sentence, for a crisis
 recalled by meaning only (`crisis_recall.said_otherwise`).
+
+English has the same figure in two regular forms, CAUSE so|too hard|much|fast [that] [WHO]
+[MODAL ...] KEYWORD and CAUSE till|until [WHO] [MODAL ...] KEYWORD ("I laughed so hard I
+couldn't breathe", "we were laughing till we choked"): the causes are closed (`EN_CAUSES`:
+laughter, running, shouting, singing, cheering) and never distress (crying, panicking).
 """
 
 from __future__ import annotations
@@ -40,8 +45,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["EN_FILLERS", "EN_NEGATORS", "ZH_CAUSES", "ZH_FILLERS", "ZH_NEGATORS",
-           "figurative", "negated_at"]
+__all__ = ["EN_CAUSES", "EN_FILLERS", "EN_NEGATORS", "ZH_CAUSES", "ZH_FILLERS",
+           "ZH_NEGATORS", "figurative", "negated_at"]
 
 ZH_NEGATORS = ("不是", "并不是", "并非", "没有", "没", "从没", "从来没", "不会", "绝不会",
                "才不会", "不打算", "没打算", "不再", "唔系", "冇", "唔会")
@@ -55,6 +60,19 @@ EN_FILLERS = frozenset({"going", "gonna", "to", "want", "wanna", "planning", "pl
                         "intention", "of", "thinking", "about", "trying", "ever", "really",
                         "actually", "even", "feel", "feeling", "am", "at", "all"})
 MAX_EN_FILLERS = 3
+# Everyday causes of an English degree figure ("laughed so hard I couldn't breathe"): never
+# distress (crying, sobbing, panicking can take one's breath for real)
+EN_CAUSES = frozenset({"laugh", "laughs", "laughed", "laughing", "giggled", "giggling",
+                       "ran", "run", "running", "shouted", "shouting", "yelled", "yelling",
+                       "screamed", "screaming", "sang", "singing", "cheered", "cheering"})
+_EN_DEGREE = frozenset({("so", "hard"), ("so", "much"), ("so", "fast"), ("too", "hard"),
+                        ("too", "much"), ("too", "fast")})
+_EN_UNTIL = frozenset({"till", "until", "til"})
+# between the degree and the keyword: who, "that", a modal and its n't, an adverb of degree
+_EN_FIGURE_FILLERS = frozenset({"i", "he", "she", "we", "they", "you", "that", "could",
+                                "couldn", "can", "t", "nearly", "almost", "literally",
+                                "actually", "was", "were", "practically", "basically"})
+MAX_EN_FIGURE_FILLERS = 4
 # Everyday causes of a degree complement (CAUSE 得 ...): never a bodily one (闷 憋 疼 痛 压)
 ZH_CAUSES = ("等", "气", "贵", "慢", "卡", "急", "烦", "忙", "吵", "热", "冷", "笑", "吓", "累",
              "跑", "坑", "折腾", "无聊", "郁闷", "着急", "生气", "心急", "嬲", "高兴", "开心",
@@ -84,6 +102,8 @@ def negated_at(text: str, start: int, chinese: bool) -> bool:
             before = before[:-1]
         return False
     words: Sequence[str] = text.split()[:start]
+    if _en_figure_before(words):  # "I laughed so hard I couldn't breathe"
+        return True
     for _ in range(MAX_EN_FILLERS + 1):
         if not words:
             return False
@@ -94,6 +114,19 @@ def negated_at(text: str, start: int, chinese: bool) -> bool:
             return False
         words = words[:-1]
     return False
+
+
+def _en_figure_before(words: Sequence[str]) -> bool:
+    """Do `words` (those before a keyword) end in an everyday cause's degree, "laughed so
+    hard (I could)" or "laughing till (we)"?"""
+    rest = list(words)
+    for _ in range(MAX_EN_FIGURE_FILLERS):
+        if not rest or rest[-1] not in _EN_FIGURE_FILLERS:
+            break
+        rest.pop()
+    if len(rest) >= 3 and (rest[-2], rest[-1]) in _EN_DEGREE and rest[-3] in EN_CAUSES:
+        return True
+    return len(rest) >= 2 and rest[-1] in _EN_UNTIL and rest[-2] in EN_CAUSES
 
 
 def starts(text: str, phrase: str, chinese: bool) -> list[int]:
