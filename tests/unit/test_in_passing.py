@@ -5,7 +5,6 @@ figures of speech with 到 and 想 of `negation`. The meaning is a fake classifi
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,22 +15,13 @@ from ivr.dialplan.actions import CallerInput
 from ivr.dialplan.in_passing import named_in_passing
 from ivr.dialplan.loader import load_dialplan
 from ivr.dialplan.models import Dialplan
-from ivr.dialplan.recognition import OFF_TOPIC, understand
+from ivr.dialplan.recognition import understand
 from ivr.understanding.intents import normalise, score_intent
 from ivr.understanding.negation import figurative, negated_at
 from ivr.understanding.off_topic import kindred_elsewhere, owner_elsewhere
+from tests.unit.meaning_fakes import Sure
 
 NOW = dt.datetime(2026, 12, 7, 10, 0)
-
-
-@dataclass(frozen=True)
-class Sure:
-    """A classifier sure of `intent` (0.9)."""
-
-    intent: str
-
-    def probabilities(self, meaning: Any) -> dict[str, float]:
-        return {self.intent: 0.9, OFF_TOPIC: 0.1}
 
 
 @pytest.fixture(scope="module")
