@@ -9,6 +9,9 @@ top-up's 充值, yet the caller asks something the knowledge base answers.
   meaning, nor a "did you mean <service>?" the menu is about to ask: the off-topic guards
   ask it ("游戏皮肤充值怎么退款" is not our top-up), and round 6 found an answer there wrong
   more often than right (engine.py; a plain no-match is already looked up there);
+- the utterance is no complaint about the caller's own service asked as a question
+  (`question_form.is_complaint`: "这网很卡怎么回事", "why does my internet keep dropping": a
+  fault to report, not a how-to; the menu's service keeps it);
 - the utterance is a question by its form (`question_form.is_question`: "how do I", "why",
   "is there", 怎么, 为什么, 吗 ...), not a request ("could you check my balance", "帮我充值"),
   or else a statement far nearer an entry than the service (STATEMENT_LEAD: "I forgot my
@@ -38,7 +41,7 @@ from ivr.dialplan.actions import CallerInput, Understanding
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
 from ivr.understanding.knowledge import KnowledgeLibrary, per_language
-from ivr.understanding.question_form import is_question
+from ivr.understanding.question_form import is_complaint, is_question
 from ivr.understanding.semantic import SemanticIndex
 
 # How far the best entry's meaning must lead the service intent's nearest example (both
@@ -88,7 +91,7 @@ def over_service(plan: Dialplan, node: Node, event: CallerInput, language: str,
     (`choice`, `heard`) stands."""
     menu = node.menu
     if (menu is None or menu.questions is None or event.kind != "speech" or meaning is None
-            or index is None):
+            or index is None or is_complaint(event.text, language)):
         return None
     if choice is None or choice.intent is None:
         return None

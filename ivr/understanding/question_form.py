@@ -57,6 +57,30 @@ _ZH_REQUEST = re.compile(r"帮我|幫我|给我|給我|替我|帮忙|麻烦|我�
                          r"给这个|給這個|转人工|轉人工")
 
 
+# A complaint about the caller's own service in the form of a question ("这网怎么回事",
+# "why does my internet keep dropping", "what's wrong with my line"): a fault or a bill
+# to deal with, not a how-to the knowledge base answers.
+_ZH_COMPLAINT = re.compile(r"怎么回事|怎麼回事|咋回事|咋个回事|怎么搞的|咋搞的|搞什么|搞咩|"
+                           r"什么情况|啥情况|咩事|怎么又|咋又|怎么老是|咋老是|怎么总是|咋总是|"
+                           r"怎么还没|咋还没|为什么又|为啥又|为什么老是|为啥老是|为什么总是|"
+                           r"为啥总是|点解又|点解成日|点解仲")
+_EN_COMPLAINT = re.compile(
+    r"\b(?:what(?:'s| is) (?:going on|wrong|up) with|what(?:'s| is) happening with|"
+    r"(?:why|how come) (?:does|do|is|are|did|has|have)?\s*(?:my|the|our) [\w' ]{0,30}?"
+    r"(?:keep|keeps|always|still|not|n't|never|stopped|down|off|dead|so slow|dropping|"
+    r"cutting out|gone)|why (?:isn't|doesn't|won't|can't|hasn't) (?:my|the|our)|"
+    r"why can't i (?:get|connect)|why (?:is|are) (?:my|the|our) [\w ]{0,20}?(?:not|down))\b")
+
+
+def is_complaint(text: str, language: str) -> bool:
+    """Is `text` a complaint about the caller's own service asked as a question (see
+    above)? Such a turn keeps its service intent: a fault is reported, not looked up."""
+    said = text.strip()
+    if is_chinese(language):
+        return bool(_ZH_COMPLAINT.search(said))
+    return bool(_EN_COMPLAINT.search(" ".join(said.lower().replace("’", "'").split())))
+
+
 def is_question(text: str, language: str) -> bool:
     """Is `text` asked as a question rather than as a request (see the module)?"""
     said = text.strip()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.understanding.question_form import is_question
+from ivr.understanding.question_form import is_complaint, is_question
 
 
 @pytest.mark.parametrize("text", [
@@ -62,3 +62,31 @@ def test_chinese_questions(text: str) -> None:
 ])
 def test_chinese_requests_and_statements(text: str) -> None:
     assert not is_question(text, "zh-CN")
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("这网很卡怎么回事啊", "zh-CN"),
+    ("宽带怎么老是断", "zh-CN"),
+    ("话费怎么又扣多了", "zh-CN"),
+    ("点解又冇网", "yue"),
+    ("why does my internet keep dropping", "en-US"),
+    ("what's wrong with my line", "en-US"),
+    ("how come my wifi is so slow", "en-US"),
+    ("why isn't my phone getting a signal", "en-US"),
+])
+def test_complaints_about_ones_own_service(text: str, language: str) -> None:
+    """A fault asked about as a question keeps its service intent (question_service)."""
+    assert is_complaint(text, language)
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("漫游怎么开通", "zh-CN"),
+    ("话费怎么充值到别人号码上", "zh-CN"),
+    ("PUK码是什么", "zh-CN"),
+    ("how much does roaming cost", "en-US"),
+    ("how do I reset my router", "en-US"),
+    ("why do I need a PUK code", "en-US"),
+    ("what is going on", "en-US"),
+])
+def test_how_to_questions_are_no_complaints(text: str, language: str) -> None:
+    assert not is_complaint(text, language)
