@@ -42,6 +42,9 @@ def after_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             agent.hangup()
             gone = c.wait("agent_disconnected", timeout=20)
             c.wait("listen", node="satisfaction", timeout=30)
+            # `listen` comes before the question's `prompt` event: a key pressed before the
+            # question starts cancels it unplayed (no prompt event; CI saw that race)
+            c.wait("prompt", node="satisfaction", timeout=30)
             c.press("4")
             c.wait_closed(40)
         call = ivr.wait_call_ended(c.call_id, 30)

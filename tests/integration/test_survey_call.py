@@ -28,6 +28,8 @@ def surveyed(ivr: IvrProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[
         c.wait("listen", node="anything_else", timeout=30)
         c.press("2")  # nothing else
         c.wait("listen", node="satisfaction", timeout=30)  # (comes before its prompt)
+        # a key before the question starts would cancel it unplayed (no prompt event)
+        c.wait("prompt", node="satisfaction", timeout=30)
         c.press("5")  # over the question: keys barge in
         c.wait_closed(40)
     call = ivr.wait_call_ended(c.call_id, 30)
