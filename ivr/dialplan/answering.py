@@ -19,8 +19,8 @@ A menu whose `questions` names an answer node hands it a question the menu did n
 took to that node): `carried` answers it there at once when the base is confident, so the
 caller never repeats it; otherwise the menu goes on as without it (engine.py decides when).
 A question a service intent of the menu also heard ("how much does roaming cost") takes
-that route when the base answers it better (`question_service`, which `register` tells
-the bases of this dialplan).
+that route when the base answers it better (`question_service`, given the engine's
+knowledge bases by `recognition.understand`).
 
 The question, and the entry answered, are call variables (`question`, `answer_id`,
 `answer_title`) and the entry is the turn's `answer`. Pure, like the engine.
@@ -42,7 +42,6 @@ from ivr.dialplan.actions import (
 )
 from ivr.dialplan.confirmation import ORDINALS
 from ivr.dialplan.nodes import Answer, Node
-from ivr.dialplan.question_service import register
 from ivr.dialplan.state import DialogState, Step, moved, succeeded
 from ivr.dialplan.verbs import NodeWalker
 from ivr.understanding.intents import extract_yes_no, is_chinese, normalise
@@ -79,7 +78,6 @@ class Answering:
         self.plan = walker.plan
         self.render = walker.render
         self.library = library
-        register(self.plan, library)  # for a question a service intent heard at a menu
 
     def asked(self, state: DialogState, node: Node, event: CallerInput,
               facts: Mapping[str, Any], heard: Understanding) -> Step:

@@ -138,7 +138,7 @@ class DialogEngine:
         choice, understanding = understand(self.plan, node, event, state.language,
                                            self.profile(state), self.now(facts),
                                            None if asking else facts.get("meaning"),
-                                           None if asking else self.semantic)
+                                           None if asking else self.semantic, self.knowledge)
         if asking and (choice is None or understanding.score < GLOBAL_WINS):
             # only a global choice said clearly (0, 转人工, a crisis phrase) beats the question
             return self._answering.asked(state, node, event, facts, understanding)

@@ -27,14 +27,11 @@ then the menu takes its route to the answer node instead (its choice whose `goto
 `questions`, e.g. key 4 `question`), where `Answering.carried` answers it at once with the
 same search. Otherwise the menu's decision stands.
 
-The knowledge bases come from the engine's `Answering` (`register`), by the dialplan object
-they were built for: recognition is pure and has no engine to ask.
+The knowledge bases (`library`) are the engine's, passed down by `recognition.understand`.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from typing import Any
 
 from ivr.dialplan.actions import CallerInput, Understanding
@@ -56,42 +53,16 @@ from ivr.understanding.semantic import SemanticIndex
 LEAD = {"zh": 0.01, "yue": 0.01, "en": 0.01}
 STATEMENT_LEAD = {"zh": 0.07, "yue": 0.07, "en": 0.07}
 
-_LIBRARIES: dict[int, tuple[weakref.ref[Dialplan], KnowledgeLibrary]] = {}
-_lock = threading.Lock()
-
-
-def register(plan: Dialplan, library: KnowledgeLibrary | None) -> None:
-    """The knowledge bases of `plan`'s answer nodes (None: none), for `over_service`; the
-    entry goes when the dialplan object does."""
-    key = id(plan)
-    with _lock:
-        if library is None:
-            _LIBRARIES.pop(key, None)
-            return
-
-        def gone(_: object, key: int = key) -> None:
-            with _lock:
-                _LIBRARIES.pop(key, None)
-
-        _LIBRARIES[key] = (weakref.ref(plan, gone), library)
-
-
-def library_of(plan: Dialplan) -> KnowledgeLibrary | None:
-    """The knowledge bases registered for this very dialplan object, if any."""
-    with _lock:
-        held = _LIBRARIES.get(id(plan))
-    return held[1] if held is not None and held[0]() is plan else None
-
-
 def over_service(plan: Dialplan, node: Node, event: CallerInput, language: str,
-                 meaning: Any, index: SemanticIndex | None, choice: Choice | None,
+                 meaning: Any, index: SemanticIndex | None,
+                 library: KnowledgeLibrary | None, choice: Choice | None,
                  heard: Understanding) -> tuple[Choice, Understanding] | None:
     """The menu's route to its answer node, when the question a service intent heard is
-    better answered from the knowledge base (see the module); None: the menu's decision
-    (`choice`, `heard`) stands."""
+    better answered from the knowledge base (`library`: the dialplan's knowledge bases; see
+    the module); None: the menu's decision (`choice`, `heard`) stands."""
     menu = node.menu
     if (menu is None or menu.questions is None or event.kind != "speech" or meaning is None
-            or index is None or is_complaint(event.text, language)):
+            or index is None or library is None or is_complaint(event.text, language)):
         return None
     if choice is None or choice.intent is None:
         return None
@@ -101,8 +72,7 @@ def over_service(plan: Dialplan, node: Node, event: CallerInput, language: str,
             or not plan.intents[intent].semantic):
         return None
     target = plan.nodes.get(menu.questions)
-    library = library_of(plan)
-    if target is None or target.answer is None or library is None:
+    if target is None or target.answer is None:
         return None
     route = next((c for c in menu.choices if c.goto == menu.questions and c.intent), None)
     spec = target.answer

@@ -22,6 +22,7 @@ from ivr.understanding.crisis_recall import (
     crisis_by_meaning,
 )
 from ivr.understanding.intents import IntentMatch, match_intents
+from ivr.understanding.knowledge import KnowledgeLibrary
 from ivr.understanding.profiles import LanguageProfile
 from ivr.understanding.semantic import PHRASE_CLASS, Decision, SemanticIndex, decide
 from ivr.understanding.slots import extract_slot, keyed_slot
@@ -66,15 +67,17 @@ def needs_confirming(plan: Dialplan, intent: str | None, event: CallerInput) -> 
 def understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
                profile: LanguageProfile | None, now: dt.datetime,
                meaning: Any = None, index: SemanticIndex | None = None,
+               library: KnowledgeLibrary | None = None,
                ) -> tuple[Choice | None, Understanding]:
     """The choice taken (None: a slot value, or nothing understood) and what was heard.
     `meaning` (the utterance's vector) and `index` (the dialplan's) add matching by meaning
     when no intent's words match well enough. An intent to be confirmed first comes back as
     a no-match naming it, with its score (except at an `answer` node, whose question would
     take it instead). At a menu with `questions`, a question a service intent heard goes to
-    the answer node when the knowledge base answers it better (`question_service`)."""
+    the answer node when the dialplan's knowledge base (`library`) answers it better
+    (`question_service`)."""
     choice, u = _understand(plan, node, event, language, profile, now, meaning, index)
-    asked = over_service(plan, node, event, language, meaning, index, choice, u)
+    asked = over_service(plan, node, event, language, meaning, index, library, choice, u)
     if asked is not None:
         return asked
     if choice is not None and node.answer is None and needs_confirming(plan, u.intent, event):

@@ -4,7 +4,6 @@ the knowledge base and the intents' meaning are scripted."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from ivr.dialplan.actions import CallerInput, Understanding
 from ivr.dialplan.loader import load_dialplan
 from ivr.dialplan.models import Dialplan
-from ivr.dialplan.question_service import LEAD, STATEMENT_LEAD, library_of, over_service, register
+from ivr.dialplan.question_service import LEAD, STATEMENT_LEAD, over_service
 from ivr.understanding.knowledge import Entry, Hit
 from tests.unit.inline_plans import DEFAULTS_HEAD, plan_file, write
 
@@ -102,14 +101,12 @@ def plan(tmp_path: Path) -> Dialplan:
 
 
 @pytest.fixture
-def library(plan: Dialplan) -> FakeLibrary:
-    lib = FakeLibrary()
-    register(plan, lib)  # type: ignore[arg-type]
-    return lib
+def library() -> FakeLibrary:
+    return FakeLibrary()
 
 
-def heard(plan: Dialplan, text: str, intent: str = "bill", taken: bool = True,
-          node: str = "s") -> Any:
+def heard(plan: Dialplan, library: FakeLibrary | None, text: str, intent: str = "bill",
+          taken: bool = True, node: str = "s") -> Any:
     n = plan.nodes[node]
     assert n.menu is not None
     choice = next((c for c in [*n.menu.choices, *plan.global_choices] if c.intent == intent),
@@ -117,76 +114,62 @@ def heard(plan: Dialplan, text: str, intent: str = "bill", taken: bool = True,
     u = (Understanding("match", intent, 0.89, choice=choice.goto) if choice is not None
          else Understanding("no_match", intent, 0.5))
     return over_service(plan, n, CallerInput("speech", text), "en-US", [1.0], FakeMeaning(),  # type: ignore[arg-type]
-                        choice, u)
+                        library, choice, u)  # type: ignore[arg-type]
 
 
 def test_a_question_nearer_an_entry_takes_the_route_to_the_answer_node(
         plan: Dialplan, library: FakeLibrary) -> None:
-    routed = heard(plan, "how much does roaming cost")
+    routed = heard(plan, library, "how much does roaming cost")
     assert routed is not None
     choice, u = routed
     assert (choice.intent, choice.goto) == ("question", "ask")
     assert (u.outcome, u.intent, u.choice) == ("match", "question", "ask")
     # a "did you mean <bill>?" the menu is about to ask is not second-guessed
-    assert heard(plan, "how much does roaming cost", taken=False) is None
+    assert heard(plan, library, "how much does roaming cost", taken=False) is None
 
 
 def test_a_question_nearer_the_service_stays_with_it(plan: Dialplan,
                                                      library: FakeLibrary) -> None:
     assert LEAD["en"] > 0.88 - SERVICE  # the entry's meaning does not lead the bill's
-    assert heard(plan, "how much is my bill") is None
+    assert heard(plan, library, "how much is my bill") is None
 
 
 def test_a_question_the_base_cannot_answer_stays_with_the_service(
         plan: Dialplan, library: FakeLibrary) -> None:
-    assert heard(plan, "what's the weather like") is None
+    assert heard(plan, library, "what's the weather like") is None
 
 
 def test_a_request_needs_a_much_larger_lead_than_a_question(
         plan: Dialplan, library: FakeLibrary) -> None:
     assert LEAD["en"] <= 0.90 - SERVICE < STATEMENT_LEAD["en"]
-    assert heard(plan, "my bill please") is None  # a request: the small lead is not enough
+    assert heard(plan, library, "my bill please") is None  # a request: the small lead is not enough
     assert STATEMENT_LEAD["en"] <= 0.96 - SERVICE
-    assert heard(plan, "I forgot my wifi password and the bill") is not None
+    assert heard(plan, library, "I forgot my wifi password and the bill") is not None
 
 
 def test_global_crisis_and_language_choices_are_never_second_guessed(
         plan: Dialplan, library: FakeLibrary) -> None:
     text = "how much does roaming cost"
-    assert heard(plan, text, intent="agent") is None  # a global choice
-    assert heard(plan, text, intent="crisis") is None  # never matched by meaning
-    assert heard(plan, text, intent="english") is None  # a language switch
-    assert heard(plan, text, intent="question") is None  # already the route
+    assert heard(plan, library, text, intent="agent") is None  # a global choice
+    assert heard(plan, library, text, intent="crisis") is None  # never matched by meaning
+    assert heard(plan, library, text, intent="english") is None  # a language switch
+    assert heard(plan, library, text, intent="question") is None  # already the route
     assert library.ix.searched == []
 
 
-def test_nothing_without_meaning_a_registered_base_or_questions(
+def test_nothing_without_meaning_a_knowledge_base_or_questions(
         plan: Dialplan, library: FakeLibrary) -> None:
     node = plan.nodes["s"]
     bill = node.menu.choices[0]  # type: ignore[union-attr]
     u = Understanding("match", "bill", 0.89, choice="bill")
     event = CallerInput("speech", "how much does roaming cost")
-    assert over_service(plan, node, event, "en-US", None, FakeMeaning(), bill, u) is None  # type: ignore[arg-type]
-    assert over_service(plan, node, event, "en-US", [1.0], None, bill, u) is None
+    assert over_service(plan, node, event, "en-US", None, FakeMeaning(), library, bill, u) is None  # type: ignore[arg-type]
+    assert over_service(plan, node, event, "en-US", [1.0], None, library, bill, u) is None
     assert over_service(plan, node, CallerInput("dtmf", "1"), "en-US", [1.0],
-                        FakeMeaning(), bill, u) is None  # type: ignore[arg-type]
+                        FakeMeaning(), library, bill, u) is None  # type: ignore[arg-type]
     menu = node.menu.model_copy(update={"questions": None})  # type: ignore[union-attr]
     without = node.model_copy(update={"menu": menu})
-    assert over_service(plan, without, event, "en-US", [1.0], FakeMeaning(), bill, u) is None  # type: ignore[arg-type]
-    register(plan, None)
-    assert library_of(plan) is None and heard(plan, "how much does roaming cost") is None
+    assert over_service(plan, without, event, "en-US", [1.0], FakeMeaning(),  # type: ignore[arg-type]
+                        library, bill, u) is None
+    assert heard(plan, None, "how much does roaming cost") is None  # no knowledge base
 
-
-def test_the_registry_forgets_a_dialplan_that_is_gone(tmp_path: Path) -> None:
-    for lang in ("zh-CN", "en-US"):
-        write(tmp_path / "kb" / f"{lang}.yaml", KB.format(lang=lang))
-    plan = load_dialplan(plan_file(tmp_path, NODES, HEAD)).plan
-    register(plan, FakeLibrary())  # type: ignore[arg-type]
-    assert library_of(plan) is not None
-    from ivr.dialplan import question_service
-
-    key = id(plan)
-    assert key in question_service._LIBRARIES
-    del plan
-    gc.collect()
-    assert key not in question_service._LIBRARIES
