@@ -88,7 +88,8 @@ def foreign_heard(plan: Dialplan, language: str, norm: str) -> str | None:
                           chinese)
     heard = heard_foreign(norm, words, chinese)
     if heard is None and chinese:
-        return other_business(norm, _joined(texts)) or other_card(norm, _joined(texts))
+        joined = _joined(texts)
+        return other_business(norm, joined) or other_card(norm, joined)
     return heard
 
 

@@ -26,6 +26,7 @@ from ivr.dialplan.actions import Understanding
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice
 from ivr.understanding.intents import _for_language, _keyword_hit, is_chinese, normalise
+from ivr.understanding.language_codes import base_language
 from ivr.understanding.negation import figurative, heard_plainly
 from ivr.understanding.profiles import LanguageProfile, normalise_for
 from ivr.understanding.semantic import PHRASE_CLASS, SemanticIndex
@@ -57,12 +58,12 @@ _LAUGHING_EN = ("laugh",)
 def plan_texts(plan: Dialplan, language: str) -> tuple[str, ...]:
     """The texts of the dialplan's intents in `language`: examples, keywords and labels."""
     texts: list[str] = []
-    base = language.split("-")[0]
+    base = base_language(language)
     for intent in plan.intents.values():
         texts += _for_language(intent.examples, language)
         texts += [k.replace("*", " ") for k in _for_language(intent.keywords, language)]
         if isinstance(intent.label, dict):
-            texts += [v for k, v in intent.label.items() if k.split("-")[0] == base]
+            texts += [v for k, v in intent.label.items() if base_language(k) == base]
     return tuple(texts)
 
 

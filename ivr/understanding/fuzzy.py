@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ivr.understanding.language_codes import base_language, is_chinese
+
 if TYPE_CHECKING:
     from ivr.dialplan.models import Intent
 
@@ -37,8 +39,8 @@ def common_words(language: str) -> frozenset[str]:
     """The language's common words (Zipf >= 3 in wordfreq): English words of letters, Chinese
     words (Simplified); an empty set for a language wordfreq does not know. Cached per
     wordfreq language: "zh-CN" (warmed at start-up) and "zh" (a Mandarin turn) share one set."""
-    base = language.split("-")[0].lower()
-    return _common_words("zh" if base in {"zh", "yue", "cmn"} else base)
+    base = base_language(language)
+    return _common_words("zh" if is_chinese(language) else base)
 
 
 @functools.cache
@@ -55,20 +57,16 @@ def _common_words(base: str) -> frozenset[str]:
     return frozenset(w for w, f in freqs.items() if f >= floor and shape.fullmatch(w))
 
 
-def _is_chinese(language: str) -> bool:
-    return language.split("-")[0].lower() in {"zh", "yue", "cmn"}
-
-
 def _entries(values: Any, language: str) -> Iterable[str]:
     """Every entry of a per-language list written in `language` or a variant or dialect of
     it (zh-CN also takes zh-sichuan and yue lists)."""
     if isinstance(values, list):
         yield from values
         return
-    chinese = _is_chinese(language)
-    base = language.split("-")[0].lower()
+    chinese = is_chinese(language)
+    base = base_language(language)
     for lang, items in values.items():
-        if (_is_chinese(lang) if chinese else lang.split("-")[0].lower() == base):
+        if (is_chinese(lang) if chinese else base_language(lang) == base):
             yield from items
 
 
@@ -78,7 +76,7 @@ def _words_of(text: str, language: str) -> set[str]:
     from ivr.understanding.intents import normalise
 
     norm = normalise(text.replace("*", " "), language)
-    return {norm} if _is_chinese(language) else set(norm.split())
+    return {norm} if is_chinese(language) else set(norm.split())
 
 
 _plans: dict[tuple[int, str], tuple[object, frozenset[str]]] = {}

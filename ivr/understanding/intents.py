@@ -31,6 +31,7 @@ from ivr.understanding.fuzzy import (
     masked,
     plan_words,
 )
+from ivr.understanding.language_codes import is_chinese as is_chinese  # (re-exported)
 from ivr.understanding.negation import heard_plainly, negated_at
 from ivr.understanding.phrases import GAP, clauses, cut, gap_hit, gap_parts
 from ivr.understanding.pinyin import sound_similarity, sound_spans, sounds_contain
@@ -41,10 +42,6 @@ _fuzzy_word = fuzzy_word  # (the older private name)
 
 
 @functools.lru_cache(maxsize=256)
-def is_chinese(language: str) -> bool:
-    return language.split("-")[0].lower() in {"zh", "yue", "cmn"}
-
-
 @functools.lru_cache(maxsize=65536)  # the dialplans' own texts come back at every turn
 def normalise(text: str, language: str) -> str:
     """Lower-case, NFKC, Traditional->Simplified; Chinese loses spaces and punctuation."""

@@ -34,6 +34,7 @@ import numpy as np
 
 from ivr.understanding.english_openers import without_opener
 from ivr.understanding.intent_classifier import IntentClassifier, train
+from ivr.understanding.language_codes import is_english
 from ivr.understanding.text_vectors import embed, embed_texts
 
 __all__ = ["PHRASE_CLASS", "Decision", "Encoder", "SemanticIndex", "decide", "default_encoder",
@@ -95,7 +96,7 @@ class SemanticIndex:
             if not pairs:
                 continue
             texts = [t for _, t in pairs]
-            if language.split("-")[0].lower() == "en":  # as the utterance is normalised
+            if is_english(language):  # as the utterance is normalised
                 texts = [without_opener(t) for t in texts]
             vectors[language] = embed_texts(enc, texts)
             owners[language] = [i for i, _ in pairs]
