@@ -14,41 +14,21 @@ from typing import Any
 
 import pytest
 
-from testkit.harness import ASTERISK_SOUNDS, IvrProcess, ScriptedCaller
+from testkit.harness import IvrProcess, ScriptedCaller
+from tests.integration.knowledge_question import ANSWER_PIECE, CHECK, ENTRY, asked_in_english
 
 pytestmark = pytest.mark.integration
 
-QUESTION = ASTERISK_SOUNDS / "call-fwd-unconditional.wav"  # "Call forward unconditional"
-ENTRY = "call_forwarding"
-ANSWER_PIECE = "dial star star 2 1 star"  # of the entry's en-US answer
-CHECK = "Did that answer your question?"
+
+def _key_4(c: ScriptedCaller) -> None:
+    c.press("4")  # over the English menu
+    c.wait("prompt_end", node="questions", interrupted=False, timeout=30)
 
 
 @pytest.fixture(scope="module")
 def call(ivr: IvrProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Key 9, key 4, the spoken question, the answer heard to its end, then key 1."""
-    if not QUESTION.exists():
-        pytest.skip("asterisk-core-sounds-en-wav is not installed (run scripts/setup)")
-    out: dict[str, Any] = {"check": None, "after": None}
-    with ScriptedCaller(ivr, tmp_path_factory.mktemp("knowledge-call")) as c:
-        c.dial()
-        c.wait("listen", node="main_menu")
-        c.press("9")  # over the Mandarin menu: DTMF barge-in
-        c.wait("listen", node="main_menu", language="en-US", timeout=30)
-        c.press("4")  # over the English menu
-        c.wait("prompt_end", node="questions", interrupted=False, timeout=30)
-        c.say(QUESTION)
-        out["turn"] = c.wait("turn", node="questions", timeout=40)["data"]
-        if out["turn"].get("answer") == ENTRY:  # else the tests say what was heard
-            c.wait("prompt_end", node="questions", interrupted=False, timeout=60)  # the answer
-            out["check"] = c.wait("prompt", node="questions", timeout=20)["data"]
-            c.press("1")
-            out["after"] = c.wait("turn", node="questions", timeout=30)["data"]
-            c.wait("listen", node="anything_else", timeout=30)
-        c.hangup()
-        c.wait_closed(20)
-    out["call"] = ivr.wait_call_ended(c.call_id, 30)
-    return out
+    return asked_in_english(ivr, tmp_path_factory.mktemp("knowledge-call"), "questions", _key_4)
 
 
 def test_a_spoken_question_is_answered_from_the_knowledge_base(call: dict[str, Any]) -> None:

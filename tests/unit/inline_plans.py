@@ -43,3 +43,36 @@ defaults:
   no_input: [{zh-CN: 没听到, en-US: Did not hear}]
   no_match: [{zh-CN: 没听懂, en-US: Did not understand}]
 """
+
+
+# a menu whose `questions` is the answer node `ask` over the knowledge base folder `kb`
+# (`questions_plan` writes a one-entry base per language there); `extra` adds choices
+QUESTIONS_NODES = """
+s:
+  menu:
+    prompt: {{zh-CN: 请问办理什么业务, en-US: How can I help}}
+    choices:
+      - {{dtmf: "1", intent: bill, goto: bill}}
+      - {{dtmf: "4", intent: question, goto: ask}}
+{extra}    questions: ask
+ask:
+  answer:
+    prompt: {{zh-CN: 请说出您的问题, en-US: Please ask your question}}
+    knowledge: kb
+    next: bye
+bill:
+  hangup: {{say: 账单九十八元}}
+bye:
+  hangup: {{say: 再见}}
+agent:
+  transfer: {{target: "queue:general"}}
+"""
+KB = "language: {lang}\nentries:\n  - {{id: x, title: x, questions: [x], answer: x}}\n"
+
+
+def questions_plan(tmp_path: Path, nodes: str, head: str) -> Path:
+    """The plan file of `nodes` under `head`, with a one-entry knowledge base per language
+    in `kb` (the tests script what it finds)."""
+    for lang in ("zh-CN", "en-US"):
+        write(tmp_path / "kb" / f"{lang}.yaml", KB.format(lang=lang))
+    return plan_file(tmp_path, nodes, head)

@@ -17,7 +17,13 @@ from ivr.dialplan.lint_checks import check_plan
 from ivr.dialplan.loader import DialplanError, load_dialplan
 from ivr.dialplan.state import DialogState
 from ivr.understanding.knowledge import Entry, Hit
-from tests.unit.inline_plans import DEFAULTS_HEAD, FACTS, plan_file, says, write
+from tests.unit.inline_plans import (
+    DEFAULTS_HEAD,
+    FACTS,
+    QUESTIONS_NODES,
+    questions_plan,
+    says,
+)
 
 HEAD = DEFAULTS_HEAD + """
 intents:
@@ -31,27 +37,7 @@ intents:
 global_choices:
   - {dtmf: "0", intent: agent, goto: agent}
 """
-NODES = """
-s:
-  menu:
-    prompt: {zh-CN: 请问办理什么业务, en-US: How can I help}
-    choices:
-      - {dtmf: "1", intent: bill, goto: bill}
-      - {dtmf: "4", intent: question, goto: ask}
-    questions: ask
-ask:
-  answer:
-    prompt: {zh-CN: 请说出您的问题, en-US: Please ask your question}
-    knowledge: kb
-    next: bye
-bill:
-  hangup: {say: 账单九十八元}
-bye:
-  hangup: {say: 再见}
-agent:
-  transfer: {target: "queue:general"}
-"""
-KB = "language: {lang}\nentries:\n  - {{id: x, title: x, questions: [x], answer: x}}\n"
+NODES = QUESTIONS_NODES.format(extra="")
 
 
 def entry(entry_id: str) -> Entry:
@@ -106,9 +92,7 @@ def index(monkeypatch: pytest.MonkeyPatch) -> FakeIndex:
 
 @pytest.fixture
 def eng(tmp_path: Path, index: FakeIndex) -> DialogEngine:
-    for lang in ("zh-CN", "en-US"):
-        write(tmp_path / "kb" / f"{lang}.yaml", KB.format(lang=lang))
-    return DialogEngine(load_dialplan(plan_file(tmp_path, NODES, HEAD)).plan)
+    return DialogEngine(load_dialplan(questions_plan(tmp_path, NODES, HEAD)).plan)
 
 
 def at_menu(eng: DialogEngine, text: str, kind: str = "speech"):  # type: ignore[no-untyped-def]
@@ -197,9 +181,8 @@ def test_a_menu_with_questions_wants_the_utterance_vector(eng: DialogEngine) -> 
     ("nowhere", "unknown answer node 'nowhere'"),
 ])
 def test_questions_must_name_an_answer_node(tmp_path: Path, target: str, message: str) -> None:
-    for lang in ("zh-CN", "en-US"):
-        write(tmp_path / "kb" / f"{lang}.yaml", KB.format(lang=lang))
-    path = plan_file(tmp_path, NODES.replace("questions: ask", f"questions: {target}"), HEAD)
+    path = questions_plan(tmp_path, NODES.replace("questions: ask", f"questions: {target}"),
+                          HEAD)
     with pytest.raises(DialplanError) as e:
         load_dialplan(path)
     issue = e.value.issues[0]
@@ -208,8 +191,6 @@ def test_questions_must_name_an_answer_node(tmp_path: Path, target: str, message
 
 
 def test_an_answer_node_reached_only_by_questions_is_reachable(tmp_path: Path) -> None:
-    for lang in ("zh-CN", "en-US"):
-        write(tmp_path / "kb" / f"{lang}.yaml", KB.format(lang=lang))
     nodes = NODES.replace('      - {dtmf: "4", intent: question, goto: ask}\n', "")
-    issues = check_plan(load_dialplan(plan_file(tmp_path, nodes, HEAD)))
+    issues = check_plan(load_dialplan(questions_plan(tmp_path, nodes, HEAD)))
     assert not [i for i in issues if i.code == "unreachable" and "'ask'" in i.message]

@@ -15,7 +15,7 @@ from ivr.dialplan.loader import load_dialplan
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.question_service import LEAD, STATEMENT_LEAD, over_service
 from ivr.understanding.knowledge import Entry, Hit
-from tests.unit.inline_plans import DEFAULTS_HEAD, plan_file, write
+from tests.unit.inline_plans import DEFAULTS_HEAD, QUESTIONS_NODES, questions_plan
 
 HEAD = DEFAULTS_HEAD + """
 intents:
@@ -33,29 +33,10 @@ intents:
 global_choices:
   - {dtmf: "0", intent: agent, goto: agent}
 """
-NODES = """
-s:
-  menu:
-    prompt: {zh-CN: 请问办理什么业务, en-US: How can I help}
-    choices:
-      - {dtmf: "1", intent: bill, goto: bill}
-      - {dtmf: "4", intent: question, goto: ask}
+NODES = QUESTIONS_NODES.format(extra="""\
       - {dtmf: "9", intent: english, language: en-US, goto: s}
       - {dtmf: "7", intent: crisis, goto: agent}
-    questions: ask
-ask:
-  answer:
-    prompt: {zh-CN: 请说出您的问题, en-US: Please ask your question}
-    knowledge: kb
-    next: bye
-bill:
-  hangup: {say: 账单九十八元}
-bye:
-  hangup: {say: 再见}
-agent:
-  transfer: {target: "queue:general"}
-"""
-KB = "language: {lang}\nentries:\n  - {{id: x, title: x, questions: [x], answer: x}}\n"
+""")
 # the entries the scripted base finds, (id, fused score, meaning), best first
 FOUND = {
     "how much does roaming cost": [("roaming_prices", 0.96, 0.93), ("roaming_data", 0.90, 0.88)],
@@ -95,9 +76,7 @@ class FakeMeaning:
 
 @pytest.fixture
 def plan(tmp_path: Path) -> Dialplan:
-    for lang in ("zh-CN", "en-US"):
-        write(tmp_path / "kb" / f"{lang}.yaml", KB.format(lang=lang))
-    return load_dialplan(plan_file(tmp_path, NODES, HEAD)).plan
+    return load_dialplan(questions_plan(tmp_path, NODES, HEAD)).plan
 
 
 @pytest.fixture
