@@ -21,6 +21,7 @@ from ivr.understanding.crisis_recall import (
     CRISIS_RECALL_OVER_WORDS,
     crisis_by_meaning,
 )
+from ivr.understanding.everyday_requests import EVERYDAY, everyday_for
 from ivr.understanding.intents import IntentMatch, match_intents
 from ivr.understanding.knowledge import KnowledgeLibrary
 from ivr.understanding.profiles import LanguageProfile
@@ -150,7 +151,7 @@ def _understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
         meant = by_meaning(plan, index, meaning, language, choices)
         if meant is None and matches:
             meant = agreed(plan, index, meaning, language, choices, matches[0])
-        if meant is not None:
+        if meant is not None and not meant_elsewhere(index, meaning, language):
             return unless_in_passing(plan, language, profile, event.text, meant)
     top = matches[0] if matches else None
     return None, Understanding("no_match", top.intent if top else None,
@@ -279,7 +280,17 @@ def vetoed_as_off_topic(plan: Dialplan, index: SemanticIndex, meaning: Any, lang
     if (plan.semantic.overrule_words_below is None or words.score >= VETO_WORDS_BELOW
             or not plan.intents[words.intent].semantic):
         return False
-    return _probability(plan, index, meaning, language).get(OFF_TOPIC, 0.0) >= OVERRULE
+    return _probability(plan, index, meaning, language).get(OFF_TOPIC, 0.0) >= OVERRULE or (
+        meant_elsewhere(index, meaning, language))
+
+
+def meant_elsewhere(index: SemanticIndex, meaning: Any, language: str) -> bool:
+    """Does the utterance clearly (OVERRULE) mean something no intent does, by the classifier
+    that also learnt everyday requests (weather, jokes, taxis: `everyday_requests`)? Only a
+    dialplan with a short off-topic list has that classifier: "明儿个下不下雨啊" had reached a
+    utility's outage intent by meaning at 0.63 (issue 17, round 8). A match by meaning, or
+    by weak words and meaning agreeing, is then not taken; weak words are asked about."""
+    return index.elsewhere(meaning, language, OFF_TOPIC) >= OVERRULE
 
 
 def agreed(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
@@ -314,8 +325,10 @@ def agreed(plan: Dialplan, index: SemanticIndex, meaning: Any, language: str,
 
 def semantic_examples(plan: Dialplan) -> dict[str, list[tuple[str, str]]]:
     """language -> [(intent, text)]: the examples and keywords of intents matched by meaning,
-    the dialplan's off-topic requests (as `OFF_TOPIC`) and the examples of the global
-    intents never matched by meaning (crisis, as PHRASE_CLASS + name: `crisis_by_meaning`)."""
+    the dialplan's off-topic requests (as `OFF_TOPIC`; topped up with everyday requests, as
+    EVERYDAY + `OFF_TOPIC`, when it lists fewer than `everyday_requests.TOP_UP_TO`) and the
+    examples of the global intents never matched by meaning (crisis, as PHRASE_CLASS + name:
+    `crisis_by_meaning`)."""
     from ivr.understanding.intents import _for_language
 
     out: dict[str, list[tuple[str, str]]] = {}
@@ -325,8 +338,12 @@ def semantic_examples(plan: Dialplan) -> dict[str, list[tuple[str, str]]]:
                          for text in [*_for_language(intent.examples, language),
                                       *(k.replace("*", " ") for k in
                                         _for_language(intent.keywords, language))]]
-        out[language] += [(OFF_TOPIC, text)
-                          for text in _for_language(plan.semantic.off_topic, language)]
+        own = _for_language(plan.semantic.off_topic, language)
+        out[language] += [(OFF_TOPIC, text) for text in own]
+        # a short or missing off-topic list: everyday requests too (dropped in
+        # SemanticIndex.build when near one of the dialplan's examples)
+        out[language] += [(EVERYDAY + OFF_TOPIC, text)
+                          for text in everyday_for(language, len(own))]
         urgent = {c.intent for c in plan.global_choices if c.intent}
         out[language] += [(PHRASE_CLASS + name, text) for name, intent in plan.intents.items()
                           if not intent.semantic and name in urgent

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ivr.understanding.english_openers import without_opener
+from ivr.understanding.everyday_requests import EVERYDAY, TOO_NEAR
 from ivr.understanding.intent_classifier import IntentClassifier, train
 from ivr.understanding.language_codes import is_english
 from ivr.understanding.text_vectors import embed, embed_texts
@@ -83,22 +84,25 @@ class SemanticIndex:
     # per language: the same classes and the PHRASE_CLASS ones (recognition.crisis_by_meaning)
     recall: dict[str, IntentClassifier] = field(default_factory=dict)
 
+    # per language, only for a dialplan with a short off-topic list: the same classes with
+    # everyday requests in the off-topic class (`elsewhere`, `everyday_requests`)
+    guard: dict[str, IntentClassifier] = field(default_factory=dict)
+
     @classmethod
     def build(cls, examples: dict[str, list[tuple[str, str]]],
               encoder: Encoder | None = None, classify: bool = False) -> SemanticIndex:
         """`examples`: language -> [(intent, text)]. Embeds what is not cached yet; with
         `classify`, also trains each language's classifier (cached by its examples) on the
         rows not of a PHRASE_CLASS, and, when there are such rows, a recall classifier on
-        all of them: the classifier of the intents is the same with or without them."""
+        all of them: the classifier of the intents is the same with or without them. Rows
+        of everyday requests (owner EVERYDAY + class) only train the `guard` classifier."""
         enc = encoder or default_encoder()
-        vectors, owners, classifiers, recall = {}, {}, {}, {}
-        for language, pairs in examples.items():
+        vectors, owners, classifiers, recall, guard = {}, {}, {}, {}, {}
+        for language, rows in examples.items():
+            pairs = [(o, t) for o, t in rows if not o.startswith(EVERYDAY)]
             if not pairs:
                 continue
-            texts = [t for _, t in pairs]
-            if is_english(language):  # as the utterance is normalised
-                texts = [without_opener(t) for t in texts]
-            vectors[language] = embed_texts(enc, texts)
+            vectors[language] = embed_texts(enc, _as_heard([t for _, t in pairs], language))
             owners[language] = [i for i, _ in pairs]
             if not classify:
                 continue
@@ -106,9 +110,19 @@ class SemanticIndex:
             labels = [owners[language][i] for i in main]
             if len(set(labels)) > 1:
                 classifiers[language] = train(vectors[language][main], labels)
+                extra = [(o, t) for o, t in rows if o.startswith(EVERYDAY)]
+                if extra:
+                    guard[language] = _guard(enc, vectors[language][main], labels, extra,
+                                             language)
             if len(main) < len(owners[language]) and len(set(owners[language])) > 1:
                 recall[language] = train(vectors[language], owners[language])
-        return cls(vectors, owners, classifiers, recall)
+        return cls(vectors, owners, classifiers, recall, guard)
+
+    def elsewhere(self, meaning: np.ndarray, language: str, off_topic: str) -> float:
+        """The `guard` classifier's probability that the utterance means the `off_topic`
+        class (0.0 without one: a dialplan with an off-topic list of its own)."""
+        model = self.guard.get(language)
+        return model.probabilities(meaning).get(off_topic, 0.0) if model is not None else 0.0
 
     def recall_probabilities(self, meaning: np.ndarray, language: str
                              ) -> list[tuple[str, float]]:
@@ -143,6 +157,29 @@ class SemanticIndex:
             if intent in wanted and sim > best.get(intent, -1.0):
                 best[intent] = sim
         return sorted(best.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def _as_heard(texts: list[str], language: str) -> list[str]:
+    """Examples as the utterance is normalised: English without its opening."""
+    return [without_opener(t) for t in texts] if is_english(language) else texts
+
+
+def _guard(enc: Encoder, vectors: np.ndarray, labels: list[str],
+           extra: list[tuple[str, str]], language: str) -> IntentClassifier:
+    """The intents' classifier trained again with everyday requests (`extra`, owner
+    EVERYDAY + class): those as near in meaning to an intent's row (an owner not starting
+    with "@") as `TOO_NEAR` are left out (a taxi company's own "帮我叫辆车" is not
+    off-topic), the rest weigh together as much as an average intent's rows."""
+    more = embed_texts(enc, _as_heard([t for _, t in extra], language))
+    mine = [i for i, o in enumerate(labels) if not o.startswith("@")]
+    near = (more @ vectors[mine].T).max(axis=1) if mine else np.zeros(len(extra))
+    kept = [j for j, sim in enumerate(near.tolist()) if sim < TOO_NEAR]
+    if not kept:
+        return train(vectors, labels)
+    per_class = len(labels) / max(1, len(set(labels)))
+    return train(np.vstack([vectors, more[kept]]),
+                 [*labels, *(extra[j][0].removeprefix(EVERYDAY) for j in kept)],
+                 [1.0] * len(labels) + [per_class / len(kept)] * len(kept))
 
 
 @dataclass(frozen=True, slots=True)
