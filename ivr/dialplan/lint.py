@@ -24,6 +24,7 @@ import yaml
 
 from ivr.dialplan.lint_checks import check_plan
 from ivr.dialplan.lint_confirm import confirm_issues
+from ivr.dialplan.lint_meaning import meaning_issues
 from ivr.dialplan.lint_phrases import phrase_issues
 from ivr.dialplan.lint_say_as import say_as_issues
 from ivr.dialplan.lint_survey import survey_issues
@@ -42,7 +43,8 @@ def _sorted(issues: Iterable[Issue]) -> list[Issue]:
 def lint_loaded(loaded: LoadedDialplan) -> list[Issue]:
     """Semantic issues of a dialplan that loaded, sorted by file and position."""
     return _sorted([*check_plan(loaded), *say_as_issues(loaded), *confirm_issues(loaded),
-                    *survey_issues(loaded), *phrase_issues(loaded)])
+                    *survey_issues(loaded), *phrase_issues(loaded),
+                    *meaning_issues(loaded)])
 
 
 def lint_file(path: Path | str) -> list[Issue]:
