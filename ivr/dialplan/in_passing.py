@@ -37,10 +37,15 @@ from ivr.understanding.off_topic_cards import other_business, other_card
 from ivr.understanding.profiles import LanguageProfile, normalise_for
 from ivr.understanding.semantic import SemanticIndex
 
-__all__ = ["OFF_TOPIC", "OFF_TOPIC_LEADS", "named_in_passing", "said_in_passing"]
+__all__ = ["OFF_TOPIC", "OFF_TOPIC_LEADS", "OFF_TOPIC_SURE", "named_in_passing", "said_in_passing"]
 
 OFF_TOPIC = "@off_topic"  # the meaning index's rows of requests the dialplan does not handle
 OFF_TOPIC_LEADS = 0.6  # the off-topic class this probable overrules keyword-strength words
+# ... and this probable a keyword heard only by its sound or with a slip of spelling: such a
+# sentence is odd to the encoder too (查一下话妃), so only a near-certain meaning counts; the
+# weather asked in Cantonese (听日会唔会落雨啊: 落雨 sounds like 余额) is 0.96 off-topic, a
+# misheard broadband fault (我家款待坏了: 款待 for 宽带) 0.92, so the bar is between them
+OFF_TOPIC_SURE = 0.95
 
 
 def _applies(plan: Dialplan, intent: str) -> bool:
@@ -129,7 +134,8 @@ def said_in_passing(plan: Dialplan, index: SemanticIndex, meaning: Any, language
         plan.semantic.method == "classifier") else {}
     off, mine = p.get(OFF_TOPIC, 0.0), p.get(words.intent, 0.0)
     as_written = _heard(norm, keyword, chinese)
-    if as_written and off >= OFF_TOPIC_LEADS and off - mine >= plan.semantic.probability_margin:
+    ahead = off - mine >= plan.semantic.probability_margin
+    if ahead and off >= (OFF_TOPIC_LEADS if as_written else OFF_TOPIC_SURE):
         return True
     if foreign_heard(plan, language, norm) is not None:
         return True

@@ -25,6 +25,7 @@ from typing import Any
 from ivr.dialplan.actions import Understanding
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice
+from ivr.understanding.crisis_thinned import crisis_thinned
 from ivr.understanding.intents import _for_language, _keyword_hit, is_chinese, normalise
 from ivr.understanding.language_codes import base_language
 from ivr.understanding.negation import figurative, heard_plainly
@@ -85,6 +86,9 @@ def crisis_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, langua
     crisis intent just below `intent_threshold`: the caller is asked whether they meant it
     (both only for an utterance of CRISIS_LEAD_MIN_CHARS / CRISIS_LEAD_MIN_WORDS or more).
     Only with the classifier method and `overrule_words_below` set."""
+    heard = _heard_thinned(plan, language, profile, text, choices)
+    if heard is not None:
+        return heard
     cfg = plan.semantic
     if cfg.method != "classifier" or cfg.overrule_words_below is None:
         return None
@@ -112,6 +116,21 @@ def crisis_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, langua
         return None, Understanding("no_match", intent, round(unsure, 3))
     return choice, Understanding("match", intent, round(min(0.99, total), 3),
                                  choice=choice.goto)
+
+
+def _heard_thinned(plan: Dialplan, language: str, profile: LanguageProfile | None,
+                   text: str, choices: list[Choice]
+                   ) -> tuple[Choice | None, Understanding] | None:
+    """A crisis phrase rule heard once the words a caller slips in are taken out (叫她也不
+    答应, "my chest is, er, sort of squeezing": `crisis_thinned`), unless said otherwise."""
+    urgent = {c.intent for c in plan.global_choices if c.intent}  # as `semantic_examples`
+    crisis = [c.intent for c in choices if c.intent in urgent
+              and c.intent in plan.intents and not plan.intents[c.intent].semantic]
+    match = crisis_thinned(plan, language, profile, text, list(dict.fromkeys(crisis)))
+    if match is None or said_otherwise(plan, language, profile, text):
+        return None
+    choice = next(c for c in choices if c.intent == match.intent)
+    return choice, Understanding("match", match.intent, match.score, choice=choice.goto)
 
 
 def _says_enough(text: str, chinese: bool) -> bool:

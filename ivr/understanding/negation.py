@@ -46,7 +46,7 @@ import re
 from collections.abc import Sequence
 
 __all__ = ["EN_CAUSES", "EN_FILLERS", "EN_NEGATORS", "ZH_CAUSES", "ZH_FILLERS",
-           "ZH_NEGATORS", "figurative", "negated_at"]
+           "EN_HARMED", "EN_HARM_VERBS", "ZH_NEGATORS", "figurative", "negated_at"]
 
 ZH_NEGATORS = ("不是", "并不是", "并非", "没有", "没", "从没", "从来没", "不会", "绝不会",
                "才不会", "不打算", "没打算", "不再", "唔系", "冇", "唔会")
@@ -73,6 +73,30 @@ _EN_FIGURE_FILLERS = frozenset({"i", "he", "she", "we", "they", "you", "that", "
                                 "couldn", "can", "t", "nearly", "almost", "literally",
                                 "actually", "was", "were", "practically", "basically"})
 MAX_EN_FIGURE_FILLERS = 4
+_EN_HESITATIONS = frozenset({"um", "umm", "uh", "uhm", "er", "erm", "err", "ah", "hmm"})
+# Verbs of harm that callers also do to things ("the fees are strangling my budget"), and
+# what makes them real when they are done to it: people, pronouns, the body (the object's
+# noun is looked for after a determiner, past an adjective or two)
+EN_HARM_VERBS = frozenset({
+    "suffocating", "suffocates", "suffocated", "suffocate", "choking", "chokes", "choke",
+    "strangling", "strangles", "strangled", "strangle", "smothering", "smothers",
+    "smothered", "smother", "drowning", "drowns", "killing", "kills", "murdering",
+    "murders", "crushing", "crushes", "squeezing", "squeezes", "stabbing", "bleeding"})
+EN_HARMED = frozenset("""
+me him her them us you myself himself herself themselves yourself self
+son daughter baby babies kid kids child children boy girl wife husband partner mum mom
+mother dad father nan nana gran granny grandma grandmother grandad granddad grandpa
+grandfather brother sister friend boyfriend girlfriend family neighbour neighbor man woman
+people person dog cat body chest heart throat neck lung lungs arm arms wrist wrists head
+face breath breathing airway windpipe stomach back side jaw skin life
+""".split())
+_EN_OBJECT_DETERMINERS = frozenset({"my", "our", "the", "his", "their", "your", "this"})
+# (not "her" or "me": "he's strangling her right now" has no thing after it)
+_EN_BE = frozenset({"is", "s", "was", "are", "were"})
+_EN_PERSONAL = frozenset({"i", "he", "she", "we", "they", "it", "who", "one", "someone",
+                          "somebody", "everyone", "nobody", "t", "m", "re"})
+_EN_OBJECT_FILLERS = frozenset({"whole", "entire", "poor", "little", "old", "own", "new",
+                                "home", "s"})
 # Everyday causes of a degree complement (CAUSE 得 ...): never a bodily one (闷 憋 疼 痛 压)
 ZH_CAUSES = ("等", "气", "贵", "慢", "卡", "急", "烦", "忙", "吵", "热", "冷", "笑", "吓", "累",
              "跑", "坑", "折腾", "无聊", "郁闷", "着急", "生气", "心急", "嬲", "高兴", "开心",
@@ -101,8 +125,11 @@ def negated_at(text: str, start: int, chinese: bool) -> bool:
                 return False
             before = before[:-1]
         return False
-    words: Sequence[str] = text.split()[:start]
+    every = text.split()
+    words: Sequence[str] = every[:start]
     if _en_figure_before(words):  # "I laughed so hard I couldn't breathe"
+        return True
+    if _en_done_to_a_thing(every, start):  # "the wifi is suffocating my work"
         return True
     for _ in range(MAX_EN_FILLERS + 1):
         if not words:
@@ -118,8 +145,9 @@ def negated_at(text: str, start: int, chinese: bool) -> bool:
 
 def _en_figure_before(words: Sequence[str]) -> bool:
     """Do `words` (those before a keyword) end in an everyday cause's degree, "laughed so
-    hard (I could)" or "laughing till (we)"?"""
-    rest = list(words)
+    hard (I could)" or "laughing till (we)"? Hesitations do not count ("laughed so, um,
+    hard")."""
+    rest = [w for w in words if w not in _EN_HESITATIONS]
     for _ in range(MAX_EN_FIGURE_FILLERS):
         if not rest or rest[-1] not in _EN_FIGURE_FILLERS:
             break
@@ -127,6 +155,30 @@ def _en_figure_before(words: Sequence[str]) -> bool:
     if len(rest) >= 3 and (rest[-2], rest[-1]) in _EN_DEGREE and rest[-3] in EN_CAUSES:
         return True
     return len(rest) >= 2 and rest[-1] in _EN_UNTIL and rest[-2] in EN_CAUSES
+
+
+def _en_done_to_a_thing(words: Sequence[str], start: int) -> bool:
+    """Is the word at `start` a verb of harm done to a thing, not to a body or a person: "the
+    wifi is suffocating my work", "these charges are strangling the business", "the kids are
+    killing our data"? A verb of harm (EN_HARM_VERBS) with a determiner and a noun that is
+    no person, pronoun or body part (EN_HARMED) is a figure of speech; "he's choking my son",
+    "it's crushing my chest" are not."""
+    if start >= len(words) or words[start] not in EN_HARM_VERBS:
+        return False
+    if (start >= 2 and words[start - 1] in _EN_BE and words[start].endswith("ing")
+            and start + 1 == len(words) and _en_a_thing(words[start - 2])):
+        return True  # "the price of this plan is suffocating" (a thing is, not a person)
+    rest = list(words[start + 1 : start + 4])
+    if not rest or rest[0] not in _EN_OBJECT_DETERMINERS:
+        return False
+    noun = next((w for w in rest[1:] if w not in _EN_OBJECT_FILLERS), None)
+    return noun is not None and noun not in EN_HARMED and noun.rstrip("s") not in EN_HARMED
+
+
+def _en_a_thing(word: str) -> bool:
+    """Is `word`, the subject before "is", a thing: a noun, no person, pronoun or body?"""
+    return (word.isalpha() and word not in EN_HARMED and word.rstrip("s") not in EN_HARMED
+            and word not in _EN_PERSONAL and word not in _EN_OBJECT_DETERMINERS)
 
 
 def starts(text: str, phrase: str, chinese: bool) -> list[int]:
@@ -154,8 +206,17 @@ _ZH_DEGREE_ANYWHERE = re.compile("(?:" + "|".join(sorted(ZH_CAUSES, key=len, rev
                                  + ")得")  # not 到 here: 跑到楼顶, 等到现在 are no figures
 
 
+# Done to death by the company or a thing: 被你们折磨死了, 被这网速逼疯, 快被这破网整死了
+# (not by a person: 被他打死 is violence; the cause is an everyday one, never 打 杀 砍 捅)
+_ZH_PASSIVE_HYPERBOLE = re.compile(
+    "被(?:你们|你|您|这|那|客服|网|宽带|话费|账单)[^，。！？]{0,6}?"
+    "(?:折磨|折腾|逼|坑|整|磨|烦|气|吓|累|卡|急|害|搞|弄|耽误)(?:死|疯|晕|崩溃)")
+
+
 def figurative(text: str, chinese: bool) -> bool:
     """Does normalised `text` say something by an everyday cause's degree complement
-    (急得我心脏都要跳出来了, 贵得上不来气)? English has no such regular form: its figures are
-    listed phrases (an intent's `exclude`)."""
-    return chinese and _ZH_DEGREE_ANYWHERE.search(text) is not None
+    (急得我心脏都要跳出来了, 贵得上不来气) or as done to death by the company or a thing
+    (我都快被你们折磨死了)? English has no such regular form: its figures are listed phrases
+    (an intent's `exclude`) and harm done to a thing (`negated_at`)."""
+    return chinese and (_ZH_DEGREE_ANYWHERE.search(text) is not None
+                        or _ZH_PASSIVE_HYPERBOLE.search(text) is not None)

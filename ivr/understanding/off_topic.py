@@ -83,6 +83,8 @@ quid pound dollar euro yuan rupee tenner fiver buck rmb kuai cent penny pence
 few couple bit lot lots several dozen hundred thousand half quarter bunch load
 one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty
 fifty sixty seventy eighty ninety million
+weekend weekends holiday holidays trip journey travel travelling traveling abroad christmas
+birthday exam exams
 """.split())
 _EN_ADJECTIVE_ENDINGS = ("ed", "ful", "ous", "ive", "ic", "able", "ible", "less", "ish",
                          "est", "ly", "ing")
@@ -226,6 +228,8 @@ _EN_NP_END = _EN_LINKS | frozenset({"in", "and", "or", "but", "please", "because
                                     "wasn", "won", "can", "could", "will", "would", "as",
                                     "by", "into", "over", "if", "when", "online", "today"})
 _NP_MAX = 4  # words of a noun phrase looked at
+_BARE_MAX = 3  # words of an object without a determiner before its "for"/"on" ("top up
+# v-bucks for ..."; not "of": "top up twenty of ...")
 
 
 def _en_foreign(word: str, plan: frozenset[str]) -> bool:
@@ -250,10 +254,17 @@ def _en_owner(words: list[str], kw: list[str], plan: frozenset[str]) -> str | No
 
 def _en_owner_after(words: list[str], j: int, plan: frozenset[str]) -> str | None:
     """What the keyword ending before word `j` is on/for/at/of/from ("the balance (left)
-    on my prepaid visa"), or what it is done to ("top up my oyster card")."""
+    on my prepaid visa"), what it is done to ("top up my oyster card"), or what its bare
+    object is for or on ("top up v-bucks for my son's fortnite")."""
     if j < len(words) and words[j] in _EN_STATE:
         j += 1
     linked = j < len(words) and words[j] in _EN_LINKS
+    if not linked:  # "top up v-bucks for my son's fortnite": a bare object, then whose
+        bare = next((b for b in range(j, min(j + _BARE_MAX, len(words)))
+                     if words[b] in _EN_LINKS - {"of"}), None)
+        if bare is not None and bare > j and not any(
+                w in _EN_DETERMINERS or w in _EN_NP_END for w in words[j:bare]):
+            j, linked = bare, True
     j += linked
     k = j
     while k < len(words) and words[k] in _EN_DETERMINERS:

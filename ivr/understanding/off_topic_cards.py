@@ -38,7 +38,7 @@ __all__ = ["MONEY_MARKS", "ZH_OTHER_BUSINESSES", "other_business", "other_card"]
 # public funds, a game's currency. Not the means of paying (支付宝, 微信: 用支付宝充话费 is ours).
 ZH_OTHER_BUSINESSES = frozenset("""
 银行 网银 信用卡 花呗 借呗 白条 网贷 房贷 车贷 贷款 理财 基金 股票 保险公司
-淘宝 天猫 京东 拼多多 美团 饿了么 外卖 快递 商家 店家 滴滴 打车
+淘宝 天猫 京东 拼多多 美团 饿了么 外卖 快递 商家 店家 滴滴 打车 网约车
 会员 爱奇艺 优酷 芒果 哔哩哔哩 网易云
 公积金 社保 医保 个税 学费
 点券 游戏币 钻石 皮肤
