@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from ivr.config import REPO_ROOT
+from ivr.dialplan.loader import load_dialplan
 from ivr.understanding.english_asides import without_asides
 from ivr.understanding.english_dialect import standard_english
 from ivr.understanding.english_openers import without_opener
+from ivr.understanding.intents import match_intents
 from ivr.understanding.profiles import BUILTIN_PROFILES, normalise_for
 
 
@@ -83,3 +86,18 @@ def test_crisis_words_stay_after_an_aside() -> None:
         "I want to end it all")
     assert standard_english("I'm not sure what's happened but my dad has stopped breathing"
                             ) == "my dad has stopped breathing"
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    # the bill's "about my bill" (0.99) was heard in the aside and took the request
+    ("my wifi is out and I called last week about my bill but this is different",
+     "broadband_fault"),
+    ("I'm not calling about my bill, I need to top up", "top_up"),
+    ("I've a question for you", "question"),  # not the bill's "I have a question about my bill"
+    ("none of the above", "question"),
+])
+def test_the_hotline_hears_the_request_not_the_aside(text: str, intent: str) -> None:
+    plan = load_dialplan(REPO_ROOT / "dialplans" / "hotline.yaml").plan
+    menu = ["bill_enquiry", "broadband_fault", "top_up", "question", "agent"]
+    best = match_intents(text, plan.intents, "en-US", menu, BUILTIN_PROFILES["en-US"])[0]
+    assert (best.intent, best.score >= plan.defaults.intent_threshold) == (intent, True)
