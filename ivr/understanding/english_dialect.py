@@ -16,8 +16,13 @@ standard English, for every English profile, before the profile's own lexicon
   "banjaxed", "knackered"); a word keeps a contraction after it ("whit's" -> "what's");
 - dropped final g: "workin", "takin'", "somethin" -> "working", "taking", "something"
   (only -in words whose -ing form the word list below knows: "cabin", "within" stay);
-- the conversational opening ("yeah hi", "sorry to bother you", "quick question about",
-  "I was wondering if you could") taken off the start (`english_openers.without_opener`);
+- what is said not to be the request ("I'm not calling about the bill", "I called last week
+  about my bill but this is different", "I paid my bill on time so") taken out
+  (`english_asides.without_asides`), then the conversational opening ("yeah hi", "sorry to
+  bother you", "quick question about", "I was wondering if you could", hedges such as "I might
+  be wrong but") taken off the start (`english_openers.without_opener`);
+- "have got" as "have" ("I've got a question", "I've a question" -> "I have a question"),
+  so the examples' "I have ..." is heard inside it;
 - a few patterns: possessive "me" before a noun ("me phone" -> "my phone"), Scots "no"
   before a verb in -ing ("it's no workin" -> "it's not working"), "stick / chuck / whack a
   tenner on" -> "put", Singapore particles ("lah", "leh", "lor"), a question's "or not",
@@ -36,6 +41,7 @@ from __future__ import annotations
 import functools
 import re
 
+from ivr.understanding.english_asides import without_asides
 from ivr.understanding.english_openers import without_opener
 
 __all__ = ["WORDS", "standard_english"]
@@ -85,6 +91,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ("wi fi", "wifi"), ("wi-fi", "wifi"), ("inner net", "internet"), ("inter net", "internet"),
     ("from morning", "since this morning"), ("from yesterday", "since yesterday"),
     ("or not", ""),
+    # British "have got" and "I've a" as "have": "I've got a question" is "I have a question"
+    ("i've got", "I have"), ("i have got", "I have"), ("we've got", "we have"),
+    ("we have got", "we have"), ("i've a", "I have a"), ("i've an", "I have an"),
 )
 # -ing words whose dropped-g form ("workin", "takin'") is read back as the -ing word
 ING = frozenset("""
@@ -130,6 +139,7 @@ def standard_english(text: str) -> str:
     out = _SINCE_DAYS.sub(r"for \1 \2", out)
     out = _NET.sub("internet", out)
     out = " ".join(w for w in out.split() if w.lower().strip(",.!?") not in _PARTICLES)
+    out = without_asides(out)  # "I'm not calling about the bill, I want credit" -> "I want credit"
     return without_opener(out)  # "yeah hi, it's about the internet" -> "the internet"
 
 

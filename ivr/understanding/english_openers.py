@@ -2,7 +2,8 @@
 
 English callers seldom start with their request. They greet ("yeah hi", "hello love", "good
 morning"), apologise ("sorry to bother you"), hesitate ("um", "er", "right so", "so
-basically"), announce it ("quick question about...", "it's about...", "I'm calling
+basically"), hedge ("I might be wrong but", "not sure if this is the right option but", "I
+think"), announce it ("quick question about...", "it's about...", "I'm calling
 about...", "I was wondering if you could...") and only then say what they want. The words of
 the dialplan skip such openings anyway (`english_wording.STOP_WORDS`), but the sentence encoder
 does not: the opening shares the utterance's vector with the request, so the vector of "yeah
@@ -28,6 +29,14 @@ __all__ = ["OPENERS", "without_opener"]
 # An opening at the start of the text (lower case, after `standard_english`'s spellings);
 # each ends at a word boundary and takes the punctuation and spaces after it.
 _ADDRESS = r"(?:\s+(?:there|love|dear|mate|sir|madam|miss|guys|folks|pet|darling|hun))?"
+# what a hedge doubts: the menu option, who is at fault, what happened ("if this is the
+# right option", "if it's you or me", "what's happened"), then "but"
+_DOUBT = (r"(?:(?:if|whether)\s+(?:(?:this|that|it)(?:'s|\s+is)\s+|i'm\s+|i\s+am\s+|i've\s+"
+          r"(?:got|pressed|picked|chosen)\s+)?(?:in\s+|on\s+)?(?:the\s+)?(?:right|correct|"
+          r"best)(?:\s+(?:option|place|number|department|menu|one|line|button|choice))?"
+          r"|(?:if|whether)\s+(?:it's|it\s+is)\s+(?:you|me|my\s+end|your\s+end)"
+          r"(?:\s+or\s+(?:you|me|my\s+end|your\s+end))?"
+          r"|what(?:'s|\s+has|\s+is)\s+(?:happened|going\s+on|wrong))[\s,]+but")
 OPENERS: tuple[str, ...] = (
     # hesitation and discourse markers
     r"(?:um+|uh+|er+|erm+|ah+|hm+|mm+)",
@@ -52,6 +61,17 @@ OPENERS: tuple[str, ...] = (
     r"(?:i\s+was|i'm|i\s+am)\s+(?:just\s+)?wondering\s+(?:if|whether)(?:\s+you\s+(?:could|can|"
     r"would|might))?",
     r"i\s+wonder\s+if\s+you\s+(?:could|can)",
+    # hedges: the caller doubts the request or the menu before saying it ("I might be wrong
+    # but", "not sure if this is the right option but", "this may be a silly question but");
+    # what a hedge doubts is spelled out, never any words up to a "but" (a caller's "I don't
+    # know if I can go on but" must keep its words)
+    r"(?:i\s+)?(?:might|may|could)\s+be\s+(?:wrong|mistaken)(?:\s+(?:here|about\s+this))?"
+    r"(?:[\s,]+but)?",
+    rf"(?:(?:i'm|i\s+am)\s+)?not\s+(?:really\s+|quite\s+|too\s+|very\s+)?sure\s+{_DOUBT}",
+    rf"i\s+(?:don't|do\s+not)\s+(?:really\s+)?know\s+{_DOUBT}",
+    r"(?:this|it)\s+(?:might|may|could|will)\s+(?:be|sound)\s+(?:like\s+)?(?:a\s+)?"
+    r"(?:silly|stupid|daft|dumb|strange|odd|weird)(?:\s+(?:question|one|thing))?(?:[\s,]+but)?",
+    r"i\s+(?:think|guess|suppose|believe|reckon)(?!\s+(?:so|not)\b)",
 )
 _OPENER = re.compile(r"^(?:" + "|".join(OPENERS) + r")(?![\w'])[\s,.:;!?-]*", re.IGNORECASE)
 _WORD = re.compile(r"[a-z']+")
