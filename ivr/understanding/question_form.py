@@ -69,7 +69,7 @@ _ZH_COMPLAINT = re.compile(r"怎么回事|怎麼回事|咋回事|咋个回事|�
 # caller asks what to do about it (怎么办, 如何: a how-to the knowledge base may answer).
 _ZH_HOME = re.compile(r"家|屋里|屋企|宽带|寬頻|wifi|WiFi|WIFI|无线|路由|光猫|小区")
 _ZH_DOWN = re.compile(r"没网|没有网|网都没|一点网|没了网|上不了网|上不去网|上不了|上不去|连不上|"
-                      r"连不了|断网|断线|掉线|停网|没信号|没有信号|打不开|用不了|不能用|不好使|"
+                      r"连不了|断网|断线|掉线|没信号|没有信号|打不开|用不了|不能用|不好使|"
                       r"不能上网|无法上网|坏了|断了|断掉|网卡|很卡|好卡")
 _ZH_HOWTO = re.compile(r"怎么办|怎么弄|怎么设置|怎么解决|怎么处理|怎么重启|怎么改|如何|怎样|"
                        r"咋办|咋弄|咋整|该怎么|要怎么|点算|点搞")
