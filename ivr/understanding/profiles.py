@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from ivr.understanding.chinese_money import money_wording
 from ivr.understanding.chinese_text import mainland_wording, to_simplified
 from ivr.understanding.english_dialect import standard_english
 
@@ -218,7 +219,8 @@ def normalise_for(profile: LanguageProfile, text: str) -> str:
 
     The lexicon runs before and after script conversion: some dialect words only exist in
     Traditional form (係), others are written in Simplified by the recogniser. Chinese text
-    then gets `mainland_wording` (regional words any Chinese caller may use).
+    then gets `mainland_wording` (regional words any Chinese caller may use) and
+    `money_wording` (money given with an everyday verb, balance questions, as 充 and 余额).
     """
     memo = profile._normalised
     done = memo.get(text)
@@ -232,6 +234,7 @@ def normalise_for(profile: LanguageProfile, text: str) -> str:
         out = apply_lexicon(to_simplified(out), profile.lexicon, True)
     if profile.chinese:
         out = mainland_wording(out)  # Taiwan usage, Shanghainese, Hokkien, Hakka, 俺
+        out = money_wording(out)  # 给我弄一百块钱话费 -> 充, 还有没有钱 -> 余额还有多少
     if len(memo) >= NORMALISED_KEPT:  # bounded: callers' texts rarely repeat
         memo.clear()
     memo[text] = out

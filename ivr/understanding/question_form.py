@@ -64,6 +64,15 @@ _ZH_COMPLAINT = re.compile(r"怎么回事|怎麼回事|咋回事|咋个回事|�
                            r"什么情况|啥情况|咩事|怎么又|咋又|怎么老是|咋老是|怎么总是|咋总是|"
                            r"怎么还没|咋还没|为什么又|为啥又|为什么老是|为啥老是|为什么总是|"
                            r"为啥总是|点解又|点解成日|点解仲")
+# ... or a question that also says the caller's own home connection is down ("我们小区是不是
+# 停网了我家一点网都没有", "家里wifi连不上是不是你们在维修"): a fault to report, unless the
+# caller asks what to do about it (怎么办, 如何: a how-to the knowledge base may answer).
+_ZH_HOME = re.compile(r"家|屋里|屋企|宽带|寬頻|wifi|WiFi|WIFI|无线|路由|光猫|小区")
+_ZH_DOWN = re.compile(r"没网|没有网|网都没|一点网|没了网|上不了网|上不去网|上不了|上不去|连不上|"
+                      r"连不了|断网|断线|掉线|没信号|没有信号|打不开|用不了|不能用|不好使|"
+                      r"不能上网|无法上网|坏了|断了|断掉|网卡|很卡|好卡")
+_ZH_HOWTO = re.compile(r"怎么办|怎么弄|怎么设置|怎么解决|怎么处理|怎么重启|怎么改|如何|怎样|"
+                       r"咋办|咋弄|咋整|该怎么|要怎么|点算|点搞")
 _EN_COMPLAINT = re.compile(
     r"\b(?:what(?:'s| is) (?:going on|wrong|up) with|what(?:'s| is) happening with|"
     r"(?:why|how come) (?:does|do|is|are|did|has|have)?\s*(?:my|the|our) [\w' ]{0,30}?"
@@ -77,7 +86,8 @@ def is_complaint(text: str, language: str) -> bool:
     above)? Such a turn keeps its service intent: a fault is reported, not looked up."""
     said = text.strip()
     if is_chinese(language):
-        return bool(_ZH_COMPLAINT.search(said))
+        return bool(_ZH_COMPLAINT.search(said)) or bool(
+            _ZH_HOME.search(said) and _ZH_DOWN.search(said) and not _ZH_HOWTO.search(said))
     return bool(_EN_COMPLAINT.search(" ".join(said.lower().replace("’", "'").split())))
 
 

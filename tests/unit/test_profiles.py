@@ -273,7 +273,7 @@ def test_resolve_profiles_lexicon_merges():
     assert len(lex) == len(SICHUAN) + 1
     assert "好多钱" not in P["zh-sichuan"].lexicon  # the built-in is untouched
     assert out["zh-sichuan"].cues == P["zh-sichuan"].cues
-    assert normalise_for(out["zh-sichuan"], "话费还剩好多钱") == "话费还剩多少钱"
+    assert normalise_for(out["zh-sichuan"], "话费还剩好多钱") == "话费余额还有多少"  # chinese_money
 
 
 def test_resolve_profiles_lexicon_entry_replaced():

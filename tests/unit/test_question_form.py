@@ -90,3 +90,24 @@ def test_complaints_about_ones_own_service(text: str, language: str) -> None:
 ])
 def test_how_to_questions_are_no_complaints(text: str, language: str) -> None:
     assert not is_complaint(text, language)
+
+
+@pytest.mark.parametrize("text", [
+    "我们小区是不是停网了我家一点网都没有",  # round 8: a guess at the cause + home is down
+    "家里网络断了是不是你们在维修",
+    "为什么我家wifi连不上",
+    "宽带坏了吗",
+])
+def test_home_connection_down_asked_as_a_question_is_a_complaint(text: str) -> None:
+    """Round 8 (H2): the caller says the home connection is down while asking: a fault."""
+    assert is_complaint(text, "zh-CN")
+
+
+@pytest.mark.parametrize("text", [
+    "家里wifi连不上怎么办",  # asks what to do: the knowledge base may answer it
+    "宽带断了如何重启路由器",
+    "出国了手机上不了网是不是没开漫游",  # not the home connection
+    "小区什么时候停网维护",  # no trouble said
+])
+def test_how_to_or_not_home_is_no_complaint(text: str) -> None:
+    assert not is_complaint(text, "zh-CN")

@@ -65,7 +65,7 @@ def test_english_profiles_untouched():
 
 
 @pytest.mark.parametrize(("pid", "text", "expected"), [
-    ("zh-sichuan", "帮我查哈我还有好多钱", "帮我查一下我还有多少钱"),
+    ("zh-sichuan", "帮我查哈我还有好多钱", "帮我查一下我余额还有多少"),  # + chinese_money
     ("zh-sichuan", "这个月用了好多钱", "这个月用了多少钱"),
     ("zh-sichuan", "屋头wifi又断求了", "家里wifi又断了"),
     ("zh-sichuan", "我手机停起了帮我冲起嘛", "我手机停了帮我充上嘛"),
@@ -73,7 +73,7 @@ def test_english_profiles_untouched():
     ("zh-sichuan", "莫让机器跟我说", "别让机器跟我说"),
     ("zh-dongbei", "这月咋扣了这老些钱", "这月怎么扣了这么多钱"),
     ("zh-dongbei", "找个人跟我唠唠", "找个人跟我聊聊"),
-    ("yue", "我戶口仲有冇錢呀", "我账户还有没有钱呀"),
+    ("yue", "我戶口仲有冇錢呀", "我账户余额还有多少呀"),  # + chinese_money
     ("yue", "屋企上唔到網", "家里上不了网"),
     ("yue", "幫我轉駁真人", "帮我转接真人"),
     ("yue", "我想查下今個月用咗幾多錢", "我想查下这个月用了多少钱"),
