@@ -20,6 +20,7 @@ from ivr.understanding.crisis_recall import (
     CRISIS_RECALL_MIN_ASR,
     CRISIS_RECALL_OVER_WORDS,
     crisis_by_meaning,
+    crisis_heard_thinned,
 )
 from ivr.understanding.everyday_requests import EVERYDAY, everyday_for
 from ivr.understanding.intents import IntentMatch, match_intents
@@ -112,8 +113,9 @@ def _understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
             return None, Understanding("match", score=score,
                                        slots={node.gather.slot.name: value})
     sense = meaning is not None and index is not None and not node.gather
-    if sense and event.confidence >= CRISIS_RECALL_MIN_ASR and not any(
-            m.score >= threshold for m in matches if not plan.intents[m.intent].semantic):
+    recall = (not node.gather and event.confidence >= CRISIS_RECALL_MIN_ASR and not any(
+        m.score >= threshold for m in matches if not plan.intents[m.intent].semantic))
+    if recall and sense:
         assert index is not None
         service = max((m.score for m in matches if plan.intents[m.intent].semantic),
                       default=0.0)
@@ -123,6 +125,10 @@ def _understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
                                            else CRISIS_RECALL)
         if urgent_meaning is not None:
             return urgent_meaning
+    elif recall:  # no matching by meaning: the crisis rules still hear 叫她也不答应
+        urgent_thinned = crisis_heard_thinned(plan, language, profile, event.text, choices)
+        if urgent_thinned is not None:
+            return urgent_thinned
     if matches and matches[0].score >= threshold:
         best = matches[0]
         if sense:

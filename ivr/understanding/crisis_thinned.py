@@ -12,7 +12,8 @@ negation check as before. Only the words listed here go: none of them can turn a
 into a crisis (a pronoun, a modal particle, "um", "sort of", "just"), so the rules decide
 as they would have on the plain wording.
 
-Used by `crisis_recall.crisis_by_meaning` when no crisis rule matched the text as heard;
+Used by `crisis_recall.crisis_by_meaning` when no crisis rule matched the text as heard, and
+by recognition alone in a dialplan without matching by meaning (clinic.yaml);
 `said_otherwise` (laughter, figures of speech, denials) still applies. Pure.
 """
 
