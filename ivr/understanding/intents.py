@@ -41,7 +41,6 @@ _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 _fuzzy_word = fuzzy_word  # (the older private name)
 
 
-@functools.lru_cache(maxsize=256)
 @functools.lru_cache(maxsize=65536)  # the dialplans' own texts come back at every turn
 def normalise(text: str, language: str) -> str:
     """Lower-case, NFKC, Traditional->Simplified; Chinese loses spaces and punctuation."""
