@@ -115,20 +115,17 @@ def _understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
     sense = meaning is not None and index is not None and not node.gather
     recall = (not node.gather and event.confidence >= CRISIS_RECALL_MIN_ASR and not any(
         m.score >= threshold for m in matches if not plan.intents[m.intent].semantic))
-    if recall and sense:
-        assert index is not None
-        service = max((m.score for m in matches if plan.intents[m.intent].semantic),
-                      default=0.0)
-        urgent_meaning = crisis_by_meaning(plan, index, meaning, language, profile,
-                                           event.text, choices,
-                                           CRISIS_RECALL_OVER_WORDS if service >= GLOBAL_WINS
-                                           else CRISIS_RECALL)
-        if urgent_meaning is not None:
-            return urgent_meaning
-    elif recall:  # no matching by meaning: the crisis rules still hear 叫她也不答应
-        urgent_thinned = crisis_heard_thinned(plan, language, profile, event.text, choices)
-        if urgent_thinned is not None:
-            return urgent_thinned
+    if recall:  # no crisis rule matched as heard: once more without a slipped-in word
+        urgent = crisis_heard_thinned(plan, language, profile, event.text, choices)
+        if urgent is None and sense:  # then by meaning
+            assert index is not None
+            service = max((m.score for m in matches if plan.intents[m.intent].semantic),
+                          default=0.0)
+            urgent = crisis_by_meaning(plan, index, meaning, language, profile, event.text,
+                                       choices, CRISIS_RECALL_OVER_WORDS
+                                       if service >= GLOBAL_WINS else CRISIS_RECALL)
+        if urgent is not None:
+            return urgent
     if matches and matches[0].score >= threshold:
         best = matches[0]
         if sense:

@@ -86,9 +86,6 @@ def crisis_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, langua
     crisis intent just below `intent_threshold`: the caller is asked whether they meant it
     (both only for an utterance of CRISIS_LEAD_MIN_CHARS / CRISIS_LEAD_MIN_WORDS or more).
     Only with the classifier method and `overrule_words_below` set."""
-    heard = crisis_heard_thinned(plan, language, profile, text, choices)
-    if heard is not None:
-        return heard
     cfg = plan.semantic
     if cfg.method != "classifier" or cfg.overrule_words_below is None:
         return None
@@ -119,12 +116,12 @@ def crisis_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, langua
 
 
 def crisis_heard_thinned(plan: Dialplan, language: str, profile: LanguageProfile | None,
-                   text: str, choices: list[Choice]
-                   ) -> tuple[Choice | None, Understanding] | None:
+                         text: str, choices: list[Choice]
+                         ) -> tuple[Choice | None, Understanding] | None:
     """A crisis phrase rule heard once the words a caller slips in are taken out (叫她也不
     答应, "my chest is, er, sort of squeezing": `crisis_thinned`), unless said otherwise.
-    Tried first by `crisis_by_meaning`, and on its own by recognition when the dialplan does
-    not match by meaning (its crisis rules still deserve the second try)."""
+    Recognition tries it when no crisis rule matched the text as heard, before (and with or
+    without) `crisis_by_meaning`."""
     urgent = {c.intent for c in plan.global_choices if c.intent}  # as `semantic_examples`
     crisis = [c.intent for c in choices if c.intent in urgent
               and c.intent in plan.intents and not plan.intents[c.intent].semantic]
