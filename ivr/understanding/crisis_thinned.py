@@ -12,8 +12,8 @@ negation check as before. Only the words listed here go: none of them can turn a
 into a crisis (a pronoun, a modal particle, "um", "sort of", "just"), so the rules decide
 as they would have on the plain wording.
 
-Used by `crisis_recall.crisis_by_meaning` when no crisis rule matched the text as heard, and
-by recognition alone in a dialplan without matching by meaning (clinic.yaml);
+Used by recognition (`crisis_recall.crisis_heard_thinned`) when no crisis rule matched the
+text as heard, before the recall by meaning and in a dialplan without it (clinic.yaml);
 `said_otherwise` (laughter, figures of speech, denials) still applies. Pure.
 """
 
@@ -23,6 +23,7 @@ import re
 
 from ivr.dialplan.models import Dialplan
 from ivr.understanding.intents import IntentMatch, is_chinese, match_intents
+from ivr.understanding.negation import EN_HESITATIONS
 from ivr.understanding.profiles import LanguageProfile, normalise_for
 
 __all__ = ["EN_SLIPPED_IN", "ZH_SLIPPED_IN", "crisis_thinned", "thinned"]
@@ -31,9 +32,9 @@ __all__ = ["EN_SLIPPED_IN", "ZH_SLIPPED_IN", "crisis_thinned", "thinned"]
 # particles; never 我, 不, 没, 了 (they carry the meaning of a phrase)
 ZH_SLIPPED_IN = frozenset("他她它佢啊呀哇嘛呢吧哦喔嗯噢唉哎")
 # English: hesitations, hedges and intensifiers that qualify nothing a rule looks at
-EN_SLIPPED_IN = ("you know", "i mean", "sort of", "kind of", "kinda", "sorta", "um", "umm",
-                 "uh", "uhm", "er", "erm", "err", "ah", "hmm", "like", "just", "really",
-                 "honestly", "actually", "basically", "literally", "properly", "again")
+EN_SLIPPED_IN = ("you know", "i mean", "sort of", "kind of", "kinda", "sorta",
+                 *sorted(EN_HESITATIONS), "like", "just", "really", "honestly", "actually",
+                 "basically", "literally", "properly", "again")
 _EN_SLIPPED = re.compile(r"[,;]?\s*\b(?:" + "|".join(
     re.escape(w) for w in sorted(EN_SLIPPED_IN, key=len, reverse=True)) + r")\b\s*[,;]?",
     re.IGNORECASE)

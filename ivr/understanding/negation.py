@@ -46,7 +46,8 @@ import re
 from collections.abc import Sequence
 
 __all__ = ["EN_CAUSES", "EN_FILLERS", "EN_NEGATORS", "ZH_CAUSES", "ZH_FILLERS",
-           "EN_HARMED", "EN_HARM_VERBS", "ZH_NEGATORS", "figurative", "negated_at"]
+           "EN_HARMED", "EN_HARM_VERBS", "EN_HESITATIONS", "ZH_NEGATORS", "figurative",
+           "negated_at"]
 
 ZH_NEGATORS = ("不是", "并不是", "并非", "没有", "没", "从没", "从来没", "不会", "绝不会",
                "才不会", "不打算", "没打算", "不再", "唔系", "冇", "唔会")
@@ -73,7 +74,8 @@ _EN_FIGURE_FILLERS = frozenset({"i", "he", "she", "we", "they", "you", "that", "
                                 "couldn", "can", "t", "nearly", "almost", "literally",
                                 "actually", "was", "were", "practically", "basically"})
 MAX_EN_FIGURE_FILLERS = 4
-_EN_HESITATIONS = frozenset({"um", "umm", "uh", "uhm", "er", "erm", "err", "ah", "hmm"})
+# what a hesitation is written as (also thinned out of crisis phrases: `crisis_thinned`)
+EN_HESITATIONS = frozenset({"um", "umm", "uh", "uhm", "er", "erm", "err", "ah", "hmm"})
 # Verbs of harm that callers also do to things ("the fees are strangling my budget"), and
 # what makes them real when they are done to it: people, pronouns, the body (the object's
 # noun is looked for after a determiner, past an adjective or two)
@@ -147,7 +149,7 @@ def _en_figure_before(words: Sequence[str]) -> bool:
     """Do `words` (those before a keyword) end in an everyday cause's degree, "laughed so
     hard (I could)" or "laughing till (we)"? Hesitations do not count ("laughed so, um,
     hard")."""
-    rest = [w for w in words if w not in _EN_HESITATIONS]
+    rest = [w for w in words if w not in EN_HESITATIONS]
     for _ in range(MAX_EN_FIGURE_FILLERS):
         if not rest or rest[-1] not in _EN_FIGURE_FILLERS:
             break
