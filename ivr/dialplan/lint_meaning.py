@@ -1,6 +1,6 @@
 """Lint of how well matching by meaning can work on a dialplan's intents (issue 17, round 8):
 
-- `few-examples` (warning): with `semantic: {enabled: true}`, an intent a menu offers (one
+- `few-examples` (warning): with matching by meaning on (the default), an intent a menu offers (one
   of its choices or a global choice) and matched by meaning has fewer than FEW_EXAMPLES
   examples in a language of the dialplan. The meaning's classifier learns an intent from its
   examples only: the shipped hotline cut to its first 4 / 6 / 10 / 15 examples per intent and
