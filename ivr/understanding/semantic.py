@@ -36,6 +36,7 @@ from ivr.understanding.english_openers import without_opener
 from ivr.understanding.everyday_requests import EVERYDAY, TOO_NEAR
 from ivr.understanding.intent_classifier import IntentClassifier, train
 from ivr.understanding.language_codes import is_english
+from ivr.understanding.pooled_examples import pooled_rows
 from ivr.understanding.text_vectors import embed, embed_texts
 
 __all__ = ["PHRASE_CLASS", "Decision", "Encoder", "SemanticIndex", "decide", "default_encoder",
@@ -100,16 +101,22 @@ class SemanticIndex:
         vectors, owners, classifiers, recall, guard = {}, {}, {}, {}, {}
         for language, rows in examples.items():
             pairs = [(o, t) for o, t in rows if not o.startswith(EVERYDAY)]
-            if not pairs:
+            if pairs:
+                vectors[language] = embed_texts(enc, _as_heard([t for _, t in pairs], language))
+                owners[language] = [i for i, _ in pairs]
+        mains = {lang: [i for i, o in enumerate(names) if not o.startswith(PHRASE_CLASS)]
+                 for lang, names in owners.items()}
+        for language, rows in examples.items():
+            if not classify or language not in vectors:
                 continue
-            vectors[language] = embed_texts(enc, _as_heard([t for _, t in pairs], language))
-            owners[language] = [i for i, _ in pairs]
-            if not classify:
-                continue
-            main = [i for i, o in enumerate(owners[language]) if not o.startswith(PHRASE_CLASS)]
+            main = mains[language]
             labels = [owners[language][i] for i in main]
-            if len(set(labels)) > 1:
-                classifiers[language] = train(vectors[language][main], labels)
+            if len(set(labels)) > 1:  # a small dialplan learns its other languages' rows too
+                rows_v, rows_l, weights = pooled_rows(
+                    {lang: vectors[lang][m] for lang, m in mains.items()},
+                    {lang: [owners[lang][i] for i in m] for lang, m in mains.items()},
+                    language)
+                classifiers[language] = train(rows_v, rows_l, weights)
                 extra = [(o, t) for o, t in rows if o.startswith(EVERYDAY)]
                 if extra:
                     guard[language] = _guard(enc, vectors[language][main], labels, extra,
