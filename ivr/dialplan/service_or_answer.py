@@ -1,20 +1,24 @@
-""""Did you want to check your bill, or hear about international roaming prices?" (issue 17,
+""""Did you want to check your bill, or is it about: change the invoice title?" (issue 17,
 round 9): the menu's two-way question when a service and a knowledge entry are close.
 
 `question_service.over_service` sends a question a service intent heard to the knowledge
 base only when the entry's meaning leads the service's nearest example by LEAD (or
-STATEMENT_LEAD). Just below that line (by OFFER_BAND) the two were a coin toss that the
-service won silently: "how much is it per month to add my wife to my plan" read out the bill.
-There `over_service` now hands back an offer (a no-match naming the service, with the entry
-as its `answer`), and the engine asks, as a contact-center agent would, "您是要查询话费，还是想
-了解「国际漫游资费」？" / "Did you want to check your bill, or hear about international roaming
-prices?", with the service's `label` and the entry's `title` (the menu's `offer_prompt`, a
-template with `{service}` and `{entry}`, or the built-in wording below). The answer:
-- key 1, "the first", or words of the service only (its label, keywords, or the menu's
-  intents hearing it and the base not hearing the entry): the service's choice is taken;
-- key 2, "the second", or words of the entry only ("the roaming one", 漫游那个: a word of its
-  title, or the base's nearest entry): the entry is answered at the answer node, then "did
-  that answer your question?" as after any answer;
+STATEMENT_LEAD); a service heard below its threshold is asked about ("did you mean
+<service>?"), and the caller who meant the entry said no and asked again, or heard the bill.
+Where the menu would ask that and the base answers the question confidently with an entry
+not far behind the service (`question_service.offer_over_unsure`, UNSURE_BAND; or an entry
+just short of its lead, `over_service` with OFFER_BAND, off by default), the engine asks, as
+a contact-center agent would, "您是要查询话费，还是想了解「自动缴费」？" / "Did you want to
+check your bill, or is it about: change the invoice title?", with the service's `label` and
+the entry's `title` (the menu's `offer_prompt`, a template with `{service}` and `{entry}`,
+or the built-in wording below). The answer:
+- key 1, "the first", a word of the service's label and none of the entry's title, or else
+  the menu's intents hearing the service and the base not hearing the entry: the service's
+  choice is taken;
+- key 2, "the second", a word of the entry's title and none of the label ("the roaming one",
+  漫游那个), or else the base's nearest entry being it and the menu not hearing the service:
+  the entry is answered at the answer node, then "did that answer your question?" as after
+  any answer;
 - no / neither: a failed attempt at the menu, as after "did you mean X or Y?";
 - another request of the menu, a global choice (转人工, a crisis), a key of another choice or
   a question the base answers with another entry: heard as that new request;
@@ -46,8 +50,8 @@ from ivr.understanding.knowledge import KnowledgeLibrary
 OFFER = "@offer"  # `confirming` marker: (OFFER, (intent, entry id, tries, question))
 OFFER_PROMPT = {
     "zh": "请问您是要{service}，还是想了解「{entry}」？{service}请按1，了解{entry}请按2。",
-    "en": "Did you want to {service}, or hear about {entry}? Press 1 to {service}, or 2 for "
-          "{entry}."}
+    "en": "Did you want to {service}, or is it about: {entry}? Press 1 to {service}, or 2 "
+          "for {entry}."}
 _EN_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # title words that name no topic: never enough to choose an entry by
 _EN_COMMON = {"and", "or", "the", "a", "an", "of", "on", "off", "to", "for", "your", "my",
@@ -161,13 +165,15 @@ class ServiceOrAnswer:
         label = self.render.text(self.plan.intents[intent].label or intent, language)
         by_service = bool(said & _words(label, language))
         by_entry = bool(said & _words(self._title(node, entry_id, language), language))
+        if by_service != by_entry:  # one of the two named by a word of its own
+            return intent if by_service else entry_id
         heard = ranked(self.plan, event.text, language, profile, choices_at(self.plan, node))
         d = self.plan.defaults
         floor = d.confirm_threshold if d.confirm_threshold is not None else d.intent_threshold
         top = heard[0] if heard and heard[0].score >= floor else None
-        by_service = by_service or (top is not None and top.intent == intent)
+        by_service = top is not None and top.intent == intent
         nearest = self._nearest(node, event, language, facts)
-        by_entry = by_entry or (nearest is not None and nearest[0] == entry_id)
+        by_entry = nearest is not None and nearest[0] == entry_id
         if by_service != by_entry:
             return intent if by_service else entry_id
         if top is not None and top.intent != intent and top.score >= d.intent_threshold:

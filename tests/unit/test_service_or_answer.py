@@ -75,7 +75,7 @@ def test_the_question_names_the_service_and_the_entry_and_listens_for_1_or_2(
         offer: ServiceOrAnswer) -> None:
     step = asked(offer)
     said = [a.text for a in step.actions if isinstance(a, Say)]
-    assert said == ["Did you want to check your bill, or hear about international roaming "
+    assert said == ["Did you want to check your bill, or is it about: international roaming "
                     "prices? Press 1 to check your bill, or 2 for international roaming prices."]
     assert step.state.confirming == (OFFER, ("bill", "roaming_prices", 0, QUESTION))
     assert SetVariables({"offered": "bill|roaming_prices"}) in step.actions
