@@ -133,6 +133,29 @@ class Answering:
             u = replace(u, outcome="match", intent=intent, choice=target)
         return replace(step, understanding=u)
 
+    def answer_entry(self, state: DialogState, menu_node: Node, entry_id: str,
+                     question: str) -> Step:
+        """The entry the caller chose at a menu's "<service>, or <entry>?"
+        (`service_or_answer`): the call moves to the menu's answer node and the entry is
+        answered there, as `carried` would have (the turn is the menu's route there)."""
+        menu = menu_node.menu
+        assert menu is not None and menu.questions is not None and self.library is not None
+        target = menu.questions
+        node = self.plan.nodes[target]
+        spec = self._spec(node)
+        entry = self.library.entry(spec.knowledge, state.language, entry_id)
+        assert entry is not None
+        route = next((c.intent for c in menu.choices if c.goto == target and c.intent), None)
+        state = moved(state, target)
+        if route is not None:
+            state = replace(state, history=replace(state.history, last_intent=route))
+        state = replace(state, variables={**state.variables, "question": question})
+        step = self._answer(state, node, Hit(entry, 1.0, 1.0, 1.0), question)
+        u = step.understanding
+        if u is not None:
+            u = replace(u, outcome="match", intent=route, choice=target)
+        return replace(step, understanding=u)
+
     def _answer(self, state: DialogState, node: Node, best: Hit, question: str) -> Step:
         """Say `best`'s answer, then "did that answer your question?"."""
         values = {"question": question, "answer_id": best.entry.id,

@@ -42,6 +42,7 @@ from ivr.dialplan.conversation_io import ConversationIO
 from ivr.dialplan.engine import INTENT, DialogEngine, DialogState
 from ivr.dialplan.loader import LoadedDialplan, load_dialplan
 from ivr.dialplan.models import Dialplan
+from ivr.dialplan.service_or_answer import OFFER
 from ivr.dialplan.turn_result import (
     SaidPrompt,
     TransferInfo,
@@ -168,8 +169,12 @@ class Conversation:
         return self.state.node if self.state else self.engine.plan.start
 
     def confirming_intent(self) -> str | None:
-        """The intent of the "did you mean" question the call is waiting on, if any."""
+        """The intent of the "did you mean" question the call is waiting on, if any
+        ("a|b" for "X or Y?"; "<intent>|answer:<entry id>" for a menu's "<service>, or
+        <entry>?", `service_or_answer`)."""
         c = self.state.confirming if self.state else None
+        if c is not None and c[0] == OFFER:
+            return f"{c[1][0]}|answer:{c[1][1]}"
         return c[1] if c is not None and c[0] == INTENT else None
 
     @property

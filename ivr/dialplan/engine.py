@@ -35,7 +35,9 @@ from ivr.dialplan.answering import ANSWER, Answering
 from ivr.dialplan.confirmation import INTENT, Confirmation
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Consent, Node
+from ivr.dialplan.question_service import offer_over_unsure
 from ivr.dialplan.recognition import GLOBAL_WINS, semantic_examples, understand, vocabulary
+from ivr.dialplan.service_or_answer import OFFER, ServiceOrAnswer
 from ivr.dialplan.state import DialogState, History, Step, moved
 from ivr.dialplan.survey import Surveying
 from ivr.dialplan.verbs import NodeWalker
@@ -68,6 +70,7 @@ class DialogEngine:
         self.knowledge = KnowledgeLibrary(folders, encoder) if folders else None
         self._answering = Answering(self._walker, self.knowledge)
         self._surveying = Surveying(self._walker)
+        self._offer = ServiceOrAnswer(self._walker, self._answering, self.knowledge)
 
     # ------------------------------------------------------------ public
     def start(self, variables: dict[str, Any] | None = None,
@@ -122,6 +125,11 @@ class DialogEngine:
             if checked is not None:
                 return checked
             return self.step(replace(state, confirming=None), event, facts)  # a new question
+        if state.confirming is not None and state.confirming[0] == OFFER:
+            offered = self._offer.answered(state, node, event, facts)
+            if offered is not None:
+                return offered
+            return self.step(replace(state, confirming=None), event, facts)  # a new request
         if state.confirming is not None and state.confirming[0] == INTENT:
             answered = confirm.intent_answered(state, node, event, facts)
             if answered is not None:
@@ -144,8 +152,14 @@ class DialogEngine:
             return self._answering.asked(state, node, event, facts, understanding)
         if choice is None and understanding.outcome == "match" and node.gather:
             return confirm.slot_filled(state, node.gather, understanding, facts)
+        if choice is None and understanding.answer and node.menu is not None:
+            # a service and an entry close: "<service>, or <entry>?" (question_service)
+            return self._offer.ask(state, node, understanding, event.text.strip())
         if choice is None:
             unsure = confirm.unsure_intent(understanding, event, state, node)
+            offer = self._offer_over_unsure(state, node, event, facts, unsure, understanding)
+            if offer is not None:
+                return self._offer.ask(state, node, offer, event.text.strip())
             carried = self._carried(state, node, event, facts, unsure)
             if carried is not None:
                 return carried
@@ -175,6 +189,16 @@ class DialogEngine:
         if unsure and not set(unsure) <= routes:
             return None
         return self._answering.carried(state, menu.questions, event, facts, intent)
+
+    def _offer_over_unsure(self, state: DialogState, node: Node, event: CallerInput,
+                           facts: Mapping[str, Any], unsure: tuple[str, ...] | None,
+                           u: Understanding) -> Understanding | None:
+        """"<service>, or <entry>?" instead of "did you mean <service>?" when the base
+        answers the question (`question_service.offer_over_unsure`)."""
+        if unsure is None or len(unsure) != 1 or event.kind != "speech":
+            return None
+        return offer_over_unsure(self.plan, node, event, state.language, facts.get("meaning"),
+                                 self.semantic, self.knowledge, unsure[0], u.score)
 
     def profile(self, state: DialogState) -> LanguageProfile | None:
         return self._walker.profile(state)

@@ -116,6 +116,11 @@ class Menu(Retry):
         "confidently is answered there at once, without the caller asking it again; any "
         "other utterance is routed as without it (dialplans/README.md, \"Questions asked at "
         "a menu\").")
+    offer_prompt: Prompt | None = Field(
+        None, description="With `questions`: the question asked when a question a service "
+        "intent heard is nearly as close to a knowledge entry (\"Did you want to {service}, "
+        "or hear about {entry}?\": the intent's `label`, the entry's `title`); without it a "
+        "built-in wording (dialplans/README.md, \"A question with a service word\").")
 
 
 SlotType = Literal["digits", "number", "amount", "date", "time", "phone", "id_card",

@@ -13,7 +13,14 @@ import pytest
 from ivr.dialplan.actions import CallerInput, Understanding
 from ivr.dialplan.loader import load_dialplan
 from ivr.dialplan.models import Dialplan
-from ivr.dialplan.question_service import LEAD, STATEMENT_LEAD, over_service
+from ivr.dialplan.question_service import (
+    LEAD,
+    OFFER_BAND,
+    STATEMENT_LEAD,
+    UNSURE_BAND,
+    offer_over_unsure,
+    over_service,
+)
 from ivr.understanding.knowledge import Entry, Hit
 from tests.unit.inline_plans import DEFAULTS_HEAD, QUESTIONS_NODES, questions_plan
 
@@ -40,7 +47,8 @@ NODES = QUESTIONS_NODES.format(extra="""\
 # the entries the scripted base finds, (id, fused score, meaning), best first
 FOUND = {
     "how much does roaming cost": [("roaming_prices", 0.96, 0.93), ("roaming_data", 0.90, 0.88)],
-    "how much is my bill": [("payment_methods", 0.92, 0.88), ("auto_pay", 0.85, 0.84)],
+    "how much is my bill": [("payment_methods", 0.92, 0.85), ("auto_pay", 0.85, 0.84)],
+    "what does roaming cost": [("roaming_prices", 0.96, 0.88), ("roaming_data", 0.90, 0.86)],
     "what's the weather like": [("hours", 0.70, 0.70)],
     "I forgot my wifi password and the bill": [("wifi", 0.97, 0.96), ("router", 0.9, 0.86)],
     "my bill please": [("payment_methods", 0.93, 0.90), ("auto_pay", 0.85, 0.84)],
@@ -109,7 +117,7 @@ def test_a_question_nearer_an_entry_takes_the_route_to_the_answer_node(
 
 def test_a_question_nearer_the_service_stays_with_it(plan: Dialplan,
                                                      library: FakeLibrary) -> None:
-    assert LEAD["en"] > 0.88 - SERVICE  # the entry's meaning does not lead the bill's
+    assert LEAD["en"] - OFFER_BAND["en"] > 0.85 - SERVICE  # not even close to the entry
     assert heard(plan, library, "how much is my bill") is None
 
 
@@ -152,3 +160,33 @@ def test_nothing_without_meaning_a_knowledge_base_or_questions(
                         library, bill, u) is None
     assert heard(plan, None, "how much does roaming cost") is None  # no knowledge base
 
+
+
+def test_a_close_question_is_offered_both_ways(plan: Dialplan, library: FakeLibrary,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Just short of LEAD (within OFFER_BAND), with a confident answer: "<bill>, or
+    <roaming prices>?" (service_or_answer), a no-match naming the service and the entry.
+    The band is off in the shipped code (it asked requests taken before): the service."""
+    assert OFFER_BAND["en"] == 0.0
+    assert heard(plan, library, "what does roaming cost") is None
+    monkeypatch.setitem(OFFER_BAND, "en", 0.02)
+    assert LEAD["en"] - OFFER_BAND["en"] <= 0.88 - SERVICE < LEAD["en"]
+    offered = heard(plan, library, "what does roaming cost")
+    assert offered is not None
+    choice, u = offered
+    assert choice is None
+    assert (u.outcome, u.intent, u.answer) == ("no_match", "bill", "roaming_prices")
+
+
+def test_an_unsure_service_is_offered_beside_a_confident_entry(
+        plan: Dialplan, library: FakeLibrary) -> None:
+    node = plan.nodes["s"]
+    event = CallerInput("speech", "how much is my bill")
+    assert UNSURE_BAND["en"] >= LEAD["en"] - (0.85 - SERVICE)
+    u = offer_over_unsure(plan, node, event, "en-US", [1.0], FakeMeaning(), library,  # type: ignore[arg-type]
+                          "bill", 0.6)
+    assert u is not None and (u.outcome, u.intent, u.answer) == ("no_match", "bill",
+                                                                  "payment_methods")
+    event = CallerInput("speech", "what's the weather like")  # the base is not confident
+    assert offer_over_unsure(plan, node, event, "en-US", [1.0], FakeMeaning(), library,  # type: ignore[arg-type]
+                             "bill", 0.6) is None
