@@ -20,11 +20,15 @@ and 36,343 Chinese words, loaded once (~1 s) and kept as sets: a check is a set 
 from __future__ import annotations
 
 import functools
+import logging
+import math
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ivr.understanding.language_codes import base_language, is_chinese
+from ivr.understanding.pinyin import han, sound_starts, sounds_contain, syllables
 
 if TYPE_CHECKING:
     from ivr.dialplan.models import Intent
@@ -33,6 +37,7 @@ COMMON_ZIPF = 3.0  # at least one in a million words: a word a caller may well s
 _LETTERS = re.compile(r"[a-z]+")
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _CACHED_PLANS = 16  # vocabularies kept (dialplans in use, hot reloads)
+_jieba_lock = threading.Lock()
 
 
 def common_words(language: str) -> frozenset[str]:
@@ -191,9 +196,77 @@ def heard_as_word(heard: Iterable[str], keyword: str, vocabulary: frozenset[str]
     return bool(spans) and all(s in vocabulary or s in common for s in spans)
 
 
+# Final particles: their vowel is a keyword's often enough (啊 reads a and e: 雨啊 ~ 余额), and
+# a recogniser writes them where the caller put a particle, not for a syllable of a word
+_PARTICLES = frozenset("啊呀吗呢吧嘛啦哦呗咯")
+
+
+@functools.cache
+def _jieba() -> tuple[Any, float]:
+    """jieba's dictionary tokenizer, loaded once and quiet, and the log of its word count."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    with _jieba_lock:  # jieba builds its dictionary once; not thread-safe while it does
+        jieba.dt.check_initialized()
+    return jieba.dt, math.log(jieba.dt.total)
+
+
+def _log_p(word: str) -> float:
+    dt, log_total = _jieba()
+    return math.log(dt.FREQ.get(word) or 1) - log_total
+
+
+@functools.lru_cache(maxsize=4096)
+def _best_cut(chars: str) -> float:
+    """Log-probability of the likeliest cut of `chars` into words of jieba's dictionary
+    (jieba's own unigram route, without its guesses at unknown words)."""
+    if not chars:
+        return 0.0
+    dag = _jieba()[0].get_DAG(chars)
+    best = [0.0] * (len(chars) + 1)
+    for i in range(len(chars) - 1, -1, -1):
+        best[i] = max(_log_p(chars[i : j + 1]) + best[j + 1] for j in dag[i])
+    return best[0]
+
+
+def misheard_reading(chars: str, start: int, keyword: str) -> bool:
+    """Is reading `chars[start:start + len(keyword)]` as `keyword` no worse a cut of the
+    caller's sentence than the words as written? 帮我查一下鱼额 reads better with 余额 (鱼额
+    is no word); 说话飞快 does not read as 说 话费 快, nor 主人公 as 主 人工, nor 往宿舍 as 网速
+    舍: a sound made of the end of one word and the start of the next is those words. The
+    keyword counts as at least a common word (Zipf 3): the caller is talking to its dialplan,
+    and some keywords are rarer in jieba's dictionary than on the telephone (断网)."""
+    n = len(keyword)
+    prior = max(_log_p(keyword), math.log(10 ** (COMMON_ZIPF - 9)))  # 断网 is rare in print
+    as_keyword = _best_cut(chars[:start]) + prior + _best_cut(chars[start + n:])
+    return as_keyword >= _best_cut(chars)
+
+
+def sound_evidence(text: str, keyword: str, tones: bool,
+                   vocabulary: frozenset[str] = frozenset()) -> bool:
+    """Does `text` hold Chinese `keyword` by sound (pinyin, with or without tones) as a
+    recogniser's mishearing of it (鱼额, 于额 for 余额; 冲值 for 充值)? A stretch that sounds
+    like it is no evidence when it is another real word (花费 for 话费: `heard_as_word`), when
+    the sentence reads better as written than with the keyword there (说话飞快, 主人公, 往宿舍:
+    `misheard_reading`), or when it ends in a final particle the keyword does not have (下雨啊,
+    钓鱼啊)."""
+    if not sounds_contain(text, keyword, tones):  # the usual case, as cheap as before
+        return False
+    starts = sound_starts(text, keyword, tones)
+    n = len(syllables(keyword, tones))
+    chars = han(text)
+    spans = [chars[i : i + n] for i in starts
+             if (chars[i + n - 1] not in _PARTICLES or keyword.endswith(chars[i + n - 1]))
+             and misheard_reading(chars, i, keyword)]
+    return bool(spans) and not heard_as_word(spans, keyword, vocabulary)
+
+
 def warm(intents: Mapping[str, Intent], languages: Iterable[str]) -> None:
     """Load the common words and the dialplan's vocabulary of `languages` now (about 1 s the
     first time), so that no caller waits for them."""
     for language in languages:
         common_words(language)
         plan_words(intents, language)
+        if is_chinese(language):
+            _jieba()  # the dictionary the sound's reading is weighed with (about 1 s)

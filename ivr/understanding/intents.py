@@ -26,15 +26,15 @@ from ivr.understanding.fuzzy import edit_distance as edit_distance  # (re-export
 from ivr.understanding.fuzzy import (
     fuzzy_keyword_hit,
     fuzzy_word,
-    heard_as_word,
     joined_compound,
     masked,
     plan_words,
+    sound_evidence,
 )
 from ivr.understanding.language_codes import is_chinese as is_chinese  # (re-exported)
 from ivr.understanding.negation import heard_plainly, negated_at
 from ivr.understanding.phrases import GAP, clauses, cut, gap_hit, gap_parts
-from ivr.understanding.pinyin import sound_similarity, sound_spans, sounds_contain
+from ivr.understanding.pinyin import sound_similarity
 from ivr.understanding.profiles import BUILTIN_PROFILES, LanguageProfile, normalise_for
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -144,8 +144,7 @@ def _keyword_score(norm: str, kw_norm: str, language: str, fuzzy: bool = True,
     if is_chinese(language):
         for tones, score in ((True, exact - 0.005),  # a true homophone: 冲值 for 充值
                              (False, min(0.93, 0.80 + 0.02 * len(kw_norm)))):
-            if sounds_contain(norm, kw_norm, tones) and not heard_as_word(
-                    sound_spans(norm, kw_norm, tones), kw_norm, vocabulary):
+            if sound_evidence(norm, kw_norm, tones, vocabulary):
                 return score
         return 0.0
     if joined_compound(norm, kw_norm):

@@ -43,6 +43,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from ivr.understanding import everyday_modifiers as everyday
+
 __all__ = ["foreign_words", "heard_foreign", "kindred_elsewhere", "owner_elsewhere", "warm"]
 
 # English words too common to say what a request is about, whatever list they occur in
@@ -238,7 +240,8 @@ def _en_foreign(word: str, plan: frozenset[str]) -> bool:
     words = _en_words(word)
     return bool(words) and all(
         w.isalpha() and len(w) >= 3 and w not in _EN_GENERIC and w not in _EN_NO_OWNER
-        and w not in plan and not w.endswith(_EN_ADJECTIVE_ENDINGS) for w in words)
+        and w not in plan and not w.endswith(_EN_ADJECTIVE_ENDINGS) and not everyday.en_everyday(w)
+        for w in words)
 
 
 def _en_owner(words: list[str], kw: list[str], plan: frozenset[str]) -> str | None:
@@ -357,7 +360,8 @@ def kindred_elsewhere(text: str, keywords: Iterable[str], plan_texts: tuple[str,
         tokens = [(p.word, p.flag) for p in posseg.lcut(text)]
     return next((w for w, flag in tokens
                  if len(w) >= 2 and w[-1] in heads and flag.startswith("n") and _known(w)
-                 and not _zh_person(w) and _zh_foreign(w, [w], plan)), None)
+                 and not _zh_person(w) and not everyday.zh_same_thing(w)
+                 and _zh_foreign(w, [w], plan)), None)
 
 
 def _zh_noun(word: str, flag: str, plan: str) -> bool:
@@ -385,9 +389,11 @@ def _zh_foreign(owner: str, parts: list[str], plan: str) -> bool:
     and its first part (2+ characters, or Latin letters) is neither the plan's, generic
     nor a person: 游戏账号 is the game's account, 宽带账号 and 我妈手机 are the plan's (the
     first part says whose)."""
-    if len(owner) < 2 or owner in plan or owner in _ZH_GENERIC:
+    if len(owner) < 2 or owner in plan or owner in _ZH_GENERIC or everyday.zh_everyday(
+            owner, parts, everyday.zh_plan_words(plan), _ZH_GENERIC):  # 纸质, 智能水表, 老房子
         return False
     first = next((p for p in parts if len(p) >= 2 or p.isascii()), "")
     heads = [first[:n] for n in range(2, len(first) + 1)]  # 手机号码 starts with 手机
     return bool(first) and not _zh_person(first) and not any(
         h in plan or h in _ZH_GENERIC for h in heads)
+

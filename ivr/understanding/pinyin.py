@@ -74,11 +74,21 @@ def sounds_contain(text: str, keyword: str, tones: bool = False) -> bool:
 def sound_spans(text: str, keyword: str, tones: bool = False) -> list[str]:
     """The stretches of `text`'s Chinese characters that sound like `keyword` (2+
     syllables), as `sounds_contain` finds them: 花费 in 查花费 for 话费."""
+    chars = han(text)
+    n = len(syllables(keyword, tones))
+    return [chars[i : i + n] for i in sound_starts(text, keyword, tones)]
+
+
+def han(text: str) -> str:
+    """`text`'s Chinese characters, in order (what the sound comparisons index)."""
+    return "".join(ch for ch in text if "\u4e00" <= ch <= "\u9fff")
+
+
+def sound_starts(text: str, keyword: str, tones: bool = False) -> list[int]:
+    """Where (in `han(text)`) the stretches that sound like `keyword` (2+ syllables) start."""
     k = syllables(keyword, tones)
     n = len(k)
     if n < 2:
         return []
-    chars = "".join(ch for ch in text if "\u4e00" <= ch <= "\u9fff")
     hay = readings(text, tones)
-    return [chars[i : i + n] for i in range(len(hay) - n + 1)
-            if all(k[j] in hay[i + j] for j in range(n))]
+    return [i for i in range(len(hay) - n + 1) if all(k[j] in hay[i + j] for j in range(n))]
