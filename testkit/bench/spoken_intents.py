@@ -28,6 +28,7 @@ from ivr.understanding.profiles import (
     hotword_prompt,
     normalise_for,
 )
+from testkit.bench.digit_sets import digit_errors
 from testkit.bench.intent_variants import Item, pct
 
 __all__ = ["digit_accuracy", "digit_strings", "run_spoken"]
@@ -73,13 +74,7 @@ def digit_strings(data: Path, count: int, seed: int) -> list[tuple[str, str, Aud
 
 def digit_accuracy(ref: str, hyp: str) -> float:
     """1 - edit distance / length, floored at 0."""
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i]
-        for j, h in enumerate(hyp, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h)))
-        prev = cur
-    return max(0.0, 1 - prev[-1] / len(ref))
+    return max(0.0, 1 - digit_errors(ref, hyp) / len(ref))
 
 
 def run_spoken(args: argparse.Namespace, items: list[Item], plan: Dialplan,
