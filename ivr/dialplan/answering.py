@@ -121,17 +121,10 @@ class Answering:
         decision = decide(hits, spec.threshold(state.language), state.language)
         if decision.kind == "fallback" or (decision.kind == "ask" and intent is None):
             return None
-        state = moved(state, target)
-        if intent is not None:
-            h = state.history
-            state = replace(state, history=replace(h, last_intent=intent))
-        state = replace(state, variables={**state.variables, "question": question})
+        state = _arrived(state, target, intent, question)
         step = (self._answer(state, node, decision.hits[0], question)
                 if decision.kind == "answer" else self._ask_which(state, node, decision.hits))
-        u = step.understanding
-        if u is not None:
-            u = replace(u, outcome="match", intent=intent, choice=target)
-        return replace(step, understanding=u)
+        return _routed(step, intent, target)
 
     def answer_entry(self, state: DialogState, menu_node: Node, entry_id: str,
                      question: str) -> Step:
@@ -146,15 +139,9 @@ class Answering:
         entry = self.library.entry(spec.knowledge, state.language, entry_id)
         assert entry is not None
         route = next((c.intent for c in menu.choices if c.goto == target and c.intent), None)
-        state = moved(state, target)
-        if route is not None:
-            state = replace(state, history=replace(state.history, last_intent=route))
-        state = replace(state, variables={**state.variables, "question": question})
+        state = _arrived(state, target, route, question)
         step = self._answer(state, node, Hit(entry, 1.0, 1.0, 1.0), question)
-        u = step.understanding
-        if u is not None:
-            u = replace(u, outcome="match", intent=route, choice=target)
-        return replace(step, understanding=u)
+        return _routed(step, route, target)
 
     def _answer(self, state: DialogState, node: Node, best: Hit, question: str) -> Step:
         """Say `best`'s answer, then "did that answer your question?"."""
@@ -290,3 +277,20 @@ def pick(pair: tuple[str, str], event: CallerInput, language: str,
     if extract_yes_no(event.text, language) is False:
         return ""
     return None
+
+
+def _arrived(state: DialogState, target: str, intent: str | None, question: str) -> DialogState:
+    """`state` moved to the answer node `target` with the caller's `question` kept, the
+    menu's route there (`intent`) as the last intent."""
+    state = moved(state, target)
+    if intent is not None:
+        state = replace(state, history=replace(state.history, last_intent=intent))
+    return replace(state, variables={**state.variables, "question": question})
+
+
+def _routed(step: Step, intent: str | None, target: str) -> Step:
+    """The answer node's `step`, understood as the menu's match of its route to `target`."""
+    u = step.understanding
+    if u is not None:
+        u = replace(u, outcome="match", intent=intent, choice=target)
+    return replace(step, understanding=u)
