@@ -23,7 +23,6 @@ import functools
 import logging
 import math
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +36,6 @@ COMMON_ZIPF = 3.0  # at least one in a million words: a word a caller may well s
 _LETTERS = re.compile(r"[a-z]+")
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _CACHED_PLANS = 16  # vocabularies kept (dialplans in use, hot reloads)
-_jieba_lock = threading.Lock()
 
 
 def common_words(language: str) -> frozenset[str]:
@@ -207,8 +205,7 @@ def _jieba() -> tuple[Any, float]:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    with _jieba_lock:  # jieba builds its dictionary once; not thread-safe while it does
-        jieba.dt.check_initialized()
+    jieba.dt.check_initialized()  # builds its dictionary once, under jieba's own lock
     return jieba.dt, math.log(jieba.dt.total)
 
 
