@@ -41,7 +41,8 @@ OPENERS: tuple[str, ...] = (
     # hesitation and discourse markers
     r"(?:um+|uh+|er+|erm+|ah+|hm+|mm+)",
     r"(?:yeah|yes|yep|yup|ok|okay|right|so|well|look(?!\s+(?:at|for|into)\b)"
-    r"|listen(?!\s+to\b)|oh|alright|now then)",
+    r"|listen(?!\s+to\b)|oh(?![\s,-]+(?:(?:oh|zero|one|two|three|four|five|six|seven|eight|nine"
+    r"|double|triple)\b|\d))|alright|now then)",
     r"(?:so\s+)?basically",
     r"(?:long story short|to cut a long story short|the thing is)",
     # greetings, with a form of address ("hello love", "hi there")

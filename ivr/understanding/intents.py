@@ -331,15 +331,25 @@ def _zh_number(s: str) -> int | None:
 
 
 def _en_number(text: str) -> int | None:
+    """An English cardinal: "one hundred and five", "2 thousand", and the spoken short forms
+    where a number under 100 before a tens or teen word counts hundreds ("three fifty" = 350,
+    "two twenty five" = 225, "nineteen ninety" = 1990; "fifty three" stays 53)."""
     total, current, seen = 0, 0, False
+    last: int | None = None  # the number word just before, while no scale word followed it
     for tok in re.findall(r"[a-z]+|\d+", text.replace(",", "")):
+        value = _EN_SMALL.get(tok, _EN_TENS.get(tok))
         if tok.isdigit():
             current += int(tok)
-        elif tok in _EN_SMALL:
-            current += _EN_SMALL[tok]
-        elif tok in _EN_TENS:
-            current += _EN_TENS[tok]
+            last = None
+        elif value is not None:
+            if value >= 10 and last is not None and 1 <= last <= 99:
+                current += last * 99 + value  # "three" then "fifty": 3 -> 350
+                last = None
+            else:
+                current += value
+                last = value
         elif tok in _EN_SCALE:
+            last = None
             scale = _EN_SCALE[tok]
             if scale == 100:
                 current = max(current, 1) * 100

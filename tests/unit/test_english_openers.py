@@ -43,6 +43,8 @@ def test_the_opening_is_taken_off(said: str, meant: str) -> None:
     "listen to this message again",
     "my internet is down, sorry",  # only the start is touched
     "I want to top up",
+    "oh two oh triple seven nine",  # "oh" is a zero here: a phone number keeps it
+    "oh, 0207 779 1234",
 ])
 def test_a_text_without_a_separate_request_is_left_alone(text: str) -> None:
     assert without_opener(text) == text

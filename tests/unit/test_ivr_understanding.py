@@ -186,6 +186,15 @@ def test_extract_number_chinese_abbreviated_tail(text, expected):
     assert extract_number(text, "zh-CN") == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("three fifty", 350), ("two twenty five", 225), ("nineteen ninety", 1990),
+    ("fifty three", 53), ("twenty one", 21), ("three hundred fifty", 350)])
+def test_extract_number_english_spoken_hundreds(text, expected):
+    """Said as people say prices and years: a number under 100 before a tens or teen word
+    counts hundreds (intent_variants.yaml's "three fifty" had read 53)."""
+    assert extract_number(text, "en-US") == expected
+
+
 # ---------------------------------------------------------------- yes / no
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
