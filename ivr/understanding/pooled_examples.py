@@ -15,7 +15,7 @@ Only the classifier of the intents (`SemanticIndex.classifiers`) is pooled: the 
 recall and the everyday-request guard keep their own language's rows.
 
 Measured (issue 17, round 9, H2) with the classifier alone on the development sets of the
-utility and parcel benchmark dialplans: see README, "Round 9 (H2)".
+utility and parcel benchmark dialplans: see docs/understanding_rounds.md, "Round 9 (H2)".
 """
 
 from __future__ import annotations
