@@ -41,6 +41,7 @@ class Clip:
 
 
 def load_audio(path: Path) -> AudioFrame:
+    """The first channel of a sound file, 16-bit, at its own rate (also `spoken_intents`)."""
     data, rate = sf.read(str(path), dtype="int16", always_2d=True)
     return AudioFrame(np.ascontiguousarray(data[:, 0]).tobytes(), rate)
 
