@@ -35,6 +35,7 @@ import numpy as np
 from aiohttp import WSMsgType, web
 
 from ivr.storage.call_store import CallStore
+from ivr.web import sse
 from ivr.web.auth import AUTH_KEY, PAGE_HEADERS, audit, can_see_call, require
 from ivr.web.live_rows import holder_url, snapshot
 
@@ -48,11 +49,6 @@ LISTEN_QUEUE = 100  # batches (a few ms each) waiting per listener; more are dro
 MAX_LAG_S = 0.3  # one side silent for this long: the other is sent with silence beside it
 
 SessionsProvider = Callable[[], Mapping[str, Any] | None]
-
-
-def _sse(event: str, data: Any) -> bytes:
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-    return f"event: {event}\ndata: {payload}\n\n".encode()
 
 
 class StereoPacker:
@@ -119,10 +115,7 @@ class LiveBoard:
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """SSE: the snapshot whenever a call, node, line, emotion or flag changes."""
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
-                                           "Cache-Control": "no-store",
-                                           "X-Accel-Buffering": "no"})
-        await resp.prepare(request)
+        resp = await sse.open_stream(request)
         task = self._track()
         try:
             await resp.write(b"retry: 2000\n\n")
@@ -140,10 +133,10 @@ class LiveBoard:
                                   for c in snap["calls"]], default=str)
                 if key != last:
                     last = key
-                    await resp.write(_sse("snapshot", snap))
+                    await resp.write(sse.event("snapshot", snap))
                     last_write = time.monotonic()
                 elif time.monotonic() - last_write >= KEEPALIVE_S:
-                    await resp.write(b": keepalive\n\n")
+                    await resp.write(sse.KEEPALIVE)
                     last_write = time.monotonic()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.closing.wait(), self.poll_s)
