@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -25,28 +24,26 @@ from ivr import pinyin_table, word_table, workers
 from ivr.call.control import SipAgentLeg, SipCallControl
 from ivr.call.recorder import set_recording_key
 from ivr.call.session import CallSession, SessionDeps
-from ivr.call.watchdog import reconcile_calls, record_failed_start, recording_health
+from ivr.call.watchdog import reconcile_calls, record_failed_start
 from ivr.config import Settings
 from ivr.dialplan.engine import DialogEngine
 from ivr.dialplan.loader import LoadedDialplan
 from ivr.escalation.agents import AgentDirectory
-from ivr.files import private_files, read_or_create
+from ivr.files import private_files
 from ivr.inference_service import english_voice, open_asr, served_emotion_model, uses_shared
 from ivr.logs import call_task
 from ivr.privacy.crypto import RecordingKeyError, load_recording_key
-from ivr.readiness import Readiness, notify_systemd
+from ivr.readiness import notify_systemd
 from ivr.reload import DialplanWatcher
 from ivr.reload import check as check_dialplan
+from ivr.service_http import service_health, start_http
 from ivr.service_tasks import agent_transcript_loop, callback_dialler, heartbeat_loop, purge_loop
-from ivr.sip_edge import build_endpoint, edge_health, endpoint_metrics
+from ivr.sip_edge import build_endpoint
 from ivr.storage.call_store import open_store
 from ivr.understanding.profiles import resolve_profiles
 from ivr.understanding.recognizers import Recognizers
 from ivr.understanding.text_vectors import use_disk_cache
 from ivr.voices import prompt_cache
-from ivr.web.api import build_app
-from ivr.web.auth import load_or_create_secret
-from ivr.web.dashboard import SIP_EDGE_METRICS
 from ivr.worker_memory import release_startup_memory, trim_after_call, tune_allocator
 from telephony import Admission, CallInfo, CallMedia, SipEndpoint
 
@@ -184,31 +181,7 @@ class IvrService:
         self.dialplan, self.engine = loaded, engine  # new calls only
 
     async def _start_http(self) -> None:
-        s = self.settings
-        if not s.http.port:
-            return
-        token = s.api_token or self._stored_token()
-        app = build_app(self.store, token, self.health, desk_agents=s.agents,
-                        desk_secret=load_or_create_secret(s.data_dir / "web_secret"),
-                        sessions=lambda: self.sessions, recording_key=self.recording_key,
-                        ready=Readiness(self))
-        app[SIP_EDGE_METRICS] = lambda: endpoint_metrics(self.endpoint)  # trunks on /metrics
-        from ivr.web.limits import raise_open_files_limit, serve_http
-
-        raise_open_files_limit()  # room for RTP sockets even with HTTP at its connection cap
-        self._runner, _ = await serve_http(
-            app, s.http.host, s.http.port, max_connections=s.http.max_connections,
-            header_timeout_s=s.http.header_timeout_s, access_log=None)
-
-    def _stored_token(self) -> str:
-        """No token configured: make one, keep it in data_dir/api_token (mode 600)."""
-        path = self.settings.data_dir / "api_token"
-        existed = path.exists()
-        token = read_or_create(path, lambda: (secrets.token_urlsafe(24) + "\n").encode(),
-                               valid=lambda data: bool(data.strip())).decode().strip()
-        if not existed:
-            log.warning("no api_token configured: generated one in %s", path)
-        return token
+        self._runner = await start_http(self)
 
     @property
     def draining(self) -> bool:
@@ -216,17 +189,7 @@ class IvrService:
         return self._draining
 
     def health(self) -> dict[str, Any]:
-        plan = self.dialplan.plan
-        return {
-            "active_calls": len(self.sessions), "max_calls": self.settings.sip.max_calls,
-            "draining": self._draining, "uptime_s": round(time.monotonic() - self._started, 1),
-            "dialplan": f"{plan.name}@{self.dialplan.version}",
-            "asr_model": self.settings.asr.model,
-            "asr_service": getattr(getattr(self, "asr_stack", None), "mode", None),
-            "sip": f"{self.settings.sip.host}:{self.settings.sip.port}",
-            "sip_calls": self.endpoint.active_calls() if self.endpoint else 0,
-            "recording": recording_health(), **edge_health(self.endpoint),
-        }
+        return service_health(self, round(time.monotonic() - self._started, 1))
 
     async def stop(self) -> None:
         self._draining = True

@@ -21,12 +21,11 @@ from typing import Any
 
 import pjsua2 as pj
 
-from telephony import _pj, media_port
+from telephony import _pj, _pjconfig, media_port
 from telephony._callcommands import CallCommands
 from telephony._callevents import Entry, _resolve
 from telephony._refusals import Refusals
-from telephony.sip_types import PJSUA_HARD_CALL_CAP, CallInfo, CallListener, SipConfig
-from telephony.srtp import use_srtp
+from telephony.sip_types import CallInfo, CallListener, SipConfig
 from telephony.trunks import SourceAccount, TrunkConfig
 
 __all__ = ["SipEndpoint", "SipEndpointError"]
@@ -238,60 +237,20 @@ class SipEndpoint(CallCommands, Refusals):
         self._listen()
 
     def _init(self, ep: Any) -> None:
-        cfg = self.config
-        ep_cfg = pj.EpConfig()
-        ep_cfg.uaConfig.threadCnt = 0
-        ep_cfg.uaConfig.mainThreadOnly = True
-        ep_cfg.uaConfig.maxCalls = PJSUA_HARD_CALL_CAP
-        ep_cfg.uaConfig.userAgent = cfg.user_agent
         self._writer = _pj.LogWriter()
-        ep_cfg.logConfig.writer = self._writer
-        ep_cfg.logConfig.level = cfg.pj_log_level
-        ep_cfg.logConfig.consoleLevel = cfg.pj_log_level
-        ep_cfg.logConfig.decor = pj.PJ_LOG_HAS_SENDER
-        ep_cfg.medConfig.clockRate = cfg.clock_rate
-        ep_cfg.medConfig.sndClockRate = cfg.clock_rate
-        ep_cfg.medConfig.channelCount = 1
-        ep_cfg.medConfig.audioFramePtime = 20
-        ep_cfg.medConfig.noVad = True  # keep RTP flowing during silence
-        ep_cfg.medConfig.ecTailLen = 0  # no echo canceller on a server
-        ep.libInit(ep_cfg)
+        ep.libInit(_pjconfig.endpoint_config(self.config, self._writer))
 
     def _listen(self) -> None:
         cfg, ep = self.config, self._ep
         ep.audDevManager().setNullDev()
-        self._set_codec_priorities()
-        tcfg = pj.TransportConfig()
-        tcfg.port = cfg.port
-        tcfg.boundAddress = cfg.bind_host
-        tcfg.publicAddress = cfg.contact_host
-        tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+        _pjconfig.set_codec_priorities(ep, cfg.codec_priorities)
+        log.debug("codecs: %s", [(c.codecId, c.priority) for c in ep.codecEnum2()])
+        tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, _pjconfig.transport_config(cfg))
         ep.libStart()
-        acfg = pj.AccountConfig()
-        acfg.idUri = f"sip:{cfg.account_user}@{cfg.contact_host}:{cfg.port}"
-        acfg.sipConfig.transportId = tid
-        rtp = acfg.mediaConfig.transportConfig
-        rtp.boundAddress = cfg.bind_host
-        rtp.publicAddress = cfg.contact_host
-        if cfg.rtp_port:
-            rtp.port, rtp.portRange = cfg.rtp_port, cfg.rtp_port_range
-        else:
-            rtp.port, rtp.portRange, rtp.randomizePort = 20000, cfg.rtp_port_range, True
-        use_srtp(acfg, cfg.srtp)
+        acfg = _pjconfig.account_config(cfg, tid)
         self._acc = SourceAccount(self)
         self._acc.create(acfg, True)
-        self._trunks.start(self, tid, rtp, cfg.public_host)
-
-    def _set_codec_priorities(self) -> None:
-        preferred = [c.lower() for c in self.config.codec_priorities]
-        for codec in self._ep.codecEnum2():
-            cid = codec.codecId
-            rank = next((i for i, p in enumerate(preferred) if cid.lower().startswith(p)), None)
-            if rank is not None:
-                self._ep.codecSetPriority(cid, 254 - rank)
-            elif codec.priority:
-                self._ep.codecSetPriority(cid, min(codec.priority, 100))
-        log.debug("codecs: %s", [(c.codecId, c.priority) for c in self._ep.codecEnum2()])
+        self._trunks.start(self, tid, acfg.mediaConfig.transportConfig, cfg.public_host)
 
     def _drain_commands(self) -> None:
         while True:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -22,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ivr.cluster.stop_child import stop_child
 from telephony.ports import free_tcp_port, free_udp_port, free_udp_range
 from telephony.softphone import Baresip, prepare_caller_wav
 from testkit import prompt_seed
@@ -103,13 +103,7 @@ class IvrProcess:
         if self.proc is None:
             return 0
         proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        stop_child(proc, timeout)
         self._log.close()
         return proc.returncode
 

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from ivr.cluster.stop_child import stop_child
 from telephony.ports import free_tcp_port
 
 log = logging.getLogger("testkit.pg_server")
@@ -138,14 +139,9 @@ class PostgresServer:
     def stop(self, timeout: float = 15.0) -> None:
         """Fast shutdown by PID (SIGKILL after `timeout`), then remove the files."""
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.warning("postgres did not stop in %.0f s: killing it", timeout)
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        if proc is not None:
+            stop_child(proc, timeout, signal.SIGINT, hung=lambda: log.warning(
+                "postgres did not stop in %.0f s: killing it", timeout))
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:

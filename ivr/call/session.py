@@ -18,7 +18,8 @@ needs (no stage holds the session: the driver and `ivr.escalation.handover` use 
 - `ivr.call.handover_summary`: the agent's summary; `ivr.escalation.handover`: queues and agents.
 
 The session keeps the call's lifecycle (its tasks, time limit, hang-up, the call row), its
-language, webhooks and transfers, and what the hand-over asks of a call.
+language, webhooks and transfers; what the hand-over asks of a call is its mixin
+`ivr.call.session_handover.HandoverHooks`.
 
 Threads: the SIP thread and pjmedia's clock thread only hand things over with
 `loop.call_soon_threadsafe` (`notify_audio`, `on_dtmf`, `on_hangup`, a playback's start and
@@ -33,28 +34,27 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
-from audio_models.frames import AudioFrame
 from ivr.call import caller_history, transfers
 from ivr.call import events as ev
-from ivr.call.audio_pump import AudioPump, AudioTap
+from ivr.call.audio_pump import AudioPump
 from ivr.call.call_record import CallRecord
 from ivr.call.deps import SessionDeps
 from ivr.call.driver import CallDriver
 from ivr.call.handover_summary import HandoverSummary
 from ivr.call.hearing import Hearing
-from ivr.call.inputs import CallerAction, CallerHungUp, InputQueue, KeyPressed
+from ivr.call.inputs import CallerHungUp, InputQueue, KeyPressed
 from ivr.call.listening import Listening
 from ivr.call.playout import Playout
-from ivr.call.protocols import MediaChannel, play_and_wait
+from ivr.call.protocols import MediaChannel
 from ivr.call.recording import CallRecording
 from ivr.call.sensitive_input import SensitiveInput
+from ivr.call.session_handover import HandoverHooks
 from ivr.call.turn_taking import TurnRules, TurnTaking
 from ivr.call.webhooks import perform
 from ivr.dialplan.actions import (
@@ -78,7 +78,7 @@ __all__ = ["CallSession", "SessionDeps"]
 log = logging.getLogger("ivr.call")
 
 
-class CallSession:
+class CallSession(HandoverHooks):
     """The conversation of one answered call (see the module docstring)."""
 
     def __init__(self, call_id: str, caller: str, callee: str, media: MediaChannel,
@@ -307,94 +307,3 @@ class CallSession:
 
     async def record_message(self, action: RecordMessage) -> MessageRecorded:
         return await transfers.voicemail(self, action)
-
-    # ------------------------------------------------------------ for the handover
-    @property
-    def hungup(self) -> asyncio.Event:
-        return self._hungup
-
-    def summary_base_url(self) -> str:
-        http = self.settings.http
-        return (self.settings.escalation.public_url or f"http://{http.host}:{http.port}").rstrip(
-            "/")
-
-    def summary_data(self) -> dict[str, Any] | None:
-        return self._summary.data
-
-    def whisper_text(self) -> str | None:
-        return (self._summary.data or {}).get("whisper")
-
-    @property
-    def end_reason(self) -> str:
-        return self._hangup_reason
-
-    def set_end_reason(self, reason: str) -> None:
-        self._hangup_reason = reason
-
-    def make_summary(self) -> None:
-        """The agent's summary of the call so far (`summary_data`)."""
-        self._summary.make(self.language)
-
-    def hang_up(self, reason: str, step: Step | None = None) -> None:
-        self._end_by_ivr(reason)
-
-    async def announce(self, text: str, barge_in: bool = False) -> None:
-        """Say `text` in the call's language and wait until it has played."""
-        await self._playout.say(Say(text, self.language, barge_in, "handover"))
-        await self._playout.wait()
-
-    async def announce_audio(self, audio: AudioFrame) -> None:
-        """Play raw audio (a beep) and wait until it has played."""
-        await play_and_wait(self.media, audio, self._hungup, grace_s=2)
-
-    async def ask(self, text: str, max_digits: int = 1, digits: bool = False) -> Any:
-        """Prompt (interruptible by keys or speech), then the caller's answer: a
-        `CallerInput`, `NoInput` or `Unintelligible`; None if they hung up."""
-        self.drain_inputs()
-        await self._playout.say(Say(text, self.language, True, "handover"))
-        result = await self._driver.listen(Listen("handover", self.language, None,
-                                                  max_digits=max_digits, digits_slot=digits),
-                                           None)
-        if result is None:
-            return None
-        event, info = result
-        self.emit(ev.HandoverInput(mode=info.get("input_mode"),
-                                   text=info.get("caller_text") or info.get("dtmf")))
-        return event
-
-    def drain_inputs(self) -> None:
-        self.inputs.drain()
-
-    async def next_input(self, wait_s: float) -> CallerAction | None:
-        """The next caller input, or None after `wait_s` seconds without one."""
-        return await self.inputs.next(max(0.0, wait_s))
-
-    def tap_caller(self, tap: Any) -> Any:
-        """Also hand every caller frame to `tap(frame)`; returns the function that stops it."""
-        return self._pump.tap_caller(tap)
-
-    def tap_audio(self, tap: AudioTap) -> Callable[[], None]:
-        """Also hand each batch of audio to `tap(caller_pcm, far_pcm)`: the caller's frames and
-        what the caller heard (prompts, the agent), 16-bit mono PCM at `media.clock_rate`.
-        It runs on the event loop: it must not block (live listen queues and drops).
-        Returns the function that stops it."""
-        return self._pump.tap_audio(tap)
-
-    def voice_for(self, language: str) -> str:
-        """The TTS language: a Cantonese caller hears Mandarin prompts in the Cantonese voice."""
-        return self._playout.voice_for(language)
-
-    def attach_agent(self, media: MediaChannel) -> None:
-        """The agent's leg: its audio goes into the call's recording (right channel)."""
-        self._pump.attach_agent(media)
-
-    def detach_agent(self) -> None:
-        self._pump.detach_agent()
-
-    def bridged(self, talking: bool = True) -> None:
-        """Caller and agent talk: no recognition, no time limit (False: the agent left first
-        and the caller stays for a survey: recognise again)."""
-        self._pump.bridged = talking
-        if talking and self._limit is not None:
-            self._limit.reschedule(None)
-

@@ -10,16 +10,15 @@ clients wait for it and send their recognitions in flight once more
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from ivr.cluster.parent_death import die_with_parent
+from ivr.cluster.stop_child import stop_child
 
 log = logging.getLogger("ivr.cluster")
 
@@ -96,13 +95,5 @@ class InferenceProcess:
         """SIGTERM, wait; SIGKILL its process group if it hangs."""
         if self.proc is None:
             return None
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log.error("inference server: no exit after SIGTERM; killing it")
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        return self.proc.returncode
+        return stop_child(self.proc, timeout, hung=lambda: log.error(
+            "inference server: no exit after SIGTERM; killing it"))

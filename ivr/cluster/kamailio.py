@@ -10,7 +10,6 @@ import glob
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -25,6 +24,7 @@ from ivr.cluster.kamailio_config import (
 from ivr.cluster.parent_death import die_with_parent
 from ivr.cluster.sip_edge import SipEdge, render_address_file, render_tls_config
 from ivr.cluster.sip_probe import sip_request
+from ivr.cluster.stop_child import kill_group, stop_child
 
 __all__ = [
     "KamailioError",
@@ -141,16 +141,8 @@ class KamailioProcess:
         if self.proc is None:
             return 0
         proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-        with contextlib.suppress(ProcessLookupError):  # children left behind
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_child(proc, timeout)
+        kill_group(proc.pid)  # children left behind
         self._log.close()
         return proc.returncode
 

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ivr.dialplan.expr import compile_expr
-from ivr.dialplan.lint_knowledge import follow_ups, knowledge_issues
+from ivr.dialplan.lint_graph import graph_issues
+from ivr.dialplan.lint_knowledge import knowledge_issues
 from ivr.dialplan.lint_loops import input_free_loops
 from ivr.dialplan.loader import Issue, LoadedDialplan
 from ivr.dialplan.models import PerLanguageList
@@ -29,8 +30,6 @@ BUILTINS: dict[str, frozenset[str] | None] = {
     "turns": frozenset({"count", "failures", "no_match", "no_input", "last_intent"}),
     "now": frozenset({"hour", "minute", "weekday", "date"}),
 }
-NEXT_VERBS = ("say", "set", "branch", "webhook", "language", "flow", "consent", "callback",
-              "voicemail", "survey")
 
 
 class Checker:
@@ -51,72 +50,8 @@ class Checker:
             check()
         return self.issues
 
-    # ------------------------------------------------------------ graph
-    def edges(self, nid: str, local: bool = False) -> list[str]:
-        """Nodes `nid` may continue at. `local`: within its sub-flow (a nested `flow` comes
-        back to its `next`; global choices and defaults.on_failure leave the sub-flow)."""
-        plan, node = self.plan, self.plan.nodes[nid]
-        out = [c.goto for c in node.branch or []]
-        if node.next and node.verb in NEXT_VERBS:
-            out.append(node.next)
-        if node.flow and not local:
-            out.append(node.flow)
-        listener = node.listener
-        if node.gather:
-            out.append(node.gather.next)
-        if node.answer:
-            out += [node.answer.next, *follow_ups(node.answer.knowledge)]
-        if node.menu:
-            out += [c.goto for c in node.menu.choices] + [node.menu.questions or ""]
-        if listener is not None:
-            if listener.on_failure or (not local and plan.defaults.on_failure):
-                out.append(listener.on_failure or plan.defaults.on_failure or "")
-            if not local:
-                out += [c.goto for c in plan.global_choices]
-        if node.webhook and node.webhook.on_failure:
-            out.append(node.webhook.on_failure)
-        if node.hours:
-            out += [node.hours.open, node.hours.closed]
-        if node.transfer:  # (nobody in time; the agent hung up first)
-            out += [n for n in (node.transfer.on_unavailable, node.transfer.after_agent) if n]
-        if node.voicemail and node.voicemail.on_empty:
-            out.append(node.voicemail.on_empty)
-        return [n for n in out if n in plan.nodes]
-
-    def reach(self, start: str, local: bool = False) -> set[str]:
-        seen, todo = {start}, [start]
-        while todo:
-            for n in self.edges(todo.pop(), local):
-                if n not in seen:
-                    seen.add(n)
-                    todo.append(n)
-        return seen
-
     def graph(self) -> None:
-        plan = self.plan
-        reachable = self.reach(plan.start)
-        if plan.emotion.escalate_to:  # entered from any listening node on repeated anger
-            reachable |= self.reach(plan.emotion.escalate_to)
-        for nid in plan.nodes:
-            if nid not in reachable:
-                self.add(("nodes", nid), f"node {nid!r} is unreachable from start "
-                         f"{plan.start!r}", "unreachable", "warning")
-        returns = {nid for nid, n in plan.nodes.items() if n.return_ is not None}
-        sub = {n.flow: self.reach(n.flow, local=True) for n in plan.nodes.values() if n.flow}
-        in_flow = set().union(*sub.values())
-        for nid in sorted(returns - in_flow):
-            self.add(("nodes", nid, "return"), f"`return` node {nid!r} is not part of any "
-                     "sub-flow started by `flow` (outside a flow it hangs up)",
-                     "return-outside-flow", "warning")
-        for nid, n in plan.nodes.items():
-            if n.flow and not sub[n.flow] & returns:
-                self.add(("nodes", nid, "flow"), f"sub-flow {n.flow!r} never reaches a "
-                         f"`return` node, so {n.next!r} is never reached from here",
-                         "flow-never-returns", "warning")
-            listener = n.listener
-            if listener is not None and not listener.on_failure and not plan.defaults.on_failure:
-                self.add(("nodes", nid, n.verb), "no `on_failure` here nor in defaults: after "
-                         "max_attempts failures the call hangs up", "no-failure-path", "warning")
+        self.issues += graph_issues(self.loaded)
 
     # ------------------------------------------------------------ prompts and variables
     def prompt_fields(self) -> Iterator[tuple[P, Prompt, tuple[str, ...], frozenset[str]]]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -38,6 +37,7 @@ from ivr.escalation.agents import AgentConfig, AgentDirectory
 from ivr.escalation.events import AgentOutcome
 from ivr.privacy.audit import append as audit_append
 from ivr.storage.call_store import CallStore
+from ivr.web import sse
 from ivr.web.auth import (
     SessionSigner,
     clear_session_cookie,
@@ -82,11 +82,6 @@ async def _body(request: web.Request) -> dict[str, Any] | None:
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return dict(await request.post())
     return None
-
-
-def _sse(event: str, data: Any) -> bytes:
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-    return f"event: {event}\ndata: {payload}\n\n".encode()
 
 
 class AgentDesk:
@@ -293,10 +288,7 @@ class AgentDesk:
             return _error(429, "too many open desks for this agent")
         task = asyncio.current_task()
         assert task is not None
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
-                                           "Cache-Control": "no-store",
-                                           "X-Accel-Buffering": "no"})
-        await resp.prepare(request)
+        resp = await sse.open_stream(request)
         self.streams[task] = agent_id
         try:
             await resp.write(b"retry: 2000\n\n")
@@ -321,14 +313,15 @@ class AgentDesk:
             out: list[bytes] = []
             if status != last_status:
                 last_status = status
-                out.append(_sse("status", {"status": status[0], "current_call": status[1],
-                                           "since": agent.since if agent else None}))
+                out.append(sse.event("status", {"status": status[0],
+                                                "current_call": status[1],
+                                                "since": agent.since if agent else None}))
             if status[1] and status[1] != call_id:
                 card = call_card(self.store, status[1], agent_id)
                 if card is not None:
                     call_id = status[1]
                     state = call_state(self.store, call_id, agent_id)
-                    out.append(_sse("call", card))
+                    out.append(sse.event("call", card))
             elif call_id is not None:
                 now = call_state(self.store, call_id, agent_id)
                 if now is not None and now != state:
@@ -336,9 +329,9 @@ class AgentDesk:
                     if state is None or now["summary_version"] != state["summary_version"]:
                         update["card"] = call_card(self.store, call_id, agent_id)
                     state = now
-                    out.append(_sse("update", update))
+                    out.append(sse.event("update", update))
             if not out and time.monotonic() - last_write >= KEEPALIVE_S:
-                out.append(b": keepalive\n\n")
+                out.append(sse.KEEPALIVE)
             if out:
                 await resp.write(b"".join(out))
                 last_write = time.monotonic()

@@ -1,7 +1,8 @@
 """Supervisor live board and live listen (issue 7).
 
 The board reads every ``active`` call in shared storage, whichever worker holds it, with its
-events (node, transcript, emotion) and review flags (`ivr.web.flags.flags_for`). Live listen
+events (node, transcript, emotion) and review flags (`ivr.web.flags.flags_for`): one row per
+call, built in `ivr.web.live_rows`. Live listen
 needs the audio, which only the worker holding the call has: `/dash/api/live/{call_id}/listen`
 streams it from this process's sessions or relays the WebSocket of the worker holding the
 call (shared `workers` table; the cookie or token is passed on, checked and audited again).
@@ -33,12 +34,10 @@ import aiohttp
 import numpy as np
 from aiohttp import WSMsgType, web
 
-from ivr import workers
-from ivr.call.events import Dtmf, Emotion, Listen, Prompt, Turn, Utterance
-from ivr.escalation.events import Queued
 from ivr.storage.call_store import CallStore
+from ivr.web import sse
 from ivr.web.auth import AUTH_KEY, PAGE_HEADERS, audit, can_see_call, require
-from ivr.web.flags import flags_for
+from ivr.web.live_rows import holder_url, snapshot
 
 STATIC_DIR = Path(__file__).parent / "static"
 ROLES = ("supervisor", "admin")
@@ -46,117 +45,10 @@ POLL_S = 0.5  # how often a stream looks for changes
 CACHE_S = 0.4  # one database read serves every open board within this time
 KEEPALIVE_S = 15.0
 RECHECK_S = 5.0  # an open event stream re-checks its sign-in this often (sign-out ends it)
-TRANSCRIPT_LINES = 8
-MAX_CALLS = 500
 LISTEN_QUEUE = 100  # batches (a few ms each) waiting per listener; more are dropped
 MAX_LAG_S = 0.3  # one side silent for this long: the other is sent with silence beside it
-_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 SessionsProvider = Callable[[], Mapping[str, Any] | None]
-
-
-def _data(event: dict[str, Any]) -> dict[str, Any]:
-    data = event.get("data")
-    return data if isinstance(data, dict) else {}
-
-
-def _transcript(events: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    """The last `limit` lines: IVR prompts, the caller's recognised words and keypresses."""
-    lines: list[dict[str, Any]] = []
-    for e in events:
-        data, kind = _data(e), e.get("type")
-        if kind == Prompt.TYPE and data.get("text"):
-            lines.append({"who": "ivr", "text": str(data["text"]), "ts": e.get("ts")})
-        elif kind == Utterance.TYPE and str(data.get("text") or "").strip():
-            lines.append({"who": "caller", "text": str(data["text"]).strip(), "ts": e.get("ts"),
-                          "confidence": data.get("confidence")})
-        elif kind == Dtmf.TYPE and data.get("digit"):
-            last = lines[-1] if lines else None
-            if last and last["who"] == "caller" and last.get("dtmf"):
-                last["text"] += str(data["digit"])  # one line per run of keypresses
-            else:
-                lines.append({"who": "caller", "text": str(data["digit"]), "dtmf": True,
-                              "ts": e.get("ts")})
-    return lines[-limit:]
-
-
-def _node(call: dict[str, Any], events: list[dict[str, Any]]) -> str | None:
-    """Where the dialplan is: the last turn's next node, or the node listened in."""
-    for e in reversed(events):
-        data = _data(e)
-        if e.get("type") == Turn.TYPE and data.get("next"):
-            return str(data["next"])
-        if e.get("type") == Listen.TYPE and data.get("node"):
-            return str(data["node"])
-        if e.get("type") == Queued.TYPE:
-            return f"queue:{data.get('queue')}"
-    return call.get("waiting_queue") and f"queue:{call['waiting_queue']}"
-
-
-def _emotion(events: list[dict[str, Any]], peak_anger: float | None) -> dict[str, Any]:
-    """Current (the latest estimate) and peak anger and distress of the call."""
-    seen = [_data(e) for e in events if e.get("type") == Emotion.TYPE]
-    last = seen[-1] if seen else {}
-
-    def peak(key: str, start: float | None = None) -> float | None:
-        values = [float(d[key]) for d in seen if isinstance(d.get(key), int | float)]
-        if start is not None:
-            values.append(float(start))
-        return round(max(values), 3) if values else None
-
-    return {"anger": last.get("anger"), "distress": last.get("distress"),
-            "label": last.get("label"), "peak_anger": peak("anger", peak_anger),
-            "peak_distress": peak("distress"), "turns": len(seen)}
-
-
-def live_call(call: dict[str, Any], now: float, listenable: bool) -> dict[str, Any]:
-    """One board row from a call as `CallStore.get_call` returns it."""
-    events = list(call.get("events") or [])
-    started = call.get("answered_at") or call.get("started_at") or now
-    flags = [f.as_dict() for f in flags_for(call)]
-    return {
-        "id": call["id"], "caller": call.get("caller"), "callee": call.get("callee"),
-        "language": call.get("language"), "profile": call.get("profile"),
-        "dialplan": call.get("dialplan"), "node": _node(call, events),
-        "started_at": started, "duration_s": round(max(0.0, now - started), 1),
-        "transcript": _transcript(events, TRANSCRIPT_LINES),
-        "emotion": _emotion(events, call.get("peak_anger")),
-        "flags": flags, "agent_id": call.get("agent_id"),
-        "waiting_queue": call.get("waiting_queue"), "listenable": listenable,
-    }
-
-
-def _order(row: dict[str, Any]) -> tuple[int, int, float]:
-    flags = row["flags"]
-    top = min((_RANK.get(f["severity"], 9) for f in flags), default=9)
-    return (0 if flags else 1, top, -row["duration_s"])
-
-
-def snapshot(store: CallStore, sessions: Mapping[str, Any] | None,
-             now: float | None = None) -> dict[str, Any]:
-    """Every active call in the database, flagged first (most severe, then longest)."""
-    now = time.time() if now is None else now
-    rows = []
-    for brief in store.list_calls(MAX_CALLS, status="active"):
-        call = store.get_call(brief["id"])
-        if call is not None and call.get("status") == "active":
-            here = sessions is not None and call["id"] in sessions
-            rows.append(live_call(call, now, here or holder_url(store, call) is not None))
-    rows.sort(key=_order)
-    return {"now": now, "calls": rows}
-
-
-def holder_url(store: CallStore, call: Mapping[str, Any]) -> str | None:
-    """The HTTP API of the other live worker holding `call` (None: this one, or unknown)."""
-    worker = call.get("worker")
-    if not worker or worker == store.worker:
-        return None
-    return workers.http_url_of(store, worker)
-
-
-def _sse(event: str, data: Any) -> bytes:
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-    return f"event: {event}\ndata: {payload}\n\n".encode()
 
 
 class StereoPacker:
@@ -223,10 +115,7 @@ class LiveBoard:
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """SSE: the snapshot whenever a call, node, line, emotion or flag changes."""
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
-                                           "Cache-Control": "no-store",
-                                           "X-Accel-Buffering": "no"})
-        await resp.prepare(request)
+        resp = await sse.open_stream(request)
         task = self._track()
         try:
             await resp.write(b"retry: 2000\n\n")
@@ -244,10 +133,10 @@ class LiveBoard:
                                   for c in snap["calls"]], default=str)
                 if key != last:
                     last = key
-                    await resp.write(_sse("snapshot", snap))
+                    await resp.write(sse.event("snapshot", snap))
                     last_write = time.monotonic()
                 elif time.monotonic() - last_write >= KEEPALIVE_S:
-                    await resp.write(b": keepalive\n\n")
+                    await resp.write(sse.KEEPALIVE)
                     last_write = time.monotonic()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.closing.wait(), self.poll_s)

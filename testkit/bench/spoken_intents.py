@@ -15,9 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import soundfile as sf
-
 from audio_models.frames import AudioFrame, concat
 from audio_models.telephone import telephone_channel
 from ivr.dialplan.models import Dialplan
@@ -28,6 +25,7 @@ from ivr.understanding.profiles import (
     hotword_prompt,
     normalise_for,
 )
+from testkit.bench.asr_sets import load_audio
 from testkit.bench.digit_sets import digit_errors
 from testkit.bench.intent_variants import Item, pct
 
@@ -36,11 +34,6 @@ __all__ = ["digit_accuracy", "digit_strings", "run_spoken"]
 # (text, profile, plan, candidates) -> (normalised, got, top, score, evidence)
 Understand = Callable[[str, LanguageProfile, Dialplan, list[str]],
                       tuple[str, str | None, str | None, float, str]]
-
-
-def load_audio(path: Path) -> AudioFrame:
-    data, rate = sf.read(str(path), dtype="int16", always_2d=True)
-    return AudioFrame(np.ascontiguousarray(data[:, 0]).tobytes(), rate)
 
 
 def digit_strings(data: Path, count: int, seed: int) -> list[tuple[str, str, AudioFrame]]:
