@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from ivr.dialplan.actions import CallerInput, Understanding
+from ivr.dialplan.complaints import grievance_choice
 from ivr.dialplan.in_passing import OFF_TOPIC, named_in_passing, said_in_passing
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
@@ -126,6 +127,11 @@ def _understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
                                        if service >= GLOBAL_WINS else CRISIS_RECALL)
         if urgent is not None:
             return urgent
+    if not node.gather:  # a grievance naming another intent's object: the complaint intent
+        grieved = grievance_choice(plan, event.text, language, choices, matches,
+                                   meaning if sense else None, index, GLOBAL_WINS)
+        if grieved is not None:  # ... unless another business is named (燃气, "gas")
+            return unless_in_passing(plan, language, profile, event.text, grieved)
     if matches and matches[0].score >= threshold:
         best = matches[0]
         if sense:
