@@ -63,29 +63,32 @@ class IntentClassifier:
 
 
 def _fingerprint(vectors: np.ndarray, labels: Sequence[str],
-                 weights: np.ndarray | None = None) -> str:
+                 weights: np.ndarray | None = None, balance: float = BALANCE) -> str:
     h = hashlib.sha256(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
     h.update("\x1f".join(labels).encode())
-    h.update(f"{L2}/{STEPS}/{BALANCE}".encode())
+    h.update(f"{L2}/{STEPS}/{balance}".encode())
     if weights is not None:
         h.update(np.ascontiguousarray(weights, dtype=np.float64).tobytes())
     return h.hexdigest()
 
 
 def train(vectors: np.ndarray, labels: Sequence[str],
-          weights: Sequence[float] | None = None) -> IntentClassifier:
+          weights: Sequence[float] | None = None, balance: float | None = None
+          ) -> IntentClassifier:
     """A classifier of `labels` (one per row of `vectors`); cached by its training data.
     `weights` (one per row, default all 1) lets rows count for less: the everyday requests
     added to a dialplan's off-topic class weigh together as much as an intent's rows
-    (`semantic.SemanticIndex.build`)."""
+    (`semantic.SemanticIndex.build`). `balance` (default BALANCE) evens the classes' total
+    weights: 1, every class weighs the same whatever its rows (the crisis recall's)."""
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
-    key = _fingerprint(vectors, labels, w)
+    balance = BALANCE if balance is None else balance
+    key = _fingerprint(vectors, labels, w, balance)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
     with _one_thread():
-        model = _fit(np.asarray(vectors, dtype=np.float64), list(labels), w)
+        model = _fit(np.asarray(vectors, dtype=np.float64), list(labels), w, balance)
     with _lock:
         _cache[key] = model
         while len(_cache) > _CACHE_SIZE:
@@ -102,8 +105,8 @@ def _one_thread() -> AbstractContextManager[Any]:
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _fit(x: np.ndarray, labels: list[str], rows_weigh: np.ndarray | None = None
-         ) -> IntentClassifier:
+def _fit(x: np.ndarray, labels: list[str], rows_weigh: np.ndarray | None = None,
+         balance: float = BALANCE) -> IntentClassifier:
     """Multinomial logistic regression with L2 (not on the bias): Nesterov-accelerated
     gradient descent with the step 1/L of the loss's Lipschitz bound, from zero.
 
@@ -122,7 +125,7 @@ def _fit(x: np.ndarray, labels: list[str], rows_weigh: np.ndarray | None = None
     rows = np.hstack([coords, np.ones((n, 1))])
     idx = np.array([classes.index(c) for c in labels])
     counts = np.bincount(idx, minlength=k).astype(np.float64)
-    weight = (n / (k * counts[idx])) ** BALANCE
+    weight = (n / (k * counts[idx])) ** balance
     if rows_weigh is not None:
         weight = weight * rows_weigh
     weight /= weight.sum()
