@@ -61,6 +61,11 @@ def test_a_dialplan_without_crisis_intents_gets_no_rows() -> None:
     assert bank_rows(_plan("bank.yaml"), "zh-CN") == []
 
 
+def test_a_dialplan_with_a_short_off_topic_list_gets_no_rows() -> None:
+    clinic = _plan("clinic.yaml")  # crisis intents of every kind, no off-topic list
+    assert kinds_of(clinic) and bank_rows(clinic, "en-US") == []
+
+
 def test_rows_join_the_recall_classes_only(hotline: Dialplan) -> None:
     rows = semantic_examples(hotline)["en-US"]
     crisis = [t for o, t in rows if o == PHRASE_CLASS + "chest_pain"]
