@@ -16,6 +16,7 @@ from ivr.dialplan.in_passing import OFF_TOPIC, named_in_passing, said_in_passing
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
 from ivr.dialplan.question_service import over_service
+from ivr.understanding.crisis_bank import bank_rows
 from ivr.understanding.crisis_recall import (
     CRISIS_RECALL,
     CRISIS_RECALL_MIN_ASR,
@@ -357,6 +358,7 @@ def semantic_examples(plan: Dialplan) -> dict[str, list[tuple[str, str]]]:
         out[language] += [(PHRASE_CLASS + name, text) for name, intent in plan.intents.items()
                           if not intent.semantic and name in urgent
                           for text in _for_language(intent.examples, language)]
+        out[language] += bank_rows(plan, language)  # built-in crisis wordings (crisis_bank)
     return out
 
 

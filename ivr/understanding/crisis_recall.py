@@ -25,6 +25,7 @@ from typing import Any
 from ivr.dialplan.actions import Understanding
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice
+from ivr.understanding.crisis_bank import FIGURATIVE
 from ivr.understanding.crisis_thinned import crisis_thinned
 from ivr.understanding.intents import _for_language, _keyword_hit, is_chinese, normalise
 from ivr.understanding.language_codes import base_language
@@ -90,13 +91,11 @@ def crisis_by_meaning(plan: Dialplan, index: SemanticIndex, meaning: Any, langua
     if cfg.method != "classifier" or cfg.overrule_words_below is None:
         return None
     ranked_meaning = index.recall_probabilities(meaning, language)
-    if not ranked_meaning or not ranked_meaning[0][0].startswith(PHRASE_CLASS):
+    if not ranked_meaning or not _crisis_class(ranked_meaning[0][0]):
         return None
-    phrase = {k.removeprefix(PHRASE_CLASS): p for k, p in ranked_meaning
-              if k.startswith(PHRASE_CLASS)}
+    phrase = {k.removeprefix(PHRASE_CLASS): p for k, p in ranked_meaning if _crisis_class(k)}
     total = sum(phrase.values())
-    lead = total - max((p for k, p in ranked_meaning if not k.startswith(PHRASE_CLASS)),
-                       default=0.0)
+    lead = total - max((p for k, p in ranked_meaning if not _crisis_class(k)), default=0.0)
     intent = ranked_meaning[0][0].removeprefix(PHRASE_CLASS)
     choice = next((c for c in choices if c.intent == intent), None)
     # a service keyword heard: only a sure meaning overrules; too short: only the bar
@@ -130,6 +129,12 @@ def crisis_heard_thinned(plan: Dialplan, language: str, profile: LanguageProfile
         return None
     choice = next(c for c in choices if c.intent == match.intent)
     return choice, Understanding("match", match.intent, match.score, choice=choice.goto)
+
+
+def _crisis_class(name: str) -> bool:
+    """A recall class of a crisis intent: not the service intents', nor the built-in
+    figures of speech (`crisis_bank.FIGURATIVE`), which only take probability from it."""
+    return name.startswith(PHRASE_CLASS) and name != PHRASE_CLASS + FIGURATIVE
 
 
 def _says_enough(text: str, chinese: bool) -> bool:
