@@ -88,6 +88,11 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ("crapped out", "stopped working"), ("on the blink", "not working"),
     ("on the fritz", "not working"), ("playing up", "not working properly"),
     ("acting up", "not working properly"), ("why fi", "wifi"), ("why fie", "wifi"),
+    # "knackered" of a person is tired, not broken ("I'm knackered, been on hold for ages"
+    # read as "I'm broken" leaned to self-harm by meaning)
+    ("i'm knackered", "I'm tired"), ("i am knackered", "I am tired"),
+    ("i'm absolutely knackered", "I'm very tired"), ("i'm proper knackered", "I'm very tired"),
+    ("i'm totally knackered", "I'm very tired"), ("we're knackered", "we're tired"),
     ("wi fi", "wifi"), ("wi-fi", "wifi"), ("inner net", "internet"), ("inter net", "internet"),
     ("from morning", "since this morning"), ("from yesterday", "since yesterday"),
     ("or not", ""),

@@ -23,6 +23,8 @@ from ivr.understanding.profiles import BUILTIN_PROFILES, normalise_for
     ("ur internet down pls", "your internet down please"),  # typed
     ("why fie not working", "wifi not working"),  # heard
     ("I dont know whats wrong", "I don't know what's wrong"),
+    ("I'm knackered, been on hold for ages", "I'm tired, been on hold for ages"),  # a person
+    ("the router's knackered", "the router's broken"),  # a thing
 ])
 def test_dialect_spelled_as_standard_english(said: str, meant: str) -> None:
     assert standard_english(said) == meant
