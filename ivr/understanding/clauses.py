@@ -12,7 +12,9 @@ normalised text is cut into clauses at punctuation, discourse words ("but", "so"
 - the text **kept**: without the clauses the caller *dismisses* ("the bill is fine", "it's
   nothing like that", "no complaints there", 账单没什么问题, 话费都交过了, 不是查话费); a
   dismissal with no content of its own ("so that's fine") dismisses the clause before it;
-- the **request clauses**: those opening with a request ("can someone look at it", 我想再充一百).
+- the **request clauses**: those opening with a request ("so I'd like to add some money to
+  her number", 我想再充一百); one pointing back at the story ("where do I top it up") keeps the
+  clause before it, which says what "it" is.
 
 `meaning_of` embeds the whole and these texts in one encoder call (only for a long utterance
 of two clauses or more: a short one costs nothing more) and hands them on with the whole's
@@ -82,6 +84,8 @@ _ZH_DISMISS = re.compile(
     r"|^(?:也)?不是|也不是|(?:交|充|缴)(?:过|好|完)了|都交了|都(?:交|充)过|不用管|没关系")
 
 
+# a request that points back at the story ("where do I top it up", "can someone look at it")
+_BACK = re.compile(r"(?<![\w'])(?:it|that|them|those|this\s+one)(?![\w'])|它", re.IGNORECASE)
 _LONE = re.compile(r"(?:(?:" + _EN_CONNECTIVES + r"|and|now|then|" + "|".join(_ZH_SPLIT_WORDS)
                    + r")\W*)+|.{0,2}", re.IGNORECASE)  # a part too small to be a clause
 
@@ -172,8 +176,13 @@ def parts_of(text: str) -> Parts:
     kept = joiner.join(kept_parts) if any(drop) and kept_parts else None
     if kept is not None and _content(kept) < (2 if not _chinese(kept) else 4):
         kept = None
-    asks = [c for c, d in zip(cut, drop, strict=True)
-            if not d and request(c) and _content(c) >= (2 if not _chinese(c) else 4)]
+    asks = []
+    for i, (c, d) in enumerate(zip(cut, drop, strict=True)):
+        if d or not request(c) or _content(c) < (2 if not _chinese(c) else 4):
+            continue
+        if i > 0 and not drop[i - 1] and _BACK.search(c):  # "where do I top it up": what?
+            c = f"{cut[i - 1]}{joiner}{c}"  # the clause before says what "it" is
+        asks.append(c)
     asks = [a for a in asks if a != text][-MAX_REQUESTS:]
     return kept, asks
 

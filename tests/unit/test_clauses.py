@@ -52,9 +52,9 @@ def test_request(clause: str) -> None:
 
 def test_parts_of_a_long_request() -> None:
     kept, asks = parts_of("the bill side is all fine thank you, but my granddaughter's phone "
-                          "is empty so I'd like to put twenty pounds on it")
+                          "is empty so I'd like to put twenty pounds on her number")
     assert kept is not None and "bill" not in kept
-    assert asks == ["so I'd like to put twenty pounds on it"]
+    assert asks == ["so I'd like to put twenty pounds on her number"]
     kept, asks = parts_of("宽带那边倒是挺好的没毛病就是我这个手机快没钱了我想充一百")
     assert kept is not None and "宽带" not in kept
     assert asks[-1] == "我想充一百"
@@ -128,3 +128,8 @@ def test_crisis_is_never_made_or_unmade_by_a_clause() -> None:
 def test_a_plain_vector_decides_as_before() -> None:
     whole = _heard("broadband_fault")
     assert by_clauses(PLAN, whole, SAID, np.zeros(4), lambda *_: _heard("top_up")) == whole
+
+
+def test_a_request_pointing_back_keeps_the_clause_before() -> None:
+    _kept, asks = parts_of("my gran's bus pass ran out this morning, where do I top it up then")
+    assert asks == ["my gran's bus pass ran out this morning where do I top it up then"]
