@@ -41,9 +41,10 @@ from ivr.dialplan.service_or_answer import OFFER, ServiceOrAnswer
 from ivr.dialplan.state import DialogState, History, Step, moved
 from ivr.dialplan.survey import Surveying
 from ivr.dialplan.verbs import NodeWalker
+from ivr.understanding.clauses import meaning_of
 from ivr.understanding.knowledge import KnowledgeLibrary
 from ivr.understanding.profiles import LanguageProfile, normalise_for, resolve_profiles
-from ivr.understanding.semantic import Encoder, SemanticIndex, default_encoder, embed
+from ivr.understanding.semantic import Encoder, SemanticIndex, default_encoder
 
 __all__ = ["INTENT", "DialogEngine", "DialogState", "History", "Step"]
 
@@ -240,7 +241,7 @@ class DialogEngine:
             return None
         profile = self.profile(state)
         said = normalise_for(profile, text) if profile is not None else text
-        return embed(self._encoder or default_encoder(), [said])[0]
+        return meaning_of(self._encoder or default_encoder(), said)
 
     def asks_consent(self) -> bool:
         """A `consent` node decides whether the call is recorded (not from the answer)."""

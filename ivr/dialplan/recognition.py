@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from ivr.dialplan.actions import CallerInput, Understanding
+from ivr.dialplan.clause_choice import by_clauses
 from ivr.dialplan.complaints import grievance_choice
 from ivr.dialplan.in_passing import OFF_TOPIC, named_in_passing, said_in_passing
 from ivr.dialplan.models import Dialplan
@@ -27,7 +28,7 @@ from ivr.understanding.crisis_recall import (
 from ivr.understanding.everyday_requests import EVERYDAY, everyday_for
 from ivr.understanding.intents import IntentMatch, match_intents
 from ivr.understanding.knowledge import KnowledgeLibrary
-from ivr.understanding.profiles import LanguageProfile
+from ivr.understanding.profiles import LanguageProfile, normalise_for
 from ivr.understanding.semantic import PHRASE_CLASS, Decision, SemanticIndex, decide
 from ivr.understanding.slots import extract_slot, keyed_slot
 
@@ -81,6 +82,11 @@ def understand(plan: Dialplan, node: Node, event: CallerInput, language: str,
     the answer node when the dialplan's knowledge base (`library`) answers it better
     (`question_service`)."""
     choice, u = _understand(plan, node, event, language, profile, now, meaning, index)
+    if event.kind == "speech" and index is not None:  # a long request: by its parts
+        said = normalise_for(profile, event.text) if profile is not None else event.text
+        choice, u = by_clauses(plan, (choice, u), said, meaning, lambda text, vector: (
+            _understand(plan, node, CallerInput("speech", text, event.confidence), language,
+                        profile, now, vector, index)))
     asked = over_service(plan, node, event, language, meaning, index, library, choice, u)
     if asked is not None:
         return asked
