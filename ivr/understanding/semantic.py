@@ -49,7 +49,7 @@ PHRASE_CLASS = "@phrase:"
 # The recall classifier's rows weigh (n / (k * n_class)) ** RECALL_BALANCE (`intent_classifier`
 # BALANCE). 1 would weigh every class alike, so a crisis class's share of a real crisis would
 # not fall as the service intents grow (crisis_recall, round 5). Measured in issue 17 round 10
-# (round 10 H2, docs/understanding_rounds.md): crisis recalled on the hotline's check sets 79/84 -> 81/84
+# (H2, docs/understanding_rounds.md): crisis recalled on the hotline's check sets 79/84 -> 81/84
 # and fresh 22/23 -> 23/23, no near-crisis utterance taken as a crisis, but 3 more of them
 # ASKED "did you mean ...?" about a crisis (9 -> 12), and one hotline_crisis test case asked
 # first is transferred at once: left at 0 (as before) for the lead to weigh that trade.

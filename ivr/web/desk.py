@@ -313,7 +313,7 @@ class AgentDesk:
             out: list[bytes] = []
             if status != last_status:
                 last_status = status
-                out.append(sse.event("status", {"status": status[0],
+                out.append(sse.message("status", {"status": status[0],
                                                 "current_call": status[1],
                                                 "since": agent.since if agent else None}))
             if status[1] and status[1] != call_id:
@@ -321,7 +321,7 @@ class AgentDesk:
                 if card is not None:
                     call_id = status[1]
                     state = call_state(self.store, call_id, agent_id)
-                    out.append(sse.event("call", card))
+                    out.append(sse.message("call", card))
             elif call_id is not None:
                 now = call_state(self.store, call_id, agent_id)
                 if now is not None and now != state:
@@ -329,7 +329,7 @@ class AgentDesk:
                     if state is None or now["summary_version"] != state["summary_version"]:
                         update["card"] = call_card(self.store, call_id, agent_id)
                     state = now
-                    out.append(sse.event("update", update))
+                    out.append(sse.message("update", update))
             if not out and time.monotonic() - last_write >= KEEPALIVE_S:
                 out.append(sse.KEEPALIVE)
             if out:

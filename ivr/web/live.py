@@ -133,7 +133,7 @@ class LiveBoard:
                                   for c in snap["calls"]], default=str)
                 if key != last:
                     last = key
-                    await resp.write(sse.event("snapshot", snap))
+                    await resp.write(sse.message("snapshot", snap))
                     last_write = time.monotonic()
                 elif time.monotonic() - last_write >= KEEPALIVE_S:
                     await resp.write(sse.KEEPALIVE)

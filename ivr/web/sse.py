@@ -14,15 +14,17 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["KEEPALIVE", "event", "open_stream"]
+__all__ = ["KEEPALIVE", "message", "open_stream"]
 
 HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store",
            "X-Accel-Buffering": "no"}
 KEEPALIVE = b": keepalive\n\n"
 
 
-def event(name: str, data: Any) -> bytes:
-    """One event: its name and its data as one line of JSON."""
+def message(name: str, data: Any) -> bytes:
+    """One event message: its name and its data as one line of JSON (not named `event`:
+    call events are `event(kind, {...})` calls, which tests/unit/test_call_events.py checks
+    against ivr/call/events.py)."""
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
     return f"event: {name}\ndata: {payload}\n\n".encode()
 

@@ -10,7 +10,8 @@ from ivr.cluster.stop_child import kill_group, stop_child
 
 
 def _child(script: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(["sh", "-c", script], start_new_session=True)
+    proc = subprocess.Popen(["sh", "-c", script], start_new_session=True,
+                            stdout=subprocess.PIPE)
     return proc
 
 
@@ -24,6 +25,7 @@ def test_a_child_that_obeys_exits_with_the_signal() -> None:
 def test_a_child_that_ignores_the_signal_is_killed_with_its_group() -> None:
     hung: list[bool] = []
     proc = _child("trap '' TERM INT; echo ready; sleep 30 & wait; sleep 30")
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"  # trap is set
     code = stop_child(proc, 0.3, signal.SIGINT, hung=lambda: hung.append(True))
     assert code == -signal.SIGKILL and hung == [True]
 
