@@ -17,7 +17,7 @@ from ivr.dialplan.in_passing import OFF_TOPIC, named_in_passing, said_in_passing
 from ivr.dialplan.models import Dialplan
 from ivr.dialplan.nodes import Choice, Node
 from ivr.dialplan.question_service import over_service
-from ivr.understanding.crisis_bank import bank_rows
+from ivr.understanding.crisis_bank import bank_rows, crisis_intents
 from ivr.understanding.crisis_recall import (
     CRISIS_RECALL,
     CRISIS_RECALL_MIN_ASR,
@@ -360,10 +360,8 @@ def semantic_examples(plan: Dialplan) -> dict[str, list[tuple[str, str]]]:
         # SemanticIndex.build when near one of the dialplan's examples)
         out[language] += [(EVERYDAY + OFF_TOPIC, text)
                           for text in everyday_for(language, len(own))]
-        urgent = {c.intent for c in plan.global_choices if c.intent}
-        out[language] += [(PHRASE_CLASS + name, text) for name, intent in plan.intents.items()
-                          if not intent.semantic and name in urgent
-                          for text in _for_language(intent.examples, language)]
+        out[language] += [(PHRASE_CLASS + name, text) for name in crisis_intents(plan)
+                          for text in _for_language(plan.intents[name].examples, language)]
         out[language] += bank_rows(plan, language)  # built-in crisis wordings (crisis_bank)
     return out
 

@@ -37,7 +37,8 @@ from ivr.understanding.intents import _for_language, match_intents
 from ivr.understanding.language_codes import base_language
 from ivr.understanding.semantic import PHRASE_CLASS
 
-__all__ = ["BANK_PATH", "FIGURATIVE", "MATCHED_ROWS", "MIN_CAUGHT", "bank", "bank_rows", "kinds_of"]
+__all__ = ["BANK_PATH", "FIGURATIVE", "MATCHED_ROWS", "MIN_CAUGHT", "bank", "bank_rows",
+           "crisis_intents", "kinds_of"]
 
 BANK_PATH = Path(__file__).with_name("crisis_bank.yaml")
 # the recall class of the bank's figures of speech: not an intent name (a "~" never is one)
@@ -58,8 +59,9 @@ def bank() -> tuple[dict[str, dict[str, tuple[str, ...]]], dict[str, tuple[str, 
     return kinds, figurative
 
 
-def _crisis_intents(plan: Dialplan) -> list[str]:
-    """The global choices' intents never matched by meaning (as `semantic_examples`)."""
+def crisis_intents(plan: Dialplan) -> list[str]:
+    """The global choices' intents never matched by meaning (crisis phrases): those the
+    recall classifier learns (`recognition.semantic_examples`) and the bank's kinds go to."""
     urgent = {c.intent for c in plan.global_choices if c.intent}
     return [name for name, intent in plan.intents.items()
             if name in urgent and not intent.semantic]
@@ -70,7 +72,7 @@ def kinds_of(plan: Dialplan) -> dict[str, str]:
     first MATCHED_ROWS wordings (at least MIN_CAUGHT, over the bank languages the dialplan
     speaks). Once per content of those intents in a process (`_kinds`: ~1 s on the hotline,
     whose crisis rules are long)."""
-    crisis = _crisis_intents(plan)
+    crisis = crisis_intents(plan)
     if not crisis:
         return {}
     key = json.dumps([plan.languages, plan.defaults.intent_threshold, crisis,
